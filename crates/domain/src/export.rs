@@ -1,0 +1,155 @@
+//! A validated [`Plan`] back to the plan file's JSON.
+
+use crate::plan::*;
+use crate::recurrence::Recurrence;
+use crate::wire::*;
+
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+fn recurrence(r: &Recurrence, timezone: Option<chrono_tz::Tz>) -> WireRecurrence {
+    WireRecurrence {
+        start: r.start.to_string(),
+        duration: r.duration.as_str().to_owned(),
+        rrule: r.rule.as_str().to_owned(),
+        timezone: timezone.map(|tz| tz.name().to_owned()),
+        exdates: strings(&r.exdates),
+    }
+}
+
+impl Plan {
+    /// The plan as a plan-file JSON document. `parse_plan_value(plan.to_json())`
+    /// gives back an equal plan.
+    pub fn to_json(&self) -> serde_json::Value {
+        let wire = WirePlan {
+            version: PLAN_FORMAT_VERSION,
+            timezone: self.timezone.name().to_owned(),
+            teams: self.teams.iter().map(team).collect(),
+            services: self
+                .services
+                .iter()
+                .map(|s| WireService {
+                    id: s.id.to_string(),
+                    team: s.team.to_string(),
+                    depends_on: strings(&s.depends_on),
+                })
+                .collect(),
+            environments: self
+                .environments
+                .iter()
+                .map(|e| WireEnvironment {
+                    id: e.id.to_string(),
+                    name: e.name.clone(),
+                    production: e.production,
+                    max_concurrent: e.max_concurrent,
+                    required_approvals: e.required_approvals,
+                })
+                .collect(),
+            freezes: self.freezes.iter().map(freeze).collect(),
+            releases: self.releases.iter().map(release).collect(),
+        };
+        // The wire types are plain strings, numbers and lists: this cannot fail.
+        serde_json::to_value(wire).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The plan as pretty-printed JSON text.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(&self.to_json()).unwrap_or_default()
+    }
+}
+
+fn team(t: &Team) -> WireTeam {
+    WireTeam {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        timezone: t.timezone.map(|tz| tz.name().to_owned()),
+        allowed_windows: t
+            .allowed_windows
+            .iter()
+            .map(|w| recurrence(&w.recurrence, w.timezone))
+            .collect(),
+    }
+}
+
+fn freeze(f: &Freeze) -> WireFreeze {
+    let (start, end, duration, rrule, exdates) = match &f.schedule {
+        FreezeSchedule::Once { start, end } => {
+            (start.value.to_string(), Some(end.value.to_string()), None, None, vec![])
+        }
+        FreezeSchedule::Recurring(r) => (
+            r.start.to_string(),
+            None,
+            Some(r.duration.as_str().to_owned()),
+            Some(r.rule.as_str().to_owned()),
+            strings(&r.exdates),
+        ),
+    };
+    WireFreeze {
+        id: f.id.to_string(),
+        name: f.name.clone(),
+        severity: f.severity.as_str().to_owned(),
+        timezone: f.timezone.map(|tz| tz.name().to_owned()),
+        start,
+        end,
+        duration,
+        rrule,
+        exdates,
+        scope: (!f.scope.is_global()).then(|| WireScope {
+            teams: strings(&f.scope.teams),
+            services: strings(&f.scope.services),
+            environments: strings(&f.scope.environments),
+        }),
+        reason: f.reason.clone(),
+    }
+}
+
+fn release(r: &Release) -> WireRelease {
+    WireRelease {
+        id: r.id.to_string(),
+        title: r.title.clone(),
+        team: r.team.to_string(),
+        services: strings(&r.services),
+        environment: r.environment.to_string(),
+        start: r.start.value.to_string(),
+        end: r.end.value.to_string(),
+        status: r.status.as_str().to_owned(),
+        owner: r.owner.clone(),
+        depends_on: strings(&r.depends_on),
+        approvals: r
+            .approvals
+            .iter()
+            .map(|a| WireApproval {
+                by: a.by.clone(),
+                at: a.at.value.to_string(),
+            })
+            .collect(),
+        checklist: r
+            .checklist
+            .iter()
+            .map(|c| WireChecklistItem {
+                id: c.id.clone(),
+                text: c.text.clone(),
+                required: c.required,
+                done: c.done,
+            })
+            .collect(),
+        rollback: r.rollback.as_ref().map(|rb| WireRollback {
+            steps: rb.steps.clone(),
+            owner: rb.owner.clone(),
+            time_budget_minutes: rb.time_budget_minutes,
+            tested: rb.tested,
+        }),
+        overrides: r
+            .overrides
+            .iter()
+            .map(|o| WireOverride {
+                freeze: o.freeze.to_string(),
+                reason: o.reason.clone(),
+                by: o.by.clone(),
+            })
+            .collect(),
+        version: r.version.clone(),
+        artifact: r.artifact.clone(),
+    }
+}

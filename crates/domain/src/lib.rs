@@ -1,0 +1,35 @@
+//! Relcal's pure domain.
+//!
+//! This crate knows the plan format (`shared/spec/plan-format.md`), time zones,
+//! ISO 8601 durations and RFC 5545 recurrence. It turns untrusted JSON into a
+//! validated [`Plan`] and back.
+//!
+//! Architecture invariant: no I/O, no async, no database. Everything here is a
+//! pure function of its inputs (the current time is always passed in), so it
+//! can be tested with tables of small plans and used by every front door.
+
+mod duration;
+mod error;
+mod export;
+mod ids;
+mod plan;
+mod recurrence;
+mod shift;
+mod time;
+mod validate;
+mod wire;
+
+pub use duration::PlanDuration;
+pub use error::{FieldError, PlanError};
+pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
+pub use plan::{
+    AllowedWindow, Approval, ChecklistItem, Environment, Freeze, FreezeOverride, FreezeSchedule,
+    FreezeSeverity, Plan, Release, ReleaseStatus, RollbackPlan, Scope, Service, Team,
+};
+pub use recurrence::{Occurrence, Recurrence, RecurrenceRule};
+pub use time::{resolve_local, Interval, PlanTime, TimeValue};
+pub use validate::{parse_plan, parse_plan_value};
+pub use wire::PLAN_FORMAT_VERSION;
+
+/// IANA time zone, re-exported so callers need not depend on chrono-tz.
+pub use chrono_tz::Tz;

@@ -1,0 +1,336 @@
+//! The validated calendar. Only [`crate::parse_plan`] makes a [`Plan`], so
+//! every id reference, zone, time, duration and rule in it is known good.
+
+use crate::ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
+use crate::recurrence::Recurrence;
+use crate::time::{Interval, PlanTime};
+use chrono_tz::Tz;
+
+/// A whole release calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Zone for local times of objects that have none of their own.
+    pub timezone: Tz,
+    /// Teams.
+    pub teams: Vec<Team>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// Environments.
+    pub environments: Vec<Environment>,
+    /// Freezes.
+    pub freezes: Vec<Freeze>,
+    /// Releases.
+    pub releases: Vec<Release>,
+}
+
+/// A team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// Unique id.
+    pub id: TeamId,
+    /// Display name.
+    pub name: String,
+    /// Home zone.
+    pub timezone: Option<Tz>,
+    /// When the team may deploy. Empty: any time.
+    pub allowed_windows: Vec<AllowedWindow>,
+}
+
+/// One recurring window in which a team may deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedWindow {
+    /// The window's own zone, if written.
+    pub timezone: Option<Tz>,
+    /// When it recurs.
+    pub recurrence: Recurrence,
+}
+
+/// A deployable service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Unique id.
+    pub id: ServiceId,
+    /// The owning team.
+    pub team: TeamId,
+    /// Runtime dependencies.
+    pub depends_on: Vec<ServiceId>,
+}
+
+/// A deployment target such as staging or production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// Unique id.
+    pub id: EnvironmentId,
+    /// Display name.
+    pub name: String,
+    /// Production environments need rollback plans.
+    pub production: bool,
+    /// Most releases that may run at once.
+    pub max_concurrent: Option<u32>,
+    /// Distinct approvers a release needs.
+    pub required_approvals: u32,
+}
+
+/// Hard freezes block, soft freezes warn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FreezeSeverity {
+    /// Releases must not run.
+    Hard,
+    /// Releases should not run.
+    Soft,
+}
+
+impl FreezeSeverity {
+    /// The plan-format name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hard => "hard",
+            Self::Soft => "soft",
+        }
+    }
+
+    /// Parses the plan-format name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hard" => Some(Self::Hard),
+            "soft" => Some(Self::Soft),
+            _ => None,
+        }
+    }
+}
+
+/// When a freeze applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FreezeSchedule {
+    /// A one-off period.
+    Once {
+        /// Start, resolved in the freeze's zone.
+        start: PlanTime,
+        /// End, resolved in the freeze's zone.
+        end: PlanTime,
+    },
+    /// A recurring period.
+    Recurring(Recurrence),
+}
+
+/// Which releases a freeze applies to. An empty list matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Teams.
+    pub teams: Vec<TeamId>,
+    /// Services.
+    pub services: Vec<ServiceId>,
+    /// Environments.
+    pub environments: Vec<EnvironmentId>,
+}
+
+impl Scope {
+    /// True when every non-empty list matches the release.
+    pub fn matches(&self, release: &Release) -> bool {
+        (self.teams.is_empty() || self.teams.contains(&release.team))
+            && (self.environments.is_empty() || self.environments.contains(&release.environment))
+            && (self.services.is_empty() || release.services.iter().any(|s| self.services.contains(s)))
+    }
+
+    /// True when no list restricts the scope.
+    pub fn is_global(&self) -> bool {
+        self.teams.is_empty() && self.services.is_empty() && self.environments.is_empty()
+    }
+}
+
+/// A period in which releases in scope must not (hard) or should not (soft) run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freeze {
+    /// Unique id.
+    pub id: FreezeId,
+    /// Display name.
+    pub name: String,
+    /// Hard or soft.
+    pub severity: FreezeSeverity,
+    /// The freeze's own zone, if written.
+    pub timezone: Option<Tz>,
+    /// When.
+    pub schedule: FreezeSchedule,
+    /// To whom.
+    pub scope: Scope,
+    /// Why, for people.
+    pub reason: Option<String>,
+}
+
+impl Freeze {
+    /// The zone its local times and recurrence are read in.
+    pub fn zone(&self, plan_zone: Tz) -> Tz {
+        self.timezone.unwrap_or(plan_zone)
+    }
+
+    /// Its periods that overlap `range`, at most `limit`.
+    pub fn periods_between(&self, plan_zone: Tz, range: Interval, limit: usize) -> Vec<Interval> {
+        match &self.schedule {
+            FreezeSchedule::Once { start, end } => {
+                let period = Interval {
+                    start: start.utc,
+                    end: end.utc,
+                };
+                if period.overlaps(&range) {
+                    vec![period]
+                } else {
+                    vec![]
+                }
+            }
+            FreezeSchedule::Recurring(recurrence) => recurrence
+                .occurrences_between(self.zone(plan_zone), range.start, range.end, limit)
+                .into_iter()
+                .map(|o| o.interval)
+                .collect(),
+        }
+    }
+}
+
+/// The lifecycle of a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReleaseStatus {
+    /// Being written.
+    Draft,
+    /// Scheduled.
+    Planned,
+    /// Approved to run.
+    Approved,
+    /// Running.
+    InProgress,
+    /// Finished.
+    Done,
+    /// Undone.
+    RolledBack,
+    /// Will not run.
+    Cancelled,
+}
+
+impl ReleaseStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [ReleaseStatus; 7] = [
+        Self::Draft,
+        Self::Planned,
+        Self::Approved,
+        Self::InProgress,
+        Self::Done,
+        Self::RolledBack,
+        Self::Cancelled,
+    ];
+
+    /// The plan-format name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Planned => "planned",
+            Self::Approved => "approved",
+            Self::InProgress => "in_progress",
+            Self::Done => "done",
+            Self::RolledBack => "rolled_back",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the plan-format name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// Active releases take part in conflict checks.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Draft | Self::Planned | Self::Approved | Self::InProgress)
+    }
+}
+
+/// One approval of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// Who approved.
+    pub by: String,
+    /// When.
+    pub at: PlanTime,
+}
+
+/// One readiness item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    /// Unique within the release.
+    pub id: String,
+    /// What to check.
+    pub text: String,
+    /// Must be done before the release.
+    pub required: bool,
+    /// Done.
+    pub done: bool,
+}
+
+/// How to undo a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackPlan {
+    /// Ordered steps.
+    pub steps: Vec<String>,
+    /// Who runs it.
+    pub owner: Option<String>,
+    /// How long it may take.
+    pub time_budget_minutes: Option<u32>,
+    /// Rehearsed.
+    pub tested: bool,
+}
+
+/// An approved exception to a freeze.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezeOverride {
+    /// The freeze.
+    pub freeze: FreezeId,
+    /// Why.
+    pub reason: String,
+    /// Who approved the exception.
+    pub by: String,
+}
+
+/// A release window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// Unique id.
+    pub id: ReleaseId,
+    /// Display title.
+    pub title: String,
+    /// The team running it.
+    pub team: TeamId,
+    /// What it changes.
+    pub services: Vec<ServiceId>,
+    /// Where.
+    pub environment: EnvironmentId,
+    /// Window start.
+    pub start: PlanTime,
+    /// Window end (after start).
+    pub end: PlanTime,
+    /// Lifecycle.
+    pub status: ReleaseStatus,
+    /// The person running it.
+    pub owner: Option<String>,
+    /// Releases that must finish first. May name ids that do not exist (a conflict, not invalid input).
+    pub depends_on: Vec<ReleaseId>,
+    /// Approvals.
+    pub approvals: Vec<Approval>,
+    /// Readiness items.
+    pub checklist: Vec<ChecklistItem>,
+    /// Rollback plan.
+    pub rollback: Option<RollbackPlan>,
+    /// Freeze exceptions.
+    pub overrides: Vec<FreezeOverride>,
+    /// What ships.
+    pub version: Option<String>,
+    /// Artifact reference.
+    pub artifact: Option<String>,
+}
+
+impl Release {
+    /// The window in real time.
+    pub fn interval(&self) -> Interval {
+        Interval {
+            start: self.start.utc,
+            end: self.end.utc,
+        }
+    }
+}
+

@@ -1,0 +1,215 @@
+//! Instants, local times and how a local time becomes an instant.
+
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDateTime, Offset, SecondsFormat, TimeZone,
+    Utc,
+};
+use chrono_tz::Tz;
+use std::fmt;
+
+/// A time as written in a plan: an instant with an offset, or a local time
+/// without one, read in the object's zone.
+#[derive(Debug, Clone, Copy)]
+pub enum TimeValue {
+    /// RFC 3339 with an offset. The offset is kept for display; equality is by instant.
+    Instant(DateTime<FixedOffset>),
+    /// A wall-clock time in some zone.
+    Local(NaiveDateTime),
+}
+
+impl PartialEq for TimeValue {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Instant(a), Self::Instant(b)) => a == b,
+            (Self::Local(a), Self::Local(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+impl Eq for TimeValue {}
+
+/// Calendars outside these years are typos; bounding them keeps arithmetic safe.
+const MIN_YEAR: i32 = 1900;
+const MAX_YEAR: i32 = 2999;
+
+const LOCAL_FORMATS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
+
+impl TimeValue {
+    /// Parses `2026-12-01T14:00:00Z`, `2026-12-01T15:00:00+01:00` or a local
+    /// `2026-12-20T00:00:00`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parsed = DateTime::parse_from_rfc3339(text).map(Self::Instant).ok().or_else(|| {
+            LOCAL_FORMATS
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+                .map(Self::Local)
+        });
+        if let Some(parsed) = parsed {
+            let year = match parsed {
+                Self::Instant(t) => t.year(),
+                Self::Local(t) => t.year(),
+            };
+            if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+                return Err(format!("`{text}`: the year must be between {MIN_YEAR} and {MAX_YEAR}"));
+            }
+            return Ok(parsed);
+        }
+        Err(format!(
+            "`{text}` is not a time: write an instant with an offset (2026-12-01T14:00:00Z) \
+             or a local time (2026-12-01T14:00:00)"
+        ))
+    }
+
+    /// The instant this time denotes when local times are read in `zone`.
+    pub fn resolve(&self, zone: Tz) -> DateTime<Utc> {
+        match self {
+            Self::Instant(instant) => instant.with_timezone(&Utc),
+            Self::Local(local) => resolve_local(*local, zone),
+        }
+    }
+
+    /// The wall-clock time in `zone`.
+    pub fn wall_time(&self, zone: Tz) -> NaiveDateTime {
+        match self {
+            Self::Instant(instant) => instant.with_timezone(&zone).naive_local(),
+            Self::Local(local) => *local,
+        }
+    }
+
+    /// The same kind of time moved by an exact amount (local times move on the wall clock).
+    pub fn shifted(&self, by: Duration) -> Self {
+        match self {
+            Self::Instant(instant) => Self::Instant(*instant + by),
+            Self::Local(local) => Self::Local(*local + by),
+        }
+    }
+}
+
+impl fmt::Display for TimeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Instant(instant) => {
+                f.write_str(&instant.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            }
+            Self::Local(local) => write!(f, "{}", local.format("%Y-%m-%dT%H:%M:%S%.f")),
+        }
+    }
+}
+
+/// Reads a wall-clock time in `zone` as the spec says: a time in a
+/// daylight-saving gap moves forward by the length of the gap, and a time that
+/// occurs twice takes the first (earlier) instant.
+pub fn resolve_local(local: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(first, second) => first.min(second).with_timezone(&Utc),
+        LocalResult::None => {
+            // In a gap the offset in force before the gap applies: 02:30 at
+            // +01:00 is 01:30Z, which the zone shows as 03:30 (+02:00).
+            let before = local.and_utc() - Duration::days(1);
+            let offset = zone.offset_from_utc_datetime(&before.naive_utc()).fix();
+            (local - Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc()
+        }
+    }
+}
+
+/// A half-open interval `[start, end)` of instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Interval {
+    /// First instant inside.
+    pub start: DateTime<Utc>,
+    /// First instant after.
+    pub end: DateTime<Utc>,
+}
+
+impl Interval {
+    /// True when the two intervals share an instant. Touching intervals do not overlap.
+    pub fn overlaps(&self, other: &Interval) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// A time from a plan together with the instant it resolved to when the plan
+/// was parsed (in the zone that applies to its object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanTime {
+    /// As written.
+    pub value: TimeValue,
+    /// As resolved.
+    pub utc: DateTime<Utc>,
+}
+
+impl PlanTime {
+    /// Resolves `value` in `zone`.
+    pub fn new(value: TimeValue, zone: Tz) -> Self {
+        Self {
+            value,
+            utc: value.resolve(zone),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(s: &str) -> NaiveDateTime {
+        match TimeValue::parse(s) {
+            Ok(TimeValue::Local(l)) => l,
+            other => panic!("not a local time: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn spring_forward_gap_moves_forward_berlin() {
+        // 2026-03-29 02:30 does not exist in Berlin: it is 03:30 CEST = 01:30Z.
+        let t = resolve_local(local("2026-03-29T02:30:00"), chrono_tz::Europe::Berlin);
+        assert_eq!(t.to_rfc3339(), "2026-03-29T01:30:00+00:00");
+    }
+
+    #[test]
+    fn spring_forward_gap_moves_forward_new_york() {
+        // 2026-03-08 02:15 does not exist in New York: it is 03:15 EDT = 07:15Z.
+        let t = resolve_local(local("2026-03-08T02:15:00"), chrono_tz::America::New_York);
+        assert_eq!(t.to_rfc3339(), "2026-03-08T07:15:00+00:00");
+    }
+
+    #[test]
+    fn fall_back_takes_first_instant_london() {
+        // 2026-10-25 01:30 happens twice in London: first at BST (00:30Z).
+        let t = resolve_local(local("2026-10-25T01:30:00"), chrono_tz::Europe::London);
+        assert_eq!(t.to_rfc3339(), "2026-10-25T00:30:00+00:00");
+    }
+
+    #[test]
+    fn fall_back_takes_first_instant_new_york() {
+        // 2026-11-01 01:30 happens twice in New York: first at EDT (05:30Z).
+        let t = resolve_local(local("2026-11-01T01:30:00"), chrono_tz::America::New_York);
+        assert_eq!(t.to_rfc3339(), "2026-11-01T05:30:00+00:00");
+    }
+
+    #[test]
+    fn instants_compare_by_instant_not_offset() {
+        let a = TimeValue::parse("2026-12-01T15:00:00+01:00").unwrap();
+        let b = TimeValue::parse("2026-12-01T14:00:00Z").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, TimeValue::parse("2026-12-01T14:00:00").unwrap());
+    }
+
+    #[test]
+    fn rejects_garbage_with_a_helpful_message() {
+        let err = TimeValue::parse("next tuesday").unwrap_err();
+        assert!(err.contains("`next tuesday` is not a time"), "{err}");
+        assert!(TimeValue::parse("2026-13-01T00:00:00").is_err());
+    }
+
+    #[test]
+    fn touching_intervals_do_not_overlap() {
+        let t = |s: &str| TimeValue::parse(s).unwrap().resolve(Tz::UTC);
+        let a = Interval { start: t("2026-01-01T10:00:00Z"), end: t("2026-01-01T11:00:00Z") };
+        let b = Interval { start: t("2026-01-01T11:00:00Z"), end: t("2026-01-01T12:00:00Z") };
+        let c = Interval { start: t("2026-01-01T10:59:59Z"), end: t("2026-01-01T12:00:00Z") };
+        assert!(!a.overlaps(&b));
+        assert!(a.overlaps(&c));
+    }
+}
