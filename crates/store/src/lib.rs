@@ -1,0 +1,89 @@
+//! Relcal's SQLite store.
+//!
+//! One database file holds one calendar. The schema is created and upgraded by
+//! versioned migrations (`schema.rs`); the database runs in WAL mode with
+//! foreign keys on, and every multi-row change happens in one transaction.
+//!
+//! Architecture invariant: this crate speaks SQL and the domain's types. It
+//! holds no use cases (those live in `relcal-api`) and never writes a
+//! calendar that the domain has not validated.
+
+mod calendar;
+mod plan;
+mod schema;
+
+pub use calendar::ReleaseRow;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or is not a database.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The schema could not be brought up to date.
+    #[error("cannot upgrade the database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The stored calendar does not validate (edited by hand, or a bug).
+    #[error("the calendar stored in the database is not valid: {0}")]
+    Corrupt(#[from] relcal_domain::PlanError),
+}
+
+/// An open calendar database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        // journal_mode answers with a row; the others do not.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        schema::migrations().to_latest(&mut conn)?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version (number of applied migrations).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+
+    /// Runs `PRAGMA integrity_check`; `Ok(())` when the file is sound.
+    pub fn integrity_check(&self) -> Result<Result<(), String>, StoreError> {
+        let answer: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
+    }
+}

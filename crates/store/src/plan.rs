@@ -1,0 +1,483 @@
+//! Whole calendars in and out of the database.
+
+use crate::{Store, StoreError};
+use relcal_domain::{FreezeSchedule, Plan, Recurrence, TimeValue};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::{json, Map, Value};
+
+fn exdates_json(exdates: &[TimeValue]) -> String {
+    Value::from(exdates.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
+}
+
+impl Store {
+    /// True when no calendar has ever been stored here.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM calendar", [], |r| r.get(0))?;
+        Ok(n == 0)
+    }
+
+    /// Replaces the whole calendar with `plan`, in one transaction: afterwards
+    /// the database holds either all of `plan` or, on any failure, exactly
+    /// what it held before.
+    pub fn replace_plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        clear(&tx)?;
+        insert(&tx, plan)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored calendar, or `None` when none was ever stored.
+    pub fn load_plan(&self) -> Result<Option<Plan>, StoreError> {
+        self.load(true)
+    }
+
+    /// The stored calendar without its releases (teams, services,
+    /// environments, freezes): cheap however many releases there are.
+    pub fn load_plan_without_releases(&self) -> Result<Option<Plan>, StoreError> {
+        self.load(false)
+    }
+
+    fn load(&self, with_releases: bool) -> Result<Option<Plan>, StoreError> {
+        // Read in one transaction so a concurrent writer cannot tear the view.
+        let tx = self.conn.unchecked_transaction()?;
+        let Some(value) = read(&tx, with_releases)? else {
+            return Ok(None);
+        };
+        tx.finish()?;
+        Ok(Some(relcal_domain::parse_plan_value(value)?))
+    }
+}
+
+fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "DELETE FROM freeze_overrides; DELETE FROM rollback_steps; DELETE FROM rollback_plans;
+         DELETE FROM checklist_items; DELETE FROM approvals; DELETE FROM release_dependencies;
+         DELETE FROM release_services; DELETE FROM releases; DELETE FROM freeze_scope;
+         DELETE FROM freezes; DELETE FROM environments; DELETE FROM service_dependencies;
+         DELETE FROM services; DELETE FROM team_allowed_windows; DELETE FROM teams;
+         DELETE FROM calendar;",
+    )?;
+    Ok(())
+}
+
+fn insert_recurrence_fields(r: &Recurrence) -> (String, String, String, String) {
+    (
+        r.start.to_string(),
+        r.duration.as_str().to_owned(),
+        r.rule.as_str().to_owned(),
+        exdates_json(&r.exdates),
+    )
+}
+
+fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO calendar (id, timezone, imported_at) VALUES (1, ?1, ?2)",
+        params![plan.timezone.name(), chrono::Utc::now().to_rfc3339()],
+    )?;
+    {
+        let mut team = tx.prepare("INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut window = tx.prepare(
+            "INSERT INTO team_allowed_windows (team_id, position, start, duration, rrule, timezone, exdates)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (i, t) in plan.teams.iter().enumerate() {
+            team.execute(params![t.id.as_str(), i, t.name, t.timezone.map(|z| z.name())])?;
+            for (j, w) in t.allowed_windows.iter().enumerate() {
+                let (start, duration, rrule, exdates) = insert_recurrence_fields(&w.recurrence);
+                window.execute(params![
+                    t.id.as_str(),
+                    j,
+                    start,
+                    duration,
+                    rrule,
+                    w.timezone.map(|z| z.name()),
+                    exdates
+                ])?;
+            }
+        }
+    }
+    {
+        let mut service = tx.prepare("INSERT INTO services (id, position, team_id) VALUES (?1, ?2, ?3)")?;
+        for (i, s) in plan.services.iter().enumerate() {
+            service.execute(params![s.id.as_str(), i, s.team.as_str()])?;
+        }
+        // After all services exist: dependencies may point forward.
+        let mut dep = tx.prepare(
+            "INSERT INTO service_dependencies (service_id, position, depends_on) VALUES (?1, ?2, ?3)",
+        )?;
+        for s in &plan.services {
+            for (j, d) in s.depends_on.iter().enumerate() {
+                dep.execute(params![s.id.as_str(), j, d.as_str()])?;
+            }
+        }
+    }
+    {
+        let mut env = tx.prepare(
+            "INSERT INTO environments (id, position, name, production, max_concurrent, required_approvals)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (i, e) in plan.environments.iter().enumerate() {
+            env.execute(params![
+                e.id.as_str(),
+                i,
+                e.name,
+                e.production,
+                e.max_concurrent,
+                e.required_approvals
+            ])?;
+        }
+    }
+    {
+        let mut freeze = tx.prepare(
+            "INSERT INTO freezes (id, position, name, severity, timezone, start, end, duration, rrule, exdates, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        let mut scope = tx.prepare(
+            "INSERT INTO freeze_scope (freeze_id, kind, position, ref_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (i, f) in plan.freezes.iter().enumerate() {
+            let (start, end, duration, rrule, exdates) = match &f.schedule {
+                FreezeSchedule::Once { start, end } => (
+                    start.value.to_string(),
+                    Some(end.value.to_string()),
+                    None,
+                    None,
+                    "[]".to_owned(),
+                ),
+                FreezeSchedule::Recurring(r) => {
+                    let (start, duration, rrule, exdates) = insert_recurrence_fields(r);
+                    (start, None, Some(duration), Some(rrule), exdates)
+                }
+            };
+            freeze.execute(params![
+                f.id.as_str(),
+                i,
+                f.name,
+                f.severity.as_str(),
+                f.timezone.map(|z| z.name()),
+                start,
+                end,
+                duration,
+                rrule,
+                exdates,
+                f.reason
+            ])?;
+            let kinds: [(&str, Vec<&str>); 3] = [
+                ("team", f.scope.teams.iter().map(|x| x.as_str()).collect()),
+                ("service", f.scope.services.iter().map(|x| x.as_str()).collect()),
+                ("environment", f.scope.environments.iter().map(|x| x.as_str()).collect()),
+            ];
+            for (kind, ids) in kinds {
+                for (j, id) in ids.into_iter().enumerate() {
+                    scope.execute(params![f.id.as_str(), kind, j, id])?;
+                }
+            }
+        }
+    }
+    insert_releases(tx, plan)
+}
+
+fn insert_releases(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+    let mut release = tx.prepare(
+        "INSERT INTO releases (id, position, title, team_id, environment_id, start, end, start_utc, end_utc,
+                               status, owner, version, artifact)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    let mut service = tx.prepare(
+        "INSERT INTO release_services (release_id, position, service_id) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut dep = tx.prepare(
+        "INSERT INTO release_dependencies (release_id, position, depends_on) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut approval = tx.prepare(
+        "INSERT INTO approvals (release_id, position, approver, at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut item = tx.prepare(
+        "INSERT INTO checklist_items (release_id, position, item_id, text, required, done)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut rollback = tx.prepare(
+        "INSERT INTO rollback_plans (release_id, owner, time_budget_minutes, tested) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut step = tx.prepare(
+        "INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut exception = tx.prepare(
+        "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (i, r) in plan.releases.iter().enumerate() {
+        let id = r.id.as_str();
+        release.execute(params![
+            id,
+            i,
+            r.title,
+            r.team.as_str(),
+            r.environment.as_str(),
+            r.start.value.to_string(),
+            r.end.value.to_string(),
+            r.start.utc.timestamp(),
+            r.end.utc.timestamp(),
+            r.status.as_str(),
+            r.owner,
+            r.version,
+            r.artifact
+        ])?;
+        for (j, s) in r.services.iter().enumerate() {
+            service.execute(params![id, j, s.as_str()])?;
+        }
+        for (j, d) in r.depends_on.iter().enumerate() {
+            dep.execute(params![id, j, d.as_str()])?;
+        }
+        for (j, a) in r.approvals.iter().enumerate() {
+            approval.execute(params![id, j, a.by, a.at.value.to_string()])?;
+        }
+        for (j, c) in r.checklist.iter().enumerate() {
+            item.execute(params![id, j, c.id, c.text, c.required, c.done])?;
+        }
+        if let Some(rb) = &r.rollback {
+            rollback.execute(params![id, rb.owner, rb.time_budget_minutes, rb.tested])?;
+            for (j, s) in rb.steps.iter().enumerate() {
+                step.execute(params![id, j, s])?;
+            }
+        }
+        for (j, o) in r.overrides.iter().enumerate() {
+            exception.execute(params![id, j, o.freeze.as_str(), o.reason, o.by])?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `value` under `key` unless it is null.
+fn put(obj: &mut Map<String, Value>, key: &str, value: Value) {
+    if !value.is_null() {
+        obj.insert(key.to_owned(), value);
+    }
+}
+
+/// Rows of a child table grouped by parent id, in position order.
+fn grouped(
+    conn: &Connection,
+    sql: &str,
+    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Value>,
+) -> Result<std::collections::HashMap<String, Vec<Value>>, StoreError> {
+    let mut out: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let parent: String = r.get(0)?;
+        out.entry(parent).or_default().push(row(r)?);
+    }
+    Ok(out)
+}
+
+fn parse_json_list(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// Reads the calendar back in the plan file's shape, for the domain to validate.
+fn read(conn: &Connection, with_releases: bool) -> Result<Option<Value>, StoreError> {
+    let Some(timezone) = conn
+        .query_row("SELECT timezone FROM calendar WHERE id = 1", [], |r| r.get::<_, String>(0))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+
+    let mut windows = grouped(
+        conn,
+        "SELECT team_id, start, duration, rrule, timezone, exdates FROM team_allowed_windows
+         ORDER BY team_id, position",
+        |r| {
+            let mut w = Map::new();
+            put(&mut w, "start", Value::String(r.get(1)?));
+            put(&mut w, "duration", Value::String(r.get(2)?));
+            put(&mut w, "rrule", Value::String(r.get(3)?));
+            put(&mut w, "timezone", r.get::<_, Option<String>>(4)?.into());
+            put(&mut w, "exdates", parse_json_list(r.get(5)?));
+            Ok(Value::Object(w))
+        },
+    )?;
+    let mut teams = Vec::new();
+    let mut stmt = conn.prepare("SELECT id, name, timezone FROM teams ORDER BY position")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let mut t = Map::new();
+        put(&mut t, "name", Value::String(r.get(1)?));
+        put(&mut t, "timezone", r.get::<_, Option<String>>(2)?.into());
+        put(&mut t, "allowed_windows", windows.remove(&id).unwrap_or_default().into());
+        t.insert("id".into(), id.into());
+        teams.push(Value::Object(t));
+    }
+
+    let mut service_deps = grouped(
+        conn,
+        "SELECT service_id, depends_on FROM service_dependencies ORDER BY service_id, position",
+        |r| Ok(Value::String(r.get(1)?)),
+    )?;
+    let mut services = Vec::new();
+    let mut stmt = conn.prepare("SELECT id, team_id FROM services ORDER BY position")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let deps = service_deps.remove(&id).unwrap_or_default();
+        services.push(json!({ "id": id, "team": r.get::<_, String>(1)?, "depends_on": deps }));
+    }
+
+    let mut environments = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT id, name, production, max_concurrent, required_approvals FROM environments ORDER BY position",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let mut e = Map::new();
+        put(&mut e, "id", Value::String(r.get(0)?));
+        put(&mut e, "name", Value::String(r.get(1)?));
+        put(&mut e, "production", r.get::<_, bool>(2)?.into());
+        put(&mut e, "max_concurrent", r.get::<_, Option<u32>>(3)?.into());
+        put(&mut e, "required_approvals", r.get::<_, u32>(4)?.into());
+        environments.push(Value::Object(e));
+    }
+
+    let mut scopes = grouped(
+        conn,
+        "SELECT freeze_id, kind, ref_id FROM freeze_scope ORDER BY freeze_id, kind, position",
+        |r| Ok(json!([r.get::<_, String>(1)?, r.get::<_, String>(2)?])),
+    )?;
+    let mut freezes = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT id, name, severity, timezone, start, end, duration, rrule, exdates, reason
+         FROM freezes ORDER BY position",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let mut f = Map::new();
+        put(&mut f, "name", Value::String(r.get(1)?));
+        put(&mut f, "severity", Value::String(r.get(2)?));
+        put(&mut f, "timezone", r.get::<_, Option<String>>(3)?.into());
+        put(&mut f, "start", Value::String(r.get(4)?));
+        put(&mut f, "end", r.get::<_, Option<String>>(5)?.into());
+        put(&mut f, "duration", r.get::<_, Option<String>>(6)?.into());
+        put(&mut f, "rrule", r.get::<_, Option<String>>(7)?.into());
+        put(&mut f, "exdates", parse_json_list(r.get(8)?));
+        put(&mut f, "reason", r.get::<_, Option<String>>(9)?.into());
+        let mut scope = Map::new();
+        for entry in scopes.remove(&id).unwrap_or_default() {
+            let key = match entry[0].as_str() {
+                Some("team") => "teams",
+                Some("service") => "services",
+                _ => "environments",
+            };
+            if let Value::Array(list) = scope.entry(key).or_insert_with(|| json!([])) {
+                list.push(entry[1].clone());
+            }
+        }
+        if !scope.is_empty() {
+            f.insert("scope".into(), Value::Object(scope));
+        }
+        f.insert("id".into(), id.into());
+        freezes.push(Value::Object(f));
+    }
+
+    let releases = if with_releases { read_releases(conn)? } else { vec![] };
+    Ok(Some(json!({
+        "version": relcal_domain::PLAN_FORMAT_VERSION,
+        "timezone": timezone,
+        "teams": teams,
+        "services": services,
+        "environments": environments,
+        "freezes": freezes,
+        "releases": releases,
+    })))
+}
+
+fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
+    let mut services = grouped(
+        conn,
+        "SELECT release_id, service_id FROM release_services ORDER BY release_id, position",
+        |r| Ok(Value::String(r.get(1)?)),
+    )?;
+    let mut deps = grouped(
+        conn,
+        "SELECT release_id, depends_on FROM release_dependencies ORDER BY release_id, position",
+        |r| Ok(Value::String(r.get(1)?)),
+    )?;
+    let mut approvals = grouped(
+        conn,
+        "SELECT release_id, approver, at FROM approvals ORDER BY release_id, position",
+        |r| Ok(json!({ "by": r.get::<_, String>(1)?, "at": r.get::<_, String>(2)? })),
+    )?;
+    let mut checklist = grouped(
+        conn,
+        "SELECT release_id, item_id, text, required, done FROM checklist_items ORDER BY release_id, position",
+        |r| {
+            Ok(json!({
+                "id": r.get::<_, String>(1)?, "text": r.get::<_, String>(2)?,
+                "required": r.get::<_, bool>(3)?, "done": r.get::<_, bool>(4)?,
+            }))
+        },
+    )?;
+    let mut steps = grouped(
+        conn,
+        "SELECT release_id, step FROM rollback_steps ORDER BY release_id, position",
+        |r| Ok(Value::String(r.get(1)?)),
+    )?;
+    let mut rollbacks = grouped(
+        conn,
+        "SELECT release_id, owner, time_budget_minutes, tested FROM rollback_plans",
+        |r| {
+            let mut rb = Map::new();
+            put(&mut rb, "owner", r.get::<_, Option<String>>(1)?.into());
+            put(&mut rb, "time_budget_minutes", r.get::<_, Option<u32>>(2)?.into());
+            put(&mut rb, "tested", r.get::<_, bool>(3)?.into());
+            Ok(Value::Object(rb))
+        },
+    )?;
+    let mut overrides = grouped(
+        conn,
+        "SELECT release_id, freeze_id, reason, approver FROM freeze_overrides ORDER BY release_id, position",
+        |r| {
+            Ok(json!({
+                "freeze": r.get::<_, String>(1)?, "reason": r.get::<_, String>(2)?,
+                "by": r.get::<_, String>(3)?,
+            }))
+        },
+    )?;
+
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT id, title, team_id, environment_id, start, end, status, owner, version, artifact
+         FROM releases ORDER BY position",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let mut o = Map::new();
+        put(&mut o, "title", Value::String(r.get(1)?));
+        put(&mut o, "team", Value::String(r.get(2)?));
+        put(&mut o, "services", services.remove(&id).unwrap_or_default().into());
+        put(&mut o, "environment", Value::String(r.get(3)?));
+        put(&mut o, "start", Value::String(r.get(4)?));
+        put(&mut o, "end", Value::String(r.get(5)?));
+        put(&mut o, "status", Value::String(r.get(6)?));
+        put(&mut o, "owner", r.get::<_, Option<String>>(7)?.into());
+        put(&mut o, "version", r.get::<_, Option<String>>(8)?.into());
+        put(&mut o, "artifact", r.get::<_, Option<String>>(9)?.into());
+        put(&mut o, "depends_on", deps.remove(&id).unwrap_or_default().into());
+        put(&mut o, "approvals", approvals.remove(&id).unwrap_or_default().into());
+        put(&mut o, "checklist", checklist.remove(&id).unwrap_or_default().into());
+        put(&mut o, "overrides", overrides.remove(&id).unwrap_or_default().into());
+        if let Some(Value::Object(mut rb)) = rollbacks.remove(&id).and_then(|mut v| v.pop()) {
+            rb.insert("steps".into(), steps.remove(&id).unwrap_or_default().into());
+            o.insert("rollback".into(), Value::Object(rb));
+        }
+        o.insert("id".into(), id.into());
+        out.push(Value::Object(o));
+    }
+    Ok(out)
+}

@@ -1,0 +1,149 @@
+//! The schema, as an ordered list of migrations. Never edit a released
+//! migration: append a new one.
+
+use rusqlite_migration::{Migrations, M};
+
+const V1_CALENDAR: &str = r#"
+CREATE TABLE calendar (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    timezone TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+CREATE TABLE teams (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    timezone TEXT
+);
+CREATE TABLE team_allowed_windows (
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    duration TEXT NOT NULL,
+    rrule TEXT NOT NULL,
+    timezone TEXT,
+    exdates TEXT NOT NULL DEFAULT '[]' CHECK (json_type(exdates) = 'array'),
+    PRIMARY KEY (team_id, position)
+);
+CREATE TABLE services (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    team_id TEXT NOT NULL REFERENCES teams(id)
+);
+CREATE TABLE service_dependencies (
+    service_id TEXT NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    depends_on TEXT NOT NULL REFERENCES services(id),
+    PRIMARY KEY (service_id, position)
+);
+CREATE TABLE environments (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    production INTEGER NOT NULL CHECK (production IN (0, 1)),
+    max_concurrent INTEGER CHECK (max_concurrent >= 1),
+    required_approvals INTEGER NOT NULL CHECK (required_approvals >= 0)
+);
+CREATE TABLE freezes (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('hard', 'soft')),
+    timezone TEXT,
+    start TEXT NOT NULL,
+    end TEXT,
+    duration TEXT,
+    rrule TEXT,
+    exdates TEXT NOT NULL DEFAULT '[]' CHECK (json_type(exdates) = 'array'),
+    reason TEXT,
+    CHECK ((rrule IS NULL AND end IS NOT NULL AND duration IS NULL)
+        OR (rrule IS NOT NULL AND end IS NULL AND duration IS NOT NULL))
+);
+CREATE TABLE freeze_scope (
+    freeze_id TEXT NOT NULL REFERENCES freezes(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('team', 'service', 'environment')),
+    position INTEGER NOT NULL,
+    ref_id TEXT NOT NULL,
+    PRIMARY KEY (freeze_id, kind, position)
+);
+CREATE TABLE releases (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    team_id TEXT NOT NULL REFERENCES teams(id),
+    environment_id TEXT NOT NULL REFERENCES environments(id),
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    start_utc INTEGER NOT NULL,
+    end_utc INTEGER NOT NULL CHECK (end_utc > start_utc),
+    status TEXT NOT NULL CHECK (status IN
+        ('draft', 'planned', 'approved', 'in_progress', 'done', 'rolled_back', 'cancelled')),
+    owner TEXT,
+    version TEXT,
+    artifact TEXT
+);
+CREATE INDEX releases_by_start ON releases (start_utc, end_utc);
+CREATE TABLE release_services (
+    release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    service_id TEXT NOT NULL REFERENCES services(id),
+    PRIMARY KEY (release_id, position)
+);
+-- No foreign key on depends_on: a missing release is a conflict to report, not bad data.
+CREATE TABLE release_dependencies (
+    release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    depends_on TEXT NOT NULL,
+    PRIMARY KEY (release_id, position)
+);
+CREATE TABLE approvals (
+    release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    approver TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (release_id, position)
+);
+CREATE TABLE checklist_items (
+    release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    required INTEGER NOT NULL CHECK (required IN (0, 1)),
+    done INTEGER NOT NULL CHECK (done IN (0, 1)),
+    PRIMARY KEY (release_id, position),
+    UNIQUE (release_id, item_id)
+);
+CREATE TABLE rollback_plans (
+    release_id TEXT PRIMARY KEY REFERENCES releases(id) ON DELETE CASCADE,
+    owner TEXT,
+    time_budget_minutes INTEGER CHECK (time_budget_minutes >= 0),
+    tested INTEGER NOT NULL CHECK (tested IN (0, 1))
+);
+CREATE TABLE rollback_steps (
+    release_id TEXT NOT NULL REFERENCES rollback_plans(release_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    PRIMARY KEY (release_id, position)
+);
+CREATE TABLE freeze_overrides (
+    release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    freeze_id TEXT NOT NULL REFERENCES freezes(id),
+    reason TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    PRIMARY KEY (release_id, position)
+);
+"#;
+
+/// Every migration, oldest first.
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1_CALENDAR)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}
