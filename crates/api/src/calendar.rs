@@ -1,0 +1,188 @@
+//! What a calendar view shows for a time range.
+
+use crate::error::{ApiError, ErrorCode};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use relcal_domain::{FreezeSchedule, Interval, Scope};
+use relcal_store::Store;
+use serde::Serialize;
+
+/// Longest range one view may ask for.
+const MAX_RANGE_DAYS: i64 = 400;
+/// Most occurrences of one freeze in one view.
+const MAX_OCCURRENCES: usize = 2000;
+
+/// A team, for legends and colours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TeamSummary {
+    /// Team id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Home zone (IANA), if any.
+    pub timezone: Option<String>,
+}
+
+/// A release window in a view. Times are RFC 3339 in UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReleaseEvent {
+    /// Release id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Team id.
+    pub team_id: String,
+    /// Team name.
+    pub team_name: String,
+    /// Environment id.
+    pub environment_id: String,
+    /// Environment name.
+    pub environment_name: String,
+    /// Whether the environment is production.
+    pub production: bool,
+    /// Service ids.
+    pub services: Vec<String>,
+    /// Window start.
+    pub start: String,
+    /// Window end.
+    pub end: String,
+    /// Status (`planned`, `in_progress`, ...).
+    pub status: String,
+    /// Who runs it.
+    pub owner: Option<String>,
+}
+
+/// One period of a freeze in a view. Times are RFC 3339 in UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FreezePeriod {
+    /// Freeze id.
+    pub freeze_id: String,
+    /// Freeze name.
+    pub name: String,
+    /// `hard` or `soft`.
+    pub severity: String,
+    /// Period start.
+    pub start: String,
+    /// Period end.
+    pub end: String,
+    /// Part of a recurring freeze.
+    pub recurring: bool,
+    /// The freeze's zone (IANA).
+    pub timezone: String,
+    /// Who it applies to, in words ("everyone", "environments: prod").
+    pub scope: String,
+    /// Why, if given.
+    pub reason: Option<String>,
+}
+
+/// Everything a calendar view needs for `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CalendarView {
+    /// The calendar's default zone (IANA).
+    pub timezone: String,
+    /// All teams, in plan order.
+    pub teams: Vec<TeamSummary>,
+    /// Releases overlapping the range, by start.
+    pub releases: Vec<ReleaseEvent>,
+    /// Freeze periods overlapping the range, by start.
+    pub freezes: Vec<FreezePeriod>,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn from_unix(seconds: i64) -> String {
+    DateTime::from_timestamp(seconds, 0).map(rfc3339).unwrap_or_default()
+}
+
+fn scope_words(scope: &Scope) -> String {
+    if scope.is_global() {
+        return "everyone".into();
+    }
+    let mut parts = Vec::new();
+    let mut list = |label: &str, ids: Vec<&str>| {
+        if !ids.is_empty() {
+            parts.push(format!("{label}: {}", ids.join(", ")));
+        }
+    };
+    list("teams", scope.teams.iter().map(|x| x.as_str()).collect());
+    list("services", scope.services.iter().map(|x| x.as_str()).collect());
+    list("environments", scope.environments.iter().map(|x| x.as_str()).collect());
+    parts.join("; ")
+}
+
+/// The releases and freeze periods in `[from, to)`.
+pub fn calendar_view(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<CalendarView, ApiError> {
+    if to <= from {
+        return Err(ApiError::new(ErrorCode::Validation, "view range: `to` must be after `from`"));
+    }
+    if to - from > Duration::days(MAX_RANGE_DAYS) {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("view range: at most {MAX_RANGE_DAYS} days at a time"),
+        ));
+    }
+    let Some(plan) = store.load_plan_without_releases()? else {
+        return Ok(CalendarView {
+            timezone: "UTC".into(),
+            teams: vec![],
+            releases: vec![],
+            freezes: vec![],
+        });
+    };
+    let range = Interval { start: from, end: to };
+    let mut freezes = Vec::new();
+    for f in &plan.freezes {
+        let zone = f.zone(plan.timezone);
+        for period in f.periods_between(plan.timezone, range, MAX_OCCURRENCES) {
+            freezes.push(FreezePeriod {
+                freeze_id: f.id.to_string(),
+                name: f.name.clone(),
+                severity: f.severity.as_str().to_owned(),
+                start: rfc3339(period.start),
+                end: rfc3339(period.end),
+                recurring: matches!(f.schedule, FreezeSchedule::Recurring(_)),
+                timezone: zone.name().to_owned(),
+                scope: scope_words(&f.scope),
+                reason: f.reason.clone(),
+            });
+        }
+    }
+    freezes.sort_by(|a, b| (&a.start, &a.freeze_id).cmp(&(&b.start, &b.freeze_id)));
+    let releases = store
+        .releases_between(from.timestamp(), to.timestamp())?
+        .into_iter()
+        .map(|r| ReleaseEvent {
+            start: from_unix(r.start_utc),
+            end: from_unix(r.end_utc),
+            id: r.id,
+            title: r.title,
+            team_id: r.team_id,
+            team_name: r.team_name,
+            environment_id: r.environment_id,
+            environment_name: r.environment_name,
+            production: r.production,
+            services: r.services,
+            status: r.status,
+            owner: r.owner,
+        })
+        .collect();
+    Ok(CalendarView {
+        timezone: plan.timezone.name().to_owned(),
+        teams: plan
+            .teams
+            .iter()
+            .map(|t| TeamSummary {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                timezone: t.timezone.map(|z| z.name().to_owned()),
+            })
+            .collect(),
+        releases,
+        freezes,
+    })
+}

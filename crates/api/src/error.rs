@@ -1,0 +1,56 @@
+//! Errors of the use cases, with a closed set of codes for the UI and the CLI.
+
+use serde::Serialize;
+
+/// What kind of failure, for programs (the UI switches on it; the CLI maps it to an exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The input is invalid; the message names the object and field.
+    Validation,
+    /// The named object does not exist.
+    NotFound,
+    /// The database (or, later, the server) cannot be reached or opened.
+    Unavailable,
+    /// A bug or an unexpected failure.
+    Internal,
+}
+
+/// A use case failed.
+#[derive(Debug, thiserror::Error, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[error("{message}")]
+pub struct ApiError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// For a person.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<relcal_domain::PlanError> for ApiError {
+    fn from(e: relcal_domain::PlanError) -> Self {
+        Self::new(ErrorCode::Validation, e.to_string())
+    }
+}
+
+impl From<relcal_store::StoreError> for ApiError {
+    fn from(e: relcal_store::StoreError) -> Self {
+        use relcal_store::StoreError as S;
+        let code = match &e {
+            S::Open { .. } | S::Migration(_) => ErrorCode::Unavailable,
+            S::Sqlite(_) | S::Corrupt(_) => ErrorCode::Internal,
+        };
+        Self::new(code, e.to_string())
+    }
+}

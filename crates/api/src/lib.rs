@@ -1,0 +1,22 @@
+//! Relcal's use cases, in one place.
+//!
+//! The CLI (`crates/cli`), the Tauri commands (`src-tauri`) and, later, the
+//! server call these functions and nothing below them. Each function takes
+//! what it needs (a [`Store`], the current time) and returns typed results or
+//! an [`ApiError`] whose [`ErrorCode`] crosses IPC as `{code, message}`.
+//!
+//! Architecture invariant: lower crates (`domain`, `store`) never depend on
+//! this one; this crate knows nothing of Tauri, clap or HTTP.
+
+mod calendar;
+mod error;
+mod plan;
+
+pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
+pub use error::{ApiError, ErrorCode};
+pub use plan::{
+    default_db_path, export_plan_json, import_plan_text, open_calendar, open_store, seed_demo_if_new,
+    validate_plan_text, ImportSummary, DEMO_PLAN,
+};
+
+pub use relcal_store::Store;

@@ -1,0 +1,122 @@
+//! Plans in and out: validate, import, export, and the demo calendar.
+
+use crate::error::{ApiError, ErrorCode};
+use chrono::{DateTime, Utc};
+use relcal_domain::{parse_plan, Plan};
+use relcal_store::Store;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The demo plan shipped in `assets/`, shown to a new user.
+pub const DEMO_PLAN: &str = include_str!("../../../assets/demo-plan.json");
+
+/// The app's bundle identifier; the default database lives in its data folder,
+/// the same folder Tauri's `app_data_dir()` gives the desktop app.
+const APP_IDENTIFIER: &str = "dev.relcal.app";
+
+/// The default database: `<platform data dir>/dev.relcal.app/relcal.db`.
+pub fn default_db_path() -> Result<PathBuf, ApiError> {
+    let base = dirs::data_dir().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "no platform data directory (is HOME set?); pass --db FILE",
+        )
+    })?;
+    Ok(base.join(APP_IDENTIFIER).join("relcal.db"))
+}
+
+/// Opens (creating it and its folder if needed) the database at `path`.
+pub fn open_store(path: &Path) -> Result<Store, ApiError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                format!("cannot create the folder {}: {e}", dir.display()),
+            )
+        })?;
+    }
+    Ok(Store::open(path)?)
+}
+
+/// Parses and validates a plan file's text.
+pub fn validate_plan_text(text: &str) -> Result<Plan, ApiError> {
+    Ok(parse_plan(text)?)
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportSummary {
+    /// Teams stored.
+    pub teams: u32,
+    /// Services stored.
+    pub services: u32,
+    /// Environments stored.
+    pub environments: u32,
+    /// Freezes stored.
+    pub freezes: u32,
+    /// Releases stored.
+    pub releases: u32,
+}
+
+impl ImportSummary {
+    fn of(plan: &Plan) -> Self {
+        let n = |len: usize| u32::try_from(len).unwrap_or(u32::MAX);
+        Self {
+            teams: n(plan.teams.len()),
+            services: n(plan.services.len()),
+            environments: n(plan.environments.len()),
+            freezes: n(plan.freezes.len()),
+            releases: n(plan.releases.len()),
+        }
+    }
+}
+
+/// Replaces the calendar in `store` with the plan in `text`, in one
+/// transaction. Invalid input writes nothing.
+pub fn import_plan_text(store: &mut Store, text: &str) -> Result<ImportSummary, ApiError> {
+    let plan = validate_plan_text(text)?;
+    store.replace_plan(&plan)?;
+    tracing::info!(releases = plan.releases.len(), "imported plan");
+    Ok(ImportSummary::of(&plan))
+}
+
+/// The stored calendar as plan-file JSON (pretty-printed).
+pub fn export_plan_json(store: &Store) -> Result<String, ApiError> {
+    let plan = store.load_plan()?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "the database {} holds no calendar yet; import a plan first",
+                store.path().display()
+            ),
+        )
+    })?;
+    Ok(plan.to_json_pretty())
+}
+
+/// Stores the demo plan, moved by whole weeks to start in the week of `now`,
+/// when the database holds no calendar. Returns whether it did.
+pub fn seed_demo_if_new(store: &mut Store, now: DateTime<Utc>) -> Result<bool, ApiError> {
+    if !store.is_empty()? {
+        return Ok(false);
+    }
+    let demo = parse_plan(DEMO_PLAN).map_err(|e| {
+        ApiError::new(ErrorCode::Internal, format!("the bundled demo plan is invalid: {e}"))
+    })?;
+    let shifted = demo.shifted_by_weeks(demo.weeks_to_bring_to(now));
+    store.replace_plan(&shifted)?;
+    Ok(true)
+}
+
+/// Opens the app's database (the default one when `path` is `None`) and seeds
+/// the demo calendar into a new one.
+pub fn open_calendar(path: Option<&Path>, now: DateTime<Utc>) -> Result<Store, ApiError> {
+    let path = match path {
+        Some(p) => p.to_owned(),
+        None => default_db_path()?,
+    };
+    let mut store = open_store(&path)?;
+    seed_demo_if_new(&mut store, now)?;
+    Ok(store)
+}
