@@ -1,0 +1,194 @@
+//! The `relcal` binary against the command-line contract (shared/spec/cli.md),
+//! with real SQLite files.
+
+use relcal_domain::parse_plan;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/demo-plan.json");
+
+fn relcal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_relcal"))
+        .args(args)
+        .env("HOME", std::env::temp_dir().join("relcal-cli-test-home"))
+        .output()
+        .expect("run relcal")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn validate_says_yes_to_the_demo_and_no_with_the_field_to_bad_plans() {
+    let ok = relcal(&["validate", DEMO]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("valid (3 teams, 4 services, 2 environments, 3 freezes, 4 releases)"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(DEMO).unwrap();
+    let bad = write(dir.path(), "bad.json", &demo.replace("\"status\": \"planned\"", "\"status\": \"scheduled\""));
+    let out = relcal(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("releases[1] (id \"checkout-2.0\"): field `status`: \"scheduled\" is not a status"), "{err}");
+    assert!(text(&out.stdout).is_empty());
+
+    let missing = relcal(&["validate", "/nonexistent/plan.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("/nonexistent/plan.json"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(relcal(&["validate"]).status.code(), Some(2));
+    assert_eq!(relcal(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn import_then_export_gives_the_same_calendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cal.db");
+    let db = db.to_str().unwrap();
+    let out = relcal(&["import", DEMO, "--db", db, "--by", "ana"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("4 releases"));
+    let exported = relcal(&["export", "--db", db, "--format", "json"]);
+    assert_eq!(exported.status.code(), Some(0), "{}", text(&exported.stderr));
+    let original = parse_plan(&std::fs::read_to_string(DEMO).unwrap()).unwrap();
+    let again = parse_plan(&text(&exported.stdout)).expect("export is a valid plan");
+    assert_eq!(again, original);
+    // Exporting the export is a fixed point.
+    let path = write(dir.path(), "exported.json", &text(&exported.stdout));
+    let db2 = dir.path().join("cal2.db");
+    assert_eq!(relcal(&["import", path.to_str().unwrap(), "--db", db2.to_str().unwrap()]).status.code(), Some(0));
+    let twice = relcal(&["export", "--db", db2.to_str().unwrap()]);
+    assert_eq!(text(&twice.stdout), text(&exported.stdout));
+}
+
+#[test]
+fn an_invalid_import_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cal.db");
+    let demo = std::fs::read_to_string(DEMO).unwrap();
+    let bad = write(dir.path(), "bad.json", &demo.replace("\"end\": \"2026-12-01T17:00:00Z\"", "\"end\": \"2026-12-01T12:00:00Z\""));
+    // Into a new database: no file appears.
+    let out = relcal(&["import", bad.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("releases[1] (id \"checkout-2.0\"): field `end`: must be after start"), "{}", text(&out.stderr));
+    assert!(!db.exists());
+    // Into an existing one: it is unchanged.
+    assert_eq!(relcal(&["import", DEMO, "--db", db.to_str().unwrap()]).status.code(), Some(0));
+    let before = relcal(&["export", "--db", db.to_str().unwrap()]).stdout;
+    assert_eq!(relcal(&["import", bad.to_str().unwrap(), "--db", db.to_str().unwrap()]).status.code(), Some(2));
+    assert_eq!(relcal(&["export", "--db", db.to_str().unwrap()]).stdout, before);
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = write(dir.path(), "junk.db", &"not a database ".repeat(100));
+    let out = relcal(&["export", "--db", junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("junk.db"));
+    let out = relcal(&["export", "--db", dir.path().join("absent.db").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = relcal(&["import", DEMO, "--db", "/proc/no/such/dir/x.db"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+#[test]
+fn ics_export_is_refused_clearly_until_it_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cal.db");
+    relcal(&["import", DEMO, "--db", db.to_str().unwrap()]);
+    let out = relcal(&["export", "--db", db.to_str().unwrap(), "--format", "ics"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--format ics"));
+}
+
+mod crash {
+    //! SIGKILL a writer mid-import, many times: the database is never corrupt
+    //! and holds all of one import or all of the other.
+    use super::*;
+    use relcal_domain::Plan;
+    use std::time::Instant;
+
+    fn big_plan(tag: &str, releases: usize) -> String {
+        let releases: Vec<serde_json::Value> = (0..releases)
+            .map(|i| {
+                serde_json::json!({
+                    "id": format!("{tag}-{i}"), "title": format!("{tag} release {i}"), "team": "t",
+                    "services": ["s"], "environment": "prod",
+                    "start": format!("2027-01-01T{:02}:00:00Z", i % 20),
+                    "end": format!("2027-01-01T{:02}:30:00Z", i % 20),
+                    "status": "planned", "owner": tag,
+                    "checklist": [{"id": "a", "text": "tests green", "required": true, "done": false},
+                                  {"id": "b", "text": "smoke", "required": false, "done": true}],
+                    "rollback": {"steps": ["undo one", "undo two"], "owner": tag, "time_budget_minutes": 5, "tested": true},
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "version": 1, "timezone": "UTC",
+            "teams": [{"id": "t", "name": tag}], "services": [{"id": "s", "team": "t"}],
+            "environments": [{"id": "prod", "name": "Production", "production": true}],
+            "freezes": [], "releases": releases,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn sigkill_mid_import_never_corrupts_or_tears() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cal.db");
+        let db_arg = db.to_str().unwrap().to_owned();
+        let plans: Vec<(PathBuf, Plan)> = ["alpha", "beta"]
+            .iter()
+            .map(|tag| {
+                let text = big_plan(tag, 4000);
+                let plan = parse_plan(&text).unwrap();
+                (write(dir.path(), &format!("{tag}.json"), &text), plan)
+            })
+            .collect();
+
+        // How long one import takes here, to spread the kills across it.
+        let t0 = Instant::now();
+        assert_eq!(relcal(&["import", plans[0].0.to_str().unwrap(), "--db", &db_arg]).status.code(), Some(0));
+        let full = t0.elapsed();
+
+        let mut killed_mid_write = 0;
+        for round in 0..30u32 {
+            let (path, _) = &plans[(round % 2) as usize];
+            let mut child = Command::new(env!("CARGO_BIN_EXE_relcal"))
+                .args(["import", path.to_str().unwrap(), "--db", &db_arg])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            // Kill somewhere between the start and a little after the expected end.
+            std::thread::sleep(full.mul_f64(f64::from(round) / 26.0));
+            let _ = child.kill(); // SIGKILL on Unix
+            let status = child.wait().unwrap();
+            if !status.success() {
+                killed_mid_write += 1;
+            }
+
+            let store = relcal_api::open_store(&db).unwrap();
+            assert_eq!(store.integrity_check().unwrap(), Ok(()), "round {round}: corrupt");
+            let stored = store.load_plan().unwrap().expect("a calendar is stored");
+            assert!(
+                plans.iter().any(|(_, p)| *p == stored),
+                "round {round}: the database holds a torn import ({} releases)",
+                stored.releases.len()
+            );
+        }
+        assert!(killed_mid_write >= 10, "only {killed_mid_write} imports were killed; the test proves little");
+    }
+}

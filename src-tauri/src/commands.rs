@@ -1,0 +1,64 @@
+//! The commands the window may call (each also declared in build.rs and
+//! granted in capabilities/main-window.json).
+
+use crate::AppState;
+use chrono::{DateTime, Utc};
+use relcal_api::{ApiError, CalendarView, ErrorCode};
+use serde::Serialize;
+use tauri::State;
+
+fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::Validation,
+                format!("calendar_view: field `{field}`: `{text}` is not an RFC 3339 instant ({e})"),
+            )
+        })
+}
+
+/// Releases and freeze periods overlapping `[from, to)` (RFC 3339 instants).
+#[tauri::command]
+#[specta::specta]
+pub async fn calendar_view(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+) -> Result<CalendarView, ApiError> {
+    let (from, to) = (instant("from", &from)?, instant("to", &to)?);
+    let store = match &state.store {
+        Ok(store) => store,
+        Err(e) => return Err(ApiError::new(e.code, e.message.clone())),
+    };
+    let store = store
+        .lock()
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "the calendar is unavailable after an earlier failure"))?;
+    relcal_api::calendar_view(&store, from, to)
+}
+
+/// Facts about the running app, for the status bar.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct AppInfo {
+    /// App version.
+    pub version: String,
+    /// The database file in use.
+    pub db_path: Option<String>,
+    /// Why the calendar could not be opened, if it could not.
+    pub open_error: Option<ApiError>,
+}
+
+/// Version, database and start-up problems.
+#[tauri::command]
+#[specta::specta]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        db_path: state.db_path.as_ref().map(|p| p.display().to_string()),
+        open_error: state
+            .store
+            .as_ref()
+            .err()
+            .map(|e| ApiError::new(e.code, e.message.clone())),
+    }
+}
