@@ -13,7 +13,9 @@ fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
         .map_err(|e| {
             ApiError::new(
                 ErrorCode::Validation,
-                format!("calendar_view: field `{field}`: `{text}` is not an RFC 3339 instant ({e})"),
+                format!(
+                    "calendar_view: field `{field}`: `{text}` is not an RFC 3339 instant ({e})"
+                ),
             )
         })
 }
@@ -31,9 +33,12 @@ pub async fn calendar_view(
         Ok(store) => store,
         Err(e) => return Err(ApiError::new(e.code, e.message.clone())),
     };
-    let store = store
-        .lock()
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "the calendar is unavailable after an earlier failure"))?;
+    let store = store.lock().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "the calendar is unavailable after an earlier failure",
+        )
+    })?;
     relcal_api::calendar_view(&store, from, to)
 }
 

@@ -90,7 +90,8 @@ mod tests {
     /// generate. `RELCAL_UPDATE_BINDINGS=1` rewrites them instead.
     #[test]
     fn typescript_bindings_are_current() {
-        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts");
+        let committed =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts");
         if std::env::var_os("RELCAL_UPDATE_BINDINGS").is_some() {
             super::export_bindings(&committed).expect("export bindings");
             return;

@@ -96,7 +96,9 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 fn from_unix(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map(rfc3339).unwrap_or_default()
+    DateTime::from_timestamp(seconds, 0)
+        .map(rfc3339)
+        .unwrap_or_default()
 }
 
 fn scope_words(scope: &Scope) -> String {
@@ -110,15 +112,28 @@ fn scope_words(scope: &Scope) -> String {
         }
     };
     list("teams", scope.teams.iter().map(|x| x.as_str()).collect());
-    list("services", scope.services.iter().map(|x| x.as_str()).collect());
-    list("environments", scope.environments.iter().map(|x| x.as_str()).collect());
+    list(
+        "services",
+        scope.services.iter().map(|x| x.as_str()).collect(),
+    );
+    list(
+        "environments",
+        scope.environments.iter().map(|x| x.as_str()).collect(),
+    );
     parts.join("; ")
 }
 
 /// The releases and freeze periods in `[from, to)`.
-pub fn calendar_view(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<CalendarView, ApiError> {
+pub fn calendar_view(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<CalendarView, ApiError> {
     if to <= from {
-        return Err(ApiError::new(ErrorCode::Validation, "view range: `to` must be after `from`"));
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "view range: `to` must be after `from`",
+        ));
     }
     if to - from > Duration::days(MAX_RANGE_DAYS) {
         return Err(ApiError::new(
@@ -134,7 +149,10 @@ pub fn calendar_view(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> R
             freezes: vec![],
         });
     };
-    let range = Interval { start: from, end: to };
+    let range = Interval {
+        start: from,
+        end: to,
+    };
     let mut freezes = Vec::new();
     for f in &plan.freezes {
         let zone = f.zone(plan.timezone);

@@ -15,8 +15,8 @@ mod plan;
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use error::{ApiError, ErrorCode};
 pub use plan::{
-    default_db_path, export_plan_json, import_plan_text, open_calendar, open_store, seed_demo_if_new,
-    validate_plan_text, ImportSummary, DEMO_PLAN,
+    default_db_path, export_plan_json, import_plan_text, open_calendar, open_store,
+    seed_demo_if_new, validate_plan_text, ImportSummary, DEMO_PLAN,
 };
 
 pub use relcal_store::Store;

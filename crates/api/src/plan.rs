@@ -102,7 +102,10 @@ pub fn seed_demo_if_new(store: &mut Store, now: DateTime<Utc>) -> Result<bool, A
         return Ok(false);
     }
     let demo = parse_plan(DEMO_PLAN).map_err(|e| {
-        ApiError::new(ErrorCode::Internal, format!("the bundled demo plan is invalid: {e}"))
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("the bundled demo plan is invalid: {e}"),
+        )
     })?;
     let shifted = demo.shifted_by_weeks(demo.weeks_to_bring_to(now));
     store.replace_plan(&shifted)?;

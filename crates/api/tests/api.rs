@@ -1,5 +1,10 @@
 //! Use cases against real SQLite files.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should panic loudly on a broken assumption"
+)]
+
 use chrono::{DateTime, Utc};
 use relcal_api::*;
 
@@ -13,18 +18,34 @@ fn a_new_calendar_gets_the_demo_moved_to_this_week() {
     let path = dir.path().join("deep/folder/relcal.db");
     let now = at("2027-02-10T09:00:00Z"); // a Wednesday
     let store = open_calendar(Some(&path), now).unwrap();
-    let view = calendar_view(&store, at("2027-02-08T00:00:00Z"), at("2027-02-15T00:00:00Z")).unwrap();
+    let view = calendar_view(
+        &store,
+        at("2027-02-08T00:00:00Z"),
+        at("2027-02-15T00:00:00Z"),
+    )
+    .unwrap();
     let titles: Vec<&str> = view.releases.iter().map(|r| r.title.as_str()).collect();
     // The earliest demo release (Monday 30 Nov 2026, ledger hotfix) lands on Monday 8 Feb 2027.
     assert!(titles.contains(&"ledger rounding hotfix"), "{titles:?}");
     assert_eq!(view.teams.len(), 3);
     // The weekly soft freeze on Fridays 12:00 Berlin shows on 12 Feb (11:00Z in winter).
-    assert!(view.freezes.iter().any(|f| f.freeze_id == "no-friday" && f.start == "2027-02-12T11:00:00Z"), "{:?}", view.freezes);
+    assert!(
+        view.freezes
+            .iter()
+            .any(|f| f.freeze_id == "no-friday" && f.start == "2027-02-12T11:00:00Z"),
+        "{:?}",
+        view.freezes
+    );
     // Opening again does not seed twice or move anything.
     drop(store);
     let mut store = open_calendar(Some(&path), at("2027-06-01T00:00:00Z")).unwrap();
     assert!(!seed_demo_if_new(&mut store, now).unwrap());
-    let again = calendar_view(&store, at("2027-02-08T00:00:00Z"), at("2027-02-15T00:00:00Z")).unwrap();
+    let again = calendar_view(
+        &store,
+        at("2027-02-08T00:00:00Z"),
+        at("2027-02-15T00:00:00Z"),
+    )
+    .unwrap();
     assert_eq!(again, view);
 }
 
@@ -37,7 +58,12 @@ fn invalid_import_writes_nothing() {
     let bad = DEMO_PLAN.replace("\"Europe/Berlin\"", "\"Europe/Berlyn\"");
     let err = import_plan_text(&mut store, &bad).unwrap_err();
     assert_eq!(err.code, ErrorCode::Validation);
-    assert!(err.message.contains("teams[0] (id \"payments\"): field `timezone`"), "{}", err.message);
+    assert!(
+        err.message
+            .contains("teams[0] (id \"payments\"): field `timezone`"),
+        "{}",
+        err.message
+    );
     assert_eq!(export_plan_json(&store).unwrap(), before);
 }
 
@@ -45,15 +71,28 @@ fn invalid_import_writes_nothing() {
 fn export_of_an_empty_database_is_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir.path().join("a.db")).unwrap();
-    assert_eq!(export_plan_json(&store).unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        export_plan_json(&store).unwrap_err().code,
+        ErrorCode::NotFound
+    );
 }
 
 #[test]
 fn view_ranges_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir.path().join("a.db")).unwrap();
-    let e = calendar_view(&store, at("2027-01-02T00:00:00Z"), at("2027-01-01T00:00:00Z")).unwrap_err();
+    let e = calendar_view(
+        &store,
+        at("2027-01-02T00:00:00Z"),
+        at("2027-01-01T00:00:00Z"),
+    )
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::Validation);
-    let e = calendar_view(&store, at("2020-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z")).unwrap_err();
+    let e = calendar_view(
+        &store,
+        at("2020-01-01T00:00:00Z"),
+        at("2027-01-01T00:00:00Z"),
+    )
+    .unwrap_err();
     assert!(e.message.contains("at most"));
 }

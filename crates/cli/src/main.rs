@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "relcal", version, about = "Release calendar engine: validate, import and export plans")]
+#[command(
+    name = "relcal",
+    version,
+    about = "Release calendar engine: validate, import and export plans"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,6 +1,11 @@
 //! The `relcal` binary against the command-line contract (shared/spec/cli.md),
 //! with real SQLite files.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should panic loudly on a broken assumption"
+)]
+
 use relcal_domain::parse_plan;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -29,15 +34,25 @@ fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
 fn validate_says_yes_to_the_demo_and_no_with_the_field_to_bad_plans() {
     let ok = relcal(&["validate", DEMO]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
-    assert!(text(&ok.stdout).contains("valid (3 teams, 4 services, 2 environments, 3 freezes, 4 releases)"));
+    assert!(text(&ok.stdout)
+        .contains("valid (3 teams, 4 services, 2 environments, 3 freezes, 4 releases)"));
 
     let dir = tempfile::tempdir().unwrap();
     let demo = std::fs::read_to_string(DEMO).unwrap();
-    let bad = write(dir.path(), "bad.json", &demo.replace("\"status\": \"planned\"", "\"status\": \"scheduled\""));
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        &demo.replace("\"status\": \"planned\"", "\"status\": \"scheduled\""),
+    );
     let out = relcal(&["validate", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("releases[1] (id \"checkout-2.0\"): field `status`: \"scheduled\" is not a status"), "{err}");
+    assert!(
+        err.contains(
+            "releases[1] (id \"checkout-2.0\"): field `status`: \"scheduled\" is not a status"
+        ),
+        "{err}"
+    );
     assert!(text(&out.stdout).is_empty());
 
     let missing = relcal(&["validate", "/nonexistent/plan.json"]);
@@ -60,14 +75,29 @@ fn import_then_export_gives_the_same_calendar() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("4 releases"));
     let exported = relcal(&["export", "--db", db, "--format", "json"]);
-    assert_eq!(exported.status.code(), Some(0), "{}", text(&exported.stderr));
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        text(&exported.stderr)
+    );
     let original = parse_plan(&std::fs::read_to_string(DEMO).unwrap()).unwrap();
     let again = parse_plan(&text(&exported.stdout)).expect("export is a valid plan");
     assert_eq!(again, original);
     // Exporting the export is a fixed point.
     let path = write(dir.path(), "exported.json", &text(&exported.stdout));
     let db2 = dir.path().join("cal2.db");
-    assert_eq!(relcal(&["import", path.to_str().unwrap(), "--db", db2.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        relcal(&[
+            "import",
+            path.to_str().unwrap(),
+            "--db",
+            db2.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
     let twice = relcal(&["export", "--db", db2.to_str().unwrap()]);
     assert_eq!(text(&twice.stdout), text(&exported.stdout));
 }
@@ -77,17 +107,52 @@ fn an_invalid_import_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cal.db");
     let demo = std::fs::read_to_string(DEMO).unwrap();
-    let bad = write(dir.path(), "bad.json", &demo.replace("\"end\": \"2026-12-01T17:00:00Z\"", "\"end\": \"2026-12-01T12:00:00Z\""));
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        &demo.replace(
+            "\"end\": \"2026-12-01T17:00:00Z\"",
+            "\"end\": \"2026-12-01T12:00:00Z\"",
+        ),
+    );
     // Into a new database: no file appears.
-    let out = relcal(&["import", bad.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let out = relcal(&[
+        "import",
+        bad.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("releases[1] (id \"checkout-2.0\"): field `end`: must be after start"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("releases[1] (id \"checkout-2.0\"): field `end`: must be after start"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!db.exists());
     // Into an existing one: it is unchanged.
-    assert_eq!(relcal(&["import", DEMO, "--db", db.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        relcal(&["import", DEMO, "--db", db.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
     let before = relcal(&["export", "--db", db.to_str().unwrap()]).stdout;
-    assert_eq!(relcal(&["import", bad.to_str().unwrap(), "--db", db.to_str().unwrap()]).status.code(), Some(2));
-    assert_eq!(relcal(&["export", "--db", db.to_str().unwrap()]).stdout, before);
+    assert_eq!(
+        relcal(&[
+            "import",
+            bad.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        relcal(&["export", "--db", db.to_str().unwrap()]).stdout,
+        before
+    );
 }
 
 #[test]
@@ -97,7 +162,11 @@ fn a_database_that_cannot_be_opened_exits_3() {
     let out = relcal(&["export", "--db", junk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("junk.db"));
-    let out = relcal(&["export", "--db", dir.path().join("absent.db").to_str().unwrap()]);
+    let out = relcal(&[
+        "export",
+        "--db",
+        dir.path().join("absent.db").to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(3));
     let out = relcal(&["import", DEMO, "--db", "/proc/no/such/dir/x.db"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
@@ -160,7 +229,12 @@ mod crash {
 
         // How long one import takes here, to spread the kills across it.
         let t0 = Instant::now();
-        assert_eq!(relcal(&["import", plans[0].0.to_str().unwrap(), "--db", &db_arg]).status.code(), Some(0));
+        assert_eq!(
+            relcal(&["import", plans[0].0.to_str().unwrap(), "--db", &db_arg])
+                .status
+                .code(),
+            Some(0)
+        );
         let full = t0.elapsed();
 
         let mut killed_mid_write = 0;
@@ -181,7 +255,11 @@ mod crash {
             }
 
             let store = relcal_api::open_store(&db).unwrap();
-            assert_eq!(store.integrity_check().unwrap(), Ok(()), "round {round}: corrupt");
+            assert_eq!(
+                store.integrity_check().unwrap(),
+                Ok(()),
+                "round {round}: corrupt"
+            );
             let stored = store.load_plan().unwrap().expect("a calendar is stored");
             assert!(
                 plans.iter().any(|(_, p)| *p == stored),
@@ -189,6 +267,9 @@ mod crash {
                 stored.releases.len()
             );
         }
-        assert!(killed_mid_write >= 10, "only {killed_mid_write} imports were killed; the test proves little");
+        assert!(
+            killed_mid_write >= 10,
+            "only {killed_mid_write} imports were killed; the test proves little"
+        );
     }
 }

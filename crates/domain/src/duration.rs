@@ -31,7 +31,7 @@ impl PlanDuration {
             )
         };
         let parsed = match iso8601::parsers::parse_duration(text.as_bytes()) {
-            Ok((rest, parsed)) if rest.is_empty() => parsed,
+            Ok((&[], parsed)) => parsed,
             _ => return Err(bad()),
         };
         let (days, exact) = match parsed {
@@ -116,25 +116,37 @@ mod tests {
             assert_eq!(d.days(), days, "{text}");
             assert_eq!(d.exact().num_minutes() as f64 / 60.0, hours, "{text}");
         }
-        assert_eq!(PlanDuration::parse("P2W").unwrap(), PlanDuration::parse("P14D").unwrap());
+        assert_eq!(
+            PlanDuration::parse("P2W").unwrap(),
+            PlanDuration::parse("P14D").unwrap()
+        );
     }
 
     #[test]
     fn rejects_bad_durations() {
-        for text in ["", "2h", "PT", "P1Y", "P1M", "PT0S", "PT2Hxyz", "-PT1H", "P1X"] {
-            assert!(PlanDuration::parse(text).is_err(), "{text} should be refused");
+        for text in [
+            "", "2h", "PT", "P1Y", "P1M", "PT0S", "PT2Hxyz", "-PT1H", "P1X",
+        ] {
+            assert!(
+                PlanDuration::parse(text).is_err(),
+                "{text} should be refused"
+            );
         }
     }
 
     #[test]
     fn a_day_is_a_calendar_day_across_dst() {
         // Berlin springs forward on 2026-03-29: that day has 23 hours.
-        let start = NaiveDateTime::parse_from_str("2026-03-29T00:00:00", "%Y-%m-%dT%H:%M:%S").unwrap();
+        let start =
+            NaiveDateTime::parse_from_str("2026-03-29T00:00:00", "%Y-%m-%dT%H:%M:%S").unwrap();
         let d = PlanDuration::parse("P1D").unwrap();
         let end = d.end_from(start, chrono_tz::Europe::Berlin);
         let begin = resolve_local(start, chrono_tz::Europe::Berlin);
         assert_eq!((end - begin).num_hours(), 23);
         let d = PlanDuration::parse("PT24H").unwrap();
-        assert_eq!((d.end_from(start, chrono_tz::Europe::Berlin) - begin).num_hours(), 24);
+        assert_eq!(
+            (d.end_from(start, chrono_tz::Europe::Berlin) - begin).num_hours(),
+            24
+        );
     }
 }

@@ -20,7 +20,11 @@ impl fmt::Display for FieldError {
         if self.field.is_empty() {
             write!(f, "{}: {}", self.object, self.message)
         } else {
-            write!(f, "{}: field `{}`: {}", self.object, self.field, self.message)
+            write!(
+                f,
+                "{}: field `{}`: {}",
+                self.object, self.field, self.message
+            )
         }
     }
 }

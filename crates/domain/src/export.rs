@@ -74,9 +74,13 @@ fn team(t: &Team) -> WireTeam {
 
 fn freeze(f: &Freeze) -> WireFreeze {
     let (start, end, duration, rrule, exdates) = match &f.schedule {
-        FreezeSchedule::Once { start, end } => {
-            (start.value.to_string(), Some(end.value.to_string()), None, None, vec![])
-        }
+        FreezeSchedule::Once { start, end } => (
+            start.value.to_string(),
+            Some(end.value.to_string()),
+            None,
+            None,
+            vec![],
+        ),
         FreezeSchedule::Recurring(r) => (
             r.start.to_string(),
             None,

@@ -110,7 +110,7 @@ pub enum FreezeSchedule {
         end: PlanTime,
     },
     /// A recurring period.
-    Recurring(Recurrence),
+    Recurring(Box<Recurrence>),
 }
 
 /// Which releases a freeze applies to. An empty list matches anything.
@@ -129,7 +129,8 @@ impl Scope {
     pub fn matches(&self, release: &Release) -> bool {
         (self.teams.is_empty() || self.teams.contains(&release.team))
             && (self.environments.is_empty() || self.environments.contains(&release.environment))
-            && (self.services.is_empty() || release.services.iter().any(|s| self.services.contains(s)))
+            && (self.services.is_empty()
+                || release.services.iter().any(|s| self.services.contains(s)))
     }
 
     /// True when no list restricts the scope.
@@ -237,7 +238,10 @@ impl ReleaseStatus {
 
     /// Active releases take part in conflict checks.
     pub fn is_active(self) -> bool {
-        matches!(self, Self::Draft | Self::Planned | Self::Approved | Self::InProgress)
+        matches!(
+            self,
+            Self::Draft | Self::Planned | Self::Approved | Self::InProgress
+        )
     }
 }
 
@@ -333,4 +337,3 @@ impl Release {
         }
     }
 }
-

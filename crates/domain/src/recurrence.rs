@@ -88,10 +88,11 @@ impl RecurrenceRule {
         if has_count && until.is_some() {
             return Err("an RRULE may have COUNT or UNTIL, not both".into());
         }
-        if !kept
-            .iter()
-            .any(|p| p.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("FREQ")))
-        {
+        if !kept.iter().any(|p| {
+            p.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("FREQ"))
+        }) {
             return Err("the RRULE has no FREQ (e.g. FREQ=WEEKLY)".into());
         }
         let mut unvalidated = rrule::RRule::<rrule::Unvalidated>::from_str(&kept.join(";"))
@@ -234,22 +235,42 @@ mod tests {
     #[test]
     fn weekly_friday_noon_keeps_wall_time_across_dst_berlin() {
         let zone = chrono_tz::Europe::Berlin;
-        let r = rec("2026-10-16T12:00:00", "PT12H", "FREQ=WEEKLY;BYDAY=FR", zone, &[]);
+        let r = rec(
+            "2026-10-16T12:00:00",
+            "PT12H",
+            "FREQ=WEEKLY;BYDAY=FR",
+            zone,
+            &[],
+        );
         // Berlin falls back on 2026-10-25: noon is 10:00Z before and 11:00Z after.
         assert_eq!(
             starts(&r, zone, "2026-10-15T00:00:00Z", "2026-11-01T00:00:00Z"),
-            ["2026-10-16T10:00:00+00:00", "2026-10-23T10:00:00+00:00", "2026-10-30T11:00:00+00:00"]
+            [
+                "2026-10-16T10:00:00+00:00",
+                "2026-10-23T10:00:00+00:00",
+                "2026-10-30T11:00:00+00:00"
+            ]
         );
     }
 
     #[test]
     fn daily_at_0230_in_spring_gap_moves_forward_new_york() {
         let zone = chrono_tz::America::New_York;
-        let r = rec("2026-03-07T02:30:00", "PT1H", "FREQ=DAILY;COUNT=3", zone, &[]);
+        let r = rec(
+            "2026-03-07T02:30:00",
+            "PT1H",
+            "FREQ=DAILY;COUNT=3",
+            zone,
+            &[],
+        );
         // 03-08 02:30 does not exist: 03:30 EDT = 07:30Z.
         assert_eq!(
             starts(&r, zone, "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),
-            ["2026-03-07T07:30:00+00:00", "2026-03-08T07:30:00+00:00", "2026-03-09T06:30:00+00:00"]
+            [
+                "2026-03-07T07:30:00+00:00",
+                "2026-03-08T07:30:00+00:00",
+                "2026-03-09T06:30:00+00:00"
+            ]
         );
     }
 
@@ -265,7 +286,11 @@ mod tests {
         );
         assert_eq!(
             starts(&r, zone, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"),
-            ["2026-01-30T18:00:00+00:00", "2026-03-27T18:00:00+00:00", "2026-04-24T17:00:00+00:00"]
+            [
+                "2026-01-30T18:00:00+00:00",
+                "2026-03-27T18:00:00+00:00",
+                "2026-04-24T17:00:00+00:00"
+            ]
         );
     }
 
@@ -278,7 +303,10 @@ mod tests {
         assert_eq!(got.len(), 3);
         // An occurrence that began before `from` but is still running counts.
         let r = rec("2026-06-01T23:00:00", "PT2H", "FREQ=DAILY", zone, &[]);
-        assert_eq!(starts(&r, zone, "2026-06-02T00:30:00Z", "2026-06-02T01:00:00Z").len(), 1);
+        assert_eq!(
+            starts(&r, zone, "2026-06-02T00:30:00Z", "2026-06-02T01:00:00Z").len(),
+            1
+        );
     }
 
     #[test]

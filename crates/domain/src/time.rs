@@ -1,8 +1,8 @@
 //! Instants, local times and how a local time becomes an instant.
 
 use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDateTime, Offset, SecondsFormat, TimeZone,
-    Utc,
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDateTime, Offset, SecondsFormat,
+    TimeZone, Utc,
 };
 use chrono_tz::Tz;
 use std::fmt;
@@ -38,19 +38,24 @@ impl TimeValue {
     /// Parses `2026-12-01T14:00:00Z`, `2026-12-01T15:00:00+01:00` or a local
     /// `2026-12-20T00:00:00`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let parsed = DateTime::parse_from_rfc3339(text).map(Self::Instant).ok().or_else(|| {
-            LOCAL_FORMATS
-                .iter()
-                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-                .map(Self::Local)
-        });
+        let parsed = DateTime::parse_from_rfc3339(text)
+            .map(Self::Instant)
+            .ok()
+            .or_else(|| {
+                LOCAL_FORMATS
+                    .iter()
+                    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+                    .map(Self::Local)
+            });
         if let Some(parsed) = parsed {
             let year = match parsed {
                 Self::Instant(t) => t.year(),
                 Self::Local(t) => t.year(),
             };
             if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
-                return Err(format!("`{text}`: the year must be between {MIN_YEAR} and {MAX_YEAR}"));
+                return Err(format!(
+                    "`{text}`: the year must be between {MIN_YEAR} and {MAX_YEAR}"
+                ));
             }
             return Ok(parsed);
         }
@@ -206,9 +211,18 @@ mod tests {
     #[test]
     fn touching_intervals_do_not_overlap() {
         let t = |s: &str| TimeValue::parse(s).unwrap().resolve(Tz::UTC);
-        let a = Interval { start: t("2026-01-01T10:00:00Z"), end: t("2026-01-01T11:00:00Z") };
-        let b = Interval { start: t("2026-01-01T11:00:00Z"), end: t("2026-01-01T12:00:00Z") };
-        let c = Interval { start: t("2026-01-01T10:59:59Z"), end: t("2026-01-01T12:00:00Z") };
+        let a = Interval {
+            start: t("2026-01-01T10:00:00Z"),
+            end: t("2026-01-01T11:00:00Z"),
+        };
+        let b = Interval {
+            start: t("2026-01-01T11:00:00Z"),
+            end: t("2026-01-01T12:00:00Z"),
+        };
+        let c = Interval {
+            start: t("2026-01-01T10:59:59Z"),
+            end: t("2026-01-01T12:00:00Z"),
+        };
         assert!(!a.overlaps(&b));
         assert!(a.overlaps(&c));
     }

@@ -91,22 +91,33 @@ impl Validator {
             Some(other) => self.err(
                 "plan",
                 "version",
-                format!("unsupported version {other}; this build reads version {PLAN_FORMAT_VERSION}"),
+                format!(
+                    "unsupported version {other}; this build reads version {PLAN_FORMAT_VERSION}"
+                ),
             ),
-            None => self.err("plan", "version", format!("missing; write \"version\": {PLAN_FORMAT_VERSION}")),
+            None => self.err(
+                "plan",
+                "version",
+                format!("missing; write \"version\": {PLAN_FORMAT_VERSION}"),
+            ),
         }
         let timezone = match top.get("timezone") {
             None | Some(Value::Null) => Tz::UTC,
             Some(Value::String(name)) => self.zone("plan", "timezone", name).unwrap_or(Tz::UTC),
             Some(_) => {
-                self.err("plan", "timezone", "must be a string such as \"Europe/Berlin\"");
+                self.err(
+                    "plan",
+                    "timezone",
+                    "must be a string such as \"Europe/Berlin\"",
+                );
                 Tz::UTC
             }
         };
 
         let teams: Vec<(String, WireTeam)> = self.collection(&mut top, "teams");
         let services: Vec<(String, WireService)> = self.collection(&mut top, "services");
-        let environments: Vec<(String, WireEnvironment)> = self.collection(&mut top, "environments");
+        let environments: Vec<(String, WireEnvironment)> =
+            self.collection(&mut top, "environments");
         let freezes: Vec<(String, WireFreeze)> = self.collection(&mut top, "freezes");
         let releases: Vec<(String, WireRelease)> = self.collection(&mut top, "releases");
 
@@ -177,7 +188,10 @@ impl Validator {
         out
     }
 
-    fn unique_ids<'a>(&mut self, ids: impl Iterator<Item = (&'a String, &'a String)>) -> HashSet<String> {
+    fn unique_ids<'a>(
+        &mut self,
+        ids: impl Iterator<Item = (&'a String, &'a String)>,
+    ) -> HashSet<String> {
         let mut seen = HashSet::new();
         for (object, id) in ids {
             if id.trim().is_empty() {
@@ -196,7 +210,9 @@ impl Validator {
                 self.err(
                     object,
                     field,
-                    format!("unknown time zone \"{name}\"; use an IANA name such as \"Europe/Berlin\""),
+                    format!(
+                        "unknown time zone \"{name}\"; use an IANA name such as \"Europe/Berlin\""
+                    ),
                 );
                 None
             }
@@ -262,8 +278,12 @@ impl Validator {
         end: &str,
         zone: Tz,
     ) -> Option<(PlanTime, PlanTime)> {
-        let start = self.time(object, &format!("{prefix}start"), start).map(|t| PlanTime::new(t, zone));
-        let end = self.time(object, &format!("{prefix}end"), end).map(|t| PlanTime::new(t, zone));
+        let start = self
+            .time(object, &format!("{prefix}start"), start)
+            .map(|t| PlanTime::new(t, zone));
+        let end = self
+            .time(object, &format!("{prefix}end"), end)
+            .map(|t| PlanTime::new(t, zone));
         let (start, end) = (start?, end?);
         if end.utc <= start.utc {
             self.err(
@@ -283,12 +303,17 @@ impl Validator {
         &mut self,
         object: &str,
         prefix: &str,
-        start: &str,
-        duration: &str,
-        rrule: &str,
-        exdates: Vec<String>,
+        w: WireRecurrence,
         zone: Tz,
     ) -> Option<Recurrence> {
+        let WireRecurrence {
+            start,
+            duration,
+            rrule,
+            exdates,
+            timezone: _,
+        } = w;
+        let (start, duration, rrule) = (start.as_str(), duration.as_str(), rrule.as_str());
         let start_value = self.time(object, &format!("{prefix}start"), start);
         let duration = match PlanDuration::parse(duration) {
             Ok(d) => Some(d),
@@ -327,9 +352,7 @@ impl Validator {
             let prefix = format!("allowed_windows[{i}].");
             let own = self.opt_zone(object, &format!("{prefix}timezone"), &w.timezone);
             let zone = own.unwrap_or(team_zone);
-            if let Some(recurrence) =
-                self.recurrence(object, &prefix, &w.start, &w.duration, &w.rrule, w.exdates, zone)
-            {
+            if let Some(recurrence) = self.recurrence(object, &prefix, w, zone) {
                 allowed_windows.push(AllowedWindow {
                     timezone: own,
                     recurrence,
@@ -346,8 +369,14 @@ impl Validator {
 
     fn service(&mut self, object: &str, s: WireService, known: &Known) -> Service {
         let team = self.reference(object, "team", "team", &known.teams, s.team, TeamId::new);
-        let depends_on =
-            self.references(object, "depends_on", "service", &known.services, s.depends_on, ServiceId::new);
+        let depends_on = self.references(
+            object,
+            "depends_on",
+            "service",
+            &known.services,
+            s.depends_on,
+            ServiceId::new,
+        );
         Service {
             id: ServiceId::new(s.id),
             team,
@@ -358,7 +387,11 @@ impl Validator {
     fn environment(&mut self, object: &str, e: WireEnvironment) -> Environment {
         self.non_empty(object, "name", &e.name);
         if e.max_concurrent == Some(0) {
-            self.err(object, "max_concurrent", "must be at least 1 (leave it out for no limit)");
+            self.err(
+                object,
+                "max_concurrent",
+                "must be at least 1 (leave it out for no limit)",
+            );
         }
         Environment {
             id: EnvironmentId::new(e.id),
@@ -375,15 +408,24 @@ impl Validator {
             self.err(
                 object,
                 "severity",
-                format!("\"{}\" is not a severity; expected \"hard\" or \"soft\"", f.severity),
+                format!(
+                    "\"{}\" is not a severity; expected \"hard\" or \"soft\"",
+                    f.severity
+                ),
             );
             FreezeSeverity::Hard
         });
         let timezone = self.opt_zone(object, "timezone", &f.timezone);
         let zone = timezone.unwrap_or(plan_zone);
         let placeholder = FreezeSchedule::Once {
-            start: PlanTime::new(TimeValue::Local(chrono::DateTime::UNIX_EPOCH.naive_utc()), zone),
-            end: PlanTime::new(TimeValue::Local(chrono::DateTime::UNIX_EPOCH.naive_utc()), zone),
+            start: PlanTime::new(
+                TimeValue::Local(chrono::DateTime::UNIX_EPOCH.naive_utc()),
+                zone,
+            ),
+            end: PlanTime::new(
+                TimeValue::Local(chrono::DateTime::UNIX_EPOCH.naive_utc()),
+                zone,
+            ),
         };
         let schedule = match (&f.rrule, &f.end) {
             (Some(_), Some(_)) => {
@@ -396,12 +438,24 @@ impl Validator {
             }
             (Some(rrule), None) => match &f.duration {
                 None => {
-                    self.err(object, "duration", "a recurring freeze needs a `duration` (e.g. PT12H)");
+                    self.err(
+                        object,
+                        "duration",
+                        "a recurring freeze needs a `duration` (e.g. PT12H)",
+                    );
                     None
                 }
-                Some(duration) => self
-                    .recurrence(object, "", &f.start, duration, rrule, f.exdates, zone)
-                    .map(FreezeSchedule::Recurring),
+                Some(duration) => {
+                    let fields = WireRecurrence {
+                        start: f.start.clone(),
+                        duration: duration.clone(),
+                        rrule: rrule.clone(),
+                        timezone: None,
+                        exdates: f.exdates,
+                    };
+                    self.recurrence(object, "", fields, zone)
+                        .map(|r| FreezeSchedule::Recurring(Box::new(r)))
+                }
             },
             (None, end) => {
                 if f.duration.is_some() {
@@ -412,11 +466,19 @@ impl Validator {
                     );
                 }
                 if !f.exdates.is_empty() {
-                    self.err(object, "exdates", "`exdates` are only for recurring freezes (with `rrule`)");
+                    self.err(
+                        object,
+                        "exdates",
+                        "`exdates` are only for recurring freezes (with `rrule`)",
+                    );
                 }
                 match end {
                     None => {
-                        self.err(object, "end", "a one-off freeze needs an `end` (or give `rrule` and `duration`)");
+                        self.err(
+                            object,
+                            "end",
+                            "a one-off freeze needs an `end` (or give `rrule` and `duration`)",
+                        );
                         None
                     }
                     Some(end) => self
@@ -427,7 +489,14 @@ impl Validator {
         };
         let scope = f.scope.unwrap_or_default();
         let scope = Scope {
-            teams: self.references(object, "scope.teams", "team", &known.teams, scope.teams, TeamId::new),
+            teams: self.references(
+                object,
+                "scope.teams",
+                "team",
+                &known.teams,
+                scope.teams,
+                TeamId::new,
+            ),
             services: self.references(
                 object,
                 "scope.services",
@@ -459,8 +528,14 @@ impl Validator {
     fn release(&mut self, object: &str, r: WireRelease, zone: Tz, known: &Known) -> Release {
         self.non_empty(object, "title", &r.title);
         let team = self.reference(object, "team", "team", &known.teams, r.team, TeamId::new);
-        let services =
-            self.references(object, "services", "service", &known.services, r.services, ServiceId::new);
+        let services = self.references(
+            object,
+            "services",
+            "service",
+            &known.services,
+            r.services,
+            ServiceId::new,
+        );
         let environment = self.reference(
             object,
             "environment",
@@ -469,14 +544,23 @@ impl Validator {
             r.environment,
             EnvironmentId::new,
         );
-        let epoch = PlanTime::new(TimeValue::Local(chrono::DateTime::UNIX_EPOCH.naive_utc()), zone);
-        let (start, end) = self.window(object, "", &r.start, &r.end, zone).unwrap_or((epoch, epoch));
+        let epoch = PlanTime::new(
+            TimeValue::Local(chrono::DateTime::UNIX_EPOCH.naive_utc()),
+            zone,
+        );
+        let (start, end) = self
+            .window(object, "", &r.start, &r.end, zone)
+            .unwrap_or((epoch, epoch));
         let status = ReleaseStatus::parse(&r.status).unwrap_or_else(|| {
             let expected: Vec<&str> = ReleaseStatus::ALL.iter().map(|s| s.as_str()).collect();
             self.err(
                 object,
                 "status",
-                format!("\"{}\" is not a status; expected one of {}", r.status, expected.join(", ")),
+                format!(
+                    "\"{}\" is not a status; expected one of {}",
+                    r.status,
+                    expected.join(", ")
+                ),
             );
             ReleaseStatus::Draft
         });
@@ -513,7 +597,11 @@ impl Validator {
                 if c.id.trim().is_empty() {
                     self.err(object, format!("checklist[{i}].id"), "must not be empty");
                 } else if !item_ids.insert(c.id.clone()) {
-                    self.err(object, format!("checklist[{i}].id"), format!("duplicate checklist item id \"{}\"", c.id));
+                    self.err(
+                        object,
+                        format!("checklist[{i}].id"),
+                        format!("duplicate checklist item id \"{}\"", c.id),
+                    );
                 }
                 ChecklistItem {
                     id: c.id,

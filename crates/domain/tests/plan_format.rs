@@ -2,6 +2,11 @@
 //! input is refused with the object and field named, and export(parse(x))
 //! parses back to an equal plan.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should panic loudly on a broken assumption"
+)]
+
 use relcal_domain::{parse_plan, parse_plan_value, FieldError, FreezeSchedule, Plan};
 use serde_json::{json, Value};
 
@@ -39,7 +44,10 @@ fn the_demo_plan_is_valid() {
     let plan = parse_plan(&demo_text()).expect("demo plan parses");
     assert_eq!(plan.releases.len(), 4);
     assert_eq!(plan.freezes.len(), 3);
-    assert!(matches!(plan.freezes[1].schedule, FreezeSchedule::Recurring(_)));
+    assert!(matches!(
+        plan.freezes[1].schedule,
+        FreezeSchedule::Recurring(_)
+    ));
     // The holiday freeze starts at local midnight in New York (EST, -05:00).
     match &plan.freezes[0].schedule {
         FreezeSchedule::Once { start, .. } => {
@@ -51,7 +59,13 @@ fn the_demo_plan_is_valid() {
 
 #[test]
 fn unknown_fields_are_refused_everywhere() {
-    check("top", |p| p["colour"] = json!("red"), "plan", "colour", "unknown field");
+    check(
+        "top",
+        |p| p["colour"] = json!("red"),
+        "plan",
+        "colour",
+        "unknown field",
+    );
     check(
         "release",
         |p| p["releases"][1]["strat"] = json!("2026-12-01T15:00:00Z"),
@@ -78,35 +92,213 @@ fn unknown_fields_are_refused_everywhere() {
 #[test]
 fn each_kind_of_bad_input_names_object_and_field() {
     let r1 = "releases[1] (id \"checkout-2.0\")";
-    check("bad zone", |p| p["teams"][1]["timezone"] = json!("Mars/Olympus"), "teams[1] (id \"identity\")", "timezone", "unknown time zone");
-    check("bad plan zone", |p| p["timezone"] = json!("CET+1"), "plan", "timezone", "unknown time zone");
-    check("bad rrule", |p| p["freezes"][1]["rrule"] = json!("FREQ=WEEKLY;BYDAY=FRI"), "freezes[1] (id \"no-friday\")", "rrule", "invalid RRULE");
-    check("rrule prefix", |p| p["freezes"][1]["rrule"] = json!("RRULE:FREQ=WEEKLY"), "freezes[1] (id \"no-friday\")", "rrule", "prefix");
-    check("end before start", |p| p["releases"][1]["end"] = json!("2026-12-01T14:00:00Z"), r1, "end", "must be after start");
-    check("end equals start", |p| p["releases"][1]["end"] = json!("2026-12-01T15:00:00Z"), r1, "end", "must be after start");
-    check("freeze end before start", |p| p["freezes"][0]["end"] = json!("2026-12-20T00:00:00"), "freezes[0] (id \"holidays\")", "end", "must be after start");
-    check("duplicate id", |p| p["releases"][1]["id"] = json!("auth-5.2"), "releases[1] (id \"auth-5.2\")", "id", "duplicate id");
-    check("duplicate team", |p| p["teams"][2]["id"] = json!("payments"), "teams[2] (id \"payments\")", "id", "duplicate id");
-    check("unknown team", |p| p["releases"][1]["team"] = json!("growth"), r1, "team", "unknown team \"growth\"");
-    check("unknown service", |p| p["releases"][1]["services"] = json!(["checkout-api", "cart"]), r1, "services[1]", "unknown service \"cart\"");
-    check("unknown environment", |p| p["releases"][1]["environment"] = json!("qa"), r1, "environment", "unknown environment \"qa\"");
-    check("unknown scope env", |p| p["freezes"][0]["scope"]["environments"] = json!(["production"]), "freezes[0] (id \"holidays\")", "scope.environments[0]", "unknown environment");
-    check("unknown service owner", |p| p["services"][0]["team"] = json!("nobody"), "services[0] (id \"checkout-api\")", "team", "unknown team");
-    check("unknown override freeze", |p| p["releases"][2]["overrides"][0]["freeze"] = json!("eom"), "releases[2] (id \"ledger-hotfix\")", "overrides[0].freeze", "unknown freeze");
-    check("bad duration", |p| p["freezes"][1]["duration"] = json!("12 hours"), "freezes[1] (id \"no-friday\")", "duration", "ISO 8601");
-    check("zero duration", |p| p["freezes"][1]["duration"] = json!("PT0H"), "freezes[1] (id \"no-friday\")", "duration", "longer than zero");
-    check("bad status", |p| p["releases"][1]["status"] = json!("shipped"), r1, "status", "\"shipped\" is not a status");
-    check("bad severity", |p| p["freezes"][0]["severity"] = json!("medium"), "freezes[0] (id \"holidays\")", "severity", "\"medium\" is not a severity");
-    check("bad time", |p| p["releases"][1]["start"] = json!("1 Dec 2026"), r1, "start", "is not a time");
-    check("wrong type", |p| p["environments"][1]["max_concurrent"] = json!("two"), "environments[1] (id \"prod\")", "max_concurrent", "invalid type");
-    check("missing field", |p| { p["releases"][1].as_object_mut().unwrap().remove("title"); }, r1, "title", "missing");
-    check("bad version", |p| p["version"] = json!(2), "plan", "version", "unsupported version");
-    check("recurring without duration", |p| { p["freezes"][1].as_object_mut().unwrap().remove("duration"); }, "freezes[1] (id \"no-friday\")", "duration", "needs a `duration`");
-    check("one-off with duration", |p| p["freezes"][0]["duration"] = json!("P1D"), "freezes[0] (id \"holidays\")", "duration", "only for recurring");
-    check("bad exdate", |p| p["freezes"][1]["exdates"] = json!(["soon"]), "freezes[1] (id \"no-friday\")", "exdates[0]", "is not a time");
-    check("bad allowed window", |p| p["teams"][0]["allowed_windows"][0]["rrule"] = json!("FREQ=SOMETIMES"), "teams[0] (id \"payments\")", "allowed_windows[0].rrule", "invalid RRULE");
-    check("zero capacity", |p| p["environments"][1]["max_concurrent"] = json!(0), "environments[1] (id \"prod\")", "max_concurrent", "at least 1");
-    check("duplicate checklist item", |p| p["releases"][1]["checklist"] = json!([{"id":"a","text":"x","required":true,"done":false},{"id":"a","text":"y","required":false,"done":false}]), r1, "checklist[1].id", "duplicate");
+    check(
+        "bad zone",
+        |p| p["teams"][1]["timezone"] = json!("Mars/Olympus"),
+        "teams[1] (id \"identity\")",
+        "timezone",
+        "unknown time zone",
+    );
+    check(
+        "bad plan zone",
+        |p| p["timezone"] = json!("CET+1"),
+        "plan",
+        "timezone",
+        "unknown time zone",
+    );
+    check(
+        "bad rrule",
+        |p| p["freezes"][1]["rrule"] = json!("FREQ=WEEKLY;BYDAY=FRI"),
+        "freezes[1] (id \"no-friday\")",
+        "rrule",
+        "invalid RRULE",
+    );
+    check(
+        "rrule prefix",
+        |p| p["freezes"][1]["rrule"] = json!("RRULE:FREQ=WEEKLY"),
+        "freezes[1] (id \"no-friday\")",
+        "rrule",
+        "prefix",
+    );
+    check(
+        "end before start",
+        |p| p["releases"][1]["end"] = json!("2026-12-01T14:00:00Z"),
+        r1,
+        "end",
+        "must be after start",
+    );
+    check(
+        "end equals start",
+        |p| p["releases"][1]["end"] = json!("2026-12-01T15:00:00Z"),
+        r1,
+        "end",
+        "must be after start",
+    );
+    check(
+        "freeze end before start",
+        |p| p["freezes"][0]["end"] = json!("2026-12-20T00:00:00"),
+        "freezes[0] (id \"holidays\")",
+        "end",
+        "must be after start",
+    );
+    check(
+        "duplicate id",
+        |p| p["releases"][1]["id"] = json!("auth-5.2"),
+        "releases[1] (id \"auth-5.2\")",
+        "id",
+        "duplicate id",
+    );
+    check(
+        "duplicate team",
+        |p| p["teams"][2]["id"] = json!("payments"),
+        "teams[2] (id \"payments\")",
+        "id",
+        "duplicate id",
+    );
+    check(
+        "unknown team",
+        |p| p["releases"][1]["team"] = json!("growth"),
+        r1,
+        "team",
+        "unknown team \"growth\"",
+    );
+    check(
+        "unknown service",
+        |p| p["releases"][1]["services"] = json!(["checkout-api", "cart"]),
+        r1,
+        "services[1]",
+        "unknown service \"cart\"",
+    );
+    check(
+        "unknown environment",
+        |p| p["releases"][1]["environment"] = json!("qa"),
+        r1,
+        "environment",
+        "unknown environment \"qa\"",
+    );
+    check(
+        "unknown scope env",
+        |p| p["freezes"][0]["scope"]["environments"] = json!(["production"]),
+        "freezes[0] (id \"holidays\")",
+        "scope.environments[0]",
+        "unknown environment",
+    );
+    check(
+        "unknown service owner",
+        |p| p["services"][0]["team"] = json!("nobody"),
+        "services[0] (id \"checkout-api\")",
+        "team",
+        "unknown team",
+    );
+    check(
+        "unknown override freeze",
+        |p| p["releases"][2]["overrides"][0]["freeze"] = json!("eom"),
+        "releases[2] (id \"ledger-hotfix\")",
+        "overrides[0].freeze",
+        "unknown freeze",
+    );
+    check(
+        "bad duration",
+        |p| p["freezes"][1]["duration"] = json!("12 hours"),
+        "freezes[1] (id \"no-friday\")",
+        "duration",
+        "ISO 8601",
+    );
+    check(
+        "zero duration",
+        |p| p["freezes"][1]["duration"] = json!("PT0H"),
+        "freezes[1] (id \"no-friday\")",
+        "duration",
+        "longer than zero",
+    );
+    check(
+        "bad status",
+        |p| p["releases"][1]["status"] = json!("shipped"),
+        r1,
+        "status",
+        "\"shipped\" is not a status",
+    );
+    check(
+        "bad severity",
+        |p| p["freezes"][0]["severity"] = json!("medium"),
+        "freezes[0] (id \"holidays\")",
+        "severity",
+        "\"medium\" is not a severity",
+    );
+    check(
+        "bad time",
+        |p| p["releases"][1]["start"] = json!("1 Dec 2026"),
+        r1,
+        "start",
+        "is not a time",
+    );
+    check(
+        "wrong type",
+        |p| p["environments"][1]["max_concurrent"] = json!("two"),
+        "environments[1] (id \"prod\")",
+        "max_concurrent",
+        "invalid type",
+    );
+    check(
+        "missing field",
+        |p| {
+            p["releases"][1].as_object_mut().unwrap().remove("title");
+        },
+        r1,
+        "title",
+        "missing",
+    );
+    check(
+        "bad version",
+        |p| p["version"] = json!(2),
+        "plan",
+        "version",
+        "unsupported version",
+    );
+    check(
+        "recurring without duration",
+        |p| {
+            p["freezes"][1].as_object_mut().unwrap().remove("duration");
+        },
+        "freezes[1] (id \"no-friday\")",
+        "duration",
+        "needs a `duration`",
+    );
+    check(
+        "one-off with duration",
+        |p| p["freezes"][0]["duration"] = json!("P1D"),
+        "freezes[0] (id \"holidays\")",
+        "duration",
+        "only for recurring",
+    );
+    check(
+        "bad exdate",
+        |p| p["freezes"][1]["exdates"] = json!(["soon"]),
+        "freezes[1] (id \"no-friday\")",
+        "exdates[0]",
+        "is not a time",
+    );
+    check(
+        "bad allowed window",
+        |p| p["teams"][0]["allowed_windows"][0]["rrule"] = json!("FREQ=SOMETIMES"),
+        "teams[0] (id \"payments\")",
+        "allowed_windows[0].rrule",
+        "invalid RRULE",
+    );
+    check(
+        "zero capacity",
+        |p| p["environments"][1]["max_concurrent"] = json!(0),
+        "environments[1] (id \"prod\")",
+        "max_concurrent",
+        "at least 1",
+    );
+    check(
+        "duplicate checklist item",
+        |p| p["releases"][1]["checklist"] = json!([{"id":"a","text":"x","required":true,"done":false},{"id":"a","text":"y","required":false,"done":false}]),
+        r1,
+        "checklist[1].id",
+        "duplicate",
+    );
 }
 
 #[test]
@@ -121,7 +313,9 @@ fn all_errors_are_reported_at_once() {
 
 #[test]
 fn syntax_errors_give_the_position() {
-    let err = parse_plan("{\"version\": 1,\n \"teams\": [}").unwrap_err().to_string();
+    let err = parse_plan("{\"version\": 1,\n \"teams\": [}")
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("plan: not valid JSON at line 2"), "{err}");
 }
 
@@ -155,7 +349,9 @@ fn export_of_the_demo_parses_back_equal() {
 #[test]
 fn shifting_by_weeks_keeps_wall_times_and_round_trips() {
     let plan = parse_plan(&demo_text()).unwrap();
-    let now = chrono::DateTime::parse_from_rfc3339("2027-03-31T12:00:00Z").unwrap().to_utc();
+    let now = chrono::DateTime::parse_from_rfc3339("2027-03-31T12:00:00Z")
+        .unwrap()
+        .to_utc();
     let weeks = plan.weeks_to_bring_to(now);
     assert_eq!(weeks, 17); // week of 30 Nov 2026 to week of 29 Mar 2027
     let shifted = plan.shifted_by_weeks(weeks);
@@ -171,7 +367,13 @@ mod generated {
     use relcal_domain::parse_plan_value;
     use serde_json::{json, Value};
 
-    const ZONES: [&str; 5] = ["UTC", "Europe/Berlin", "Europe/London", "America/New_York", "Asia/Kolkata"];
+    const ZONES: [&str; 5] = [
+        "UTC",
+        "Europe/Berlin",
+        "Europe/London",
+        "America/New_York",
+        "Asia/Kolkata",
+    ];
     const RULES: [&str; 5] = [
         "FREQ=WEEKLY;BYDAY=FR",
         "FREQ=DAILY;COUNT=5",
@@ -179,11 +381,24 @@ mod generated {
         "FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20271231T000000Z",
         "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24",
     ];
-    const STATUSES: [&str; 7] = ["draft", "planned", "approved", "in_progress", "done", "rolled_back", "cancelled"];
+    const STATUSES: [&str; 7] = [
+        "draft",
+        "planned",
+        "approved",
+        "in_progress",
+        "done",
+        "rolled_back",
+        "cancelled",
+    ];
 
     fn time(minutes: i64, local: bool) -> String {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap() + chrono::Duration::minutes(minutes);
-        if local { t.format("%Y-%m-%dT%H:%M:%S").to_string() } else { t.to_rfc3339() }
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap()
+            + chrono::Duration::minutes(minutes);
+        if local {
+            t.format("%Y-%m-%dT%H:%M:%S").to_string()
+        } else {
+            t.to_rfc3339()
+        }
     }
 
     prop_compose! {
@@ -194,7 +409,7 @@ mod generated {
         ) -> Value {
             let mut r = json!({
                 "id": format!("r{i}"), "title": format!("Release {i}"), "team": format!("t{team}"),
-                "services": [format!("s{service}")], "environment": if i % 2 == 0 { "prod" } else { "staging" },
+                "services": [format!("s{service}")], "environment": if i.is_multiple_of(2) { "prod" } else { "staging" },
                 "start": time(start, local), "end": time(start + len, local), "status": STATUSES[status],
             });
             if let Some(o) = owner { r["owner"] = json!(o); }

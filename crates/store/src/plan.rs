@@ -78,13 +78,19 @@ fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
         params![plan.timezone.name(), chrono::Utc::now().to_rfc3339()],
     )?;
     {
-        let mut team = tx.prepare("INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut team =
+            tx.prepare("INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)")?;
         let mut window = tx.prepare(
             "INSERT INTO team_allowed_windows (team_id, position, start, duration, rrule, timezone, exdates)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for (i, t) in plan.teams.iter().enumerate() {
-            team.execute(params![t.id.as_str(), i, t.name, t.timezone.map(|z| z.name())])?;
+            team.execute(params![
+                t.id.as_str(),
+                i,
+                t.name,
+                t.timezone.map(|z| z.name())
+            ])?;
             for (j, w) in t.allowed_windows.iter().enumerate() {
                 let (start, duration, rrule, exdates) = insert_recurrence_fields(&w.recurrence);
                 window.execute(params![
@@ -100,7 +106,8 @@ fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
         }
     }
     {
-        let mut service = tx.prepare("INSERT INTO services (id, position, team_id) VALUES (?1, ?2, ?3)")?;
+        let mut service =
+            tx.prepare("INSERT INTO services (id, position, team_id) VALUES (?1, ?2, ?3)")?;
         for (i, s) in plan.services.iter().enumerate() {
             service.execute(params![s.id.as_str(), i, s.team.as_str()])?;
         }
@@ -167,8 +174,14 @@ fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
             ])?;
             let kinds: [(&str, Vec<&str>); 3] = [
                 ("team", f.scope.teams.iter().map(|x| x.as_str()).collect()),
-                ("service", f.scope.services.iter().map(|x| x.as_str()).collect()),
-                ("environment", f.scope.environments.iter().map(|x| x.as_str()).collect()),
+                (
+                    "service",
+                    f.scope.services.iter().map(|x| x.as_str()).collect(),
+                ),
+                (
+                    "environment",
+                    f.scope.environments.iter().map(|x| x.as_str()).collect(),
+                ),
             ];
             for (kind, ids) in kinds {
                 for (j, id) in ids.into_iter().enumerate() {
@@ -202,9 +215,8 @@ fn insert_releases(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> 
     let mut rollback = tx.prepare(
         "INSERT INTO rollback_plans (release_id, owner, time_budget_minutes, tested) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut step = tx.prepare(
-        "INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut step =
+        tx.prepare("INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)")?;
     let mut exception = tx.prepare(
         "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -281,7 +293,9 @@ fn parse_json_list(text: String) -> Value {
 /// Reads the calendar back in the plan file's shape, for the domain to validate.
 fn read(conn: &Connection, with_releases: bool) -> Result<Option<Value>, StoreError> {
     let Some(timezone) = conn
-        .query_row("SELECT timezone FROM calendar WHERE id = 1", [], |r| r.get::<_, String>(0))
+        .query_row("SELECT timezone FROM calendar WHERE id = 1", [], |r| {
+            r.get::<_, String>(0)
+        })
         .optional()?
     else {
         return Ok(None);
@@ -309,7 +323,11 @@ fn read(conn: &Connection, with_releases: bool) -> Result<Option<Value>, StoreEr
         let mut t = Map::new();
         put(&mut t, "name", Value::String(r.get(1)?));
         put(&mut t, "timezone", r.get::<_, Option<String>>(2)?.into());
-        put(&mut t, "allowed_windows", windows.remove(&id).unwrap_or_default().into());
+        put(
+            &mut t,
+            "allowed_windows",
+            windows.remove(&id).unwrap_or_default().into(),
+        );
         t.insert("id".into(), id.into());
         teams.push(Value::Object(t));
     }
@@ -384,7 +402,11 @@ fn read(conn: &Connection, with_releases: bool) -> Result<Option<Value>, StoreEr
         freezes.push(Value::Object(f));
     }
 
-    let releases = if with_releases { read_releases(conn)? } else { vec![] };
+    let releases = if with_releases {
+        read_releases(conn)?
+    } else {
+        vec![]
+    };
     Ok(Some(json!({
         "version": relcal_domain::PLAN_FORMAT_VERSION,
         "timezone": timezone,
@@ -433,7 +455,11 @@ fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
         |r| {
             let mut rb = Map::new();
             put(&mut rb, "owner", r.get::<_, Option<String>>(1)?.into());
-            put(&mut rb, "time_budget_minutes", r.get::<_, Option<u32>>(2)?.into());
+            put(
+                &mut rb,
+                "time_budget_minutes",
+                r.get::<_, Option<u32>>(2)?.into(),
+            );
             put(&mut rb, "tested", r.get::<_, bool>(3)?.into());
             Ok(Value::Object(rb))
         },
@@ -460,7 +486,11 @@ fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
         let mut o = Map::new();
         put(&mut o, "title", Value::String(r.get(1)?));
         put(&mut o, "team", Value::String(r.get(2)?));
-        put(&mut o, "services", services.remove(&id).unwrap_or_default().into());
+        put(
+            &mut o,
+            "services",
+            services.remove(&id).unwrap_or_default().into(),
+        );
         put(&mut o, "environment", Value::String(r.get(3)?));
         put(&mut o, "start", Value::String(r.get(4)?));
         put(&mut o, "end", Value::String(r.get(5)?));
@@ -468,10 +498,26 @@ fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
         put(&mut o, "owner", r.get::<_, Option<String>>(7)?.into());
         put(&mut o, "version", r.get::<_, Option<String>>(8)?.into());
         put(&mut o, "artifact", r.get::<_, Option<String>>(9)?.into());
-        put(&mut o, "depends_on", deps.remove(&id).unwrap_or_default().into());
-        put(&mut o, "approvals", approvals.remove(&id).unwrap_or_default().into());
-        put(&mut o, "checklist", checklist.remove(&id).unwrap_or_default().into());
-        put(&mut o, "overrides", overrides.remove(&id).unwrap_or_default().into());
+        put(
+            &mut o,
+            "depends_on",
+            deps.remove(&id).unwrap_or_default().into(),
+        );
+        put(
+            &mut o,
+            "approvals",
+            approvals.remove(&id).unwrap_or_default().into(),
+        );
+        put(
+            &mut o,
+            "checklist",
+            checklist.remove(&id).unwrap_or_default().into(),
+        );
+        put(
+            &mut o,
+            "overrides",
+            overrides.remove(&id).unwrap_or_default().into(),
+        );
         if let Some(Value::Object(mut rb)) = rollbacks.remove(&id).and_then(|mut v| v.pop()) {
             rb.insert("steps".into(), steps.remove(&id).unwrap_or_default().into());
             o.insert("rollback".into(), Value::Object(rb));

@@ -1,10 +1,19 @@
 //! The store against real SQLite files.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should panic loudly on a broken assumption"
+)]
+
 use relcal_domain::parse_plan;
 use relcal_store::Store;
 
 fn demo() -> relcal_domain::Plan {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/demo-plan.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/demo-plan.json"
+    ))
+    .unwrap();
     parse_plan(&text).unwrap()
 }
 
@@ -38,8 +47,11 @@ fn replacing_drops_the_old_calendar_entirely() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     store.replace_plan(&demo()).unwrap();
-    let small = parse_plan(r#"{"version":1,"timezone":"Europe/London","teams":[{"id":"a","name":"A"}],
-        "services":[],"environments":[],"freezes":[],"releases":[]}"#).unwrap();
+    let small = parse_plan(
+        r#"{"version":1,"timezone":"Europe/London","teams":[{"id":"a","name":"A"}],
+        "services":[],"environments":[],"freezes":[],"releases":[]}"#,
+    )
+    .unwrap();
     store.replace_plan(&small).unwrap();
     assert_eq!(store.load_plan().unwrap(), Some(small));
 }
@@ -52,13 +64,33 @@ fn the_range_query_finds_overlapping_releases_only() {
     let ts = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
     // auth-5.2 runs 14:00-16:00Z, checkout-2.0 15:00-17:00Z on 1 Dec.
     let ids = |from, to| -> Vec<String> {
-        store.releases_between(ts(from), ts(to)).unwrap().into_iter().map(|r| r.id).collect()
+        store
+            .releases_between(ts(from), ts(to))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
     };
-    assert_eq!(ids("2026-12-01T16:00:00Z", "2026-12-01T18:00:00Z"), ["checkout-2.0"]);
-    assert_eq!(ids("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"), ["auth-5.2", "checkout-2.0"]);
+    assert_eq!(
+        ids("2026-12-01T16:00:00Z", "2026-12-01T18:00:00Z"),
+        ["checkout-2.0"]
+    );
+    assert_eq!(
+        ids("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"),
+        ["auth-5.2", "checkout-2.0"]
+    );
     assert!(ids("2026-12-01T17:00:00Z", "2026-12-01T18:00:00Z").is_empty());
-    let row = &store.releases_between(ts("2026-12-22T00:00:00Z"), ts("2026-12-23T00:00:00Z")).unwrap()[0];
-    assert_eq!((row.team_name.as_str(), row.environment_name.as_str(), row.production), ("Platform", "Production", true));
+    let row = &store
+        .releases_between(ts("2026-12-22T00:00:00Z"), ts("2026-12-23T00:00:00Z"))
+        .unwrap()[0];
+    assert_eq!(
+        (
+            row.team_name.as_str(),
+            row.environment_name.as_str(),
+            row.production
+        ),
+        ("Platform", "Production", true)
+    );
     assert_eq!(row.services, ["ingress"]);
 }
 
@@ -66,7 +98,11 @@ fn the_range_query_finds_overlapping_releases_only() {
 fn a_file_that_is_not_a_database_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
-    std::fs::write(&path, "this is not sqlite, just some text that is long enough to have a header").unwrap();
+    std::fs::write(
+        &path,
+        "this is not sqlite, just some text that is long enough to have a header",
+    )
+    .unwrap();
     let err = Store::open(&path).err().expect("must fail").to_string();
     assert!(err.contains("notes.txt"), "{err}");
 }

@@ -1,0 +1,46 @@
+# Relcal. Two entry points: `make run` (start the app) and `make test` (everything CI checks).
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO_FEATURES := --features relcal-app/custom-protocol
+NEXTEST := $(shell command -v cargo-nextest >/dev/null && echo "nextest run" || echo test)
+
+.PHONY: run test setup setup-test ui app lint test-rust test-ui e2e bindings
+
+## Start the desktop app (installs missing system packages and npm packages first).
+run: setup ui
+	cargo run -p relcal-app $(CARGO_FEATURES) -- $(if $(DB),--db $(DB),)
+
+## Run every check and test: format, lints, UI type check and unit tests, Rust tests, e2e in the real window.
+test: setup-test ui lint test-ui test-rust e2e
+
+setup:
+	scripts/setup.sh app
+
+setup-test:
+	scripts/setup.sh test
+
+ui:
+	npm --prefix ui run build
+
+# The app embeds ui/dist, so it is built after the UI.
+app: ui
+	cargo build -p relcal-app $(CARGO_FEATURES)
+
+lint: ui
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets $(CARGO_FEATURES) -- -D warnings
+	npm --prefix ui run check
+
+test-ui:
+	npm --prefix ui test
+
+# Includes the check that ui/src/lib/bindings.ts matches the Rust types.
+test-rust: ui
+	cargo $(NEXTEST) --workspace $(CARGO_FEATURES)
+
+e2e: app
+	xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/smoke.mjs
+
+## Regenerate the TypeScript bindings from the Rust types.
+bindings: ui
+	RELCAL_UPDATE_BINDINGS=1 cargo test -p relcal-app $(CARGO_FEATURES) --lib typescript_bindings_are_current

@@ -1,0 +1,136 @@
+// End-to-end smoke test of the real app window: relcal-app under Xvfb, driven
+// over WebDriver by tauri-driver + WebKitWebDriver. No test framework: plain
+// WebDriver HTTP calls, so nothing here can drift from what the protocol does.
+//
+// Run through `make e2e` (builds the app with the UI embedded, wraps in xvfb-run).
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+const app = process.env.RELCAL_APP ?? join(root, "target/debug/relcal-app");
+const artifacts = join(root, "artifacts/e2e");
+const port = 4444;
+const base = `http://127.0.0.1:${port}`;
+mkdirSync(artifacts, { recursive: true });
+if (!existsSync(app)) throw new Error(`no app binary at ${app}; run make e2e`);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function wd(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json.value;
+}
+
+async function startDriver(env) {
+  const driver = spawn("tauri-driver", ["--port", String(port)], { env, stdio: ["ignore", "inherit", "inherit"] });
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`${base}/status`);
+      return driver;
+    } catch {
+      await sleep(100);
+    }
+  }
+  driver.kill();
+  throw new Error("tauri-driver did not start on port " + port);
+}
+
+/** Polls the page text until `pred` holds or the time runs out. */
+async function waitForText(session, pred, what, ms = 30000) {
+  const until = Date.now() + ms;
+  let text = "";
+  while (Date.now() < until) {
+    text = await wd("POST", `/session/${session}/execute/sync`, {
+      script: "return document.body ? document.body.innerText : ''",
+      args: [],
+    });
+    if (pred(text)) return text;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}; the window shows:\n${text}`);
+}
+
+async function withApp(db, name, check) {
+  const env = { ...process.env, RELCAL_DB: db, RELCAL_LOG: "warn" };
+  const driver = await startDriver(env);
+  let session;
+  try {
+    const created = await wd("POST", "/session", {
+      capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: app } } },
+    });
+    session = created.sessionId;
+    await check(session);
+  } finally {
+    if (session) {
+      try {
+        const png = await wd("GET", `/session/${session}/screenshot`);
+        writeFileSync(join(artifacts, `${name}.png`), Buffer.from(png, "base64"));
+      } catch (e) {
+        console.error(`could not save a screenshot: ${e.message}`);
+      }
+      await wd("DELETE", `/session/${session}`).catch(() => {});
+    }
+    driver.kill();
+    await sleep(300);
+  }
+}
+
+let failures = 0;
+let passes = 0;
+async function test(name, fn) {
+  try {
+    await fn();
+    passes++;
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failures++;
+    console.log(`not ok - ${name}\n${e.stack ?? e}`);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "relcal-e2e-"));
+
+await test("a new database shows the demo calendar in the month view", async () => {
+  const db = join(dir, "new.db");
+  await withApp(db, "month-view", async (session) => {
+    // The demo is moved so its first releases fall in the current week, so they are in this month's grid.
+    const titles = ["ledger rounding hotfix", "auth 5.2 token rotation", "checkout 2.0"];
+    const text = await waitForText(session, (t) => titles.every((x) => t.includes(x)), "the demo releases");
+    for (const legend of ["Payments", "Identity", "Platform", "Hard freeze", "Soft freeze"]) {
+      if (!text.includes(legend)) throw new Error(`legend lacks ${legend}`);
+    }
+    // The weekly soft freeze recurs every Friday, so it is always in view.
+    if (!text.includes("No Friday afternoon deploys")) throw new Error("the weekly freeze is not shaded");
+    if (!text.includes(db)) throw new Error(`the status bar does not show the database ${db}`);
+    const colours = await wd("POST", `/session/${session}/execute/sync`, {
+      script:
+        "return Array.from(document.querySelectorAll('.fc-event.release')).map(e => getComputedStyle(e).backgroundColor)",
+      args: [],
+    });
+    if (new Set(colours).size < 2) throw new Error(`releases are not coloured by team: ${colours}`);
+  });
+  if (!existsSync(db)) throw new Error("the app did not create its database");
+});
+
+await test("a database that cannot be opened is explained in the window", async () => {
+  const db = join(dir, "junk.db");
+  writeFileSync(db, "this is not a database ".repeat(200));
+  await withApp(db, "open-error", async (session) => {
+    await waitForText(
+      session,
+      (t) => t.includes("Could not load the calendar") && t.includes("cannot open the database") && t.includes("junk.db"),
+      "the open error banner",
+    );
+  });
+});
+
+console.log(`e2e: ${passes} passed, ${failures} failed`);
+process.exit(failures === 0 ? 0 : 1);
