@@ -73,22 +73,13 @@ fn team(t: &Team) -> WireTeam {
 }
 
 fn freeze(f: &Freeze) -> WireFreeze {
-    let (start, end, duration, rrule, exdates) = match &f.schedule {
-        FreezeSchedule::Once { start, end } => (
-            start.value.to_string(),
-            Some(end.value.to_string()),
-            None,
-            None,
-            vec![],
-        ),
-        FreezeSchedule::Recurring(r) => (
-            r.start.to_string(),
-            None,
-            Some(r.duration.as_str().to_owned()),
-            Some(r.rule.as_str().to_owned()),
-            strings(&r.exdates),
-        ),
-    };
+    let ScheduleText {
+        start,
+        end,
+        duration,
+        rrule,
+        exdates,
+    } = f.schedule.to_text();
     WireFreeze {
         id: f.id.to_string(),
         name: f.name.clone(),

@@ -24,7 +24,7 @@ pub use error::{FieldError, PlanError};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use plan::{
     AllowedWindow, Approval, ChecklistItem, Environment, Freeze, FreezeOverride, FreezeSchedule,
-    FreezeSeverity, Plan, Release, ReleaseStatus, RollbackPlan, Scope, Service, Team,
+    FreezeSeverity, Plan, Release, ReleaseStatus, RollbackPlan, ScheduleText, Scope, Service, Team,
 };
 pub use recurrence::{Occurrence, Recurrence, RecurrenceRule};
 pub use time::{resolve_local, Interval, PlanTime, TimeValue};

@@ -113,6 +113,43 @@ pub enum FreezeSchedule {
     Recurring(Box<Recurrence>),
 }
 
+/// A freeze schedule written out as the plan file's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleText {
+    /// `start` (DTSTART for a recurring freeze).
+    pub start: String,
+    /// `end` of a one-off freeze.
+    pub end: Option<String>,
+    /// `duration` of each occurrence of a recurring freeze.
+    pub duration: Option<String>,
+    /// `rrule` of a recurring freeze.
+    pub rrule: Option<String>,
+    /// `exdates` of a recurring freeze.
+    pub exdates: Vec<String>,
+}
+
+impl FreezeSchedule {
+    /// The schedule as the plan file's fields, as the user wrote them.
+    pub fn to_text(&self) -> ScheduleText {
+        match self {
+            Self::Once { start, end } => ScheduleText {
+                start: start.value.to_string(),
+                end: Some(end.value.to_string()),
+                duration: None,
+                rrule: None,
+                exdates: vec![],
+            },
+            Self::Recurring(r) => ScheduleText {
+                start: r.start.to_string(),
+                end: None,
+                duration: Some(r.duration.as_str().to_owned()),
+                rrule: Some(r.rule.as_str().to_owned()),
+                exdates: r.exdates.iter().map(ToString::to_string).collect(),
+            },
+        }
+    }
+}
+
 /// Which releases a freeze applies to. An empty list matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {

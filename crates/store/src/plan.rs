@@ -1,7 +1,7 @@
 //! Whole calendars in and out of the database.
 
 use crate::{Store, StoreError};
-use relcal_domain::{FreezeSchedule, Plan, Recurrence, TimeValue};
+use relcal_domain::{Plan, Recurrence, TimeValue};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
@@ -146,29 +146,18 @@ fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
             "INSERT INTO freeze_scope (freeze_id, kind, position, ref_id) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (i, f) in plan.freezes.iter().enumerate() {
-            let (start, end, duration, rrule, exdates) = match &f.schedule {
-                FreezeSchedule::Once { start, end } => (
-                    start.value.to_string(),
-                    Some(end.value.to_string()),
-                    None,
-                    None,
-                    "[]".to_owned(),
-                ),
-                FreezeSchedule::Recurring(r) => {
-                    let (start, duration, rrule, exdates) = insert_recurrence_fields(r);
-                    (start, None, Some(duration), Some(rrule), exdates)
-                }
-            };
+            let text = f.schedule.to_text();
+            let exdates = Value::from(text.exdates).to_string();
             freeze.execute(params![
                 f.id.as_str(),
                 i,
                 f.name,
                 f.severity.as_str(),
                 f.timezone.map(|z| z.name()),
-                start,
-                end,
-                duration,
-                rrule,
+                text.start,
+                text.end,
+                text.duration,
+                text.rrule,
                 exdates,
                 f.reason
             ])?;
