@@ -8,6 +8,7 @@
 //! pure function of its inputs (the current time is always passed in), so it
 //! can be tested with tables of small plans and used by every front door.
 
+mod conflicts;
 mod duration;
 mod error;
 mod export;
@@ -19,6 +20,7 @@ mod time;
 mod validate;
 mod wire;
 
+pub use conflicts::{check, human_time, Conflict, ConflictSeverity};
 pub use duration::PlanDuration;
 pub use error::{FieldError, PlanError};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
