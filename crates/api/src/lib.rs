@@ -9,10 +9,12 @@
 //! this one; this crate knows nothing of Tauri, clap or HTTP.
 
 mod calendar;
+mod check;
 mod error;
 mod plan;
 
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
+pub use check::{check_plan, check_store, CheckReport, CheckSummary, ConflictReport};
 pub use error::{ApiError, ErrorCode};
 pub use plan::{
     default_db_path, export_plan_json, import_plan_text, open_calendar, open_store,

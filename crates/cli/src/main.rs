@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[command(
     name = "relcal",
     version,
-    about = "Release calendar engine: validate, import and export plans"
+    about = "Release calendar engine: validate, check, import and export plans"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,6 +26,20 @@ enum Command {
     Validate {
         /// The plan file (JSON).
         plan: PathBuf,
+    },
+    /// List conflicts (shared/spec/conflict-rules.md). Exit 0 no errors, 1 errors found.
+    Check {
+        /// A plan file; or use --db.
+        plan: Option<PathBuf>,
+        /// Check the calendar in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// The time readiness rules compare against (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT")]
+        now: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
     },
     /// Replace the calendar in the database with a plan, in one transaction.
     Import {
@@ -63,6 +77,12 @@ impl DbArg {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TextOrJson {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ExportFormat {
     Json,
@@ -78,8 +98,78 @@ fn read_plan(path: &Path) -> Result<String, ApiError> {
     })
 }
 
-fn run(cli: Cli) -> Result<(), ApiError> {
+fn instant(flag: &str, text: Option<&str>) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    match text {
+        None => Ok(chrono::Utc::now()),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.to_utc())
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Validation,
+                    format!("{flag}: `{t}` is not an RFC 3339 instant such as 2026-12-01T14:00:00Z ({e})"),
+                )
+            }),
+    }
+}
+
+fn open_existing(path: &Path) -> Result<relcal_api::Store, ApiError> {
+    if !path.exists() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            format!("cannot open the database {}: no such file", path.display()),
+        ));
+    }
+    relcal_api::open_store(path)
+}
+
+/// Runs `check`; `Ok(false)` when error-severity conflicts were found.
+fn check(
+    plan: Option<PathBuf>,
+    db: Option<PathBuf>,
+    now: Option<String>,
+    format: TextOrJson,
+) -> Result<bool, ApiError> {
+    let now = instant("--now", now.as_deref())?;
+    let report = match plan {
+        Some(plan) => {
+            relcal_api::check_plan(&relcal_api::validate_plan_text(&read_plan(&plan)?)?, now)
+        }
+        None => {
+            let path = match db {
+                Some(p) => p,
+                None => relcal_api::default_db_path()?,
+            };
+            relcal_api::check_store(&open_existing(&path)?, now)?
+        }
+    };
+    if format == TextOrJson::Json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        println!("{json}");
+    } else {
+        for c in &report.conflicts {
+            println!("{:<8} {:<22} {}", c.severity, c.code, c.message);
+        }
+        let s = report.summary;
+        let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        println!(
+            "{}, {}, {}",
+            plural(s.errors, "error"),
+            plural(s.warnings, "warning"),
+            plural(s.infos, "info")
+        );
+    }
+    Ok(report.summary.errors == 0)
+}
+
+fn run(cli: Cli) -> Result<bool, ApiError> {
     match cli.command {
+        Command::Check {
+            plan,
+            db,
+            now,
+            format,
+        } => return check(plan, db, now, format),
         Command::Validate { plan } => {
             let parsed = relcal_api::validate_plan_text(&read_plan(&plan)?)?;
             println!(
@@ -117,24 +207,18 @@ fn run(cli: Cli) -> Result<(), ApiError> {
                     "--format ics: iCalendar export is not available in this version; use --format json",
                 ));
             }
-            let path = db.path()?;
-            if !path.exists() {
-                return Err(ApiError::new(
-                    ErrorCode::Unavailable,
-                    format!("cannot open the database {}: no such file", path.display()),
-                ));
-            }
-            let store = relcal_api::open_store(&path)?;
+            let store = open_existing(&db.path()?)?;
             println!("{}", relcal_api::export_plan_json(&store)?);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("relcal: {}", e.message);
             ExitCode::from(match e.code {

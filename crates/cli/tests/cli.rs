@@ -273,3 +273,84 @@ mod crash {
         );
     }
 }
+
+mod check {
+    //! `relcal check` against the contract in conflict-rules.md.
+    use super::*;
+
+    #[test]
+    fn json_output_has_the_spec_shape_and_exit_1_on_errors() {
+        let out = relcal(&[
+            "check",
+            DEMO,
+            "--now",
+            "2026-11-30T12:00:00Z",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+        assert_eq!(
+            v["summary"],
+            serde_json::json!({"errors": 4, "warnings": 2, "infos": 1})
+        );
+        let hard = v["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == "freeze.hard")
+            .unwrap();
+        assert_eq!(hard["releases"], serde_json::json!(["ingress-xmas"]));
+        assert_eq!(hard["freeze"], "holidays");
+        assert_eq!(hard["start"], "2026-12-21T05:00:00Z");
+        assert_eq!(hard["end"], "2027-01-04T05:00:00Z");
+        assert_eq!(hard["severity"], "error");
+        let order = v["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == "dependency.order")
+            .unwrap();
+        assert!(order["freeze"].is_null());
+    }
+
+    #[test]
+    fn a_clean_calendar_exits_0_and_the_db_can_be_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let clean = serde_json::json!({"version": 1, "teams": [{"id": "t", "name": "T"}],
+            "services": [{"id": "s", "team": "t"}], "environments": [{"id": "e", "name": "E"}],
+            "freezes": [], "releases": [{"id": "r", "title": "R", "team": "t", "services": ["s"],
+            "environment": "e", "start": "2027-01-01T10:00:00Z", "end": "2027-01-01T11:00:00Z", "status": "planned"}]});
+        let path = write(dir.path(), "clean.json", &clean.to_string());
+        let out = relcal(&["check", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        assert!(text(&out.stdout).contains("0 errors, 0 warnings, 0 infos"));
+
+        let db = dir.path().join("cal.db");
+        relcal(&["import", DEMO, "--db", db.to_str().unwrap()]);
+        let out = relcal(&[
+            "check",
+            "--db",
+            db.to_str().unwrap(),
+            "--now",
+            "2026-11-30T12:00:00Z",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stdout).contains("ingress TLS update overlaps Holiday freeze"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+
+    #[test]
+    fn bad_input_exits_2() {
+        let out = relcal(&["check", DEMO, "--now", "tomorrow"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--now"));
+        let out = relcal(&["check", DEMO, "--db", "x.db"]);
+        assert_eq!(out.status.code(), Some(2));
+        let out = relcal(&["check", "--db", "/nonexistent/x.db"]);
+        assert_eq!(out.status.code(), Some(3));
+    }
+}

@@ -1,0 +1,92 @@
+//! Checking a calendar for conflicts.
+
+use crate::error::{ApiError, ErrorCode};
+use chrono::{DateTime, SecondsFormat, Utc};
+use relcal_domain::{ConflictSeverity, Plan};
+use relcal_store::Store;
+use serde::Serialize;
+
+/// One conflict as the CLI's JSON and the UI show it (conflict-rules.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConflictReport {
+    /// Stable code, e.g. `freeze.hard`.
+    pub code: String,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    /// Release ids, sorted.
+    pub releases: Vec<String>,
+    /// Freeze id, or null.
+    pub freeze: Option<String>,
+    /// Period start, RFC 3339 UTC.
+    pub start: String,
+    /// Period end, RFC 3339 UTC.
+    pub end: String,
+    /// For a person.
+    pub message: String,
+}
+
+/// Counts by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CheckSummary {
+    /// Error-severity conflicts.
+    pub errors: u32,
+    /// Warnings.
+    pub warnings: u32,
+    /// Infos.
+    pub infos: u32,
+}
+
+/// Every conflict, sorted by start, code, releases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CheckReport {
+    /// The conflicts.
+    pub conflicts: Vec<ConflictReport>,
+    /// Counts.
+    pub summary: CheckSummary,
+}
+
+fn utc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Checks `plan` at `now`.
+pub fn check_plan(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
+    let mut summary = CheckSummary::default();
+    let conflicts = relcal_domain::check(plan, now)
+        .into_iter()
+        .map(|c| {
+            match c.severity {
+                ConflictSeverity::Error => summary.errors += 1,
+                ConflictSeverity::Warning => summary.warnings += 1,
+                ConflictSeverity::Info => summary.infos += 1,
+            }
+            ConflictReport {
+                code: c.code.to_owned(),
+                severity: c.severity.as_str().to_owned(),
+                releases: c.releases.iter().map(ToString::to_string).collect(),
+                freeze: c.freeze.map(|f| f.to_string()),
+                start: utc(c.period.start),
+                end: utc(c.period.end),
+                message: c.message,
+            }
+        })
+        .collect();
+    CheckReport { conflicts, summary }
+}
+
+/// Checks the calendar stored in `store` at `now`.
+pub fn check_store(store: &Store, now: DateTime<Utc>) -> Result<CheckReport, ApiError> {
+    let plan = store.load_plan()?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "the database {} holds no calendar yet; import a plan first",
+                store.path().display()
+            ),
+        )
+    })?;
+    Ok(check_plan(&plan, now))
+}
