@@ -20,7 +20,7 @@ mod time;
 mod validate;
 mod wire;
 
-pub use conflicts::{check, human_time, Conflict, ConflictSeverity};
+pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
 pub use duration::PlanDuration;
 pub use error::{FieldError, PlanError};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};

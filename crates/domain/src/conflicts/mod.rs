@@ -1,0 +1,88 @@
+//! The conflict engine (`shared/spec/conflict-rules.md`): a pure function of a
+//! plan and the time `now`, plus a [`Checker`] that re-checks only what one
+//! release edit can affect.
+//!
+//! How it stays fast:
+//! - Freezes and allowed windows are expanded once over the span of the
+//!   releases (`timeline.rs`); each release then finds its first overlapping
+//!   occurrence by binary search.
+//! - Pairwise rules (service overlap, double-booked owners) keep each group
+//!   (environment × service, owner) sorted by start and look only at the
+//!   releases that can overlap.
+//! - Environment capacity is one linear sweep over start and end events.
+//! - Dependency cycles are Tarjan's strongly connected components.
+
+mod engine;
+mod timeline;
+
+pub use engine::Checker;
+
+use crate::ids::{FreezeId, ReleaseId};
+use crate::plan::Plan;
+use crate::time::Interval;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// How bad a conflict is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConflictSeverity {
+    /// Blocks.
+    Error,
+    /// Should be looked at.
+    Warning,
+    /// For the record.
+    Info,
+}
+
+impl ConflictSeverity {
+    /// The spec's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// One problem in the calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Stable code, e.g. `freeze.hard`.
+    pub code: &'static str,
+    /// Severity.
+    pub severity: ConflictSeverity,
+    /// The releases involved, sorted.
+    pub releases: Vec<ReleaseId>,
+    /// The freeze involved, if any.
+    pub freeze: Option<FreezeId>,
+    /// The period it concerns.
+    pub period: Interval,
+    /// A sentence for a person.
+    pub message: String,
+}
+
+/// The spec's order: by start, then code, then releases.
+pub fn sort_conflicts(conflicts: &mut [Conflict]) {
+    conflicts.sort_by(|a, b| {
+        (a.period.start, a.code, &a.releases, &a.freeze, a.period.end).cmp(&(
+            b.period.start,
+            b.code,
+            &b.releases,
+            &b.freeze,
+            b.period.end,
+        ))
+    });
+}
+
+/// `20 Dec 2026 00:00 EST`: a time as people read it, in `zone`.
+pub fn human_time(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%-d %b %Y %H:%M %Z")
+        .to_string()
+}
+
+/// Every conflict in `plan` at `now`, sorted by start, then code, then releases.
+pub fn check(plan: &Plan, now: DateTime<Utc>) -> Vec<Conflict> {
+    Checker::new(plan.clone(), now).conflicts()
+}
