@@ -77,9 +77,9 @@ pub fn check_plan(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
     CheckReport { conflicts, summary }
 }
 
-/// Checks the calendar stored in `store` at `now`.
-pub fn check_store(store: &Store, now: DateTime<Utc>) -> Result<CheckReport, ApiError> {
-    let plan = store.load_plan()?.ok_or_else(|| {
+/// The calendar stored in `store`; `NotFound` when none was imported.
+pub fn stored_plan(store: &Store) -> Result<Plan, ApiError> {
+    store.load_plan()?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotFound,
             format!(
@@ -87,6 +87,10 @@ pub fn check_store(store: &Store, now: DateTime<Utc>) -> Result<CheckReport, Api
                 store.path().display()
             ),
         )
-    })?;
-    Ok(check_plan(&plan, now))
+    })
+}
+
+/// Checks the calendar stored in `store` at `now`.
+pub fn check_store(store: &Store, now: DateTime<Utc>) -> Result<CheckReport, ApiError> {
+    Ok(check_plan(&stored_plan(store)?, now))
 }

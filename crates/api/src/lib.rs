@@ -11,14 +11,17 @@
 mod calendar;
 mod check;
 mod error;
+mod gate;
 mod plan;
 
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
-pub use check::{check_plan, check_store, CheckReport, CheckSummary, ConflictReport};
+pub use check::{check_plan, check_store, stored_plan, CheckReport, CheckSummary, ConflictReport};
 pub use error::{ApiError, ErrorCode};
+pub use gate::{gate_plan, GateFreeze, GateReport};
 pub use plan::{
     default_db_path, export_plan_json, import_plan_text, open_calendar, open_store,
     seed_demo_if_new, validate_plan_text, ImportSummary, DEMO_PLAN,
 };
 
+pub use relcal_domain::Plan;
 pub use relcal_store::Store;

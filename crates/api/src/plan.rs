@@ -83,16 +83,7 @@ pub fn import_plan_text(store: &mut Store, text: &str) -> Result<ImportSummary, 
 
 /// The stored calendar as plan-file JSON (pretty-printed).
 pub fn export_plan_json(store: &Store) -> Result<String, ApiError> {
-    let plan = store.load_plan()?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!(
-                "the database {} holds no calendar yet; import a plan first",
-                store.path().display()
-            ),
-        )
-    })?;
-    Ok(plan.to_json_pretty())
+    Ok(crate::check::stored_plan(store)?.to_json_pretty())
 }
 
 /// Stores the demo plan, moved by whole weeks to start in the week of `now`,

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[command(
     name = "relcal",
     version,
-    about = "Release calendar engine: validate, check, import and export plans"
+    about = "Release calendar engine: validate, check, gate, import and export plans"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,6 +37,29 @@ enum Command {
         /// The time readiness rules compare against (RFC 3339). Default: now.
         #[arg(long, value_name = "INSTANT")]
         now: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// May a release with this scope start now? Exit 0 allowed, 1 blocked by a hard freeze.
+    Gate {
+        /// A plan file; or use --db.
+        plan: Option<PathBuf>,
+        /// Use the calendar in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// The target environment id.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// A service the release changes (repeat for several).
+        #[arg(long = "service", value_name = "S")]
+        services: Vec<String>,
+        /// The team running the release (default: the owners of the services).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
+        /// The instant to ask about (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT")]
+        at: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
@@ -122,6 +145,27 @@ fn open_existing(path: &Path) -> Result<relcal_api::Store, ApiError> {
     relcal_api::open_store(path)
 }
 
+/// The calendar of a plan file, or of a database (the default one when neither is given).
+fn plan_from(plan: Option<PathBuf>, db: Option<PathBuf>) -> Result<relcal_api::Plan, ApiError> {
+    match plan {
+        Some(plan) => relcal_api::validate_plan_text(&read_plan(&plan)?),
+        None => {
+            let path = match db {
+                Some(p) => p,
+                None => relcal_api::default_db_path()?,
+            };
+            relcal_api::stored_plan(&open_existing(&path)?)
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), ApiError> {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    println!("{json}");
+    Ok(())
+}
+
 /// Runs `check`; `Ok(false)` when error-severity conflicts were found.
 fn check(
     plan: Option<PathBuf>,
@@ -130,22 +174,9 @@ fn check(
     format: TextOrJson,
 ) -> Result<bool, ApiError> {
     let now = instant("--now", now.as_deref())?;
-    let report = match plan {
-        Some(plan) => {
-            relcal_api::check_plan(&relcal_api::validate_plan_text(&read_plan(&plan)?)?, now)
-        }
-        None => {
-            let path = match db {
-                Some(p) => p,
-                None => relcal_api::default_db_path()?,
-            };
-            relcal_api::check_store(&open_existing(&path)?, now)?
-        }
-    };
+    let report = relcal_api::check_plan(&plan_from(plan, db)?, now);
     if format == TextOrJson::Json {
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        println!("{json}");
+        print_json(&report)?;
     } else {
         for c in &report.conflicts {
             println!("{:<8} {:<22} {}", c.severity, c.code, c.message);
@@ -162,6 +193,40 @@ fn check(
     Ok(report.summary.errors == 0)
 }
 
+/// Runs `gate`; `Ok(false)` when a hard freeze blocks.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one parameter per command-line flag"
+)]
+fn gate(
+    plan: Option<PathBuf>,
+    db: Option<PathBuf>,
+    env: String,
+    services: Vec<String>,
+    team: Option<String>,
+    at: Option<String>,
+    format: TextOrJson,
+) -> Result<bool, ApiError> {
+    let at = instant("--at", at.as_deref())?;
+    let report =
+        relcal_api::gate_plan(&plan_from(plan, db)?, &env, &services, team.as_deref(), at)?;
+    if format == TextOrJson::Json {
+        print_json(&report)?;
+    } else {
+        println!("{}", report.message);
+        for f in &report.blocked_by {
+            println!("  blocked by {}", f.description);
+        }
+        for f in &report.warnings {
+            println!("  warning: {}", f.description);
+        }
+        for f in &report.upcoming {
+            println!("  upcoming within 24 h: {}", f.description);
+        }
+    }
+    Ok(report.allowed)
+}
+
 fn run(cli: Cli) -> Result<bool, ApiError> {
     match cli.command {
         Command::Check {
@@ -170,6 +235,15 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             now,
             format,
         } => return check(plan, db, now, format),
+        Command::Gate {
+            plan,
+            db,
+            env,
+            services,
+            team,
+            at,
+            format,
+        } => return gate(plan, db, env, services, team, at, format),
         Command::Validate { plan } => {
             let parsed = relcal_api::validate_plan_text(&read_plan(&plan)?)?;
             println!(

@@ -354,3 +354,76 @@ mod check {
         assert_eq!(out.status.code(), Some(3));
     }
 }
+
+mod gate {
+    //! `relcal gate`: exit 0 allowed, 1 blocked, 2 invalid.
+    use super::*;
+
+    #[test]
+    fn blocked_by_a_hard_freeze_exits_1_and_says_until_when() {
+        let out = relcal(&[
+            "gate",
+            DEMO,
+            "--env",
+            "prod",
+            "--service",
+            "ingress",
+            "--at",
+            "2026-12-25T12:00:00Z",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).starts_with("BLOCKED: Production is frozen until 4 Jan 2027 00:00 EST (America/New_York) by Holiday freeze"),
+            "{}",
+            text(&out.stdout)
+        );
+        let json = relcal(&[
+            "gate",
+            DEMO,
+            "--env",
+            "prod",
+            "--at",
+            "2026-12-25T12:00:00Z",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(v["allowed"], false);
+        assert_eq!(v["until"], "2027-01-04T05:00:00Z");
+        assert_eq!(v["blocked_by"][0]["freeze"], "holidays");
+    }
+
+    #[test]
+    fn allowed_exits_0_also_from_a_database_and_a_soft_freeze_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cal.db");
+        relcal(&["import", DEMO, "--db", db.to_str().unwrap()]);
+        let out = relcal(&[
+            "gate",
+            "--db",
+            db.to_str().unwrap(),
+            "--env",
+            "staging",
+            "--at",
+            "2026-11-06T13:00:00Z",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            text(&out.stdout)
+                .starts_with("ALLOWED with a warning: soft freeze No Friday afternoon deploys"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+
+    #[test]
+    fn unknown_scope_exits_2_naming_the_flag() {
+        let out = relcal(&["gate", DEMO, "--env", "qa"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--env: unknown environment \"qa\""));
+        let out = relcal(&["gate", DEMO, "--env", "prod", "--service", "cart"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--service"));
+        assert_eq!(relcal(&["gate", DEMO]).status.code(), Some(2));
+    }
+}

@@ -12,6 +12,7 @@ mod conflicts;
 mod duration;
 mod error;
 mod export;
+mod gate;
 mod ids;
 mod plan;
 mod recurrence;
@@ -23,6 +24,7 @@ mod wire;
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
 pub use duration::PlanDuration;
 pub use error::{FieldError, PlanError};
+pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use plan::{
     AllowedWindow, Approval, ChecklistItem, Environment, Freeze, FreezeOverride, FreezeSchedule,

@@ -2,7 +2,10 @@
 //! - the pairwise rules agree with a deliberately naive all-pairs version;
 //! - re-checking after one edit equals a full check of the edited plan.
 
-#![allow(clippy::unwrap_used, reason = "a test should panic loudly on a broken assumption")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should panic loudly on a broken assumption"
+)]
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
@@ -10,11 +13,21 @@ use relcal_domain::{check, parse_plan_value, Checker, Conflict, Plan, Release, R
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-const STATUSES: [&str; 7] = ["draft", "planned", "approved", "in_progress", "done", "rolled_back", "cancelled"];
+const STATUSES: [&str; 7] = [
+    "draft",
+    "planned",
+    "approved",
+    "in_progress",
+    "done",
+    "rolled_back",
+    "cancelled",
+];
 const OWNERS: [&str; 3] = ["ana", "li", "omar"];
 
 fn base_time() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2027-03-01T00:00:00Z").unwrap().to_utc()
+    DateTime::parse_from_rfc3339("2027-03-01T00:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 fn iso(minutes: i64) -> String {
@@ -45,16 +58,18 @@ fn release_strategy(n: usize) -> impl Strategy<Value = R> {
         proptest::collection::vec(0usize..n + 2, 0..3),
         any::<bool>(),
     )
-        .prop_map(|(start, len, env, services, status, owner, deps, rollback)| R {
-            start: start / 30 * 30,
-            len,
-            env,
-            services,
-            status,
-            owner,
-            deps,
-            rollback,
-        })
+        .prop_map(
+            |(start, len, env, services, status, owner, deps, rollback)| R {
+                start: start / 30 * 30,
+                len,
+                env,
+                services,
+                status,
+                owner,
+                deps,
+                rollback,
+            },
+        )
 }
 
 fn release_json(i: usize, r: &R) -> Value {
@@ -65,7 +80,7 @@ fn release_json(i: usize, r: &R) -> Value {
         "start": iso(r.start), "end": iso(r.start + r.len), "status": STATUSES[r.status],
         // Ids past the last release are missing dependencies.
         "depends_on": r.deps.iter().map(|d| format!("r{d}")).collect::<BTreeSet<_>>(),
-        "checklist": [{"id": "c", "text": "tests", "required": true, "done": i % 3 == 0}],
+        "checklist": [{"id": "c", "text": "tests", "required": true, "done": i.is_multiple_of(3)}],
         "approvals": [{"by": OWNERS[i % 3], "at": iso(0)}],
     });
     if let Some(o) = r.owner {
@@ -118,13 +133,24 @@ fn keys(conflicts: &[Conflict], codes: &[&str]) -> BTreeSet<Key> {
     conflicts
         .iter()
         .filter(|c| codes.contains(&c.code))
-        .map(|c| (c.code.to_owned(), c.releases.iter().map(ToString::to_string).collect(), c.period.start, c.period.end))
+        .map(|c| {
+            (
+                c.code.to_owned(),
+                c.releases.iter().map(ToString::to_string).collect(),
+                c.period.start,
+                c.period.end,
+            )
+        })
         .collect()
 }
 
 /// The pairwise and dependency rules, by brute force over all pairs and all instants.
 fn naive(plan: &Plan) -> BTreeSet<Key> {
-    let active: Vec<&Release> = plan.releases.iter().filter(|r| r.status.is_active()).collect();
+    let active: Vec<&Release> = plan
+        .releases
+        .iter()
+        .filter(|r| r.status.is_active())
+        .collect();
     let mut out = BTreeSet::new();
     let ids = |rs: &[&Release]| -> Vec<String> {
         let mut v: Vec<String> = rs.iter().map(|r| r.id.to_string()).collect();
@@ -146,22 +172,38 @@ fn naive(plan: &Plan) -> BTreeSet<Key> {
         }
     }
     for env in &plan.environments {
-        let Some(limit) = env.max_concurrent else { continue };
-        let members: Vec<&Release> = active.iter().copied().filter(|r| r.environment == env.id).collect();
-        let mut instants: Vec<DateTime<Utc>> = members.iter().flat_map(|r| [r.start.utc, r.end.utc]).collect();
+        let Some(limit) = env.max_concurrent else {
+            continue;
+        };
+        let members: Vec<&Release> = active
+            .iter()
+            .copied()
+            .filter(|r| r.environment == env.id)
+            .collect();
+        let mut instants: Vec<DateTime<Utc>> = members
+            .iter()
+            .flat_map(|r| [r.start.utc, r.end.utc])
+            .collect();
         instants.sort();
         instants.dedup();
         // Elementary segments between consecutive instants; merge the ones above the limit.
         let mut run: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         let mut flush = |run: &mut Option<(DateTime<Utc>, DateTime<Utc>)>| {
             if let Some((s, e)) = run.take() {
-                let inside: Vec<&Release> = members.iter().copied().filter(|r| r.start.utc < e && s < r.end.utc).collect();
+                let inside: Vec<&Release> = members
+                    .iter()
+                    .copied()
+                    .filter(|r| r.start.utc < e && s < r.end.utc)
+                    .collect();
                 out.insert(("environment.capacity".into(), ids(&inside), s, e));
             }
         };
         for w in instants.windows(2) {
             let (s, e) = (w[0], w[1]);
-            let count = members.iter().filter(|r| r.start.utc <= s && e <= r.end.utc).count();
+            let count = members
+                .iter()
+                .filter(|r| r.start.utc <= s && e <= r.end.utc)
+                .count();
             if count > limit as usize {
                 run = Some((run.map_or(s, |r| r.0), e));
             } else {
@@ -173,7 +215,11 @@ fn naive(plan: &Plan) -> BTreeSet<Key> {
     out
 }
 
-const PAIRWISE: [&str; 3] = ["service.overlap", "owner.double_booked", "environment.capacity"];
+const PAIRWISE: [&str; 3] = [
+    "service.overlap",
+    "owner.double_booked",
+    "environment.capacity",
+];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
