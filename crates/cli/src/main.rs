@@ -178,17 +178,20 @@ fn check(
     if format == TextOrJson::Json {
         print_json(&report)?;
     } else {
+        // One buffered write instead of a flush per line: reports can be long.
+        let mut out = String::with_capacity(report.conflicts.len() * 120);
         for c in &report.conflicts {
-            println!("{:<8} {:<22} {}", c.severity, c.code, c.message);
+            out.push_str(&format!("{:<8} {:<22} {}\n", c.severity, c.code, c.message));
         }
         let s = report.summary;
         let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        println!(
+        out.push_str(&format!(
             "{}, {}, {}",
             plural(s.errors, "error"),
             plural(s.warnings, "warning"),
             plural(s.infos, "info")
-        );
+        ));
+        println!("{out}");
     }
     Ok(report.summary.errors == 0)
 }

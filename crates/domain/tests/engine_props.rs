@@ -233,7 +233,7 @@ proptest! {
     #[test]
     fn one_edit_rechecked_equals_a_full_check(rs in plans(), which in any::<prop::sample::Index>(), edit in release_strategy(14), remove in any::<bool>()) {
         let plan = parse_plan_value(plan_json(&rs)).unwrap();
-        let mut checker = Checker::new(plan, now());
+        let mut checker = Checker::new(&plan, now());
         let i = which.index(rs.len());
         let mut edited = rs.clone();
         if remove {
@@ -256,7 +256,7 @@ proptest! {
     #[test]
     fn adding_a_release_rechecked_equals_a_full_check(rs in plans(), extra in release_strategy(14)) {
         let plan = parse_plan_value(plan_json(&rs)).unwrap();
-        let mut checker = Checker::new(plan, now());
+        let mut checker = Checker::new(&plan, now());
         let mut more = rs.clone();
         more.push(extra);
         let full = parse_plan_value(plan_json(&more)).unwrap();

@@ -1,81 +1,94 @@
 //! The conflict checker: builds indexes once, then answers a full check or
 //! re-checks only what one release edit can affect.
+//!
+//! Releases live in numbered slots; every index (groups, environment
+//! members, pairs, per-release results) holds slot numbers, so building the
+//! indexes allocates little and the plan itself is borrowed, not copied.
 
 use super::timeline::{horizon_of, Timeline};
 use super::{human_time, sort_conflicts, Conflict, ConflictSeverity};
-use crate::ids::{EnvironmentId, ReleaseId, ServiceId, TeamId};
+use crate::ids::{EnvironmentId, ReleaseId, TeamId};
 use crate::plan::{
     Environment, Freeze, FreezeSchedule, FreezeSeverity, Plan, Release, ReleaseStatus,
 };
 use crate::time::Interval;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+type Slot = u32;
 
 /// Releases of one group (an environment's service, an owner), by start.
 #[derive(Debug, Default, Clone)]
 struct Group {
-    entries: Vec<(DateTime<Utc>, ReleaseId)>,
+    entries: Vec<(DateTime<Utc>, Slot)>,
     /// An upper bound of the length of any member, so a search knows how far back to look.
     max_len: Duration,
 }
 
 impl Group {
-    fn insert(&mut self, r: &Release) {
-        let key = (r.start.utc, r.id.clone());
+    fn insert(&mut self, r: &Release, slot: Slot) {
+        let key = (r.start.utc, slot);
         let at = self.entries.partition_point(|e| *e < key);
         self.entries.insert(at, key);
         self.max_len = self.max_len.max(r.end.utc - r.start.utc);
     }
 
-    fn remove(&mut self, r: &Release) {
-        let key = (r.start.utc, r.id.clone());
+    fn remove(&mut self, r: &Release, slot: Slot) {
+        let key = (r.start.utc, slot);
         let at = self.entries.partition_point(|e| *e < key);
         if self.entries.get(at) == Some(&key) {
             self.entries.remove(at);
         }
     }
 
-    /// Ids whose start could put them in overlap with `window`.
-    fn candidates(&self, window: Interval) -> impl Iterator<Item = &ReleaseId> {
+    /// Slots whose start could put them in overlap with `window`.
+    fn candidates(&self, window: Interval) -> impl Iterator<Item = Slot> + '_ {
         let from = window.start - self.max_len;
         let first = self.entries.partition_point(|(start, _)| *start < from);
         self.entries[first..]
             .iter()
             .take_while(move |(start, _)| *start < window.end)
-            .map(|(_, id)| id)
+            .map(|&(_, slot)| slot)
     }
 }
 
-type PairKey = (&'static str, ReleaseId, ReleaseId);
+type PairKey = (&'static str, Slot, Slot);
 
-struct TeamInfo {
-    name: String,
+struct TeamInfo<'p> {
+    name: &'p str,
     zone: Tz,
     windows: Vec<Timeline>,
 }
 
 /// Checks a calendar and keeps the result up to date as releases change.
 ///
-/// `Checker::new(plan, now).conflicts()` is the full check; after
+/// `Checker::new(&plan, now).into_conflicts()` is the full check; after
 /// [`Checker::upsert_release`] or [`Checker::remove_release`] the result
 /// equals a full check of the edited plan (a property test holds it to that).
-pub struct Checker {
+pub struct Checker<'p> {
     plan_zone: Tz,
     now: DateTime<Utc>,
-    teams: HashMap<TeamId, TeamInfo>,
-    environments: HashMap<EnvironmentId, Environment>,
-    freezes: Vec<(Freeze, Timeline)>,
-    releases: HashMap<ReleaseId, Release>,
-    /// Release ids (existing or not) to the releases that depend on them.
-    dependents: HashMap<ReleaseId, BTreeSet<ReleaseId>>,
-    services: HashMap<(EnvironmentId, ServiceId), Group>,
-    owners: HashMap<String, Group>,
-    env_members: HashMap<EnvironmentId, BTreeSet<ReleaseId>>,
-    per_release: HashMap<ReleaseId, Vec<Conflict>>,
+    teams: HashMap<&'p TeamId, TeamInfo<'p>>,
+    environments: HashMap<&'p EnvironmentId, &'p Environment>,
+    env_slot: HashMap<&'p EnvironmentId, usize>,
+    env_ids: Vec<&'p EnvironmentId>,
+    freezes: Vec<(&'p Freeze, Timeline)>,
+    /// Per environment slot: the freezes whose scope can include it.
+    freezes_by_env: Vec<Vec<usize>>,
+    releases: Vec<Option<Cow<'p, Release>>>,
+    slot_of: HashMap<Cow<'p, str>, Slot>,
+    /// Release ids (existing or not) to the slots of releases that depend on them.
+    dependents: HashMap<Cow<'p, str>, Vec<Slot>>,
+    /// Per environment slot: service id to its group.
+    services: Vec<HashMap<Cow<'p, str>, Group>>,
+    owners: HashMap<Cow<'p, str>, Group>,
+    env_members: Vec<HashSet<Slot>>,
+    per_release: Vec<Vec<Conflict>>,
     pairs: HashMap<PairKey, Conflict>,
-    pairs_of: HashMap<ReleaseId, HashSet<PairKey>>,
-    capacity: HashMap<EnvironmentId, Vec<Conflict>>,
+    pairs_of: HashMap<Slot, Vec<PairKey>>,
+    capacity: Vec<Vec<Conflict>>,
     cycles: Vec<Conflict>,
 }
 
@@ -107,14 +120,18 @@ fn scope_words(f: &Freeze) -> String {
     parts.join("; ")
 }
 
-impl Checker {
+fn slot_index(slot: Slot) -> usize {
+    slot as usize
+}
+
+impl<'p> Checker<'p> {
     /// Indexes `plan` and checks it at `now`.
-    pub fn new(plan: Plan, now: DateTime<Utc>) -> Self {
+    pub fn new(plan: &'p Plan, now: DateTime<Utc>) -> Self {
         let plan_zone = plan.timezone;
         let horizon = horizon_of(plan.releases.iter().map(Release::interval));
         let teams = plan
             .teams
-            .into_iter()
+            .iter()
             .map(|t| {
                 let zone = t.timezone.unwrap_or(plan_zone);
                 let windows = t
@@ -125,18 +142,18 @@ impl Checker {
                     })
                     .collect();
                 (
-                    t.id,
+                    &t.id,
                     TeamInfo {
-                        name: t.name,
+                        name: &t.name,
                         zone,
                         windows,
                     },
                 )
             })
             .collect();
-        let freezes = plan
+        let freezes: Vec<(&Freeze, Timeline)> = plan
             .freezes
-            .into_iter()
+            .iter()
             .map(|f| {
                 let timeline = match &f.schedule {
                     FreezeSchedule::Once { start, end } => Timeline::once(Interval {
@@ -150,54 +167,93 @@ impl Checker {
                 (f, timeline)
             })
             .collect();
+        let env_ids: Vec<&EnvironmentId> = plan.environments.iter().map(|e| &e.id).collect();
+        let freezes_by_env = env_ids
+            .iter()
+            .map(|env| {
+                (0..freezes.len())
+                    .filter(|&i| {
+                        let scope = &freezes[i].0.scope.environments;
+                        scope.is_empty() || scope.contains(env)
+                    })
+                    .collect()
+            })
+            .collect();
+        let n_env = env_ids.len();
         let mut checker = Self {
             plan_zone,
             now,
             teams,
-            environments: plan
-                .environments
-                .into_iter()
-                .map(|e| (e.id.clone(), e))
-                .collect(),
+            environments: plan.environments.iter().map(|e| (&e.id, e)).collect(),
+            env_slot: env_ids.iter().enumerate().map(|(i, e)| (*e, i)).collect(),
+            env_ids,
             freezes,
-            releases: HashMap::with_capacity(plan.releases.len()),
+            freezes_by_env,
+            releases: Vec::with_capacity(plan.releases.len()),
+            slot_of: HashMap::with_capacity(plan.releases.len()),
             dependents: HashMap::new(),
-            services: HashMap::new(),
+            services: vec![HashMap::new(); n_env],
             owners: HashMap::new(),
-            env_members: HashMap::new(),
-            per_release: HashMap::new(),
+            env_members: vec![HashSet::new(); n_env],
+            per_release: Vec::with_capacity(plan.releases.len()),
             pairs: HashMap::new(),
             pairs_of: HashMap::new(),
-            capacity: HashMap::new(),
+            capacity: vec![Vec::new(); n_env],
             cycles: Vec::new(),
         };
-        for r in plan.releases {
-            checker.index(&r);
-            checker.releases.insert(r.id.clone(), r);
+        for r in &plan.releases {
+            let slot = checker.releases.len() as Slot;
+            checker.slot_of.insert(Cow::Borrowed(r.id.as_str()), slot);
+            checker.releases.push(Some(Cow::Borrowed(r)));
+            checker.per_release.push(Vec::new());
+            checker.index(slot);
         }
-        let ids: Vec<ReleaseId> = checker.releases.keys().cloned().collect();
-        for id in &ids {
-            checker.recheck_release(id);
-            checker.recheck_pairs(id);
+        for slot in 0..checker.releases.len() as Slot {
+            checker.recheck_release(slot);
+            checker.recheck_pairs(slot);
         }
-        let envs: Vec<EnvironmentId> = checker.environments.keys().cloned().collect();
-        for env in envs {
-            checker.recheck_capacity(&env);
+        for env in 0..n_env {
+            checker.recheck_capacity(env);
         }
         checker.recheck_cycles();
         checker
     }
 
-    /// Every conflict, sorted by start, then code, then releases.
-    pub fn conflicts(&self) -> Vec<Conflict> {
-        let mut out: Vec<Conflict> = self
-            .per_release
-            .values()
+    fn release(&self, id: &ReleaseId) -> Option<&Release> {
+        self.slot_of.get(id.as_str()).and_then(|&s| self.at(s))
+    }
+
+    fn at(&self, slot: Slot) -> Option<&Release> {
+        self.releases
+            .get(slot_index(slot))
+            .and_then(|r| r.as_deref())
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Conflict> {
+        self.per_release
+            .iter()
             .flatten()
             .chain(self.pairs.values())
-            .chain(self.capacity.values().flatten())
+            .chain(self.capacity.iter().flatten())
             .chain(self.cycles.iter())
-            .cloned()
+    }
+
+    /// Every conflict, sorted by start, then code, then releases.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut out: Vec<Conflict> = self.all().cloned().collect();
+        sort_conflicts(&mut out);
+        out
+    }
+
+    /// Every conflict, sorted, without copying them.
+    pub fn into_conflicts(self) -> Vec<Conflict> {
+        let mut out: Vec<Conflict> = self
+            .per_release
+            .into_iter()
+            .flatten()
+            .chain(self.pairs.into_values())
+            .chain(self.capacity.into_iter().flatten())
+            .chain(self.cycles)
             .collect();
         sort_conflicts(&mut out);
         out
@@ -205,85 +261,95 @@ impl Checker {
 
     /// Conflicts that involve one release, sorted.
     pub fn conflicts_of(&self, id: &ReleaseId) -> Vec<Conflict> {
-        let mut out: Vec<Conflict> = self.conflicts_matching(|c| c.releases.contains(id));
+        let mut out: Vec<Conflict> = self
+            .all()
+            .filter(|c| c.releases.contains(id))
+            .cloned()
+            .collect();
         sort_conflicts(&mut out);
         out
-    }
-
-    fn conflicts_matching(&self, keep: impl Fn(&Conflict) -> bool) -> Vec<Conflict> {
-        self.per_release
-            .values()
-            .flatten()
-            .chain(self.pairs.values())
-            .chain(self.capacity.values().flatten())
-            .chain(self.cycles.iter())
-            .filter(|c| keep(c))
-            .cloned()
-            .collect()
     }
 
     /// Adds `release`, or replaces the release with its id, and re-checks
     /// only what that can change. The release must reference the plan's
     /// teams, services and environments (it comes from a validated plan).
     pub fn upsert_release(&mut self, release: Release) {
-        let id = release.id.clone();
-        let old = self.take(&id);
+        let existing = self.slot_of.get(release.id.as_str()).copied();
+        let (slot, old) = match existing {
+            Some(slot) => (slot, self.take(slot)),
+            None => {
+                let slot = self.releases.len() as Slot;
+                self.releases.push(None);
+                self.per_release.push(Vec::new());
+                self.slot_of
+                    .insert(Cow::Owned(release.id.to_string()), slot);
+                (slot, None)
+            }
+        };
         let cycles_change = old
             .as_ref()
             .is_none_or(|o| o.depends_on != release.depends_on || o.title != release.title)
-            || self.dependents.contains_key(&id);
-        let old_env = old.as_ref().map(|o| o.environment.clone());
-        self.index(&release);
-        let env = release.environment.clone();
-        self.releases.insert(id.clone(), release);
-        self.after_change(&id, old_env.into_iter().chain([env]), cycles_change);
+            || self.dependents.contains_key(release.id.as_str());
+        let mut envs: BTreeSet<usize> = BTreeSet::new();
+        envs.extend(
+            old.as_ref()
+                .and_then(|o| self.env_slot.get(&o.environment).copied()),
+        );
+        envs.extend(self.env_slot.get(&release.environment).copied());
+        let id = release.id.clone();
+        self.releases[slot_index(slot)] = Some(Cow::Owned(release));
+        self.index(slot);
+        self.after_change(&id, envs, cycles_change);
     }
 
     /// Removes a release and re-checks what depended on it.
     pub fn remove_release(&mut self, id: &ReleaseId) -> Option<Release> {
-        let old = self.take(id)?;
-        let cycles_change = !old.depends_on.is_empty() || self.dependents.contains_key(id);
-        self.after_change(id, [old.environment.clone()].into_iter(), cycles_change);
+        let slot = self.slot_of.remove(id.as_str())?;
+        let old = self.take(slot)?;
+        let cycles_change = !old.depends_on.is_empty() || self.dependents.contains_key(id.as_str());
+        let envs = self
+            .env_slot
+            .get(&old.environment)
+            .copied()
+            .into_iter()
+            .collect();
+        self.after_change(id, envs, cycles_change);
         Some(old)
     }
 
-    /// Removes a release from every index and every result that involves it.
-    fn take(&mut self, id: &ReleaseId) -> Option<Release> {
-        let old = self.releases.remove(id)?;
-        self.unindex(&old);
-        self.per_release.remove(id);
-        for key in self.pairs_of.remove(id).unwrap_or_default() {
+    /// Empties a slot: out of every index and every result that involves it.
+    fn take(&mut self, slot: Slot) -> Option<Release> {
+        self.unindex(slot);
+        let old = self
+            .releases
+            .get_mut(slot_index(slot))?
+            .take()?
+            .into_owned();
+        self.per_release[slot_index(slot)].clear();
+        for key in self.pairs_of.remove(&slot).unwrap_or_default() {
             self.pairs.remove(&key);
-            let other = if key.1 == *id { &key.2 } else { &key.1 };
-            if let Some(set) = self.pairs_of.get_mut(other) {
-                set.remove(&key);
+            let other = if key.1 == slot { key.2 } else { key.1 };
+            if let Some(keys) = self.pairs_of.get_mut(&other) {
+                keys.retain(|k| *k != key);
             }
         }
         Some(old)
     }
 
-    fn after_change(
-        &mut self,
-        id: &ReleaseId,
-        envs: impl Iterator<Item = EnvironmentId>,
-        cycles_change: bool,
-    ) {
-        if self.releases.contains_key(id) {
-            self.recheck_release(id);
-            self.recheck_pairs(id);
+    fn after_change(&mut self, id: &ReleaseId, envs: BTreeSet<usize>, cycles_change: bool) {
+        if let Some(&slot) = self.slot_of.get(id.as_str()) {
+            self.recheck_release(slot);
+            self.recheck_pairs(slot);
         }
-        let dependents: Vec<ReleaseId> = self
+        let dependents: Vec<Slot> = self
             .dependents
-            .get(id)
-            .into_iter()
-            .flatten()
+            .get(id.as_str())
             .cloned()
-            .collect();
-        for d in &dependents {
+            .unwrap_or_default();
+        for d in dependents {
             self.recheck_release(d);
         }
-        let envs: BTreeSet<EnvironmentId> = envs.collect();
-        for env in &envs {
+        for env in envs {
             self.recheck_capacity(env);
         }
         if cycles_change {
@@ -291,53 +357,87 @@ impl Checker {
         }
     }
 
-    fn index(&mut self, r: &Release) {
-        for dep in &r.depends_on {
-            self.dependents
-                .entry(dep.clone())
-                .or_default()
-                .insert(r.id.clone());
-        }
-        if !r.status.is_active() {
-            return;
-        }
-        self.env_members
-            .entry(r.environment.clone())
-            .or_default()
-            .insert(r.id.clone());
-        for s in r.services.iter().collect::<BTreeSet<_>>() {
-            self.services
-                .entry((r.environment.clone(), s.clone()))
-                .or_default()
-                .insert(r);
-        }
-        if let Some(owner) = owner_of(r) {
-            self.owners.entry(owner.to_owned()).or_default().insert(r);
+    fn index(&mut self, slot: Slot) {
+        match self.releases.get(slot_index(slot)) {
+            Some(Some(Cow::Borrowed(r))) => {
+                let r: &'p Release = r;
+                self.index_with(slot, r, Cow::Borrowed);
+            }
+            Some(Some(Cow::Owned(r))) => {
+                let r = r.clone();
+                self.index_with(slot, &r, |s| Cow::Owned(s.to_owned()));
+            }
+            _ => {}
         }
     }
 
-    fn unindex(&mut self, r: &Release) {
+    /// Adds a release to the indexes; `key` makes map keys from its strings
+    /// (borrowed from the plan when it can, copied for edited releases).
+    fn index_with<'r>(
+        &mut self,
+        slot: Slot,
+        r: &'r Release,
+        key: impl Fn(&'r str) -> Cow<'p, str>,
+    ) {
         for dep in &r.depends_on {
-            if let Some(set) = self.dependents.get_mut(dep) {
-                set.remove(&r.id);
-                if set.is_empty() {
-                    self.dependents.remove(dep);
+            match self.dependents.get_mut(dep.as_str()) {
+                Some(slots) => slots.push(slot),
+                None => {
+                    self.dependents.insert(key(dep.as_str()), vec![slot]);
                 }
             }
         }
         if !r.status.is_active() {
             return;
         }
-        if let Some(set) = self.env_members.get_mut(&r.environment) {
-            set.remove(&r.id);
-        }
-        for s in &r.services {
-            if let Some(g) = self.services.get_mut(&(r.environment.clone(), s.clone())) {
-                g.remove(r);
+        let Some(&env) = self.env_slot.get(&r.environment) else {
+            return;
+        };
+        self.env_members[env].insert(slot);
+        for s in r.services.iter().collect::<BTreeSet<_>>() {
+            match self.services[env].get_mut(s.as_str()) {
+                Some(g) => g.insert(r, slot),
+                None => self.services[env]
+                    .entry(key(s.as_str()))
+                    .or_default()
+                    .insert(r, slot),
             }
         }
-        if let Some(g) = owner_of(r).and_then(|o| self.owners.get_mut(o)) {
-            g.remove(r);
+        if let Some(owner) = owner_of(r) {
+            match self.owners.get_mut(owner) {
+                Some(g) => g.insert(r, slot),
+                None => self.owners.entry(key(owner)).or_default().insert(r, slot),
+            }
+        }
+    }
+
+    fn unindex(&mut self, slot: Slot) {
+        let Some(Some(r)) = self.releases.get(slot_index(slot)) else {
+            return;
+        };
+        let r = r.clone();
+        for dep in &r.depends_on {
+            if let Some(slots) = self.dependents.get_mut(dep.as_str()) {
+                slots.retain(|s| *s != slot);
+                if slots.is_empty() {
+                    self.dependents.remove(dep.as_str());
+                }
+            }
+        }
+        if !r.status.is_active() {
+            return;
+        }
+        let Some(&env) = self.env_slot.get(&r.environment) else {
+            return;
+        };
+        self.env_members[env].remove(&slot);
+        for s in &r.services {
+            if let Some(g) = self.services[env].get_mut(s.as_str()) {
+                g.remove(&r, slot);
+            }
+        }
+        if let Some(g) = owner_of(&r).and_then(|o| self.owners.get_mut(o)) {
+            g.remove(&r, slot);
         }
     }
 
@@ -352,8 +452,8 @@ impl Checker {
     }
 
     /// The rules about one release alone (and the releases it depends on).
-    fn recheck_release(&mut self, id: &ReleaseId) {
-        let conflicts = match self.releases.get(id) {
+    fn recheck_release(&mut self, slot: Slot) {
+        let conflicts = match self.at(slot) {
             Some(r) if r.status.is_active() => {
                 let mut out = Vec::new();
                 self.freeze_rules(r, &mut out);
@@ -364,15 +464,18 @@ impl Checker {
             }
             _ => Vec::new(),
         };
-        if conflicts.is_empty() {
-            self.per_release.remove(id);
-        } else {
-            self.per_release.insert(id.clone(), conflicts);
+        if let Some(entry) = self.per_release.get_mut(slot_index(slot)) {
+            *entry = conflicts;
         }
     }
 
     fn freeze_rules(&self, r: &Release, out: &mut Vec<Conflict>) {
-        for (f, timeline) in &self.freezes {
+        let candidates = self
+            .env_slot
+            .get(&r.environment)
+            .map_or(&[][..], |&e| &self.freezes_by_env[e][..]);
+        for &i in candidates {
+            let (f, timeline) = &self.freezes[i];
             if !f.scope.matches(r) {
                 continue;
             }
@@ -414,7 +517,7 @@ impl Checker {
             if *dep == a.id {
                 continue; // a cycle of one, reported with the cycles
             }
-            let Some(b) = self.releases.get(dep) else {
+            let Some(b) = self.release(dep) else {
                 out.push(Conflict {
                     code: "dependency.missing",
                     severity: ConflictSeverity::Error,
@@ -571,27 +674,27 @@ impl Checker {
         }
     }
 
-    /// Service overlaps and double-booked owners between `id` and the rest.
-    fn recheck_pairs(&mut self, id: &ReleaseId) {
-        let Some(r) = self.releases.get(id).filter(|r| r.status.is_active()) else {
+    /// Service overlaps and double-booked owners between `slot` and the rest.
+    fn recheck_pairs(&mut self, slot: Slot) {
+        let Some(r) = self.at(slot).filter(|r| r.status.is_active()) else {
+            return;
+        };
+        let Some(&env) = self.env_slot.get(&r.environment) else {
             return;
         };
         let window = r.interval();
         let mut found: Vec<(PairKey, Conflict)> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen: Vec<Slot> = Vec::new();
         for s in r.services.iter().collect::<BTreeSet<_>>() {
-            let Some(group) = self.services.get(&(r.environment.clone(), s.clone())) else {
+            let Some(group) = self.services[env].get(s.as_str()) else {
                 continue;
             };
             for other in group.candidates(window) {
-                if other == id || !seen.insert(other.clone()) {
+                if other == slot || seen.contains(&other) {
                     continue;
                 }
-                let Some(o) = self
-                    .releases
-                    .get(other)
-                    .filter(|o| o.interval().overlaps(&window))
-                else {
+                seen.push(other);
+                let Some(o) = self.at(other).filter(|o| o.interval().overlaps(&window)) else {
                     continue;
                 };
                 let (a, b) = ordered(r, o);
@@ -603,7 +706,7 @@ impl Checker {
                     .map_or("", |s| s.as_str());
                 let period = intersection(a, b);
                 found.push((
-                    pair_key("service.overlap", a, b),
+                    pair_key("service.overlap", slot, other),
                     Conflict {
                         code: "service.overlap",
                         severity: ConflictSeverity::Error,
@@ -626,20 +729,16 @@ impl Checker {
         if let Some(owner) = owner_of(r) {
             if let Some(group) = self.owners.get(owner) {
                 for other in group.candidates(window) {
-                    if other == id {
+                    if other == slot {
                         continue;
                     }
-                    let Some(o) = self
-                        .releases
-                        .get(other)
-                        .filter(|o| o.interval().overlaps(&window))
-                    else {
+                    let Some(o) = self.at(other).filter(|o| o.interval().overlaps(&window)) else {
                         continue;
                     };
                     let (a, b) = ordered(r, o);
                     let period = intersection(a, b);
                     found.push((
-                        pair_key("owner.double_booked", a, b),
+                        pair_key("owner.double_booked", slot, other),
                         Conflict {
                             code: "owner.double_booked",
                             severity: ConflictSeverity::Warning,
@@ -659,102 +758,92 @@ impl Checker {
             }
         }
         for (key, conflict) in found {
-            self.pairs_of
-                .entry(key.1.clone())
-                .or_default()
-                .insert(key.clone());
-            self.pairs_of
-                .entry(key.2.clone())
-                .or_default()
-                .insert(key.clone());
-            self.pairs.insert(key, conflict);
+            if self.pairs.insert(key, conflict).is_none() {
+                self.pairs_of.entry(key.1).or_default().push(key);
+                self.pairs_of.entry(key.2).or_default().push(key);
+            }
         }
     }
 
-    /// Maximal periods in which more active releases run in `env` than it allows.
-    fn recheck_capacity(&mut self, env_id: &EnvironmentId) {
-        self.capacity.remove(env_id);
-        let Some(env) = self.environments.get(env_id) else {
-            return;
-        };
-        let Some(limit) = env.max_concurrent else {
-            return;
-        };
-        let members: Vec<&Release> = self
-            .env_members
-            .get(env_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.releases.get(id))
-            .collect();
-        // Ends sort before starts at one instant: intervals are half-open.
-        let mut events: Vec<(DateTime<Utc>, i8)> = members
-            .iter()
-            .flat_map(|r| [(r.start.utc, 1), (r.end.utc, -1)])
-            .collect();
-        events.sort_unstable();
-        let (mut count, mut peak, mut since) = (0i64, 0i64, None);
+    /// Maximal periods in which more active releases run in an environment than it allows.
+    fn recheck_capacity(&mut self, env: usize) {
         let mut found = Vec::new();
-        for (i, &(t, delta)) in events.iter().enumerate() {
-            count += i64::from(delta);
-            // Apply every change at one instant before judging the count.
-            if events.get(i + 1).is_some_and(|&(next, _)| next == t) {
-                continue;
-            }
-            if count > i64::from(limit) {
-                since.get_or_insert(t);
-                peak = peak.max(count);
-            } else if let Some(start) = since.take() {
-                let period = Interval { start, end: t };
-                found.push(Conflict {
-                    code: "environment.capacity",
-                    severity: ConflictSeverity::Error,
-                    releases: sorted(
-                        members
-                            .iter()
-                            .filter(|r| r.interval().overlaps(&period))
-                            .map(|r| r.id.clone())
-                            .collect(),
-                    ),
-                    freeze: None,
-                    period,
-                    message: format!(
-                        "{peak} releases run at once in {} (limit {limit}) between {} and {}",
-                        env.name,
-                        self.when(start),
-                        self.when(t)
-                    ),
-                });
-                peak = 0;
+        if let Some(limit) = self
+            .env_ids
+            .get(env)
+            .and_then(|id| self.environments.get(*id))
+            .and_then(|e| e.max_concurrent.map(|m| (m, e)))
+        {
+            let (limit, environment) = limit;
+            let members: Vec<&Release> = self.env_members[env]
+                .iter()
+                .filter_map(|&s| self.at(s))
+                .collect();
+            // Ends sort before starts at one instant: intervals are half-open.
+            let mut events: Vec<(DateTime<Utc>, i8)> = members
+                .iter()
+                .flat_map(|r| [(r.start.utc, 1), (r.end.utc, -1)])
+                .collect();
+            events.sort_unstable();
+            let (mut count, mut peak, mut since) = (0i64, 0i64, None);
+            for (i, &(t, delta)) in events.iter().enumerate() {
+                count += i64::from(delta);
+                // Apply every change at one instant before judging the count.
+                if events.get(i + 1).is_some_and(|&(next, _)| next == t) {
+                    continue;
+                }
+                if count > i64::from(limit) {
+                    since.get_or_insert(t);
+                    peak = peak.max(count);
+                } else if let Some(start) = since.take() {
+                    let period = Interval { start, end: t };
+                    found.push(Conflict {
+                        code: "environment.capacity",
+                        severity: ConflictSeverity::Error,
+                        releases: sorted(
+                            members
+                                .iter()
+                                .filter(|r| r.interval().overlaps(&period))
+                                .map(|r| r.id.clone())
+                                .collect(),
+                        ),
+                        freeze: None,
+                        period,
+                        message: format!(
+                            "{peak} releases run at once in {} (limit {limit}) between {} and {}",
+                            environment.name,
+                            self.when(start),
+                            self.when(t)
+                        ),
+                    });
+                    peak = 0;
+                }
             }
         }
-        if !found.is_empty() {
-            self.capacity.insert(env_id.clone(), found);
+        if let Some(entry) = self.capacity.get_mut(env) {
+            *entry = found;
         }
     }
 
     /// Tarjan's strongly connected components over `depends_on`, iteratively.
     fn recheck_cycles(&mut self) {
-        let mut ids: Vec<&ReleaseId> = self.releases.keys().collect();
-        ids.sort();
-        let index_of: HashMap<&ReleaseId, usize> =
-            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let nodes: Vec<&Release> = ids.iter().filter_map(|id| self.releases.get(*id)).collect();
-        let edges: Vec<Vec<usize>> = nodes
-            .iter()
-            .map(|r| {
-                r.depends_on
+        let n = self.releases.len();
+        let edges: Vec<Vec<usize>> = (0..n)
+            .map(|i| match self.at(i as Slot) {
+                Some(r) => r
+                    .depends_on
                     .iter()
-                    .filter_map(|d| index_of.get(d).copied())
-                    .collect()
+                    .filter_map(|d| self.slot_of.get(d.as_str()).map(|&s| slot_index(s)))
+                    .filter(|&s| self.at(s as Slot).is_some())
+                    .collect(),
+                None => Vec::new(),
             })
             .collect();
-        let n = nodes.len();
         let (mut index, mut low, mut on_stack) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
         let (mut stack, mut next) = (Vec::new(), 0);
         let mut found = Vec::new();
         for root in 0..n {
-            if index[root] != usize::MAX {
+            if index[root] != usize::MAX || edges[root].is_empty() {
                 continue;
             }
             let mut work = vec![(root, 0usize)];
@@ -791,7 +880,10 @@ impl Checker {
                     }
                 }
                 if component.len() > 1 || edges[v].contains(&v) {
-                    let members: Vec<&Release> = component.iter().map(|&i| nodes[i]).collect();
+                    let members: Vec<&Release> = component
+                        .iter()
+                        .filter_map(|&i| self.at(i as Slot))
+                        .collect();
                     let period = Interval {
                         start: members
                             .iter()
@@ -830,9 +922,8 @@ fn ordered<'a>(x: &'a Release, y: &'a Release) -> (&'a Release, &'a Release) {
     }
 }
 
-fn pair_key(code: &'static str, a: &Release, b: &Release) -> PairKey {
-    let (x, y) = if a.id <= b.id { (a, b) } else { (b, a) };
-    (code, x.id.clone(), y.id.clone())
+fn pair_key(code: &'static str, a: Slot, b: Slot) -> PairKey {
+    (code, a.min(b), a.max(b))
 }
 
 fn intersection(a: &Release, b: &Release) -> Interval {

@@ -84,5 +84,5 @@ pub fn human_time(t: DateTime<Utc>, zone: Tz) -> String {
 
 /// Every conflict in `plan` at `now`, sorted by start, then code, then releases.
 pub fn check(plan: &Plan, now: DateTime<Utc>) -> Vec<Conflict> {
-    Checker::new(plan.clone(), now).conflicts()
+    Checker::new(plan, now).into_conflicts()
 }
