@@ -447,3 +447,181 @@ fn readiness_and_approvals_depend_on_now() {
     // Inactive releases are not checked.
     assert!(summary(plan("done"), "2026-06-02T10:00:00Z").is_empty());
 }
+
+/// One freeze against one release: does it conflict? Each row is a small plan.
+#[test]
+fn freeze_edge_cases() {
+    // (name, freeze, release start, release end, expected conflict?)
+    let rows: Vec<(&str, Value, &str, &str, bool)> = vec![
+        (
+            "crosses midnight: Fri 22:00 to Sat 02:00 Berlin catches Sat 00:30 local",
+            json!({"timezone": "Europe/Berlin", "start": "2026-01-02T22:00:00", "duration": "PT4H", "rrule": "FREQ=WEEKLY;BYDAY=FR"}),
+            "2026-01-09T23:30:00Z", "2026-01-10T00:00:00Z", true,
+        ),
+        (
+            "crosses midnight: ends 02:00 Berlin, release from 02:00 local only touches",
+            json!({"timezone": "Europe/Berlin", "start": "2026-01-02T22:00:00", "duration": "PT4H", "rrule": "FREQ=WEEKLY;BYDAY=FR"}),
+            "2026-01-10T01:00:00Z", "2026-01-10T02:00:00Z", false,
+        ),
+        (
+            "month end: last day of February (28th in 2026)",
+            json!({"timezone": "UTC", "start": "2026-01-31T00:00:00", "duration": "P1D", "rrule": "FREQ=MONTHLY;BYMONTHDAY=-1"}),
+            "2026-02-28T12:00:00Z", "2026-02-28T13:00:00Z", true,
+        ),
+        (
+            "month end: not on the 27th",
+            json!({"timezone": "UTC", "start": "2026-01-31T00:00:00", "duration": "P1D", "rrule": "FREQ=MONTHLY;BYMONTHDAY=-1"}),
+            "2026-02-27T12:00:00Z", "2026-02-27T13:00:00Z", false,
+        ),
+        (
+            "last Friday of the month: 29 May 2026",
+            json!({"timezone": "America/New_York", "start": "2026-01-30T09:00:00", "duration": "PT8H", "rrule": "FREQ=MONTHLY;BYDAY=-1FR"}),
+            "2026-05-29T14:00:00Z", "2026-05-29T15:00:00Z", true,
+        ),
+        (
+            "last Friday: not the one before (22 May)",
+            json!({"timezone": "America/New_York", "start": "2026-01-30T09:00:00", "duration": "PT8H", "rrule": "FREQ=MONTHLY;BYDAY=-1FR"}),
+            "2026-05-22T14:00:00Z", "2026-05-22T15:00:00Z", false,
+        ),
+        (
+            "COUNT=3 daily: the third day is frozen",
+            json!({"timezone": "UTC", "start": "2026-03-01T00:00:00", "duration": "PT6H", "rrule": "FREQ=DAILY;COUNT=3"}),
+            "2026-03-03T01:00:00Z", "2026-03-03T02:00:00Z", true,
+        ),
+        (
+            "COUNT=3 daily: the fourth day is not",
+            json!({"timezone": "UTC", "start": "2026-03-01T00:00:00", "duration": "PT6H", "rrule": "FREQ=DAILY;COUNT=3"}),
+            "2026-03-04T01:00:00Z", "2026-03-04T02:00:00Z", false,
+        ),
+        (
+            "UNTIL is inclusive of an occurrence starting at it",
+            json!({"timezone": "UTC", "start": "2026-03-01T00:00:00", "duration": "PT6H", "rrule": "FREQ=DAILY;UNTIL=20260305T000000Z"}),
+            "2026-03-05T01:00:00Z", "2026-03-05T02:00:00Z", true,
+        ),
+        (
+            "UNTIL: nothing after",
+            json!({"timezone": "UTC", "start": "2026-03-01T00:00:00", "duration": "PT6H", "rrule": "FREQ=DAILY;UNTIL=20260305T000000Z"}),
+            "2026-03-06T01:00:00Z", "2026-03-06T02:00:00Z", false,
+        ),
+        (
+            "EXDATE skips one occurrence",
+            json!({"timezone": "UTC", "start": "2026-03-01T00:00:00", "duration": "PT6H", "rrule": "FREQ=DAILY", "exdates": ["2026-03-02T00:00:00"]}),
+            "2026-03-02T01:00:00Z", "2026-03-02T02:00:00Z", false,
+        ),
+        (
+            "spring forward, Berlin: daily 02:30 on 29 Mar 2026 moves to 03:30 CEST (01:30Z)",
+            json!({"timezone": "Europe/Berlin", "start": "2026-03-27T02:30:00", "duration": "PT30M", "rrule": "FREQ=DAILY"}),
+            "2026-03-29T01:30:00Z", "2026-03-29T01:45:00Z", true,
+        ),
+        (
+            "spring forward, Berlin: nothing at 00:30Z that night",
+            json!({"timezone": "Europe/Berlin", "start": "2026-03-27T02:30:00", "duration": "PT30M", "rrule": "FREQ=DAILY"}),
+            "2026-03-29T00:30:00Z", "2026-03-29T01:00:00Z", false,
+        ),
+        (
+            "fall back, New York: 01:30 on 1 Nov 2026 is the first one (EDT, 05:30Z)",
+            json!({"timezone": "America/New_York", "start": "2026-10-30T01:30:00", "duration": "PT30M", "rrule": "FREQ=DAILY"}),
+            "2026-11-01T05:30:00Z", "2026-11-01T05:45:00Z", true,
+        ),
+        (
+            "fall back, New York: not the second 01:30 (EST, 06:30Z)",
+            json!({"timezone": "America/New_York", "start": "2026-10-30T01:30:00", "duration": "PT30M", "rrule": "FREQ=DAILY"}),
+            "2026-11-01T06:30:00Z", "2026-11-01T06:45:00Z", false,
+        ),
+        (
+            "P1D across spring forward in New York ends at local midnight (04:00Z): 03:30Z is inside",
+            json!({"timezone": "America/New_York", "start": "2026-03-08T00:00:00", "duration": "P1D", "rrule": "FREQ=DAILY;COUNT=1"}),
+            "2026-03-09T03:30:00Z", "2026-03-09T04:00:00Z", true,
+        ),
+        (
+            "P1D across spring forward in New York: 04:00Z is already after (23-hour day)",
+            json!({"timezone": "America/New_York", "start": "2026-03-08T00:00:00", "duration": "P1D", "rrule": "FREQ=DAILY;COUNT=1"}),
+            "2026-03-09T04:00:00Z", "2026-03-09T04:30:00Z", false,
+        ),
+        (
+            "London summer time: 09:00 local is 08:00Z in June",
+            json!({"timezone": "Europe/London", "start": "2026-01-05T09:00:00", "duration": "PT1H", "rrule": "FREQ=WEEKLY;BYDAY=MO"}),
+            "2026-06-01T08:15:00Z", "2026-06-01T08:30:00Z", true,
+        ),
+        (
+            "London summer time: not 09:00Z",
+            json!({"timezone": "Europe/London", "start": "2026-01-05T09:00:00", "duration": "PT1H", "rrule": "FREQ=WEEKLY;BYDAY=MO"}),
+            "2026-06-01T09:00:00Z", "2026-06-01T09:30:00Z", false,
+        ),
+    ];
+    for (name, mut freeze, start, end, expected) in rows {
+        freeze["id"] = json!("f");
+        freeze["name"] = json!("F");
+        freeze["severity"] = json!("hard");
+        let plan = base(json!([freeze]), json!([rel("r", start, end, json!({}))]));
+        let got = summary(plan, "2025-01-01T00:00:00Z");
+        assert_eq!(
+            got == vec![row("freeze.hard", "error", &["r"])],
+            expected,
+            "{name}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn scope_combinations_need_every_non_empty_list_to_match() {
+    // Team t, services api, environment stg. (scope, applies?)
+    let rows = [
+        (json!({}), true),
+        (json!({"teams": ["t"]}), true),
+        (json!({"teams": ["t"], "environments": ["prod"]}), false),
+        (json!({"services": ["web"]}), false),
+        (
+            json!({"services": ["web", "api"], "environments": ["stg"], "teams": ["t"]}),
+            true,
+        ),
+        (json!({"environments": ["stg", "prod"]}), true),
+        (
+            json!({"teams": [], "services": [], "environments": []}),
+            true,
+        ),
+    ];
+    for (scope, applies) in rows {
+        let freeze = json!({"id": "f", "name": "F", "severity": "soft", "start": "2026-02-01T00:00:00Z",
+                            "end": "2026-02-02T00:00:00Z", "scope": scope});
+        let plan = base(
+            json!([freeze]),
+            json!([rel(
+                "r",
+                "2026-02-01T10:00:00Z",
+                "2026-02-01T11:00:00Z",
+                json!({})
+            )]),
+        );
+        assert_eq!(
+            !summary(plan, "2026-01-01T00:00:00Z").is_empty(),
+            applies,
+            "{scope}"
+        );
+    }
+}
+
+#[test]
+fn a_cycle_of_two() {
+    let plan = base(
+        json!([]),
+        json!([
+            rel(
+                "a",
+                "2026-02-01T10:00:00Z",
+                "2026-02-01T11:00:00Z",
+                json!({"depends_on": ["b"], "status": "done"})
+            ),
+            rel(
+                "b",
+                "2026-02-02T10:00:00Z",
+                "2026-02-02T11:00:00Z",
+                json!({"depends_on": ["a"], "status": "done"})
+            ),
+        ]),
+    );
+    assert_eq!(
+        summary(plan, "2026-01-01T00:00:00Z"),
+        vec![row("dependency.cycle", "error", &["a", "b"])]
+    );
+}
