@@ -3,21 +3,32 @@
 
 use crate::AppState;
 use chrono::{DateTime, Utc};
-use relcal_api::{ApiError, CalendarView, ErrorCode};
+use relcal_api::{ApiError, CalendarView, ConflictsView, ErrorCode};
 use serde::Serialize;
 use tauri::State;
 
-fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+fn instant(command: &str, field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
         .map_err(|e| {
             ApiError::new(
                 ErrorCode::Validation,
-                format!(
-                    "calendar_view: field `{field}`: `{text}` is not an RFC 3339 instant ({e})"
-                ),
+                format!("{command}: field `{field}`: `{text}` is not an RFC 3339 instant ({e})"),
             )
         })
+}
+
+/// The open calendar, or the reason it could not be opened.
+fn store(state: &AppState) -> Result<std::sync::MutexGuard<'_, relcal_api::Store>, ApiError> {
+    match &state.store {
+        Ok(store) => store.lock().map_err(|_| {
+            ApiError::new(
+                ErrorCode::Internal,
+                "the calendar is unavailable after an earlier failure",
+            )
+        }),
+        Err(e) => Err(ApiError::new(e.code, e.message.clone())),
+    }
 }
 
 /// Releases and freeze periods overlapping `[from, to)` (RFC 3339 instants).
@@ -28,18 +39,26 @@ pub async fn calendar_view(
     from: String,
     to: String,
 ) -> Result<CalendarView, ApiError> {
-    let (from, to) = (instant("from", &from)?, instant("to", &to)?);
-    let store = match &state.store {
-        Ok(store) => store,
-        Err(e) => return Err(ApiError::new(e.code, e.message.clone())),
-    };
-    let store = store.lock().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Internal,
-            "the calendar is unavailable after an earlier failure",
-        )
-    })?;
+    let (from, to) = (
+        instant("calendar_view", "from", &from)?,
+        instant("calendar_view", "to", &to)?,
+    );
+    let store = store(&state)?;
     relcal_api::calendar_view(&store, from, to)
+}
+
+/// Every conflict in the calendar at `now` (an RFC 3339 instant; default: the current time).
+#[tauri::command]
+#[specta::specta]
+pub async fn conflicts(
+    state: State<'_, AppState>,
+    now: Option<String>,
+) -> Result<ConflictsView, ApiError> {
+    let now = match now {
+        Some(text) => instant("conflicts", "now", &text)?,
+        None => Utc::now(),
+    };
+    relcal_api::conflicts_view(&*store(&state)?, now)
 }
 
 /// Facts about the running app, for the status bar.

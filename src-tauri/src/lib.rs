@@ -24,6 +24,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         .disable_serde_phases()
         .commands(tauri_specta::collect_commands![
             commands::calendar_view,
+            commands::conflicts,
             commands::app_info,
         ])
 }

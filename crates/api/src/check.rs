@@ -94,3 +94,71 @@ pub fn stored_plan(store: &Store) -> Result<Plan, ApiError> {
 pub fn check_store(store: &Store, now: DateTime<Utc>) -> Result<CheckReport, ApiError> {
     Ok(check_plan(&stored_plan(store)?, now))
 }
+
+/// A conflict as the app's conflicts panel shows it: the report plus what the
+/// panel filters on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConflictItem {
+    /// The conflict.
+    pub conflict: ConflictReport,
+    /// Ids of the teams of the releases involved.
+    pub teams: Vec<String>,
+    /// Ids of the environments of the releases involved.
+    pub environments: Vec<String>,
+}
+
+/// Every conflict of the stored calendar, for the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConflictsView {
+    /// When the check ran, RFC 3339 UTC (readiness rules depend on it).
+    pub checked_at: String,
+    /// The conflicts, sorted by start, code, releases.
+    pub items: Vec<ConflictItem>,
+    /// Counts.
+    pub summary: CheckSummary,
+}
+
+/// Checks the stored calendar at `now` for the app's panel and badges. An
+/// empty database has no conflicts.
+pub fn conflicts_view(store: &Store, now: DateTime<Utc>) -> Result<ConflictsView, ApiError> {
+    let Some(plan) = store.load_plan()? else {
+        return Ok(ConflictsView {
+            checked_at: utc(now),
+            items: vec![],
+            summary: CheckSummary::default(),
+        });
+    };
+    let report = check_plan(&plan, now);
+    let by_id: std::collections::HashMap<&str, &relcal_domain::Release> =
+        plan.releases.iter().map(|r| (r.id.as_str(), r)).collect();
+    let items = report
+        .conflicts
+        .into_iter()
+        .map(|conflict| {
+            let involved: Vec<&relcal_domain::Release> = conflict
+                .releases
+                .iter()
+                .filter_map(|id| by_id.get(id.as_str()).copied())
+                .collect();
+            let mut teams: Vec<String> = involved.iter().map(|r| r.team.to_string()).collect();
+            let mut environments: Vec<String> =
+                involved.iter().map(|r| r.environment.to_string()).collect();
+            teams.sort();
+            teams.dedup();
+            environments.sort();
+            environments.dedup();
+            ConflictItem {
+                conflict,
+                teams,
+                environments,
+            }
+        })
+        .collect();
+    Ok(ConflictsView {
+        checked_at: utc(now),
+        items,
+        summary: report.summary,
+    })
+}

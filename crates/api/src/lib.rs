@@ -15,7 +15,10 @@ mod gate;
 mod plan;
 
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
-pub use check::{check_plan, check_store, stored_plan, CheckReport, CheckSummary, ConflictReport};
+pub use check::{
+    check_plan, check_store, conflicts_view, stored_plan, CheckReport, CheckSummary, ConflictItem,
+    ConflictReport, ConflictsView,
+};
 pub use error::{ApiError, ErrorCode};
 pub use gate::{gate_plan, GateFreeze, GateReport};
 pub use plan::{

@@ -96,3 +96,24 @@ fn view_ranges_are_checked() {
     .unwrap_err();
     assert!(e.message.contains("at most"));
 }
+
+#[test]
+fn the_conflicts_view_names_teams_and_environments_for_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(&dir.path().join("a.db")).unwrap();
+    assert!(conflicts_view(&store, at("2026-11-30T12:00:00Z"))
+        .unwrap()
+        .items
+        .is_empty());
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let view = conflicts_view(&store, at("2026-11-30T12:00:00Z")).unwrap();
+    assert_eq!(view.summary.errors, 4);
+    let order = view
+        .items
+        .iter()
+        .find(|i| i.conflict.code == "dependency.order")
+        .unwrap();
+    assert_eq!(order.teams, ["identity", "payments"]);
+    assert_eq!(order.environments, ["prod"]);
+    assert_eq!(view.checked_at, "2026-11-30T12:00:00Z");
+}

@@ -7,6 +7,8 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	/**  Releases and freeze periods overlapping `[from, to)` (RFC 3339 instants). */
 	calendarView: (from: string, to: string) => typedError<CalendarView, ApiError>(__TAURI_INVOKE("calendar_view", { from, to })),
+	/**  Every conflict in the calendar at `now` (an RFC 3339 instant; default: the current time). */
+	conflicts: (now: string | null) => typedError<ConflictsView, ApiError>(__TAURI_INVOKE("conflicts", { now })),
 	/**  Version, database and start-up problems. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
 };
@@ -40,6 +42,57 @@ export type CalendarView = {
 	releases: ReleaseEvent[],
 	/**  Freeze periods overlapping the range, by start. */
 	freezes: FreezePeriod[],
+};
+
+/**  Counts by severity. */
+export type CheckSummary = {
+	/**  Error-severity conflicts. */
+	errors: number,
+	/**  Warnings. */
+	warnings: number,
+	/**  Infos. */
+	infos: number,
+};
+
+/**
+ *  A conflict as the app's conflicts panel shows it: the report plus what the
+ *  panel filters on.
+ */
+export type ConflictItem = {
+	/**  The conflict. */
+	conflict: ConflictReport,
+	/**  Ids of the teams of the releases involved. */
+	teams: string[],
+	/**  Ids of the environments of the releases involved. */
+	environments: string[],
+};
+
+/**  One conflict as the CLI's JSON and the UI show it (conflict-rules.md). */
+export type ConflictReport = {
+	/**  Stable code, e.g. `freeze.hard`. */
+	code: string,
+	/**  `error`, `warning` or `info`. */
+	severity: string,
+	/**  Release ids, sorted. */
+	releases: string[],
+	/**  Freeze id, or null. */
+	freeze: string | null,
+	/**  Period start, RFC 3339 UTC. */
+	start: string,
+	/**  Period end, RFC 3339 UTC. */
+	end: string,
+	/**  For a person. */
+	message: string,
+};
+
+/**  Every conflict of the stored calendar, for the app. */
+export type ConflictsView = {
+	/**  When the check ran, RFC 3339 UTC (readiness rules depend on it). */
+	checked_at: string,
+	/**  The conflicts, sorted by start, code, releases. */
+	items: ConflictItem[],
+	/**  Counts. */
+	summary: CheckSummary,
 };
 
 /**  What kind of failure, for programs (the UI switches on it; the CLI maps it to an exit code). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CalendarView } from "./bindings";
-import { daysTouched, describeError, eventsOf, legendOf } from "./calendar";
+import type { CalendarView, ConflictItem, ConflictsView } from "./bindings";
+import { badgesOf, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
 
 const view: CalendarView = {
   timezone: "UTC",
@@ -62,5 +62,49 @@ describe("describeError", () => {
   });
   it("falls back to the text of anything else", () => {
     expect(describeError("boom")).toBe("boom");
+  });
+});
+
+function item(code: string, severity: string, releases: string[], teams: string[], environments: string[]): ConflictItem {
+  return {
+    conflict: { code, severity, releases, freeze: null, start: "2026-12-01T15:00:00Z", end: "2026-12-01T16:00:00Z", message: code },
+    teams,
+    environments,
+  };
+}
+
+const checked: ConflictsView = {
+  checked_at: "2026-11-30T12:00:00Z",
+  items: [
+    item("owner.double_booked", "warning", ["auth-5.2", "checkout-2.0"], ["identity", "payments"], ["prod"]),
+    item("dependency.order", "error", ["auth-5.2", "checkout-2.0"], ["identity", "payments"], ["prod"]),
+    item("freeze.overridden", "info", ["ledger-hotfix"], ["payments"], ["staging"]),
+  ],
+  summary: { errors: 1, warnings: 1, infos: 1 },
+};
+
+describe("badgesOf", () => {
+  it("counts a release's conflicts and keeps the worst severity", () => {
+    const badges = badgesOf(checked);
+    expect(badges.get("auth-5.2")).toEqual({ severity: "error", count: 2 });
+    expect(badges.get("ledger-hotfix")).toEqual({ severity: "info", count: 1 });
+    expect(badges.has("ingress-xmas")).toBe(false);
+  });
+
+  it("marks the events of releases with conflicts", () => {
+    const release = eventsOf(view, badgesOf(checked)).find((e) => e.id === "release:auth-5.2");
+    expect(release?.classNames).toContain("conflict-error");
+    expect(eventsOf(view).find((e) => e.id === "release:auth-5.2")?.classNames).not.toContain("conflict-error");
+  });
+});
+
+describe("filterConflicts", () => {
+  it("filters by severity, team and environment together", () => {
+    const codes = (f: Parameters<typeof filterConflicts>[1]) => filterConflicts(checked.items, f).map((i) => i.conflict.code);
+    expect(codes(NO_FILTER)).toHaveLength(3);
+    expect(codes({ ...NO_FILTER, severity: "error" })).toEqual(["dependency.order"]);
+    expect(codes({ ...NO_FILTER, team: "identity" })).toEqual(["owner.double_booked", "dependency.order"]);
+    expect(codes({ ...NO_FILTER, environment: "staging" })).toEqual(["freeze.overridden"]);
+    expect(codes({ severity: "warning", team: "payments", environment: "staging" })).toEqual([]);
   });
 });

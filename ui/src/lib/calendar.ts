@@ -3,8 +3,14 @@
  * No Tauri and no DOM here, so it is unit-tested directly.
  */
 import type { EventInput } from "@fullcalendar/core";
-import type { ApiError, CalendarView, FreezePeriod, ReleaseEvent } from "./bindings";
+import type { ApiError, CalendarView, ConflictItem, ConflictsView, FreezePeriod, ReleaseEvent } from "./bindings";
 import { teamColor } from "./colors";
+
+/** What one calendar fetch brings: the range's events and the calendar's conflicts. */
+export interface Loaded {
+  view: CalendarView;
+  conflicts: ConflictsView;
+}
 
 export interface Legend {
   teams: { id: string; name: string; color: string }[];
@@ -28,7 +34,52 @@ export function statusLabel(status: string): string {
   return STATUS_LABEL[status] ?? status;
 }
 
-export function releaseEvent(r: ReleaseEvent, colorOf: Map<string, string>): EventInput {
+export type Severity = "error" | "warning" | "info";
+const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** How a release's conflicts show on its calendar event. */
+export interface Badge {
+  severity: Severity;
+  count: number;
+}
+
+function asSeverity(s: string): Severity {
+  return s === "error" || s === "warning" ? s : "info";
+}
+
+/** Per release: the worst severity among its conflicts and how many it has. */
+export function badgesOf(conflicts: ConflictsView): Map<string, Badge> {
+  const badges = new Map<string, Badge>();
+  for (const item of conflicts.items) {
+    const severity = asSeverity(item.conflict.severity);
+    for (const id of item.conflict.releases) {
+      const b = badges.get(id);
+      if (!b) badges.set(id, { severity, count: 1 });
+      else badges.set(id, { severity: RANK[severity] < RANK[b.severity] ? severity : b.severity, count: b.count + 1 });
+    }
+  }
+  return badges;
+}
+
+export interface ConflictFilter {
+  severity: Severity | "all";
+  team: string | "all";
+  environment: string | "all";
+}
+
+export const NO_FILTER: ConflictFilter = { severity: "all", team: "all", environment: "all" };
+
+/** The conflicts that pass the panel's filters. */
+export function filterConflicts(items: ConflictItem[], f: ConflictFilter): ConflictItem[] {
+  return items.filter(
+    (i) =>
+      (f.severity === "all" || i.conflict.severity === f.severity) &&
+      (f.team === "all" || i.teams.includes(f.team)) &&
+      (f.environment === "all" || i.environments.includes(f.environment)),
+  );
+}
+
+export function releaseEvent(r: ReleaseEvent, colorOf: Map<string, string>, badge?: Badge): EventInput {
   const color = colorOf.get(r.team_id) ?? teamColor(0);
   return {
     id: `release:${r.id}`,
@@ -37,8 +88,13 @@ export function releaseEvent(r: ReleaseEvent, colorOf: Map<string, string>): Eve
     end: r.end,
     backgroundColor: color,
     borderColor: color,
-    classNames: ["release", `status-${r.status}`, ...(r.production ? ["production"] : [])],
-    extendedProps: { kind: "release", release: r },
+    classNames: [
+      "release",
+      `status-${r.status}`,
+      ...(r.production ? ["production"] : []),
+      ...(badge ? [`conflict-${badge.severity}`] : []),
+    ],
+    extendedProps: { kind: "release", release: r, badge },
   };
 }
 
@@ -70,9 +126,12 @@ export function freezeEvent(f: FreezePeriod): EventInput {
 }
 
 /** Every event of a view: freezes as shaded background, releases coloured by team. */
-export function eventsOf(view: CalendarView): EventInput[] {
+export function eventsOf(view: CalendarView, badges: Map<string, Badge> = new Map()): EventInput[] {
   const colorOf = new Map(legendOf(view).teams.map((t) => [t.id, t.color]));
-  return [...view.freezes.map(freezeEvent), ...view.releases.map((r) => releaseEvent(r, colorOf))];
+  return [
+    ...view.freezes.map(freezeEvent),
+    ...view.releases.map((r) => releaseEvent(r, colorOf, badges.get(r.id))),
+  ];
 }
 
 /** One line for a person from an error that crossed IPC (or anything thrown). */
