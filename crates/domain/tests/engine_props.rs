@@ -222,7 +222,8 @@ const PAIRWISE: [&str; 3] = [
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    // 256 cases by default; PROPTEST_CASES=N runs more.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn pairwise_rules_agree_with_all_pairs(rs in plans()) {

@@ -289,7 +289,9 @@ impl<'p> Checker<'p> {
         let cycles_change = old
             .as_ref()
             .is_none_or(|o| o.depends_on != release.depends_on || o.title != release.title)
-            || self.dependents.contains_key(release.id.as_str());
+            || self.dependents.contains_key(release.id.as_str())
+            // A cycle's period spans its members' windows.
+            || self.cycles.iter().any(|c| c.releases.contains(&release.id));
         let mut envs: BTreeSet<usize> = BTreeSet::new();
         envs.extend(
             old.as_ref()
