@@ -48,7 +48,7 @@ pub struct CheckReport {
     pub summary: CheckSummary,
 }
 
-fn utc(t: DateTime<Utc>) -> String {
+pub(crate) fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 

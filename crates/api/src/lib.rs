@@ -13,6 +13,7 @@ mod check;
 mod error;
 mod gate;
 mod plan;
+mod release;
 
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
@@ -28,3 +29,4 @@ pub use plan::{
 
 pub use relcal_domain::Plan;
 pub use relcal_store::Store;
+pub use release::{move_release, set_release_status, ReleaseChange};

@@ -64,6 +64,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
+    Release {
+        #[command(subcommand)]
+        change: ReleaseCommand,
+    },
     /// Replace the calendar in the database with a plan, in one transaction.
     Import {
         /// The plan file (JSON).
@@ -81,6 +86,38 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Set a release's status (draft, planned, approved, in_progress, done, rolled_back, cancelled).
+    Status {
+        /// Release id.
+        id: String,
+        /// The new status.
+        status: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who acts (recorded in the audit trail). Default: the OS user.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reschedule a release.
+    Move {
+        /// Release id.
+        id: String,
+        /// New start (RFC 3339, or a local time in the calendar's zone).
+        #[arg(long, value_name = "T")]
+        start: String,
+        /// New end.
+        #[arg(long, value_name = "T")]
+        end: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who acts (recorded in the audit trail). Default: the OS user.
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 
@@ -230,6 +267,58 @@ fn gate(
     Ok(report.allowed)
 }
 
+/// Prints what a release change did: the new state and the conflicts it gained or lost.
+fn print_change(change: &relcal_api::ReleaseChange) {
+    println!(
+        "{} ({}): {} from {} to {}",
+        change.title, change.release, change.status, change.start, change.end
+    );
+    let key =
+        |c: &relcal_api::ConflictReport| (c.code.clone(), c.releases.clone(), c.freeze.clone());
+    for c in &change.after {
+        if !change.before.iter().any(|b| key(b) == key(c)) {
+            println!("  new {:<8} {:<22} {}", c.severity, c.code, c.message);
+        }
+    }
+    for c in &change.before {
+        if !change.after.iter().any(|a| key(a) == key(c)) {
+            println!("  gone {:<7} {:<22} {}", c.severity, c.code, c.message);
+        }
+    }
+    let s = change.summary;
+    println!(
+        "calendar: {} errors, {} warnings, {} infos",
+        s.errors, s.warnings, s.infos
+    );
+}
+
+fn release(change: ReleaseCommand) -> Result<(), ApiError> {
+    let now = chrono::Utc::now();
+    let done = match change {
+        ReleaseCommand::Status {
+            id,
+            status,
+            db,
+            by: _,
+        } => {
+            let mut store = open_existing(&db.path()?)?;
+            relcal_api::set_release_status(&mut store, &id, &status, now)?
+        }
+        ReleaseCommand::Move {
+            id,
+            start,
+            end,
+            db,
+            by: _,
+        } => {
+            let mut store = open_existing(&db.path()?)?;
+            relcal_api::move_release(&mut store, &id, &start, &end, now)?
+        }
+    };
+    print_change(&done);
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<bool, ApiError> {
     match cli.command {
         Command::Check {
@@ -247,6 +336,7 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             at,
             format,
         } => return gate(plan, db, env, services, team, at, format),
+        Command::Release { change } => release(change)?,
         Command::Validate { plan } => {
             let parsed = relcal_api::validate_plan_text(&read_plan(&plan)?)?;
             println!(

@@ -427,3 +427,133 @@ mod gate {
         assert_eq!(relcal(&["gate", DEMO]).status.code(), Some(2));
     }
 }
+
+mod release {
+    //! `relcal release status|move`: one release changed, checked and written in one transaction.
+    use super::*;
+
+    fn imported() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cal.db").to_str().unwrap().to_owned();
+        assert_eq!(
+            relcal(&["import", DEMO, "--db", &db]).status.code(),
+            Some(0)
+        );
+        (dir, db)
+    }
+
+    fn exported(db: &str) -> relcal_domain::Plan {
+        parse_plan(&text(&relcal(&["export", "--db", db]).stdout)).unwrap()
+    }
+
+    #[test]
+    fn moving_a_release_is_stored_and_reports_the_conflicts_it_loses_or_gains() {
+        let (_dir, db) = imported();
+        let out = relcal(&[
+            "release",
+            "move",
+            "checkout-2.0",
+            "--start",
+            "2026-12-01T16:00:00Z",
+            "--end",
+            "2026-12-01T17:00:00Z",
+            "--db",
+            &db,
+            "--by",
+            "ana",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("gone error   dependency.order"), "{stdout}");
+        let plan = exported(&db);
+        let moved = plan
+            .releases
+            .iter()
+            .find(|r| r.id.as_str() == "checkout-2.0")
+            .unwrap();
+        assert_eq!(moved.start.utc.to_rfc3339(), "2026-12-01T16:00:00+00:00");
+        // Its checklist and place in the calendar survive the rewrite.
+        assert_eq!(moved.checklist.len(), 1);
+        assert_eq!(plan.releases[1].id.as_str(), "checkout-2.0");
+        // Moving it into the holiday freeze gains a hard-freeze conflict.
+        let out = relcal(&[
+            "release",
+            "move",
+            "checkout-2.0",
+            "--start",
+            "2026-12-22T10:00:00Z",
+            "--end",
+            "2026-12-22T11:00:00Z",
+            "--db",
+            &db,
+        ]);
+        assert!(
+            text(&out.stdout).contains("new error    freeze.hard"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+
+    #[test]
+    fn status_changes_and_bad_input_writes_nothing() {
+        let (_dir, db) = imported();
+        let before = relcal(&["export", "--db", &db]).stdout;
+        for (args, needle) in [
+            (
+                vec!["release", "status", "ingress-xmas", "shipped"],
+                "field `status`: \"shipped\" is not a status",
+            ),
+            (
+                vec![
+                    "release",
+                    "move",
+                    "ingress-xmas",
+                    "--start",
+                    "2026-12-22T10:00:00Z",
+                    "--end",
+                    "2026-12-22T09:00:00Z",
+                ],
+                "releases[3] (id \"ingress-xmas\"): field `end`: must be after start",
+            ),
+            (
+                vec![
+                    "release",
+                    "move",
+                    "ingress-xmas",
+                    "--start",
+                    "soon",
+                    "--end",
+                    "2026-12-22T09:00:00Z",
+                ],
+                "field `start`",
+            ),
+            (
+                vec!["release", "status", "nope", "done"],
+                "release \"nope\" does not exist",
+            ),
+        ] {
+            let mut args = args;
+            args.extend(["--db", &db]);
+            let out = relcal(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(
+                text(&out.stderr).contains(needle),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+        }
+        assert_eq!(relcal(&["export", "--db", &db]).stdout, before);
+        let out = relcal(&[
+            "release",
+            "status",
+            "ingress-xmas",
+            "cancelled",
+            "--db",
+            &db,
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(text(&out.stdout).contains("gone error   freeze.hard"));
+        let plan = exported(&db);
+        assert_eq!(plan.releases[3].status.as_str(), "cancelled");
+    }
+}

@@ -374,3 +374,57 @@ impl Release {
         }
     }
 }
+
+impl Release {
+    /// The same release with a new window, validated like a plan file's
+    /// (`end` after `start`); `object` names it in errors
+    /// (`releases[3] (id "r-17")`). Local times are read in `zone`.
+    pub fn with_window(
+        &self,
+        object: &str,
+        start: &str,
+        end: &str,
+        zone: Tz,
+    ) -> Result<Release, crate::PlanError> {
+        let parse = |field: &str, text: &str| {
+            crate::TimeValue::parse(text)
+                .map(|t| PlanTime::new(t, zone))
+                .map_err(|message| crate::PlanError::single(object, field, message))
+        };
+        let (start, end) = (parse("start", start)?, parse("end", end)?);
+        if end.utc <= start.utc {
+            return Err(crate::PlanError::single(
+                object,
+                "end",
+                format!(
+                    "must be after start ({} is not after {})",
+                    end.value, start.value
+                ),
+            ));
+        }
+        Ok(Release {
+            start,
+            end,
+            ..self.clone()
+        })
+    }
+
+    /// The same release with another status; `object` names it in errors.
+    pub fn with_status(&self, object: &str, status: &str) -> Result<Release, crate::PlanError> {
+        let status = ReleaseStatus::parse(status).ok_or_else(|| {
+            let expected: Vec<&str> = ReleaseStatus::ALL.iter().map(|s| s.as_str()).collect();
+            crate::PlanError::single(
+                object,
+                "status",
+                format!(
+                    "\"{status}\" is not a status; expected one of {}",
+                    expected.join(", ")
+                ),
+            )
+        })?;
+        Ok(Release {
+            status,
+            ..self.clone()
+        })
+    }
+}

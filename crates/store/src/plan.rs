@@ -1,7 +1,7 @@
 //! Whole calendars in and out of the database.
 
 use crate::{Store, StoreError};
-use relcal_domain::{Plan, Recurrence, TimeValue};
+use relcal_domain::{Plan, Recurrence, Release, TimeValue};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
@@ -25,6 +25,32 @@ impl Store {
         let tx = self.conn.transaction()?;
         clear(&tx)?;
         insert(&tx, plan)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces one release (all its rows) in one transaction, keeping its
+    /// place in the calendar's order; adds it at the end when it is new.
+    pub fn replace_release(&mut self, release: &Release) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let position: i64 = match tx
+            .query_row(
+                "SELECT position FROM releases WHERE id = ?1",
+                [release.id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+        {
+            Some(p) => p,
+            None => tx.query_row(
+                "SELECT coalesce(max(position) + 1, 0) FROM releases",
+                [],
+                |r| r.get(0),
+            )?,
+        };
+        // Child rows go with it (ON DELETE CASCADE).
+        tx.execute("DELETE FROM releases WHERE id = ?1", [release.id.as_str()])?;
+        insert_releases(&tx, [(position, release)].into_iter())?;
         tx.commit()?;
         Ok(())
     }
@@ -179,10 +205,16 @@ fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
             }
         }
     }
-    insert_releases(tx, plan)
+    insert_releases(
+        tx,
+        plan.releases.iter().enumerate().map(|(i, r)| (i as i64, r)),
+    )
 }
 
-fn insert_releases(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+fn insert_releases<'r>(
+    tx: &Transaction<'_>,
+    releases: impl Iterator<Item = (i64, &'r Release)>,
+) -> Result<(), StoreError> {
     let mut release = tx.prepare(
         "INSERT INTO releases (id, position, title, team_id, environment_id, start, end, start_utc, end_utc,
                                status, owner, version, artifact)
@@ -210,7 +242,7 @@ fn insert_releases(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> 
         "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for (i, r) in plan.releases.iter().enumerate() {
+    for (i, r) in releases {
         let id = r.id.as_str();
         release.execute(params![
             id,
