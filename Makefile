@@ -39,6 +39,7 @@ test-rust: ui
 	cargo $(NEXTEST) --workspace $(CARGO_FEATURES)
 
 e2e: app
+	cargo build -p relcal-cli
 	xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/smoke.mjs
 
 ## Regenerate the TypeScript bindings from the Rust types.

@@ -1,8 +1,12 @@
 fn main() {
     // Declaring the app's commands makes capabilities gate them: a command not
     // granted in capabilities/ cannot be invoked from the window.
-    let manifest =
-        tauri_build::AppManifest::new().commands(&["calendar_view", "conflicts", "app_info"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "calendar_view",
+        "conflicts",
+        "move_release",
+        "app_info",
+    ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");
         std::process::exit(1);

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use chrono::{DateTime, Utc};
-use relcal_api::{ApiError, CalendarView, ConflictsView, ErrorCode};
+use relcal_api::{ApiError, CalendarView, ConflictsView, ErrorCode, ReleaseChange};
 use serde::Serialize;
 use tauri::State;
 
@@ -59,6 +59,20 @@ pub async fn conflicts(
         None => Utc::now(),
     };
     relcal_api::conflicts_view(&*store(&state)?, now)
+}
+
+/// Reschedules a release to `[start, end)` (RFC 3339 instants) and reports the
+/// conflicts it gains or loses. Invalid input changes nothing.
+#[tauri::command]
+#[specta::specta]
+pub async fn move_release(
+    state: State<'_, AppState>,
+    id: String,
+    start: String,
+    end: String,
+) -> Result<ReleaseChange, ApiError> {
+    let mut store = store(&state)?;
+    relcal_api::move_release(&mut store, &id, &start, &end, Utc::now())
 }
 
 /// Facts about the running app, for the status bar.

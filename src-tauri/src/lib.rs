@@ -25,6 +25,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         .commands(tauri_specta::collect_commands![
             commands::calendar_view,
             commands::conflicts,
+            commands::move_release,
             commands::app_info,
         ])
 }

@@ -3,18 +3,20 @@
 // WebDriver HTTP calls, so nothing here can drift from what the protocol does.
 //
 // Run through `make e2e` (builds the app with the UI embedded, wraps in xvfb-run).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../..");
 const app = process.env.RELCAL_APP ?? join(root, "target/debug/relcal-app");
+const relcal = process.env.RELCAL_CLI ?? join(root, "target/debug/relcal");
 const artifacts = join(root, "artifacts/e2e");
 const port = 4444;
 const base = `http://127.0.0.1:${port}`;
 mkdirSync(artifacts, { recursive: true });
 if (!existsSync(app)) throw new Error(`no app binary at ${app}; run make e2e`);
+if (!existsSync(relcal)) throw new Error(`no relcal binary at ${relcal}; run make e2e`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -163,6 +165,70 @@ await test("the conflicts panel lists the engine's conflicts and releases carry 
     const close = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "[aria-label='Hide conflicts']" });
     await wd("POST", `/session/${session}/element/${Object.values(close)[0]}/click`, {});
     await waitForText(session, (t) => !t.includes("ingress TLS update overlaps Holiday freeze"), "the panel to close");
+  });
+});
+
+await test("dragging a release into a hard freeze is flagged at once and can be undone", async () => {
+  // A calendar made for today: one release today, a hard freeze on a neighbouring day in the same week.
+  const day = (d) => d.toISOString().slice(0, 10);
+  const today = new Date();
+  const weekday = (today.getUTCDay() + 6) % 7; // Monday = 0
+  const target = new Date(today.getTime() + (weekday < 6 ? 1 : -1) * 86400000);
+  const plan = {
+    version: 1, timezone: "UTC",
+    teams: [{ id: "web", name: "Web" }], services: [{ id: "site", team: "web" }],
+    environments: [{ id: "live", name: "Live" }],
+    freezes: [{ id: "launch", name: "Launch freeze", severity: "hard",
+      start: `${day(target)}T00:00:00Z`, end: `${day(target)}T23:59:00Z` }],
+    releases: [{ id: "drag-me", title: "Drag me", team: "web", services: ["site"], environment: "live",
+      start: `${day(today)}T10:00:00Z`, end: `${day(today)}T11:00:00Z`, status: "planned" }],
+  };
+  const planPath = join(dir, "drag-plan.json");
+  writeFileSync(planPath, JSON.stringify(plan));
+  const db = join(dir, "drag.db");
+  const imported = spawnSync(relcal, ["import", planPath, "--db", db], { encoding: "utf8" });
+  if (imported.status !== 0) throw new Error(`import failed: ${imported.stderr}`);
+
+  await withApp(db, "drag-into-freeze", async (session) => {
+    await waitForText(session, (t) => t.includes("Drag me"), "the release");
+    const points = await wd("POST", `/session/${session}/execute/sync`, {
+      script: `const from = document.querySelector('.fc-event.release');
+        const cell = document.querySelector('.fc-daygrid-day[data-date="${day(target)}"]');
+        if (!from || !cell) return null;
+        const a = from.getBoundingClientRect(), b = cell.getBoundingClientRect();
+        return [Math.round(a.x + 20), Math.round(a.y + a.height / 2), Math.round(b.x + b.width / 2), Math.round(b.y + b.height / 2)];`,
+      args: [],
+    });
+    if (!points) throw new Error("could not find the release and the target day in the month grid");
+    const [x1, y1, x2, y2] = points;
+    await wd("POST", `/session/${session}/actions`, {
+      actions: [{
+        type: "pointer", id: "mouse", parameters: { pointerType: "mouse" },
+        actions: [
+          { type: "pointerMove", duration: 0, x: x1, y: y1 },
+          { type: "pointerDown", button: 0 },
+          { type: "pointerMove", duration: 200, x: x1 + 12, y: y1 + 12 },
+          { type: "pointerMove", duration: 400, x: x2, y: y2 },
+          { type: "pointerUp", button: 0 },
+        ],
+      }],
+    });
+    const text = await waitForText(session, (t) => t.includes("Moved Drag me"), "the change toast");
+    if (!/new error[\s\S]*Drag me overlaps Launch freeze/i.test(text)) {
+      throw new Error(`the toast does not flag the hard freeze:\n${text}`);
+    }
+    await snap(session, "drag-toast");
+    // It is stored: the CLI sees the release on the target day.
+    const exported = JSON.parse(spawnSync(relcal, ["export", "--db", db], { encoding: "utf8" }).stdout);
+    if (!exported.releases[0].start.startsWith(day(target))) {
+      throw new Error(`the move was not stored: ${exported.releases[0].start}`);
+    }
+    // Undo puts it back and resolves the conflict.
+    const undo = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "[data-testid='change-toast'] .undo" });
+    await wd("POST", `/session/${session}/element/${Object.values(undo)[0]}/click`, {});
+    await waitForText(session, (t) => /resolved[\s\S]*Drag me overlaps Launch freeze/i.test(t), "the undo toast");
+    const back = JSON.parse(spawnSync(relcal, ["export", "--db", db], { encoding: "utf8" }).stdout);
+    if (!back.releases[0].start.startsWith(day(today))) throw new Error(`undo was not stored: ${back.releases[0].start}`);
   });
 });
 

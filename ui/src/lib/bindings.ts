@@ -9,6 +9,11 @@ export const commands = {
 	calendarView: (from: string, to: string) => typedError<CalendarView, ApiError>(__TAURI_INVOKE("calendar_view", { from, to })),
 	/**  Every conflict in the calendar at `now` (an RFC 3339 instant; default: the current time). */
 	conflicts: (now: string | null) => typedError<ConflictsView, ApiError>(__TAURI_INVOKE("conflicts", { now })),
+	/**
+	 *  Reschedules a release to `[start, end)` (RFC 3339 instants) and reports the
+	 *  conflicts it gains or loses. Invalid input changes nothing.
+	 */
+	moveRelease: (id: string, start: string, end: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("move_release", { id, start, end })),
 	/**  Version, database and start-up problems. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
 };
@@ -126,6 +131,26 @@ export type FreezePeriod = {
 	scope: string,
 	/**  Why, if given. */
 	reason: string | null,
+};
+
+/**  What one change did to a release and to the calendar's conflicts. */
+export type ReleaseChange = {
+	/**  The release changed. */
+	release: string,
+	/**  Its title. */
+	title: string,
+	/**  Its window after the change, RFC 3339 UTC. */
+	start: string,
+	/**  Its window after the change, RFC 3339 UTC. */
+	end: string,
+	/**  Its status after the change. */
+	status: string,
+	/**  Its conflicts before the change. */
+	before: ConflictReport[],
+	/**  Its conflicts after the change. */
+	after: ConflictReport[],
+	/**  The whole calendar's counts after the change. */
+	summary: CheckSummary,
 };
 
 /**  A release window in a view. Times are RFC 3339 in UTC. */

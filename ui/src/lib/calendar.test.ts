@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CalendarView, ConflictItem, ConflictsView } from "./bindings";
-import { badgesOf, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
+import { badgesOf, changeDiff, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
 
 const view: CalendarView = {
   timezone: "UTC",
@@ -106,5 +106,32 @@ describe("filterConflicts", () => {
     expect(codes({ ...NO_FILTER, team: "identity" })).toEqual(["owner.double_booked", "dependency.order"]);
     expect(codes({ ...NO_FILTER, environment: "staging" })).toEqual(["freeze.overridden"]);
     expect(codes({ severity: "warning", team: "payments", environment: "staging" })).toEqual([]);
+  });
+});
+
+describe("week views", () => {
+  it("shade freezes with exact times outside the month grid", () => {
+    const freeze = eventsOf(view, new Map(), false).find((e) => e.id?.startsWith("freeze:"));
+    expect(freeze?.allDay).toBeUndefined();
+    expect(freeze?.start).toBe("2026-12-21T05:00:00Z");
+  });
+  it("let active releases be dragged but not finished ones", () => {
+    const done = { ...view, releases: view.releases.map((r) => ({ ...r, status: "done" })) };
+    expect(eventsOf(view).find((e) => e.id === "release:auth-5.2")?.editable).toBe(true);
+    expect(eventsOf(done).find((e) => e.id === "release:auth-5.2")?.editable).toBe(false);
+  });
+});
+
+describe("changeDiff", () => {
+  it("lists the conflicts a move gained and the ones it resolved", () => {
+    const c = (code: string) => checked.items.find((i) => i.conflict.code === code)!.conflict;
+    const diff = changeDiff({
+      release: "checkout-2.0", title: "checkout 2.0", start: "", end: "", status: "planned",
+      before: [c("dependency.order"), c("owner.double_booked")],
+      after: [c("owner.double_booked"), c("freeze.overridden")],
+      summary: { errors: 0, warnings: 1, infos: 1 },
+    });
+    expect(diff.gained.map((x) => x.code)).toEqual(["freeze.overridden"]);
+    expect(diff.lost.map((x) => x.code)).toEqual(["dependency.order"]);
   });
 });

@@ -3,7 +3,16 @@
  * No Tauri and no DOM here, so it is unit-tested directly.
  */
 import type { EventInput } from "@fullcalendar/core";
-import type { ApiError, CalendarView, ConflictItem, ConflictsView, FreezePeriod, ReleaseEvent } from "./bindings";
+import type {
+  ApiError,
+  CalendarView,
+  ConflictItem,
+  ConflictReport,
+  ConflictsView,
+  FreezePeriod,
+  ReleaseChange,
+  ReleaseEvent,
+} from "./bindings";
 import { teamColor } from "./colors";
 
 /** What one calendar fetch brings: the range's events and the calendar's conflicts. */
@@ -79,10 +88,14 @@ export function filterConflicts(items: ConflictItem[], f: ConflictFilter): Confl
   );
 }
 
+const ACTIVE = new Set(["draft", "planned", "approved", "in_progress"]);
+
 export function releaseEvent(r: ReleaseEvent, colorOf: Map<string, string>, badge?: Badge): EventInput {
   const color = colorOf.get(r.team_id) ?? teamColor(0);
   return {
     id: `release:${r.id}`,
+    // Finished and cancelled releases are history: not draggable.
+    editable: ACTIVE.has(r.status),
     title: r.title,
     start: r.start,
     end: r.end,
@@ -113,12 +126,15 @@ export function daysTouched(start: string, end: string): { start: string; end: s
   return { start: localDate(new Date(start)), end: localDate(after) };
 }
 
-export function freezeEvent(f: FreezePeriod): EventInput {
+/**
+ * A freeze period as shading. The month grid only draws all-day background
+ * events, so there it covers the days it touches; time grids get exact times.
+ */
+export function freezeEvent(f: FreezePeriod, wholeDays = true): EventInput {
   return {
     id: `freeze:${f.freeze_id}:${f.start}`,
     title: f.name,
-    ...daysTouched(f.start, f.end),
-    allDay: true,
+    ...(wholeDays ? { ...daysTouched(f.start, f.end), allDay: true } : { start: f.start, end: f.end }),
     display: "background",
     classNames: ["freeze", `freeze-${f.severity}`],
     extendedProps: { kind: "freeze", freeze: f },
@@ -126,10 +142,14 @@ export function freezeEvent(f: FreezePeriod): EventInput {
 }
 
 /** Every event of a view: freezes as shaded background, releases coloured by team. */
-export function eventsOf(view: CalendarView, badges: Map<string, Badge> = new Map()): EventInput[] {
+export function eventsOf(
+  view: CalendarView,
+  badges: Map<string, Badge> = new Map(),
+  wholeDayFreezes = true,
+): EventInput[] {
   const colorOf = new Map(legendOf(view).teams.map((t) => [t.id, t.color]));
   return [
-    ...view.freezes.map(freezeEvent),
+    ...view.freezes.map((f) => freezeEvent(f, wholeDayFreezes)),
     ...view.releases.map((r) => releaseEvent(r, colorOf, badges.get(r.id))),
   ];
 }
@@ -164,4 +184,15 @@ export function freezeTooltip(f: FreezePeriod, fmt: (iso: string) => string): st
   ];
   if (f.reason) lines.push(f.reason);
   return lines.join("\n");
+}
+
+/** What a change did to a release's conflicts: the ones it gained and the ones it lost. */
+export function changeDiff(change: ReleaseChange): { gained: ConflictReport[]; lost: ConflictReport[] } {
+  const key = (c: ConflictReport) => `${c.code}|${c.releases.join(",")}|${c.freeze ?? ""}`;
+  const before = new Set(change.before.map(key));
+  const after = new Set(change.after.map(key));
+  return {
+    gained: change.after.filter((c) => !before.has(key(c))),
+    lost: change.before.filter((c) => !after.has(key(c))),
+  };
 }
