@@ -5,6 +5,7 @@ fn main() {
         "calendar_view",
         "conflicts",
         "move_release",
+        "release_detail",
         "app_info",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use chrono::{DateTime, Utc};
-use relcal_api::{ApiError, CalendarView, ConflictsView, ErrorCode, ReleaseChange};
+use relcal_api::{ApiError, CalendarView, ConflictsView, ErrorCode, ReleaseChange, ReleaseDetail};
 use serde::Serialize;
 use tauri::State;
 
@@ -73,6 +73,16 @@ pub async fn move_release(
 ) -> Result<ReleaseChange, ApiError> {
     let mut store = store(&state)?;
     relcal_api::move_release(&mut store, &id, &start, &end, Utc::now())
+}
+
+/// One release with everything about it and its conflicts now.
+#[tauri::command]
+#[specta::specta]
+pub async fn release_detail(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ReleaseDetail, ApiError> {
+    relcal_api::release_detail(&*store(&state)?, &id, Utc::now())
 }
 
 /// Facts about the running app, for the status bar.

@@ -26,6 +26,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::calendar_view,
             commands::conflicts,
             commands::move_release,
+            commands::release_detail,
             commands::app_info,
         ])
 }

@@ -122,6 +122,18 @@ await test("a new database shows the demo calendar in the month view", async () 
       args: [],
     });
     if (new Set(colours).size < 2) throw new Error(`releases are not coloured by team: ${colours}`);
+
+    // Clicking a release opens its detail panel: dependencies, readiness, rollback, approvals, conflicts.
+    await wd("POST", `/session/${session}/execute/sync`, {
+      script: "Array.from(document.querySelectorAll('.fc-event.release')).find(e => e.textContent.includes('checkout 2.0')).click()",
+      args: [],
+    });
+    // Section titles are upper-cased by CSS, and innerText shows them so.
+    const detail = (await waitForText(session, (t) => /depends on/i.test(t) && /rollback plan/i.test(t), "the release panel")).toLowerCase();
+    for (const expected of ["auth 5.2 token rotation", "smoke tests green", "required in production", "0 of 2", "dependency.order"]) {
+      if (!detail.includes(expected)) throw new Error(`the release panel lacks "${expected}"`);
+    }
+    await snap(session, "release-panel");
   });
   if (!existsSync(db)) throw new Error("the app did not create its database");
 });

@@ -29,4 +29,7 @@ pub use plan::{
 
 pub use relcal_domain::Plan;
 pub use relcal_store::Store;
-pub use release::{move_release, set_release_status, ReleaseChange};
+pub use release::{
+    move_release, release_detail, set_release_status, ApprovalView, ChecklistView, OverrideView,
+    ReleaseChange, ReleaseDetail, ReleaseLink, RollbackView,
+};

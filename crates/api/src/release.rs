@@ -118,3 +118,214 @@ pub fn set_release_status(
     let changed = release.with_status(&object, status)?;
     apply(store, &plan, changed, now)
 }
+
+/// Another release, as a detail panel links to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReleaseLink {
+    /// Release id.
+    pub id: String,
+    /// Title, or null when no release has that id.
+    pub title: Option<String>,
+    /// Status, or null when no release has that id.
+    pub status: Option<String>,
+}
+
+/// A readiness item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ChecklistView {
+    /// Item id.
+    pub id: String,
+    /// What to check.
+    pub text: String,
+    /// Must be done before the release.
+    pub required: bool,
+    /// Done.
+    pub done: bool,
+}
+
+/// An approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ApprovalView {
+    /// Who.
+    pub by: String,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+}
+
+/// A rollback plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RollbackView {
+    /// Ordered steps.
+    pub steps: Vec<String>,
+    /// Who runs it.
+    pub owner: Option<String>,
+    /// Minutes it may take.
+    pub time_budget_minutes: Option<u32>,
+    /// Rehearsed.
+    pub tested: bool,
+}
+
+/// An approved exception to a freeze.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OverrideView {
+    /// Freeze id.
+    pub freeze: String,
+    /// Freeze name.
+    pub freeze_name: String,
+    /// Why.
+    pub reason: String,
+    /// Who approved it.
+    pub by: String,
+}
+
+/// Everything the release detail panel shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReleaseDetail {
+    /// Release id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Team id.
+    pub team_id: String,
+    /// Team name.
+    pub team_name: String,
+    /// Services changed.
+    pub services: Vec<String>,
+    /// Environment id.
+    pub environment_id: String,
+    /// Environment name.
+    pub environment_name: String,
+    /// Production environment.
+    pub production: bool,
+    /// Window start, RFC 3339 UTC.
+    pub start: String,
+    /// Window end, RFC 3339 UTC.
+    pub end: String,
+    /// Status.
+    pub status: String,
+    /// Who runs it.
+    pub owner: Option<String>,
+    /// What ships.
+    pub version: Option<String>,
+    /// Artifact reference.
+    pub artifact: Option<String>,
+    /// Releases it depends on.
+    pub depends_on: Vec<ReleaseLink>,
+    /// Releases that depend on it.
+    pub dependents: Vec<ReleaseLink>,
+    /// Approvals given.
+    pub approvals: Vec<ApprovalView>,
+    /// Distinct approvers its environment requires.
+    pub required_approvals: u32,
+    /// Readiness items.
+    pub checklist: Vec<ChecklistView>,
+    /// Rollback plan.
+    pub rollback: Option<RollbackView>,
+    /// Freeze exceptions.
+    pub overrides: Vec<OverrideView>,
+    /// Conflicts that involve it.
+    pub conflicts: Vec<ConflictReport>,
+}
+
+fn link(plan: &Plan, id: &str) -> ReleaseLink {
+    let found = plan.releases.iter().find(|r| r.id.as_str() == id);
+    ReleaseLink {
+        id: id.to_owned(),
+        title: found.map(|r| r.title.clone()),
+        status: found.map(|r| r.status.as_str().to_owned()),
+    }
+}
+
+/// One release with everything about it, and its conflicts at `now`.
+pub fn release_detail(
+    store: &Store,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseDetail, ApiError> {
+    let plan = stored_plan(store)?;
+    let (r, _) = find(&plan, id)?;
+    let team_name = plan
+        .teams
+        .iter()
+        .find(|t| t.id == r.team)
+        .map_or_else(|| r.team.to_string(), |t| t.name.clone());
+    let env = plan.environments.iter().find(|e| e.id == r.environment);
+    let conflicts = Checker::new(&plan, now)
+        .conflicts_of(&r.id)
+        .into_iter()
+        .map(report)
+        .collect();
+    Ok(ReleaseDetail {
+        id: r.id.to_string(),
+        title: r.title.clone(),
+        team_id: r.team.to_string(),
+        team_name,
+        services: r.services.iter().map(ToString::to_string).collect(),
+        environment_id: r.environment.to_string(),
+        environment_name: env.map_or_else(|| r.environment.to_string(), |e| e.name.clone()),
+        production: env.is_some_and(|e| e.production),
+        start: utc(r.start.utc),
+        end: utc(r.end.utc),
+        status: r.status.as_str().to_owned(),
+        owner: r.owner.clone(),
+        version: r.version.clone(),
+        artifact: r.artifact.clone(),
+        depends_on: r
+            .depends_on
+            .iter()
+            .map(|d| link(&plan, d.as_str()))
+            .collect(),
+        dependents: plan
+            .releases
+            .iter()
+            .filter(|o| o.depends_on.contains(&r.id))
+            .map(|o| link(&plan, o.id.as_str()))
+            .collect(),
+        approvals: r
+            .approvals
+            .iter()
+            .map(|a| ApprovalView {
+                by: a.by.clone(),
+                at: utc(a.at.utc),
+            })
+            .collect(),
+        required_approvals: env.map_or(0, |e| e.required_approvals),
+        checklist: r
+            .checklist
+            .iter()
+            .map(|c| ChecklistView {
+                id: c.id.clone(),
+                text: c.text.clone(),
+                required: c.required,
+                done: c.done,
+            })
+            .collect(),
+        rollback: r.rollback.as_ref().map(|rb| RollbackView {
+            steps: rb.steps.clone(),
+            owner: rb.owner.clone(),
+            time_budget_minutes: rb.time_budget_minutes,
+            tested: rb.tested,
+        }),
+        overrides: r
+            .overrides
+            .iter()
+            .map(|o| OverrideView {
+                freeze: o.freeze.to_string(),
+                freeze_name: plan
+                    .freezes
+                    .iter()
+                    .find(|f| f.id == o.freeze)
+                    .map_or_else(|| o.freeze.to_string(), |f| f.name.clone()),
+                reason: o.reason.clone(),
+                by: o.by.clone(),
+            })
+            .collect(),
+        conflicts,
+    })
+}

@@ -117,3 +117,45 @@ fn the_conflicts_view_names_teams_and_environments_for_filters() {
     assert_eq!(order.environments, ["prod"]);
     assert_eq!(view.checked_at, "2026-11-30T12:00:00Z");
 }
+
+#[test]
+fn release_detail_links_dependencies_both_ways_and_lists_its_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(&dir.path().join("a.db")).unwrap();
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let d = release_detail(&store, "checkout-2.0", at("2026-11-30T12:00:00Z")).unwrap();
+    assert_eq!(
+        (
+            d.team_name.as_str(),
+            d.environment_name.as_str(),
+            d.production
+        ),
+        ("Payments", "Production", true)
+    );
+    assert_eq!(
+        d.depends_on[0].title.as_deref(),
+        Some("auth 5.2 token rotation")
+    );
+    assert_eq!(d.required_approvals, 2);
+    assert!(d.rollback.is_none());
+    let codes: Vec<&str> = d.conflicts.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "dependency.order",
+            "owner.double_booked",
+            "readiness.rollback",
+            "window.outside_allowed"
+        ]
+    );
+    let auth = release_detail(&store, "auth-5.2", at("2026-11-30T12:00:00Z")).unwrap();
+    assert_eq!(auth.dependents[0].id, "checkout-2.0");
+    let hotfix = release_detail(&store, "ledger-hotfix", at("2026-11-30T12:00:00Z")).unwrap();
+    assert_eq!(hotfix.overrides[0].freeze_name, "Finance month-end close");
+    assert_eq!(
+        release_detail(&store, "nope", at("2026-11-30T12:00:00Z"))
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+}

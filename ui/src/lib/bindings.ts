@@ -14,6 +14,8 @@ export const commands = {
 	 *  conflicts it gains or loses. Invalid input changes nothing.
 	 */
 	moveRelease: (id: string, start: string, end: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("move_release", { id, start, end })),
+	/**  One release with everything about it and its conflicts now. */
+	releaseDetail: (id: string) => typedError<ReleaseDetail, ApiError>(__TAURI_INVOKE("release_detail", { id })),
 	/**  Version, database and start-up problems. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
 };
@@ -37,6 +39,14 @@ export type AppInfo = {
 	open_error: ApiError | null,
 };
 
+/**  An approval. */
+export type ApprovalView = {
+	/**  Who. */
+	by: string,
+	/**  When, RFC 3339 UTC. */
+	at: string,
+};
+
 /**  Everything a calendar view needs for `[from, to)`. */
 export type CalendarView = {
 	/**  The calendar's default zone (IANA). */
@@ -57,6 +67,18 @@ export type CheckSummary = {
 	warnings: number,
 	/**  Infos. */
 	infos: number,
+};
+
+/**  A readiness item. */
+export type ChecklistView = {
+	/**  Item id. */
+	id: string,
+	/**  What to check. */
+	text: string,
+	/**  Must be done before the release. */
+	required: boolean,
+	/**  Done. */
+	done: boolean,
 };
 
 /**
@@ -133,6 +155,18 @@ export type FreezePeriod = {
 	reason: string | null,
 };
 
+/**  An approved exception to a freeze. */
+export type OverrideView = {
+	/**  Freeze id. */
+	freeze: string,
+	/**  Freeze name. */
+	freeze_name: string,
+	/**  Why. */
+	reason: string,
+	/**  Who approved it. */
+	by: string,
+};
+
 /**  What one change did to a release and to the calendar's conflicts. */
 export type ReleaseChange = {
 	/**  The release changed. */
@@ -151,6 +185,54 @@ export type ReleaseChange = {
 	after: ConflictReport[],
 	/**  The whole calendar's counts after the change. */
 	summary: CheckSummary,
+};
+
+/**  Everything the release detail panel shows. */
+export type ReleaseDetail = {
+	/**  Release id. */
+	id: string,
+	/**  Title. */
+	title: string,
+	/**  Team id. */
+	team_id: string,
+	/**  Team name. */
+	team_name: string,
+	/**  Services changed. */
+	services: string[],
+	/**  Environment id. */
+	environment_id: string,
+	/**  Environment name. */
+	environment_name: string,
+	/**  Production environment. */
+	production: boolean,
+	/**  Window start, RFC 3339 UTC. */
+	start: string,
+	/**  Window end, RFC 3339 UTC. */
+	end: string,
+	/**  Status. */
+	status: string,
+	/**  Who runs it. */
+	owner: string | null,
+	/**  What ships. */
+	version: string | null,
+	/**  Artifact reference. */
+	artifact: string | null,
+	/**  Releases it depends on. */
+	depends_on: ReleaseLink[],
+	/**  Releases that depend on it. */
+	dependents: ReleaseLink[],
+	/**  Approvals given. */
+	approvals: ApprovalView[],
+	/**  Distinct approvers its environment requires. */
+	required_approvals: number,
+	/**  Readiness items. */
+	checklist: ChecklistView[],
+	/**  Rollback plan. */
+	rollback: RollbackView | null,
+	/**  Freeze exceptions. */
+	overrides: OverrideView[],
+	/**  Conflicts that involve it. */
+	conflicts: ConflictReport[],
 };
 
 /**  A release window in a view. Times are RFC 3339 in UTC. */
@@ -179,6 +261,28 @@ export type ReleaseEvent = {
 	status: string,
 	/**  Who runs it. */
 	owner: string | null,
+};
+
+/**  Another release, as a detail panel links to it. */
+export type ReleaseLink = {
+	/**  Release id. */
+	id: string,
+	/**  Title, or null when no release has that id. */
+	title: string | null,
+	/**  Status, or null when no release has that id. */
+	status: string | null,
+};
+
+/**  A rollback plan. */
+export type RollbackView = {
+	/**  Ordered steps. */
+	steps: string[],
+	/**  Who runs it. */
+	owner: string | null,
+	/**  Minutes it may take. */
+	time_budget_minutes: number | null,
+	/**  Rehearsed. */
+	tested: boolean,
 };
 
 /**  A team, for legends and colours. */
