@@ -109,7 +109,8 @@ await test("a new database shows the demo calendar in the month view", async () 
   await withApp(db, "month-view", async (session) => {
     // The demo is moved so its first releases fall in the current week, so they are in this month's grid.
     const titles = ["ledger rounding hotfix", "auth 5.2 token rotation", "checkout 2.0"];
-    const text = await waitForText(session, (t) => titles.every((x) => t.includes(x)), "the demo releases");
+    // The status bar's facts arrive separately from the calendar: wait for both.
+    const text = await waitForText(session, (t) => titles.every((x) => t.includes(x)) && t.includes(db), "the demo releases");
     for (const legend of ["Payments", "Identity", "Platform", "Hard freeze", "Soft freeze"]) {
       if (!text.includes(legend)) throw new Error(`legend lacks ${legend}`);
     }
@@ -129,11 +130,24 @@ await test("a new database shows the demo calendar in the month view", async () 
       args: [],
     });
     // Section titles are upper-cased by CSS, and innerText shows them so.
-    const detail = (await waitForText(session, (t) => /depends on/i.test(t) && /rollback plan/i.test(t), "the release panel")).toLowerCase();
-    for (const expected of ["auth 5.2 token rotation", "smoke tests green", "required in production", "0 of 2", "dependency.order"]) {
-      if (!detail.includes(expected)) throw new Error(`the release panel lacks "${expected}"`);
-    }
+    const expected = ["depends on", "rollback plan", "auth 5.2 token rotation", "smoke tests green", "required in production", "0 of 2", "dependency.order"];
+    await waitForText(session, (t) => expected.every((x) => t.toLowerCase().includes(x)), `the release panel with ${expected.join(", ")}`);
     await snap(session, "release-panel");
+
+    // Search narrows the calendar to matching releases.
+    const box = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "input[aria-label='Search releases']" });
+    await wd("POST", `/session/${session}/element/${Object.values(box)[0]}/value`, { text: "ledger" });
+    const count = async () =>
+      wd("POST", `/session/${session}/execute/sync`, { script: "return document.querySelectorAll('.fc-event.release').length", args: [] });
+    for (let i = 0; i < 40 && (await count()) !== 1; i++) await sleep(100);
+    const shownTitles = await wd("POST", `/session/${session}/execute/sync`, {
+      script: "return Array.from(document.querySelectorAll('.fc-event.release')).map(e => e.textContent)",
+      args: [],
+    });
+    if (shownTitles.length !== 1 || !shownTitles[0].includes("ledger rounding hotfix")) {
+      throw new Error(`search "ledger" shows: ${JSON.stringify(shownTitles)}`);
+    }
+    await snap(session, "search");
   });
   if (!existsSync(db)) throw new Error("the app did not create its database");
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CalendarView, ConflictItem, ConflictsView } from "./bindings";
-import { badgesOf, changeDiff, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
+import { badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
 
 const view: CalendarView = {
   timezone: "UTC",
@@ -133,5 +133,21 @@ describe("changeDiff", () => {
     });
     expect(diff.gained.map((x) => x.code)).toEqual(["freeze.overridden"]);
     expect(diff.lost.map((x) => x.code)).toEqual(["dependency.order"]);
+  });
+});
+
+describe("releaseMatches", () => {
+  const r = view.releases[0]!;
+  it("matches every word of the search anywhere in the release", () => {
+    expect(releaseMatches(r, { ...SHOW_ALL, text: "AUTH dana" })).toBe(true);
+    expect(releaseMatches(r, { ...SHOW_ALL, text: "auth ledger" })).toBe(false);
+    expect(releaseMatches(r, { ...SHOW_ALL, text: "production" })).toBe(true);
+  });
+  it("filters on team, environment and status", () => {
+    expect(releaseMatches(r, { ...SHOW_ALL, team: "identity" })).toBe(true);
+    expect(releaseMatches(r, { ...SHOW_ALL, team: "payments" })).toBe(false);
+    expect(releaseMatches(r, { ...SHOW_ALL, environment: "staging" })).toBe(false);
+    expect(releaseMatches(r, { ...SHOW_ALL, status: "approved" })).toBe(true);
+    expect(eventsOf(view, new Map(), true, { ...SHOW_ALL, team: "payments" }).filter((e) => e.id?.startsWith("release:"))).toHaveLength(0);
   });
 });

@@ -146,11 +146,12 @@ export function eventsOf(
   view: CalendarView,
   badges: Map<string, Badge> = new Map(),
   wholeDayFreezes = true,
+  filter: ReleaseFilter = SHOW_ALL,
 ): EventInput[] {
   const colorOf = new Map(legendOf(view).teams.map((t) => [t.id, t.color]));
   return [
     ...view.freezes.map((f) => freezeEvent(f, wholeDayFreezes)),
-    ...view.releases.map((r) => releaseEvent(r, colorOf, badges.get(r.id))),
+    ...view.releases.filter((r) => releaseMatches(r, filter)).map((r) => releaseEvent(r, colorOf, badges.get(r.id))),
   ];
 }
 
@@ -195,4 +196,25 @@ export function changeDiff(change: ReleaseChange): { gained: ConflictReport[]; l
     gained: change.after.filter((c) => !before.has(key(c))),
     lost: change.before.filter((c) => !after.has(key(c))),
   };
+}
+
+/** What the calendar shows: a text search and filters on team, environment and status. */
+export interface ReleaseFilter {
+  text: string;
+  team: string | "all";
+  environment: string | "all";
+  status: string | "all";
+}
+
+export const SHOW_ALL: ReleaseFilter = { text: "", team: "all", environment: "all", status: "all" };
+
+/** True when the release passes the filter. Text matches title, id, owner, services, team and environment. */
+export function releaseMatches(r: ReleaseEvent, f: ReleaseFilter): boolean {
+  if (f.team !== "all" && r.team_id !== f.team) return false;
+  if (f.environment !== "all" && r.environment_id !== f.environment) return false;
+  if (f.status !== "all" && r.status !== f.status) return false;
+  const words = f.text.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return true;
+  const haystack = [r.title, r.id, r.owner ?? "", r.team_name, r.environment_name, ...r.services].join(" ").toLowerCase();
+  return words.every((w) => haystack.includes(w));
 }
