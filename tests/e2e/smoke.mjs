@@ -74,6 +74,12 @@ async function withApp(db, name, check) {
       capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: app } } },
     });
     session = created.sessionId;
+    // Settings (the display zone) live in the webview's storage, shared by every run: start clean.
+    const hadSettings = await wd("POST", `/session/${session}/execute/sync`, {
+      script: "const had = localStorage.length > 0; localStorage.clear(); return had;",
+      args: [],
+    });
+    if (hadSettings) await wd("POST", `/session/${session}/refresh`, {});
     await check(session);
   } finally {
     if (session) {
@@ -148,6 +154,14 @@ await test("a new database shows the demo calendar in the month view", async () 
       throw new Error(`search "ledger" shows: ${JSON.stringify(shownTitles)}`);
     }
     await snap(session, "search");
+
+    // Switching the zone moves every time: 10:00 UTC is 05:00 in New York (EST).
+    await wd("POST", `/session/${session}/execute/sync`, {
+      script: `const s = document.querySelector('select[aria-label="Time zone"]');
+        s.value = 'America/New_York'; s.dispatchEvent(new Event('change', { bubbles: true }));`,
+      args: [],
+    });
+    await waitForText(session, (t) => /05:00\s*-\s*05:30/.test(t) || /05:00 - 05:30/.test(t), "the hotfix at 05:00 New York time");
   });
   if (!existsSync(db)) throw new Error("the app did not create its database");
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CalendarView, ConflictItem, ConflictsView } from "./bindings";
-import { badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
+import { zoneChoices, badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
 
 const view: CalendarView = {
   timezone: "UTC",
@@ -149,5 +149,18 @@ describe("releaseMatches", () => {
     expect(releaseMatches(r, { ...SHOW_ALL, environment: "staging" })).toBe(false);
     expect(releaseMatches(r, { ...SHOW_ALL, status: "approved" })).toBe(true);
     expect(eventsOf(view, new Map(), true, { ...SHOW_ALL, team: "payments" }).filter((e) => e.id?.startsWith("release:"))).toHaveLength(0);
+  });
+});
+
+describe("time zones", () => {
+  it("shade the days a freeze touches in the zone shown", () => {
+    // 21 Dec 05:00Z to 4 Jan 05:00Z is midnight to midnight in New York, but 14:00 to 14:00 in Tokyo.
+    expect(daysTouched("2026-12-21T05:00:00Z", "2027-01-04T05:00:00Z", "America/New_York")).toEqual({ start: "2026-12-21", end: "2027-01-04" });
+    expect(daysTouched("2026-12-21T05:00:00Z", "2027-01-04T05:00:00Z", "Asia/Tokyo")).toEqual({ start: "2026-12-21", end: "2027-01-05" });
+    expect(daysTouched("2026-12-21T05:00:00Z", "2027-01-04T05:00:00Z", "America/Los_Angeles")).toEqual({ start: "2026-12-20", end: "2027-01-04" });
+  });
+  it("offer my zone, UTC and each team's zone once", () => {
+    const choices = zoneChoices([{ timezone: "Europe/Berlin" }, { timezone: null }, { timezone: "Europe/Berlin" }, { timezone: "UTC" }], "America/New_York");
+    expect(choices.map((c) => c.value)).toEqual(["local", "UTC", "Europe/Berlin"]);
   });
 });

@@ -13,6 +13,7 @@ import type {
   ReleaseChange,
   ReleaseEvent,
 } from "./bindings";
+import { DateTime } from "luxon";
 import { teamColor } from "./colors";
 
 /** What one calendar fetch brings: the range's events and the calendar's conflicts. */
@@ -111,30 +112,43 @@ export function releaseEvent(r: ReleaseEvent, colorOf: Map<string, string>, badg
   };
 }
 
-function localDate(d: Date): string {
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+/** The zone the calendar shows: "local" (the computer's), "UTC", or an IANA name. */
+export type DisplayZone = string;
+
+function inZone(iso: string, zone: DisplayZone): DateTime {
+  const t = DateTime.fromISO(iso, { setZone: false });
+  return zone === "local" ? t.toLocal() : t.setZone(zone);
 }
 
 /**
- * The whole local days that `[start, end)` touches, as an all-day span with an
- * exclusive end: the month grid only draws all-day background events.
+ * The whole days (in `zone`) that `[start, end)` touches, as an all-day span
+ * with an exclusive end: the month grid only draws all-day background events.
  */
-export function daysTouched(start: string, end: string): { start: string; end: string } {
-  const last = new Date(new Date(end).getTime() - 1);
-  const after = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
-  return { start: localDate(new Date(start)), end: localDate(after) };
+export function daysTouched(start: string, end: string, zone: DisplayZone = "local"): { start: string; end: string } {
+  const first = inZone(start, zone).startOf("day");
+  const after = inZone(end, zone).minus({ milliseconds: 1 }).startOf("day").plus({ days: 1 });
+  return { start: first.toISODate() ?? "", end: after.toISODate() ?? "" };
+}
+
+/** The zones a person can switch the calendar to: theirs, UTC and every team's. */
+export function zoneChoices(teams: { timezone: string | null }[], local: string): { value: DisplayZone; label: string }[] {
+  const choices: { value: DisplayZone; label: string }[] = [{ value: "local", label: `My time (${local})` }];
+  if (local !== "UTC") choices.push({ value: "UTC", label: "UTC" });
+  for (const zone of [...new Set(teams.map((t) => t.timezone).filter((z): z is string => !!z))].sort()) {
+    if (zone !== "UTC" && zone !== local) choices.push({ value: zone, label: zone });
+  }
+  return choices;
 }
 
 /**
  * A freeze period as shading. The month grid only draws all-day background
  * events, so there it covers the days it touches; time grids get exact times.
  */
-export function freezeEvent(f: FreezePeriod, wholeDays = true): EventInput {
+export function freezeEvent(f: FreezePeriod, wholeDays = true, zone: DisplayZone = "local"): EventInput {
   return {
     id: `freeze:${f.freeze_id}:${f.start}`,
     title: f.name,
-    ...(wholeDays ? { ...daysTouched(f.start, f.end), allDay: true } : { start: f.start, end: f.end }),
+    ...(wholeDays ? { ...daysTouched(f.start, f.end, zone), allDay: true } : { start: f.start, end: f.end }),
     display: "background",
     classNames: ["freeze", `freeze-${f.severity}`],
     extendedProps: { kind: "freeze", freeze: f },
@@ -147,10 +161,11 @@ export function eventsOf(
   badges: Map<string, Badge> = new Map(),
   wholeDayFreezes = true,
   filter: ReleaseFilter = SHOW_ALL,
+  zone: DisplayZone = "local",
 ): EventInput[] {
   const colorOf = new Map(legendOf(view).teams.map((t) => [t.id, t.color]));
   return [
-    ...view.freezes.map((f) => freezeEvent(f, wholeDayFreezes)),
+    ...view.freezes.map((f) => freezeEvent(f, wholeDayFreezes, zone)),
     ...view.releases.filter((r) => releaseMatches(r, filter)).map((r) => releaseEvent(r, colorOf, badges.get(r.id))),
   ];
 }
