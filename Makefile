@@ -4,14 +4,14 @@ SHELL := bash
 CARGO_FEATURES := --features relcal-app/custom-protocol
 NEXTEST := $(shell command -v cargo-nextest >/dev/null && echo "nextest run" || echo test)
 
-.PHONY: run test setup setup-test ui app lint test-rust test-ui e2e bindings
+.PHONY: run test setup setup-test ui app lint test-rust test-ui test-browser e2e bindings
 
 ## Start the desktop app (installs missing system packages and npm packages first).
 run: setup ui
 	cargo run -p relcal-app $(CARGO_FEATURES) -- $(if $(DB),--db $(DB),)
 
-## Run every check and test: format, lints, UI type check and unit tests, Rust tests, e2e in the real window.
-test: setup-test ui lint test-ui test-rust e2e
+## Run every check and test: format, lints, UI type check and unit tests, browser tests, Rust tests, e2e in the real window.
+test: setup-test ui lint test-ui test-browser test-rust e2e
 
 setup:
 	scripts/setup.sh app
@@ -33,6 +33,10 @@ lint: ui
 
 test-ui:
 	npm --prefix ui test
+
+# The UI alone in Chromium, IPC mocked (ui/tests/browser.mjs).
+test-browser:
+	npm --prefix ui run test:browser
 
 # Includes the check that ui/src/lib/bindings.ts matches the Rust types.
 test-rust: ui
