@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, SecondsFormat, Utc};
-use relcal_domain::{ConflictSeverity, Plan};
+use relcal_domain::{Conflict, ConflictSeverity, Plan};
 use relcal_store::Store;
 use serde::Serialize;
 
@@ -52,26 +52,39 @@ pub(crate) fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+impl From<Conflict> for ConflictReport {
+    fn from(c: Conflict) -> Self {
+        Self {
+            code: c.code.to_owned(),
+            severity: c.severity.as_str().to_owned(),
+            releases: c.releases.iter().map(ToString::to_string).collect(),
+            freeze: c.freeze.map(|f| f.to_string()),
+            start: utc(c.period.start),
+            end: utc(c.period.end),
+            message: c.message,
+        }
+    }
+}
+
+impl CheckSummary {
+    /// Counts one more conflict of `severity`.
+    pub(crate) fn count(&mut self, severity: ConflictSeverity) {
+        match severity {
+            ConflictSeverity::Error => self.errors += 1,
+            ConflictSeverity::Warning => self.warnings += 1,
+            ConflictSeverity::Info => self.infos += 1,
+        }
+    }
+}
+
 /// Checks `plan` at `now`.
 pub fn check_plan(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
     let mut summary = CheckSummary::default();
     let conflicts = relcal_domain::check(plan, now)
         .into_iter()
         .map(|c| {
-            match c.severity {
-                ConflictSeverity::Error => summary.errors += 1,
-                ConflictSeverity::Warning => summary.warnings += 1,
-                ConflictSeverity::Info => summary.infos += 1,
-            }
-            ConflictReport {
-                code: c.code.to_owned(),
-                severity: c.severity.as_str().to_owned(),
-                releases: c.releases.iter().map(ToString::to_string).collect(),
-                freeze: c.freeze.map(|f| f.to_string()),
-                start: utc(c.period.start),
-                end: utc(c.period.end),
-                message: c.message,
-            }
+            summary.count(c.severity);
+            ConflictReport::from(c)
         })
         .collect();
     CheckReport { conflicts, summary }

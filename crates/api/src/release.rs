@@ -4,7 +4,7 @@
 use crate::check::{stored_plan, utc, CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Utc};
-use relcal_domain::{Checker, Conflict, ConflictSeverity, Plan, Release, ReleaseId};
+use relcal_domain::{Checker, Plan, Release, ReleaseId};
 use relcal_store::Store;
 use serde::Serialize;
 
@@ -28,18 +28,6 @@ pub struct ReleaseChange {
     pub after: Vec<ConflictReport>,
     /// The whole calendar's counts after the change.
     pub summary: CheckSummary,
-}
-
-fn report(c: Conflict) -> ConflictReport {
-    ConflictReport {
-        code: c.code.to_owned(),
-        severity: c.severity.as_str().to_owned(),
-        releases: c.releases.iter().map(ToString::to_string).collect(),
-        freeze: c.freeze.map(|f| f.to_string()),
-        start: utc(c.period.start),
-        end: utc(c.period.end),
-        message: c.message,
-    }
 }
 
 /// The release with `id`, and how plan-file errors name it.
@@ -71,11 +59,7 @@ fn apply(
     let after = checker.conflicts_of(&id);
     let mut summary = CheckSummary::default();
     for c in checker.into_conflicts() {
-        match c.severity {
-            ConflictSeverity::Error => summary.errors += 1,
-            ConflictSeverity::Warning => summary.warnings += 1,
-            ConflictSeverity::Info => summary.infos += 1,
-        }
+        summary.count(c.severity);
     }
     store.replace_release(&changed)?;
     tracing::info!(release = %id, "release changed");
@@ -85,8 +69,8 @@ fn apply(
         start: utc(changed.start.utc),
         end: utc(changed.end.utc),
         status: changed.status.as_str().to_owned(),
-        before: before.into_iter().map(report).collect(),
-        after: after.into_iter().map(report).collect(),
+        before: before.into_iter().map(ConflictReport::from).collect(),
+        after: after.into_iter().map(ConflictReport::from).collect(),
         summary,
     })
 }
@@ -259,7 +243,7 @@ pub fn release_detail(
     let conflicts = Checker::new(&plan, now)
         .conflicts_of(&r.id)
         .into_iter()
-        .map(report)
+        .map(ConflictReport::from)
         .collect();
     Ok(ReleaseDetail {
         id: r.id.to_string(),
