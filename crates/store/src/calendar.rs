@@ -43,7 +43,9 @@ impl Store {
              FROM releases r
              JOIN teams t ON t.id = r.team_id
              JOIN environments e ON e.id = r.environment_id
-             WHERE r.start_utc < ?2 AND r.end_utc > ?1
+             WHERE r.start_utc < ?2
+               AND r.start_utc > ?1 - (SELECT coalesce(max(end_utc - start_utc), 0) FROM releases)
+               AND r.end_utc > ?1
              ORDER BY r.start_utc, r.id",
         )?;
         let rows = stmt.query_map(params![from, to], |r| {

@@ -60,6 +60,12 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
+        // Views read thousands of rows at a time: keep pages in memory rather
+        // than re-reading them from the OS (a negative cache_size is in KiB).
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(open_err)?;
+        conn.pragma_update_and_check(None, "mmap_size", 268_435_456, |_| Ok(()))
+            .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
         schema::migrations().to_latest(&mut conn)?;

@@ -135,9 +135,15 @@ CREATE TABLE freeze_overrides (
 );
 "#;
 
+/// The longest release, found through an index, bounds how far back a range
+/// query must look: `start_utc` alone then selects a narrow slice.
+const V2_RELEASE_LENGTH_INDEX: &str = r#"
+CREATE INDEX releases_by_length ON releases (end_utc - start_utc);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1_CALENDAR)])
+    Migrations::new(vec![M::up(V1_CALENDAR), M::up(V2_RELEASE_LENGTH_INDEX)])
 }
 
 #[cfg(test)]
