@@ -6,6 +6,10 @@ fn main() {
         "conflicts",
         "move_release",
         "release_detail",
+        "catalog",
+        "release_input",
+        "save_release",
+        "set_release_status",
         "app_info",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {

@@ -3,7 +3,10 @@
 
 use crate::AppState;
 use chrono::{DateTime, Utc};
-use relcal_api::{ApiError, CalendarView, ConflictsView, ErrorCode, ReleaseChange, ReleaseDetail};
+use relcal_api::{
+    ApiError, CalendarView, Catalog, ConflictsView, ErrorCode, ReleaseChange, ReleaseDetail,
+    ReleaseInput,
+};
 use serde::Serialize;
 use tauri::State;
 
@@ -83,6 +86,44 @@ pub async fn release_detail(
     id: String,
 ) -> Result<ReleaseDetail, ApiError> {
     relcal_api::release_detail(&*store(&state)?, &id, Utc::now())
+}
+
+/// Teams, services, environments and releases for the release form.
+#[tauri::command]
+#[specta::specta]
+pub async fn catalog(state: State<'_, AppState>) -> Result<Catalog, ApiError> {
+    relcal_api::catalog(&*store(&state)?)
+}
+
+/// The form's view of an existing release.
+#[tauri::command]
+#[specta::specta]
+pub async fn release_input(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ReleaseInput, ApiError> {
+    relcal_api::release_input(&*store(&state)?, &id)
+}
+
+/// Creates or updates a release from the form; errors name the field.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_release(
+    state: State<'_, AppState>,
+    input: ReleaseInput,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::save_release(&mut *store(&state)?, input, Utc::now())
+}
+
+/// Sets a release's status (e.g. `cancelled`).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_release_status(
+    state: State<'_, AppState>,
+    id: String,
+    status: String,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::set_release_status(&mut *store(&state)?, &id, &status, Utc::now())
 }
 
 /// Facts about the running app, for the status bar.

@@ -27,6 +27,10 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::conflicts,
             commands::move_release,
             commands::release_detail,
+            commands::catalog,
+            commands::release_input,
+            commands::save_release,
+            commands::set_release_status,
             commands::app_info,
         ])
 }

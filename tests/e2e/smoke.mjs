@@ -140,6 +140,24 @@ await test("a new database shows the demo calendar in the month view", async () 
     await waitForText(session, (t) => expected.every((x) => t.toLowerCase().includes(x)), `the release panel with ${expected.join(", ")}`);
     await snap(session, "release-panel");
 
+    // Edit it in the form and save: the title changes in the database.
+    const click = async (css) => {
+      const el = await wd("POST", `/session/${session}/element`, { using: "css selector", value: css });
+      await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/click`, {});
+    };
+    await click("[data-testid='release-panel'] .buttons button");
+    const titleBox = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "[data-testid='release-form'] input[placeholder='checkout 2.1']" });
+    await wd("POST", `/session/${session}/element/${Object.values(titleBox)[0]}/clear`, {});
+    await wd("POST", `/session/${session}/element/${Object.values(titleBox)[0]}/value`, { text: "checkout 2.0 (blue-green)" });
+    await snap(session, "release-form");
+    await click("[data-testid='release-form'] button[type='submit']");
+    await waitForText(session, (t) => t.includes("Saved checkout 2.0 (blue-green)"), "the saved toast");
+    const saved = JSON.parse(spawnSync(relcal, ["export", "--db", db], { encoding: "utf8" }).stdout);
+    const checkout = saved.releases.find((r) => r.id === "checkout-2.0");
+    if (checkout.title !== "checkout 2.0 (blue-green)" || checkout.checklist.length !== 1) {
+      throw new Error(`the edit was not stored as expected: ${JSON.stringify(checkout)}`);
+    }
+
     // Search narrows the calendar to matching releases.
     const box = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "input[aria-label='Search releases']" });
     await wd("POST", `/session/${session}/element/${Object.values(box)[0]}/value`, { text: "ledger" });

@@ -118,6 +118,36 @@ await test("switching the time zone moves the times shown", async (page) => {
   await page.locator(".fc-event.release", { hasText: /0[56]:00/ }).first().waitFor();
 });
 
+await test("creating a release in a freeze shows the conflict; cancelling it clears it", async (page) => {
+  await page.keyboard.press("n");
+  const form = page.getByTestId("release-form");
+  await form.waitFor();
+  await form.getByPlaceholder("checkout 2.1").fill("Hotfix");
+  await form.getByLabel("Start", { exact: true }).fill(`${freezeDay}T09:00`);
+  await form.getByLabel("End", { exact: true }).fill(`${freezeDay}T10:00`);
+  await form.getByRole("button", { name: "Create release" }).click();
+  const toast = page.getByTestId("change-toast");
+  await toast.getByText("Created Hotfix").waitFor();
+  await toast.getByText("Hotfix overlaps Launch freeze").waitFor();
+  await page.locator(".fc-event.release", { hasText: "Hotfix" }).waitFor();
+  // The new release's panel opens; cancelling it resolves the conflict.
+  const panel = page.getByTestId("release-panel");
+  await panel.getByRole("button", { name: "Cancel release" }).click();
+  await toast.getByText("Cancelled Hotfix").waitFor();
+  await toast.getByText("resolved").waitFor();
+});
+
+await test("the release form names the field of a refused edit and keeps what was typed", async (page) => {
+  await page.locator(".fc-event.release", { hasText: "Auth rotation" }).click();
+  await page.getByTestId("release-panel").getByRole("button", { name: "Edit" }).click();
+  const form = page.getByTestId("release-form");
+  await form.getByLabel("End", { exact: true }).fill(`${freezeDay.slice(0, 8)}01T00:00`);
+  await form.getByRole("button", { name: "Save" }).click();
+  await form.getByRole("alert").getByText("field `end`: must be after start").waitFor();
+  await form.getByRole("button", { name: "Cancel" }).click();
+  await form.waitFor({ state: "detached" });
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

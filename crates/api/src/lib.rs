@@ -30,6 +30,7 @@ pub use plan::{
 pub use relcal_domain::Plan;
 pub use relcal_store::Store;
 pub use release::{
-    move_release, release_detail, set_release_status, ApprovalView, ChecklistView, OverrideView,
-    ReleaseChange, ReleaseDetail, ReleaseLink, RollbackView,
+    catalog, move_release, release_detail, release_input, save_release, set_release_status,
+    ApprovalView, Catalog, CatalogEntry, ChecklistView, OverrideView, ReleaseChange, ReleaseDetail,
+    ReleaseInput, ReleaseLink, RollbackView,
 };

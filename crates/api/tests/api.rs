@@ -159,3 +159,70 @@ fn release_detail_links_dependencies_both_ways_and_lists_its_conflicts() {
         ErrorCode::NotFound
     );
 }
+
+#[test]
+fn saving_a_release_creates_or_updates_and_keeps_what_the_form_does_not_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(&dir.path().join("a.db")).unwrap();
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let now = at("2026-11-30T12:00:00Z");
+
+    // Edit: move checkout after auth and add an owner; its checklist stays.
+    let mut input = release_input(&store, "checkout-2.0").unwrap();
+    assert_eq!(input.start, "2026-12-01T15:00:00Z");
+    input.start = "2026-12-01T16:00:00Z".into();
+    input.end = "2026-12-01T18:00:00Z".into();
+    input.owner = Some("sam".into());
+    let change = save_release(&mut store, input, now).unwrap();
+    assert!(change.before.iter().any(|c| c.code == "dependency.order"));
+    assert!(!change.after.iter().any(|c| c.code == "dependency.order"));
+    let d = release_detail(&store, "checkout-2.0", now).unwrap();
+    assert_eq!((d.owner.as_deref(), d.checklist.len()), (Some("sam"), 1));
+
+    // Create: a new release lands in the calendar and is checked.
+    let new = ReleaseInput {
+        id: "ledger-3.5".into(),
+        title: "ledger 3.5".into(),
+        team: "payments".into(),
+        services: vec!["ledger".into()],
+        environment: "prod".into(),
+        start: "2026-12-22T10:00:00Z".into(),
+        end: "2026-12-22T11:00:00Z".into(),
+        status: "planned".into(),
+        owner: None,
+        depends_on: vec![],
+        version: Some("3.5.0".into()),
+    };
+    let change = save_release(&mut store, new.clone(), now).unwrap();
+    let codes: Vec<&str> = change.after.iter().map(|c| c.code.as_str()).collect();
+    assert!(
+        codes.contains(&"freeze.hard") && codes.contains(&"readiness.rollback"),
+        "{codes:?}"
+    );
+    assert_eq!(catalog(&store).unwrap().releases.len(), 5);
+
+    // Invalid: the error names the release and the field, and nothing is written.
+    let before = export_plan_json(&store).unwrap();
+    let bad = ReleaseInput {
+        id: "x".into(),
+        team: "growth".into(),
+        ..new.clone()
+    };
+    let err = save_release(&mut store, bad, now).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Validation);
+    assert!(
+        err.message
+            .contains("new release (id \"x\"): field `team`: unknown team \"growth\""),
+        "{}",
+        err.message
+    );
+    let bad = ReleaseInput {
+        end: "2026-12-22T09:00:00Z".into(),
+        ..new
+    };
+    assert!(save_release(&mut store, bad, now)
+        .unwrap_err()
+        .message
+        .contains("releases[4] (id \"ledger-3.5\"): field `end`"));
+    assert_eq!(export_plan_json(&store).unwrap(), before);
+}

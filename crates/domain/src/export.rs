@@ -148,3 +148,8 @@ fn release(r: &Release) -> WireRelease {
         artifact: r.artifact.clone(),
     }
 }
+
+/// One release as plan-file JSON.
+pub fn release_to_json(r: &Release) -> serde_json::Value {
+    serde_json::to_value(release(r)).unwrap_or(serde_json::Value::Null)
+}

@@ -24,6 +24,7 @@ mod wire;
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
 pub use duration::PlanDuration;
 pub use error::{FieldError, PlanError};
+pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use plan::{
@@ -32,7 +33,7 @@ pub use plan::{
 };
 pub use recurrence::{Occurrence, Recurrence, RecurrenceRule};
 pub use time::{resolve_local, Interval, PlanTime, TimeValue};
-pub use validate::{parse_plan, parse_plan_value};
+pub use validate::{parse_plan, parse_plan_value, parse_release_value};
 pub use wire::PLAN_FORMAT_VERSION;
 
 /// IANA time zone, re-exported so callers need not depend on chrono-tz.

@@ -689,3 +689,37 @@ fn describe_serde_error(path: &str, message: &str) -> (String, String) {
     }
     (path.to_owned(), message)
 }
+
+/// Validates one release (plan-file JSON) against `plan`'s teams, services,
+/// environments and freezes, as a plan file would. `object` names it in errors.
+pub fn parse_release_value(plan: &Plan, object: &str, value: Value) -> Result<Release, PlanError> {
+    if !value.is_object() {
+        return Err(PlanError::single(object, "", "a release is a JSON object"));
+    }
+    let ids =
+        |it: &mut dyn Iterator<Item = &str>| it.map(str::to_owned).collect::<HashSet<String>>();
+    let known = Known {
+        teams: ids(&mut plan.teams.iter().map(|t| t.id.as_str())),
+        services: ids(&mut plan.services.iter().map(|s| s.id.as_str())),
+        environments: ids(&mut plan.environments.iter().map(|e| e.id.as_str())),
+        freezes: ids(&mut plan.freezes.iter().map(|f| f.id.as_str())),
+    };
+    let mut v = Validator::default();
+    let wire: WireRelease = match serde_path_to_error::deserialize(value) {
+        Ok(w) => w,
+        Err(e) => {
+            let path = e.path().to_string();
+            let (field, message) = describe_serde_error(&path, &e.into_inner().to_string());
+            return Err(PlanError::single(object, &field, message));
+        }
+    };
+    if wire.id.trim().is_empty() {
+        v.err(object, "id", "must not be empty");
+    }
+    let release = v.release(object, wire, plan.timezone, &known);
+    if v.errors.is_empty() {
+        Ok(release)
+    } else {
+        Err(PlanError::new(v.errors))
+    }
+}

@@ -16,6 +16,14 @@ export const commands = {
 	moveRelease: (id: string, start: string, end: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("move_release", { id, start, end })),
 	/**  One release with everything about it and its conflicts now. */
 	releaseDetail: (id: string) => typedError<ReleaseDetail, ApiError>(__TAURI_INVOKE("release_detail", { id })),
+	/**  Teams, services, environments and releases for the release form. */
+	catalog: () => typedError<Catalog, ApiError>(__TAURI_INVOKE("catalog")),
+	/**  The form's view of an existing release. */
+	releaseInput: (id: string) => typedError<ReleaseInput, ApiError>(__TAURI_INVOKE("release_input", { id })),
+	/**  Creates or updates a release from the form; errors name the field. */
+	saveRelease: (input: ReleaseInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("save_release", { input })),
+	/**  Sets a release's status (e.g. `cancelled`). */
+	setReleaseStatus: (id: string, status: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("set_release_status", { id, status })),
 	/**  Version, database and start-up problems. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
 };
@@ -57,6 +65,28 @@ export type CalendarView = {
 	releases: ReleaseEvent[],
 	/**  Freeze periods overlapping the range, by start. */
 	freezes: FreezePeriod[],
+};
+
+/**  What the release form offers to pick from. */
+export type Catalog = {
+	/**  Teams: (id, name). */
+	teams: CatalogEntry[],
+	/**  Services: (id, owning team id as `group`). */
+	services: CatalogEntry[],
+	/**  Environments: (id, name). */
+	environments: CatalogEntry[],
+	/**  Releases: (id, title), for dependencies. */
+	releases: CatalogEntry[],
+};
+
+/**  One choice in a form. */
+export type CatalogEntry = {
+	/**  Id. */
+	id: string,
+	/**  Display name. */
+	name: string,
+	/**  What it belongs to (a service's team), if anything. */
+	group: string | null,
 };
 
 /**  Counts by severity. */
@@ -261,6 +291,35 @@ export type ReleaseEvent = {
 	status: string,
 	/**  Who runs it. */
 	owner: string | null,
+};
+
+/**
+ *  The fields of a release that the app's form edits. Readiness, rollback,
+ *  approvals and freeze exceptions are kept as they are.
+ */
+export type ReleaseInput = {
+	/**  Release id (new or existing). */
+	id: string,
+	/**  Title. */
+	title: string,
+	/**  Team id. */
+	team: string,
+	/**  Service ids. */
+	services: string[],
+	/**  Environment id. */
+	environment: string,
+	/**  Window start: RFC 3339, or a local time in the calendar's zone. */
+	start: string,
+	/**  Window end. */
+	end: string,
+	/**  Status. */
+	status: string,
+	/**  Who runs it. */
+	owner: string | null,
+	/**  Releases that must finish first. */
+	depends_on: string[],
+	/**  What ships. */
+	version: string | null,
 };
 
 /**  Another release, as a detail panel links to it. */

@@ -3,7 +3,17 @@
  * knows one rule (a hard freeze over a release) so a test can see a drag
  * into a freeze flagged; the real rules are tested in Rust and in the window.
  */
-import type { AppInfo, CalendarView, ConflictReport, ConflictsView, ReleaseChange, ReleaseDetail, ReleaseEvent } from "./bindings";
+import type {
+  AppInfo,
+  CalendarView,
+  Catalog,
+  ConflictReport,
+  ConflictsView,
+  ReleaseChange,
+  ReleaseDetail,
+  ReleaseEvent,
+  ReleaseInput,
+} from "./bindings";
 
 const DAY = 86_400_000;
 
@@ -31,8 +41,9 @@ export function fakeBackend(today: Date) {
   const freeze = { freeze_id: "launch", name: "Launch freeze", severity: "hard", start: at(freezeDay), end: at(freezeDay + DAY),
     recurring: false, timezone: "UTC", scope: "everyone", reason: "Marketing launch" };
 
+  const active = (r: ReleaseEvent) => ["draft", "planned", "approved", "in_progress"].includes(r.status);
   const conflictsOf = (r: ReleaseEvent): ConflictReport[] =>
-    r.start < freeze.end && freeze.start < r.end
+    active(r) && r.start < freeze.end && freeze.start < r.end
       ? [{ code: "freeze.hard", severity: "error", releases: [r.id], freeze: freeze.freeze_id, start: freeze.start, end: freeze.end,
            message: `${r.title} overlaps ${freeze.name} (hard, everyone) on ${isoDay(freezeDay)}` }]
       : [];
@@ -73,6 +84,46 @@ export function fakeBackend(today: Date) {
         r.start = at(new Date(start).getTime());
         r.end = at(new Date(end).getTime());
         return { release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
+      }
+      case "catalog":
+        return {
+          teams: teams.map((t) => ({ id: t.id, name: t.name, group: null })),
+          services: [
+            { id: "checkout-api", name: "checkout-api", group: "payments" },
+            { id: "auth", name: "auth", group: "identity" },
+          ],
+          environments: [
+            { id: "prod", name: "Production", group: null },
+            { id: "staging", name: "Staging", group: null },
+          ],
+          releases: releases.map((r) => ({ id: r.id, name: r.title, group: null })),
+        } satisfies Catalog;
+      case "release_input": {
+        const r = find((args as { id: string }).id);
+        return { id: r.id, title: r.title, team: r.team_id, services: r.services, environment: r.environment_id, start: r.start,
+          end: r.end, status: r.status, owner: r.owner, depends_on: [], version: null } satisfies ReleaseInput;
+      }
+      case "save_release": {
+        const input = (args as { input: ReleaseInput }).input;
+        if (!input.title.trim()) throw { code: "validation", message: `new release (id "${input.id}"): field \`title\`: must not be empty` };
+        if (new Date(input.end) <= new Date(input.start)) throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
+        let r = releases.find((x) => x.id === input.id);
+        const before = r ? conflictsOf(r) : [];
+        const team = teams.find((t) => t.id === input.team);
+        const fields = { title: input.title, team_id: input.team, team_name: team?.name ?? input.team, services: input.services,
+          environment_id: input.environment, environment_name: input.environment === "prod" ? "Production" : "Staging",
+          production: input.environment === "prod", start: at(new Date(input.start).getTime()), end: at(new Date(input.end).getTime()),
+          status: input.status, owner: input.owner };
+        if (r) Object.assign(r, fields);
+        else releases.push((r = { id: input.id, ...fields }));
+        return { release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
+      }
+      case "set_release_status": {
+        const { id, status } = args as { id: string; status: string };
+        const r = find(id);
+        const before = conflictsOf(r);
+        r.status = status;
+        return { release: r.id, title: r.title, start: r.start, end: r.end, status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
       }
       case "release_detail": {
         const r = find((args as { id: string }).id);
