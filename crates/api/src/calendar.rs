@@ -69,6 +69,8 @@ pub struct FreezePeriod {
     pub end: String,
     /// Part of a recurring freeze.
     pub recurring: bool,
+    /// How it recurs, in words ("every Friday at 12:00 for 12 hours (Europe/Berlin)").
+    pub recurrence: Option<String>,
     /// The freeze's zone (IANA).
     pub timezone: String,
     /// Who it applies to, in words ("everyone", "environments: prod").
@@ -164,6 +166,10 @@ pub fn calendar_view(
                 start: rfc3339(period.start),
                 end: rfc3339(period.end),
                 recurring: matches!(f.schedule, FreezeSchedule::Recurring(_)),
+                recurrence: match &f.schedule {
+                    FreezeSchedule::Recurring(r) => Some(r.describe(zone)),
+                    FreezeSchedule::Once { .. } => None,
+                },
                 timezone: zone.name().to_owned(),
                 scope: scope_words(&f.scope),
                 reason: f.reason.clone(),

@@ -21,6 +21,10 @@ const MAX_INTERVAL: u32 = 1000;
 pub struct RecurrenceRule {
     text: String,
     rule: rrule::RRule,
+    /// The rule's parts as written (upper-case keys), for describing it in words.
+    parts: Vec<(String, String)>,
+    /// UNTIL as a wall-clock time in the rule's zone.
+    until: Option<NaiveDateTime>,
 }
 
 impl PartialEq for RecurrenceRule {
@@ -106,9 +110,16 @@ impl RecurrenceRule {
         let rule = unvalidated
             .validate(floating(dtstart))
             .map_err(|e| format!("invalid RRULE `{trimmed}`: {e}"))?;
+        let parts = kept
+            .iter()
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_ascii_uppercase(), v.to_ascii_uppercase()))
+            .collect();
         Ok(Self {
             text: trimmed.to_owned(),
             rule,
+            parts,
+            until,
         })
     }
 
@@ -117,10 +128,231 @@ impl RecurrenceRule {
         &self.text
     }
 
+    fn part(&self, key: &str) -> Option<&str> {
+        self.parts
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The rule in words, for a series starting at `dtstart` whose occurrences
+    /// last `duration`: "every Friday at 12:00 for 12 hours".
+    pub fn describe(&self, dtstart: NaiveDateTime, duration: &PlanDuration) -> String {
+        use chrono::{Datelike, Timelike};
+        let interval: u32 = self
+            .part("INTERVAL")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let every = |one: &str, many: &str| {
+            if interval == 1 {
+                format!("every {one}")
+            } else {
+                format!("every {interval} {many}")
+            }
+        };
+        let days: Vec<(i32, chrono::Weekday)> = self
+            .part("BYDAY")
+            .map(|v| v.split(',').filter_map(parse_byday).collect())
+            .unwrap_or_default();
+        let month_days: Vec<i32> = self
+            .part("BYMONTHDAY")
+            .map(|v| v.split(',').filter_map(|d| d.parse().ok()).collect())
+            .unwrap_or_default();
+        let weekday_names = |days: &[(i32, chrono::Weekday)]| {
+            let names: Vec<String> = days.iter().map(|(_, d)| day_name(*d).to_owned()).collect();
+            join_words(&names)
+        };
+        let is_weekdays = days.len() == 5
+            && days
+                .iter()
+                .all(|(n, d)| *n == 0 && d.num_days_from_monday() < 5);
+        let when = match self.part("FREQ").unwrap_or("") {
+            "HOURLY" => every("hour", "hours"),
+            "DAILY" if is_weekdays && interval == 1 => "every weekday".to_owned(),
+            "DAILY" => every("day", "days"),
+            "WEEKLY" => {
+                let days = if days.is_empty() {
+                    vec![(0, dtstart.weekday())]
+                } else {
+                    days
+                };
+                if is_weekdays_list(&days) && interval == 1 {
+                    "every weekday".to_owned()
+                } else if interval == 1 {
+                    format!("every {}", weekday_names(&days))
+                } else {
+                    format!("every {interval} weeks on {}", weekday_names(&days))
+                }
+            }
+            "MONTHLY" => {
+                let what = if let Some((n, d)) = days.iter().find(|(n, _)| *n != 0) {
+                    format!("the {} {}", ordinal(*n), day_name(*d))
+                } else if !days.is_empty() {
+                    format!("every {}", weekday_names(&days))
+                } else {
+                    let list = if month_days.is_empty() {
+                        vec![dtstart.day() as i32]
+                    } else {
+                        month_days
+                    };
+                    let names: Vec<String> = list.iter().map(|d| day_of_month(*d)).collect();
+                    format!("the {}", join_words(&names))
+                };
+                format!("on {what} of {}", every("month", "months"))
+            }
+            "YEARLY" => {
+                let month = self
+                    .part("BYMONTH")
+                    .and_then(|m| m.split(',').next()?.parse::<u32>().ok())
+                    .unwrap_or(dtstart.month());
+                let day = month_days.first().copied().unwrap_or(dtstart.day() as i32);
+                format!(
+                    "{} on {} {}",
+                    every("year", "years"),
+                    day_of_month(day),
+                    month_name(month)
+                )
+            }
+            other => format!("repeating {}", other.to_ascii_lowercase()),
+        };
+        let mut text = format!(
+            "{when} at {:02}:{:02} for {}",
+            dtstart.hour(),
+            dtstart.minute(),
+            duration_words(duration)
+        );
+        if let Some(count) = self.part("COUNT") {
+            text.push_str(&format!(", {count} times"));
+        }
+        if let Some(until) = self.until {
+            text.push_str(&format!(", until {}", until.format("%-d %b %Y")));
+        }
+        text
+    }
+
     /// True when the rule has neither COUNT nor UNTIL.
     pub fn is_infinite(&self) -> bool {
         self.rule.get_count().is_none() && self.rule.get_until().is_none()
     }
+}
+
+fn parse_byday(v: &str) -> Option<(i32, chrono::Weekday)> {
+    let (n, day) = v.split_at(v.len().checked_sub(2)?);
+    let day = match day {
+        "MO" => chrono::Weekday::Mon,
+        "TU" => chrono::Weekday::Tue,
+        "WE" => chrono::Weekday::Wed,
+        "TH" => chrono::Weekday::Thu,
+        "FR" => chrono::Weekday::Fri,
+        "SA" => chrono::Weekday::Sat,
+        "SU" => chrono::Weekday::Sun,
+        _ => return None,
+    };
+    let n = if n.is_empty() {
+        0
+    } else {
+        n.trim_start_matches('+').parse().ok()?
+    };
+    Some((n, day))
+}
+
+fn is_weekdays_list(days: &[(i32, chrono::Weekday)]) -> bool {
+    days.len() == 5
+        && days
+            .iter()
+            .all(|(n, d)| *n == 0 && d.num_days_from_monday() < 5)
+}
+
+fn day_name(d: chrono::Weekday) -> &'static str {
+    [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ][d.num_days_from_monday() as usize]
+}
+
+fn month_name(m: u32) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    NAMES
+        .get(m.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("?")
+}
+
+fn ordinal(n: i32) -> String {
+    match n {
+        -1 => "last".into(),
+        -2 => "second to last".into(),
+        1 => "first".into(),
+        2 => "second".into(),
+        3 => "third".into(),
+        4 => "fourth".into(),
+        5 => "fifth".into(),
+        n if n < 0 => format!("{}th to last", -n),
+        n => format!("{n}th"),
+    }
+}
+
+fn day_of_month(d: i32) -> String {
+    match d {
+        -1 => "last day".into(),
+        d if d < 0 => format!("{} day", ordinal(d)),
+        d => {
+            let suffix = match (d % 10, d % 100) {
+                (1, 11) | (2, 12) | (3, 13) => "th",
+                (1, _) => "st",
+                (2, _) => "nd",
+                (3, _) => "rd",
+                _ => "th",
+            };
+            format!("{d}{suffix}")
+        }
+    }
+}
+
+fn join_words(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn duration_words(d: &PlanDuration) -> String {
+    let mut parts = Vec::new();
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if d.days() > 0 {
+        parts.push(if d.days().is_multiple_of(7) {
+            plural(i64::from(d.days() / 7), "week")
+        } else {
+            plural(i64::from(d.days()), "day")
+        });
+    }
+    let minutes = d.exact().num_minutes();
+    if minutes >= 60 {
+        parts.push(plural(minutes / 60, "hour"));
+    }
+    if minutes % 60 > 0 {
+        parts.push(plural(minutes % 60, "minute"));
+    }
+    join_words(&parts)
 }
 
 /// UNTIL as a wall-clock time in `zone`. `...Z` is an instant; a date alone
@@ -169,6 +401,16 @@ pub struct Occurrence {
 }
 
 impl Recurrence {
+    /// The recurrence in words, with its zone: "every Friday at 12:00 for 12 hours (Europe/Berlin)".
+    pub fn describe(&self, zone: Tz) -> String {
+        format!(
+            "{} ({})",
+            self.rule
+                .describe(self.start.wall_time(zone), &self.duration),
+            zone.name()
+        )
+    }
+
     /// Occurrences that overlap `[from, to)`, in order, at most `limit` of them.
     /// Infinite rules are expanded lazily up to `to`.
     pub fn occurrences_between(
@@ -307,6 +549,70 @@ mod tests {
             starts(&r, zone, "2026-06-02T00:30:00Z", "2026-06-02T01:00:00Z").len(),
             1
         );
+    }
+
+    #[test]
+    fn describes_rules_in_words() {
+        let cases = [
+            (
+                "2026-11-06T12:00:00",
+                "PT12H",
+                "FREQ=WEEKLY;BYDAY=FR",
+                "every Friday at 12:00 for 12 hours",
+            ),
+            (
+                "2026-11-30T00:00:00",
+                "P2D",
+                "FREQ=MONTHLY;BYMONTHDAY=-1",
+                "on the last day of every month at 00:00 for 2 days",
+            ),
+            (
+                "2026-01-30T18:00:00",
+                "P1D",
+                "FREQ=MONTHLY;BYDAY=-1FR",
+                "on the last Friday of every month at 18:00 for 1 day",
+            ),
+            (
+                "2026-01-05T09:00:00",
+                "PT7H",
+                "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+                "every weekday at 09:00 for 7 hours",
+            ),
+            (
+                "2026-01-05T09:00:00",
+                "PT7H",
+                "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH",
+                "every Monday, Tuesday, Wednesday and Thursday at 09:00 for 7 hours",
+            ),
+            (
+                "2026-01-01T02:00:00",
+                "PT1H30M",
+                "FREQ=DAILY;COUNT=3",
+                "every day at 02:00 for 1 hour and 30 minutes, 3 times",
+            ),
+            (
+                "2026-12-24T00:00:00",
+                "P2W",
+                "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24",
+                "every year on 24th December at 00:00 for 2 weeks",
+            ),
+            (
+                "2026-01-06T08:00:00",
+                "PT1H",
+                "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20261231T000000Z",
+                "every 2 weeks on Tuesday at 08:00 for 1 hour, until 31 Dec 2026",
+            ),
+            (
+                "2026-01-13T08:00:00",
+                "PT1H",
+                "FREQ=MONTHLY;BYDAY=2TU",
+                "on the second Tuesday of every month at 08:00 for 1 hour",
+            ),
+        ];
+        for (start, duration, rule, words) in cases {
+            let r = rec(start, duration, rule, Tz::UTC, &[]);
+            assert_eq!(r.rule.describe(wall(start), &r.duration), words, "{rule}");
+        }
     }
 
     #[test]

@@ -177,6 +177,8 @@ export type FreezePeriod = {
 	end: string,
 	/**  Part of a recurring freeze. */
 	recurring: boolean,
+	/**  How it recurs, in words ("every Friday at 12:00 for 12 hours (Europe/Berlin)"). */
+	recurrence: string | null,
 	/**  The freeze's zone (IANA). */
 	timezone: string,
 	/**  Who it applies to, in words ("everyone", "environments: prod"). */

@@ -18,7 +18,7 @@ const view: CalendarView = {
   freezes: [
     {
       freeze_id: "holidays", name: "Holiday freeze", severity: "hard", start: "2026-12-21T05:00:00Z",
-      end: "2027-01-04T05:00:00Z", recurring: false, timezone: "America/New_York",
+      end: "2027-01-04T05:00:00Z", recurring: false, recurrence: null, timezone: "America/New_York",
       scope: "environments: prod", reason: null,
     },
   ],
@@ -162,5 +162,14 @@ describe("time zones", () => {
   it("offer my zone, UTC and each team's zone once", () => {
     const choices = zoneChoices([{ timezone: "Europe/Berlin" }, { timezone: null }, { timezone: "Europe/Berlin" }, { timezone: "UTC" }], "America/New_York");
     expect(choices.map((c) => c.value)).toEqual(["local", "UTC", "Europe/Berlin"]);
+  });
+});
+
+describe("freezeTooltip", () => {
+  it("says how a recurring freeze repeats, in words", async () => {
+    const { freezeTooltip } = await import("./calendar");
+    const f = { ...view.freezes[0]!, recurring: true, recurrence: "every Friday at 12:00 for 12 hours (Europe/Berlin)" };
+    expect(freezeTooltip(f, (iso) => iso)).toContain("Repeats every Friday at 12:00 for 12 hours (Europe/Berlin)");
+    expect(freezeTooltip(view.freezes[0]!, (iso) => iso)).not.toContain("Repeats");
   });
 });

@@ -198,6 +198,7 @@ export function freezeTooltip(f: FreezePeriod, fmt: (iso: string) => string): st
     `${fmt(f.start)} – ${fmt(f.end)}`,
     `Applies to: ${f.scope}`,
   ];
+  if (f.recurrence) lines.push(`Repeats ${f.recurrence}`);
   if (f.reason) lines.push(f.reason);
   return lines.join("\n");
 }

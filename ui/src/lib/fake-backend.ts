@@ -39,7 +39,7 @@ export function fakeBackend(today: Date) {
       end: at(midnight + 15 * 3600_000), status: "approved", owner: "li" },
   ];
   const freeze = { freeze_id: "launch", name: "Launch freeze", severity: "hard", start: at(freezeDay), end: at(freezeDay + DAY),
-    recurring: false, timezone: "UTC", scope: "everyone", reason: "Marketing launch" };
+    recurring: false, recurrence: null, timezone: "UTC", scope: "everyone", reason: "Marketing launch" };
 
   const active = (r: ReleaseEvent) => ["draft", "planned", "approved", "in_progress"].includes(r.status);
   const conflictsOf = (r: ReleaseEvent): ConflictReport[] =>
