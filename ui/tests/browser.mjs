@@ -148,6 +148,17 @@ await test("the release form names the field of a refused edit and keeps what wa
   await form.waitFor({ state: "detached" });
 });
 
+await test("the dark theme can be chosen and is remembered", async (page) => {
+  await page.getByLabel("Theme").selectOption("dark");
+  const dark = await page.evaluate(() => [document.documentElement.dataset.theme, getComputedStyle(document.documentElement).backgroundColor]);
+  if (dark[0] !== "dark" || dark[1] !== "rgb(13, 17, 23)") throw new Error(`not dark: ${dark}`);
+  await page.screenshot({ path: join(artifacts, "dark-theme.png") });
+  await page.reload();
+  await page.getByText("Checkout launch").first().waitFor();
+  const again = await page.evaluate(() => document.documentElement.dataset.theme);
+  if (again !== "dark") throw new Error("the theme was not remembered");
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);
