@@ -173,6 +173,18 @@ await test("a new database shows the demo calendar in the month view", async () 
     }
     await snap(session, "search");
 
+    // The team timeline in the real window: lanes per team, the release as a bar.
+    await wd("POST", `/session/${session}/execute/sync`, {
+      script: "Array.from(document.querySelectorAll('.layout button')).find(b => b.textContent.includes('Timeline')).click()",
+      args: [],
+    });
+    await waitForText(session, (t) => t.includes("Platform") && t.includes("ledger rounding hotfix") && !!t.match(/Payments[\s\S]*Identity/), "the team timeline");
+    await snap(session, "team-timeline");
+    await wd("POST", `/session/${session}/execute/sync`, {
+      script: "Array.from(document.querySelectorAll('.layout button')).find(b => b.textContent.includes('Calendar')).click()",
+      args: [],
+    });
+
     // Switching the zone moves every time: 10:00 UTC is 05:00 in New York (EST).
     await wd("POST", `/session/${session}/execute/sync`, {
       script: `const s = document.querySelector('select[aria-label="Time zone"]');

@@ -148,6 +148,22 @@ await test("the release form names the field of a refused edit and keeps what wa
   await form.waitFor({ state: "detached" });
 });
 
+await test("the team timeline shows teams as lanes, releases as bars and freezes as bands", async (page) => {
+  await page.keyboard.press("l");
+  const lanes = page.getByTestId("team-timeline");
+  await lanes.locator(".vis-label", { hasText: "Payments" }).waitFor();
+  await lanes.locator(".vis-label", { hasText: "Identity" }).waitFor();
+  await lanes.locator(".vis-item.release", { hasText: "Checkout launch" }).waitFor();
+  await lanes.locator(".vis-item.vis-background.freeze-hard").first().waitFor();
+  await page.screenshot({ path: join(artifacts, "team-timeline.png") });
+  // Clicking a bar opens the release.
+  await lanes.locator(".vis-item.release", { hasText: "Auth rotation" }).click();
+  await page.getByTestId("release-panel").getByText("Identity · Staging").waitFor();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("l");
+  await page.locator(".fc-dayGridMonth-view").waitFor();
+});
+
 await test("the dark theme can be chosen and is remembered", async (page) => {
   await page.getByLabel("Theme").selectOption("dark");
   const dark = await page.evaluate(() => [document.documentElement.dataset.theme, getComputedStyle(document.documentElement).backgroundColor]);
