@@ -86,9 +86,14 @@ await test("filtering by team hides the other team's releases", async (page) => 
   await page.locator(".fc-event.release", { hasText: "Checkout launch" }).waitFor({ state: "detached" });
   if (!(await page.locator(".fc-event.release", { hasText: "Auth rotation" }).isVisible())) throw new Error("Auth rotation hidden");
   await page.getByLabel("Show team").selectOption("all");
+  await page.locator(".fc-event.release", { hasText: "Checkout launch" }).waitFor();
+  const fetches = () => page.evaluate(() => globalThis.relcalCalls?.calendar_view ?? 0);
+  const before = await fetches();
   await page.keyboard.press("/");
   await page.keyboard.type("auth");
   await page.locator(".fc-event.release", { hasText: "Checkout launch" }).waitFor({ state: "detached" });
+  // Filtering redraws what was loaded: no new fetch (nor conflict check) per keystroke.
+  if ((await fetches()) !== before) throw new Error(`typing refetched: ${before} -> ${await fetches()}`);
 });
 
 await test("week and agenda views and the keyboard", async (page) => {

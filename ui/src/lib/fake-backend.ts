@@ -57,6 +57,9 @@ export function fakeBackend(today: Date) {
 
   return (cmd: string, payload?: unknown): unknown => {
     const args = payload as Record<string, unknown> | undefined;
+    // Tests read how often each command was called.
+    const calls = ((globalThis as { relcalCalls?: Record<string, number> }).relcalCalls ??= {});
+    calls[cmd] = (calls[cmd] ?? 0) + 1;
     switch (cmd) {
       case "app_info":
         return { version: "test", db_path: "(mocked IPC)", open_error: null } satisfies AppInfo;
