@@ -699,23 +699,19 @@ impl<'p> Checker<'p> {
                 let Some(o) = self.at(other).filter(|o| o.interval().overlaps(&window)) else {
                     continue;
                 };
-                let (a, b) = ordered(r, o);
-                let shared = a
-                    .services
-                    .iter()
-                    .filter(|s| b.services.contains(s))
-                    .min()
-                    .map_or("", |s| s.as_str());
-                let period = intersection(a, b);
-                found.push((
-                    pair_key("service.overlap", slot, other),
-                    Conflict {
-                        code: "service.overlap",
-                        severity: ConflictSeverity::Error,
-                        releases: sorted(vec![a.id.clone(), b.id.clone()]),
-                        freeze: None,
-                        period,
-                        message: format!(
+                found.push(pair_conflict(
+                    "service.overlap",
+                    ConflictSeverity::Error,
+                    (slot, r),
+                    (other, o),
+                    |a, b, period| {
+                        let shared = a
+                            .services
+                            .iter()
+                            .filter(|s| b.services.contains(s))
+                            .min()
+                            .map_or("", |s| s.as_str());
+                        format!(
                             "{} and {} both change {} in {} between {} and {}",
                             a.title,
                             b.title,
@@ -723,7 +719,7 @@ impl<'p> Checker<'p> {
                             self.env_name(&a.environment),
                             self.when(period.start),
                             self.when(period.end)
-                        ),
+                        )
                     },
                 ));
             }
@@ -737,23 +733,19 @@ impl<'p> Checker<'p> {
                     let Some(o) = self.at(other).filter(|o| o.interval().overlaps(&window)) else {
                         continue;
                     };
-                    let (a, b) = ordered(r, o);
-                    let period = intersection(a, b);
-                    found.push((
-                        pair_key("owner.double_booked", slot, other),
-                        Conflict {
-                            code: "owner.double_booked",
-                            severity: ConflictSeverity::Warning,
-                            releases: sorted(vec![a.id.clone(), b.id.clone()]),
-                            freeze: None,
-                            period,
-                            message: format!(
+                    found.push(pair_conflict(
+                        "owner.double_booked",
+                        ConflictSeverity::Warning,
+                        (slot, r),
+                        (other, o),
+                        |a, b, period| {
+                            format!(
                                 "{owner} runs both {} and {} between {} and {}",
                                 a.title,
                                 b.title,
                                 self.when(period.start),
                                 self.when(period.end)
-                            ),
+                            )
                         },
                     ));
                 }
@@ -924,8 +916,28 @@ fn ordered<'a>(x: &'a Release, y: &'a Release) -> (&'a Release, &'a Release) {
     }
 }
 
-fn pair_key(code: &'static str, a: Slot, b: Slot) -> PairKey {
-    (code, a.min(b), a.max(b))
+/// A conflict between two overlapping releases, keyed by its code and slots.
+/// `message` gets the pair in stable order and the period they share.
+fn pair_conflict(
+    code: &'static str,
+    severity: ConflictSeverity,
+    (x_slot, x): (Slot, &Release),
+    (y_slot, y): (Slot, &Release),
+    message: impl FnOnce(&Release, &Release, Interval) -> String,
+) -> (PairKey, Conflict) {
+    let (a, b) = ordered(x, y);
+    let period = intersection(a, b);
+    (
+        (code, x_slot.min(y_slot), x_slot.max(y_slot)),
+        Conflict {
+            code,
+            severity,
+            releases: sorted(vec![a.id.clone(), b.id.clone()]),
+            freeze: None,
+            period,
+            message: message(a, b, period),
+        },
+    )
 }
 
 fn intersection(a: &Release, b: &Release) -> Interval {
