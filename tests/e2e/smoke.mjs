@@ -60,6 +60,19 @@ async function waitForText(session, pred, what, ms = 30000) {
   throw new Error(`timed out waiting for ${what}; the window shows:\n${text}`);
 }
 
+/** The element matching `css`, waiting for it to appear (the UI renders after IPC answers). */
+async function element(session, css, ms = 15000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await wd("POST", `/session/${session}/element`, { using: "css selector", value: css });
+    } catch (e) {
+      if (Date.now() > until) throw new Error(`no element ${css}: ${e.message}`);
+      await sleep(150);
+    }
+  }
+}
+
 async function snap(session, name) {
   const png = await wd("GET", `/session/${session}/screenshot`);
   writeFileSync(join(artifacts, `${name}.png`), Buffer.from(png, "base64"));
@@ -142,11 +155,11 @@ await test("a new database shows the demo calendar in the month view", async () 
 
     // Edit it in the form and save: the title changes in the database.
     const click = async (css) => {
-      const el = await wd("POST", `/session/${session}/element`, { using: "css selector", value: css });
+      const el = await element(session, css);
       await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/click`, {});
     };
     await click("[data-testid='release-panel'] .buttons button");
-    const titleBox = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "[data-testid='release-form'] input[placeholder='checkout 2.1']" });
+    const titleBox = await element(session, "[data-testid='release-form'] input[placeholder='checkout 2.1']");
     await wd("POST", `/session/${session}/element/${Object.values(titleBox)[0]}/clear`, {});
     await wd("POST", `/session/${session}/element/${Object.values(titleBox)[0]}/value`, { text: "checkout 2.0 (blue-green)" });
     await snap(session, "release-form");
@@ -159,7 +172,7 @@ await test("a new database shows the demo calendar in the month view", async () 
     }
 
     // Search narrows the calendar to matching releases.
-    const box = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "input[aria-label='Search releases']" });
+    const box = await element(session, "input[aria-label='Search releases']");
     await wd("POST", `/session/${session}/element/${Object.values(box)[0]}/value`, { text: "ledger" });
     const count = async () =>
       wd("POST", `/session/${session}/execute/sync`, { script: "return document.querySelectorAll('.fc-event.release').length", args: [] });
@@ -232,7 +245,7 @@ await test("the conflicts panel lists the engine's conflicts and releases carry 
     const [, warnings, errors] = counts;
     if (warnings < 1 || errors !== 0) throw new Error(`severity filter did not apply: ${counts}`);
     // The close button hides the panel.
-    const close = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "[aria-label='Hide conflicts']" });
+    const close = await element(session, "[aria-label='Hide conflicts']");
     await wd("POST", `/session/${session}/element/${Object.values(close)[0]}/click`, {});
     await waitForText(session, (t) => !t.includes("ingress TLS update overlaps Holiday freeze"), "the panel to close");
   });
@@ -294,7 +307,7 @@ await test("dragging a release into a hard freeze is flagged at once and can be 
       throw new Error(`the move was not stored: ${exported.releases[0].start}`);
     }
     // Undo puts it back and resolves the conflict.
-    const undo = await wd("POST", `/session/${session}/element`, { using: "css selector", value: "[data-testid='change-toast'] .undo" });
+    const undo = await element(session, "[data-testid='change-toast'] .undo");
     await wd("POST", `/session/${session}/element/${Object.values(undo)[0]}/click`, {});
     await waitForText(session, (t) => /resolved[\s\S]*Drag me overlaps Launch freeze/i.test(t), "the undo toast");
     const back = JSON.parse(spawnSync(relcal, ["export", "--db", db], { encoding: "utf8" }).stdout);
