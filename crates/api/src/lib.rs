@@ -10,6 +10,7 @@
 
 mod calendar;
 mod check;
+mod edit;
 mod error;
 mod gate;
 mod plan;
@@ -20,11 +21,17 @@ pub use check::{
     check_plan, check_store, conflicts_view, stored_plan, CheckReport, CheckSummary, ConflictItem,
     ConflictReport, ConflictsView,
 };
+pub use edit::{
+    delete_object, freeze_input, preview_freeze, restore_object, save_environment, save_freeze,
+    save_service, save_team, settings, EnvironmentInput, FreezeInput, FreezePreview, FreezeSummary,
+    ObjectChange, ObjectKind, PeriodView, ServiceInput, Settings, TeamInput, Usage,
+};
 pub use error::{ApiError, ErrorCode};
 pub use gate::{gate_plan, GateFreeze, GateReport};
 pub use plan::{
-    default_db_path, export_plan_json, import_plan_text, open_calendar, open_store,
-    seed_demo_if_new, validate_plan_text, ImportSummary, DEMO_PLAN,
+    default_db_path, export_plan_file, export_plan_json, import_plan_file, import_plan_text,
+    inspect_plan_file, open_calendar, open_store, seed_demo_if_new, validate_plan_text,
+    ImportSummary, DEMO_PLAN,
 };
 
 pub use relcal_domain::Plan;

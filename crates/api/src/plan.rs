@@ -114,3 +114,61 @@ pub fn open_calendar(path: Option<&Path>, now: DateTime<Utc>) -> Result<Store, A
     seed_demo_if_new(&mut store, now)?;
     Ok(store)
 }
+
+/// Reads a plan file as text; errors name the file.
+fn read_plan_file(path: &Path) -> Result<String, ApiError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "{} is not a plan file: it is not UTF-8 text",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// Validates the plan file at `path` without storing it: what an import
+/// would store, or every error with its object and field.
+pub fn inspect_plan_file(path: &Path) -> Result<ImportSummary, ApiError> {
+    let text = read_plan_file(path)?;
+    let plan = validate_plan_text(&text)
+        .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))?;
+    Ok(ImportSummary::of(&plan))
+}
+
+/// Replaces the calendar with the plan file at `path`. Invalid input writes
+/// nothing; errors start with the file's path.
+pub fn import_plan_file(store: &mut Store, path: &Path) -> Result<ImportSummary, ApiError> {
+    let text = read_plan_file(path)?;
+    import_plan_text(store, &text)
+        .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))
+}
+
+/// Writes the calendar as a plan file to `path`, atomically: a reader (or a
+/// crash) sees the old file or the new one, never half of one.
+pub fn export_plan_file(store: &Store, path: &Path) -> Result<ImportSummary, ApiError> {
+    let plan = crate::check::stored_plan(store)?;
+    let cannot = |e: std::io::Error| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(cannot)?;
+    std::io::Write::write_all(&mut tmp, plan.to_json_pretty().as_bytes()).map_err(cannot)?;
+    std::io::Write::write_all(&mut tmp, b"\n").map_err(cannot)?;
+    tmp.as_file().sync_all().map_err(cannot)?;
+    tmp.persist(path).map_err(|e| cannot(e.error))?;
+    Ok(ImportSummary::of(&plan))
+}

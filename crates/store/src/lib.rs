@@ -13,6 +13,7 @@ mod plan;
 mod schema;
 
 pub use calendar::ReleaseRow;
+pub use plan::CatalogKind;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -5,6 +5,19 @@ use relcal_domain::{Plan, Recurrence, Release, TimeValue};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
+/// A kind of calendar object that releases refer to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogKind {
+    /// A team.
+    Team,
+    /// A service.
+    Service,
+    /// An environment.
+    Environment,
+    /// A freeze (through overrides).
+    Freeze,
+}
+
 fn exdates_json(exdates: &[TimeValue]) -> String {
     Value::from(exdates.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
 }
@@ -32,15 +45,36 @@ impl Store {
     /// Replaces one release (all its rows) in one transaction, keeping its
     /// place in the calendar's order; adds it at the end when it is new.
     pub fn replace_release(&mut self, release: &Release) -> Result<(), StoreError> {
+        self.replace_release_at(release, None)
+    }
+
+    /// The release's place in the calendar's order, or `None` when there is
+    /// no such release.
+    pub fn release_position(&self, id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT position FROM releases WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Like [`Store::replace_release`], but a new release goes to `position`
+    /// when one is given (to put a deleted release back where it was).
+    pub fn replace_release_at(
+        &mut self,
+        release: &Release,
+        position: Option<i64>,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let position: i64 = match tx
+        let existing: Option<i64> = tx
             .query_row(
                 "SELECT position FROM releases WHERE id = ?1",
                 [release.id.as_str()],
                 |r| r.get(0),
             )
-            .optional()?
-        {
+            .optional()?;
+        let position: i64 = match existing.or(position) {
             Some(p) => p,
             None => tx.query_row(
                 "SELECT coalesce(max(position) + 1, 0) FROM releases",
@@ -53,6 +87,45 @@ impl Store {
         insert_releases(&tx, [(position, release)].into_iter())?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Replaces the teams, services, environments and freezes with those of
+    /// `plan` (its releases are ignored), keeping every stored release, in one
+    /// transaction. Foreign keys are checked at commit, so a release that
+    /// would point at a removed team, service, environment or freeze fails
+    /// the whole change and leaves the database as it was.
+    pub fn replace_catalog(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.pragma_update(None, "defer_foreign_keys", true)?;
+        clear_catalog(&tx)?;
+        insert_catalog(&tx, plan)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes one release and its rows. Returns false when there was none.
+    pub fn delete_release(&mut self, id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM releases WHERE id = ?1", [id])?;
+        Ok(n > 0)
+    }
+
+    /// How many releases name `id` as their team, environment, one of their
+    /// services, or a freeze they override.
+    pub fn releases_referring_to(&self, kind: CatalogKind, id: &str) -> Result<u64, StoreError> {
+        let sql = match kind {
+            CatalogKind::Team => "SELECT count(*) FROM releases WHERE team_id = ?1",
+            CatalogKind::Environment => "SELECT count(*) FROM releases WHERE environment_id = ?1",
+            CatalogKind::Service => {
+                "SELECT count(DISTINCT release_id) FROM release_services WHERE service_id = ?1"
+            }
+            CatalogKind::Freeze => {
+                "SELECT count(DISTINCT release_id) FROM freeze_overrides WHERE freeze_id = ?1"
+            }
+        };
+        let n: i64 = self.conn.query_row(sql, [id], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// The stored calendar, or `None` when none was ever stored.
@@ -103,6 +176,25 @@ fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
         "INSERT INTO calendar (id, timezone, imported_at) VALUES (1, ?1, ?2)",
         params![plan.timezone.name(), chrono::Utc::now().to_rfc3339()],
     )?;
+    insert_catalog(tx, plan)?;
+    insert_releases(
+        tx,
+        plan.releases.iter().enumerate().map(|(i, r)| (i as i64, r)),
+    )
+}
+
+/// Deletes teams, services, environments and freezes (not releases).
+fn clear_catalog(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "DELETE FROM freeze_scope; DELETE FROM freezes; DELETE FROM environments;
+         DELETE FROM service_dependencies; DELETE FROM services;
+         DELETE FROM team_allowed_windows; DELETE FROM teams;",
+    )?;
+    Ok(())
+}
+
+/// Inserts teams, services, environments and freezes.
+fn insert_catalog(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
     {
         let mut team =
             tx.prepare("INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)")?;
@@ -205,10 +297,7 @@ fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
             }
         }
     }
-    insert_releases(
-        tx,
-        plan.releases.iter().enumerate().map(|(i, r)| (i as i64, r)),
-    )
+    Ok(())
 }
 
 fn insert_releases<'r>(

@@ -106,3 +106,65 @@ fn a_file_that_is_not_a_database_is_refused_clearly() {
     let err = Store::open(&path).err().expect("must fail").to_string();
     assert!(err.contains("notes.txt"), "{err}");
 }
+
+#[test]
+fn replacing_the_catalog_keeps_every_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
+    let plan = demo();
+    store.replace_plan(&plan).unwrap();
+    let mut changed = plan.clone();
+    let unused = plan
+        .freezes
+        .iter()
+        .position(|f| {
+            plan.releases
+                .iter()
+                .all(|r| r.overrides.iter().all(|o| o.freeze != f.id))
+        })
+        .unwrap();
+    changed.freezes.remove(unused);
+    changed.teams[0].name = "Renamed team".into();
+    store.replace_catalog(&changed).unwrap();
+    let back = store.load_plan().unwrap().unwrap();
+    assert_eq!(back.releases, plan.releases);
+    assert_eq!(back.freezes, changed.freezes);
+    assert_eq!(back.teams[0].name, "Renamed team");
+    assert_eq!(store.integrity_check().unwrap(), Ok(()));
+}
+
+#[test]
+fn a_catalog_that_drops_a_used_team_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
+    let plan = demo();
+    store.replace_plan(&plan).unwrap();
+    let used = plan.releases[0].team.clone();
+    assert!(
+        store
+            .releases_referring_to(relcal_store::CatalogKind::Team, used.as_str())
+            .unwrap()
+            > 0
+    );
+    let mut broken = plan.clone();
+    broken.teams.retain(|t| t.id != used);
+    broken.services.retain(|s| s.team != used);
+    broken.freezes.clear();
+    let err = store.replace_catalog(&broken).unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+    assert_eq!(store.load_plan().unwrap().as_ref(), Some(&plan));
+}
+
+#[test]
+fn deleting_a_release_removes_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
+    let plan = demo();
+    store.replace_plan(&plan).unwrap();
+    let id = plan.releases[0].id.as_str().to_owned();
+    assert!(store.delete_release(&id).unwrap());
+    assert!(!store.delete_release(&id).unwrap());
+    let back = store.load_plan().unwrap().unwrap();
+    assert_eq!(back.releases.len(), plan.releases.len() - 1);
+    assert!(back.releases.iter().all(|r| r.id.as_str() != id));
+}
