@@ -185,8 +185,7 @@ fn commit(
     store: &mut Store,
     plan: &Plan,
     doc: Value,
-    kind: ObjectKind,
-    id: &str,
+    (kind, id): (ObjectKind, &str),
     previous: Option<Stored>,
     restore_at: Option<u32>,
     now: DateTime<Utc>,
@@ -262,7 +261,7 @@ fn save(
         obj.insert("id".into(), Value::String(id.to_owned()));
     }
     put(&mut doc, kind, id, Some(value), None);
-    commit(store, &plan, doc, kind, id, previous, None, now)
+    commit(store, &plan, doc, (kind, id), previous, None, now)
 }
 
 /// Text, or null when blank.
@@ -553,7 +552,7 @@ pub fn delete_object(
         ));
     }
     put(&mut doc, kind, id, None, None);
-    commit(store, &plan, doc, kind, id, previous, None, now)
+    commit(store, &plan, doc, (kind, id), previous, None, now)
 }
 
 /// Puts an object back as it was and where it was (`previous` and
@@ -584,7 +583,7 @@ pub fn restore_object(
         _ => position.map(|p| p as usize),
     };
     put(&mut doc, kind, id, value, at);
-    commit(store, &plan, doc, kind, id, current, position, now)
+    commit(store, &plan, doc, (kind, id), current, position, now)
 }
 
 /// The form's view of a freeze.
