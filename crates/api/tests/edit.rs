@@ -130,7 +130,8 @@ fn editing_a_freeze_keeps_what_the_form_does_not_show_and_undo_restores_it_exact
 fn an_invalid_freeze_names_the_object_and_field_and_writes_nothing() {
     let (_dir, mut store) = demo();
     let original = export(&store);
-    let cases: [(fn(&mut FreezeInput), &str, &str); 6] = [
+    type Case = (fn(&mut FreezeInput), &'static str, &'static str);
+    let cases: [Case; 6] = [
         (
             |f| f.rrule = Some("FREQ=FORTNIGHTLY".into()),
             "field `rrule`",
