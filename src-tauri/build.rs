@@ -11,6 +11,18 @@ fn main() {
         "save_release",
         "set_release_status",
         "app_info",
+        "settings",
+        "save_team",
+        "save_service",
+        "save_environment",
+        "freeze_input",
+        "preview_freeze",
+        "save_freeze",
+        "delete_object",
+        "restore_object",
+        "choose_plan_file",
+        "import_chosen_plan",
+        "export_plan",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

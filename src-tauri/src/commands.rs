@@ -4,11 +4,14 @@
 use crate::AppState;
 use chrono::{DateTime, Utc};
 use relcal_api::{
-    ApiError, CalendarView, Catalog, ConflictsView, ErrorCode, ReleaseChange, ReleaseDetail,
-    ReleaseInput,
+    ApiError, CalendarView, Catalog, ConflictsView, EnvironmentInput, ErrorCode, FreezeInput,
+    FreezePreview, ImportSummary, ObjectChange, ObjectKind, ReleaseChange, ReleaseDetail,
+    ReleaseInput, ServiceInput, Settings, TeamInput,
 };
 use serde::Serialize;
-use tauri::State;
+use std::path::PathBuf;
+use tauri::{AppHandle, State};
+use tauri_plugin_dialog::DialogExt;
 
 fn instant(command: &str, field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(text)
@@ -150,4 +153,214 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
             .err()
             .map(|e| ApiError::new(e.code, e.message.clone())),
     }
+}
+
+/// Teams, services, environments and freezes for the settings screen.
+#[tauri::command]
+#[specta::specta]
+pub async fn settings(state: State<'_, AppState>) -> Result<Settings, ApiError> {
+    relcal_api::settings(&*store(&state)?)
+}
+
+/// Creates or updates a team; errors name the field.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_team(
+    state: State<'_, AppState>,
+    input: TeamInput,
+) -> Result<ObjectChange, ApiError> {
+    relcal_api::save_team(&mut *store(&state)?, input, Utc::now())
+}
+
+/// Creates or updates a service.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_service(
+    state: State<'_, AppState>,
+    input: ServiceInput,
+) -> Result<ObjectChange, ApiError> {
+    relcal_api::save_service(&mut *store(&state)?, input, Utc::now())
+}
+
+/// Creates or updates an environment.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_environment(
+    state: State<'_, AppState>,
+    input: EnvironmentInput,
+) -> Result<ObjectChange, ApiError> {
+    relcal_api::save_environment(&mut *store(&state)?, input, Utc::now())
+}
+
+/// The form's view of a freeze.
+#[tauri::command]
+#[specta::specta]
+pub async fn freeze_input(state: State<'_, AppState>, id: String) -> Result<FreezeInput, ApiError> {
+    relcal_api::freeze_input(&*store(&state)?, &id)
+}
+
+/// A freeze as typed: its schedule in words, next occurrences, and the
+/// releases it would block. Writes nothing.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_freeze(
+    state: State<'_, AppState>,
+    input: FreezeInput,
+) -> Result<FreezePreview, ApiError> {
+    relcal_api::preview_freeze(&*store(&state)?, &input, Utc::now())
+}
+
+/// Creates or updates a freeze.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_freeze(
+    state: State<'_, AppState>,
+    input: FreezeInput,
+) -> Result<ObjectChange, ApiError> {
+    relcal_api::save_freeze(&mut *store(&state)?, input, Utc::now())
+}
+
+/// Deletes a team, service, environment, freeze or release; refused while
+/// anything refers to it.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_object(
+    state: State<'_, AppState>,
+    kind: ObjectKind,
+    id: String,
+) -> Result<ObjectChange, ApiError> {
+    relcal_api::delete_object(&mut *store(&state)?, kind, &id, Utc::now())
+}
+
+/// Undoes a change: puts the object back as `previous` (from the change) at
+/// `position`, or removes it when `previous` is null.
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_object(
+    state: State<'_, AppState>,
+    kind: ObjectKind,
+    id: String,
+    previous: Option<String>,
+    position: Option<u32>,
+) -> Result<ObjectChange, ApiError> {
+    relcal_api::restore_object(
+        &mut *store(&state)?,
+        kind,
+        &id,
+        previous.as_deref(),
+        position,
+        Utc::now(),
+    )
+}
+
+/// A plan file the person chose, and what it holds.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct PlanFile {
+    /// Where it is.
+    pub path: String,
+    /// What it holds (or held, for an export).
+    pub summary: ImportSummary,
+}
+
+/// Which file dialog to show.
+#[derive(Clone, Copy)]
+enum Dialog {
+    Open,
+    Save,
+}
+
+/// Shows the native file dialog (off the main thread) and returns the chosen
+/// path, or `None` when the person cancels. Automated tests, which cannot
+/// click in a native dialog, set `RELCAL_TEST_FILE_DIALOG` to the answer.
+async fn ask_for_file<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    dialog: Dialog,
+) -> Result<Option<PathBuf>, ApiError> {
+    if let Some(answer) = std::env::var_os("RELCAL_TEST_FILE_DIALOG").filter(|v| !v.is_empty()) {
+        return Ok(Some(PathBuf::from(answer)));
+    }
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        let builder = app
+            .dialog()
+            .file()
+            .add_filter("Relcal plan", &["json"])
+            .set_title(match dialog {
+                Dialog::Open => "Import a plan",
+                Dialog::Save => "Export the calendar",
+            });
+        match dialog {
+            Dialog::Open => builder.blocking_pick_file(),
+            Dialog::Save => builder
+                .set_file_name("relcal-plan.json")
+                .blocking_save_file(),
+        }
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("file dialog failed: {e}")))?;
+    picked
+        .map(|p| {
+            p.into_path().map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Validation,
+                    format!("the chosen file is not a local file: {e}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Asks for a plan file and validates it without importing; remembers it for
+/// `import_chosen_plan`. Null when the person cancels.
+#[tauri::command]
+#[specta::specta]
+pub async fn choose_plan_file<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Option<PlanFile>, ApiError> {
+    let Some(path) = ask_for_file(app, Dialog::Open).await? else {
+        return Ok(None);
+    };
+    let summary = relcal_api::inspect_plan_file(&path)?;
+    if let Ok(mut chosen) = state.chosen_plan.lock() {
+        *chosen = Some(path.clone());
+    }
+    Ok(Some(PlanFile {
+        path: path.display().to_string(),
+        summary,
+    }))
+}
+
+/// Replaces the calendar with the plan file chosen by `choose_plan_file`.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_chosen_plan(state: State<'_, AppState>) -> Result<PlanFile, ApiError> {
+    let path = state
+        .chosen_plan
+        .lock()
+        .ok()
+        .and_then(|mut c| c.take())
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no plan file was chosen to import"))?;
+    let summary = relcal_api::import_plan_file(&mut *store(&state)?, &path)?;
+    Ok(PlanFile {
+        path: path.display().to_string(),
+        summary,
+    })
+}
+
+/// Asks where to save and writes the calendar there as a plan file. Null
+/// when the person cancels.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_plan<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Option<PlanFile>, ApiError> {
+    let Some(path) = ask_for_file(app, Dialog::Save).await? else {
+        return Ok(None);
+    };
+    let summary = relcal_api::export_plan_file(&*store(&state)?, &path)?;
+    Ok(Some(PlanFile {
+        path: path.display().to_string(),
+        summary,
+    }))
 }

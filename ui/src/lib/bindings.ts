@@ -26,6 +26,45 @@ export const commands = {
 	setReleaseStatus: (id: string, status: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("set_release_status", { id, status })),
 	/**  Version, database and start-up problems. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
+	/**  Teams, services, environments and freezes for the settings screen. */
+	settings: () => typedError<Settings, ApiError>(__TAURI_INVOKE("settings")),
+	/**  Creates or updates a team; errors name the field. */
+	saveTeam: (input: TeamInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_team", { input })),
+	/**  Creates or updates a service. */
+	saveService: (input: ServiceInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_service", { input })),
+	/**  Creates or updates an environment. */
+	saveEnvironment: (input: EnvironmentInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_environment", { input })),
+	/**  The form's view of a freeze. */
+	freezeInput: (id: string) => typedError<FreezeInput, ApiError>(__TAURI_INVOKE("freeze_input", { id })),
+	/**
+	 *  A freeze as typed: its schedule in words, next occurrences, and the
+	 *  releases it would block. Writes nothing.
+	 */
+	previewFreeze: (input: FreezeInput) => typedError<FreezePreview, ApiError>(__TAURI_INVOKE("preview_freeze", { input })),
+	/**  Creates or updates a freeze. */
+	saveFreeze: (input: FreezeInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_freeze", { input })),
+	/**
+	 *  Deletes a team, service, environment, freeze or release; refused while
+	 *  anything refers to it.
+	 */
+	deleteObject: (kind: ObjectKind, id: string) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("delete_object", { kind, id })),
+	/**
+	 *  Undoes a change: puts the object back as `previous` (from the change) at
+	 *  `position`, or removes it when `previous` is null.
+	 */
+	restoreObject: (kind: ObjectKind, id: string, previous: string | null, position: number | null) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("restore_object", { kind, id, previous, position })),
+	/**
+	 *  Asks for a plan file and validates it without importing; remembers it for
+	 *  `import_chosen_plan`. Null when the person cancels.
+	 */
+	choosePlanFile: () => typedError<PlanFile | null, ApiError>(__TAURI_INVOKE("choose_plan_file")),
+	/**  Replaces the calendar with the plan file chosen by `choose_plan_file`. */
+	importChosenPlan: () => typedError<PlanFile, ApiError>(__TAURI_INVOKE("import_chosen_plan")),
+	/**
+	 *  Asks where to save and writes the calendar there as a plan file. Null
+	 *  when the person cancels.
+	 */
+	exportPlan: () => typedError<PlanFile | null, ApiError>(__TAURI_INVOKE("export_plan")),
 };
 
 /* Types */
@@ -152,6 +191,20 @@ export type ConflictsView = {
 	summary: CheckSummary,
 };
 
+/**  The fields of an environment. */
+export type EnvironmentInput = {
+	/**  Id (new or existing). */
+	id: string,
+	/**  Name. */
+	name: string,
+	/**  Production. */
+	production: boolean,
+	/**  Most releases at once, or null for no limit. */
+	max_concurrent: number | null,
+	/**  Distinct approvers a release needs. */
+	required_approvals: number,
+};
+
 /**  What kind of failure, for programs (the UI switches on it; the CLI maps it to an exit code). */
 export type ErrorCode = 
 /**  The input is invalid; the message names the object and field. */
@@ -162,6 +215,39 @@ export type ErrorCode =
 "unavailable" | 
 /**  A bug or an unexpected failure. */
 "internal";
+
+/**
+ *  The fields of a freeze. A one-off freeze has `end`; a recurring one has
+ *  `rrule` and `duration` (and maybe `exdates`).
+ */
+export type FreezeInput = {
+	/**  Id (new or existing). */
+	id: string,
+	/**  Name. */
+	name: string,
+	/**  `hard` or `soft`. */
+	severity: string,
+	/**  Zone of its local times and recurrence (IANA), or null for the calendar's. */
+	timezone: string | null,
+	/**  Start (DTSTART of a recurring freeze), a local time or RFC 3339. */
+	start: string,
+	/**  End of a one-off freeze. */
+	end: string | null,
+	/**  Length of each occurrence (ISO 8601) of a recurring freeze. */
+	duration: string | null,
+	/**  RRULE value of a recurring freeze, without `RRULE:`. */
+	rrule: string | null,
+	/**  Local start times of occurrences to skip. */
+	exdates: string[],
+	/**  Scope: team ids (empty: all). */
+	teams: string[],
+	/**  Scope: service ids (empty: all). */
+	services: string[],
+	/**  Scope: environment ids (empty: all). */
+	environments: string[],
+	/**  Why, for people. */
+	reason: string | null,
+};
 
 /**  One period of a freeze in a view. Times are RFC 3339 in UTC. */
 export type FreezePeriod = {
@@ -187,6 +273,93 @@ export type FreezePeriod = {
 	reason: string | null,
 };
 
+/**  What a freeze as typed would be, before it is saved. */
+export type FreezePreview = {
+	/**  The schedule in words, with its zone. */
+	description: string,
+	/**  The zone its times are read in. */
+	timezone: string,
+	/**  Its next periods from now (or its only one), at most 8. */
+	next: PeriodView[],
+	/**  False when the rule ends; true when it repeats for ever. */
+	infinite: boolean,
+	/**  Conflicts this freeze would cause with active releases (at most 50). */
+	conflicts: ConflictReport[],
+	/**  How many conflicts it would cause. */
+	conflicts_total: number,
+};
+
+/**  One freeze in the settings list. */
+export type FreezeSummary = {
+	/**  Id. */
+	id: string,
+	/**  Name. */
+	name: string,
+	/**  `hard` or `soft`. */
+	severity: string,
+	/**  When, in words, with its zone. */
+	schedule: string,
+};
+
+/**  What an import did. */
+export type ImportSummary = {
+	/**  Teams stored. */
+	teams: number,
+	/**  Services stored. */
+	services: number,
+	/**  Environments stored. */
+	environments: number,
+	/**  Freezes stored. */
+	freezes: number,
+	/**  Releases stored. */
+	releases: number,
+};
+
+/**  What one change of a calendar object did. */
+export type ObjectChange = {
+	/**  What kind of object changed. */
+	kind: ObjectKind,
+	/**  Its id. */
+	id: string,
+	/**  `created`, `updated` or `deleted`. */
+	action: string,
+	/**
+	 *  The object before the change as plan-file JSON text, or null when it
+	 *  is new: give it to `restore_object` to undo the change.
+	 */
+	previous: string | null,
+	/**
+	 *  Where the object was in its list (in the calendar's order), or null
+	 *  when it is new: give it to `restore_object` too.
+	 */
+	position: number | null,
+	/**  The whole calendar's counts before the change. */
+	before: CheckSummary,
+	/**  The whole calendar's counts after the change. */
+	after: CheckSummary,
+	/**  Conflicts the change created (at most 50; see `gained_total`). */
+	gained: ConflictReport[],
+	/**  How many conflicts the change created. */
+	gained_total: number,
+	/**  Conflicts the change resolved (at most 50; see `resolved_total`). */
+	resolved: ConflictReport[],
+	/**  How many conflicts the change resolved. */
+	resolved_total: number,
+};
+
+/**  The kinds of object a person edits. */
+export type ObjectKind = 
+/**  A team. */
+"team" | 
+/**  A service. */
+"service" | 
+/**  An environment. */
+"environment" | 
+/**  A freeze. */
+"freeze" | 
+/**  A release. */
+"release";
+
 /**  An approved exception to a freeze. */
 export type OverrideView = {
 	/**  Freeze id. */
@@ -197,6 +370,22 @@ export type OverrideView = {
 	reason: string,
 	/**  Who approved it. */
 	by: string,
+};
+
+/**  One period, RFC 3339 UTC. */
+export type PeriodView = {
+	/**  Start. */
+	start: string,
+	/**  End. */
+	end: string,
+};
+
+/**  A plan file the person chose, and what it holds. */
+export type PlanFile = {
+	/**  Where it is. */
+	path: string,
+	/**  What it holds (or held, for an export). */
+	summary: ImportSummary,
 };
 
 /**  What one change did to a release and to the calendar's conflicts. */
@@ -346,6 +535,43 @@ export type RollbackView = {
 	tested: boolean,
 };
 
+/**  The fields of a service. */
+export type ServiceInput = {
+	/**  Id (new or existing). */
+	id: string,
+	/**  Owning team id. */
+	team: string,
+	/**  Services it needs at run time. */
+	depends_on: string[],
+};
+
+/**  A team, service or environment as the settings lists show it. */
+export type Settings = {
+	/**  Teams. */
+	teams: TeamInput[],
+	/**  Services. */
+	services: ServiceInput[],
+	/**  Environments. */
+	environments: EnvironmentInput[],
+	/**  Freezes: (id, name, severity, schedule in words). */
+	freezes: FreezeSummary[],
+	/**
+	 *  Releases per team id, service id, environment id and freeze id, for
+	 *  "used by N releases".
+	 */
+	usage: Usage[],
+};
+
+/**  The fields of a team the app edits. Its allowed windows are kept. */
+export type TeamInput = {
+	/**  Id (new or existing). */
+	id: string,
+	/**  Name. */
+	name: string,
+	/**  Home zone (IANA), or null. */
+	timezone: string | null,
+};
+
 /**  A team, for legends and colours. */
 export type TeamSummary = {
 	/**  Team id. */
@@ -354,6 +580,16 @@ export type TeamSummary = {
 	name: string,
 	/**  Home zone (IANA), if any. */
 	timezone: string | null,
+};
+
+/**  How many releases use an object. */
+export type Usage = {
+	/**  The object's kind. */
+	kind: ObjectKind,
+	/**  Its id. */
+	id: string,
+	/**  Releases that use it. */
+	releases: number,
 };
 
 /* Tauri Specta runtime */
