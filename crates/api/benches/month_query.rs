@@ -37,10 +37,28 @@ fn month_query(c: &mut Criterion) {
     group.bench_function("calendar_view_6_weeks_of_100k", |b| {
         b.iter(|| relcal_api::calendar_view(black_box(&store), from, to).unwrap())
     });
+    // What crosses IPC: the view serialised to JSON, as Tauri does.
+    group.bench_function("calendar_view_6_weeks_of_100k_as_json", |b| {
+        b.iter(|| {
+            serde_json::to_string(&relcal_api::calendar_view(black_box(&store), from, to).unwrap())
+                .unwrap()
+        })
+    });
     // A week view: about 1,000 releases.
     let week_end = at("2027-06-07T00:00:00Z");
     group.bench_function("calendar_view_1_week_of_100k", |b| {
         b.iter(|| relcal_api::calendar_view(black_box(&store), from, week_end).unwrap())
+    });
+    // Its parts: the calendar without releases (teams, freezes...), and the range scan.
+    group.bench_function("load_plan_without_releases", |b| {
+        b.iter(|| store.load_plan_without_releases().unwrap())
+    });
+    group.bench_function("releases_between_6_weeks_of_100k", |b| {
+        b.iter(|| {
+            store
+                .releases_between(from.timestamp(), to.timestamp())
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -43,6 +43,8 @@ pub struct ReleaseEvent {
     pub production: bool,
     /// Service ids.
     pub services: Vec<String>,
+    /// Releases that must finish first.
+    pub depends_on: Vec<String>,
     /// Window start.
     pub start: String,
     /// Window end.
@@ -158,7 +160,17 @@ pub fn calendar_view(
     let mut freezes = Vec::new();
     for f in &plan.freezes {
         let zone = f.zone(plan.timezone);
-        for period in f.periods_between(plan.timezone, range, MAX_OCCURRENCES) {
+        let periods = f.periods_between(plan.timezone, range, MAX_OCCURRENCES);
+        if periods.is_empty() {
+            continue;
+        }
+        // Once per freeze, not per period.
+        let recurrence = match &f.schedule {
+            FreezeSchedule::Recurring(r) => Some(r.describe(zone)),
+            FreezeSchedule::Once { .. } => None,
+        };
+        let scope = scope_words(&f.scope);
+        for period in periods {
             freezes.push(FreezePeriod {
                 freeze_id: f.id.to_string(),
                 name: f.name.clone(),
@@ -166,33 +178,48 @@ pub fn calendar_view(
                 start: rfc3339(period.start),
                 end: rfc3339(period.end),
                 recurring: matches!(f.schedule, FreezeSchedule::Recurring(_)),
-                recurrence: match &f.schedule {
-                    FreezeSchedule::Recurring(r) => Some(r.describe(zone)),
-                    FreezeSchedule::Once { .. } => None,
-                },
+                recurrence: recurrence.clone(),
                 timezone: zone.name().to_owned(),
-                scope: scope_words(&f.scope),
+                scope: scope.clone(),
                 reason: f.reason.clone(),
             });
         }
     }
     freezes.sort_by(|a, b| (&a.start, &a.freeze_id).cmp(&(&b.start, &b.freeze_id)));
+    let teams: std::collections::HashMap<&str, &str> = plan
+        .teams
+        .iter()
+        .map(|t| (t.id.as_str(), t.name.as_str()))
+        .collect();
+    let environments: std::collections::HashMap<&str, (&str, bool)> = plan
+        .environments
+        .iter()
+        .map(|e| (e.id.as_str(), (e.name.as_str(), e.production)))
+        .collect();
     let releases = store
         .releases_between(from.timestamp(), to.timestamp())?
         .into_iter()
-        .map(|r| ReleaseEvent {
-            start: from_unix(r.start_utc),
-            end: from_unix(r.end_utc),
-            id: r.id,
-            title: r.title,
-            team_id: r.team_id,
-            team_name: r.team_name,
-            environment_id: r.environment_id,
-            environment_name: r.environment_name,
-            production: r.production,
-            services: r.services,
-            status: r.status,
-            owner: r.owner,
+        .map(|r| {
+            let team_name = teams.get(r.team_id.as_str()).map_or(&*r.team_id, |n| n);
+            let (environment_name, production) = environments
+                .get(r.environment_id.as_str())
+                .copied()
+                .unwrap_or((&r.environment_id, false));
+            ReleaseEvent {
+                start: from_unix(r.start_utc),
+                end: from_unix(r.end_utc),
+                team_name: team_name.to_owned(),
+                environment_name: environment_name.to_owned(),
+                production,
+                id: r.id,
+                title: r.title,
+                team_id: r.team_id,
+                environment_id: r.environment_id,
+                services: r.services,
+                depends_on: r.depends_on,
+                status: r.status,
+                owner: r.owner,
+            }
         })
         .collect();
     Ok(CalendarView {

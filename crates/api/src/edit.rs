@@ -725,6 +725,8 @@ pub fn preview_freeze(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Settings {
+    /// The calendar's zone: local times without their own zone are read in it.
+    pub calendar_timezone: String,
     /// Teams.
     pub teams: Vec<TeamInput>,
     /// Services.
@@ -768,6 +770,7 @@ pub struct Usage {
 pub fn settings(store: &Store) -> Result<Settings, ApiError> {
     let Some(plan) = store.load_plan_without_releases()? else {
         return Ok(Settings {
+            calendar_timezone: "UTC".into(),
             teams: vec![],
             services: vec![],
             environments: vec![],
@@ -819,6 +822,7 @@ pub fn settings(store: &Store) -> Result<Settings, ApiError> {
         })
         .collect();
     Ok(Settings {
+        calendar_timezone: plan.timezone.name().to_owned(),
         teams: plan
             .teams
             .iter()

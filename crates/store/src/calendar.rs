@@ -12,16 +12,12 @@ pub struct ReleaseRow {
     pub title: String,
     /// Team id.
     pub team_id: String,
-    /// Team name.
-    pub team_name: String,
     /// Environment id.
     pub environment_id: String,
-    /// Environment name.
-    pub environment_name: String,
-    /// Whether the environment is production.
-    pub production: bool,
     /// Service ids.
     pub services: Vec<String>,
+    /// Releases it depends on.
+    pub depends_on: Vec<String>,
     /// Start, Unix seconds.
     pub start_utc: i64,
     /// End, Unix seconds.
@@ -34,37 +30,53 @@ pub struct ReleaseRow {
 
 impl Store {
     /// Releases whose window overlaps `[from, to)` (Unix seconds), by start.
+    /// Team and environment names are the caller's to look up (it holds the
+    /// calendar's teams and environments already).
     pub fn releases_between(&self, from: i64, to: i64) -> Result<Vec<ReleaseRow>, StoreError> {
+        // One read transaction: a consistent view, and one file lock instead
+        // of one per statement (the per-release lookups below are thousands).
+        let tx = self.conn.unchecked_transaction()?;
+        let rows = self.releases_between_in(from, to)?;
+        tx.finish()?;
+        Ok(rows)
+    }
+
+    fn releases_between_in(&self, from: i64, to: i64) -> Result<Vec<ReleaseRow>, StoreError> {
+        // The longest release bounds how far back a window may start.
+        let longest: i64 = self.conn.query_row(
+            "SELECT coalesce(max(end_utc - start_utc), 0) FROM releases",
+            [],
+            |r| r.get(0),
+        )?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT r.id, r.title, r.team_id, t.name, r.environment_id, e.name, e.production,
-                    r.start_utc, r.end_utc, r.status, r.owner,
-                    (SELECT json_group_array(service_id) FROM
-                        (SELECT service_id FROM release_services s WHERE s.release_id = r.id ORDER BY position))
-             FROM releases r
-             JOIN teams t ON t.id = r.team_id
-             JOIN environments e ON e.id = r.environment_id
-             WHERE r.start_utc < ?2
-               AND r.start_utc > ?1 - (SELECT coalesce(max(end_utc - start_utc), 0) FROM releases)
-               AND r.end_utc > ?1
+            "SELECT r.id, r.title, r.team_id, r.environment_id, r.start_utc, r.end_utc, r.status, r.owner,
+                    r.services_json, r.depends_json
+             FROM releases r INDEXED BY releases_view
+             WHERE r.start_utc < ?2 AND r.start_utc > ?1 - ?3 AND r.end_utc > ?1
              ORDER BY r.start_utc, r.id",
         )?;
-        let rows = stmt.query_map(params![from, to], |r| {
-            let services: String = r.get(11)?;
-            Ok(ReleaseRow {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                team_id: r.get(2)?,
-                team_name: r.get(3)?,
-                environment_id: r.get(4)?,
-                environment_name: r.get(5)?,
-                production: r.get(6)?,
-                start_utc: r.get(7)?,
-                end_utc: r.get(8)?,
-                status: r.get(9)?,
-                owner: r.get(10)?,
-                services: serde_json::from_str(&services).unwrap_or_default(),
+        let list = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Vec<String>> {
+            let text = r.get_ref(i)?.as_str()?;
+            serde_json::from_str(text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let rows: Vec<ReleaseRow> = stmt
+            .query_map(params![from, to, longest], |r| {
+                Ok(ReleaseRow {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    team_id: r.get(2)?,
+                    environment_id: r.get(3)?,
+                    start_utc: r.get(4)?,
+                    end_utc: r.get(5)?,
+                    status: r.get(6)?,
+                    owner: r.get(7)?,
+                    services: list(r, 8)?,
+                    depends_on: list(r, 9)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 }

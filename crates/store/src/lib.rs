@@ -44,6 +44,10 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The calendar without its releases, as last read, and the database's
+    /// `data_version` then: views read it on every range change, and it only
+    /// changes when this store replaces it or another connection commits.
+    catalog: std::cell::RefCell<Option<(i64, relcal_domain::Plan)>>,
 }
 
 impl Store {
@@ -73,6 +77,7 @@ impl Store {
         Ok(Self {
             conn,
             path: path.to_owned(),
+            catalog: std::cell::RefCell::new(None),
         })
     }
 

@@ -18,6 +18,10 @@ pub enum CatalogKind {
     Freeze,
 }
 
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
 fn exdates_json(exdates: &[TimeValue]) -> String {
     Value::from(exdates.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
 }
@@ -35,6 +39,7 @@ impl Store {
     /// the database holds either all of `plan` or, on any failure, exactly
     /// what it held before.
     pub fn replace_plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        self.catalog.replace(None);
         let tx = self.conn.transaction()?;
         clear(&tx)?;
         insert(&tx, plan)?;
@@ -95,6 +100,7 @@ impl Store {
     /// would point at a removed team, service, environment or freeze fails
     /// the whole change and leaves the database as it was.
     pub fn replace_catalog(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        self.catalog.replace(None);
         let tx = self.conn.transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", true)?;
         clear_catalog(&tx)?;
@@ -135,8 +141,21 @@ impl Store {
 
     /// The stored calendar without its releases (teams, services,
     /// environments, freezes): cheap however many releases there are.
+    /// Served from memory while the database is unchanged (this store's own
+    /// writes clear it; another connection's commits change `data_version`).
     pub fn load_plan_without_releases(&self) -> Result<Option<Plan>, StoreError> {
-        self.load(false)
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if let Some((seen, plan)) = &*self.catalog.borrow() {
+            if *seen == version {
+                return Ok(Some(plan.clone()));
+            }
+        }
+        let plan = self.load(false)?;
+        self.catalog
+            .replace(plan.as_ref().map(|p| (version, p.clone())));
+        Ok(plan)
     }
 
     fn load(&self, with_releases: bool) -> Result<Option<Plan>, StoreError> {
@@ -306,8 +325,8 @@ fn insert_releases<'r>(
 ) -> Result<(), StoreError> {
     let mut release = tx.prepare(
         "INSERT INTO releases (id, position, title, team_id, environment_id, start, end, start_utc, end_utc,
-                               status, owner, version, artifact)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                               status, owner, version, artifact, services_json, depends_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     let mut service = tx.prepare(
         "INSERT INTO release_services (release_id, position, service_id) VALUES (?1, ?2, ?3)",
@@ -346,7 +365,9 @@ fn insert_releases<'r>(
             r.status.as_str(),
             r.owner,
             r.version,
-            r.artifact
+            r.artifact,
+            Value::from(strings(&r.services)).to_string(),
+            Value::from(strings(&r.depends_on)).to_string()
         ])?;
         for (j, s) in r.services.iter().enumerate() {
             service.execute(params![id, j, s.as_str()])?;

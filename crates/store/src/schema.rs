@@ -141,9 +141,31 @@ const V2_RELEASE_LENGTH_INDEX: &str = r#"
 CREATE INDEX releases_by_length ON releases (end_utc - start_utc);
 "#;
 
+/// Calendar views read releases by time. Each release row also carries its
+/// services and dependencies as JSON arrays (written with the normalised rows,
+/// in the same statement group, by `insert_releases` only), and a covering
+/// index answers the range scan without visiting the table.
+const V3_VIEW_READS: &str = r#"
+ALTER TABLE releases ADD COLUMN services_json TEXT NOT NULL DEFAULT '[]'
+    CHECK (json_type(services_json) = 'array');
+ALTER TABLE releases ADD COLUMN depends_json TEXT NOT NULL DEFAULT '[]'
+    CHECK (json_type(depends_json) = 'array');
+UPDATE releases SET
+    services_json = (SELECT json_group_array(service_id) FROM
+        (SELECT service_id FROM release_services s WHERE s.release_id = releases.id ORDER BY position)),
+    depends_json = (SELECT json_group_array(depends_on) FROM
+        (SELECT depends_on FROM release_dependencies d WHERE d.release_id = releases.id ORDER BY position));
+CREATE INDEX releases_view ON releases
+    (start_utc, end_utc, id, title, team_id, environment_id, status, owner, services_json, depends_json);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1_CALENDAR), M::up(V2_RELEASE_LENGTH_INDEX)])
+    Migrations::new(vec![
+        M::up(V1_CALENDAR),
+        M::up(V2_RELEASE_LENGTH_INDEX),
+        M::up(V3_VIEW_READS),
+    ])
 }
 
 #[cfg(test)]
@@ -151,5 +173,38 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(super::migrations().validate().is_ok());
+    }
+
+    #[test]
+    fn version_3_fills_the_release_lists_of_an_existing_database() {
+        use rusqlite::Connection;
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO calendar VALUES (1, 'UTC', '2026-01-01T00:00:00Z');
+             INSERT INTO teams VALUES ('t', 0, 'T', NULL);
+             INSERT INTO services VALUES ('a', 0, 't'), ('b', 1, 't');
+             INSERT INTO environments VALUES ('prod', 0, 'Prod', 1, NULL, 0);
+             INSERT INTO releases VALUES ('r1', 0, 'R1', 't', 'prod', 's', 'e', 0, 10, 'planned', NULL, NULL, NULL),
+                                         ('r2', 1, 'R2', 't', 'prod', 's', 'e', 5, 20, 'planned', NULL, NULL, NULL);
+             INSERT INTO release_services VALUES ('r1', 0, 'b'), ('r1', 1, 'a'), ('r2', 0, 'a');
+             INSERT INTO release_dependencies VALUES ('r2', 0, 'r1');",
+        )
+        .unwrap();
+        super::migrations().to_latest(&mut conn).unwrap();
+        let lists: Vec<(String, String, String)> = conn
+            .prepare("SELECT id, services_json, depends_json FROM releases ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            lists,
+            [
+                ("r1".into(), r#"["b","a"]"#.into(), "[]".into()),
+                ("r2".into(), r#"["a"]"#.into(), r#"["r1"]"#.into())
+            ]
+        );
     }
 }

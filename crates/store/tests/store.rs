@@ -22,7 +22,7 @@ fn a_new_database_is_empty_and_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("new.db")).unwrap();
     assert!(store.is_empty().unwrap());
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     assert!(store.load_plan().unwrap().is_none());
     assert_eq!(store.integrity_check().unwrap(), Ok(()));
 }
@@ -84,12 +84,8 @@ fn the_range_query_finds_overlapping_releases_only() {
         .releases_between(ts("2026-12-22T00:00:00Z"), ts("2026-12-23T00:00:00Z"))
         .unwrap()[0];
     assert_eq!(
-        (
-            row.team_name.as_str(),
-            row.environment_name.as_str(),
-            row.production
-        ),
-        ("Platform", "Production", true)
+        (row.team_id.as_str(), row.environment_id.as_str()),
+        ("platform", "prod")
     );
     assert_eq!(row.services, ["ingress"]);
 }
@@ -167,4 +163,63 @@ fn deleting_a_release_removes_its_rows() {
     let back = store.load_plan().unwrap().unwrap();
     assert_eq!(back.releases.len(), plan.releases.len() - 1);
     assert!(back.releases.iter().all(|r| r.id.as_str() != id));
+}
+
+#[test]
+fn the_cached_catalog_follows_this_store_and_other_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cal.db");
+    let mut store = Store::open(&path).unwrap();
+    let plan = demo();
+    store.replace_plan(&plan).unwrap();
+    assert_eq!(
+        store.load_plan_without_releases().unwrap().unwrap().teams,
+        plan.teams
+    );
+    // This store's own write.
+    let mut renamed = plan.clone();
+    renamed.teams[0].name = "Renamed here".into();
+    store.replace_catalog(&renamed).unwrap();
+    assert_eq!(
+        store.load_plan_without_releases().unwrap().unwrap().teams[0].name,
+        "Renamed here"
+    );
+    // Another connection's write (the CLI, another window).
+    let mut other = Store::open(&path).unwrap();
+    renamed.teams[0].name = "Renamed elsewhere".into();
+    other.replace_catalog(&renamed).unwrap();
+    assert_eq!(
+        store.load_plan_without_releases().unwrap().unwrap().teams[0].name,
+        "Renamed elsewhere"
+    );
+}
+
+#[test]
+fn each_release_row_carries_the_same_lists_as_its_normalised_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cal.db");
+    let mut store = Store::open(&path).unwrap();
+    let plan = demo();
+    store.replace_plan(&plan).unwrap();
+    let mut moved = plan.releases[1].clone();
+    moved.services.push(plan.services[1].id.clone());
+    store.replace_release(&moved).unwrap();
+    let rows = store.releases_between(0, i64::MAX / 2).unwrap();
+    let back = store.load_plan().unwrap().unwrap();
+    assert_eq!(rows.len(), back.releases.len());
+    for row in rows {
+        let r = back
+            .releases
+            .iter()
+            .find(|r| r.id.as_str() == row.id)
+            .unwrap();
+        let ids = |v: &[_]| {
+            v.iter()
+                .map(|x: &relcal_domain::ServiceId| x.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(row.services, ids(&r.services), "{}", row.id);
+        let deps: Vec<String> = r.depends_on.iter().map(ToString::to_string).collect();
+        assert_eq!(row.depends_on, deps, "{}", row.id);
+    }
 }
