@@ -321,7 +321,7 @@ await test("a database that cannot be opened is explained in the window", async 
   await withApp(db, "open-error", async (session) => {
     await waitForText(
       session,
-      (t) => t.includes("Could not load the calendar") && t.includes("cannot open the database") && t.includes("junk.db"),
+      (t) => t.includes("Something went wrong") && t.includes("cannot open the database") && t.includes("junk.db"),
       "the open error banner",
     );
   });

@@ -3,5 +3,6 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fakeBackend } from "./lib/fake-backend";
 
-mockIPC(fakeBackend(new Date()));
+const params = new URLSearchParams(location.search);
+mockIPC(fakeBackend(new Date(), { bulk: Number(params.get("bulk") ?? 0), teams: Number(params.get("teams") ?? 0) }));
 await import("./main");

@@ -33,14 +33,14 @@ const browser = await chromium.launch({
 });
 
 let passed = 0, failed = 0;
-async function test(name, fn) {
+async function test(name, fn, { query = "", ready = "Checkout launch" } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "UTC" });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   try {
-    await page.goto(url);
-    await page.getByText("Checkout launch").first().waitFor({ timeout: 15000 });
+    await page.goto(url + query);
+    await page.getByText(ready).first().waitFor({ timeout: 15000 });
     await fn(page);
     if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
     passed++;
@@ -179,6 +179,128 @@ await test("the dark theme can be chosen and is remembered", async (page) => {
   const again = await page.evaluate(() => document.documentElement.dataset.theme);
   if (again !== "dark") throw new Error("the theme was not remembered");
 });
+
+await test("editing a recurring freeze: the builder writes the rule, the preview follows, save and undo", async (page) => {
+  await page.keyboard.press("s");
+  const settings = page.getByTestId("settings");
+  await settings.getByRole("button", { name: "Edit No Friday deploys" }).click();
+  const form = page.getByTestId("freeze-form");
+  // The stored rule is read back into the builder.
+  if ((await form.getByLabel("Frequency").inputValue()) !== "weekly") throw new Error("the builder did not read FREQ=WEEKLY");
+  if (!(await form.getByLabel("Friday").isChecked())) throw new Error("Friday is not ticked");
+  const words = form.getByTestId("freeze-words");
+  await words.filter({ hasText: "rule FREQ=WEEKLY;BYDAY=FR for PT12H (Europe/Berlin)" }).waitFor();
+  // Last Friday of the month.
+  await form.getByLabel("Frequency").selectOption("monthly_nth");
+  await form.getByLabel("Which week").selectOption("-1");
+  await form.getByLabel("Weekday").selectOption("FR");
+  await words.filter({ hasText: "rule FREQ=MONTHLY;BYDAY=-1FR for PT12H" }).waitFor();
+  // Skipping an occurrence from the preview adds an exception.
+  await form.getByTestId("freeze-next").getByRole("button", { name: "skip" }).first().click();
+  await form.getByRole("button", { name: /^Remove exception/ }).waitFor();
+  const sent = await page.evaluate(() => globalThis.relcalCalls.preview_freeze);
+  await form.getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("change-toast").getByText("Saved freeze No Friday deploys").waitFor();
+  await settings.getByText("rule FREQ=MONTHLY;BYDAY=-1FR for PT12H").waitFor();
+  if (sent < 2) throw new Error(`the preview was asked ${sent} times; it should follow the change`);
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Control+z");
+  await page.keyboard.press("s");
+  await page.getByTestId("settings").getByText("rule FREQ=WEEKLY;BYDAY=FR for PT12H").waitFor();
+});
+
+await test("a custom rule the engine refuses shows its message with the field, and cannot be saved", async (page) => {
+  await page.keyboard.press("f");
+  const form = page.getByTestId("freeze-form");
+  await form.getByLabel("Name").fill("Odd freeze");
+  await form.getByText("Repeats", { exact: true }).first().click();
+  await form.getByLabel("Frequency").selectOption("custom");
+  await form.getByLabel("RRULE").fill("BYDAY=MO");
+  await form.getByTestId("preview-error").filter({ hasText: "field `rrule`" }).waitFor();
+  if (!(await form.getByRole("button", { name: "Create freeze" }).isDisabled())) throw new Error("a refused rule can be saved");
+  await form.getByLabel("RRULE").fill("FREQ=DAILY;COUNT=3");
+  await form.getByTestId("freeze-words").filter({ hasText: "rule FREQ=DAILY;COUNT=3" }).waitFor();
+  await form.getByRole("button", { name: "Create freeze" }).click();
+  await page.getByTestId("change-toast").getByText("Created freeze Odd freeze").waitFor();
+});
+
+await test("teams are added and edited in settings; a team in use cannot be deleted", async (page) => {
+  await page.getByRole("button", { name: "Calendar ▾" }).click();
+  await page.getByRole("menuitem", { name: /Freezes, teams and environments/ }).click();
+  const settings = page.getByTestId("settings");
+  await settings.getByRole("tab", { name: "Teams" }).click();
+  await settings.getByRole("button", { name: "+ Add team" }).click();
+  await settings.getByLabel("Team id").fill("search");
+  await settings.getByLabel("Team name").fill("Search");
+  await settings.getByRole("button", { name: "Add team" }).click();
+  await page.getByTestId("change-toast").getByText("Created team Search").waitFor();
+  await settings.getByRole("cell", { name: /Search/ }).first().waitFor();
+  await settings.getByRole("button", { name: "Delete Payments" }).click();
+  await settings.getByRole("alert").filter({ hasText: 'team "payments" cannot be deleted: 1 releases use it' }).waitFor();
+});
+
+await test("import asks before replacing the calendar; export says where it wrote", async (page) => {
+  await page.keyboard.press("Control+o");
+  const confirm = page.getByTestId("import-confirm");
+  await confirm.getByText("/home/ana/plans/q1.json").waitFor();
+  await confirm.getByText("12 releases").waitFor();
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  if ((await page.evaluate(() => globalThis.relcalCalls.import_chosen_plan ?? 0)) !== 0) throw new Error("cancel imported");
+  await page.keyboard.press("Control+o");
+  await confirm.getByRole("button", { name: "Replace calendar" }).click();
+  await page.getByTestId("notice").getByText("Imported /home/ana/plans/q1.json").waitFor();
+  await page.keyboard.press("Control+s");
+  await page.getByTestId("notice").getByText("to /home/ana/relcal-plan.json").waitFor();
+});
+
+await test("deleting a release from its panel; undo brings it back", async (page) => {
+  await page.locator(".fc-event.release", { hasText: "Auth rotation" }).click();
+  await page.getByTestId("release-panel").getByRole("button", { name: "Delete" }).click();
+  await page.getByTestId("change-toast").getByText("Deleted release Auth rotation").waitFor();
+  await page.locator(".fc-event.release", { hasText: "Auth rotation" }).waitFor({ state: "detached" });
+  await page.getByTestId("change-toast").getByRole("button", { name: "Undo" }).click();
+  await page.locator(".fc-event.release", { hasText: "Auth rotation" }).waitFor();
+});
+
+await test("2,000 releases in a month: busy days fold into one entry that opens the day's agenda", async (page) => {
+  const folded = page.locator(".fc-event.more-releases").first();
+  await folded.waitFor();
+  const text = await folded.textContent();
+  if (!/\+\d+ more releases/.test(text ?? "")) throw new Error(`folded entry says ${text}`);
+  // Every event the grid got is on screen or folded: far fewer than 2,000 elements.
+  const drawn = await page.locator(".fc-event.release").count();
+  if (drawn > 400) throw new Error(`${drawn} release elements drawn; busy days should fold`);
+  const painted = await page.waitForFunction(() => (globalThis.relcalPaints ?? []).find((p) => p.events >= 2000));
+  const sample = await painted.jsonValue();
+  console.log(`  (month view painted ${sample.events} events ${sample.ms.toFixed(0)} ms after the IPC answer)`);
+  await folded.click();
+  await page.locator(".fc-list-event", { hasText: "bulk release" }).first().waitFor();
+}, { query: "?bulk=2000", ready: "more releases" });
+
+await test("the timeline pages through 200 teams, draws dependency arrows, and moves a bar by dragging", async (page) => {
+  await page.keyboard.press("l");
+  const timeline = page.getByTestId("team-timeline");
+  await page.getByTestId("lane-page").filter({ hasText: "Teams 1–40 of 200" }).waitFor();
+  if ((await timeline.locator(".vis-labelset .vis-label").count()) !== 40) throw new Error("not 40 lanes on a page");
+  // checkout depends on auth, which ends after checkout starts: a red arrow.
+  const arrow = timeline.locator("svg path[marker-end], svg path[marker-start]").first();
+  await arrow.waitFor({ state: "attached" });
+  if ((await arrow.evaluate((p) => p.style.stroke || p.getAttribute("stroke"))) !== "rgb(207, 34, 46)")
+    throw new Error(`arrow colour ${await arrow.evaluate((p) => p.style.stroke || p.getAttribute("stroke"))}`);
+  await page.keyboard.press("PageDown");
+  await page.getByTestId("lane-page").filter({ hasText: "Teams 41–80 of 200" }).waitFor();
+  await timeline.getByText("Team 41", { exact: true }).waitFor();
+  await page.keyboard.press("PageUp");
+  // Drag the checkout bar an hour or so to the right.
+  const bar = timeline.locator(".vis-item.release", { hasText: "Checkout launch" });
+  const box = await bar.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 30, box.y + box.height / 2, { steps: 8 });
+  await page.mouse.up();
+  await page.getByTestId("change-toast").getByText("Moved Checkout launch").waitFor();
+}, { query: "?bulk=2000&teams=200", ready: "more releases" });
+
 
 await browser.close();
 server.close();

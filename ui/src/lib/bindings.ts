@@ -474,6 +474,8 @@ export type ReleaseEvent = {
 	production: boolean,
 	/**  Service ids. */
 	services: string[],
+	/**  Releases that must finish first. */
+	depends_on: string[],
 	/**  Window start. */
 	start: string,
 	/**  Window end. */
@@ -547,6 +549,8 @@ export type ServiceInput = {
 
 /**  A team, service or environment as the settings lists show it. */
 export type Settings = {
+	/**  The calendar's zone: local times without their own zone are read in it. */
+	calendar_timezone: string,
 	/**  Teams. */
 	teams: TeamInput[],
 	/**  Services. */

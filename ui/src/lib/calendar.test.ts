@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CalendarView, ConflictItem, ConflictsView } from "./bindings";
-import { zoneChoices, badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, legendOf, NO_FILTER } from "./calendar";
+import type { CalendarView, ConflictItem, ConflictsView, ReleaseEvent } from "./bindings";
+import { zoneChoices, badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, foldBusyDays, FOLD_AT, legendOf, NO_FILTER } from "./calendar";
 
 const view: CalendarView = {
   timezone: "UTC",
@@ -12,7 +12,7 @@ const view: CalendarView = {
     {
       id: "auth-5.2", title: "auth 5.2", team_id: "identity", team_name: "Identity",
       environment_id: "prod", environment_name: "Production", production: true, services: ["auth"],
-      start: "2026-12-01T14:00:00Z", end: "2026-12-01T16:00:00Z", status: "approved", owner: "dana",
+      start: "2026-12-01T14:00:00Z", end: "2026-12-01T16:00:00Z", status: "approved", owner: "dana", depends_on: [],
     },
   ],
   freezes: [
@@ -171,5 +171,46 @@ describe("freezeTooltip", () => {
     const f = { ...view.freezes[0]!, recurring: true, recurrence: "every Friday at 12:00 for 12 hours (Europe/Berlin)" };
     expect(freezeTooltip(f, (iso) => iso)).toContain("Repeats every Friday at 12:00 for 12 hours (Europe/Berlin)");
     expect(freezeTooltip(view.freezes[0]!, (iso) => iso)).not.toContain("Repeats");
+  });
+});
+
+describe("busy days in the month grid", () => {
+  const release = (id: string, start: string): ReleaseEvent => ({
+    id, title: id, team_id: "t", team_name: "T", environment_id: "e", environment_name: "E", production: false,
+    services: [], start, end: start.replace("T10", "T11"), status: "planned", owner: null, depends_on: [],
+  });
+
+  it("leaves a quiet day to the calendar and folds a busy one after its first three", () => {
+    const quiet = Array.from({ length: FOLD_AT }, (_, i) => release(`q${i}`, "2026-12-01T10:00:00Z"));
+    const busy = Array.from({ length: FOLD_AT + 5 }, (_, i) => release(`b${String(i).padStart(2, "0")}`, `2026-12-02T10:${String(i).padStart(2, "0")}:00Z`));
+    const out = foldBusyDays([...quiet, ...busy], "UTC");
+    expect(out.filter((x) => "release" in x && x.release.id.startsWith("q"))).toHaveLength(FOLD_AT);
+    const kept = out.filter((x) => "release" in x && x.release.id.startsWith("b")).map((x) => ("release" in x ? x.release.id : ""));
+    expect(kept).toEqual(["b00", "b01", "b02"]);
+    const folded = out.find((x) => !("release" in x));
+    expect(folded && "date" in folded ? [folded.date, folded.releases.length] : null).toEqual(["2026-12-02", FOLD_AT + 2]);
+  });
+
+  it("counts days in the display zone", () => {
+    // 23:30 UTC on the 1st is the 2nd in Berlin.
+    const late = Array.from({ length: FOLD_AT + 1 }, (_, i) => release(`l${i}`, "2026-12-01T23:30:00Z"));
+    const berlin = foldBusyDays(late, "Europe/Berlin").find((x) => !("release" in x));
+    expect(berlin && "date" in berlin ? berlin.date : null).toBe("2026-12-02");
+    const utc = foldBusyDays(late, "UTC").find((x) => !("release" in x));
+    expect(utc && "date" in utc ? utc.date : null).toBe("2026-12-01");
+  });
+
+  it("gives the folded entry the worst badge among the hidden releases", () => {
+    const many = Array.from({ length: FOLD_AT + 2 }, (_, i) => release(`r${String(i).padStart(2, "0")}`, `2026-12-03T10:${String(i).padStart(2, "0")}:00Z`));
+    const badges = new Map([
+      ["r10", { severity: "warning" as const, count: 1 }],
+      ["r11", { severity: "error" as const, count: 2 }],
+      ["r12", { severity: "error" as const, count: 1 }],
+    ]);
+    const view = { timezone: "UTC", teams: [{ id: "t", name: "T", timezone: null }], releases: many, freezes: [] };
+    const more = eventsOf(view, badges, true, undefined, "UTC").find((e) => e.extendedProps?.kind === "more");
+    expect(more?.title).toBe(`+${FOLD_AT - 1} more releases`);
+    expect(more?.classNames).toContain("conflict-error");
+    expect(more?.extendedProps?.badge).toEqual({ severity: "error", count: 2 });
   });
 });

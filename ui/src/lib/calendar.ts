@@ -10,6 +10,8 @@ import type {
   ConflictReport,
   ConflictsView,
   FreezePeriod,
+  ObjectChange,
+  ObjectKind,
   ReleaseChange,
   ReleaseEvent,
 } from "./bindings";
@@ -164,10 +166,69 @@ export function eventsOf(
   zone: DisplayZone = "local",
 ): EventInput[] {
   const colorOf = new Map(legendOf(view).teams.map((t) => [t.id, t.color]));
+  const shown = view.releases.filter((r) => releaseMatches(r, filter));
+  const releases = wholeDayFreezes ? foldBusyDays(shown, zone) : shown.map((r) => ({ release: r }));
   return [
     ...view.freezes.map((f) => freezeEvent(f, wholeDayFreezes, zone)),
-    ...view.releases.filter((r) => releaseMatches(r, filter)).map((r) => releaseEvent(r, colorOf, badges.get(r.id))),
+    ...releases.map((x) => ("release" in x ? releaseEvent(x.release, colorOf, badges.get(x.release.id)) : moreEvent(x, badges))),
   ];
+}
+
+/** A month-grid day with more releases than this shows the first few and one "+N more" entry. */
+export const FOLD_AT = 12;
+const SHOWN_WHEN_FOLDED = 3;
+
+/** The releases of a busy day that the month grid folds into one entry. */
+export interface Folded {
+  /** The day, YYYY-MM-DD in the display zone. */
+  date: string;
+  releases: ReleaseEvent[];
+}
+
+/**
+ * Releases of the month grid, with each day that starts more than `FOLD_AT`
+ * of them folded after its first few: the grid stays fast with thousands of
+ * releases (FullCalendar lays out every event it is given), and the folded
+ * entry opens that day's agenda. Quieter days are left to FullCalendar's own
+ * "+more" popover.
+ */
+export function foldBusyDays(releases: ReleaseEvent[], zone: DisplayZone = "local"): ({ release: ReleaseEvent } | Folded)[] {
+  const byDay = new Map<string, ReleaseEvent[]>();
+  for (const r of releases) {
+    const day = inZone(r.start, zone).toISODate() ?? r.start.slice(0, 10);
+    let list = byDay.get(day);
+    if (!list) byDay.set(day, (list = []));
+    list.push(r);
+  }
+  const out: ({ release: ReleaseEvent } | Folded)[] = [];
+  for (const [date, list] of byDay) {
+    if (list.length <= FOLD_AT) {
+      for (const release of list) out.push({ release });
+      continue;
+    }
+    const sorted = [...list].sort((a, b) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id));
+    for (const release of sorted.slice(0, SHOWN_WHEN_FOLDED)) out.push({ release });
+    out.push({ date, releases: sorted.slice(SHOWN_WHEN_FOLDED) });
+  }
+  return out;
+}
+
+function moreEvent(folded: Folded, badges: Map<string, Badge>): EventInput {
+  let worst: Badge | undefined;
+  for (const r of folded.releases) {
+    const b = badges.get(r.id);
+    if (b && (!worst || RANK[b.severity] < RANK[worst.severity])) worst = { severity: b.severity, count: 0 };
+    if (b && worst && b.severity === worst.severity) worst.count += 1;
+  }
+  return {
+    id: `more:${folded.date}`,
+    title: `+${folded.releases.length} more releases`,
+    start: folded.date,
+    allDay: true,
+    editable: false,
+    classNames: ["more-releases", ...(worst ? [`conflict-${worst.severity}`] : [])],
+    extendedProps: { kind: "more", date: folded.date, count: folded.releases.length, badge: worst, order: 1 },
+  };
 }
 
 /** One line for a person from an error that crossed IPC (or anything thrown). */
@@ -211,6 +272,42 @@ export function changeDiff(change: ReleaseChange): { gained: ConflictReport[]; l
   return {
     gained: change.after.filter((c) => !before.has(key(c))),
     lost: change.before.filter((c) => !after.has(key(c))),
+  };
+}
+
+/** What the change toast shows, for a release change or any other object's change. */
+export interface ToastModel {
+  /** "Moved checkout 2.0", "Deleted freeze Holiday freeze". */
+  title: string;
+  /** The release's window after the change, if it is a release. */
+  when: { start: string; end: string } | null;
+  gained: ConflictReport[];
+  lost: ConflictReport[];
+  gainedTotal: number;
+  lostTotal: number;
+  /** What stayed, for "its conflicts did not change (N)". */
+  unchanged: string;
+}
+
+export function toastOfRelease(change: ReleaseChange, action: string): ToastModel {
+  const { gained, lost } = changeDiff(change);
+  return {
+    title: `${action} ${change.title}`,
+    when: { start: change.start, end: change.end },
+    gained, lost, gainedTotal: gained.length, lostTotal: lost.length,
+    unchanged: `Its conflicts did not change (${change.after.length}).`,
+  };
+}
+
+const NOUN: Record<ObjectKind, string> = { team: "team", service: "service", environment: "environment", freeze: "freeze", release: "release" };
+
+export function toastOfObject(change: ObjectChange, action: string, name?: string): ToastModel {
+  const verb = action || { created: "Created", updated: "Saved", deleted: "Deleted" }[change.action] || "Changed";
+  return {
+    title: `${verb} ${NOUN[change.kind]} ${name ?? change.id}`,
+    when: null,
+    gained: change.gained, lost: change.resolved, gainedTotal: change.gained_total, lostTotal: change.resolved_total,
+    unchanged: `The calendar's conflicts did not change (${change.after.errors} errors, ${change.after.warnings} warnings).`,
   };
 }
 

@@ -5,6 +5,11 @@
  */
 import type {
   AppInfo,
+  FreezeInput,
+  FreezePreview,
+  ObjectChange,
+  ObjectKind,
+  Settings,
   CalendarView,
   Catalog,
   ConflictReport,
@@ -21,7 +26,8 @@ function isoDay(t: number): string {
   return new Date(t).toISOString().slice(0, 10);
 }
 
-export function fakeBackend(today: Date) {
+/** `bulk`: that many extra releases spread over the current month, for paint-time measurements. */
+export function fakeBackend(today: Date, options: { bulk?: number; teams?: number } = {}) {
   const midnight = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
   const weekday = (today.getUTCDay() + 6) % 7;
   const freezeDay = midnight + (weekday < 6 ? DAY : -DAY);
@@ -33,13 +39,37 @@ export function fakeBackend(today: Date) {
   const releases: ReleaseEvent[] = [
     { id: "checkout", title: "Checkout launch", team_id: "payments", team_name: "Payments", environment_id: "prod",
       environment_name: "Production", production: true, services: ["checkout-api"], start: at(midnight + 10 * 3600_000),
-      end: at(midnight + 11 * 3600_000), status: "planned", owner: "dana" },
+      end: at(midnight + 11 * 3600_000), status: "planned", owner: "dana", depends_on: ["auth"] },
     { id: "auth", title: "Auth rotation", team_id: "identity", team_name: "Identity", environment_id: "staging",
       environment_name: "Staging", production: false, services: ["auth"], start: at(midnight + 14 * 3600_000),
-      end: at(midnight + 15 * 3600_000), status: "approved", owner: "li" },
+      end: at(midnight + 15 * 3600_000), status: "approved", owner: "li", depends_on: [] },
   ];
+  for (let i = teams.length; i < (options.teams ?? 0); i++) teams.push({ id: `team-${i}`, name: `Team ${i}`, timezone: "UTC" });
+  const monthStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1);
+  for (let i = 0; i < (options.bulk ?? 0); i++) {
+    const team = teams[i % teams.length] ?? teams[0]!;
+    const start = monthStart + (i % 28) * DAY + ((i * 7) % 20) * 3600_000;
+    releases.push({ id: `bulk-${i}`, title: `bulk release ${i}`, team_id: team.id, team_name: team.name, environment_id: "staging",
+      environment_name: "Staging", production: false, services: ["auth"], start: at(start), end: at(start + 3600_000),
+      status: "planned", owner: null, depends_on: [] });
+  }
   const freeze = { freeze_id: "launch", name: "Launch freeze", severity: "hard", start: at(freezeDay), end: at(freezeDay + DAY),
     recurring: false, recurrence: null, timezone: "UTC", scope: "everyone", reason: "Marketing launch" };
+
+  const freezes: FreezeInput[] = [
+    { id: "launch", name: "Launch freeze", severity: "hard", timezone: "UTC", start: freeze.start, end: freeze.end, duration: null,
+      rrule: null, exdates: [], teams: [], services: [], environments: [], reason: "Marketing launch" },
+    { id: "no-friday", name: "No Friday deploys", severity: "soft", timezone: "Europe/Berlin", start: "2026-11-06T12:00:00", end: null,
+      duration: "PT12H", rrule: "FREQ=WEEKLY;BYDAY=FR", exdates: [], teams: [], services: [], environments: ["prod"], reason: null },
+  ];
+  let teamList = teams.map((t) => ({ ...t }));
+  const noChange = { errors: 0, warnings: 0, infos: 0 };
+  const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
+    kind, id, action, previous: previous === undefined ? null : JSON.stringify(previous), position: previous === undefined ? null : 0,
+    before: noChange, after: noChange, gained: [], gained_total: 0, resolved: [], resolved_total: 0,
+  });
+  /** The words the fake gives a rule: the real ones come from the Rust engine. */
+  const words = (f: FreezeInput) => (f.rrule ? `rule ${f.rrule} for ${f.duration} (${f.timezone ?? "UTC"})` : `once (${f.timezone ?? "UTC"})`);
 
   const active = (r: ReleaseEvent) => ["draft", "planned", "approved", "in_progress"].includes(r.status);
   const conflictsOf = (r: ReleaseEvent): ConflictReport[] =>
@@ -116,7 +146,7 @@ export function fakeBackend(today: Date) {
         const fields = { title: input.title, team_id: input.team, team_name: team?.name ?? input.team, services: input.services,
           environment_id: input.environment, environment_name: input.environment === "prod" ? "Production" : "Staging",
           production: input.environment === "prod", start: at(new Date(input.start).getTime()), end: at(new Date(input.end).getTime()),
-          status: input.status, owner: input.owner };
+          status: input.status, owner: input.owner, depends_on: input.depends_on };
         if (r) Object.assign(r, fields);
         else releases.push((r = { id: input.id, ...fields }));
         return { release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
@@ -137,6 +167,89 @@ export function fakeBackend(today: Date) {
           rollback: null, overrides: [], conflicts: conflictsOf(r),
         } satisfies ReleaseDetail;
       }
+      case "settings":
+        return {
+          calendar_timezone: "UTC",
+          teams: teamList.map((t) => ({ id: t.id, name: t.name, timezone: t.timezone })),
+          services: [{ id: "checkout-api", team: "payments", depends_on: ["auth"] }, { id: "auth", team: "identity", depends_on: [] }],
+          environments: [
+            { id: "prod", name: "Production", production: true, max_concurrent: 2, required_approvals: 2 },
+            { id: "staging", name: "Staging", production: false, max_concurrent: null, required_approvals: 0 },
+          ],
+          freezes: freezes.map((f) => ({ id: f.id, name: f.name, severity: f.severity, schedule: words(f) })),
+          usage: teamList.map((t) => ({ kind: "team" as const, id: t.id, releases: releases.filter((r) => r.team_id === t.id).length })),
+        } satisfies Settings;
+      case "freeze_input": {
+        const f = freezes.find((x) => x.id === (args as { id: string }).id);
+        if (!f) throw { code: "not_found", message: "no such freeze" };
+        return f;
+      }
+      case "preview_freeze": {
+        const f = (args as { input: FreezeInput }).input;
+        if (f.rrule !== null && !/^FREQ=/.test(f.rrule))
+          throw { code: "validation", message: `freezes[1] (id "${f.id}"): field \`rrule\`: the RRULE has no FREQ (e.g. FREQ=WEEKLY)` };
+        const first = Date.now() + DAY;
+        return {
+          description: words(f), timezone: f.timezone ?? "UTC", infinite: f.rrule !== null,
+          next: [0, 1, 2].map((i) => ({ start: at(first + i * 7 * DAY), end: at(first + i * 7 * DAY + 3600_000) })),
+          conflicts: [], conflicts_total: 0,
+        } satisfies FreezePreview;
+      }
+      case "save_freeze": {
+        const f = (args as { input: FreezeInput }).input;
+        const i = freezes.findIndex((x) => x.id === f.id);
+        const previous = i >= 0 ? freezes[i] : undefined;
+        if (i >= 0) freezes[i] = f;
+        else freezes.push(f);
+        return objectChange("freeze", f.id, previous ? "updated" : "created", previous);
+      }
+      case "save_team": {
+        const t = (args as { input: { id: string; name: string; timezone: string | null } }).input;
+        if (!t.name.trim()) throw { code: "validation", message: `teams[${teamList.length}] (id "${t.id}"): field \`name\`: must not be empty` };
+        const i = teamList.findIndex((x) => x.id === t.id);
+        const previous = i >= 0 ? teamList[i] : undefined;
+        if (i >= 0) teamList[i] = { ...t, timezone: t.timezone ?? "UTC" };
+        else teamList.push({ ...t, timezone: t.timezone ?? "UTC" });
+        return objectChange("team", t.id, previous ? "updated" : "created", previous);
+      }
+      case "delete_object": {
+        const { kind, id } = args as { kind: ObjectKind; id: string };
+        if (kind === "team" && releases.some((r) => r.team_id === id))
+          throw { code: "validation", message: `team "${id}" cannot be deleted: ${releases.filter((r) => r.team_id === id).length} releases use it. Change those first.` };
+        if (kind === "freeze") {
+          const i = freezes.findIndex((x) => x.id === id);
+          const [previous] = freezes.splice(i, 1);
+          return objectChange(kind, id, "deleted", previous);
+        }
+        if (kind === "team") {
+          const previous = teamList.find((x) => x.id === id);
+          teamList = teamList.filter((x) => x.id !== id);
+          return objectChange(kind, id, "deleted", previous);
+        }
+        if (kind === "release") {
+          const i = releases.findIndex((x) => x.id === id);
+          const [previous] = releases.splice(i, 1);
+          return objectChange(kind, id, "deleted", previous);
+        }
+        throw { code: "internal", message: `the fake backend cannot delete a ${kind}` };
+      }
+      case "restore_object": {
+        const { kind, id, previous } = args as { kind: ObjectKind; id: string; previous: string | null };
+        const value = previous === null ? null : JSON.parse(previous);
+        const list = (kind === "freeze" ? freezes : kind === "team" ? teamList : kind === "release" ? releases : []) as { id: string }[];
+        const i = list.findIndex((x) => x.id === id);
+        const current = i >= 0 ? list[i] : undefined;
+        if (value === null) list.splice(i, 1);
+        else if (i >= 0) list[i] = value;
+        else list.push(value);
+        return objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current);
+      }
+      case "choose_plan_file":
+        return { path: "/home/ana/plans/q1.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: 12 } };
+      case "import_chosen_plan":
+        return { path: "/home/ana/plans/q1.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: 12 } };
+      case "export_plan":
+        return { path: "/home/ana/relcal-plan.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: releases.length } };
       default:
         throw { code: "internal", message: `the fake backend has no command ${cmd}` };
     }
