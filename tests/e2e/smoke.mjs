@@ -4,7 +4,7 @@
 //
 // Run through `make e2e` (builds the app with the UI embedded, wraps in xvfb-run).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -78,8 +78,8 @@ async function snap(session, name) {
   writeFileSync(join(artifacts, `${name}.png`), Buffer.from(png, "base64"));
 }
 
-async function withApp(db, name, check) {
-  const env = { ...process.env, RELCAL_DB: db, RELCAL_LOG: "warn" };
+async function withApp(db, name, check, extraEnv = {}) {
+  const env = { ...process.env, RELCAL_DB: db, RELCAL_LOG: "warn", ...extraEnv };
   const driver = await startDriver(env);
   let session;
   try {
@@ -122,6 +122,30 @@ async function test(name, fn) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "relcal-e2e-"));
+
+/** Runs `script` in the window and returns its value. */
+const run = (session, script) => wd("POST", `/session/${session}/execute/sync`, { script, args: [] });
+/** Presses a key the way the app listens for it (on the window). */
+const press = (session, key, ctrl = false) =>
+  run(session, `window.dispatchEvent(new KeyboardEvent('keydown', { key: ${JSON.stringify(key)}, ctrlKey: ${ctrl}, bubbles: true }))`);
+/** Clicks the element matching `css`, waiting for it. */
+async function clickOn(session, css) {
+  const el = await element(session, css);
+  await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/click`, {});
+}
+/** Chooses `value` in the select matching `css` (as a person would: the change event follows). */
+async function choose(session, css, value) {
+  await element(session, css);
+  await run(session, `const s = document.querySelector(${JSON.stringify(css)}); s.value = ${JSON.stringify(value)};
+    s.dispatchEvent(new Event('change', { bubbles: true }));`);
+}
+/** Types `text` into the input matching `css`, replacing what was there. */
+async function type(session, css, text) {
+  const el = await element(session, css);
+  await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/clear`, {});
+  await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/value`, { text });
+}
+const exportOf = (db) => JSON.parse(spawnSync(relcal, ["export", "--db", db], { encoding: "utf8" }).stdout);
 
 await test("a new database shows the demo calendar in the month view", async () => {
   const db = join(dir, "new.db");
@@ -313,6 +337,90 @@ await test("dragging a release into a hard freeze is flagged at once and can be 
     const back = JSON.parse(spawnSync(relcal, ["export", "--db", db], { encoding: "utf8" }).stdout);
     if (!back.releases[0].start.startsWith(day(today))) throw new Error(`undo was not stored: ${back.releases[0].start}`);
   });
+});
+
+await test("a recurring freeze is rebuilt in the editor, described by the engine, stored, and undone", async () => {
+  const db = join(dir, "freeze.db");
+  await withApp(db, "settings", async (session) => {
+    await waitForText(session, (t) => t.includes("checkout 2.0"), "the demo");
+    await press(session, "s");
+    await waitForText(session, (t) => t.includes("Calendar settings") && t.includes("Finance month-end close"), "the settings");
+    await clickOn(session, "button[aria-label='Edit No Friday afternoon deploys']");
+    await waitForText(session, (t) => t.includes("every Friday at 12:00 for 12 hours (Europe/Berlin)"), "the engine's words for the stored rule");
+    await choose(session, "[data-testid='freeze-form'] select[aria-label='Frequency']", "monthly_nth");
+    await choose(session, "[data-testid='freeze-form'] select[aria-label='Which week']", "-1");
+    await choose(session, "[data-testid='freeze-form'] select[aria-label='Weekday']", "FR");
+    await waitForText(
+      session,
+      (t) => t.includes("on the last Friday of every month at 12:00 for 12 hours (Europe/Berlin)"),
+      "the engine's words for the new rule",
+    );
+    const next = await run(session, "return Array.from(document.querySelectorAll('[data-testid=freeze-next] li span')).map(s => s.textContent)");
+    if (next.length < 3 || !next.every((x) => x.startsWith("Fri"))) throw new Error(`next occurrences: ${JSON.stringify(next)}`);
+    await snap(session, "freeze-editor");
+    await clickOn(session, "[data-testid='freeze-form'] button[type='submit']");
+    await waitForText(session, (t) => t.includes("Saved freeze No Friday afternoon deploys"), "the saved toast");
+    const saved = exportOf(db).freezes.find((f) => f.id === "no-friday");
+    if (saved.rrule !== "FREQ=MONTHLY;BYDAY=-1FR") throw new Error(`stored rule: ${saved.rrule}`);
+    await press(session, "Escape");
+    await press(session, "z", true);
+    await waitForText(session, (t) => t.includes("Undone freeze"), "the undo toast");
+    const back = exportOf(db).freezes.find((f) => f.id === "no-friday");
+    if (back.rrule !== "FREQ=WEEKLY;BYDAY=FR") throw new Error(`undo did not restore the rule: ${back.rrule}`);
+
+    // Teams and environments.
+    await press(session, "s");
+    await clickOn(session, "[data-testid='settings'] [role='tab']:nth-child(2)");
+    await clickOn(session, "[data-testid='settings'] button.add");
+    await type(session, "input[aria-label='Team id']", "search");
+    await type(session, "input[aria-label='Team name']", "Search");
+    await type(session, "input[aria-label='Team zone']", "Asia/Tokyo");
+    await clickOn(session, "[data-testid='settings'] form.edit button.primary");
+    await waitForText(session, (t) => t.includes("Created team Search"), "the new team");
+    const team = exportOf(db).teams.find((t) => t.id === "search");
+    if (team?.timezone !== "Asia/Tokyo") throw new Error(`team not stored: ${JSON.stringify(team)}`);
+    await clickOn(session, "[data-testid='settings'] [role='tab']:nth-child(4)");
+    await clickOn(session, "button[aria-label='Delete Production']");
+    await waitForText(session, (t) => t.includes('environment "prod" cannot be deleted') && t.includes("releases use it"), "the refusal");
+    if (!exportOf(db).environments.some((e) => e.id === "prod")) throw new Error("prod was deleted");
+  });
+});
+
+await test("plans are imported and exported through the file dialog; a bad file names the object and field", async () => {
+  const db = join(dir, "files.db");
+  const file = join(dir, "chosen-plan.json");
+  const good = {
+    version: 1, timezone: "UTC", teams: [{ id: "web", name: "Web" }], services: [{ id: "site", team: "web" }],
+    environments: [{ id: "live", name: "Live" }],
+    freezes: [{ id: "launch", name: "Launch freeze", severity: "hard", start: "2026-12-24T00:00:00Z", end: "2026-12-27T00:00:00Z" }],
+    releases: [{ id: "imported", title: "Imported release", team: "web", services: ["site"], environment: "live",
+      start: new Date(Date.now() + 3600000).toISOString().slice(0, 13) + ":00:00Z",
+      end: new Date(Date.now() + 7200000).toISOString().slice(0, 13) + ":00:00Z", status: "planned" }],
+  };
+  writeFileSync(file, JSON.stringify({ ...good, freezes: [{ ...good.freezes[0], severity: "total" }] }));
+  await withApp(db, "import-export", async (session) => {
+    await waitForText(session, (t) => t.includes("checkout 2.0"), "the demo");
+    await press(session, "o", true);
+    await waitForText(
+      session,
+      (t) => t.includes("chosen-plan.json") && t.includes('freezes[0] (id "launch")') && t.includes("field `severity`"),
+      "the refusal naming the freeze and its field",
+    );
+    if (!exportOf(db).releases.some((r) => r.id === "checkout-2.0")) throw new Error("a refused import changed the calendar");
+    writeFileSync(file, JSON.stringify(good));
+    await press(session, "o", true);
+    await waitForText(session, (t) => t.includes("Replace the calendar?") && t.includes("1 release, 1 freeze"), "the confirmation");
+    await snap(session, "import-confirm");
+    await clickOn(session, "[data-testid='import-confirm'] button.primary");
+    await waitForText(session, (t) => t.includes("Imported") && t.includes("Imported release"), "the imported calendar");
+    const stored = exportOf(db);
+    if (stored.releases.length !== 1 || stored.releases[0].id !== "imported") throw new Error(`stored: ${JSON.stringify(stored.releases)}`);
+    writeFileSync(file, "overwritten by the export");
+    await press(session, "s", true);
+    await waitForText(session, (t) => t.includes("Exported 1 release and 1 freeze to"), "the export notice");
+    const written = JSON.parse(readFileSync(file, "utf8"));
+    if (JSON.stringify(written) !== JSON.stringify(exportOf(db))) throw new Error("the exported file differs from the calendar");
+  }, { RELCAL_TEST_FILE_DIALOG: file });
 });
 
 await test("a database that cannot be opened is explained in the window", async () => {

@@ -302,6 +302,15 @@ await test("the timeline pages through 200 teams, draws dependency arrows, and m
 }, { query: "?bulk=2000&teams=200", ready: "more releases" });
 
 
+await test("? lists every keyboard shortcut; Escape closes the list", async (page) => {
+  await page.keyboard.press("?");
+  const help = page.getByTestId("shortcuts");
+  await help.getByText("Undo the last change").waitFor();
+  await help.getByText("New freeze").waitFor();
+  await page.keyboard.press("Escape");
+  await help.waitFor({ state: "detached" });
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);
