@@ -9,6 +9,7 @@ fn main() {
         "catalog",
         "release_input",
         "save_release",
+        "preview_release",
         "set_release_status",
         "app_info",
         "settings",

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use relcal_api::{
     ApiError, CalendarView, Catalog, ConflictsView, EnvironmentInput, ErrorCode, FreezeInput,
     FreezePreview, ImportSummary, ObjectChange, ObjectKind, ReleaseChange, ReleaseDetail,
-    ReleaseInput, ServiceInput, Settings, TeamInput,
+    ReleaseInput, ReleasePreview, ServiceInput, Settings, TeamInput,
 };
 use serde::Serialize;
 use std::path::PathBuf;
@@ -116,6 +116,17 @@ pub async fn save_release(
     input: ReleaseInput,
 ) -> Result<ReleaseChange, ApiError> {
     relcal_api::save_release(&mut *store(&state)?, input, Utc::now())
+}
+
+/// A release as typed in the form, checked against the calendar without
+/// saving: its conflicts before and after.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_release(
+    state: State<'_, AppState>,
+    input: ReleaseInput,
+) -> Result<ReleasePreview, ApiError> {
+    relcal_api::preview_release(&*store(&state)?, &input, Utc::now())
 }
 
 /// Sets a release's status (e.g. `cancelled`).

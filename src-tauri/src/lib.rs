@@ -32,6 +32,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::catalog,
             commands::release_input,
             commands::save_release,
+            commands::preview_release,
             commands::set_release_status,
             commands::app_info,
             commands::settings,

@@ -81,12 +81,16 @@ await test("dragging a release into a freeze shows the conflict at once, and und
   await page.getByTestId("conflicts-panel").getByText("No conflicts. Nice.").waitFor();
 });
 
-await test("filtering by team hides the other team's releases", async (page) => {
+await test("filtering by team or service hides the other releases", async (page) => {
   await page.getByLabel("Show team").selectOption("identity");
   await page.locator(".fc-event.release", { hasText: "Checkout launch" }).waitFor({ state: "detached" });
   if (!(await page.locator(".fc-event.release", { hasText: "Auth rotation" }).isVisible())) throw new Error("Auth rotation hidden");
   await page.getByLabel("Show team").selectOption("all");
   await page.locator(".fc-event.release", { hasText: "Checkout launch" }).waitFor();
+  await page.getByLabel("Show service").selectOption("checkout-api");
+  await page.locator(".fc-event.release", { hasText: "Auth rotation" }).waitFor({ state: "detached" });
+  await page.getByLabel("Show service").selectOption("all");
+  await page.locator(".fc-event.release", { hasText: "Auth rotation" }).waitFor();
   const fetches = () => page.evaluate(() => globalThis.relcalCalls?.calendar_view ?? 0);
   const before = await fetches();
   await page.keyboard.press("/");
@@ -130,6 +134,9 @@ await test("creating a release in a freeze shows the conflict; cancelling it cle
   await form.getByPlaceholder("checkout 2.1").fill("Hotfix");
   await form.getByLabel("Start", { exact: true }).fill(`${freezeDay}T09:00`);
   await form.getByLabel("End", { exact: true }).fill(`${freezeDay}T10:00`);
+  // The conflict shows before saving.
+  await form.getByTestId("release-preview").getByText("Hotfix overlaps Launch freeze").waitFor();
+  await form.getByTestId("release-preview").getByText("new error").waitFor();
   await form.getByRole("button", { name: "Create release" }).click();
   const toast = page.getByTestId("change-toast");
   await toast.getByText("Created Hotfix").waitFor();

@@ -420,14 +420,9 @@ pub fn release_input(store: &Store, id: &str) -> Result<ReleaseInput, ApiError> 
     })
 }
 
-/// Creates a release, or updates the one with its id, validated like a plan
-/// file's release (errors name the field). Nothing is written on invalid input.
-pub fn save_release(
-    store: &mut Store,
-    input: ReleaseInput,
-    now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
-    let plan = stored_plan(store)?;
+/// The release `input` describes, validated like a plan file's release
+/// (errors name the field), over what is stored for it.
+fn release_from_input(plan: &Plan, input: &ReleaseInput) -> Result<Release, ApiError> {
     let existing = plan.releases.iter().position(|r| r.id.as_str() == input.id);
     let object = match existing {
         Some(i) => format!("releases[{i}] (id \"{}\")", input.id),
@@ -455,6 +450,47 @@ pub fn save_release(
             };
         }
     }
-    let release = relcal_domain::parse_release_value(&plan, &object, value)?;
+    Ok(relcal_domain::parse_release_value(plan, &object, value)?)
+}
+
+/// Creates a release, or updates the one with its id, validated like a plan
+/// file's release (errors name the field). Nothing is written on invalid input.
+pub fn save_release(
+    store: &mut Store,
+    input: ReleaseInput,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    let plan = stored_plan(store)?;
+    let release = release_from_input(&plan, &input)?;
     apply(store, &plan, release, now)
+}
+
+/// What saving a release as typed would do to its conflicts. Writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReleasePreview {
+    /// Its conflicts as stored now (none for a new release).
+    pub before: Vec<ConflictReport>,
+    /// Its conflicts if saved as typed.
+    pub after: Vec<ConflictReport>,
+}
+
+/// Checks a release as typed in the form against the calendar, without
+/// saving it: the form shows the conflicts before the person saves.
+pub fn preview_release(
+    store: &Store,
+    input: &ReleaseInput,
+    now: DateTime<Utc>,
+) -> Result<ReleasePreview, ApiError> {
+    let plan = stored_plan(store)?;
+    let release = release_from_input(&plan, input)?;
+    let id: ReleaseId = release.id.clone();
+    let mut checker = Checker::new(&plan, now);
+    let before = checker.conflicts_of(&id);
+    checker.upsert_release(release);
+    let after = checker.conflicts_of(&id);
+    Ok(ReleasePreview {
+        before: before.into_iter().map(ConflictReport::from).collect(),
+        after: after.into_iter().map(ConflictReport::from).collect(),
+    })
 }

@@ -425,3 +425,45 @@ fn a_bad_plan_file_names_the_file_object_and_field_and_imports_nothing() {
     assert!(err.message.contains("not UTF-8"), "{}", err.message);
     assert_eq!(export(&store), original);
 }
+
+#[test]
+fn a_release_as_typed_is_checked_before_it_is_saved() {
+    let (_dir, store) = demo();
+    let original = export(&store);
+    let mut input = release_input(&store, "ingress-xmas").unwrap();
+    // Moved out of the holiday freeze.
+    input.start = "2027-01-05T09:00:00Z".into();
+    input.end = "2027-01-05T10:00:00Z".into();
+    let preview = preview_release(&store, &input, at(NOW)).unwrap();
+    assert!(
+        preview.before.iter().any(|c| c.code == "freeze.hard"),
+        "{:?}",
+        preview.before
+    );
+    assert!(
+        preview.after.iter().all(|c| c.code != "freeze.hard"),
+        "{:?}",
+        preview.after
+    );
+    // A new release in the freeze.
+    input.id = "ingress-again".into();
+    input.start = "2026-12-23T09:00:00Z".into();
+    input.end = "2026-12-23T10:00:00Z".into();
+    let preview = preview_release(&store, &input, at(NOW)).unwrap();
+    assert!(preview.before.is_empty());
+    assert!(
+        preview.after.iter().any(|c| c.code == "freeze.hard"),
+        "{:?}",
+        preview.after
+    );
+    // Bad input names the field.
+    input.end = "2026-12-23T08:00:00Z".into();
+    let err = preview_release(&store, &input, at(NOW)).unwrap_err();
+    assert!(
+        err.message.contains("new release (id \"ingress-again\")")
+            && err.message.contains("field `end`"),
+        "{}",
+        err.message
+    );
+    assert_eq!(export(&store), original);
+}

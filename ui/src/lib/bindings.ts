@@ -22,6 +22,11 @@ export const commands = {
 	releaseInput: (id: string) => typedError<ReleaseInput, ApiError>(__TAURI_INVOKE("release_input", { id })),
 	/**  Creates or updates a release from the form; errors name the field. */
 	saveRelease: (input: ReleaseInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("save_release", { input })),
+	/**
+	 *  A release as typed in the form, checked against the calendar without
+	 *  saving: its conflicts before and after.
+	 */
+	previewRelease: (input: ReleaseInput) => typedError<ReleasePreview, ApiError>(__TAURI_INVOKE("preview_release", { input })),
 	/**  Sets a release's status (e.g. `cancelled`). */
 	setReleaseStatus: (id: string, status: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("set_release_status", { id, status })),
 	/**  Version, database and start-up problems. */
@@ -523,6 +528,14 @@ export type ReleaseLink = {
 	title: string | null,
 	/**  Status, or null when no release has that id. */
 	status: string | null,
+};
+
+/**  What saving a release as typed would do to its conflicts. Writes nothing. */
+export type ReleasePreview = {
+	/**  Its conflicts as stored now (none for a new release). */
+	before: ConflictReport[],
+	/**  Its conflicts if saved as typed. */
+	after: ConflictReport[],
 };
 
 /**  A rollback plan. */

@@ -126,10 +126,8 @@ describe("changeDiff", () => {
   it("lists the conflicts a move gained and the ones it resolved", () => {
     const c = (code: string) => checked.items.find((i) => i.conflict.code === code)!.conflict;
     const diff = changeDiff({
-      release: "checkout-2.0", title: "checkout 2.0", start: "", end: "", status: "planned",
       before: [c("dependency.order"), c("owner.double_booked")],
       after: [c("owner.double_booked"), c("freeze.overridden")],
-      summary: { errors: 0, warnings: 1, infos: 1 },
     });
     expect(diff.gained.map((x) => x.code)).toEqual(["freeze.overridden"]);
     expect(diff.lost.map((x) => x.code)).toEqual(["dependency.order"]);
@@ -143,7 +141,9 @@ describe("releaseMatches", () => {
     expect(releaseMatches(r, { ...SHOW_ALL, text: "auth ledger" })).toBe(false);
     expect(releaseMatches(r, { ...SHOW_ALL, text: "production" })).toBe(true);
   });
-  it("filters on team, environment and status", () => {
+  it("filters on team, environment, service and status", () => {
+    expect(releaseMatches(r, { ...SHOW_ALL, service: "auth" })).toBe(true);
+    expect(releaseMatches(r, { ...SHOW_ALL, service: "ledger" })).toBe(false);
     expect(releaseMatches(r, { ...SHOW_ALL, team: "identity" })).toBe(true);
     expect(releaseMatches(r, { ...SHOW_ALL, team: "payments" })).toBe(false);
     expect(releaseMatches(r, { ...SHOW_ALL, environment: "staging" })).toBe(false);

@@ -265,7 +265,7 @@ export function freezeTooltip(f: FreezePeriod, fmt: (iso: string) => string): st
 }
 
 /** What a change did to a release's conflicts: the ones it gained and the ones it lost. */
-export function changeDiff(change: ReleaseChange): { gained: ConflictReport[]; lost: ConflictReport[] } {
+export function changeDiff(change: Pick<ReleaseChange, "before" | "after">): { gained: ConflictReport[]; lost: ConflictReport[] } {
   const key = (c: ConflictReport) => `${c.code}|${c.releases.join(",")}|${c.freeze ?? ""}`;
   const before = new Set(change.before.map(key));
   const after = new Set(change.after.map(key));
@@ -316,15 +316,17 @@ export interface ReleaseFilter {
   text: string;
   team: string | "all";
   environment: string | "all";
+  service: string | "all";
   status: string | "all";
 }
 
-export const SHOW_ALL: ReleaseFilter = { text: "", team: "all", environment: "all", status: "all" };
+export const SHOW_ALL: ReleaseFilter = { text: "", team: "all", environment: "all", service: "all", status: "all" };
 
 /** True when the release passes the filter. Text matches title, id, owner, services, team and environment. */
 export function releaseMatches(r: ReleaseEvent, f: ReleaseFilter): boolean {
   if (f.team !== "all" && r.team_id !== f.team) return false;
   if (f.environment !== "all" && r.environment_id !== f.environment) return false;
+  if (f.service !== "all" && !r.services.includes(f.service)) return false;
   if (f.status !== "all" && r.status !== f.status) return false;
   const words = f.text.trim().toLowerCase().split(/\s+/).filter(Boolean);
   if (!words.length) return true;

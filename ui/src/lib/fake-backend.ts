@@ -151,6 +151,14 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         else releases.push((r = { id: input.id, ...fields }));
         return { release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
       }
+      case "preview_release": {
+        const input = (args as { input: ReleaseInput }).input;
+        if (new Date(input.end) <= new Date(input.start)) throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
+        const existing = releases.find((x) => x.id === input.id);
+        const candidate = { ...(existing ?? releases[0]!), id: input.id, title: input.title, status: input.status,
+          start: at(new Date(input.start).getTime()), end: at(new Date(input.end).getTime()) };
+        return { before: existing ? conflictsOf(existing) : [], after: conflictsOf(candidate) };
+      }
       case "set_release_status": {
         const { id, status } = args as { id: string; status: string };
         const r = find(id);
