@@ -24,6 +24,8 @@ fn main() {
         "choose_plan_file",
         "import_chosen_plan",
         "export_plan",
+        "user_name",
+        "set_user_name",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

@@ -375,3 +375,17 @@ pub async fn export_plan<R: tauri::Runtime>(
         summary,
     }))
 }
+
+/// Who this app's changes are recorded as (the setting, else the OS user).
+#[tauri::command]
+#[specta::specta]
+pub async fn user_name(state: State<'_, AppState>) -> Result<String, ApiError> {
+    Ok(store(&state)?.actor().to_owned())
+}
+
+/// Sets the name this app records changes under.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_user_name(state: State<'_, AppState>, name: String) -> Result<String, ApiError> {
+    relcal_api::set_user_name(&mut *store(&state)?, &name, Utc::now())
+}

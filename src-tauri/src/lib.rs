@@ -47,6 +47,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::choose_plan_file::<tauri::Wry>,
             commands::import_chosen_plan,
             commands::export_plan::<tauri::Wry>,
+            commands::user_name,
+            commands::set_user_name,
         ])
 }
 
@@ -79,7 +81,9 @@ fn chosen_db_path() -> Option<PathBuf> {
 
 fn open_state() -> AppState {
     let db_path = chosen_db_path().or_else(|| relcal_api::default_db_path().ok());
-    let store = relcal_api::open_calendar(db_path.as_deref(), chrono::Utc::now()).map(Mutex::new);
+    let store = relcal_api::open_calendar(db_path.as_deref(), chrono::Utc::now())
+        .and_then(|mut s| relcal_api::load_user_name(&mut s).map(|_| s))
+        .map(Mutex::new);
     if let Err(e) = &store {
         tracing::error!("cannot open the calendar: {e}");
     }

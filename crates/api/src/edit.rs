@@ -187,30 +187,47 @@ fn commit(
     doc: Value,
     (kind, id): (ObjectKind, &str),
     previous: Option<Stored>,
-    restore_at: Option<u32>,
+    restore_at: Option<Option<u32>>,
     now: DateTime<Utc>,
 ) -> Result<ObjectChange, ApiError> {
-    let deleted = doc
+    let new_value = doc
         .get(kind.list())
         .and_then(Value::as_array)
-        .is_some_and(|l| position(l, id).is_none());
+        .and_then(|l| position(l, id).map(|i| l[i].clone()));
+    let deleted = new_value.is_none();
     let changed = relcal_domain::parse_plan_value(doc)?;
     let (before_list, before) = reports(relcal_domain::check(plan, now));
     let (after_list, after) = reports(relcal_domain::check(&changed, now));
-    match kind {
-        ObjectKind::Release => match changed.releases.iter().find(|r| r.id.as_str() == id) {
-            Some(r) => store.replace_release_at(r, restore_at.map(i64::from))?,
-            None => {
-                store.delete_release(id)?;
-            }
-        },
-        _ => store.replace_catalog(&changed)?,
-    }
     let action = match (&previous, deleted) {
         (_, true) => "deleted",
         (None, false) => "created",
         (Some(_), false) => "updated",
     };
+    // An undo is recorded as what it is.
+    let verb = if restore_at.is_some() {
+        "restored"
+    } else {
+        action
+    };
+    let rec = crate::audit::record(
+        store,
+        now,
+        &format!("{}.{verb}", kind.noun()),
+        (kind.noun(), id),
+        previous.as_ref().map(|p| &p.value),
+        new_value.as_ref(),
+    );
+    match kind {
+        ObjectKind::Release => match changed.releases.iter().find(|r| r.id.as_str() == id) {
+            Some(r) => {
+                store.replace_release_at(r, restore_at.flatten().map(i64::from), &[rec])?;
+            }
+            None => {
+                store.delete_release(id, &[rec])?;
+            }
+        },
+        _ => store.replace_catalog(&changed, &[rec])?,
+    }
     tracing::info!(kind = kind.noun(), id, action, "calendar object changed");
     let (gained, gained_total) = difference(&after_list, &before_list);
     let (resolved, resolved_total) = difference(&before_list, &after_list);
@@ -583,7 +600,7 @@ pub fn restore_object(
         _ => position.map(|p| p as usize),
     };
     put(&mut doc, kind, id, value, at);
-    commit(store, &plan, doc, (kind, id), current, position, now)
+    commit(store, &plan, doc, (kind, id), current, Some(position), now)
 }
 
 /// The form's view of a freeze.

@@ -8,6 +8,7 @@
 //! Architecture invariant: lower crates (`domain`, `store`) never depend on
 //! this one; this crate knows nothing of Tauri, clap or HTTP.
 
+mod audit;
 mod calendar;
 mod check;
 mod edit;
@@ -16,6 +17,7 @@ mod gate;
 mod plan;
 mod release;
 
+pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
     check_plan, check_store, conflicts_view, stored_plan, CheckReport, CheckSummary, ConflictItem,

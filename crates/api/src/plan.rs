@@ -76,7 +76,16 @@ impl ImportSummary {
 /// transaction. Invalid input writes nothing.
 pub fn import_plan_text(store: &mut Store, text: &str) -> Result<ImportSummary, ApiError> {
     let plan = validate_plan_text(text)?;
-    store.replace_plan(&plan)?;
+    let summary = serde_json::to_value(ImportSummary::of(&plan)).unwrap_or_default();
+    let rec = crate::audit::record(
+        store,
+        chrono::Utc::now(),
+        "calendar.import",
+        ("calendar", "calendar"),
+        None,
+        Some(&summary),
+    );
+    store.replace_plan(&plan, &[rec])?;
     tracing::info!(releases = plan.releases.len(), "imported plan");
     Ok(ImportSummary::of(&plan))
 }
@@ -99,7 +108,16 @@ pub fn seed_demo_if_new(store: &mut Store, now: DateTime<Utc>) -> Result<bool, A
         )
     })?;
     let shifted = demo.shifted_by_weeks(demo.weeks_to_bring_to(now));
-    store.replace_plan(&shifted)?;
+    let summary = serde_json::to_value(ImportSummary::of(&shifted)).unwrap_or_default();
+    let rec = crate::audit::record(
+        store,
+        now,
+        "calendar.seed_demo",
+        ("calendar", "calendar"),
+        None,
+        Some(&summary),
+    );
+    store.replace_plan(&shifted, &[rec])?;
     Ok(true)
 }
 

@@ -50,6 +50,7 @@ fn apply(
     store: &mut Store,
     plan: &Plan,
     changed: Release,
+    action: &str,
     now: DateTime<Utc>,
 ) -> Result<ReleaseChange, ApiError> {
     let id: ReleaseId = changed.id.clone();
@@ -61,7 +62,24 @@ fn apply(
     for c in checker.into_conflicts() {
         summary.count(c.severity);
     }
-    store.replace_release(&changed)?;
+    let old = plan
+        .releases
+        .iter()
+        .find(|r| r.id == changed.id)
+        .map(relcal_domain::release_to_json);
+    let action = match (&old, action) {
+        (None, "release.update") => "release.create",
+        (_, a) => a,
+    };
+    let rec = crate::audit::record(
+        store,
+        now,
+        action,
+        ("release", changed.id.as_str()),
+        old.as_ref(),
+        Some(&relcal_domain::release_to_json(&changed)),
+    );
+    store.replace_release(&changed, &[rec])?;
     tracing::info!(release = %id, "release changed");
     Ok(ReleaseChange {
         release: id.to_string(),
@@ -87,7 +105,7 @@ pub fn move_release(
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let moved = release.with_window(&object, start, end, plan.timezone)?;
-    apply(store, &plan, moved, now)
+    apply(store, &plan, moved, "release.move", now)
 }
 
 /// Sets a release's status (`in_progress`, `done`, `rolled_back`, ...).
@@ -100,7 +118,7 @@ pub fn set_release_status(
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let changed = release.with_status(&object, status)?;
-    apply(store, &plan, changed, now)
+    apply(store, &plan, changed, "release.status", now)
 }
 
 /// Another release, as a detail panel links to it.
@@ -215,6 +233,8 @@ pub struct ReleaseDetail {
     pub overrides: Vec<OverrideView>,
     /// Conflicts that involve it.
     pub conflicts: Vec<ConflictReport>,
+    /// Its audit trail, newest first.
+    pub history: Vec<crate::AuditView>,
 }
 
 fn link(plan: &Plan, id: &str) -> ReleaseLink {
@@ -311,6 +331,11 @@ pub fn release_detail(
             })
             .collect(),
         conflicts,
+        history: {
+            let mut h = crate::audit_log(store, Some(id))?;
+            h.reverse();
+            h
+        },
     })
 }
 
@@ -462,7 +487,7 @@ pub fn save_release(
 ) -> Result<ReleaseChange, ApiError> {
     let plan = stored_plan(store)?;
     let release = release_from_input(&plan, &input)?;
-    apply(store, &plan, release, now)
+    apply(store, &plan, release, "release.update", now)
 }
 
 /// What saving a release as typed would do to its conflicts. Writes nothing.

@@ -467,3 +467,65 @@ fn a_release_as_typed_is_checked_before_it_is_saved() {
     );
     assert_eq!(export(&store), original);
 }
+
+#[test]
+fn every_edit_and_its_undo_are_in_the_audit_trail_under_the_user_name() {
+    let (_dir, mut store) = demo();
+    let os_user = store.actor().to_owned();
+    let err = set_user_name(&mut store, "  ", at(NOW)).unwrap_err();
+    assert!(err.message.contains("field `user_name`"), "{}", err.message);
+    set_user_name(&mut store, "Ana Lima", at(NOW)).unwrap();
+    let change = save_freeze(&mut store, weekly_freeze(), at(NOW)).unwrap();
+    restore_object(
+        &mut store,
+        ObjectKind::Freeze,
+        "tue-maint",
+        change.previous.as_deref(),
+        change.position,
+        at(NOW),
+    )
+    .unwrap();
+    let moved = move_release(
+        &mut store,
+        "auth-5.2",
+        "2026-12-02T14:00:00Z",
+        "2026-12-02T16:00:00Z",
+        at(NOW),
+    )
+    .unwrap();
+    assert_eq!(moved.release, "auth-5.2");
+    delete_object(&mut store, ObjectKind::Release, "ingress-xmas", at(NOW)).unwrap();
+
+    let log = audit_log(&store, None).unwrap();
+    let actions: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.summary.as_str()))
+        .collect();
+    // The rename is recorded under the name it replaces.
+    assert_eq!(
+        &actions[1..],
+        [
+            (os_user.as_str(), "settings.user_name", "created"),
+            ("Ana Lima", "freeze.created", "created"),
+            ("Ana Lima", "freeze.restored", "deleted"),
+            ("Ana Lima", "release.move", "changed end, start"),
+            ("Ana Lima", "release.deleted", "deleted"),
+        ]
+    );
+    assert_eq!(log[0].action, "calendar.import");
+    let history = release_detail(&store, "auth-5.2", at(NOW)).unwrap().history;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].action, "release.move");
+    assert!(audit_verify(&store).unwrap().intact);
+    // A refused change writes no entry.
+    let before = audit_log(&store, None).unwrap().len();
+    assert!(move_release(
+        &mut store,
+        "auth-5.2",
+        "2026-12-02T16:00:00Z",
+        "2026-12-02T14:00:00Z",
+        at(NOW)
+    )
+    .is_err());
+    assert_eq!(audit_log(&store, None).unwrap().len(), before);
+}

@@ -79,6 +79,11 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The audit trail: check its hash chain, or list its entries.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the calendar as a plan.
     Export {
         #[command(flatten)]
@@ -118,6 +123,26 @@ enum ReleaseCommand {
         /// Who acts (recorded in the audit trail). Default: the OS user.
         #[arg(long)]
         by: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain. Exit 0 intact, 1 broken (naming the first bad entry).
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List audit entries, oldest first.
+    Log {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only the entries about this release.
+        #[arg(long, value_name = "ID")]
+        release: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
     },
 }
 
@@ -267,6 +292,58 @@ fn gate(
     Ok(report.allowed)
 }
 
+/// Opens the database for a change made by `by` (default: the database's
+/// user setting, else the OS user).
+fn open_as(db: &DbArg, by: Option<&str>) -> Result<relcal_api::Store, ApiError> {
+    let mut store = open_existing(&db.path()?)?;
+    relcal_api::load_user_name(&mut store)?;
+    if let Some(by) = by {
+        if by.trim().is_empty() {
+            return Err(ApiError::new(ErrorCode::Validation, "--by: give a name"));
+        }
+        store.set_actor(by);
+    }
+    Ok(store)
+}
+
+/// Runs `audit`; `Ok(false)` when the chain is broken.
+fn audit(command: AuditCommand) -> Result<bool, ApiError> {
+    match command {
+        AuditCommand::Verify { db } => {
+            let store = open_existing(&db.path()?)?;
+            let verdict = relcal_api::audit_verify(&store)?;
+            if verdict.intact {
+                println!("{}", verdict.message);
+            } else {
+                eprintln!("relcal: {}", verdict.message);
+            }
+            Ok(verdict.intact)
+        }
+        AuditCommand::Log {
+            db,
+            release,
+            format,
+        } => {
+            let store = open_existing(&db.path()?)?;
+            let entries = relcal_api::audit_log(&store, release.as_deref())?;
+            if format == TextOrJson::Json {
+                print_json(&entries)?;
+            } else {
+                let mut out = String::new();
+                for e in &entries {
+                    out.push_str(&format!(
+                        "#{:<5} {}  {:<12} {:<22} {} {}: {}\n",
+                        e.seq, e.at, e.actor, e.action, e.object_kind, e.object_id, e.summary
+                    ));
+                }
+                out.push_str(&format!("{} entries", entries.len()));
+                println!("{out}");
+            }
+            Ok(true)
+        }
+    }
+}
+
 /// Prints what a release change did: the new state and the conflicts it gained or lost.
 fn print_change(change: &relcal_api::ReleaseChange) {
     println!(
@@ -295,13 +372,8 @@ fn print_change(change: &relcal_api::ReleaseChange) {
 fn release(change: ReleaseCommand) -> Result<(), ApiError> {
     let now = chrono::Utc::now();
     let done = match change {
-        ReleaseCommand::Status {
-            id,
-            status,
-            db,
-            by: _,
-        } => {
-            let mut store = open_existing(&db.path()?)?;
+        ReleaseCommand::Status { id, status, db, by } => {
+            let mut store = open_as(&db, by.as_deref())?;
             relcal_api::set_release_status(&mut store, &id, &status, now)?
         }
         ReleaseCommand::Move {
@@ -309,9 +381,9 @@ fn release(change: ReleaseCommand) -> Result<(), ApiError> {
             start,
             end,
             db,
-            by: _,
+            by,
         } => {
-            let mut store = open_existing(&db.path()?)?;
+            let mut store = open_as(&db, by.as_deref())?;
             relcal_api::move_release(&mut store, &id, &start, &end, now)?
         }
     };
@@ -337,6 +409,7 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             format,
         } => return gate(plan, db, env, services, team, at, format),
         Command::Release { change } => release(change)?,
+        Command::Audit { command } => return audit(command),
         Command::Validate { plan } => {
             let parsed = relcal_api::validate_plan_text(&read_plan(&plan)?)?;
             println!(
@@ -349,12 +422,16 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
                 parsed.releases.len()
             );
         }
-        Command::Import { plan, db, by: _ } => {
+        Command::Import { plan, db, by } => {
             // Validate before touching the database: invalid input writes nothing.
             let text = read_plan(&plan)?;
             relcal_api::validate_plan_text(&text)?;
             let path = db.path()?;
             let mut store = relcal_api::open_store(&path)?;
+            relcal_api::load_user_name(&mut store)?;
+            if let Some(by) = by.as_deref().filter(|b| !b.trim().is_empty()) {
+                store.set_actor(by);
+            }
             let s = relcal_api::import_plan_text(&mut store, &text)?;
             println!(
                 "imported {} into {}: {} teams, {} services, {} environments, {} freezes, {} releases",

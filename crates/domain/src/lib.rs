@@ -8,6 +8,7 @@
 //! pure function of its inputs (the current time is always passed in), so it
 //! can be tested with tables of small plans and used by every front door.
 
+mod audit;
 mod conflicts;
 mod duration;
 mod error;
@@ -21,6 +22,7 @@ mod time;
 mod validate;
 mod wire;
 
+pub use audit::{entry_hash, verify_chain, AuditEntry, ChainBreak, GENESIS};
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
 pub use duration::PlanDuration;
 pub use error::{FieldError, PlanError};

@@ -8,10 +8,12 @@
 //! holds no use cases (those live in `relcal-api`) and never writes a
 //! calendar that the domain has not validated.
 
+mod audit;
 mod calendar;
 mod plan;
 mod schema;
 
+pub use audit::AuditRecord;
 pub use calendar::ReleaseRow;
 pub use plan::CatalogKind;
 
@@ -48,6 +50,16 @@ pub struct Store {
     /// `data_version` then: views read it on every range change, and it only
     /// changes when this store replaces it or another connection commits.
     catalog: std::cell::RefCell<Option<(i64, relcal_domain::Plan)>>,
+    /// Who the changes made through this store are recorded as.
+    actor: String,
+}
+
+/// The person running this process, from the OS (`USER`, `USERNAME`).
+pub fn os_user() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 impl Store {
@@ -78,7 +90,21 @@ impl Store {
             conn,
             path: path.to_owned(),
             catalog: std::cell::RefCell::new(None),
+            actor: os_user(),
         })
+    }
+
+    /// Who changes are recorded as (default: the OS user).
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Records later changes as made by `name` (`--by`, the app's user setting).
+    pub fn set_actor(&mut self, name: &str) {
+        let name = name.trim();
+        if !name.is_empty() {
+            name.clone_into(&mut self.actor);
+        }
     }
 
     /// The database file.

@@ -1,6 +1,6 @@
 //! Whole calendars in and out of the database.
 
-use crate::{Store, StoreError};
+use crate::{AuditRecord, Store, StoreError};
 use relcal_domain::{Plan, Recurrence, Release, TimeValue};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
@@ -38,19 +38,24 @@ impl Store {
     /// Replaces the whole calendar with `plan`, in one transaction: afterwards
     /// the database holds either all of `plan` or, on any failure, exactly
     /// what it held before.
-    pub fn replace_plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
+    pub fn replace_plan(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), StoreError> {
         self.catalog.replace(None);
         let tx = self.conn.transaction()?;
         clear(&tx)?;
         insert(&tx, plan)?;
+        crate::audit::append(&tx, audit)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Replaces one release (all its rows) in one transaction, keeping its
     /// place in the calendar's order; adds it at the end when it is new.
-    pub fn replace_release(&mut self, release: &Release) -> Result<(), StoreError> {
-        self.replace_release_at(release, None)
+    pub fn replace_release(
+        &mut self,
+        release: &Release,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        self.replace_release_at(release, None, audit)
     }
 
     /// The release's place in the calendar's order, or `None` when there is
@@ -70,6 +75,7 @@ impl Store {
         &mut self,
         release: &Release,
         position: Option<i64>,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         let existing: Option<i64> = tx
@@ -90,6 +96,7 @@ impl Store {
         // Child rows go with it (ON DELETE CASCADE).
         tx.execute("DELETE FROM releases WHERE id = ?1", [release.id.as_str()])?;
         insert_releases(&tx, [(position, release)].into_iter())?;
+        crate::audit::append(&tx, audit)?;
         tx.commit()?;
         Ok(())
     }
@@ -99,21 +106,29 @@ impl Store {
     /// transaction. Foreign keys are checked at commit, so a release that
     /// would point at a removed team, service, environment or freeze fails
     /// the whole change and leaves the database as it was.
-    pub fn replace_catalog(&mut self, plan: &Plan) -> Result<(), StoreError> {
+    pub fn replace_catalog(
+        &mut self,
+        plan: &Plan,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         self.catalog.replace(None);
         let tx = self.conn.transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", true)?;
         clear_catalog(&tx)?;
         insert_catalog(&tx, plan)?;
+        crate::audit::append(&tx, audit)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Deletes one release and its rows. Returns false when there was none.
-    pub fn delete_release(&mut self, id: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn
-            .execute("DELETE FROM releases WHERE id = ?1", [id])?;
+    pub fn delete_release(&mut self, id: &str, audit: &[AuditRecord]) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute("DELETE FROM releases WHERE id = ?1", [id])?;
+        if n > 0 {
+            crate::audit::append(&tx, audit)?;
+        }
+        tx.commit()?;
         Ok(n > 0)
     }
 

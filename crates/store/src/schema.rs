@@ -159,12 +159,45 @@ CREATE INDEX releases_view ON releases
     (start_utc, end_utc, id, title, team_id, environment_id, status, owner, services_json, depends_json);
 "#;
 
+/// The audit trail (append-only: triggers refuse updates and deletes; the
+/// hash chain, checked by `relcal audit verify`, catches whoever drops them),
+/// its head, and this database's settings.
+const V4_AUDIT: &str = r#"
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_by_object ON audit_log (object_kind, object_id, seq);
+CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE app_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_CALENDAR),
         M::up(V2_RELEASE_LENGTH_INDEX),
         M::up(V3_VIEW_READS),
+        M::up(V4_AUDIT),
     ])
 }
 

@@ -22,7 +22,7 @@ fn a_new_database_is_empty_and_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("new.db")).unwrap();
     assert!(store.is_empty().unwrap());
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert!(store.load_plan().unwrap().is_none());
     assert_eq!(store.integrity_check().unwrap(), Ok(()));
 }
@@ -32,7 +32,10 @@ fn a_plan_survives_a_round_trip_through_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cal.db");
     let plan = demo();
-    Store::open(&path).unwrap().replace_plan(&plan).unwrap();
+    Store::open(&path)
+        .unwrap()
+        .replace_plan(&plan, &[])
+        .unwrap();
     // A fresh connection reads what the first wrote.
     let store = Store::open(&path).unwrap();
     assert!(!store.is_empty().unwrap());
@@ -46,13 +49,13 @@ fn a_plan_survives_a_round_trip_through_the_file() {
 fn replacing_drops_the_old_calendar_entirely() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
-    store.replace_plan(&demo()).unwrap();
+    store.replace_plan(&demo(), &[]).unwrap();
     let small = parse_plan(
         r#"{"version":1,"timezone":"Europe/London","teams":[{"id":"a","name":"A"}],
         "services":[],"environments":[],"freezes":[],"releases":[]}"#,
     )
     .unwrap();
-    store.replace_plan(&small).unwrap();
+    store.replace_plan(&small, &[]).unwrap();
     assert_eq!(store.load_plan().unwrap(), Some(small));
 }
 
@@ -60,7 +63,7 @@ fn replacing_drops_the_old_calendar_entirely() {
 fn the_range_query_finds_overlapping_releases_only() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
-    store.replace_plan(&demo()).unwrap();
+    store.replace_plan(&demo(), &[]).unwrap();
     let ts = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
     // auth-5.2 runs 14:00-16:00Z, checkout-2.0 15:00-17:00Z on 1 Dec.
     let ids = |from, to| -> Vec<String> {
@@ -108,7 +111,7 @@ fn replacing_the_catalog_keeps_every_release() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     let plan = demo();
-    store.replace_plan(&plan).unwrap();
+    store.replace_plan(&plan, &[]).unwrap();
     let mut changed = plan.clone();
     let unused = plan
         .freezes
@@ -121,7 +124,7 @@ fn replacing_the_catalog_keeps_every_release() {
         .unwrap();
     changed.freezes.remove(unused);
     changed.teams[0].name = "Renamed team".into();
-    store.replace_catalog(&changed).unwrap();
+    store.replace_catalog(&changed, &[]).unwrap();
     let back = store.load_plan().unwrap().unwrap();
     assert_eq!(back.releases, plan.releases);
     assert_eq!(back.freezes, changed.freezes);
@@ -134,7 +137,7 @@ fn a_catalog_that_drops_a_used_team_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     let plan = demo();
-    store.replace_plan(&plan).unwrap();
+    store.replace_plan(&plan, &[]).unwrap();
     let used = plan.releases[0].team.clone();
     assert!(
         store
@@ -146,7 +149,7 @@ fn a_catalog_that_drops_a_used_team_is_refused_and_changes_nothing() {
     broken.teams.retain(|t| t.id != used);
     broken.services.retain(|s| s.team != used);
     broken.freezes.clear();
-    let err = store.replace_catalog(&broken).unwrap_err();
+    let err = store.replace_catalog(&broken, &[]).unwrap_err();
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
     assert_eq!(store.load_plan().unwrap().as_ref(), Some(&plan));
 }
@@ -156,10 +159,10 @@ fn deleting_a_release_removes_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     let plan = demo();
-    store.replace_plan(&plan).unwrap();
+    store.replace_plan(&plan, &[]).unwrap();
     let id = plan.releases[0].id.as_str().to_owned();
-    assert!(store.delete_release(&id).unwrap());
-    assert!(!store.delete_release(&id).unwrap());
+    assert!(store.delete_release(&id, &[]).unwrap());
+    assert!(!store.delete_release(&id, &[]).unwrap());
     let back = store.load_plan().unwrap().unwrap();
     assert_eq!(back.releases.len(), plan.releases.len() - 1);
     assert!(back.releases.iter().all(|r| r.id.as_str() != id));
@@ -171,7 +174,7 @@ fn the_cached_catalog_follows_this_store_and_other_connections() {
     let path = dir.path().join("cal.db");
     let mut store = Store::open(&path).unwrap();
     let plan = demo();
-    store.replace_plan(&plan).unwrap();
+    store.replace_plan(&plan, &[]).unwrap();
     assert_eq!(
         store.load_plan_without_releases().unwrap().unwrap().teams,
         plan.teams
@@ -179,7 +182,7 @@ fn the_cached_catalog_follows_this_store_and_other_connections() {
     // This store's own write.
     let mut renamed = plan.clone();
     renamed.teams[0].name = "Renamed here".into();
-    store.replace_catalog(&renamed).unwrap();
+    store.replace_catalog(&renamed, &[]).unwrap();
     assert_eq!(
         store.load_plan_without_releases().unwrap().unwrap().teams[0].name,
         "Renamed here"
@@ -187,7 +190,7 @@ fn the_cached_catalog_follows_this_store_and_other_connections() {
     // Another connection's write (the CLI, another window).
     let mut other = Store::open(&path).unwrap();
     renamed.teams[0].name = "Renamed elsewhere".into();
-    other.replace_catalog(&renamed).unwrap();
+    other.replace_catalog(&renamed, &[]).unwrap();
     assert_eq!(
         store.load_plan_without_releases().unwrap().unwrap().teams[0].name,
         "Renamed elsewhere"
@@ -200,10 +203,10 @@ fn each_release_row_carries_the_same_lists_as_its_normalised_rows() {
     let path = dir.path().join("cal.db");
     let mut store = Store::open(&path).unwrap();
     let plan = demo();
-    store.replace_plan(&plan).unwrap();
+    store.replace_plan(&plan, &[]).unwrap();
     let mut moved = plan.releases[1].clone();
     moved.services.push(plan.services[1].id.clone());
-    store.replace_release(&moved).unwrap();
+    store.replace_release(&moved, &[]).unwrap();
     let rows = store.releases_between(0, i64::MAX / 2).unwrap();
     let back = store.load_plan().unwrap().unwrap();
     assert_eq!(rows.len(), back.releases.len());
@@ -222,4 +225,112 @@ fn each_release_row_carries_the_same_lists_as_its_normalised_rows() {
         let deps: Vec<String> = r.depends_on.iter().map(ToString::to_string).collect();
         assert_eq!(row.depends_on, deps, "{}", row.id);
     }
+}
+
+fn record(action: &str, id: &str) -> relcal_store::AuditRecord {
+    relcal_store::AuditRecord {
+        at: "2026-11-23T10:00:00Z".into(),
+        actor: "ana".into(),
+        action: action.into(),
+        object_kind: "release".into(),
+        object_id: id.into(),
+        before: Some("{\"a\":1}".into()),
+        after: None,
+    }
+}
+
+#[test]
+fn changes_and_their_audit_entries_commit_together_and_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cal.db");
+    let mut store = Store::open(&path).unwrap();
+    let plan = demo();
+    store
+        .replace_plan(&plan, &[record("calendar.import", "calendar")])
+        .unwrap();
+    let id = plan.releases[0].id.as_str().to_owned();
+    store
+        .delete_release(&id, &[record("release.delete", &id)])
+        .unwrap();
+    // A failed change writes no entry: the release is gone, so there is nothing to delete.
+    store
+        .delete_release(&id, &[record("release.delete", &id)])
+        .unwrap();
+    let entries = store.audit_entries(None).unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.seq, e.action.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "calendar.import"), (2, "release.delete")]
+    );
+    assert_eq!(entries[1].prev_hash, entries[0].hash);
+    assert_eq!(store.verify_audit().unwrap(), Ok(2));
+    assert_eq!(
+        store.audit_entries(Some(("release", &id))).unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn the_trail_refuses_edits_and_verify_names_the_first_tampered_entry() {
+    use relcal_domain::ChainBreak;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cal.db");
+    let mut store = Store::open(&path).unwrap();
+    let plan = demo();
+    let records: Vec<_> = (1..=5)
+        .map(|i| record("release.move", &format!("r{i}")))
+        .collect();
+    store.replace_plan(&plan, &records).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    // The table itself refuses changes.
+    let refused = raw.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", []);
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+    assert!(raw
+        .execute("DELETE FROM audit_log WHERE seq = 3", [])
+        .is_err());
+
+    // Someone who drops the triggers is still caught, at the first bad entry.
+    let tamper = |sql: &str| -> Result<u64, ChainBreak> {
+        let copy = dir.path().join("copy.db");
+        let _ = std::fs::remove_file(&copy);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+            .unwrap();
+        let raw = rusqlite::Connection::open(&copy).unwrap();
+        raw.execute_batch(&format!(
+            "DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete; {sql}"
+        ))
+        .unwrap();
+        drop(raw);
+        Store::open(&copy).unwrap().verify_audit().unwrap()
+    };
+    assert_eq!(tamper(""), Ok(5));
+    assert_eq!(
+        tamper("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3"),
+        Err(ChainBreak::Edited { seq: 3 })
+    );
+    assert_eq!(
+        tamper("DELETE FROM audit_log WHERE seq = 2"),
+        Err(ChainBreak::Unlinked {
+            seq: 3,
+            expected_seq: 2
+        })
+    );
+    assert_eq!(
+        tamper(
+            "UPDATE audit_log SET seq = 100 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3;
+             UPDATE audit_log SET seq = 3 WHERE seq = 100;"
+        ),
+        Err(ChainBreak::Unlinked { seq: 2, expected_seq: 2 })
+    );
+    assert_eq!(
+        tamper("DELETE FROM audit_log WHERE seq = 5"),
+        Err(ChainBreak::Truncated {
+            last_seq: 4,
+            head_seq: 5
+        })
+    );
 }

@@ -70,6 +70,10 @@ export const commands = {
 	 *  when the person cancels.
 	 */
 	exportPlan: () => typedError<PlanFile | null, ApiError>(__TAURI_INVOKE("export_plan")),
+	/**  Who this app's changes are recorded as (the setting, else the OS user). */
+	userName: () => typedError<string, ApiError>(__TAURI_INVOKE("user_name")),
+	/**  Sets the name this app records changes under. */
+	setUserName: (name: string) => typedError<string, ApiError>(__TAURI_INVOKE("set_user_name", { name })),
 };
 
 /* Types */
@@ -97,6 +101,30 @@ export type ApprovalView = {
 	by: string,
 	/**  When, RFC 3339 UTC. */
 	at: string,
+};
+
+/**  One audit entry for people and programs. */
+export type AuditView = {
+	/**  Its number in the chain. */
+	seq: number,
+	/**  When, RFC 3339 UTC. */
+	at: string,
+	/**  Who. */
+	actor: string,
+	/**  What, e.g. `release.move`. */
+	action: string,
+	/**  The kind of object. */
+	object_kind: string,
+	/**  Its id. */
+	object_id: string,
+	/**  What changed, in words: "created", "deleted", "changed start, end". */
+	summary: string,
+	/**  The object before, as JSON text. */
+	before: string | null,
+	/**  The object after, as JSON text. */
+	after: string | null,
+	/**  The entry's hash. */
+	hash: string,
 };
 
 /**  Everything a calendar view needs for `[from, to)`. */
@@ -459,6 +487,8 @@ export type ReleaseDetail = {
 	overrides: OverrideView[],
 	/**  Conflicts that involve it. */
 	conflicts: ConflictReport[],
+	/**  Its audit trail, newest first. */
+	history: AuditView[],
 };
 
 /**  A release window in a view. Times are RFC 3339 in UTC. */

@@ -1,0 +1,151 @@
+//! The audit trail: an append-only, hash-chained table written in the same
+//! transaction as the change it records.
+
+use crate::{Store, StoreError};
+use relcal_domain::{entry_hash, verify_chain, AuditEntry, ChainBreak, GENESIS};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+/// A change to record. The store numbers and chains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What, e.g. `release.move`.
+    pub action: String,
+    /// The kind of object: `release`, `freeze`, `team`, `calendar`, ...
+    pub object_kind: String,
+    /// Its id.
+    pub object_id: String,
+    /// The object before (plan-file JSON text), if it existed.
+    pub before: Option<String>,
+    /// The object after, if it still exists.
+    pub after: Option<String>,
+}
+
+/// Appends `records` to the chain inside `tx`.
+pub(crate) fn append(tx: &Transaction<'_>, records: &[AuditRecord]) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let (mut seq, mut prev): (u64, String) = tx
+        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .unwrap_or((0, GENESIS.to_owned()));
+    let mut insert = tx.prepare(
+        "INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in records {
+        seq += 1;
+        let hash = entry_hash(
+            &prev,
+            seq,
+            &r.at,
+            &r.actor,
+            &r.action,
+            &r.object_kind,
+            &r.object_id,
+            r.before.as_deref(),
+            r.after.as_deref(),
+        );
+        insert.execute(params![
+            seq,
+            r.at,
+            r.actor,
+            r.action,
+            r.object_kind,
+            r.object_id,
+            r.before,
+            r.after,
+            prev,
+            hash
+        ])?;
+        prev = hash;
+    }
+    tx.execute(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![seq, prev],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Audit entries, oldest first: all of them, or those about one object
+    /// (`kind`, `id`).
+    pub fn audit_entries(
+        &self,
+        object: Option<(&str, &str)>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = "SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash
+                   FROM audit_log WHERE (?1 IS NULL OR (object_kind = ?1 AND object_id = ?2)) ORDER BY seq";
+        let mut stmt = self.conn.prepare(sql)?;
+        let (kind, id) = object.map_or((None, None), |(k, i)| (Some(k), Some(i)));
+        let rows = stmt.query_map(params![kind, id], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                object_kind: r.get(4)?,
+                object_id: r.get(5)?,
+                before: r.get(6)?,
+                after: r.get(7)?,
+                prev_hash: r.get(8)?,
+                hash: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Checks the whole chain against its head: the number of entries, or
+    /// the first break.
+    pub fn verify_audit(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let entries = self.audit_entries(None)?;
+        let head: Option<(u64, String)> = tx
+            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        tx.finish()?;
+        Ok(verify_chain(
+            &entries,
+            head.as_ref().map(|(s, h)| (*s, h.as_str())),
+        ))
+    }
+
+    /// A setting of this database (`user_name`, ...), if set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM app_settings WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Sets a setting, recording the change in the audit trail.
+    pub fn set_setting(
+        &mut self,
+        key: &str,
+        value: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO app_settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        append(&tx, audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
