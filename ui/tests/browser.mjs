@@ -318,6 +318,18 @@ await test("? lists every keyboard shortcut; Escape closes the list", async (pag
   await help.waitFor({ state: "detached" });
 });
 
+await test("the release panel shows its history; the user's name for the audit trail is set in settings", async (page) => {
+  await page.locator(".fc-event.release", { hasText: "Auth rotation" }).click();
+  await page.getByTestId("release-history").getByText("moved it (changed end, start)").waitFor();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("s");
+  const name = page.getByTestId("settings").getByLabel("Your name");
+  if ((await name.inputValue()) !== "ana") throw new Error(`name field shows ${await name.inputValue()}`);
+  await name.fill("Ana Lima");
+  await page.getByRole("button", { name: "Save name" }).click();
+  await page.getByTestId("notice").getByText("Your changes are now recorded as Ana Lima.").waitFor();
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

@@ -63,6 +63,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       duration: "PT12H", rrule: "FREQ=WEEKLY;BYDAY=FR", exdates: [], teams: [], services: [], environments: ["prod"], reason: null },
   ];
   let teamList = teams.map((t) => ({ ...t }));
+  let userName = "ana";
   const noChange = { errors: 0, warnings: 0, infos: 0 };
   const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
     kind, id, action, previous: previous === undefined ? null : JSON.stringify(previous), position: previous === undefined ? null : 0,
@@ -173,6 +174,8 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           environment_name: r.environment_name, production: r.production, start: r.start, end: r.end, status: r.status, owner: r.owner,
           version: null, artifact: null, depends_on: [], dependents: [], approvals: [], required_approvals: 0, checklist: [],
           rollback: null, overrides: [], conflicts: conflictsOf(r),
+          history: [{ seq: 1, at: r.start, actor: "dana", action: "release.move", object_kind: "release", object_id: r.id,
+            summary: "changed end, start", before: null, after: null, hash: "0".repeat(64) }],
         } satisfies ReleaseDetail;
       }
       case "settings":
@@ -251,6 +254,13 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         else if (i >= 0) list[i] = value;
         else list.push(value);
         return objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current);
+      }
+      case "user_name":
+        return userName;
+      case "set_user_name": {
+        const name = (args as { name: string }).name.trim();
+        if (!name) throw { code: "validation", message: "settings: field `user_name`: give a name of 1 to 100 printable characters" };
+        return (userName = name);
       }
       case "choose_plan_file":
         return { path: "/home/ana/plans/q1.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: 12 } };
