@@ -26,6 +26,9 @@ fn main() {
         "export_plan",
         "user_name",
         "set_user_name",
+        "approve_release",
+        "revoke_approval",
+        "request_override",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

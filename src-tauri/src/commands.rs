@@ -389,3 +389,44 @@ pub async fn user_name(state: State<'_, AppState>) -> Result<String, ApiError> {
 pub async fn set_user_name(state: State<'_, AppState>, name: String) -> Result<String, ApiError> {
     relcal_api::set_user_name(&mut *store(&state)?, &name, Utc::now())
 }
+
+/// Approves a release as the current user.
+#[tauri::command]
+#[specta::specta]
+pub async fn approve_release(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::approve_release(&mut *store(&state)?, &id, Utc::now())
+}
+
+/// Withdraws `approver`'s approval of a release.
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_approval(
+    state: State<'_, AppState>,
+    id: String,
+    approver: String,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::revoke_approval(&mut *store(&state)?, &id, &approver, Utc::now())
+}
+
+/// Records an approved exception to a freeze for a release.
+#[tauri::command]
+#[specta::specta]
+pub async fn request_override(
+    state: State<'_, AppState>,
+    id: String,
+    freeze: String,
+    reason: String,
+    approver: String,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::request_override(
+        &mut *store(&state)?,
+        &id,
+        &freeze,
+        &reason,
+        &approver,
+        Utc::now(),
+    )
+}

@@ -49,6 +49,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::export_plan::<tauri::Wry>,
             commands::user_name,
             commands::set_user_name,
+            commands::approve_release,
+            commands::revoke_approval,
+            commands::request_override,
         ])
 }
 

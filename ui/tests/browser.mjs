@@ -330,6 +330,41 @@ await test("the release panel shows its history; the user's name for the audit t
   await page.getByTestId("notice").getByText("Your changes are now recorded as Ana Lima.").waitFor();
 });
 
+await test("approving twice: the owner cannot, a second person can, the panel counts distinct approvers", async (page) => {
+  // Checkout launch goes to production (2 approvals) and is run by dana.
+  await page.locator(".fc-event.release", { hasText: "Checkout launch" }).click();
+  const panel = page.getByTestId("release-panel");
+  await panel.getByText("0 of 2").waitFor();
+  await panel.getByRole("button", { name: "Approve" }).click();
+  await panel.getByText("1 of 2").waitFor();
+  await panel.getByRole("button", { name: "Approve" }).click();
+  await panel.getByRole("alert").filter({ hasText: "ana has already approved it" }).waitFor();
+  await page.keyboard.press("s");
+  await page.getByTestId("settings").getByLabel("Your name").fill("li");
+  await page.getByRole("button", { name: "Save name" }).click();
+  await page.keyboard.press("Escape");
+  await panel.getByRole("button", { name: "Approve" }).click();
+  await panel.getByText("2 of 2").waitFor();
+  await panel.getByRole("button", { name: "Withdraw li's approval" }).click();
+  await panel.getByText("1 of 2").waitFor();
+});
+
+await test("a release in a freeze gets an exception with a reason and an approver", async (page) => {
+  // Drag-free: the fake's freeze covers a neighbouring day; move Checkout launch into it through the form.
+  await page.locator(".fc-event.release", { hasText: "Checkout launch" }).click();
+  await page.keyboard.press("e");
+  const form = page.getByTestId("release-form");
+  await form.getByLabel("Start", { exact: true }).fill(`${freezeDay}T09:00`);
+  await form.getByLabel("End", { exact: true }).fill(`${freezeDay}T10:00`);
+  await form.getByRole("button", { name: "Save" }).click();
+  const panel = page.getByTestId("release-panel");
+  await panel.getByRole("button", { name: "Request an exception…" }).click();
+  await panel.getByLabel("Reason").fill("Launch-day fix");
+  await panel.getByLabel("Approved by").fill("cto");
+  await panel.getByRole("button", { name: "Record exception" }).click();
+  await panel.getByText("Exception to Launch freeze approved by cto: Launch-day fix").waitFor();
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

@@ -39,7 +39,8 @@ pub use plan::{
 pub use relcal_domain::Plan;
 pub use relcal_store::Store;
 pub use release::{
-    catalog, move_release, preview_release, release_detail, release_input, save_release,
-    set_release_status, ApprovalView, Catalog, CatalogEntry, ChecklistView, OverrideView,
-    ReleaseChange, ReleaseDetail, ReleaseInput, ReleaseLink, ReleasePreview, RollbackView,
+    approve_release, catalog, move_release, preview_release, release_detail, release_input,
+    request_override, revoke_approval, save_release, set_release_status, ApprovalView, Catalog,
+    CatalogEntry, ChecklistView, OverrideView, ReleaseChange, ReleaseDetail, ReleaseInput,
+    ReleaseLink, ReleasePreview, RollbackView,
 };

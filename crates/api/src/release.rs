@@ -118,6 +118,7 @@ pub fn set_release_status(
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let changed = release.with_status(&object, status)?;
+    check_approved(&plan, &changed, &object)?;
     apply(store, &plan, changed, "release.status", now)
 }
 
@@ -487,6 +488,8 @@ pub fn save_release(
 ) -> Result<ReleaseChange, ApiError> {
     let plan = stored_plan(store)?;
     let release = release_from_input(&plan, &input)?;
+    let object = format!("release \"{}\"", input.id);
+    check_approved(&plan, &release, &object)?;
     apply(store, &plan, release, "release.update", now)
 }
 
@@ -518,4 +521,201 @@ pub fn preview_release(
         before: before.into_iter().map(ConflictReport::from).collect(),
         after: after.into_iter().map(ConflictReport::from).collect(),
     })
+}
+
+fn refuse(object: &str, field: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        ErrorCode::Validation,
+        format!("{object}: field `{field}`: {message}"),
+    )
+}
+
+/// Distinct approvers of a release.
+fn approvers(release: &Release) -> Vec<&str> {
+    let mut names: Vec<&str> = release.approvals.iter().map(|a| a.by.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Refuses the status `approved` while the environment's approvals are missing.
+fn check_approved(plan: &Plan, release: &Release, object: &str) -> Result<(), ApiError> {
+    if release.status != relcal_domain::ReleaseStatus::Approved {
+        return Ok(());
+    }
+    let needed = plan
+        .environments
+        .iter()
+        .find(|e| e.id == release.environment)
+        .map_or(0, |e| e.required_approvals);
+    let have = approvers(release);
+    if (have.len() as u32) < needed {
+        let who = if have.is_empty() {
+            "none".to_owned()
+        } else {
+            have.join(", ")
+        };
+        return Err(refuse(
+            object,
+            "status",
+            format!(
+                "`approved` needs {needed} distinct approvals in {}; it has {} ({who})",
+                release.environment,
+                have.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The release with its JSON changed by `edit`, validated like a plan's.
+fn edited(
+    plan: &Plan,
+    release: &Release,
+    object: &str,
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) -> Result<Release, ApiError> {
+    let mut value = relcal_domain::release_to_json(release);
+    if let Some(obj) = value.as_object_mut() {
+        edit(obj);
+    }
+    Ok(relcal_domain::parse_release_value(plan, object, value)?)
+}
+
+/// Records the store's actor as an approver of the release, now. Refused for
+/// the person who runs it, for a second approval by the same person, and for
+/// a release that is no longer active.
+pub fn approve_release(
+    store: &mut Store,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    let plan = stored_plan(store)?;
+    let (release, object) = find(&plan, id)?;
+    let who = store.actor().to_owned();
+    if release.owner.as_deref() == Some(who.as_str()) {
+        return Err(refuse(
+            &object,
+            "approvals",
+            format!("{who} runs this release and cannot approve it"),
+        ));
+    }
+    if release.approvals.iter().any(|a| a.by == who) {
+        return Err(refuse(
+            &object,
+            "approvals",
+            format!("{who} has already approved it"),
+        ));
+    }
+    if !release.status.is_active() {
+        return Err(refuse(
+            &object,
+            "approvals",
+            format!("a {} release cannot be approved", release.status.as_str()),
+        ));
+    }
+    let changed = edited(&plan, release, &object, |obj| {
+        let entry = serde_json::json!({ "by": who, "at": utc(now) });
+        match obj.get_mut("approvals").and_then(|a| a.as_array_mut()) {
+            Some(list) => list.push(entry),
+            None => {
+                obj.insert("approvals".into(), serde_json::Value::from(vec![entry]));
+            }
+        }
+    })?;
+    apply(store, &plan, changed, "release.approve", now)
+}
+
+/// Withdraws `approver`'s approval. An `approved` release that no longer has
+/// its approvals goes back to `planned`.
+pub fn revoke_approval(
+    store: &mut Store,
+    id: &str,
+    approver: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    let plan = stored_plan(store)?;
+    let (release, object) = find(&plan, id)?;
+    if !release.approvals.iter().any(|a| a.by == approver) {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("{object}: {approver} has not approved it"),
+        ));
+    }
+    let mut changed = edited(&plan, release, &object, |obj| {
+        if let Some(list) = obj.get_mut("approvals").and_then(|a| a.as_array_mut()) {
+            list.retain(|a| a.get("by").and_then(|b| b.as_str()) != Some(approver));
+        }
+    })?;
+    if check_approved(&plan, &changed, &object).is_err() {
+        changed.status = relcal_domain::ReleaseStatus::Planned;
+    }
+    apply(store, &plan, changed, "release.revoke_approval", now)
+}
+
+/// Records an approved exception to a freeze for this release: `reason` says
+/// why, `approver` who allowed it. The engine then reports
+/// `freeze.overridden` instead of a freeze conflict.
+pub fn request_override(
+    store: &mut Store,
+    id: &str,
+    freeze: &str,
+    reason: &str,
+    approver: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    let plan = stored_plan(store)?;
+    let (release, object) = find(&plan, id)?;
+    let (reason, approver) = (reason.trim(), approver.trim());
+    if reason.is_empty() {
+        return Err(refuse(
+            &object,
+            "overrides.reason",
+            "say why the freeze must be broken",
+        ));
+    }
+    if approver.is_empty() {
+        return Err(refuse(
+            &object,
+            "overrides.by",
+            "name who approved the exception",
+        ));
+    }
+    if approver == store.actor() {
+        return Err(refuse(
+            &object,
+            "overrides.by",
+            format!("{approver} asks for the exception and cannot also approve it"),
+        ));
+    }
+    let Some(f) = plan.freezes.iter().find(|f| f.id.as_str() == freeze) else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("freeze \"{freeze}\" does not exist"),
+        ));
+    };
+    if !f.scope.matches(release) {
+        return Err(refuse(
+            &object,
+            "overrides.freeze",
+            format!("{} does not apply to this release", f.name),
+        ));
+    }
+    if release.overrides.iter().any(|o| o.freeze == f.id) {
+        return Err(refuse(
+            &object,
+            "overrides.freeze",
+            format!("it already has an exception to {}", f.name),
+        ));
+    }
+    let changed = edited(&plan, release, &object, |obj| {
+        let entry = serde_json::json!({ "freeze": freeze, "reason": reason, "by": approver });
+        match obj.get_mut("overrides").and_then(|a| a.as_array_mut()) {
+            Some(list) => list.push(entry),
+            None => {
+                obj.insert("overrides".into(), serde_json::Value::from(vec![entry]));
+            }
+        }
+    })?;
+    apply(store, &plan, changed, "release.override", now)
 }

@@ -529,3 +529,131 @@ fn every_edit_and_its_undo_are_in_the_audit_trail_under_the_user_name() {
     .is_err());
     assert_eq!(audit_log(&store, None).unwrap().len(), before);
 }
+
+#[test]
+fn approvals_need_distinct_people_other_than_the_owner_before_approved() {
+    let (_dir, mut store) = demo();
+    let original = export(&store);
+    // checkout-2.0 runs in prod (2 approvals) and is run by dana.
+    store.set_actor("dana");
+    let err = approve_release(&mut store, "checkout-2.0", at(NOW)).unwrap_err();
+    assert!(
+        err.message
+            .contains("field `approvals`: dana runs this release and cannot approve it"),
+        "{}",
+        err.message
+    );
+    store.set_actor("li");
+    approve_release(&mut store, "checkout-2.0", at(NOW)).unwrap();
+    let err = approve_release(&mut store, "checkout-2.0", at(NOW)).unwrap_err();
+    assert!(
+        err.message.contains("li has already approved it"),
+        "{}",
+        err.message
+    );
+    let err = set_release_status(&mut store, "checkout-2.0", "approved", at(NOW)).unwrap_err();
+    assert!(
+        err.message.contains(
+            "field `status`: `approved` needs 2 distinct approvals in prod; it has 1 (li)"
+        ),
+        "{}",
+        err.message
+    );
+    store.set_actor("omar");
+    let change = approve_release(&mut store, "checkout-2.0", at(NOW)).unwrap();
+    assert_eq!(change.status, "planned");
+    let change = set_release_status(&mut store, "checkout-2.0", "approved", at(NOW)).unwrap();
+    assert_eq!(change.status, "approved");
+    let detail = release_detail(&store, "checkout-2.0", at(NOW)).unwrap();
+    assert_eq!(
+        detail
+            .approvals
+            .iter()
+            .map(|a| a.by.as_str())
+            .collect::<Vec<_>>(),
+        ["li", "omar"]
+    );
+    // Revoking one drops it back to planned.
+    let change = revoke_approval(&mut store, "checkout-2.0", "li", at(NOW)).unwrap();
+    assert_eq!(change.status, "planned");
+    let err = revoke_approval(&mut store, "checkout-2.0", "li", at(NOW)).unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    let actions: Vec<String> = audit_log(&store, Some("checkout-2.0"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "release.approve",
+            "release.approve",
+            "release.status",
+            "release.revoke_approval"
+        ]
+    );
+    assert_ne!(export(&store), original);
+}
+
+#[test]
+fn a_freeze_exception_needs_a_reason_and_another_approver_and_turns_the_conflict_into_an_override()
+{
+    let (_dir, mut store) = demo();
+    store.set_actor("kai");
+    let before = release_detail(&store, "ingress-xmas", at(NOW)).unwrap();
+    assert!(before.conflicts.iter().any(|c| c.code == "freeze.hard"));
+    for (reason, approver, field) in [
+        ("", "cfo", "overrides.reason"),
+        ("TLS expiry", " ", "overrides.by"),
+        ("TLS expiry", "kai", "overrides.by"),
+    ] {
+        let err = request_override(
+            &mut store,
+            "ingress-xmas",
+            "holidays",
+            reason,
+            approver,
+            at(NOW),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains(&format!("field `{field}`")),
+            "{}",
+            err.message
+        );
+    }
+    let err = request_override(
+        &mut store,
+        "ingress-xmas",
+        "month-close",
+        "x",
+        "cfo",
+        at(NOW),
+    )
+    .unwrap_err();
+    assert!(
+        err.message
+            .contains("Finance month-end close does not apply to this release"),
+        "{}",
+        err.message
+    );
+    let change = request_override(
+        &mut store,
+        "ingress-xmas",
+        "holidays",
+        "TLS certificate expires 24 Dec",
+        "cto",
+        at(NOW),
+    )
+    .unwrap();
+    assert!(
+        change.after.iter().any(|c| c.code == "freeze.overridden"),
+        "{:?}",
+        change.after
+    );
+    assert!(change.after.iter().all(|c| c.code != "freeze.hard"));
+    let detail = release_detail(&store, "ingress-xmas", at(NOW)).unwrap();
+    assert_eq!(detail.overrides[0].by, "cto");
+    assert_eq!(detail.history[0].action, "release.override");
+    assert_eq!(detail.history[0].actor, "kai");
+}

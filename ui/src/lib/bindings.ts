@@ -74,6 +74,12 @@ export const commands = {
 	userName: () => typedError<string, ApiError>(__TAURI_INVOKE("user_name")),
 	/**  Sets the name this app records changes under. */
 	setUserName: (name: string) => typedError<string, ApiError>(__TAURI_INVOKE("set_user_name", { name })),
+	/**  Approves a release as the current user. */
+	approveRelease: (id: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("approve_release", { id })),
+	/**  Withdraws `approver`'s approval of a release. */
+	revokeApproval: (id: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("revoke_approval", { id, approver })),
+	/**  Records an approved exception to a freeze for a release. */
+	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
 };
 
 /* Types */

@@ -64,6 +64,10 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   ];
   let teamList = teams.map((t) => ({ ...t }));
   let userName = "ana";
+  const approvals = new Map<string, { by: string; at: string }[]>();
+  const overrides = new Map<string, { freeze: string; freeze_name: string; reason: string; by: string }[]>();
+  const change = (r: ReleaseEvent, before: ConflictReport[]) =>
+    ({ release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() }) satisfies ReleaseChange;
   const noChange = { errors: 0, warnings: 0, infos: 0 };
   const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
     kind, id, action, previous: previous === undefined ? null : JSON.stringify(previous), position: previous === undefined ? null : 0,
@@ -172,8 +176,8 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return {
           id: r.id, title: r.title, team_id: r.team_id, team_name: r.team_name, services: r.services, environment_id: r.environment_id,
           environment_name: r.environment_name, production: r.production, start: r.start, end: r.end, status: r.status, owner: r.owner,
-          version: null, artifact: null, depends_on: [], dependents: [], approvals: [], required_approvals: 0, checklist: [],
-          rollback: null, overrides: [], conflicts: conflictsOf(r),
+          version: null, artifact: null, depends_on: [], dependents: [], approvals: approvals.get(r.id) ?? [],
+          required_approvals: r.production ? 2 : 0, checklist: [], rollback: null, overrides: overrides.get(r.id) ?? [], conflicts: conflictsOf(r),
           history: [{ seq: 1, at: r.start, actor: "dana", action: "release.move", object_kind: "release", object_id: r.id,
             summary: "changed end, start", before: null, after: null, hash: "0".repeat(64) }],
         } satisfies ReleaseDetail;
@@ -254,6 +258,27 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         else if (i >= 0) list[i] = value;
         else list.push(value);
         return objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current);
+      }
+      case "approve_release": {
+        const r = find((args as { id: string }).id);
+        const list = approvals.get(r.id) ?? [];
+        if (r.owner === userName) throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} runs this release and cannot approve it` };
+        if (list.some((a) => a.by === userName)) throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} has already approved it` };
+        approvals.set(r.id, [...list, { by: userName, at: at(Date.now()) }]);
+        return change(r, conflictsOf(r));
+      }
+      case "revoke_approval": {
+        const { id, approver } = args as { id: string; approver: string };
+        const r = find(id);
+        approvals.set(r.id, (approvals.get(r.id) ?? []).filter((a) => a.by !== approver));
+        return change(r, conflictsOf(r));
+      }
+      case "request_override": {
+        const { id, freeze: f, reason, approver } = args as { id: string; freeze: string; reason: string; approver: string };
+        const r = find(id);
+        if (!reason.trim()) throw { code: "validation", message: `release (id "${r.id}"): field \`overrides.reason\`: say why the freeze must be broken` };
+        overrides.set(r.id, [...(overrides.get(r.id) ?? []), { freeze: f, freeze_name: freeze.name, reason, by: approver }]);
+        return change(r, conflictsOf(r));
       }
       case "user_name":
         return userName;
