@@ -29,6 +29,7 @@ fn main() {
         "approve_release",
         "revoke_approval",
         "request_override",
+        "go_no_go",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

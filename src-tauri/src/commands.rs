@@ -430,3 +430,13 @@ pub async fn request_override(
         Utc::now(),
     )
 }
+
+/// The go/no-go view of the next `days` days (default 7).
+#[tauri::command]
+#[specta::specta]
+pub async fn go_no_go(
+    state: State<'_, AppState>,
+    days: Option<u32>,
+) -> Result<relcal_api::GoNoGo, ApiError> {
+    relcal_api::go_no_go(&*store(&state)?, Utc::now(), days.unwrap_or(7))
+}

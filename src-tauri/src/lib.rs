@@ -52,6 +52,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::approve_release,
             commands::revoke_approval,
             commands::request_override,
+            commands::go_no_go,
         ])
 }
 

@@ -365,6 +365,27 @@ await test("a release in a freeze gets an exception with a reason and an approve
   await panel.getByText("Exception to Launch freeze approved by cto: Launch-day fix").waitFor();
 });
 
+await test("the go/no-go view lists each coming release with its verdict and reasons, and follows approvals", async (page) => {
+  await page.keyboard.press("g");
+  const view = page.getByTestId("go-no-go");
+  const checkout = view.locator("tr", { hasText: "Checkout launch" });
+  await checkout.getByText("No-go").waitFor();
+  await checkout.getByText("0 of 2 approvals").waitFor();
+  await view.locator("tr", { hasText: "Auth rotation" }).getByText("Go", { exact: true }).waitFor();
+  // Two approvals from the release panel make it a go.
+  await checkout.getByRole("button", { name: "Checkout launch" }).click();
+  const panel = page.getByTestId("release-panel");
+  await panel.getByRole("button", { name: "Approve" }).click();
+  await panel.getByText("1 of 2").waitFor();
+  await page.keyboard.press("s");
+  await page.getByTestId("settings").getByLabel("Your name").fill("li");
+  await page.getByRole("button", { name: "Save name" }).click();
+  await page.keyboard.press("Escape");
+  await panel.getByRole("button", { name: "Approve" }).click();
+  await checkout.getByText("Go", { exact: true }).waitFor();
+  await page.screenshot({ path: join(artifacts, "go-no-go.png") });
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

@@ -15,6 +15,7 @@ mod edit;
 mod error;
 mod gate;
 mod plan;
+mod readiness;
 mod release;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
@@ -36,6 +37,7 @@ pub use plan::{
     ImportSummary, DEMO_PLAN,
 };
 
+pub use readiness::{go_no_go, GoNoGo, GoNoGoRow};
 pub use relcal_domain::Plan;
 pub use relcal_store::Store;
 pub use release::{

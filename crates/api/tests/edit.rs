@@ -657,3 +657,61 @@ fn a_freeze_exception_needs_a_reason_and_another_approver_and_turns_the_conflict
     assert_eq!(detail.history[0].action, "release.override");
     assert_eq!(detail.history[0].actor, "kai");
 }
+
+#[test]
+fn the_go_no_go_view_puts_each_coming_release_with_its_verdict_and_reasons() {
+    let (_dir, mut store) = demo();
+    let view = go_no_go(&store, at(NOW), 7).unwrap();
+    let ids: Vec<&str> = view.rows.iter().map(|r| r.id.as_str()).collect();
+    // ingress-xmas (22 Dec) is beyond the 7 days.
+    assert_eq!(ids, ["ledger-hotfix", "auth-5.2", "checkout-2.0"]);
+    let checkout = &view.rows[2];
+    assert_eq!(checkout.verdict, "no_go");
+    assert_eq!((checkout.readiness, checkout.required_open), (0, 1));
+    assert_eq!(checkout.rollback, "none");
+    assert_eq!((checkout.approvals, checkout.approvals_needed), (0, 2));
+    assert!(
+        checkout
+            .reasons
+            .iter()
+            .any(|r| r.contains("without a rollback plan")),
+        "{:?}",
+        checkout.reasons
+    );
+    assert!(
+        checkout
+            .reasons
+            .iter()
+            .any(|r| r.contains("0 of 2 approvals")),
+        "{:?}",
+        checkout.reasons
+    );
+    let ledger = &view.rows[0];
+    assert_eq!(ledger.verdict, "no_go");
+    assert!(
+        ledger
+            .reasons
+            .iter()
+            .any(|r| r.contains("1 of 2 approvals")),
+        "{:?}",
+        ledger.reasons
+    );
+    assert_eq!(ledger.rollback, "untested");
+
+    // Moving checkout after auth and giving it what it lacks changes its verdict.
+    move_release(
+        &mut store,
+        "checkout-2.0",
+        "2026-12-01T17:00:00Z",
+        "2026-12-01T18:00:00Z",
+        at(NOW),
+    )
+    .unwrap();
+    let after = go_no_go(&store, at(NOW), 7).unwrap();
+    let checkout = after.rows.iter().find(|r| r.id == "checkout-2.0").unwrap();
+    assert!(
+        checkout.reasons.iter().all(|r| !r.contains("depends on")),
+        "{:?}",
+        checkout.reasons
+    );
+}

@@ -366,6 +366,20 @@ pub struct Release {
 }
 
 impl Release {
+    /// Readiness from 0 to 100: checklist items done, a required item
+    /// counting twice an optional one; 100 with no items. Shown per release
+    /// and averaged per day in the calendar.
+    pub fn readiness_score(&self) -> u8 {
+        let weight = |c: &ChecklistItem| if c.required { 2u32 } else { 1 };
+        let total: u32 = self.checklist.iter().map(weight).sum();
+        if total == 0 {
+            return 100;
+        }
+        let done: u32 = self.checklist.iter().filter(|c| c.done).map(weight).sum();
+        // Rounded down, so 100 means everything is done.
+        u8::try_from(done * 100 / total).unwrap_or(100)
+    }
+
     /// The window in real time.
     pub fn interval(&self) -> Interval {
         Interval {
@@ -426,5 +440,35 @@ impl Release {
             status,
             ..self.clone()
         })
+    }
+}
+
+#[cfg(test)]
+mod readiness_tests {
+    use super::*;
+
+    fn item(required: bool, done: bool) -> ChecklistItem {
+        ChecklistItem {
+            id: format!("{required}{done}"),
+            text: String::new(),
+            required,
+            done,
+        }
+    }
+
+    #[test]
+    fn required_items_weigh_twice_and_nothing_to_do_is_ready() {
+        let score = |items: Vec<ChecklistItem>| {
+            let mut r = crate::parse_plan(include_str!("../../../assets/demo-plan.json"))
+                .map(|p| p.releases[0].clone())
+                .expect("demo plan");
+            r.checklist = items;
+            r.readiness_score()
+        };
+        assert_eq!(score(vec![]), 100);
+        assert_eq!(score(vec![item(true, true), item(false, false)]), 66);
+        assert_eq!(score(vec![item(true, false), item(false, true)]), 33);
+        assert_eq!(score(vec![item(true, false)]), 0);
+        assert_eq!(score(vec![item(true, true), item(false, true)]), 100);
     }
 }

@@ -80,6 +80,8 @@ export const commands = {
 	revokeApproval: (id: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("revoke_approval", { id, approver })),
 	/**  Records an approved exception to a freeze for a release. */
 	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
+	/**  The go/no-go view of the next `days` days (default 7). */
+	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
 };
 
 /* Types */
@@ -338,6 +340,56 @@ export type FreezeSummary = {
 	severity: string,
 	/**  When, in words, with its zone. */
 	schedule: string,
+};
+
+/**  The go/no-go view of `[from, to)`. */
+export type GoNoGo = {
+	/**  Range start, RFC 3339 UTC. */
+	from: string,
+	/**  Range end, RFC 3339 UTC. */
+	to: string,
+	/**  Active releases starting in the range, by start. */
+	rows: GoNoGoRow[],
+};
+
+/**  One release in the go/no-go view. */
+export type GoNoGoRow = {
+	/**  Release id. */
+	id: string,
+	/**  Title. */
+	title: string,
+	/**  Team name. */
+	team_name: string,
+	/**  Environment name. */
+	environment_name: string,
+	/**  Production environment. */
+	production: boolean,
+	/**  Window start, RFC 3339 UTC. */
+	start: string,
+	/**  Window end, RFC 3339 UTC. */
+	end: string,
+	/**  Status. */
+	status: string,
+	/**  Who runs it. */
+	owner: string | null,
+	/**  Readiness from 0 to 100. */
+	readiness: number,
+	/**  Required checklist items not done. */
+	required_open: number,
+	/**  Checklist items in all. */
+	checklist_items: number,
+	/**  `none`, `untested` or `tested`. */
+	rollback: string,
+	/**  Distinct approvers. */
+	approvals: number,
+	/**  Approvals its environment requires. */
+	approvals_needed: number,
+	/**  Its conflicts by severity. */
+	conflicts: CheckSummary,
+	/**  `go`, `at_risk` or `no_go`. */
+	verdict: string,
+	/**  Why, one line each, worst first. */
+	reasons: string[],
 };
 
 /**  What an import did. */

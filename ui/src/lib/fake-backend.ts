@@ -280,6 +280,20 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         overrides.set(r.id, [...(overrides.get(r.id) ?? []), { freeze: f, freeze_name: freeze.name, reason, by: approver }]);
         return change(r, conflictsOf(r));
       }
+      case "go_no_go": {
+        const rows = releases.filter((r) => !r.id.startsWith("bulk-") && active(r)).map((r) => {
+          const have = new Set((approvals.get(r.id) ?? []).map((a) => a.by)).size;
+          const need = r.production ? 2 : 0;
+          const reasons = [...conflictsOf(r).map((c) => c.message), ...(have < need ? [`${have} of ${need} approvals`] : [])];
+          return {
+            id: r.id, title: r.title, team_name: r.team_name, environment_name: r.environment_name, production: r.production,
+            start: r.start, end: r.end, status: r.status, owner: r.owner, readiness: r.production ? 50 : 100, required_open: r.production ? 1 : 0,
+            checklist_items: r.production ? 2 : 0, rollback: r.production ? "none" : "tested", approvals: have, approvals_needed: need,
+            conflicts: { errors: conflictsOf(r).length, warnings: 0, infos: 0 }, verdict: reasons.length ? "no_go" : "go", reasons,
+          };
+        });
+        return { from: at(Date.now()), to: at(Date.now() + 7 * DAY), rows };
+      }
       case "user_name":
         return userName;
       case "set_user_name": {
