@@ -35,6 +35,11 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   npm --prefix ui ci --no-audit --no-fund
 fi
 
+# The independent iCalendar parser the export is tested against (tests/ics/).
+if [ "$mode" = test ] && ! python3 -c "import icalendar, dateutil" 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check -r tests/ics/requirements.txt
+fi
+
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked --version 2.1.0
 fi

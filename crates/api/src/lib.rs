@@ -32,9 +32,9 @@ pub use edit::{
 pub use error::{ApiError, ErrorCode};
 pub use gate::{gate_plan, GateFreeze, GateReport};
 pub use plan::{
-    default_db_path, export_plan_file, export_plan_json, import_plan_file, import_plan_text,
-    inspect_plan_file, open_calendar, open_store, seed_demo_if_new, validate_plan_text,
-    ImportSummary, DEMO_PLAN,
+    default_db_path, export_plan_file, export_plan_ics, export_plan_json, import_plan_file,
+    import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new,
+    validate_plan_text, ImportSummary, DEMO_PLAN,
 };
 
 pub use readiness::{go_no_go, GoNoGo, GoNoGoRow};

@@ -190,3 +190,12 @@ pub fn export_plan_file(store: &Store, path: &Path) -> Result<ImportSummary, Api
     tmp.persist(path).map_err(|e| cannot(e.error))?;
     Ok(ImportSummary::of(&plan))
 }
+
+/// The stored calendar as iCalendar (RFC 5545): releases and freezes as
+/// VEVENTs, recurring freezes with RRULE/EXDATE in their zone and a VTIMEZONE.
+pub fn export_plan_ics(store: &Store, now: DateTime<Utc>) -> Result<String, ApiError> {
+    Ok(relcal_domain::plan_to_ics(
+        &crate::check::stored_plan(store)?,
+        now,
+    ))
+}

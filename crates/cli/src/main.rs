@@ -445,14 +445,16 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             );
         }
         Command::Export { db, format } => {
-            if let ExportFormat::Ics = format {
-                return Err(ApiError::new(
-                    ErrorCode::Validation,
-                    "--format ics: iCalendar export is not available in this version; use --format json",
-                ));
-            }
             let store = open_existing(&db.path()?)?;
-            println!("{}", relcal_api::export_plan_json(&store)?);
+            match format {
+                ExportFormat::Json => println!("{}", relcal_api::export_plan_json(&store)?),
+                ExportFormat::Ics => {
+                    print!(
+                        "{}",
+                        relcal_api::export_plan_ics(&store, chrono::Utc::now())?
+                    )
+                }
+            }
         }
     }
     Ok(true)

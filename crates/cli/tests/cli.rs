@@ -173,13 +173,19 @@ fn a_database_that_cannot_be_opened_exits_3() {
 }
 
 #[test]
-fn ics_export_is_refused_clearly_until_it_exists() {
+fn ics_export_writes_every_release_and_freeze_as_an_event() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cal.db");
     relcal(&["import", DEMO, "--db", db.to_str().unwrap()]);
     let out = relcal(&["export", "--db", db.to_str().unwrap(), "--format", "ics"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--format ics"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ics = text(&out.stdout);
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(ics.trim_end().ends_with("END:VCALENDAR"));
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 4 + 3);
+    assert!(ics.contains("DTSTART;TZID=Europe/Berlin:20261106T120000\r\n"));
+    assert!(ics.contains("RRULE:FREQ=MONTHLY;BYMONTHDAY=-1\r\n"));
+    assert!(ics.contains("UID:release-checkout-2.0@relcal.dev"));
 }
 
 mod crash {

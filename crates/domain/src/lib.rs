@@ -14,6 +14,7 @@ mod duration;
 mod error;
 mod export;
 mod gate;
+mod ics;
 mod ids;
 mod plan;
 mod recurrence;
@@ -28,6 +29,7 @@ pub use duration::PlanDuration;
 pub use error::{FieldError, PlanError};
 pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
+pub use ics::{day_start, freezes_from_ics, plan_to_ics, ImportedFreeze};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use plan::{
     AllowedWindow, Approval, ChecklistItem, Environment, Freeze, FreezeOverride, FreezeSchedule,
