@@ -30,6 +30,8 @@ fn main() {
         "revoke_approval",
         "request_override",
         "go_no_go",
+        "export_ics",
+        "import_holidays",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

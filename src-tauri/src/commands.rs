@@ -278,6 +278,8 @@ pub struct PlanFile {
 enum Dialog {
     Open,
     Save,
+    OpenIcs,
+    SaveIcs,
 }
 
 /// Shows the native file dialog (off the main thread) and returns the chosen
@@ -291,19 +293,23 @@ async fn ask_for_file<R: tauri::Runtime>(
         return Ok(Some(PathBuf::from(answer)));
     }
     let picked = tauri::async_runtime::spawn_blocking(move || {
-        let builder = app
-            .dialog()
-            .file()
-            .add_filter("Relcal plan", &["json"])
-            .set_title(match dialog {
-                Dialog::Open => "Import a plan",
-                Dialog::Save => "Export the calendar",
-            });
+        let builder = app.dialog().file();
+        let builder = match dialog {
+            Dialog::Open | Dialog::Save => builder.add_filter("Relcal plan", &["json"]),
+            Dialog::OpenIcs | Dialog::SaveIcs => builder.add_filter("iCalendar", &["ics"]),
+        }
+        .set_title(match dialog {
+            Dialog::Open => "Import a plan",
+            Dialog::Save => "Export the calendar",
+            Dialog::OpenIcs => "Import holidays as freezes",
+            Dialog::SaveIcs => "Export the calendar as iCalendar",
+        });
         match dialog {
-            Dialog::Open => builder.blocking_pick_file(),
+            Dialog::Open | Dialog::OpenIcs => builder.blocking_pick_file(),
             Dialog::Save => builder
                 .set_file_name("relcal-plan.json")
                 .blocking_save_file(),
+            Dialog::SaveIcs => builder.set_file_name("relcal.ics").blocking_save_file(),
         }
     })
     .await
@@ -439,4 +445,55 @@ pub async fn go_no_go(
     days: Option<u32>,
 ) -> Result<relcal_api::GoNoGo, ApiError> {
     relcal_api::go_no_go(&*store(&state)?, Utc::now(), days.unwrap_or(7))
+}
+
+/// Asks where to save and writes the calendar as iCalendar there. Null when
+/// the person cancels.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_ics<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Option<String>, ApiError> {
+    let Some(path) = ask_for_file(app, Dialog::SaveIcs).await? else {
+        return Ok(None);
+    };
+    let text = relcal_api::export_plan_ics(&*store(&state)?, Utc::now())?;
+    std::fs::write(&path, text).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Asks for an iCalendar file of holidays and adds its events as freezes of
+/// `severity`, limited to `environments` when given. Null when cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_holidays<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    severity: String,
+    environments: Vec<String>,
+) -> Result<Option<relcal_api::HolidayImport>, ApiError> {
+    let Some(path) = ask_for_file(app, Dialog::OpenIcs).await? else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    relcal_api::import_holidays(
+        &mut *store(&state)?,
+        &text,
+        &severity,
+        &environments,
+        Utc::now(),
+    )
+    .map(Some)
+    .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))
 }

@@ -53,6 +53,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::revoke_approval,
             commands::request_override,
             commands::go_no_go,
+            commands::export_ics::<tauri::Wry>,
+            commands::import_holidays::<tauri::Wry>,
         ])
 }
 

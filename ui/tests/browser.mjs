@@ -386,6 +386,22 @@ await test("the go/no-go view lists each coming release with its verdict and rea
   await page.screenshot({ path: join(artifacts, "go-no-go.png") });
 });
 
+await test("holidays from an .ics file become freezes; the calendar exports as iCalendar", async (page) => {
+  await page.getByRole("button", { name: "Calendar ▾" }).click();
+  await page.getByRole("menuitem", { name: /Import holidays/ }).click();
+  const dialog = page.getByTestId("holidays");
+  await dialog.getByLabel("Soft: should not").check();
+  await dialog.getByRole("button", { name: "Choose the .ics file…" }).click();
+  await page.getByTestId("notice").getByText("Imported 1 holiday as freezes; 0 new conflicts. Skipped: event 2 (Broken) has no DTSTART.").waitFor();
+  if ((await page.evaluate(() => globalThis.relcalCalls.import_holidays)) !== 1) throw new Error("import_holidays not called once");
+  await page.keyboard.press("s");
+  await page.getByTestId("settings").getByText("Christmas", { exact: true }).waitFor();
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Calendar ▾" }).click();
+  await page.getByRole("menuitem", { name: /Export iCalendar/ }).click();
+  await page.getByTestId("notice").getByText("Exported the calendar as iCalendar to /home/ana/relcal.ics").waitFor();
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

@@ -25,9 +25,10 @@ pub use check::{
     ConflictReport, ConflictsView,
 };
 pub use edit::{
-    delete_object, freeze_input, preview_freeze, restore_object, save_environment, save_freeze,
-    save_service, save_team, settings, EnvironmentInput, FreezeInput, FreezePreview, FreezeSummary,
-    ObjectChange, ObjectKind, PeriodView, ServiceInput, Settings, TeamInput, Usage,
+    delete_object, freeze_input, import_holidays, preview_freeze, restore_object, save_environment,
+    save_freeze, save_service, save_team, settings, EnvironmentInput, FreezeInput, FreezePreview,
+    FreezeSummary, HolidayImport, ObjectChange, ObjectKind, PeriodView, ServiceInput, Settings,
+    TeamInput, Usage,
 };
 pub use error::{ApiError, ErrorCode};
 pub use gate::{gate_plan, GateFreeze, GateReport};

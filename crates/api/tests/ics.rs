@@ -133,3 +133,57 @@ fn text_is_escaped_and_the_cli_writes_ics() {
     // Lines are folded at 75 octets.
     assert!(ics.split("\r\n").all(|l| l.len() <= 75), "{ics}");
 }
+
+const HOLIDAYS: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Holidays//EN\r\n\
+BEGIN:VEVENT\r\nUID:20261225-christmas@holidays.example\r\nDTSTAMP:20260101T000000Z\r\n\
+DTSTART;VALUE=DATE:20261225\r\nDTEND;VALUE=DATE:20261227\r\nSUMMARY:Christmas\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:20270101-newyear@holidays.example\r\nDTSTAMP:20260101T000000Z\r\n\
+DTSTART;VALUE=DATE:20270101\r\nSUMMARY:New Year's Day\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:nostart@holidays.example\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Broken\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
+#[test]
+fn a_holiday_calendar_becomes_freezes_once_however_often_it_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
+    import_plan_text(&mut store, PLAN).unwrap();
+    let now = at("2026-11-23T00:00:00Z");
+    let done = import_holidays(&mut store, HOLIDAYS, "hard", &["prod".into()], now).unwrap();
+    assert_eq!((done.created, done.updated), (2, 0));
+    assert_eq!(done.skipped.len(), 1, "{:?}", done.skipped);
+    assert!(done.skipped[0].contains("Broken"));
+    let plan = stored_plan(&store).unwrap();
+    let christmas = plan.freezes.iter().find(|f| f.name == "Christmas").unwrap();
+    // All day on the 25th and 26th in the calendar's zone (London).
+    assert_eq!(
+        christmas.periods_between(
+            plan.timezone,
+            relcal_domain::Interval {
+                start: at("2026-12-01T00:00:00Z"),
+                end: at("2027-01-31T00:00:00Z")
+            },
+            10
+        ),
+        [relcal_domain::Interval {
+            start: at("2026-12-25T00:00:00Z"),
+            end: at("2026-12-27T00:00:00Z")
+        }]
+    );
+    assert_eq!(christmas.scope.environments.len(), 1);
+    let again = import_holidays(&mut store, HOLIDAYS, "soft", &[], now).unwrap();
+    assert_eq!((again.created, again.updated), (0, 2));
+    assert_eq!(
+        stored_plan(&store).unwrap().freezes.len(),
+        plan.freezes.len()
+    );
+    // Not a calendar at all: a clear error, nothing written.
+    let err = import_holidays(&mut store, "hello", "hard", &[], now).unwrap_err();
+    assert!(
+        err.message
+            .starts_with("holiday calendar: not an iCalendar file"),
+        "{}",
+        err.message
+    );
+    let err = import_holidays(&mut store, HOLIDAYS, "total", &[], now).unwrap_err();
+    assert!(err.message.contains("field `severity`"), "{}", err.message);
+}

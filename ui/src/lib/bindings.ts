@@ -82,6 +82,16 @@ export const commands = {
 	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
 	/**  The go/no-go view of the next `days` days (default 7). */
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
+	/**
+	 *  Asks where to save and writes the calendar as iCalendar there. Null when
+	 *  the person cancels.
+	 */
+	exportIcs: () => typedError<string | null, ApiError>(__TAURI_INVOKE("export_ics")),
+	/**
+	 *  Asks for an iCalendar file of holidays and adds its events as freezes of
+	 *  `severity`, limited to `environments` when given. Null when cancelled.
+	 */
+	importHolidays: (severity: string, environments: string[]) => typedError<HolidayImport | null, ApiError>(__TAURI_INVOKE("import_holidays", { severity, environments })),
 };
 
 /* Types */
@@ -390,6 +400,18 @@ export type GoNoGoRow = {
 	verdict: string,
 	/**  Why, one line each, worst first. */
 	reasons: string[],
+};
+
+/**  What importing a holiday calendar did. */
+export type HolidayImport = {
+	/**  Freezes created. */
+	created: number,
+	/**  Freezes updated (same UID imported before). */
+	updated: number,
+	/**  Events that could not be used, and why. */
+	skipped: string[],
+	/**  Conflicts the new freezes cause. */
+	gained_total: number,
 };
 
 /**  What an import did. */

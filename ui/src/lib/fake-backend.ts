@@ -294,6 +294,14 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         });
         return { from: at(Date.now()), to: at(Date.now() + 7 * DAY), rows };
       }
+      case "import_holidays": {
+        const { severity } = args as { severity: string; environments: string[] };
+        freezes.push({ id: "holiday-christmas", name: "Christmas", severity, timezone: null, start: "2026-12-25T00:00:00", end: "2026-12-27T00:00:00",
+          duration: null, rrule: null, exdates: [], teams: [], services: [], environments: [], reason: "Imported holiday" });
+        return { created: 1, updated: 0, skipped: ["event 2 (Broken) has no DTSTART"], gained_total: 0 };
+      }
+      case "export_ics":
+        return "/home/ana/relcal.ics";
       case "user_name":
         return userName;
       case "set_user_name": {
