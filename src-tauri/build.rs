@@ -30,6 +30,11 @@ fn main() {
         "revoke_approval",
         "request_override",
         "go_no_go",
+        "checklist_templates",
+        "save_checklist_templates",
+        "apply_checklist_template",
+        "set_checklist_item",
+        "save_rollback",
         "export_ics",
         "import_holidays",
     ]);

@@ -497,3 +497,54 @@ pub async fn import_holidays<R: tauri::Runtime>(
     .map(Some)
     .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))
 }
+
+/// The checklist templates, and which environment gets which.
+#[tauri::command]
+#[specta::specta]
+pub async fn checklist_templates(
+    state: State<'_, AppState>,
+) -> Result<relcal_api::ChecklistTemplates, ApiError> {
+    relcal_api::checklist_templates(&*store(&state)?)
+}
+
+/// Saves edited checklist templates.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_checklist_templates(
+    state: State<'_, AppState>,
+    templates: relcal_api::ChecklistTemplates,
+) -> Result<relcal_api::ChecklistTemplates, ApiError> {
+    relcal_api::save_checklist_templates(&mut *store(&state)?, templates, Utc::now())
+}
+
+/// Adds the missing items of its environment's template to a release.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_checklist_template(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::apply_checklist_template(&mut *store(&state)?, &id, Utc::now())
+}
+
+/// Ticks or unticks a checklist item, with its owner and note.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_checklist_item(
+    state: State<'_, AppState>,
+    id: String,
+    input: relcal_api::ChecklistItemInput,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::set_checklist_item(&mut *store(&state)?, &id, input, Utc::now())
+}
+
+/// Saves a release's rollback plan.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_rollback(
+    state: State<'_, AppState>,
+    id: String,
+    input: relcal_api::RollbackInput,
+) -> Result<ReleaseChange, ApiError> {
+    relcal_api::save_rollback(&mut *store(&state)?, &id, input, Utc::now())
+}

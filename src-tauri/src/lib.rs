@@ -53,6 +53,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::revoke_approval,
             commands::request_override,
             commands::go_no_go,
+            commands::checklist_templates,
+            commands::save_checklist_templates,
+            commands::apply_checklist_template,
+            commands::set_checklist_item,
+            commands::save_rollback,
             commands::export_ics::<tauri::Wry>,
             commands::import_holidays::<tauri::Wry>,
         ])

@@ -53,6 +53,8 @@ pub struct ReleaseEvent {
     pub status: String,
     /// Who runs it.
     pub owner: Option<String>,
+    /// Readiness from 0 to 100 (its checklist).
+    pub readiness: u8,
 }
 
 /// One period of a freeze in a view. Times are RFC 3339 in UTC.
@@ -219,6 +221,7 @@ pub fn calendar_view(
                 depends_on: r.depends_on,
                 status: r.status,
                 owner: r.owner,
+                readiness: r.readiness,
             }
         })
         .collect();

@@ -38,7 +38,11 @@ pub use plan::{
     validate_plan_text, ImportSummary, DEMO_PLAN,
 };
 
-pub use readiness::{go_no_go, GoNoGo, GoNoGoRow};
+pub use readiness::{
+    apply_checklist_template, checklist_templates, go_no_go, save_checklist_templates,
+    save_rollback, set_checklist_item, ChecklistItemInput, ChecklistTemplate, ChecklistTemplates,
+    GoNoGo, GoNoGoRow, RollbackInput, TemplateItem,
+};
 pub use relcal_domain::Plan;
 pub use relcal_store::Store;
 pub use release::{

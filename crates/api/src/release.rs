@@ -31,7 +31,7 @@ pub struct ReleaseChange {
 }
 
 /// The release with `id`, and how plan-file errors name it.
-fn find<'p>(plan: &'p Plan, id: &str) -> Result<(&'p Release, String), ApiError> {
+pub(crate) fn find<'p>(plan: &'p Plan, id: &str) -> Result<(&'p Release, String), ApiError> {
     plan.releases
         .iter()
         .enumerate()
@@ -51,6 +51,25 @@ fn apply(
     plan: &Plan,
     changed: Release,
     action: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    apply_with(store, plan, changed, action, Details::default(), now)
+}
+
+/// What the plan format does not carry, written with a release.
+#[derive(Default)]
+pub(crate) struct Details {
+    pub checklist: Option<relcal_store::ChecklistDetail>,
+    pub rollback: Option<relcal_store::RollbackDetail>,
+}
+
+/// [`apply`], also writing `details` in the same transaction.
+pub(crate) fn apply_with(
+    store: &mut Store,
+    plan: &Plan,
+    changed: Release,
+    action: &str,
+    details: Details,
     now: DateTime<Utc>,
 ) -> Result<ReleaseChange, ApiError> {
     let id: ReleaseId = changed.id.clone();
@@ -79,7 +98,12 @@ fn apply(
         old.as_ref(),
         Some(&relcal_domain::release_to_json(&changed)),
     );
-    store.replace_release(&changed, &[rec])?;
+    store.replace_release_with_details(
+        &changed,
+        details.checklist.as_ref(),
+        details.rollback.as_ref(),
+        &[rec],
+    )?;
     tracing::info!(release = %id, "release changed");
     Ok(ReleaseChange {
         release: id.to_string(),
@@ -146,6 +170,14 @@ pub struct ChecklistView {
     pub required: bool,
     /// Done.
     pub done: bool,
+    /// Who should do it.
+    pub owner: Option<String>,
+    /// Who ticked it.
+    pub done_by: Option<String>,
+    /// When, RFC 3339 UTC.
+    pub done_at: Option<String>,
+    /// A note or an evidence link.
+    pub note: Option<String>,
 }
 
 /// An approval.
@@ -170,6 +202,12 @@ pub struct RollbackView {
     pub time_budget_minutes: Option<u32>,
     /// Rehearsed.
     pub tested: bool,
+    /// When it was rehearsed, YYYY-MM-DD.
+    pub tested_on: Option<String>,
+    /// Whether the database migration can be reversed.
+    pub migration_reversible: Option<bool>,
+    /// What triggers a rollback.
+    pub triggers: Vec<String>,
 }
 
 /// An approved exception to a freeze.
@@ -228,6 +266,8 @@ pub struct ReleaseDetail {
     pub required_approvals: u32,
     /// Readiness items.
     pub checklist: Vec<ChecklistView>,
+    /// Readiness from 0 to 100.
+    pub readiness: u8,
     /// Rollback plan.
     pub rollback: Option<RollbackView>,
     /// Freeze exceptions.
@@ -261,6 +301,8 @@ pub fn release_detail(
         .find(|t| t.id == r.team)
         .map_or_else(|| r.team.to_string(), |t| t.name.clone());
     let env = plan.environments.iter().find(|e| e.id == r.environment);
+    let details = store.checklist_details(id)?;
+    let rollback_detail = store.rollback_detail(id)?;
     let conflicts = Checker::new(&plan, now)
         .conflicts_of(&r.id)
         .into_iter()
@@ -304,11 +346,18 @@ pub fn release_detail(
         checklist: r
             .checklist
             .iter()
-            .map(|c| ChecklistView {
-                id: c.id.clone(),
-                text: c.text.clone(),
-                required: c.required,
-                done: c.done,
+            .map(|c| {
+                let d = details.iter().find(|d| d.item_id == c.id);
+                ChecklistView {
+                    id: c.id.clone(),
+                    text: c.text.clone(),
+                    required: c.required,
+                    done: c.done,
+                    owner: d.and_then(|d| d.owner.clone()),
+                    done_by: d.and_then(|d| d.done_by.clone()),
+                    done_at: d.and_then(|d| d.done_at.clone()),
+                    note: d.and_then(|d| d.note.clone()),
+                }
             })
             .collect(),
         rollback: r.rollback.as_ref().map(|rb| RollbackView {
@@ -316,7 +365,16 @@ pub fn release_detail(
             owner: rb.owner.clone(),
             time_budget_minutes: rb.time_budget_minutes,
             tested: rb.tested,
+            tested_on: rollback_detail.as_ref().and_then(|d| d.tested_on.clone()),
+            migration_reversible: rollback_detail
+                .as_ref()
+                .and_then(|d| d.migration_reversible),
+            triggers: rollback_detail
+                .as_ref()
+                .map(|d| d.triggers.clone())
+                .unwrap_or_default(),
         }),
+        readiness: r.readiness_score(),
         overrides: r
             .overrides
             .iter()
@@ -448,7 +506,11 @@ pub fn release_input(store: &Store, id: &str) -> Result<ReleaseInput, ApiError> 
 
 /// The release `input` describes, validated like a plan file's release
 /// (errors name the field), over what is stored for it.
-fn release_from_input(plan: &Plan, input: &ReleaseInput) -> Result<Release, ApiError> {
+fn release_from_input(
+    plan: &Plan,
+    input: &ReleaseInput,
+    template: Option<&crate::ChecklistTemplate>,
+) -> Result<Release, ApiError> {
     let existing = plan.releases.iter().position(|r| r.id.as_str() == input.id);
     let object = match existing {
         Some(i) => format!("releases[{i}] (id \"{}\")", input.id),
@@ -469,6 +531,17 @@ fn release_from_input(plan: &Plan, input: &ReleaseInput) -> Result<Release, ApiE
         obj.insert("end".into(), text(&input.end));
         obj.insert("status".into(), text(&input.status));
         obj.insert("depends_on".into(), list(&input.depends_on));
+        // A new release gets the checklist of its environment's template.
+        if let (None, Some(t)) = (existing, template) {
+            let items: Vec<serde_json::Value> = t
+                .items
+                .iter()
+                .map(|i| serde_json::json!({ "id": i.id, "text": i.text, "required": i.required, "done": false }))
+                .collect();
+            if !items.is_empty() {
+                obj.insert("checklist".into(), serde_json::Value::from(items));
+            }
+        }
         for (key, v) in [("owner", &input.owner), ("version", &input.version)] {
             match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(s) => obj.insert(key.into(), text(s)),
@@ -487,7 +560,9 @@ pub fn save_release(
     now: DateTime<Utc>,
 ) -> Result<ReleaseChange, ApiError> {
     let plan = stored_plan(store)?;
-    let release = release_from_input(&plan, &input)?;
+    let templates = crate::checklist_templates(store)?;
+    let template = crate::readiness::template_for(&templates, &plan, &input.environment);
+    let release = release_from_input(&plan, &input, template)?;
     let object = format!("release \"{}\"", input.id);
     check_approved(&plan, &release, &object)?;
     apply(store, &plan, release, "release.update", now)
@@ -511,7 +586,9 @@ pub fn preview_release(
     now: DateTime<Utc>,
 ) -> Result<ReleasePreview, ApiError> {
     let plan = stored_plan(store)?;
-    let release = release_from_input(&plan, input)?;
+    let templates = crate::checklist_templates(store)?;
+    let template = crate::readiness::template_for(&templates, &plan, &input.environment);
+    let release = release_from_input(&plan, input, template)?;
     let id: ReleaseId = release.id.clone();
     let mut checker = Checker::new(&plan, now);
     let before = checker.conflicts_of(&id);
@@ -523,7 +600,7 @@ pub fn preview_release(
     })
 }
 
-fn refuse(object: &str, field: &str, message: impl std::fmt::Display) -> ApiError {
+pub(crate) fn refuse(object: &str, field: &str, message: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         ErrorCode::Validation,
         format!("{object}: field `{field}`: {message}"),
@@ -569,7 +646,7 @@ fn check_approved(plan: &Plan, release: &Release, object: &str) -> Result<(), Ap
 }
 
 /// The release with its JSON changed by `edit`, validated like a plan's.
-fn edited(
+pub(crate) fn edited(
     plan: &Plan,
     release: &Release,
     object: &str,

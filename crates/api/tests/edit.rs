@@ -715,3 +715,246 @@ fn the_go_no_go_view_puts_each_coming_release_with_its_verdict_and_reasons() {
         checkout.reasons
     );
 }
+
+#[test]
+fn a_new_release_gets_its_environments_checklist_and_ticking_records_who_and_when() {
+    let (_dir, mut store) = demo();
+    store.set_actor("ana");
+    let input = ReleaseInput {
+        id: "search-1".into(),
+        title: "search 1.0".into(),
+        team: "platform".into(),
+        services: vec!["ingress".into()],
+        environment: "prod".into(),
+        start: "2027-01-12T09:00:00Z".into(),
+        end: "2027-01-12T10:00:00Z".into(),
+        status: "planned".into(),
+        owner: Some("kai".into()),
+        depends_on: vec![],
+        version: None,
+    };
+    save_release(&mut store, input, at(NOW)).unwrap();
+    let detail = release_detail(&store, "search-1", at(NOW)).unwrap();
+    let ids: Vec<&str> = detail.checklist.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 10, "{ids:?}");
+    assert!(ids.contains(&"security-scans") && ids.contains(&"validation-window"));
+    assert_eq!(detail.readiness, 0);
+    let view = calendar_view(
+        &store,
+        at("2027-01-12T00:00:00Z"),
+        at("2027-01-13T00:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(view.releases[0].readiness, 0);
+
+    let change = set_checklist_item(
+        &mut store,
+        "search-1",
+        ChecklistItemInput {
+            item_id: "security-scans".into(),
+            done: true,
+            owner: Some("sec team".into()),
+            note: Some("https://scans.example/run/42".into()),
+        },
+        at("2026-11-26T08:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(change.release, "search-1");
+    let item = release_detail(&store, "search-1", at(NOW))
+        .unwrap()
+        .checklist
+        .into_iter()
+        .find(|c| c.id == "security-scans")
+        .unwrap();
+    assert!(item.done);
+    assert_eq!(item.done_by.as_deref(), Some("ana"));
+    assert_eq!(item.done_at.as_deref(), Some("2026-11-26T08:00:00Z"));
+    assert_eq!(item.note.as_deref(), Some("https://scans.example/run/42"));
+    assert_eq!(item.owner.as_deref(), Some("sec team"));
+    // The details survive an unrelated edit of the release, and the score follows.
+    move_release(
+        &mut store,
+        "search-1",
+        "2027-01-13T09:00:00Z",
+        "2027-01-13T10:00:00Z",
+        at(NOW),
+    )
+    .unwrap();
+    let detail = release_detail(&store, "search-1", at(NOW)).unwrap();
+    assert_eq!(
+        detail
+            .checklist
+            .iter()
+            .find(|c| c.id == "security-scans")
+            .unwrap()
+            .done_by
+            .as_deref(),
+        Some("ana")
+    );
+    assert_eq!(detail.readiness, 11); // 2 of 18 weighted points: 8 required, 2 optional
+    let view = calendar_view(
+        &store,
+        at("2027-01-13T00:00:00Z"),
+        at("2027-01-14T00:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(view.releases[0].readiness, 11);
+    // Unticking clears who and when.
+    set_checklist_item(
+        &mut store,
+        "search-1",
+        ChecklistItemInput {
+            item_id: "security-scans".into(),
+            done: false,
+            owner: None,
+            note: None,
+        },
+        at(NOW),
+    )
+    .unwrap();
+    let item = release_detail(&store, "search-1", at(NOW))
+        .unwrap()
+        .checklist
+        .into_iter()
+        .find(|c| c.id == "security-scans")
+        .unwrap();
+    assert_eq!((item.done, item.done_by), (false, None));
+    let err = set_checklist_item(
+        &mut store,
+        "search-1",
+        ChecklistItemInput {
+            item_id: "nope".into(),
+            done: true,
+            owner: None,
+            note: None,
+        },
+        at(NOW),
+    )
+    .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+}
+
+#[test]
+fn templates_are_edited_validated_and_applied_to_existing_releases() {
+    let (_dir, mut store) = demo();
+    let mut t = checklist_templates(&store).unwrap();
+    assert_eq!(
+        t.templates
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Pre-production", "Production readiness"]
+    );
+    t.templates[0].items.push(TemplateItem {
+        id: "load-test".into(),
+        text: "Load test run".into(),
+        required: false,
+    });
+    t.environments
+        .insert("staging".into(), "pre-production".into());
+    save_checklist_templates(&mut store, t.clone(), at(NOW)).unwrap();
+    assert_eq!(checklist_templates(&store).unwrap(), t);
+    let mut bad = t.clone();
+    bad.templates[1].items[0].text = " ".into();
+    let err = save_checklist_templates(&mut store, bad, at(NOW)).unwrap_err();
+    assert!(
+        err.message
+            .contains("templates[1] (id \"production-readiness\"): field `items[0].text`"),
+        "{}",
+        err.message
+    );
+    let mut bad = t.clone();
+    bad.environments.insert("prod".into(), "missing".into());
+    let err = save_checklist_templates(&mut store, bad, at(NOW)).unwrap_err();
+    assert!(
+        err.message.contains("field `environments.prod`"),
+        "{}",
+        err.message
+    );
+
+    // checkout-2.0 has one item ("smoke"); applying adds the production template's ten.
+    apply_checklist_template(&mut store, "checkout-2.0", at(NOW)).unwrap();
+    let detail = release_detail(&store, "checkout-2.0", at(NOW)).unwrap();
+    assert_eq!(detail.checklist.len(), 11);
+    apply_checklist_template(&mut store, "checkout-2.0", at(NOW)).unwrap();
+    assert_eq!(
+        release_detail(&store, "checkout-2.0", at(NOW))
+            .unwrap()
+            .checklist
+            .len(),
+        11
+    );
+}
+
+#[test]
+fn a_rollback_plan_is_saved_with_what_the_plan_format_does_not_carry() {
+    let (_dir, mut store) = demo();
+    let before = release_detail(&store, "checkout-2.0", at(NOW)).unwrap();
+    assert!(before
+        .conflicts
+        .iter()
+        .any(|c| c.code == "readiness.rollback"));
+    let input = RollbackInput {
+        steps: vec![
+            "switch traffic back to blue".into(),
+            " ".into(),
+            "scale green to 0".into(),
+        ],
+        owner: Some("dana".into()),
+        time_budget_minutes: Some(15),
+        tested: true,
+        tested_on: Some("2026-11-20".into()),
+        migration_reversible: Some(false),
+        triggers: vec!["error rate above 5%".into(), "p95 latency +200 ms".into()],
+    };
+    for (mutate, field) in [
+        (
+            Box::new(|i: &mut RollbackInput| i.steps = vec![" ".into()])
+                as Box<dyn Fn(&mut RollbackInput)>,
+            "rollback.steps",
+        ),
+        (
+            Box::new(|i: &mut RollbackInput| i.time_budget_minutes = Some(0)),
+            "rollback.time_budget_minutes",
+        ),
+        (
+            Box::new(|i: &mut RollbackInput| i.tested_on = Some("20 Nov".into())),
+            "rollback.tested_on",
+        ),
+        (
+            Box::new(|i: &mut RollbackInput| i.tested = false),
+            "rollback.tested_on",
+        ),
+    ] {
+        let mut bad = input.clone();
+        mutate(&mut bad);
+        let err = save_rollback(&mut store, "checkout-2.0", bad, at(NOW)).unwrap_err();
+        assert!(
+            err.message.contains(&format!("field `{field}`")),
+            "{}",
+            err.message
+        );
+    }
+    let change = save_rollback(&mut store, "checkout-2.0", input, at(NOW)).unwrap();
+    assert!(change.before.iter().any(|c| c.code == "readiness.rollback"));
+    assert!(change.after.iter().all(|c| c.code != "readiness.rollback"));
+    let rb = release_detail(&store, "checkout-2.0", at(NOW))
+        .unwrap()
+        .rollback
+        .unwrap();
+    assert_eq!(
+        rb.steps,
+        ["switch traffic back to blue", "scale green to 0"]
+    );
+    assert_eq!(
+        (rb.time_budget_minutes, rb.tested, rb.tested_on.as_deref()),
+        (Some(15), true, Some("2026-11-20"))
+    );
+    assert_eq!(rb.migration_reversible, Some(false));
+    assert_eq!(rb.triggers, ["error rate above 5%", "p95 latency +200 ms"]);
+    // The plan export carries what the plan format has, and still validates.
+    let exported = export(&store);
+    assert!(exported.contains("switch traffic back to blue"));
+    assert!(!exported.contains("p95 latency"));
+    validate_plan_text(&exported).unwrap();
+}

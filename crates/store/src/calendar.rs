@@ -26,6 +26,8 @@ pub struct ReleaseRow {
     pub status: String,
     /// Owner.
     pub owner: Option<String>,
+    /// Readiness, 0 to 100.
+    pub readiness: u8,
 }
 
 impl Store {
@@ -50,7 +52,7 @@ impl Store {
         )?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, r.title, r.team_id, r.environment_id, r.start_utc, r.end_utc, r.status, r.owner,
-                    r.services_json, r.depends_json
+                    r.services_json, r.depends_json, r.readiness
              FROM releases r INDEXED BY releases_view
              WHERE r.start_utc < ?2 AND r.start_utc > ?1 - ?3 AND r.end_utc > ?1
              ORDER BY r.start_utc, r.id",
@@ -74,6 +76,7 @@ impl Store {
                     owner: r.get(7)?,
                     services: list(r, 8)?,
                     depends_on: list(r, 9)?,
+                    readiness: r.get(10)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -15,7 +15,7 @@ mod schema;
 
 pub use audit::AuditRecord;
 pub use calendar::ReleaseRow;
-pub use plan::CatalogKind;
+pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

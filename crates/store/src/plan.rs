@@ -5,6 +5,32 @@ use relcal_domain::{Plan, Recurrence, Release, TimeValue};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
+/// What the plan format does not carry about one checklist item.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChecklistDetail {
+    /// The item's id within its release.
+    pub item_id: String,
+    /// Who should do it.
+    pub owner: Option<String>,
+    /// Who ticked it.
+    pub done_by: Option<String>,
+    /// When, RFC 3339 UTC.
+    pub done_at: Option<String>,
+    /// A note or an evidence link.
+    pub note: Option<String>,
+}
+
+/// What the plan format does not carry about a rollback plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RollbackDetail {
+    /// When it was rehearsed in staging (YYYY-MM-DD).
+    pub tested_on: Option<String>,
+    /// Whether the release's database migration can be reversed.
+    pub migration_reversible: Option<bool>,
+    /// What triggers a rollback ("error rate above 5%").
+    pub triggers: Vec<String>,
+}
+
 /// A kind of calendar object that releases refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatalogKind {
@@ -78,27 +104,87 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT position FROM releases WHERE id = ?1",
-                [release.id.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let position: i64 = match existing.or(position) {
-            Some(p) => p,
-            None => tx.query_row(
-                "SELECT coalesce(max(position) + 1, 0) FROM releases",
-                [],
-                |r| r.get(0),
-            )?,
-        };
-        // Child rows go with it (ON DELETE CASCADE).
-        tx.execute("DELETE FROM releases WHERE id = ?1", [release.id.as_str()])?;
-        insert_releases(&tx, [(position, release)].into_iter())?;
+        write_release(&tx, release, position)?;
         crate::audit::append(&tx, audit)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Replaces one release like [`Store::replace_release`] and, in the same
+    /// transaction, what the plan format does not carry about it: one
+    /// checklist item's details and its rollback plan's details.
+    pub fn replace_release_with_details(
+        &mut self,
+        release: &Release,
+        checklist: Option<&ChecklistDetail>,
+        rollback: Option<&RollbackDetail>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        write_release(&tx, release, None)?;
+        let id = release.id.as_str();
+        if let Some(d) = checklist {
+            tx.execute(
+                "INSERT INTO checklist_details (release_id, item_id, owner, done_by, done_at, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (release_id, item_id) DO UPDATE SET owner = excluded.owner,
+                   done_by = excluded.done_by, done_at = excluded.done_at, note = excluded.note",
+                params![id, d.item_id, d.owner, d.done_by, d.done_at, d.note],
+            )?;
+        }
+        if let Some(d) = rollback {
+            tx.execute(
+                "INSERT INTO rollback_details (release_id, tested_on, migration_reversible, triggers)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (release_id) DO UPDATE SET tested_on = excluded.tested_on,
+                   migration_reversible = excluded.migration_reversible, triggers = excluded.triggers",
+                params![
+                    id,
+                    d.tested_on,
+                    d.migration_reversible,
+                    Value::from(d.triggers.clone()).to_string()
+                ],
+            )?;
+        }
+        crate::audit::append(&tx, audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The details of a release's checklist items (only items that have some).
+    pub fn checklist_details(&self, release_id: &str) -> Result<Vec<ChecklistDetail>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT item_id, owner, done_by, done_at, note FROM checklist_details WHERE release_id = ?1",
+        )?;
+        let rows = stmt.query_map([release_id], |r| {
+            Ok(ChecklistDetail {
+                item_id: r.get(0)?,
+                owner: r.get(1)?,
+                done_by: r.get(2)?,
+                done_at: r.get(3)?,
+                note: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The details of a release's rollback plan, if any were saved.
+    pub fn rollback_detail(&self, release_id: &str) -> Result<Option<RollbackDetail>, StoreError> {
+        let row: Option<(Option<String>, Option<bool>, String)> = self
+            .conn
+            .query_row(
+                "SELECT tested_on, migration_reversible, triggers FROM rollback_details WHERE release_id = ?1",
+                [release_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.map(
+            |(tested_on, migration_reversible, triggers)| RollbackDetail {
+                tested_on,
+                migration_reversible,
+                triggers: serde_json::from_str(&triggers).unwrap_or_default(),
+            },
+        ))
     }
 
     /// Replaces the teams, services, environments and freezes with those of
@@ -125,6 +211,8 @@ impl Store {
     pub fn delete_release(&mut self, id: &str, audit: &[AuditRecord]) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
         let n = tx.execute("DELETE FROM releases WHERE id = ?1", [id])?;
+        tx.execute("DELETE FROM checklist_details WHERE release_id = ?1", [id])?;
+        tx.execute("DELETE FROM rollback_details WHERE release_id = ?1", [id])?;
         if n > 0 {
             crate::audit::append(&tx, audit)?;
         }
@@ -184,9 +272,36 @@ impl Store {
     }
 }
 
+/// Writes one release (all its rows), keeping its place in the calendar's
+/// order; a new one goes to `position`, else to the end.
+fn write_release(
+    tx: &Transaction<'_>,
+    release: &Release,
+    position: Option<i64>,
+) -> Result<(), StoreError> {
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT position FROM releases WHERE id = ?1",
+            [release.id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let position: i64 = match existing.or(position) {
+        Some(p) => p,
+        None => tx.query_row(
+            "SELECT coalesce(max(position) + 1, 0) FROM releases",
+            [],
+            |r| r.get(0),
+        )?,
+    };
+    // Child rows go with it (ON DELETE CASCADE); the detail tables stay.
+    tx.execute("DELETE FROM releases WHERE id = ?1", [release.id.as_str()])?;
+    insert_releases(tx, [(position, release)].into_iter())
+}
+
 fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(
-        "DELETE FROM freeze_overrides; DELETE FROM rollback_steps; DELETE FROM rollback_plans;
+        "DELETE FROM checklist_details; DELETE FROM rollback_details; DELETE FROM freeze_overrides; DELETE FROM rollback_steps; DELETE FROM rollback_plans;
          DELETE FROM checklist_items; DELETE FROM approvals; DELETE FROM release_dependencies;
          DELETE FROM release_services; DELETE FROM releases; DELETE FROM freeze_scope;
          DELETE FROM freezes; DELETE FROM environments; DELETE FROM service_dependencies;
@@ -340,8 +455,8 @@ fn insert_releases<'r>(
 ) -> Result<(), StoreError> {
     let mut release = tx.prepare(
         "INSERT INTO releases (id, position, title, team_id, environment_id, start, end, start_utc, end_utc,
-                               status, owner, version, artifact, services_json, depends_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                               status, owner, version, artifact, services_json, depends_json, readiness)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     let mut service = tx.prepare(
         "INSERT INTO release_services (release_id, position, service_id) VALUES (?1, ?2, ?3)",
@@ -382,7 +497,8 @@ fn insert_releases<'r>(
             r.version,
             r.artifact,
             Value::from(strings(&r.services)).to_string(),
-            Value::from(strings(&r.depends_on)).to_string()
+            Value::from(strings(&r.depends_on)).to_string(),
+            r.readiness_score()
         ])?;
         for (j, s) in r.services.iter().enumerate() {
             service.execute(params![id, j, s.as_str()])?;

@@ -191,6 +191,40 @@ CREATE TABLE app_settings (
 );
 "#;
 
+/// Readiness per release (the score of its checklist, written with the row
+/// like its lists, so views read it from the covering index), and what the
+/// plan format does not carry: who did a checklist item and when, its owner
+/// and evidence; a rollback plan's rehearsal date, migration reversibility
+/// and triggers. The detail tables are keyed by release and item and kept
+/// across edits of the release (which rewrite its rows).
+const V5_READINESS: &str = r#"
+ALTER TABLE releases ADD COLUMN readiness INTEGER NOT NULL DEFAULT 100
+    CHECK (readiness BETWEEN 0 AND 100);
+UPDATE releases SET readiness = coalesce((
+    SELECT (sum(CASE WHEN done THEN (CASE WHEN required THEN 2 ELSE 1 END) ELSE 0 END) * 100)
+           / sum(CASE WHEN required THEN 2 ELSE 1 END)
+    FROM checklist_items c WHERE c.release_id = releases.id), 100);
+DROP INDEX releases_view;
+CREATE INDEX releases_view ON releases
+    (start_utc, end_utc, id, title, team_id, environment_id, status, owner, services_json, depends_json,
+     readiness);
+CREATE TABLE checklist_details (
+    release_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    owner TEXT,
+    done_by TEXT,
+    done_at TEXT,
+    note TEXT,
+    PRIMARY KEY (release_id, item_id)
+) WITHOUT ROWID;
+CREATE TABLE rollback_details (
+    release_id TEXT PRIMARY KEY,
+    tested_on TEXT,
+    migration_reversible INTEGER CHECK (migration_reversible IN (0, 1)),
+    triggers TEXT NOT NULL DEFAULT '[]' CHECK (json_type(triggers) = 'array')
+);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -198,6 +232,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V2_RELEASE_LENGTH_INDEX),
         M::up(V3_VIEW_READS),
         M::up(V4_AUDIT),
+        M::up(V5_READINESS),
     ])
 }
 

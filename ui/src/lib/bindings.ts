@@ -82,6 +82,16 @@ export const commands = {
 	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
 	/**  The go/no-go view of the next `days` days (default 7). */
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
+	/**  The checklist templates, and which environment gets which. */
+	checklistTemplates: () => typedError<ChecklistTemplates, ApiError>(__TAURI_INVOKE("checklist_templates")),
+	/**  Saves edited checklist templates. */
+	saveChecklistTemplates: (templates: ChecklistTemplates) => typedError<ChecklistTemplates, ApiError>(__TAURI_INVOKE("save_checklist_templates", { templates })),
+	/**  Adds the missing items of its environment's template to a release. */
+	applyChecklistTemplate: (id: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("apply_checklist_template", { id })),
+	/**  Ticks or unticks a checklist item, with its owner and note. */
+	setChecklistItem: (id: string, input: ChecklistItemInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("set_checklist_item", { id, input })),
+	/**  Saves a release's rollback plan. */
+	saveRollback: (id: string, input: RollbackInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("save_rollback", { id, input })),
 	/**
 	 *  Asks where to save and writes the calendar as iCalendar there. Null when
 	 *  the person cancels.
@@ -189,6 +199,40 @@ export type CheckSummary = {
 	infos: number,
 };
 
+/**  A change to one checklist item. */
+export type ChecklistItemInput = {
+	/**  Item id. */
+	item_id: string,
+	/**  Done or not. */
+	done: boolean,
+	/**  Who should do it. */
+	owner: string | null,
+	/**  A note or an evidence link. */
+	note: string | null,
+};
+
+/**  A checklist template. */
+export type ChecklistTemplate = {
+	/**  Template id. */
+	id: string,
+	/**  Name. */
+	name: string,
+	/**  Its items. */
+	items: TemplateItem[],
+};
+
+/**  The templates, and which one each environment's releases get. */
+export type ChecklistTemplates = {
+	/**  Every template. */
+	templates: ChecklistTemplate[],
+	/**  The template of production environments without their own. */
+	production: string,
+	/**  The template of other environments without their own. */
+	other: string,
+	/**  Per environment id, its own template id. */
+	environments: { [key in string]: string },
+};
+
 /**  A readiness item. */
 export type ChecklistView = {
 	/**  Item id. */
@@ -199,6 +243,14 @@ export type ChecklistView = {
 	required: boolean,
 	/**  Done. */
 	done: boolean,
+	/**  Who should do it. */
+	owner: string | null,
+	/**  Who ticked it. */
+	done_by: string | null,
+	/**  When, RFC 3339 UTC. */
+	done_at: string | null,
+	/**  A note or an evidence link. */
+	note: string | null,
 };
 
 /**
@@ -561,6 +613,8 @@ export type ReleaseDetail = {
 	required_approvals: number,
 	/**  Readiness items. */
 	checklist: ChecklistView[],
+	/**  Readiness from 0 to 100. */
+	readiness: number,
 	/**  Rollback plan. */
 	rollback: RollbackView | null,
 	/**  Freeze exceptions. */
@@ -599,6 +653,8 @@ export type ReleaseEvent = {
 	status: string,
 	/**  Who runs it. */
 	owner: string | null,
+	/**  Readiness from 0 to 100 (its checklist). */
+	readiness: number,
 };
 
 /**
@@ -648,6 +704,24 @@ export type ReleasePreview = {
 	after: ConflictReport[],
 };
 
+/**  A rollback plan as the editor fills it. */
+export type RollbackInput = {
+	/**  Ordered steps (at least one). */
+	steps: string[],
+	/**  Who runs it. */
+	owner: string | null,
+	/**  Minutes it may take. */
+	time_budget_minutes: number | null,
+	/**  Rehearsed in staging. */
+	tested: boolean,
+	/**  When it was rehearsed, YYYY-MM-DD. */
+	tested_on: string | null,
+	/**  Whether the database migration can be reversed (null: no migration / unknown). */
+	migration_reversible: boolean | null,
+	/**  What triggers a rollback: "error rate above 5%", "p95 latency +200 ms". */
+	triggers: string[],
+};
+
 /**  A rollback plan. */
 export type RollbackView = {
 	/**  Ordered steps. */
@@ -658,6 +732,12 @@ export type RollbackView = {
 	time_budget_minutes: number | null,
 	/**  Rehearsed. */
 	tested: boolean,
+	/**  When it was rehearsed, YYYY-MM-DD. */
+	tested_on: string | null,
+	/**  Whether the database migration can be reversed. */
+	migration_reversible: boolean | null,
+	/**  What triggers a rollback. */
+	triggers: string[],
 };
 
 /**  The fields of a service. */
@@ -707,6 +787,16 @@ export type TeamSummary = {
 	name: string,
 	/**  Home zone (IANA), if any. */
 	timezone: string | null,
+};
+
+/**  One item of a checklist template. */
+export type TemplateItem = {
+	/**  Item id, unique within its template. */
+	id: string,
+	/**  What to check. */
+	text: string,
+	/**  Must be done before the release. */
+	required: boolean,
 };
 
 /**  How many releases use an object. */
