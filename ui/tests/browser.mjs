@@ -402,6 +402,39 @@ await test("holidays from an .ics file become freezes; the calendar exports as i
   await page.getByTestId("notice").getByText("Exported the calendar as iCalendar to /home/ana/relcal.ics").waitFor();
 });
 
+await test("filling a checklist and adding a rollback plan in the release panel; the day shows its readiness", async (page) => {
+  const today = new Date().toISOString().slice(0, 10);
+  const dayTop = page.locator(`.fc-daygrid-day[data-date="${today}"] .fc-daygrid-day-top`);
+  // Checkout launch (0%) and Auth rotation (100%) start today.
+  await page.waitForFunction((d) => document.querySelector(`.fc-daygrid-day[data-date="${d}"] .fc-daygrid-day-top`)?.dataset.readiness === "50% ready", today);
+  await page.locator(".fc-event.release", { hasText: "Checkout launch" }).click();
+  const panel = page.getByTestId("release-panel");
+  await panel.getByText("0% · 1 required open").waitFor();
+  await panel.getByRole("checkbox", { name: "Automated tests green" }).check();
+  await panel.getByText("done by ana").waitFor();
+  await panel.getByText("66% · required done").waitFor();
+  await panel.getByRole("button", { name: "Details of Automated tests green" }).click();
+  await panel.getByLabel("Note or evidence").fill("https://ci.example/run/42");
+  await panel.getByRole("button", { name: "Save", exact: true }).click();
+  await panel.getByRole("link", { name: "https://ci.example/run/42" }).waitFor();
+  await panel.getByRole("button", { name: "Add the production checklist template" }).click();
+  await panel.getByRole("checkbox", { name: "SLOs and monitoring in place" }).waitFor();
+
+  await panel.getByRole("button", { name: "add", exact: true }).click();
+  await panel.getByRole("button", { name: "Save rollback plan" }).click();
+  await panel.getByRole("alert").filter({ hasText: "field `rollback.steps`: give at least one step" }).waitFor();
+  await panel.getByLabel("Rollback steps").fill("switch traffic back to blue\nscale green to 0");
+  await panel.getByLabel("Time budget").fill("15");
+  await panel.getByLabel("Tested in staging").check();
+  await panel.getByLabel("Tested on").fill("2026-11-20");
+  await panel.getByLabel("Migration reversible").selectOption("no");
+  await panel.getByLabel("Rollback triggers").fill("error rate above 5%");
+  await panel.getByRole("button", { name: "Save rollback plan" }).click();
+  await panel.getByText("tested on 2026-11-20 · migration NOT reversible").waitFor();
+  await panel.getByText("Roll back when: error rate above 5%").waitFor();
+  await dayTop.waitFor();
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CalendarView, ConflictItem, ConflictsView, ReleaseEvent } from "./bindings";
-import { zoneChoices, badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, foldBusyDays, FOLD_AT, legendOf, NO_FILTER } from "./calendar";
+import { zoneChoices, badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, foldBusyDays, FOLD_AT, readinessByDay, legendOf, NO_FILTER } from "./calendar";
 
 const view: CalendarView = {
   timezone: "UTC",
@@ -12,7 +12,7 @@ const view: CalendarView = {
     {
       id: "auth-5.2", title: "auth 5.2", team_id: "identity", team_name: "Identity",
       environment_id: "prod", environment_name: "Production", production: true, services: ["auth"],
-      start: "2026-12-01T14:00:00Z", end: "2026-12-01T16:00:00Z", status: "approved", owner: "dana", depends_on: [],
+      start: "2026-12-01T14:00:00Z", end: "2026-12-01T16:00:00Z", status: "approved", owner: "dana", depends_on: [], readiness: 100,
     },
   ],
   freezes: [
@@ -177,7 +177,7 @@ describe("freezeTooltip", () => {
 describe("busy days in the month grid", () => {
   const release = (id: string, start: string): ReleaseEvent => ({
     id, title: id, team_id: "t", team_name: "T", environment_id: "e", environment_name: "E", production: false,
-    services: [], start, end: start.replace("T10", "T11"), status: "planned", owner: null, depends_on: [],
+    services: [], start, end: start.replace("T10", "T11"), status: "planned", owner: null, depends_on: [], readiness: 100,
   });
 
   it("leaves a quiet day to the calendar and folds a busy one after its first three", () => {
@@ -212,5 +212,21 @@ describe("busy days in the month grid", () => {
     expect(more?.title).toBe(`+${FOLD_AT - 1} more releases`);
     expect(more?.classNames).toContain("conflict-error");
     expect(more?.extendedProps?.badge).toEqual({ severity: "error", count: 2 });
+  });
+});
+
+describe("readiness per day", () => {
+  const r = (id: string, start: string, readiness: number, status = "planned"): ReleaseEvent => ({
+    id, title: id, team_id: "t", team_name: "T", environment_id: "e", environment_name: "E", production: false,
+    services: [], start, end: start, status, owner: null, depends_on: [], readiness,
+  });
+  it("averages the active releases of each day in the display zone", () => {
+    const days = readinessByDay([
+      r("a", "2026-12-01T10:00:00Z", 100), r("b", "2026-12-01T12:00:00Z", 51), r("c", "2026-12-01T13:00:00Z", 0, "cancelled"),
+      r("d", "2026-12-01T23:30:00Z", 20),
+    ], "Europe/Berlin");
+    expect(days.get("2026-12-01")).toBe(75);
+    expect(days.get("2026-12-02")).toBe(20);
+    expect(days.size).toBe(2);
   });
 });

@@ -333,3 +333,21 @@ export function releaseMatches(r: ReleaseEvent, f: ReleaseFilter): boolean {
   const haystack = [r.title, r.id, r.owner ?? "", r.team_name, r.environment_name, ...r.services].join(" ").toLowerCase();
   return words.every((w) => haystack.includes(w));
 }
+
+/**
+ * Readiness per day of the month grid: the average score of the active
+ * releases starting that day (in `zone`), rounded down. Days without an active
+ * release are absent.
+ */
+export function readinessByDay(releases: ReleaseEvent[], zone: DisplayZone = "local"): Map<string, number> {
+  const sums = new Map<string, { total: number; n: number }>();
+  for (const r of releases) {
+    if (!ACTIVE.has(r.status)) continue;
+    const day = inZone(r.start, zone).toISODate() ?? r.start.slice(0, 10);
+    const s = sums.get(day) ?? { total: 0, n: 0 };
+    s.total += r.readiness;
+    s.n += 1;
+    sums.set(day, s);
+  }
+  return new Map([...sums].map(([day, s]) => [day, Math.floor(s.total / s.n)]));
+}

@@ -39,10 +39,10 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   const releases: ReleaseEvent[] = [
     { id: "checkout", title: "Checkout launch", team_id: "payments", team_name: "Payments", environment_id: "prod",
       environment_name: "Production", production: true, services: ["checkout-api"], start: at(midnight + 10 * 3600_000),
-      end: at(midnight + 11 * 3600_000), status: "planned", owner: "dana", depends_on: ["auth"] },
+      end: at(midnight + 11 * 3600_000), status: "planned", owner: "dana", depends_on: ["auth"], readiness: 0 },
     { id: "auth", title: "Auth rotation", team_id: "identity", team_name: "Identity", environment_id: "staging",
       environment_name: "Staging", production: false, services: ["auth"], start: at(midnight + 14 * 3600_000),
-      end: at(midnight + 15 * 3600_000), status: "approved", owner: "li", depends_on: [] },
+      end: at(midnight + 15 * 3600_000), status: "approved", owner: "li", depends_on: [], readiness: 100 },
   ];
   for (let i = teams.length; i < (options.teams ?? 0); i++) teams.push({ id: `team-${i}`, name: `Team ${i}`, timezone: "UTC" });
   const monthStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1);
@@ -51,7 +51,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     const start = monthStart + (i % 28) * DAY + ((i * 7) % 20) * 3600_000;
     releases.push({ id: `bulk-${i}`, title: `bulk release ${i}`, team_id: team.id, team_name: team.name, environment_id: "staging",
       environment_name: "Staging", production: false, services: ["auth"], start: at(start), end: at(start + 3600_000),
-      status: "planned", owner: null, depends_on: [] });
+      status: "planned", owner: null, depends_on: [], readiness: i % 3 === 0 ? 100 : 50 });
   }
   const freeze = { freeze_id: "launch", name: "Launch freeze", severity: "hard", start: at(freezeDay), end: at(freezeDay + DAY),
     recurring: false, recurrence: null, timezone: "UTC", scope: "everyone", reason: "Marketing launch" };
@@ -64,6 +64,18 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   ];
   let teamList = teams.map((t) => ({ ...t }));
   let userName = "ana";
+  type Item = { id: string; text: string; required: boolean; done: boolean; owner: string | null; done_by: string | null; done_at: string | null; note: string | null };
+  const checklists = new Map<string, Item[]>([["checkout", [
+    { id: "tests-green", text: "Automated tests green", required: true, done: false, owner: null, done_by: null, done_at: null, note: null },
+    { id: "canary", text: "Canary configured", required: false, done: false, owner: null, done_by: null, done_at: null, note: null },
+  ]]]);
+  const rollbacks = new Map<string, { steps: string[]; owner: string | null; time_budget_minutes: number | null; tested: boolean; tested_on: string | null; migration_reversible: boolean | null; triggers: string[] }>();
+  const score = (id: string) => {
+    const items = checklists.get(id) ?? [];
+    const w = (i: Item) => (i.required ? 2 : 1);
+    const total = items.reduce((n, i) => n + w(i), 0);
+    return total ? Math.floor((items.filter((i) => i.done).reduce((n, i) => n + w(i), 0) * 100) / total) : 100;
+  };
   const approvals = new Map<string, { by: string; at: string }[]>();
   const overrides = new Map<string, { freeze: string; freeze_name: string; reason: string; by: string }[]>();
   const change = (r: ReleaseEvent, before: ConflictReport[]) =>
@@ -151,7 +163,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const fields = { title: input.title, team_id: input.team, team_name: team?.name ?? input.team, services: input.services,
           environment_id: input.environment, environment_name: input.environment === "prod" ? "Production" : "Staging",
           production: input.environment === "prod", start: at(new Date(input.start).getTime()), end: at(new Date(input.end).getTime()),
-          status: input.status, owner: input.owner, depends_on: input.depends_on };
+          status: input.status, owner: input.owner, depends_on: input.depends_on, readiness: 100 };
         if (r) Object.assign(r, fields);
         else releases.push((r = { id: input.id, ...fields }));
         return { release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
@@ -177,7 +189,8 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           id: r.id, title: r.title, team_id: r.team_id, team_name: r.team_name, services: r.services, environment_id: r.environment_id,
           environment_name: r.environment_name, production: r.production, start: r.start, end: r.end, status: r.status, owner: r.owner,
           version: null, artifact: null, depends_on: [], dependents: [], approvals: approvals.get(r.id) ?? [],
-          required_approvals: r.production ? 2 : 0, checklist: [], rollback: null, overrides: overrides.get(r.id) ?? [], conflicts: conflictsOf(r),
+          required_approvals: r.production ? 2 : 0, checklist: checklists.get(r.id) ?? [], readiness: score(r.id),
+          rollback: rollbacks.get(r.id) ?? null, overrides: overrides.get(r.id) ?? [], conflicts: conflictsOf(r),
           history: [{ seq: 1, at: r.start, actor: "dana", action: "release.move", object_kind: "release", object_id: r.id,
             summary: "changed end, start", before: null, after: null, hash: "0".repeat(64) }],
         } satisfies ReleaseDetail;
@@ -302,6 +315,34 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       }
       case "export_ics":
         return "/home/ana/relcal.ics";
+      case "set_checklist_item": {
+        const { id, input } = args as { id: string; input: { item_id: string; done: boolean; owner: string | null; note: string | null } };
+        const r = find(id);
+        const item = (checklists.get(id) ?? []).find((i) => i.id === input.item_id);
+        if (!item) throw { code: "not_found", message: `release (id "${id}"): it has no checklist item "${input.item_id}"` };
+        if (input.done && !item.done) Object.assign(item, { done_by: userName, done_at: at(Date.now()) });
+        if (!input.done) Object.assign(item, { done_by: null, done_at: null });
+        Object.assign(item, { done: input.done, owner: input.owner, note: input.note });
+        r.readiness = score(id);
+        return change(r, conflictsOf(r));
+      }
+      case "apply_checklist_template": {
+        const r = find((args as { id: string }).id);
+        const list = checklists.get(r.id) ?? [];
+        if (!list.some((i) => i.id === "slo-monitoring"))
+          list.push({ id: "slo-monitoring", text: "SLOs and monitoring in place", required: true, done: false, owner: null, done_by: null, done_at: null, note: null });
+        checklists.set(r.id, list);
+        r.readiness = score(r.id);
+        return change(r, conflictsOf(r));
+      }
+      case "save_rollback": {
+        const { id, input } = args as { id: string; input: { steps: string[]; owner: string | null; time_budget_minutes: number | null; tested: boolean; tested_on: string | null; migration_reversible: boolean | null; triggers: string[] } };
+        const r = find(id);
+        const steps = input.steps.map((x) => x.trim()).filter(Boolean);
+        if (!steps.length) throw { code: "validation", message: `release (id "${id}"): field \`rollback.steps\`: give at least one step` };
+        rollbacks.set(id, { ...input, steps, triggers: input.triggers.map((x) => x.trim()).filter(Boolean) });
+        return change(r, conflictsOf(r));
+      }
       case "user_name":
         return userName;
       case "set_user_name": {
