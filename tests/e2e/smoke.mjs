@@ -423,6 +423,52 @@ await test("plans are imported and exported through the file dialog; a bad file 
   }, { RELCAL_TEST_FILE_DIALOG: file });
 });
 
+await test("readiness in the real window: go/no-go, a checklist, a rollback plan, two approvals, all in the audit trail", async () => {
+  const db = join(dir, "readiness.db");
+  await withApp(db, "go-no-go", async (session) => {
+    await waitForText(session, (t) => t.includes("checkout 2.0"), "the demo");
+    await press(session, "g");
+    await waitForText(session, (t) => t.includes("Go / no-go") && t.includes("checkout 2.0 goes to Production without a rollback plan"), "the go/no-go view");
+    await snap(session, "go-no-go");
+    // Open checkout 2.0 from the view.
+    await run(session, "Array.from(document.querySelectorAll('[data-testid=go-no-go] .link')).find(b => b.textContent.includes('checkout 2.0')).click()");
+    await waitForText(session, (t) => t.includes("Add the production checklist template"), "the release panel");
+    await run(session, "Array.from(document.querySelectorAll('[data-testid=release-panel] .link')).find(b => b.textContent.includes('checklist template')).click()");
+    await waitForText(session, (t) => t.includes("Security scans passed"), "the template's items");
+    await clickOn(session, "[data-testid='release-panel'] input[aria-label='Security scans passed']");
+    await waitForText(session, (t) => /done by \S+/.test(t), "who ticked it");
+    // The rollback plan.
+    await run(session, "Array.from(document.querySelectorAll('[data-testid=release-panel] .link')).find(b => b.textContent.trim() === 'add').click()");
+    await type(session, "textarea[aria-label='Rollback steps']", "switch traffic back to blue");
+    await type(session, "input[aria-label='Time budget']", "15");
+    await clickOn(session, "form[aria-label='Rollback plan'] button.primary");
+    await waitForText(session, (t) => t.includes("Rollback plan saved for checkout 2.0"), "the saved rollback plan");
+    // Two approvers: the window's user is renamed between them.
+    for (const name of ["li", "omar"]) {
+      await press(session, "s");
+      await type(session, "[data-testid='settings'] input[aria-label='Your name']", name);
+      await clickOn(session, "[data-testid='settings'] form.you button");
+      await waitForText(session, (t) => t.includes(`now recorded as ${name}`), "the new name");
+      await press(session, "Escape");
+      await clickOn(session, "[data-testid='release-panel'] button.approve");
+      await waitForText(session, (t) => t.includes(`Approved checkout 2.0`), `the approval by ${name}`);
+    }
+    await waitForText(session, (t) => /APPROVALS\s*2 of 2/i.test(t), "two approvals");
+    await snap(session, "readiness-panel");
+    const stored = exportOf(db).releases.find((r) => r.id === "checkout-2.0");
+    if (stored.approvals.map((a) => a.by).join(",") !== "li,omar") throw new Error(`approvals stored: ${JSON.stringify(stored.approvals)}`);
+    if (stored.rollback?.steps?.[0] !== "switch traffic back to blue") throw new Error(`rollback stored: ${JSON.stringify(stored.rollback)}`);
+    if (!stored.checklist.find((c) => c.id === "security-scans")?.done) throw new Error("the ticked item is not stored");
+  });
+  const log = spawnSync(relcal, ["audit", "log", "--db", db, "--release", "checkout-2.0"], { encoding: "utf8" });
+  for (const action of ["release.checklist_template", "release.checklist_done", "release.rollback", "release.approve"]) {
+    if (!log.stdout.includes(action)) throw new Error(`the audit log lacks ${action}:\n${log.stdout}`);
+  }
+  if (!/omar\s+release\.approve/.test(log.stdout)) throw new Error(`the second approval is not omar's:\n${log.stdout}`);
+  const verify = spawnSync(relcal, ["audit", "verify", "--db", db], { encoding: "utf8" });
+  if (verify.status !== 0) throw new Error(`audit verify: ${verify.stderr}`);
+});
+
 await test("a database that cannot be opened is explained in the window", async () => {
   const db = join(dir, "junk.db");
   writeFileSync(db, "this is not a database ".repeat(200));

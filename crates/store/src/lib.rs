@@ -54,11 +54,14 @@ pub struct Store {
     actor: String,
 }
 
-/// The person running this process, from the OS (`USER`, `USERNAME`).
+/// The person running this process: `USER` (or `USERNAME`, `LOGNAME`),
+/// else the account the OS runs it as.
 pub fn os_user() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(|| whoami::fallible::username().ok())
+        .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
