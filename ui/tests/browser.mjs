@@ -435,6 +435,22 @@ await test("filling a checklist and adding a rollback plan in the release panel;
   await dayTop.waitFor();
 });
 
+await test("checklist templates are edited in settings: items, required, and each environment's template", async (page) => {
+  await page.keyboard.press("s");
+  const settings = page.getByTestId("settings");
+  await settings.getByRole("tab", { name: "Checklists" }).click();
+  const prod = settings.getByRole("group", { name: "Template Production readiness" });
+  await prod.getByRole("button", { name: "+ Add item" }).click();
+  await settings.getByRole("button", { name: "Save checklists" }).click();
+  await settings.getByRole("alert").filter({ hasText: "field `items[1].text`: must not be empty" }).waitFor();
+  await prod.getByLabel("Item text").nth(1).fill("Feature flags reviewed");
+  await settings.getByLabel("Template of Staging").selectOption("production-readiness");
+  await settings.getByRole("button", { name: "Save checklists" }).click();
+  await settings.getByText("Saved.").waitFor();
+  const saved = await page.evaluate(() => globalThis.relcalCalls.save_checklist_templates);
+  if (saved !== 2) throw new Error(`save called ${saved} times`);
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

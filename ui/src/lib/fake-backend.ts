@@ -64,6 +64,13 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   ];
   let teamList = teams.map((t) => ({ ...t }));
   let userName = "ana";
+  let templatesState = {
+    templates: [
+      { id: "pre-production", name: "Pre-production", items: [{ id: "tests-green", text: "Automated tests green", required: true }] },
+      { id: "production-readiness", name: "Production readiness", items: [{ id: "security-scans", text: "Security scans passed", required: true }] },
+    ],
+    production: "production-readiness", other: "pre-production", environments: {} as Partial<Record<string, string>>,
+  };
   type Item = { id: string; text: string; required: boolean; done: boolean; owner: string | null; done_by: string | null; done_at: string | null; note: string | null };
   const checklists = new Map<string, Item[]>([["checkout", [
     { id: "tests-green", text: "Automated tests green", required: true, done: false, owner: null, done_by: null, done_at: null, note: null },
@@ -342,6 +349,15 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         if (!steps.length) throw { code: "validation", message: `release (id "${id}"): field \`rollback.steps\`: give at least one step` };
         rollbacks.set(id, { ...input, steps, triggers: input.triggers.map((x) => x.trim()).filter(Boolean) });
         return change(r, conflictsOf(r));
+      }
+      case "checklist_templates":
+        return templatesState;
+      case "save_checklist_templates": {
+        const t = (args as { templates: typeof templatesState }).templates;
+        for (const [i, tpl] of t.templates.entries())
+          for (const [j, item] of tpl.items.entries())
+            if (!item.text.trim()) throw { code: "validation", message: `templates[${i}] (id "${tpl.id}"): field \`items[${j}].text\`: must not be empty` };
+        return (templatesState = t);
       }
       case "user_name":
         return userName;
