@@ -16,6 +16,7 @@ mod export;
 mod gate;
 mod ics;
 mod ids;
+mod notify;
 mod plan;
 mod recurrence;
 mod shift;
@@ -31,6 +32,9 @@ pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
 pub use ics::{day_start, freezes_from_ics, plan_to_ics, ImportedFreeze};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
+pub use notify::{
+    next_notice_at, notices_between, quiet_hours, Notice, NoticeKind, NotifyRules, QuietHours,
+};
 pub use plan::{
     AllowedWindow, Approval, ChecklistItem, Environment, Freeze, FreezeOverride, FreezeSchedule,
     FreezeSeverity, Plan, Release, ReleaseStatus, RollbackPlan, ScheduleText, Scope, Service, Team,
