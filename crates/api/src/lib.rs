@@ -14,6 +14,7 @@ mod check;
 mod edit;
 mod error;
 mod gate;
+mod notify;
 mod plan;
 mod readiness;
 mod release;
@@ -38,6 +39,10 @@ pub use plan::{
     validate_plan_text, ImportSummary, DEMO_PLAN,
 };
 
+pub use notify::{
+    notify_settings, run_notifications, save_notify_settings, NotifyRun, NotifySettings,
+    OutgoingNotice,
+};
 pub use readiness::{
     apply_checklist_template, checklist_templates, go_no_go, save_checklist_templates,
     save_rollback, set_checklist_item, ChecklistItemInput, ChecklistTemplate, ChecklistTemplates,

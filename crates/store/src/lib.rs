@@ -10,6 +10,7 @@
 
 mod audit;
 mod calendar;
+mod notify;
 mod plan;
 mod schema;
 

@@ -225,6 +225,18 @@ CREATE TABLE rollback_details (
 );
 "#;
 
+/// What the notification scheduler has sent (so nothing is sent twice, also
+/// across restarts) and the error conflicts it has seen.
+const V6_NOTIFICATIONS: &str = r#"
+CREATE TABLE notifications_sent (
+    key TEXT PRIMARY KEY,
+    sent_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE known_conflicts (
+    key TEXT PRIMARY KEY
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -233,6 +245,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V3_VIEW_READS),
         M::up(V4_AUDIT),
         M::up(V5_READINESS),
+        M::up(V6_NOTIFICATIONS),
     ])
 }
 

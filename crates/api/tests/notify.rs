@@ -1,0 +1,181 @@
+//! The notification scheduler with a fake clock on a real database: each
+//! notice once, also across restarts; missed ones summarised; do-not-disturb;
+//! a failed send retried; new conflicts.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should panic loudly on a broken assumption"
+)]
+
+use chrono::{DateTime, Utc};
+use relcal_api::*;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+fn run(store: &mut Store, now: &str) -> Vec<String> {
+    let mut shown = Vec::new();
+    run_notifications(store, at(now), &mut |n| {
+        shown.push(n.summary.clone());
+        Ok(())
+    })
+    .unwrap();
+    shown
+}
+
+fn demo(dir: &tempfile::TempDir) -> Store {
+    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let mut s = NotifySettings::default();
+    s.kinds = vec![
+        "freeze_upcoming".into(),
+        "freeze_starts".into(),
+        "freeze_ends".into(),
+    ];
+    save_notify_settings(&mut store, s, at("2026-12-01T00:00:00Z")).unwrap();
+    store
+}
+
+#[test]
+fn each_notice_is_sent_once_also_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = demo(&dir);
+    // The holiday freeze starts 21 Dec 00:00 New York (05:00Z): a day ahead is 20 Dec 05:00Z.
+    assert!(run(&mut store, "2026-12-20T04:58:00Z")
+        .iter()
+        .all(|s| !s.starts_with("Holiday")));
+    assert_eq!(
+        run(&mut store, "2026-12-20T05:00:00Z"),
+        ["Holiday freeze starts in 1 day"]
+    );
+    assert!(run(&mut store, "2026-12-20T05:00:30Z").is_empty());
+    drop(store);
+    // A new process, the same database: nothing again.
+    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
+    assert!(run(&mut store, "2026-12-20T05:01:00Z").is_empty());
+    // The clock set back an hour: still nothing twice.
+    assert!(run(&mut store, "2026-12-20T04:10:00Z").is_empty());
+    assert!(run(&mut store, "2026-12-20T05:02:00Z").is_empty());
+    assert_eq!(
+        run(&mut store, "2026-12-21T04:00:00Z"),
+        ["Holiday freeze starts in 1 hour"]
+    );
+}
+
+#[test]
+fn what_fell_due_while_nothing_ran_comes_as_one_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = demo(&dir);
+    run(&mut store, "2026-12-19T00:00:00Z");
+    // Closed for a week over Christmas.
+    let shown = run(&mut store, "2026-12-26T12:00:00Z");
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].starts_with("While Relcal was not running:"),
+        "{shown:?}"
+    );
+    let mut bodies = Vec::new();
+    run_notifications(&mut store, at("2026-12-26T12:00:00Z"), &mut |n| {
+        bodies.push(n.body.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert!(bodies.is_empty(), "the summary is not repeated");
+}
+
+#[test]
+fn do_not_disturb_holds_and_a_failed_send_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = demo(&dir);
+    run(&mut store, "2026-12-20T04:59:00Z");
+    let mut s = notify_settings(&store).unwrap();
+    s.do_not_disturb = true;
+    save_notify_settings(&mut store, s.clone(), at("2026-12-20T04:59:00Z")).unwrap();
+    let held = run_notifications(&mut store, at("2026-12-20T05:00:00Z"), &mut |_| Ok(())).unwrap();
+    assert!(held.held && held.sent.is_empty());
+    s.do_not_disturb = false;
+    save_notify_settings(&mut store, s, at("2026-12-20T05:00:10Z")).unwrap();
+    // The daemon is down: the run fails and records nothing.
+    let err = run_notifications(&mut store, at("2026-12-20T05:00:20Z"), &mut |_| {
+        Err("no notification daemon".into())
+    })
+    .unwrap_err();
+    assert!(
+        err.message.contains("no notification daemon"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        run(&mut store, "2026-12-20T05:00:30Z"),
+        ["Holiday freeze starts in 1 day"]
+    );
+}
+
+#[test]
+fn a_new_error_conflict_is_announced_once_and_the_first_run_only_looks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let mut s = NotifySettings::default();
+    s.kinds = vec!["new_conflict".into()];
+    save_notify_settings(&mut store, s, at("2026-11-25T00:00:00Z")).unwrap();
+    // The demo's existing conflicts are the baseline.
+    assert!(run(&mut store, "2026-11-25T00:00:00Z").is_empty());
+    move_release(
+        &mut store,
+        "auth-5.2",
+        "2026-12-22T09:00:00Z",
+        "2026-12-22T10:00:00Z",
+        at("2026-11-25T00:00:00Z"),
+    )
+    .unwrap();
+    let shown = run(&mut store, "2026-11-25T00:01:00Z");
+    assert!(
+        shown.iter().any(|s| s == "New conflict: freeze.hard"),
+        "{shown:?}"
+    );
+    assert!(run(&mut store, "2026-11-25T00:02:00Z").is_empty());
+}
+
+#[test]
+fn bad_settings_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = demo(&dir);
+    let now = at("2026-12-01T00:00:00Z");
+    for (mutate, field) in [
+        (
+            Box::new(|s: &mut NotifySettings| s.kinds = vec!["gossip".into()])
+                as Box<dyn Fn(&mut NotifySettings)>,
+            "kinds[0]",
+        ),
+        (
+            Box::new(|s: &mut NotifySettings| s.freeze_leads = vec![0]),
+            "freeze_leads",
+        ),
+        (
+            Box::new(|s: &mut NotifySettings| s.timezone = Some("Moon/Base".into())),
+            "timezone",
+        ),
+        (
+            Box::new(|s: &mut NotifySettings| s.quiet_start = Some("22:00".into())),
+            "quiet_end",
+        ),
+        (
+            Box::new(|s: &mut NotifySettings| {
+                s.quiet_start = Some("25:00".into());
+                s.quiet_end = Some("07:00".into());
+            }),
+            "quiet_start",
+        ),
+    ] {
+        let mut s = NotifySettings::default();
+        mutate(&mut s);
+        let err = save_notify_settings(&mut store, s, now).unwrap_err();
+        assert!(
+            err.message.contains(&format!("field `{field}`")),
+            "{}",
+            err.message
+        );
+    }
+}
