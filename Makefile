@@ -4,14 +4,14 @@ SHELL := bash
 CARGO_FEATURES := --features relcal-app/custom-protocol
 NEXTEST := $(shell command -v cargo-nextest >/dev/null && echo "nextest run" || echo test)
 
-.PHONY: run test setup setup-test ui app lint test-rust test-ui test-browser e2e bindings
+.PHONY: run test setup setup-test ui app lint test-rust test-ui test-browser e2e test-notify bindings
 
 ## Start the desktop app (installs missing system packages and npm packages first).
 run: setup ui
 	cargo run -p relcal-app $(CARGO_FEATURES) -- $(if $(DB),--db $(DB),)
 
 ## Run every check and test: format, lints, UI type check and unit tests, browser tests, Rust tests, e2e in the real window.
-test: setup-test ui lint test-ui test-browser test-rust e2e
+test: setup-test ui lint test-ui test-browser test-rust e2e test-notify
 
 setup:
 	scripts/setup.sh app
@@ -45,6 +45,11 @@ test-rust: ui
 e2e: app
 	cargo build -p relcal-cli
 	xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/smoke.mjs
+
+# Real desktop notifications: relcal notify to dunst on a private session D-Bus.
+test-notify:
+	cargo build -p relcal-cli
+	tests/notify/delivery.sh
 
 ## Regenerate the TypeScript bindings from the Rust types.
 bindings: ui

@@ -27,12 +27,14 @@ fn run(store: &mut Store, now: &str) -> Vec<String> {
 fn demo(dir: &tempfile::TempDir) -> Store {
     let mut store = open_store(&dir.path().join("cal.db")).unwrap();
     import_plan_text(&mut store, DEMO_PLAN).unwrap();
-    let mut s = NotifySettings::default();
-    s.kinds = vec![
-        "freeze_upcoming".into(),
-        "freeze_starts".into(),
-        "freeze_ends".into(),
-    ];
+    let s = NotifySettings {
+        kinds: vec![
+            "freeze_upcoming".into(),
+            "freeze_starts".into(),
+            "freeze_ends".into(),
+        ],
+        ..Default::default()
+    };
     save_notify_settings(&mut store, s, at("2026-12-01T00:00:00Z")).unwrap();
     store
 }
@@ -117,8 +119,10 @@ fn a_new_error_conflict_is_announced_once_and_the_first_run_only_looks() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open_store(&dir.path().join("cal.db")).unwrap();
     import_plan_text(&mut store, DEMO_PLAN).unwrap();
-    let mut s = NotifySettings::default();
-    s.kinds = vec!["new_conflict".into()];
+    let s = NotifySettings {
+        kinds: vec!["new_conflict".into()],
+        ..Default::default()
+    };
     save_notify_settings(&mut store, s, at("2026-11-25T00:00:00Z")).unwrap();
     // The demo's existing conflicts are the baseline.
     assert!(run(&mut store, "2026-11-25T00:00:00Z").is_empty());

@@ -84,6 +84,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Desktop notifications of freezes, releases and readiness gaps: run the
+    /// scheduler without a window, or (--once) send what is due and exit.
+    Notify {
+        #[command(flatten)]
+        db: DbArg,
+        /// Send what is due now (or at --now) and exit.
+        #[arg(long)]
+        once: bool,
+        /// The instant to act at (RFC 3339), with --once. Default: now.
+        #[arg(long, value_name = "INSTANT", requires = "once")]
+        now: Option<String>,
+    },
     /// Print the calendar as a plan.
     Export {
         #[command(flatten)]
@@ -344,6 +356,68 @@ fn audit(command: AuditCommand) -> Result<bool, ApiError> {
     }
 }
 
+/// Shows one notification on the desktop (D-Bus on Linux).
+fn show(notice: &relcal_api::OutgoingNotice) -> Result<(), String> {
+    notify_rust::Notification::new()
+        .appname("Relcal")
+        .summary(&notice.summary)
+        .body(&notice.body)
+        .show()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `notify`.
+fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> {
+    let mut store = open_existing(&db.path()?)?;
+    relcal_api::load_user_name(&mut store)?;
+    let mut sink = |n: &relcal_api::OutgoingNotice| -> Result<(), String> {
+        show(n)?;
+        println!("sent: {}: {}", n.summary, n.body.replace('\n', " / "));
+        Ok(())
+    };
+    if once {
+        let at = instant("--now", now.as_deref())?;
+        let run = relcal_api::run_notifications(&mut store, at, &mut sink)?;
+        if run.held {
+            println!("do-not-disturb is on: nothing sent");
+        }
+        println!(
+            "{} sent; next {}",
+            run.sent.len(),
+            run.next_at.as_deref().unwrap_or("none within a week")
+        );
+        return Ok(true);
+    }
+    // The scheduler: wake when the next notice is due, and at least every
+    // minute, so a changed clock, a resumed laptop or an edit made elsewhere
+    // is noticed. No busy polling.
+    loop {
+        let now = chrono::Utc::now();
+        let run = match relcal_api::run_notifications(&mut store, now, &mut sink) {
+            Ok(run) => run,
+            Err(e) if e.code == ErrorCode::Unavailable => {
+                eprintln!("relcal: {} (retrying in a minute)", e.message);
+                std::thread::sleep(std::time::Duration::from_secs(60));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let next = run
+            .next_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.to_utc());
+        let wait = next
+            .map(|t| (t - chrono::Utc::now()).num_milliseconds())
+            .unwrap_or(60_000)
+            .clamp(1_000, 60_000);
+        std::thread::sleep(std::time::Duration::from_millis(
+            u64::try_from(wait).unwrap_or(60_000),
+        ));
+    }
+}
+
 /// Prints what a release change did: the new state and the conflicts it gained or lost.
 fn print_change(change: &relcal_api::ReleaseChange) {
     println!(
@@ -410,6 +484,7 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
         } => return gate(plan, db, env, services, team, at, format),
         Command::Release { change } => release(change)?,
         Command::Audit { command } => return audit(command),
+        Command::Notify { db, once, now } => return notify(db, once, now),
         Command::Validate { plan } => {
             let parsed = relcal_api::validate_plan_text(&read_plan(&plan)?)?;
             println!(
