@@ -30,6 +30,8 @@ fn main() {
         "revoke_approval",
         "request_override",
         "go_no_go",
+        "notify_settings",
+        "save_notify_settings",
         "checklist_templates",
         "save_checklist_templates",
         "apply_checklist_template",

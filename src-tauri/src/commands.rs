@@ -37,6 +37,14 @@ fn store(state: &AppState) -> Result<std::sync::MutexGuard<'_, relcal_api::Store
     }
 }
 
+/// The open calendar for a change: the notification scheduler is woken to
+/// look again once the change is written (it waits for this lock).
+fn store_mut(state: &AppState) -> Result<std::sync::MutexGuard<'_, relcal_api::Store>, ApiError> {
+    let guard = store(state)?;
+    state.changed.notify_one();
+    Ok(guard)
+}
+
 /// Releases and freeze periods overlapping `[from, to)` (RFC 3339 instants).
 #[tauri::command]
 #[specta::specta]
@@ -115,7 +123,7 @@ pub async fn save_release(
     state: State<'_, AppState>,
     input: ReleaseInput,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::save_release(&mut *store(&state)?, input, Utc::now())
+    relcal_api::save_release(&mut *store_mut(&state)?, input, Utc::now())
 }
 
 /// A release as typed in the form, checked against the calendar without
@@ -137,7 +145,7 @@ pub async fn set_release_status(
     id: String,
     status: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::set_release_status(&mut *store(&state)?, &id, &status, Utc::now())
+    relcal_api::set_release_status(&mut *store_mut(&state)?, &id, &status, Utc::now())
 }
 
 /// Facts about the running app, for the status bar.
@@ -180,7 +188,7 @@ pub async fn save_team(
     state: State<'_, AppState>,
     input: TeamInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_team(&mut *store(&state)?, input, Utc::now())
+    relcal_api::save_team(&mut *store_mut(&state)?, input, Utc::now())
 }
 
 /// Creates or updates a service.
@@ -190,7 +198,7 @@ pub async fn save_service(
     state: State<'_, AppState>,
     input: ServiceInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_service(&mut *store(&state)?, input, Utc::now())
+    relcal_api::save_service(&mut *store_mut(&state)?, input, Utc::now())
 }
 
 /// Creates or updates an environment.
@@ -200,7 +208,7 @@ pub async fn save_environment(
     state: State<'_, AppState>,
     input: EnvironmentInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_environment(&mut *store(&state)?, input, Utc::now())
+    relcal_api::save_environment(&mut *store_mut(&state)?, input, Utc::now())
 }
 
 /// The form's view of a freeze.
@@ -228,7 +236,7 @@ pub async fn save_freeze(
     state: State<'_, AppState>,
     input: FreezeInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_freeze(&mut *store(&state)?, input, Utc::now())
+    relcal_api::save_freeze(&mut *store_mut(&state)?, input, Utc::now())
 }
 
 /// Deletes a team, service, environment, freeze or release; refused while
@@ -240,7 +248,7 @@ pub async fn delete_object(
     kind: ObjectKind,
     id: String,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::delete_object(&mut *store(&state)?, kind, &id, Utc::now())
+    relcal_api::delete_object(&mut *store_mut(&state)?, kind, &id, Utc::now())
 }
 
 /// Undoes a change: puts the object back as `previous` (from the change) at
@@ -255,7 +263,7 @@ pub async fn restore_object(
     position: Option<u32>,
 ) -> Result<ObjectChange, ApiError> {
     relcal_api::restore_object(
-        &mut *store(&state)?,
+        &mut *store_mut(&state)?,
         kind,
         &id,
         previous.as_deref(),
@@ -357,7 +365,7 @@ pub async fn import_chosen_plan(state: State<'_, AppState>) -> Result<PlanFile, 
         .ok()
         .and_then(|mut c| c.take())
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no plan file was chosen to import"))?;
-    let summary = relcal_api::import_plan_file(&mut *store(&state)?, &path)?;
+    let summary = relcal_api::import_plan_file(&mut *store_mut(&state)?, &path)?;
     Ok(PlanFile {
         path: path.display().to_string(),
         summary,
@@ -393,7 +401,7 @@ pub async fn user_name(state: State<'_, AppState>) -> Result<String, ApiError> {
 #[tauri::command]
 #[specta::specta]
 pub async fn set_user_name(state: State<'_, AppState>, name: String) -> Result<String, ApiError> {
-    relcal_api::set_user_name(&mut *store(&state)?, &name, Utc::now())
+    relcal_api::set_user_name(&mut *store_mut(&state)?, &name, Utc::now())
 }
 
 /// Approves a release as the current user.
@@ -403,7 +411,7 @@ pub async fn approve_release(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::approve_release(&mut *store(&state)?, &id, Utc::now())
+    relcal_api::approve_release(&mut *store_mut(&state)?, &id, Utc::now())
 }
 
 /// Withdraws `approver`'s approval of a release.
@@ -414,7 +422,7 @@ pub async fn revoke_approval(
     id: String,
     approver: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::revoke_approval(&mut *store(&state)?, &id, &approver, Utc::now())
+    relcal_api::revoke_approval(&mut *store_mut(&state)?, &id, &approver, Utc::now())
 }
 
 /// Records an approved exception to a freeze for a release.
@@ -428,7 +436,7 @@ pub async fn request_override(
     approver: String,
 ) -> Result<ReleaseChange, ApiError> {
     relcal_api::request_override(
-        &mut *store(&state)?,
+        &mut *store_mut(&state)?,
         &id,
         &freeze,
         &reason,
@@ -488,7 +496,7 @@ pub async fn import_holidays<R: tauri::Runtime>(
         )
     })?;
     relcal_api::import_holidays(
-        &mut *store(&state)?,
+        &mut *store_mut(&state)?,
         &text,
         &severity,
         &environments,
@@ -514,7 +522,7 @@ pub async fn save_checklist_templates(
     state: State<'_, AppState>,
     templates: relcal_api::ChecklistTemplates,
 ) -> Result<relcal_api::ChecklistTemplates, ApiError> {
-    relcal_api::save_checklist_templates(&mut *store(&state)?, templates, Utc::now())
+    relcal_api::save_checklist_templates(&mut *store_mut(&state)?, templates, Utc::now())
 }
 
 /// Adds the missing items of its environment's template to a release.
@@ -524,7 +532,7 @@ pub async fn apply_checklist_template(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::apply_checklist_template(&mut *store(&state)?, &id, Utc::now())
+    relcal_api::apply_checklist_template(&mut *store_mut(&state)?, &id, Utc::now())
 }
 
 /// Ticks or unticks a checklist item, with its owner and note.
@@ -535,7 +543,7 @@ pub async fn set_checklist_item(
     id: String,
     input: relcal_api::ChecklistItemInput,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::set_checklist_item(&mut *store(&state)?, &id, input, Utc::now())
+    relcal_api::set_checklist_item(&mut *store_mut(&state)?, &id, input, Utc::now())
 }
 
 /// Saves a release's rollback plan.
@@ -546,5 +554,24 @@ pub async fn save_rollback(
     id: String,
     input: relcal_api::RollbackInput,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::save_rollback(&mut *store(&state)?, &id, input, Utc::now())
+    relcal_api::save_rollback(&mut *store_mut(&state)?, &id, input, Utc::now())
+}
+
+/// The notification settings.
+#[tauri::command]
+#[specta::specta]
+pub async fn notify_settings(
+    state: State<'_, AppState>,
+) -> Result<relcal_api::NotifySettings, ApiError> {
+    relcal_api::notify_settings(&*store(&state)?)
+}
+
+/// Saves the notification settings.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_notify_settings(
+    state: State<'_, AppState>,
+    settings: relcal_api::NotifySettings,
+) -> Result<relcal_api::NotifySettings, ApiError> {
+    relcal_api::save_notify_settings(&mut *store_mut(&state)?, settings, Utc::now())
 }

@@ -5,6 +5,7 @@
 //! function and returns its result; errors cross IPC as `{code, message}`.
 
 mod commands;
+mod notifications;
 
 use relcal_api::{ApiError, Store};
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ pub struct AppState {
     db_path: Option<PathBuf>,
     /// The plan file chosen for import, between validation and the import.
     chosen_plan: Mutex<Option<PathBuf>>,
+    /// Wakes the notification scheduler after a change.
+    changed: tokio::sync::Notify,
 }
 
 /// The typed command set; also what exports `ui/src/lib/bindings.ts`.
@@ -53,6 +56,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::revoke_approval,
             commands::request_override,
             commands::go_no_go,
+            commands::notify_settings,
+            commands::save_notify_settings,
             commands::checklist_templates,
             commands::save_checklist_templates,
             commands::apply_checklist_template,
@@ -102,6 +107,7 @@ fn open_state() -> AppState {
         store,
         db_path,
         chosen_plan: Mutex::new(None),
+        changed: tokio::sync::Notify::new(),
     }
 }
 
@@ -118,6 +124,10 @@ pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(open_state())
+        .setup(|app| {
+            tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
+            Ok(())
+        })
         .invoke_handler(builder.invoke_handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -451,6 +451,27 @@ await test("checklist templates are edited in settings: items, required, and eac
   if (saved !== 2) throw new Error(`save called ${saved} times`);
 });
 
+await test("notification settings: kinds, lead times, my teams, quiet hours and do-not-disturb", async (page) => {
+  await page.keyboard.press("s");
+  const settings = page.getByTestId("settings");
+  await settings.getByRole("tab", { name: "Notifications" }).click();
+  await settings.getByLabel("Freeze lead times").fill("0, 60");
+  await settings.getByRole("button", { name: "Save notifications" }).click();
+  await settings.getByRole("alert").filter({ hasText: "field `freeze_leads`: 0 minutes" }).waitFor();
+  await settings.getByLabel("Freeze lead times").fill("2880, 60");
+  await settings.getByLabel("A freeze ends").uncheck();
+  await settings.getByLabel("Payments").check();
+  await settings.getByLabel("Quiet from").fill("22:00");
+  await settings.getByLabel("Quiet until").fill("07:00");
+  await settings.getByLabel("Do not disturb").check();
+  await settings.getByRole("button", { name: "Save notifications" }).click();
+  await settings.getByText("Saved.").waitFor();
+  const saved = await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("notify_settings"));
+  const want = { freeze_leads: [2880, 60], my_teams: ["payments"], quiet_start: "22:00", quiet_end: "07:00", do_not_disturb: true };
+  for (const [k, v] of Object.entries(want)) if (JSON.stringify(saved[k]) !== JSON.stringify(v)) throw new Error(`${k}: ${JSON.stringify(saved[k])}`);
+  if (saved.kinds.includes("freeze_ends")) throw new Error("freeze_ends still on");
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

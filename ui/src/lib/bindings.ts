@@ -82,6 +82,10 @@ export const commands = {
 	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
 	/**  The go/no-go view of the next `days` days (default 7). */
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
+	/**  The notification settings. */
+	notifySettings: () => typedError<NotifySettings, ApiError>(__TAURI_INVOKE("notify_settings")),
+	/**  Saves the notification settings. */
+	saveNotifySettings: (settings: NotifySettings) => typedError<NotifySettings, ApiError>(__TAURI_INVOKE("save_notify_settings", { settings })),
 	/**  The checklist templates, and which environment gets which. */
 	checklistTemplates: () => typedError<ChecklistTemplates, ApiError>(__TAURI_INVOKE("checklist_templates")),
 	/**  Saves edited checklist templates. */
@@ -478,6 +482,31 @@ export type ImportSummary = {
 	freezes: number,
 	/**  Releases stored. */
 	releases: number,
+};
+
+/**  What a person wants to be told, as the settings screen edits it. */
+export type NotifySettings = {
+	/**
+	 *  Kinds turned on: `freeze_upcoming`, `freeze_starts`, `freeze_ends`,
+	 *  `release_upcoming`, `readiness_gap`, `new_conflict`.
+	 */
+	kinds: string[],
+	/**  Minutes before a freeze starts. */
+	freeze_leads: number[],
+	/**  Minutes before a release starts. */
+	release_leads: number[],
+	/**  My team ids (empty: every team). */
+	my_teams: string[],
+	/**  My name, for releases I own or approve (null: my teams' releases). */
+	me: string | null,
+	/**  The zone times are written in (null: the calendar's). */
+	timezone: string | null,
+	/**  Quiet hours start, HH:MM (null: none). */
+	quiet_start: string | null,
+	/**  Quiet hours end, HH:MM. */
+	quiet_end: string | null,
+	/**  Hold everything until this is turned off. */
+	do_not_disturb: boolean,
 };
 
 /**  What one change of a calendar object did. */

@@ -64,6 +64,11 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   ];
   let teamList = teams.map((t) => ({ ...t }));
   let userName = "ana";
+  let notifyState = {
+    kinds: ["freeze_upcoming", "freeze_starts", "freeze_ends", "release_upcoming", "readiness_gap", "new_conflict"],
+    freeze_leads: [1440, 60], release_leads: [60, 15], my_teams: [] as string[], me: null as string | null, timezone: null as string | null,
+    quiet_start: null as string | null, quiet_end: null as string | null, do_not_disturb: false,
+  };
   let templatesState = {
     templates: [
       { id: "pre-production", name: "Pre-production", items: [{ id: "tests-green", text: "Automated tests green", required: true }] },
@@ -359,6 +364,15 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
             if (!item.text.trim()) throw { code: "validation", message: `templates[${i}] (id "${tpl.id}"): field \`items[${j}].text\`: must not be empty` };
         return (templatesState = t);
       }
+      case "notify_settings":
+        return notifyState;
+      case "save_notify_settings": {
+        const n = (args as { settings: typeof notifyState }).settings;
+        if (n.freeze_leads.some((m) => m <= 0)) throw { code: "validation", message: `notification settings: field \`freeze_leads\`: ${n.freeze_leads.find((m) => m <= 0)} minutes is not from 1 minute to 14 days` };
+        return (notifyState = n);
+      }
+      case "plugin:event|listen":
+        return 1;
       case "user_name":
         return userName;
       case "set_user_name": {
