@@ -469,6 +469,54 @@ await test("readiness in the real window: go/no-go, a checklist, a rollback plan
   if (verify.status !== 0) throw new Error(`audit verify: ${verify.stderr}`);
 });
 
+await test("the app shows a due notification on the desktop, and clicking it opens the freeze", async () => {
+  // A private session bus with a real notification daemon (dunst) and a recorder.
+  const launched = spawnSync("dbus-launch", ["--sh-syntax"], { encoding: "utf8" });
+  const address = /DBUS_SESSION_BUS_ADDRESS='([^']+)'/.exec(launched.stdout)?.[1];
+  const busPid = /DBUS_SESSION_BUS_PID=(\d+)/.exec(launched.stdout)?.[1];
+  if (!address) throw new Error(`dbus-launch failed: ${launched.stderr}`);
+  const busEnv = { ...process.env, DBUS_SESSION_BUS_ADDRESS: address };
+  const dunst = spawn("dunst", ["-config", "/dev/null"], { env: busEnv, stdio: "ignore" });
+  const monitorLog = join(dir, "monitor.log");
+  const monitor = spawn("sh", ["-c", `exec dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" > ${monitorLog}`], { env: busEnv, stdio: "ignore" });
+  try {
+    await sleep(800);
+    // A freeze whose one-hour notice falls due 20 seconds after the app starts.
+    const start = new Date(Date.now() + 3600_000 + 20_000);
+    start.setUTCMilliseconds(0);
+    const iso = (d) => d.toISOString().replace(".000Z", "Z");
+    const plan = {
+      version: 1, timezone: "UTC", teams: [{ id: "web", name: "Web" }], services: [{ id: "site", team: "web" }],
+      environments: [{ id: "live", name: "Live" }],
+      freezes: [{ id: "launch", name: "Launch freeze", severity: "hard", start: iso(start), end: iso(new Date(start.getTime() + 7200_000)) }],
+      releases: [],
+    };
+    const planPath = join(dir, "notify-plan.json");
+    writeFileSync(planPath, JSON.stringify(plan));
+    const db = join(dir, "notify.db");
+    const imported = spawnSync(relcal, ["import", planPath, "--db", db], { encoding: "utf8" });
+    if (imported.status !== 0) throw new Error(`import failed: ${imported.stderr}`);
+    await withApp(db, "notification-click", async (session) => {
+      await waitForText(session, (t) => t.includes("Relcal"), "the window");
+      const until = Date.now() + 60_000;
+      while (Date.now() < until && !readFileSync(monitorLog, "utf8").includes("Launch freeze starts in 1 hour")) await sleep(500);
+      const log = readFileSync(monitorLog, "utf8");
+      if (!log.includes('string "Launch freeze starts in 1 hour"')) throw new Error(`no notification from the app:\n${log}`);
+      if (!log.includes('string "default"')) throw new Error("the notification has no default action");
+      // Click it, as a person would: dunst invokes its default action.
+      await sleep(500);
+      const clicked = spawnSync("dunstctl", ["action", "0"], { env: busEnv, encoding: "utf8" });
+      if (clicked.status !== 0) throw new Error(`dunstctl action: ${clicked.stderr}`);
+      await waitForText(session, (t) => t.includes("Edit Launch freeze"), "the freeze editor opened by the click");
+      await snap(session, "notification-opened-freeze");
+    }, { DBUS_SESSION_BUS_ADDRESS: address });
+  } finally {
+    monitor.kill();
+    dunst.kill();
+    if (busPid) spawnSync("kill", [busPid]);
+  }
+});
+
 await test("a database that cannot be opened is explained in the window", async () => {
   const db = join(dir, "junk.db");
   writeFileSync(db, "this is not a database ".repeat(200));
