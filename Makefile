@@ -46,10 +46,12 @@ e2e: app
 	cargo build -p relcal-cli
 	xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/smoke.mjs
 
-# Real desktop notifications: relcal notify to dunst on a private session D-Bus.
-test-notify:
+# Real desktop notifications: relcal notify to dunst on a private session D-Bus,
+# and the app's tray menu read over D-Bus.
+test-notify: app
 	cargo build -p relcal-cli
 	tests/notify/delivery.sh
+	tests/notify/tray.sh
 
 ## Regenerate the TypeScript bindings from the Rust types.
 bindings: ui

@@ -54,8 +54,76 @@ fn show<R: Runtime>(app: &AppHandle<R>, notice: &OutgoingNotice) -> Result<(), S
     Ok(())
 }
 
+/// The tray icon and the menu items it updates.
+pub struct Tray<R: Runtime> {
+    icon: tauri::tray::TrayIcon<R>,
+    next: tauri::menu::MenuItem<R>,
+    conflicts: tauri::menu::MenuItem<R>,
+}
+
+/// Creates the tray icon (where the platform has one): the next freeze, the
+/// open conflicts, Show and Quit. A desktop without a tray only logs it.
+pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> Option<Tray<R>> {
+    use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+    let build = || -> tauri::Result<Tray<R>> {
+        let next = MenuItem::with_id(app, "next", "Next freeze: …", false, None::<&str>)?;
+        let conflicts =
+            MenuItem::with_id(app, "conflicts", "Open conflicts: …", false, None::<&str>)?;
+        let show = MenuItem::with_id(app, "show", "Show Relcal", true, None::<&str>)?;
+        let quit = MenuItem::with_id(app, "quit", "Quit Relcal", true, None::<&str>)?;
+        let separator = PredefinedMenuItem::separator(app)?;
+        let menu = Menu::with_items(app, &[&next, &conflicts, &separator, &show, &quit])?;
+        let mut builder = tauri::tray::TrayIconBuilder::with_id("relcal")
+            .menu(&menu)
+            .tooltip("Relcal")
+            .on_menu_event(|app, event| match event.id.as_ref() {
+                "show" => {
+                    if let Some(w) = app.get_webview_window("main") {
+                        let _ = w.show();
+                        let _ = w.set_focus();
+                    }
+                }
+                "quit" => app.exit(0),
+                _ => {}
+            });
+        if let Some(icon) = app.default_window_icon() {
+            builder = builder.icon(icon.clone());
+        }
+        let icon = builder.build(app)?;
+        Ok(Tray {
+            icon,
+            next,
+            conflicts,
+        })
+    };
+    match build() {
+        Ok(tray) => Some(tray),
+        Err(e) => {
+            tracing::warn!("no tray icon: {e}");
+            None
+        }
+    }
+}
+
+fn update_tray<R: Runtime>(tray: &Tray<R>, store: &relcal_api::Store) {
+    let Ok(status) = relcal_api::tray_status(store, Utc::now()) else {
+        return;
+    };
+    let next = status.next_freeze.map_or_else(
+        || "No freeze within 60 days".to_owned(),
+        |f| format!("Next freeze: {f}"),
+    );
+    let conflicts = format!("Open conflicts: {}", status.open_conflicts);
+    let _ = tray.next.set_text(&next);
+    let _ = tray.conflicts.set_text(&conflicts);
+    let _ = tray
+        .icon
+        .set_tooltip(Some(format!("Relcal · {next} · {conflicts}")));
+}
+
 /// Runs until the app exits.
 pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
+    let tray = create_tray(&app);
     loop {
         let state = app.state::<AppState>();
         let next = match &state.store {
@@ -63,6 +131,9 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
             Ok(store) => {
                 let result = match store.lock() {
                     Ok(mut store) => {
+                        if let Some(tray) = &tray {
+                            update_tray(tray, &store);
+                        }
                         relcal_api::run_notifications(&mut store, Utc::now(), &mut |n| {
                             show(&app, n)
                         })

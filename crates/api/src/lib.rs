@@ -40,8 +40,8 @@ pub use plan::{
 };
 
 pub use notify::{
-    notify_settings, run_notifications, save_notify_settings, NotifyRun, NotifySettings,
-    OutgoingNotice,
+    notify_settings, run_notifications, save_notify_settings, tray_status, NotifyRun,
+    NotifySettings, OutgoingNotice, TrayStatus,
 };
 pub use readiness::{
     apply_checklist_template, checklist_templates, go_no_go, save_checklist_templates,

@@ -347,3 +347,56 @@ pub fn run_notifications(
         next_at,
     })
 }
+
+/// What the tray icon shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TrayStatus {
+    /// "Holiday freeze from 21 Dec 2026 00:00 EST (America/New_York)", or
+    /// "… now, until …", or null when none within 60 days.
+    pub next_freeze: Option<String>,
+    /// Error and warning conflicts.
+    pub open_conflicts: u32,
+}
+
+/// The next (or current) freeze and the count of open conflicts at `now`.
+pub fn tray_status(store: &Store, now: DateTime<Utc>) -> Result<TrayStatus, ApiError> {
+    let Some(plan) = store.load_plan()? else {
+        return Ok(TrayStatus {
+            next_freeze: None,
+            open_conflicts: 0,
+        });
+    };
+    let range = relcal_domain::Interval {
+        start: now,
+        end: now + Duration::days(60),
+    };
+    let mut best: Option<(DateTime<Utc>, String)> = None;
+    for f in &plan.freezes {
+        let zone = f.zone(plan.timezone);
+        if let Some(p) = f.periods_between(plan.timezone, range, 1).first() {
+            let text = if p.start <= now {
+                format!(
+                    "{} now, until {}",
+                    f.name,
+                    relcal_domain::human_time(p.end, zone)
+                )
+            } else {
+                format!(
+                    "{} from {} ({})",
+                    f.name,
+                    relcal_domain::human_time(p.start, zone),
+                    zone.name()
+                )
+            };
+            if best.as_ref().is_none_or(|(s, _)| p.start < *s) {
+                best = Some((p.start, text));
+            }
+        }
+    }
+    let s = crate::check_plan(&plan, now).summary;
+    Ok(TrayStatus {
+        next_freeze: best.map(|(_, t)| t),
+        open_conflicts: s.errors + s.warnings,
+    })
+}

@@ -183,3 +183,21 @@ fn bad_settings_name_the_field() {
         );
     }
 }
+
+#[test]
+fn the_tray_names_the_next_or_current_freeze_and_counts_open_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(&dir);
+    let before = tray_status(&store, at("2026-12-19T00:00:00Z")).unwrap();
+    // The no-Friday freeze (Fri 18 Dec 12:00 Berlin) is over; the next is Christmas week's.
+    assert_eq!(
+        before.next_freeze.as_deref(),
+        Some("Holiday freeze from 21 Dec 2026 00:00 EST (America/New_York)")
+    );
+    assert!(before.open_conflicts > 0);
+    let during = tray_status(&store, at("2026-12-22T00:00:00Z")).unwrap();
+    assert_eq!(
+        during.next_freeze.as_deref(),
+        Some("Holiday freeze now, until 4 Jan 2027 00:00 EST")
+    );
+}
