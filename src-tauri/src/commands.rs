@@ -552,7 +552,7 @@ pub async fn set_checklist_item(
 pub async fn save_rollback(
     state: State<'_, AppState>,
     id: String,
-    input: relcal_api::RollbackInput,
+    input: relcal_api::RollbackView,
 ) -> Result<ReleaseChange, ApiError> {
     relcal_api::save_rollback(&mut *store_mut(&state)?, &id, input, Utc::now())
 }

@@ -46,7 +46,7 @@ pub use notify::{
 pub use readiness::{
     apply_checklist_template, checklist_templates, go_no_go, save_checklist_templates,
     save_rollback, set_checklist_item, ChecklistItemInput, ChecklistTemplate, ChecklistTemplates,
-    GoNoGo, GoNoGoRow, RollbackInput, TemplateItem,
+    GoNoGo, GoNoGoRow, TemplateItem,
 };
 pub use relcal_domain::Plan;
 pub use relcal_store::Store;

@@ -455,31 +455,11 @@ pub fn set_checklist_item(
     )
 }
 
-/// A rollback plan as the editor fills it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct RollbackInput {
-    /// Ordered steps (at least one).
-    pub steps: Vec<String>,
-    /// Who runs it.
-    pub owner: Option<String>,
-    /// Minutes it may take.
-    pub time_budget_minutes: Option<u32>,
-    /// Rehearsed in staging.
-    pub tested: bool,
-    /// When it was rehearsed, YYYY-MM-DD.
-    pub tested_on: Option<String>,
-    /// Whether the database migration can be reversed (null: no migration / unknown).
-    pub migration_reversible: Option<bool>,
-    /// What triggers a rollback: "error rate above 5%", "p95 latency +200 ms".
-    pub triggers: Vec<String>,
-}
-
 /// Saves a release's rollback plan. Errors name the field.
 pub fn save_rollback(
     store: &mut Store,
     id: &str,
-    input: RollbackInput,
+    input: crate::RollbackView,
     now: DateTime<Utc>,
 ) -> Result<ReleaseChange, ApiError> {
     let plan = stored_plan(store)?;

@@ -190,8 +190,8 @@ pub struct ApprovalView {
     pub at: String,
 }
 
-/// A rollback plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A rollback plan, as the panel shows it and the editor saves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RollbackView {
     /// Ordered steps.

@@ -894,7 +894,7 @@ fn a_rollback_plan_is_saved_with_what_the_plan_format_does_not_carry() {
         .conflicts
         .iter()
         .any(|c| c.code == "readiness.rollback"));
-    let input = RollbackInput {
+    let input = RollbackView {
         steps: vec![
             "switch traffic back to blue".into(),
             " ".into(),
@@ -909,20 +909,20 @@ fn a_rollback_plan_is_saved_with_what_the_plan_format_does_not_carry() {
     };
     for (mutate, field) in [
         (
-            Box::new(|i: &mut RollbackInput| i.steps = vec![" ".into()])
-                as Box<dyn Fn(&mut RollbackInput)>,
+            Box::new(|i: &mut RollbackView| i.steps = vec![" ".into()])
+                as Box<dyn Fn(&mut RollbackView)>,
             "rollback.steps",
         ),
         (
-            Box::new(|i: &mut RollbackInput| i.time_budget_minutes = Some(0)),
+            Box::new(|i: &mut RollbackView| i.time_budget_minutes = Some(0)),
             "rollback.time_budget_minutes",
         ),
         (
-            Box::new(|i: &mut RollbackInput| i.tested_on = Some("20 Nov".into())),
+            Box::new(|i: &mut RollbackView| i.tested_on = Some("20 Nov".into())),
             "rollback.tested_on",
         ),
         (
-            Box::new(|i: &mut RollbackInput| i.tested = false),
+            Box::new(|i: &mut RollbackView| i.tested = false),
             "rollback.tested_on",
         ),
     ] {

@@ -95,7 +95,7 @@ export const commands = {
 	/**  Ticks or unticks a checklist item, with its owner and note. */
 	setChecklistItem: (id: string, input: ChecklistItemInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("set_checklist_item", { id, input })),
 	/**  Saves a release's rollback plan. */
-	saveRollback: (id: string, input: RollbackInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("save_rollback", { id, input })),
+	saveRollback: (id: string, input: RollbackView) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("save_rollback", { id, input })),
 	/**
 	 *  Asks where to save and writes the calendar as iCalendar there. Null when
 	 *  the person cancels.
@@ -733,25 +733,7 @@ export type ReleasePreview = {
 	after: ConflictReport[],
 };
 
-/**  A rollback plan as the editor fills it. */
-export type RollbackInput = {
-	/**  Ordered steps (at least one). */
-	steps: string[],
-	/**  Who runs it. */
-	owner: string | null,
-	/**  Minutes it may take. */
-	time_budget_minutes: number | null,
-	/**  Rehearsed in staging. */
-	tested: boolean,
-	/**  When it was rehearsed, YYYY-MM-DD. */
-	tested_on: string | null,
-	/**  Whether the database migration can be reversed (null: no migration / unknown). */
-	migration_reversible: boolean | null,
-	/**  What triggers a rollback: "error rate above 5%", "p95 latency +200 ms". */
-	triggers: string[],
-};
-
-/**  A rollback plan. */
+/**  A rollback plan, as the panel shows it and the editor saves it. */
 export type RollbackView = {
 	/**  Ordered steps. */
 	steps: string[],
