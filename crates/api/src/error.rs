@@ -13,6 +13,10 @@ pub enum ErrorCode {
     NotFound,
     /// The database (or, later, the server) cannot be reached or opened.
     Unavailable,
+    /// No valid credentials (the server: a missing or unknown token).
+    Unauthorized,
+    /// Valid credentials without the role the action needs.
+    Forbidden,
     /// A bug or an unexpected failure.
     Internal,
 }

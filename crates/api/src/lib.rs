@@ -18,6 +18,7 @@ mod notify;
 mod plan;
 mod readiness;
 mod release;
+mod server;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
@@ -56,3 +57,4 @@ pub use release::{
     CatalogEntry, ChecklistView, OverrideView, ReleaseChange, ReleaseDetail, ReleaseInput,
     ReleaseLink, ReleasePreview, RollbackView,
 };
+pub use server::{authenticate, create_token, Principal, Role};

@@ -544,7 +544,10 @@ fn main() -> ExitCode {
             eprintln!("relcal: {}", e.message);
             ExitCode::from(match e.code {
                 ErrorCode::Validation | ErrorCode::NotFound => 2,
-                ErrorCode::Unavailable | ErrorCode::Internal => 3,
+                ErrorCode::Unavailable
+                | ErrorCode::Internal
+                | ErrorCode::Unauthorized
+                | ErrorCode::Forbidden => 3,
             })
         }
     }

@@ -237,6 +237,17 @@ CREATE TABLE known_conflicts (
 ) WITHOUT ROWID;
 "#;
 
+/// The release API server's users: a token (stored as its SHA-256 only), a
+/// name and a role.
+const V7_SERVER_USERS: &str = r#"
+CREATE TABLE server_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'approver', 'admin')),
+    created_at TEXT NOT NULL
+);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -246,6 +257,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V4_AUDIT),
         M::up(V5_READINESS),
         M::up(V6_NOTIFICATIONS),
+        M::up(V7_SERVER_USERS),
     ])
 }
 

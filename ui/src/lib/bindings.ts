@@ -320,6 +320,10 @@ export type ErrorCode =
 "not_found" | 
 /**  The database (or, later, the server) cannot be reached or opened. */
 "unavailable" | 
+/**  No valid credentials (the server: a missing or unknown token). */
+"unauthorized" | 
+/**  Valid credentials without the role the action needs. */
+"forbidden" | 
 /**  A bug or an unexpected failure. */
 "internal";
 

@@ -1,0 +1,143 @@
+//! Who may use the release API server: per-user bearer tokens with a role.
+//! Tokens are random, shown once, and stored only as their SHA-256.
+
+use crate::check::utc;
+use crate::error::{ApiError, ErrorCode};
+use chrono::{DateTime, Utc};
+use relcal_store::Store;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// What a user may do; each role may do what the ones before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Read the calendar, the gate and the feed.
+    Viewer,
+    /// Also change releases and freezes.
+    Editor,
+    /// Also approve releases.
+    Approver,
+    /// Also manage users.
+    Admin,
+}
+
+impl Role {
+    /// The role named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "viewer" => Some(Self::Viewer),
+            "editor" => Some(Self::Editor),
+            "approver" => Some(Self::Approver),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+            Self::Approver => "approver",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// An authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// Name, recorded in the audit trail.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+}
+
+fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Creates a token for `user` with `role` and returns it (the only time it is
+/// shown).
+pub fn create_token(
+    store: &mut Store,
+    user: &str,
+    role: &str,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let user = user.trim();
+    if user.is_empty() || user.len() > 100 {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "--user: give a name of 1 to 100 characters",
+        ));
+    }
+    let role = Role::parse(role).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Validation,
+            format!("--role: \"{role}\" is not a role; expected viewer, editor, approver or admin"),
+        )
+    })?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("no randomness for a token: {e}"),
+        )
+    })?;
+    let token = format!(
+        "rc_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let rec = crate::audit::record(
+        store,
+        now,
+        "server.token_create",
+        ("user", user),
+        None,
+        Some(&serde_json::json!({ "user": user, "role": role.as_str() })),
+    );
+    store.add_server_token(&digest(&token), user, role.as_str(), &utc(now), &[rec])?;
+    Ok(token)
+}
+
+/// The user a bearer token belongs to, if it has at least `needed`.
+pub fn authenticate(
+    store: &Store,
+    token: Option<&str>,
+    needed: Role,
+) -> Result<Principal, ApiError> {
+    let token = token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "a bearer token is required (Authorization: Bearer …)",
+            )
+        })?;
+    let (user, role) = store
+        .server_token(&digest(token))?
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the token is not valid"))?;
+    let role = Role::parse(&role).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("the stored role \"{role}\" is unknown"),
+        )
+    })?;
+    if role < needed {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "{user} is a {}; this needs the {} role",
+                role.as_str(),
+                needed.as_str()
+            ),
+        ));
+    }
+    Ok(Principal { user, role })
+}
