@@ -108,7 +108,10 @@ fn every_endpoint_needs_a_valid_token() {
     // The plan's readers never see the token in clear: only its hash is stored.
     for file in [db.clone(), format!("{db}-wal")] {
         let raw = std::fs::read(&file).unwrap_or_default();
-        assert!(!raw.windows(viewer.len()).any(|w| w == viewer.as_bytes()), "{file}");
+        assert!(
+            !raw.windows(viewer.len()).any(|w| w == viewer.as_bytes()),
+            "{file}"
+        );
     }
 }
 
