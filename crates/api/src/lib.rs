@@ -19,6 +19,7 @@ mod plan;
 mod readiness;
 mod release;
 mod server;
+mod sync;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
@@ -58,3 +59,6 @@ pub use release::{
     ReleaseLink, ReleasePreview, RollbackView,
 };
 pub use server::{authenticate, create_token, Principal, Role};
+pub use sync::{
+    apply_mutations, changes_since, Change, Changes, Mutation, MutationResult, MAX_BATCH,
+};

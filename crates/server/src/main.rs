@@ -197,6 +197,85 @@ async fn whoami(
     )?))
 }
 
+#[derive(Deserialize)]
+struct SinceQuery {
+    since: Option<String>,
+}
+
+/// `GET /v1/changes?since=CURSOR`: changes after the cursor (0: everything).
+async fn changes(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<SinceQuery>,
+) -> Result<Json<relcal_api::Changes>, Failure> {
+    let mut store = lock(&store)?;
+    relcal_api::authenticate(&store, bearer(&headers), Role::Viewer)?;
+    let since = match q.since.as_deref() {
+        None => 0,
+        Some(s) => s.parse::<u64>().map_err(|_| {
+            Failure(ApiError::new(
+                ErrorCode::Validation,
+                format!("changes: field `since`: `{s}` is not a cursor"),
+            ))
+        })?,
+    };
+    Ok(Json(relcal_api::changes_since(
+        &mut store,
+        since,
+        1000,
+        chrono::Utc::now(),
+    )?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    mutations: Vec<relcal_api::Mutation>,
+}
+
+/// `POST /v1/mutations` with an `Idempotency-Key`: applies a batch; each
+/// mutation comes back applied, conflict or rejected. The same key gets the
+/// same answer again.
+async fn mutations(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<Batch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Failure> {
+    let mut store = lock(&store)?;
+    let who = relcal_api::authenticate(&store, bearer(&headers), Role::Viewer)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.trim().is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            Failure(ApiError::new(
+                ErrorCode::Validation,
+                "mutations: the Idempotency-Key header is required",
+            ))
+        })?
+        .to_owned();
+    let Json(batch) = body.map_err(|e| {
+        Failure(ApiError::new(
+            ErrorCode::Validation,
+            format!("mutations: {}", e.body_text()),
+        ))
+    })?;
+    let batch_key = format!("batch:{}:{key}", who.user);
+    if let Some(previous) = store
+        .sync_mutation_result(&batch_key)
+        .map_err(ApiError::from)?
+    {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], previous).into_response());
+    }
+    let results =
+        relcal_api::apply_mutations(&mut store, &who, &batch.mutations, chrono::Utc::now())?;
+    let body = serde_json::json!({ "results": results }).to_string();
+    store
+        .record_sync_mutation(&batch_key, &body)
+        .map_err(ApiError::from)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
 async fn not_found() -> Failure {
     Failure(ApiError::new(
         ErrorCode::NotFound,
@@ -210,6 +289,8 @@ fn router(store: Shared) -> Router {
         .route("/v1/calendar.ics", get(calendar_ics))
         .route("/v1/plan", get(plan))
         .route("/v1/whoami", get(whoami))
+        .route("/v1/changes", get(changes))
+        .route("/v1/mutations", axum::routing::post(mutations))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(store)

@@ -187,3 +187,234 @@ fn token_creation_refuses_bad_roles_and_names() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));
 }
+
+mod sync {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn post(server: &Server, token: &str, key: &str, body: &Value) -> reqwest::blocking::Response {
+        reqwest::blocking::Client::new()
+            .post(format!("{}/v1/mutations", server.base))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .unwrap()
+    }
+
+    fn changes(server: &Server, token: &str, since: u64) -> Value {
+        reqwest::blocking::Client::new()
+            .get(format!("{}/v1/changes?since={since}", server.base))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    fn mutation(id: &str, base: u64, fields: Value) -> Value {
+        json!({ "mutation_id": id, "kind": "release", "id": "checkout-2.0", "base_version": base, "fields": fields })
+    }
+
+    #[test]
+    fn different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_nothing() {
+        let (_dir, db, viewer) = setup();
+        let editor = String::from_utf8(token(&db, "li", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+
+        // Bootstrap: every object once, at version 1.
+        let all = changes(&server, &viewer, 0);
+        assert_eq!(all["changes"].as_array().unwrap().len(), 16, "{all}");
+        assert!(all["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["version"] == 1));
+        let cursor = all["cursor"].as_u64().unwrap();
+
+        // A viewer may not write.
+        let denied = post(
+            &server,
+            &viewer,
+            "k0",
+            &json!({ "mutations": [mutation("v1", 1, json!({ "owner": "x" }))] }),
+        );
+        assert_eq!(denied.status(), 403);
+
+        // Desktop A changes the owner, desktop B (also on version 1) the version: both apply.
+        let a: Value = post(
+            &server,
+            &editor,
+            "kA",
+            &json!({ "mutations": [mutation("a1", 1, json!({ "owner": "li" }))] }),
+        )
+        .json()
+        .unwrap();
+        assert_eq!(
+            a["results"][0],
+            json!({ "outcome": "applied", "mutation_id": "a1", "version": 2, "merged": false })
+        );
+        let b: Value = post(
+            &server,
+            &editor,
+            "kB",
+            &json!({ "mutations": [mutation("b1", 1, json!({ "version": "2.0.1" }))] }),
+        )
+        .json()
+        .unwrap();
+        assert_eq!(
+            b["results"][0],
+            json!({ "outcome": "applied", "mutation_id": "b1", "version": 3, "merged": true })
+        );
+        // Desktop C changed the owner too, from version 1: one conflict, with both copies.
+        let c: Value = post(
+            &server,
+            &editor,
+            "kC",
+            &json!({ "mutations": [mutation("c1", 1, json!({ "owner": "omar" }))] }),
+        )
+        .json()
+        .unwrap();
+        let r = &c["results"][0];
+        assert_eq!(r["outcome"], "conflict", "{c}");
+        assert_eq!(r["fields"], json!(["owner"]));
+        assert_eq!(r["server"]["owner"], "li");
+        assert_eq!(r["server_version"], 3);
+        assert_eq!(r["base"]["owner"], "dana");
+
+        // The same batch key, or the same mutation id: the first answer, nothing applied twice.
+        let again: Value = post(
+            &server,
+            &editor,
+            "kA",
+            &json!({ "mutations": [mutation("a1", 1, json!({ "owner": "li" }))] }),
+        )
+        .json()
+        .unwrap();
+        assert_eq!(again, a);
+        let repeat: Value = post(
+            &server,
+            &editor,
+            "kA2",
+            &json!({ "mutations": [mutation("b1", 1, json!({ "version": "2.0.1" }))] }),
+        )
+        .json()
+        .unwrap();
+        assert_eq!(repeat["results"][0], b["results"][0]);
+
+        let after = changes(&server, &viewer, cursor);
+        let list = after["changes"].as_array().unwrap();
+        assert_eq!(list.len(), 2, "{after}");
+        assert_eq!(list[1]["object"]["owner"], "li");
+        assert_eq!(list[1]["object"]["version"], "2.0.1");
+        // The calendar itself holds both, and the audit trail says who.
+        let plan: Value = reqwest::blocking::Client::new()
+            .get(format!("{}/v1/plan", server.base))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let checkout = plan["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "checkout-2.0")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (checkout["owner"].clone(), checkout["version"].clone()),
+            (json!("li"), json!("2.0.1"))
+        );
+    }
+
+    #[test]
+    fn invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx() {
+        let (_dir, db, _viewer) = setup();
+        let editor = String::from_utf8(token(&db, "li", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+        let r: Value = post(&server, &editor, "k1", &json!({ "mutations": [
+            mutation("m1", 1, json!({ "end": "2020-01-01T00:00:00Z" })),
+            mutation("m2", 9, json!({ "owner": "x" })),
+            mutation("m3", 1, json!({ "approvals": [{ "by": "li", "at": "2026-11-01T00:00:00Z" }] })),
+            { "mutation_id": "m4", "kind": "release", "id": "ingress-xmas", "base_version": 1, "fields": null },
+        ] })).json().unwrap();
+        let res = r["results"].as_array().unwrap();
+        assert_eq!(res[0]["outcome"], "rejected");
+        assert!(
+            res[0]["reason"].as_str().unwrap().contains("field `end`"),
+            "{r}"
+        );
+        assert!(
+            res[1]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("field `base_version`"),
+            "{r}"
+        );
+        assert!(
+            res[2]["reason"].as_str().unwrap().contains("approver role"),
+            "{r}"
+        );
+        assert_eq!(res[3]["outcome"], "applied", "{r}");
+        let tomb = changes(&server, &editor, 16);
+        assert_eq!(tomb["changes"][0]["id"], "ingress-xmas");
+        assert_eq!(tomb["changes"][0]["object"], Value::Null);
+
+        let http = reqwest::blocking::Client::new();
+        let url = format!("{}/v1/mutations", server.base);
+        let no_key = http
+            .post(&url)
+            .bearer_auth(&editor)
+            .json(&json!({ "mutations": [] }))
+            .send()
+            .unwrap();
+        assert_eq!(no_key.status(), 400);
+        let malformed = http
+            .post(&url)
+            .bearer_auth(&editor)
+            .header("Idempotency-Key", "x")
+            .header("content-type", "application/json")
+            .body("{\"mutations\": [")
+            .send()
+            .unwrap();
+        assert!(malformed.status().is_client_error());
+        let big = format!(
+            "{{\"mutations\": [], \"pad\": \"{}\"}}",
+            "x".repeat(2 * 1024 * 1024)
+        );
+        let oversized = http
+            .post(&url)
+            .bearer_auth(&editor)
+            .header("Idempotency-Key", "y")
+            .header("content-type", "application/json")
+            .body(big)
+            .send()
+            .unwrap();
+        assert!(
+            oversized.status().is_client_error(),
+            "{}",
+            oversized.status()
+        );
+        let too_many: Vec<Value> = (0..501)
+            .map(|i| mutation(&format!("n{i}"), 1, json!({ "owner": "x" })))
+            .collect();
+        let many = post(&server, &editor, "z", &json!({ "mutations": too_many }));
+        assert_eq!(many.status(), 400);
+        // The server is still there.
+        assert_eq!(
+            http.get(format!("{}/v1/whoami", server.base))
+                .bearer_auth(&editor)
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+}

@@ -13,10 +13,12 @@ mod calendar;
 mod notify;
 mod plan;
 mod schema;
+mod sync;
 
 pub use audit::AuditRecord;
 pub use calendar::ReleaseRow;
 pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail};
+pub use sync::SyncRow;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -248,6 +248,25 @@ CREATE TABLE server_tokens (
 );
 "#;
 
+/// The server's change log (every accepted change with the object's new
+/// version, or a tombstone) and the answers to mutation ids already seen.
+const V8_SYNC: &str = r#"
+CREATE TABLE sync_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    object TEXT,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    UNIQUE (kind, id, version)
+);
+CREATE TABLE sync_mutations (
+    mutation_id TEXT PRIMARY KEY,
+    result TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -258,6 +277,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V5_READINESS),
         M::up(V6_NOTIFICATIONS),
         M::up(V7_SERVER_USERS),
+        M::up(V8_SYNC),
     ])
 }
 

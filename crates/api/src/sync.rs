@@ -1,0 +1,381 @@
+//! The server side of sync: a change log with versions, and mutations that
+//! apply, merge, or come back as a conflict for a person to resolve.
+//!
+//! Every object (team, service, environment, freeze, release) has a version:
+//! the number of changes the server has accepted for it. A mutation names the
+//! version it was made on (`base_version`). On the current version it applies.
+//! On an older one, the fields it sets are compared with what changed on the
+//! server since that version: different fields merge; a field changed on
+//! both sides to different values is a conflict, returned with the server's
+//! copy and the base, and never applied silently. A mutation id is applied at
+//! most once: a repeated id gets the first answer again.
+
+use crate::check::{stored_plan, utc};
+use crate::edit::ObjectKind;
+use crate::error::{ApiError, ErrorCode};
+use crate::server::{Principal, Role};
+use chrono::{DateTime, Utc};
+use relcal_store::{AuditRecord, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Most mutations in one batch.
+pub const MAX_BATCH: usize = 500;
+const KINDS: [(ObjectKind, &str); 5] = [
+    (ObjectKind::Team, "teams"),
+    (ObjectKind::Service, "services"),
+    (ObjectKind::Environment, "environments"),
+    (ObjectKind::Freeze, "freezes"),
+    (ObjectKind::Release, "releases"),
+];
+
+fn noun(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Team => "team",
+        ObjectKind::Service => "service",
+        ObjectKind::Environment => "environment",
+        ObjectKind::Freeze => "freeze",
+        ObjectKind::Release => "release",
+    }
+}
+
+/// One change in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Its place in the server's order (the cursor).
+    pub seq: u64,
+    /// `team`, `service`, `environment`, `freeze` or `release`.
+    pub kind: ObjectKind,
+    /// Object id.
+    pub id: String,
+    /// The object's version after the change.
+    pub version: u64,
+    /// The object as plan-file JSON, or null when it was deleted (a tombstone).
+    pub object: Option<Value>,
+}
+
+/// Changes after a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// In order.
+    pub changes: Vec<Change>,
+    /// Pass it as `since` next time.
+    pub cursor: u64,
+    /// More changes wait after this page.
+    pub more: bool,
+}
+
+/// Logs every object as version 1 the first time sync is used on a calendar,
+/// so every object has a version and a base to merge against.
+fn bootstrap(store: &mut Store, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if store.sync_log_len()? > 0 {
+        return Ok(());
+    }
+    let Some(plan) = store.load_plan()? else {
+        return Ok(());
+    };
+    let doc = plan.to_json();
+    let mut entries = Vec::new();
+    for (kind, list) in KINDS {
+        for v in doc
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = v.get("id").and_then(Value::as_str) {
+                entries.push((noun(kind).to_owned(), id.to_owned(), Some(v.to_string())));
+            }
+        }
+    }
+    store.append_sync_log(&entries, &utc(now), "bootstrap")?;
+    Ok(())
+}
+
+/// The changes after `since` (0: everything, as one entry per object), at
+/// most `limit`.
+pub fn changes_since(
+    store: &mut Store,
+    since: u64,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Changes, ApiError> {
+    bootstrap(store, now)?;
+    let rows = store.sync_log_after(since, limit + 1)?;
+    let more = rows.len() > limit;
+    let changes: Vec<Change> = rows
+        .into_iter()
+        .take(limit)
+        .filter_map(|r| {
+            let kind = KINDS.iter().find(|(k, _)| noun(*k) == r.kind)?.0;
+            Some(Change {
+                seq: r.seq,
+                kind,
+                id: r.id,
+                version: r.version,
+                object: r.object.and_then(|o| serde_json::from_str(&o).ok()),
+            })
+        })
+        .collect();
+    let cursor = changes.last().map_or(since, |c| c.seq);
+    Ok(Changes {
+        changes,
+        cursor,
+        more,
+    })
+}
+
+/// One mutation of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mutation {
+    /// Unique per mutation, chosen by the client: a repeat gets the first answer.
+    pub mutation_id: String,
+    /// The object's kind.
+    pub kind: ObjectKind,
+    /// Its id.
+    pub id: String,
+    /// The version the client changed (0 for a new object).
+    pub base_version: u64,
+    /// The fields to set (plan-file names; null removes an optional field),
+    /// or null to delete the object.
+    pub fields: Option<Map<String, Value>>,
+}
+
+/// What happened to one mutation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum MutationResult {
+    /// Written (merged if it was made on an older version).
+    Applied {
+        /// The mutation.
+        mutation_id: String,
+        /// The object's new version.
+        version: u64,
+        /// It was made on an older version and merged.
+        merged: bool,
+    },
+    /// The same field changed on both sides: a person chooses.
+    Conflict {
+        /// The mutation.
+        mutation_id: String,
+        /// The fields changed on both sides.
+        fields: Vec<String>,
+        /// The server's copy (null: deleted on the server).
+        server: Option<Value>,
+        /// Its version.
+        server_version: u64,
+        /// The copy the mutation was made on.
+        base: Option<Value>,
+    },
+    /// Refused, with the reason (naming the object and field).
+    Rejected {
+        /// The mutation.
+        mutation_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn rejected(m: &Mutation, reason: impl Into<String>) -> MutationResult {
+    MutationResult::Rejected {
+        mutation_id: m.mutation_id.clone(),
+        reason: reason.into(),
+    }
+}
+
+/// Applies a batch in order, each mutation on its own (one refused does not
+/// stop the others), as `who`.
+pub fn apply_mutations(
+    store: &mut Store,
+    who: &Principal,
+    batch: &[Mutation],
+    now: DateTime<Utc>,
+) -> Result<Vec<MutationResult>, ApiError> {
+    if batch.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "mutations: a batch holds at most {MAX_BATCH} mutations; this one has {}",
+                batch.len()
+            ),
+        ));
+    }
+    if who.role < Role::Editor {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("{} is a viewer; changes need the editor role", who.user),
+        ));
+    }
+    bootstrap(store, now)?;
+    let mut out = Vec::with_capacity(batch.len());
+    for m in batch {
+        if let Some(previous) = store.sync_mutation_result(&m.mutation_id)? {
+            out.push(
+                serde_json::from_str(&previous)
+                    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
+            );
+            continue;
+        }
+        let result = apply_one(store, who, m, now)?;
+        store.record_sync_mutation(
+            &m.mutation_id,
+            &serde_json::to_string(&result).unwrap_or_default(),
+        )?;
+        out.push(result);
+    }
+    Ok(out)
+}
+
+fn apply_one(
+    store: &mut Store,
+    who: &Principal,
+    m: &Mutation,
+    now: DateTime<Utc>,
+) -> Result<MutationResult, ApiError> {
+    if m.mutation_id.trim().is_empty() || m.mutation_id.len() > 200 {
+        return Ok(rejected(
+            m,
+            "field `mutation_id`: give an id of 1 to 200 characters",
+        ));
+    }
+    let kind_name = noun(m.kind);
+    if let Some(fields) = &m.fields {
+        if fields.contains_key("approvals") && who.role < Role::Approver {
+            return Ok(rejected(m, format!("{kind_name} \"{}\": field `approvals`: {} may not approve (approver role needed)", m.id, who.user)));
+        }
+        if fields
+            .get("id")
+            .is_some_and(|v| v.as_str() != Some(m.id.as_str()))
+        {
+            return Ok(rejected(
+                m,
+                format!(
+                    "{kind_name} \"{}\": field `id`: an object's id cannot change",
+                    m.id
+                ),
+            ));
+        }
+    }
+    let (version, current) = store.sync_current(kind_name, &m.id)?;
+    let current: Option<Value> = current.and_then(|c| serde_json::from_str(&c).ok());
+    if m.base_version > version {
+        return Ok(rejected(
+            m,
+            format!(
+                "field `base_version`: {} is newer than the server's version {version}",
+                m.base_version
+            ),
+        ));
+    }
+    let mut merged = false;
+    if m.base_version < version {
+        let base: Option<Value> = store
+            .sync_version(kind_name, &m.id, m.base_version)?
+            .and_then(|b| serde_json::from_str(&b).ok());
+        let clash: Vec<String> = match (&m.fields, &current) {
+            // Deleting something changed since, or changing something deleted since.
+            (None, _) | (_, None) => vec!["(the whole object)".to_owned()],
+            (Some(fields), Some(cur)) => fields
+                .iter()
+                .filter(|(k, v)| {
+                    let server_changed = base.as_ref().and_then(|b| b.get(*k)) != cur.get(*k);
+                    server_changed && cur.get(*k).unwrap_or(&Value::Null) != *v
+                })
+                .map(|(k, _)| k.clone())
+                .collect(),
+        };
+        if !clash.is_empty() {
+            return Ok(MutationResult::Conflict {
+                mutation_id: m.mutation_id.clone(),
+                fields: clash,
+                server: current,
+                server_version: version,
+                base,
+            });
+        }
+        merged = true;
+    }
+    let next = match &m.fields {
+        None => None,
+        Some(fields) => {
+            let mut obj = current
+                .as_ref()
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (k, v) in fields {
+                if v.is_null() {
+                    obj.remove(k);
+                } else {
+                    obj.insert(k.clone(), v.clone());
+                }
+            }
+            obj.insert("id".into(), Value::String(m.id.clone()));
+            Some(Value::Object(obj))
+        }
+    };
+    if next.is_none() && current.is_none() {
+        return Ok(rejected(
+            m,
+            format!("{kind_name} \"{}\" does not exist", m.id),
+        ));
+    }
+    // Written like any edit: the whole calendar validated again, one transaction, audited.
+    let plan = stored_plan(store)?;
+    let mut doc = plan.to_json();
+    let list = KINDS
+        .iter()
+        .find(|(k, _)| *k == m.kind)
+        .map_or("releases", |(_, l)| *l);
+    if let Some(items) = doc.get_mut(list).and_then(Value::as_array_mut) {
+        let at = items
+            .iter()
+            .position(|v| v.get("id").and_then(Value::as_str) == Some(m.id.as_str()));
+        match (at, &next) {
+            (Some(i), Some(v)) => items[i] = v.clone(),
+            (None, Some(v)) => items.push(v.clone()),
+            (Some(i), None) => {
+                items.remove(i);
+            }
+            (None, None) => {}
+        }
+    }
+    let changed = match relcal_domain::parse_plan_value(doc) {
+        Ok(p) => p,
+        Err(e) => return Ok(rejected(m, e.to_string())),
+    };
+    let rec = AuditRecord {
+        at: utc(now),
+        actor: who.user.clone(),
+        action: format!("{kind_name}.sync"),
+        object_kind: kind_name.to_owned(),
+        object_id: m.id.clone(),
+        before: current.as_ref().map(Value::to_string),
+        after: next.as_ref().map(Value::to_string),
+    };
+    let write = match m.kind {
+        ObjectKind::Release => match changed.releases.iter().find(|r| r.id.as_str() == m.id) {
+            Some(r) => store.replace_release(r, &[rec]),
+            None => store.delete_release(&m.id, &[rec]).map(|_| ()),
+        },
+        _ => store.replace_catalog(&changed, &[rec]),
+    };
+    if let Err(e) = write {
+        // A foreign key (a team still used, ...): refused, nothing written.
+        return Ok(rejected(m, format!("{kind_name} \"{}\": {e}", m.id)));
+    }
+    store.append_sync_log(
+        &[(
+            kind_name.to_owned(),
+            m.id.clone(),
+            next.as_ref().map(Value::to_string),
+        )],
+        &utc(now),
+        &who.user,
+    )?;
+    Ok(MutationResult::Applied {
+        mutation_id: m.mutation_id.clone(),
+        version: version + 1,
+        merged,
+    })
+}

@@ -1,0 +1,122 @@
+//! The server's change log and mutation answers.
+
+use crate::{Store, StoreError};
+use rusqlite::{params, OptionalExtension};
+
+/// One entry of the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRow {
+    /// Order.
+    pub seq: u64,
+    /// Object kind.
+    pub kind: String,
+    /// Object id.
+    pub id: String,
+    /// Its version after this change.
+    pub version: u64,
+    /// The object (JSON text), or `None` for a deletion.
+    pub object: Option<String>,
+}
+
+impl Store {
+    /// How many changes the log holds.
+    pub fn sync_log_len(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM sync_log", [], |r| r.get(0))?)
+    }
+
+    /// Appends changes, each with its object's next version, in one transaction.
+    pub fn append_sync_log(
+        &mut self,
+        entries: &[(String, String, Option<String>)],
+        at: &str,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO sync_log (kind, id, version, object, at, by)
+                 VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = ?1 AND id = ?2), ?3, ?4, ?5)",
+            )?;
+            for (kind, id, object) in entries {
+                insert.execute(params![kind, id, object, at, by])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Up to `limit` changes after `since`, in order.
+    pub fn sync_log_after(&self, since: u64, limit: usize) -> Result<Vec<SyncRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, kind, id, version, object FROM sync_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![since, limit as i64], |r| {
+            Ok(SyncRow {
+                seq: r.get(0)?,
+                kind: r.get(1)?,
+                id: r.get(2)?,
+                version: r.get(3)?,
+                object: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An object's current version and copy (0 and `None` when unknown).
+    pub fn sync_current(&self, kind: &str, id: &str) -> Result<(u64, Option<String>), StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version, object FROM sync_log WHERE kind = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
+                params![kind, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, None)))
+    }
+
+    /// An object's copy at `version`, if the log has it.
+    pub fn sync_version(
+        &self,
+        kind: &str,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT object FROM sync_log WHERE kind = ?1 AND id = ?2 AND version = ?3",
+                params![kind, id, version],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// The answer already given to a mutation id.
+    pub fn sync_mutation_result(&self, mutation_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT result FROM sync_mutations WHERE mutation_id = ?1",
+                [mutation_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Remembers the answer to a mutation id.
+    pub fn record_sync_mutation(
+        &mut self,
+        mutation_id: &str,
+        result: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sync_mutations (mutation_id, result) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![mutation_id, result],
+        )?;
+        Ok(())
+    }
+}
