@@ -15,7 +15,7 @@ use crate::edit::ObjectKind;
 use crate::error::{ApiError, ErrorCode};
 use crate::server::{Principal, Role};
 use chrono::{DateTime, Utc};
-use relcal_store::{AuditRecord, Store};
+use relcal_store::{AuditRecord, Store, SyncWrite};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -353,29 +353,31 @@ fn apply_one(
         before: current.as_ref().map(Value::to_string),
         after: next.as_ref().map(Value::to_string),
     };
-    let write = match m.kind {
-        ObjectKind::Release => match changed.releases.iter().find(|r| r.id.as_str() == m.id) {
-            Some(r) => store.replace_release(r, &[rec]),
-            None => store.delete_release(&m.id, &[rec]).map(|_| ()),
-        },
-        _ => store.replace_catalog(&changed, &[rec]),
-    };
-    if let Err(e) = write {
-        // A foreign key (a team still used, ...): refused, nothing written.
-        return Ok(rejected(m, format!("{kind_name} \"{}\": {e}", m.id)));
-    }
-    store.append_sync_log(
-        &[(
-            kind_name.to_owned(),
-            m.id.clone(),
-            next.as_ref().map(Value::to_string),
-        )],
-        &utc(now),
-        &who.user,
-    )?;
-    Ok(MutationResult::Applied {
+    let answer = MutationResult::Applied {
         mutation_id: m.mutation_id.clone(),
         version: version + 1,
         merged,
-    })
+    };
+    let answer_text = serde_json::to_string(&answer).unwrap_or_default();
+    let object_text = next.as_ref().map(Value::to_string);
+    let write = match m.kind {
+        ObjectKind::Release => match changed.releases.iter().find(|r| r.id.as_str() == m.id) {
+            Some(r) => SyncWrite::Release(r),
+            None => SyncWrite::DeleteRelease(&m.id),
+        },
+        _ => SyncWrite::Catalog(&changed),
+    };
+    // The change, its audit entry, its log entry and this answer: one transaction.
+    if let Err(e) = store.write_synced(
+        write,
+        &[rec],
+        (kind_name, &m.id, object_text.as_deref()),
+        &utc(now),
+        &who.user,
+        (&m.mutation_id, &answer_text),
+    ) {
+        // A foreign key (a team still used, ...): refused, nothing written.
+        return Ok(rejected(m, format!("{kind_name} \"{}\": {e}", m.id)));
+    }
+    Ok(answer)
 }

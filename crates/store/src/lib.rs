@@ -17,7 +17,7 @@ mod sync;
 
 pub use audit::AuditRecord;
 pub use calendar::ReleaseRow;
-pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail};
+pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail, SyncWrite};
 pub use sync::SyncRow;
 
 use rusqlite::Connection;

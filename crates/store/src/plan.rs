@@ -272,6 +272,66 @@ impl Store {
     }
 }
 
+/// One change accepted by the sync server.
+pub enum SyncWrite<'a> {
+    /// A release created or changed.
+    Release(&'a Release),
+    /// A release deleted.
+    DeleteRelease(&'a str),
+    /// Teams, services, environments or freezes changed (the whole catalog of `plan`).
+    Catalog(&'a Plan),
+}
+
+impl Store {
+    /// Writes a change accepted by the sync server, its audit entries, its
+    /// change-log entry (`kind`, `id`, the object or `None` for a deletion)
+    /// and the answer to its mutation id, all in one transaction: a crash
+    /// leaves either all of them or none.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per part of the one transaction"
+    )]
+    pub fn write_synced(
+        &mut self,
+        write: SyncWrite<'_>,
+        audit: &[AuditRecord],
+        (kind, id, object): (&str, &str, Option<&str>),
+        at: &str,
+        by: &str,
+        (mutation_id, answer): (&str, &str),
+    ) -> Result<(), StoreError> {
+        if matches!(write, SyncWrite::Catalog(_)) {
+            self.catalog.replace(None);
+        }
+        let tx = self.conn.transaction()?;
+        match write {
+            SyncWrite::Release(r) => write_release(&tx, r, None)?,
+            SyncWrite::DeleteRelease(rid) => {
+                tx.execute("DELETE FROM releases WHERE id = ?1", [rid])?;
+                tx.execute("DELETE FROM checklist_details WHERE release_id = ?1", [rid])?;
+                tx.execute("DELETE FROM rollback_details WHERE release_id = ?1", [rid])?;
+            }
+            SyncWrite::Catalog(plan) => {
+                tx.pragma_update(None, "defer_foreign_keys", true)?;
+                clear_catalog(&tx)?;
+                insert_catalog(&tx, plan)?;
+            }
+        }
+        crate::audit::append(&tx, audit)?;
+        tx.execute(
+            "INSERT INTO sync_log (kind, id, version, object, at, by)
+             VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = ?1 AND id = ?2), ?3, ?4, ?5)",
+            params![kind, id, object, at, by],
+        )?;
+        tx.execute(
+            "INSERT INTO sync_mutations (mutation_id, result) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![mutation_id, answer],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// Writes one release (all its rows), keeping its place in the calendar's
 /// order; a new one goes to `position`, else to the end.
 fn write_release(

@@ -334,3 +334,54 @@ fn the_trail_refuses_edits_and_verify_names_the_first_tampered_entry() {
         })
     );
 }
+
+#[test]
+fn a_synced_change_and_its_log_entry_and_answer_commit_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
+    let plan = demo();
+    store.replace_plan(&plan, &[]).unwrap();
+    // Dropping a team that releases use fails at commit: nothing of it stays.
+    let used = plan.releases[0].team.clone();
+    let mut broken = plan.clone();
+    broken.teams.retain(|t| t.id != used);
+    broken.services.retain(|s| s.team != used);
+    broken.freezes.clear();
+    let err = store
+        .write_synced(
+            relcal_store::SyncWrite::Catalog(&broken),
+            &[record("team.sync", used.as_str())],
+            ("team", used.as_str(), None),
+            "2026-11-23T10:00:00Z",
+            "li",
+            ("m1", "{}"),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+    assert_eq!(store.sync_log_len().unwrap(), 0);
+    assert_eq!(store.sync_mutation_result("m1").unwrap(), None);
+    assert!(store.audit_entries(None).unwrap().is_empty());
+    assert_eq!(store.load_plan().unwrap().as_ref(), Some(&plan));
+    // A good one writes all four.
+    let mut moved = plan.releases[0].clone();
+    moved.title = "renamed".into();
+    store
+        .write_synced(
+            relcal_store::SyncWrite::Release(&moved),
+            &[record("release.sync", moved.id.as_str())],
+            ("release", moved.id.as_str(), Some("{}")),
+            "2026-11-23T10:00:00Z",
+            "li",
+            ("m2", "{\"ok\":1}"),
+        )
+        .unwrap();
+    assert_eq!(
+        store.sync_current("release", moved.id.as_str()).unwrap().0,
+        1
+    );
+    assert_eq!(
+        store.sync_mutation_result("m2").unwrap().as_deref(),
+        Some("{\"ok\":1}")
+    );
+    assert_eq!(store.audit_entries(None).unwrap().len(), 1);
+}
