@@ -20,6 +20,7 @@ mod readiness;
 mod release;
 mod server;
 mod sync;
+mod sync_client;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
@@ -62,3 +63,4 @@ pub use server::{authenticate, create_token, Principal, Role};
 pub use sync::{
     apply_mutations, changes_since, Change, Changes, Mutation, MutationResult, MAX_BATCH,
 };
+pub use sync_client::{sync_conflicts, sync_once, SyncReport, Transport};

@@ -96,6 +96,26 @@ enum Command {
         #[arg(long, value_name = "INSTANT", requires = "once")]
         now: Option<String>,
     },
+    /// Push this database's changes to a release API server and pull its
+    /// changes, once. The token comes from RELCAL_TOKEN.
+    Sync {
+        #[command(flatten)]
+        db: DbArg,
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
+    /// Conflicts waiting for a person: --sync lists unresolved sync conflicts.
+    Conflicts {
+        #[command(flatten)]
+        db: DbArg,
+        /// Sync conflicts (the only kind listed here so far).
+        #[arg(long, required = true)]
+        sync: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
     /// Print the calendar as a plan.
     Export {
         #[command(flatten)]
@@ -418,6 +438,55 @@ fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> 
     }
 }
 
+/// Runs `sync`.
+fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
+    let token = std::env::var("RELCAL_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Validation,
+                "RELCAL_TOKEN: set it to your server token (relcal-server token create prints one)",
+            )
+        })?;
+    let mut store = open_as(&db, None)?;
+    let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
+    let base = http.base().to_owned();
+    let report = relcal_api::sync_once(&mut store, &base, &mut http, chrono::Utc::now())?;
+    println!(
+        "pushed {} ({} merged), pulled {}, {} new conflict{}",
+        report.pushed,
+        report.merged,
+        report.pulled,
+        report.conflicts,
+        if report.conflicts == 1 { "" } else { "s" }
+    );
+    Ok(report.conflicts == 0)
+}
+
+/// Runs `conflicts --sync`; exit 1 while any is unresolved.
+fn sync_conflicts(db: DbArg, format: TextOrJson) -> Result<bool, ApiError> {
+    let store = open_existing(&db.path()?)?;
+    let list = relcal_api::sync_conflicts(&store)?;
+    if format == TextOrJson::Json {
+        let items: Vec<serde_json::Value> = list
+            .iter()
+            .map(|(m, k, i, d)| serde_json::json!({ "mutation_id": m, "kind": k, "id": i, "detail": d }))
+            .collect();
+        print_json(&items)?;
+    } else {
+        for (m, k, i, d) in &list {
+            let what = match d["outcome"].as_str() {
+                Some("conflict") => format!("changed on both sides: {}", d["fields"]),
+                _ => format!("refused: {}", d["reason"].as_str().unwrap_or("")),
+            };
+            println!("{k} {i}: {what} ({m})");
+        }
+        println!("{} unresolved", list.len());
+    }
+    Ok(list.is_empty())
+}
+
 /// Prints what a release change did: the new state and the conflicts it gained or lost.
 fn print_change(change: &relcal_api::ReleaseChange) {
     println!(
@@ -485,6 +554,12 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
         Command::Release { change } => release(change)?,
         Command::Audit { command } => return audit(command),
         Command::Notify { db, once, now } => return notify(db, once, now),
+        Command::Sync { db, server } => return sync(db, server),
+        Command::Conflicts {
+            db,
+            sync: _,
+            format,
+        } => return sync_conflicts(db, format),
         Command::Validate { plan } => {
             let parsed = relcal_api::validate_plan_text(&read_plan(&plan)?)?;
             println!(

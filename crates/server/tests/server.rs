@@ -418,3 +418,163 @@ mod sync {
         );
     }
 }
+
+mod desktops {
+    //! Two desktop databases and one server, through the real HTTP client.
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn desktop(dir: &std::path::Path, name: &str, user: &str) -> relcal_api::Store {
+        let mut store = relcal_api::open_store(&dir.join(format!("{name}.db"))).unwrap();
+        store.set_actor(user);
+        store
+    }
+
+    fn sync(store: &mut relcal_api::Store, server: &Server, token: &str) -> relcal_api::SyncReport {
+        let mut http = relcal_sync::HttpTransport::new(&server.base, token).unwrap();
+        relcal_api::sync_once(store, &server.base, &mut http, at("2026-11-25T00:00:00Z")).unwrap()
+    }
+
+    fn server_plan(server: &Server, token: &str) -> String {
+        let v: serde_json::Value = reqwest::blocking::Client::new()
+            .get(format!("{}/v1/plan", server.base))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        serde_json::to_string_pretty(&v).unwrap()
+    }
+
+    fn plan_of(store: &relcal_api::Store) -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&relcal_api::export_plan_json(store).unwrap()).unwrap();
+        serde_json::to_string_pretty(&v).unwrap()
+    }
+
+    #[test]
+    fn edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict() {
+        let (dir, db, viewer) = setup();
+        let li = String::from_utf8(token(&db, "li", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let omar = String::from_utf8(token(&db, "omar", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+        let mut a = desktop(dir.path(), "a", "li");
+        let mut b = desktop(dir.path(), "b", "omar");
+        // First sync: each desktop takes the server's calendar.
+        assert_eq!(sync(&mut a, &server, &li).pulled, 16);
+        assert_eq!(sync(&mut b, &server, &omar).pulled, 16);
+        assert_eq!(plan_of(&a), server_plan(&server, &viewer));
+
+        // A moves checkout 2.0, B changes its owner: different fields.
+        let now = at("2026-11-25T00:00:00Z");
+        relcal_api::move_release(
+            &mut a,
+            "checkout-2.0",
+            "2026-12-01T17:00:00Z",
+            "2026-12-01T19:00:00Z",
+            now,
+        )
+        .unwrap();
+        let mut input = relcal_api::release_input(&b, "checkout-2.0").unwrap();
+        input.owner = Some("omar".into());
+        relcal_api::save_release(&mut b, input, now).unwrap();
+        let ra = sync(&mut a, &server, &li);
+        assert_eq!((ra.pushed, ra.conflicts), (1, 0));
+        let rb = sync(&mut b, &server, &omar);
+        assert_eq!((rb.pushed, rb.merged, rb.conflicts), (1, 1, 0), "{rb:?}");
+        sync(&mut a, &server, &li);
+        let agreed = server_plan(&server, &viewer);
+        assert!(agreed.contains("\"owner\": \"omar\"") && agreed.contains("2026-12-01T17:00:00Z"));
+        assert_eq!(plan_of(&a), agreed);
+        assert_eq!(plan_of(&b), agreed);
+        // Nothing left to do.
+        let idle = sync(&mut a, &server, &li);
+        assert_eq!((idle.pushed, idle.pulled, idle.conflicts), (0, 0, 0));
+
+        // Now both change the owner: the second pusher gets exactly one conflict.
+        for (store, who) in [(&mut a, "li"), (&mut b, "zed")] {
+            let mut input = relcal_api::release_input(store, "checkout-2.0").unwrap();
+            input.owner = Some(who.into());
+            relcal_api::save_release(store, input, now).unwrap();
+        }
+        assert_eq!(sync(&mut a, &server, &li).conflicts, 0);
+        assert_eq!(sync(&mut b, &server, &omar).conflicts, 1);
+        let conflicts = relcal_api::sync_conflicts(&b).unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].3["fields"], serde_json::json!(["owner"]));
+        assert_eq!(conflicts[0].3["server"]["owner"], "li");
+        // B keeps its value until a person chooses; the server keeps A's.
+        assert!(plan_of(&b).contains("\"owner\": \"zed\""));
+        assert!(server_plan(&server, &viewer).contains("\"owner\": \"li\""));
+    }
+}
+
+mod cli {
+    //! `relcal sync` and `relcal conflicts --sync` against the real server.
+    use super::*;
+
+    /// The `relcal` binary, built beside this test's (same target directory).
+    fn relcal() -> Command {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap();
+        Command::new(dir.join("relcal"))
+    }
+
+    #[test]
+    fn relcal_sync_pulls_the_calendar_and_lists_no_conflicts() {
+        let (dir, db, _viewer) = setup();
+        let li = String::from_utf8(token(&db, "li", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+        let local = dir.path().join("desk.db");
+        relcal_api::open_store(&local).unwrap();
+        let local = local.to_str().unwrap();
+        let no_token = relcal()
+            .args(["sync", "--db", local, "--server", &server.base])
+            .env_remove("RELCAL_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(no_token.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&no_token.stderr).contains("RELCAL_TOKEN"));
+        let out = relcal()
+            .args(["sync", "--db", local, "--server", &server.base])
+            .env("RELCAL_TOKEN", &li)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "pushed 0 (0 merged), pulled 16, 0 new conflicts"
+        );
+        let wrong = relcal()
+            .args(["sync", "--db", local, "--server", &server.base])
+            .env("RELCAL_TOKEN", "rc_bad")
+            .output()
+            .unwrap();
+        assert_eq!(wrong.status.code(), Some(3));
+        assert!(String::from_utf8_lossy(&wrong.stderr).contains("the token is not valid"));
+        let list = relcal()
+            .args(["conflicts", "--db", local, "--sync"])
+            .output()
+            .unwrap();
+        assert_eq!(list.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&list.stdout).contains("0 unresolved"));
+    }
+}

@@ -272,6 +272,44 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Writes what a sync pulled, in one transaction (foreign keys checked at
+    /// the end): the catalog of `plan` when `catalog_changed`, the releases
+    /// changed and deleted, and the audit entries. Release details stay.
+    pub fn apply_pulled(
+        &mut self,
+        plan: &Plan,
+        catalog_changed: bool,
+        releases_changed: &[&Release],
+        releases_deleted: &[&str],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        if catalog_changed {
+            self.catalog.replace(None);
+        }
+        let fresh = self.is_empty()?;
+        let tx = self.conn.transaction()?;
+        tx.pragma_update(None, "defer_foreign_keys", true)?;
+        if fresh {
+            insert(&tx, plan)?;
+        } else {
+            if catalog_changed {
+                clear_catalog(&tx)?;
+                insert_catalog(&tx, plan)?;
+            }
+            for id in releases_deleted {
+                tx.execute("DELETE FROM releases WHERE id = ?1", [id])?;
+            }
+            for r in releases_changed {
+                write_release(&tx, r, None)?;
+            }
+        }
+        crate::audit::append(&tx, audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// One change accepted by the sync server.
 pub enum SyncWrite<'a> {
     /// A release created or changed.

@@ -267,6 +267,33 @@ CREATE TABLE sync_mutations (
 ) WITHOUT ROWID;
 "#;
 
+/// A desktop's side of sync: the server it syncs with, its cursor, how much
+/// of its own audit trail it has pushed, what it knows of each object on the
+/// server (version and copy, the base of its next change), and the conflicts
+/// a person has to resolve.
+const V9_SYNC_CLIENT: &str = r#"
+CREATE TABLE sync_client (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    client_id TEXT NOT NULL,
+    server TEXT NOT NULL,
+    cursor INTEGER NOT NULL,
+    pushed_audit_seq INTEGER NOT NULL
+);
+CREATE TABLE sync_known (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    object TEXT,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE TABLE sync_conflicts (
+    mutation_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    detail TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -278,6 +305,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V6_NOTIFICATIONS),
         M::up(V7_SERVER_USERS),
         M::up(V8_SYNC),
+        M::up(V9_SYNC_CLIENT),
     ])
 }
 

@@ -120,3 +120,114 @@ impl Store {
         Ok(())
     }
 }
+
+/// A desktop's sync position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncClient {
+    /// This desktop, in mutation ids.
+    pub client_id: String,
+    /// The server's base URL.
+    pub server: String,
+    /// The last change pulled.
+    pub cursor: u64,
+    /// The last audit entry pushed (or skipped).
+    pub pushed_audit_seq: u64,
+}
+
+impl Store {
+    /// This desktop's sync position, if it ever synced.
+    pub fn sync_client(&self) -> Result<Option<SyncClient>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT client_id, server, cursor, pushed_audit_seq FROM sync_client WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SyncClient {
+                        client_id: r.get(0)?,
+                        server: r.get(1)?,
+                        cursor: r.get(2)?,
+                        pushed_audit_seq: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Saves the sync position.
+    pub fn set_sync_client(&mut self, c: &SyncClient) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sync_client (id, client_id, server, cursor, pushed_audit_seq) VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, server = excluded.server,
+               cursor = excluded.cursor, pushed_audit_seq = excluded.pushed_audit_seq",
+            params![c.client_id, c.server, c.cursor, c.pushed_audit_seq],
+        )?;
+        Ok(())
+    }
+
+    /// What this desktop knows of an object on the server: version and copy.
+    pub fn sync_known(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<(u64, Option<String>)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version, object FROM sync_known WHERE kind = ?1 AND id = ?2",
+                params![kind, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Remembers an object's server version and copy.
+    pub fn set_sync_known(
+        &mut self,
+        kind: &str,
+        id: &str,
+        version: u64,
+        object: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sync_known (kind, id, version, object) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, object = excluded.object",
+            params![kind, id, version, object],
+        )?;
+        Ok(())
+    }
+
+    /// Records a conflict (or a refusal) for a person to resolve.
+    pub fn add_sync_conflict(
+        &mut self,
+        mutation_id: &str,
+        kind: &str,
+        id: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sync_conflicts (mutation_id, kind, id, detail) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (mutation_id) DO UPDATE SET detail = excluded.detail",
+            params![mutation_id, kind, id, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Unresolved conflicts: (mutation id, kind, id, detail JSON).
+    pub fn sync_conflicts(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT mutation_id, kind, id, detail FROM sync_conflicts ORDER BY mutation_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest audit entry's number (0 when none).
+    pub fn audit_head_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM audit_log", [], |r| {
+                r.get(0)
+            })?)
+    }
+}

@@ -1,0 +1,307 @@
+//! A desktop's side of sync: push what changed here since the last sync,
+//! pull what changed on the server, and keep what cannot merge as a conflict
+//! for a person.
+//!
+//! The outbox is the audit trail: every local change is recorded there in the
+//! same transaction as the change, so nothing changed here can be missed. A
+//! push sends, per object changed since the last push, the fields that differ
+//! from the server copy this desktop last knew, on that copy's version; its
+//! mutation id names this desktop and the audit entry, so a retried push is
+//! never applied twice. The transport (HTTP in the CLI and the app) is the
+//! caller's.
+
+use crate::check::{stored_plan, utc};
+use crate::edit::ObjectKind;
+use crate::error::{ApiError, ErrorCode};
+use crate::sync::{Changes, Mutation, MutationResult};
+use chrono::{DateTime, Utc};
+use relcal_store::{AuditRecord, Store, SyncClient};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// How a desktop talks to the server.
+pub trait Transport {
+    /// `GET /v1/changes?since=`.
+    fn changes(&mut self, since: u64) -> Result<Changes, ApiError>;
+    /// `POST /v1/mutations` with an idempotency key.
+    fn push(&mut self, key: &str, batch: &[Mutation]) -> Result<Vec<MutationResult>, ApiError>;
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Local changes the server accepted.
+    pub pushed: u32,
+    /// Of those, made on an older version and merged.
+    pub merged: u32,
+    /// Changes pulled from the server and applied here.
+    pub pulled: u32,
+    /// New conflicts (and refusals) waiting for a person.
+    pub conflicts: u32,
+}
+
+const LISTS: [(&str, &str, ObjectKind); 5] = [
+    ("team", "teams", ObjectKind::Team),
+    ("service", "services", ObjectKind::Service),
+    ("environment", "environments", ObjectKind::Environment),
+    ("freeze", "freezes", ObjectKind::Freeze),
+    ("release", "releases", ObjectKind::Release),
+];
+
+fn object_of(doc: &Value, kind: &str, id: &str) -> Option<Value> {
+    let list = LISTS.iter().find(|(k, _, _)| *k == kind)?.1;
+    doc.get(list)?
+        .as_array()?
+        .iter()
+        .find(|v| v.get("id").and_then(Value::as_str) == Some(id))
+        .cloned()
+}
+
+/// Writes what was pulled here in one go (a calendar's objects may refer to
+/// each other in any order), validated like any edit and audited as pulled
+/// (so it is not pushed back). Returns how many objects changed.
+fn apply_pulled(
+    store: &mut Store,
+    pulled: &[(String, String, Option<Value>)],
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<u32, ApiError> {
+    let plan = store.load_plan()?;
+    let mut doc = match &plan {
+        Some(p) => p.to_json(),
+        None => {
+            serde_json::json!({ "version": 1, "timezone": "UTC", "teams": [], "services": [], "environments": [], "freezes": [], "releases": [] })
+        }
+    };
+    let mut records = Vec::new();
+    let mut catalog_changed = false;
+    let mut releases: Vec<String> = Vec::new();
+    for (kind, id, object) in pulled {
+        let Some((_, list, okind)) = LISTS.iter().find(|(k, _, _)| k == kind) else {
+            continue;
+        };
+        let before = object_of(&doc, kind, id);
+        if before.as_ref() == object.as_ref() {
+            continue;
+        }
+        if let Some(items) = doc.get_mut(*list).and_then(Value::as_array_mut) {
+            let at = items
+                .iter()
+                .position(|v| v.get("id").and_then(Value::as_str) == Some(id.as_str()));
+            match (at, object) {
+                (Some(i), Some(v)) => items[i] = v.clone(),
+                (None, Some(v)) => items.push(v.clone()),
+                (Some(i), None) => {
+                    items.remove(i);
+                }
+                (None, None) => {}
+            }
+        }
+        if *okind == ObjectKind::Release {
+            releases.push(id.clone());
+        } else {
+            catalog_changed = true;
+        }
+        records.push(AuditRecord {
+            at: utc(now),
+            actor: by.to_owned(),
+            action: format!("{kind}.pulled"),
+            object_kind: kind.clone(),
+            object_id: id.clone(),
+            before: before.map(|v| v.to_string()),
+            after: object.as_ref().map(Value::to_string),
+        });
+    }
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let changed = relcal_domain::parse_plan_value(doc)?;
+    let kept: Vec<&relcal_domain::Release> = changed
+        .releases
+        .iter()
+        .filter(|r| releases.iter().any(|id| id == r.id.as_str()))
+        .collect();
+    let gone: Vec<&str> = releases
+        .iter()
+        .filter(|id| {
+            !changed
+                .releases
+                .iter()
+                .any(|r| r.id.as_str() == id.as_str())
+        })
+        .map(String::as_str)
+        .collect();
+    store.apply_pulled(&changed, catalog_changed, &kept, &gone, &records)?;
+    Ok(u32::try_from(records.len()).unwrap_or(u32::MAX))
+}
+
+/// The fields of `now` that differ from `base` (removed ones as null).
+fn changed_fields(base: Option<&Value>, now: &Value) -> Map<String, Value> {
+    let empty = Map::new();
+    let b = base.and_then(Value::as_object).unwrap_or(&empty);
+    let n = now.as_object().cloned().unwrap_or_default();
+    let mut out = Map::new();
+    for (k, v) in &n {
+        if b.get(k) != Some(v) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for k in b.keys() {
+        if !n.contains_key(k) {
+            out.insert(k.clone(), Value::Null);
+        }
+    }
+    out
+}
+
+/// Pushes local changes and pulls the server's, once. The first sync of a
+/// database takes the server's calendar as it is (local history before it is
+/// not pushed).
+pub fn sync_once(
+    store: &mut Store,
+    server: &str,
+    transport: &mut dyn Transport,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, ApiError> {
+    let mut report = SyncReport::default();
+    let me = store.actor().to_owned();
+    let mut state = match store.sync_client()? {
+        Some(s) if s.server == server => s,
+        Some(s) => {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                format!(
+                    "--server: this database syncs with {}, not {server}",
+                    s.server
+                ),
+            ))
+        }
+        None => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+            SyncClient {
+                client_id: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                server: server.to_owned(),
+                cursor: 0,
+                pushed_audit_seq: u64::MAX,
+            }
+        }
+    };
+    let first = state.pushed_audit_seq == u64::MAX;
+
+    if !first {
+        // Push: every object changed here since the last push, once, in order.
+        let entries = store.audit_entries(None)?;
+        let mut objects: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut last = state.pushed_audit_seq;
+        for e in entries.iter().filter(|e| e.seq > state.pushed_audit_seq) {
+            last = last.max(e.seq);
+            if e.action.ends_with(".pulled") || !LISTS.iter().any(|(k, _, _)| *k == e.object_kind) {
+                continue;
+            }
+            objects.insert((e.object_kind.clone(), e.object_id.clone()), e.seq);
+        }
+        if !objects.is_empty() {
+            let doc = stored_plan(store)?.to_json();
+            let mut batch = Vec::new();
+            for ((kind, id), seq) in &objects {
+                let Some(okind) = LISTS.iter().find(|(k, _, _)| k == kind).map(|l| l.2) else {
+                    continue;
+                };
+                let (version, base) = store.sync_known(kind, id)?.unwrap_or((0, None));
+                let base: Option<Value> = base.and_then(|b| serde_json::from_str(&b).ok());
+                let current = object_of(&doc, kind, id);
+                let fields = match &current {
+                    Some(c) => {
+                        let f = changed_fields(base.as_ref(), c);
+                        if f.is_empty() {
+                            continue;
+                        }
+                        Some(f)
+                    }
+                    None if base.is_none() => continue,
+                    None => None,
+                };
+                batch.push(Mutation {
+                    mutation_id: format!("{}:{kind}:{id}:{seq}", state.client_id),
+                    kind: okind,
+                    id: id.clone(),
+                    base_version: version,
+                    fields,
+                });
+            }
+            if !batch.is_empty() {
+                let key = format!("{}:{last}", state.client_id);
+                let results = transport.push(&key, &batch)?;
+                for (m, r) in batch.iter().zip(results) {
+                    let kind = LISTS
+                        .iter()
+                        .find(|(_, _, k)| *k == m.kind)
+                        .map_or("release", |l| l.0);
+                    match r {
+                        MutationResult::Applied {
+                            version, merged, ..
+                        } => {
+                            report.pushed += 1;
+                            if merged {
+                                report.merged += 1;
+                            }
+                            // The server's copy now: the next pull brings it exactly.
+                            store.set_sync_known(kind, &m.id, version, None)?;
+                        }
+                        other => {
+                            report.conflicts += 1;
+                            let detail = serde_json::to_string(&other).unwrap_or_default();
+                            store.add_sync_conflict(&m.mutation_id, kind, &m.id, &detail)?;
+                        }
+                    }
+                }
+            }
+        }
+        state.pushed_audit_seq = last;
+    }
+
+    // Pull.
+    let conflicted: Vec<(String, String)> = store
+        .sync_conflicts()?
+        .into_iter()
+        .map(|(_, k, i, _)| (k, i))
+        .collect();
+    loop {
+        let page = transport.changes(state.cursor)?;
+        let mut pulled = Vec::new();
+        for c in &page.changes {
+            let kind = LISTS
+                .iter()
+                .find(|(_, _, k)| *k == c.kind)
+                .map_or("release", |l| l.0);
+            let object_text = c.object.as_ref().map(Value::to_string);
+            store.set_sync_known(kind, &c.id, c.version, object_text.as_deref())?;
+            if conflicted.contains(&(kind.to_owned(), c.id.clone())) {
+                // Kept as it is here until a person resolves the conflict.
+                continue;
+            }
+            pulled.push((kind.to_owned(), c.id.clone(), c.object.clone()));
+        }
+        report.pulled += apply_pulled(store, &pulled, &format!("{me} (sync)"), now)?;
+        state.cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    // What was pulled is not ours to push back.
+    state.pushed_audit_seq = store.audit_head_seq()?;
+    store.set_sync_client(&state)?;
+    Ok(report)
+}
+
+/// The conflicts waiting for a person: (mutation id, kind, id, detail).
+pub fn sync_conflicts(store: &Store) -> Result<Vec<(String, String, String, Value)>, ApiError> {
+    Ok(store
+        .sync_conflicts()?
+        .into_iter()
+        .map(|(m, k, i, d)| (m, k, i, serde_json::from_str(&d).unwrap_or(Value::Null)))
+        .collect())
+}
