@@ -203,6 +203,12 @@ pub fn sync_once(
             }
             objects.insert((e.object_kind.clone(), e.object_id.clone()), e.seq);
         }
+        // Objects a person chose to keep in a conflict go out again, on the
+        // server's version they were compared with.
+        let pending = store.sync_pending()?;
+        for (kind, id) in &pending {
+            objects.entry((kind.clone(), id.clone())).or_insert(last);
+        }
         if !objects.is_empty() {
             let doc = stored_plan(store)?.to_json();
             let mut batch = Vec::new();
@@ -225,7 +231,9 @@ pub fn sync_once(
                     None => None,
                 };
                 batch.push(Mutation {
-                    mutation_id: format!("{}:{kind}:{id}:{seq}", state.client_id),
+                    // The base version is part of the id: a copy kept after a
+                    // conflict goes out on a newer version, as a new mutation.
+                    mutation_id: format!("{}:{kind}:{id}:{seq}:v{version}", state.client_id),
                     kind: okind,
                     id: id.clone(),
                     base_version: version,
@@ -233,7 +241,15 @@ pub fn sync_once(
                 });
             }
             if !batch.is_empty() {
-                let key = format!("{}:{last}", state.client_id);
+                // The batch's content names it: a retry of the same batch is
+                // recognised, a different batch never gets an old answer.
+                let key = {
+                    use sha2::Digest;
+                    let ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
+                    let digest = sha2::Sha256::digest(ids.join("\n").as_bytes());
+                    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+                    format!("{}:{hex}", state.client_id)
+                };
                 let results = transport.push(&key, &batch)?;
                 for (m, r) in batch.iter().zip(results) {
                     let kind = LISTS
@@ -248,6 +264,7 @@ pub fn sync_once(
                             if merged {
                                 report.merged += 1;
                             }
+                            store.clear_sync_pending(kind, &m.id)?;
                             // The server's copy now: the next pull brings it exactly.
                             store.set_sync_known(kind, &m.id, version, None)?;
                         }
@@ -304,4 +321,30 @@ pub fn sync_conflicts(store: &Store) -> Result<Vec<(String, String, String, Valu
         .into_iter()
         .map(|(m, k, i, d)| (m, k, i, serde_json::from_str(&d).unwrap_or(Value::Null)))
         .collect())
+}
+
+/// Resolves a sync conflict: `keep_mine` sends this desktop's copy again (as
+/// a new mutation, on the server's current version) at the next sync;
+/// otherwise the server's copy replaces it here now.
+pub fn resolve_sync_conflict(
+    store: &mut Store,
+    mutation_id: &str,
+    keep_mine: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some((kind, id)) = store.resolve_sync_conflict(mutation_id, keep_mine)? else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no unresolved sync conflict has the id \"{mutation_id}\""),
+        ));
+    };
+    if !keep_mine {
+        let theirs: Option<Value> = store
+            .sync_known(&kind, &id)?
+            .and_then(|(_, o)| o)
+            .and_then(|o| serde_json::from_str(&o).ok());
+        let me = store.actor().to_owned();
+        apply_pulled(store, &[(kind, id, theirs)], &format!("{me} (sync)"), now)?;
+    }
+    Ok(())
 }

@@ -112,6 +112,12 @@ enum Command {
         /// Sync conflicts (the only kind listed here so far).
         #[arg(long, required = true)]
         sync: bool,
+        /// Resolve this conflict (its id, as listed) instead of listing.
+        #[arg(long, value_name = "ID", requires = "keep")]
+        resolve: Option<String>,
+        /// With --resolve: keep `mine` (sent again at the next sync) or take `theirs` (the server's copy, now).
+        #[arg(long, value_name = "mine|theirs", requires = "resolve")]
+        keep: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
@@ -558,8 +564,35 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
         Command::Conflicts {
             db,
             sync: _,
+            resolve,
+            keep,
             format,
-        } => return sync_conflicts(db, format),
+        } => {
+            if let (Some(id), Some(keep)) = (resolve, keep) {
+                let keep_mine = match keep.as_str() {
+                    "mine" => true,
+                    "theirs" => false,
+                    other => {
+                        return Err(ApiError::new(
+                            ErrorCode::Validation,
+                            format!("--keep: \"{other}\" is not mine or theirs"),
+                        ))
+                    }
+                };
+                let mut store = open_as(&db, None)?;
+                relcal_api::resolve_sync_conflict(&mut store, &id, keep_mine, chrono::Utc::now())?;
+                println!(
+                    "resolved {id}: {}",
+                    if keep_mine {
+                        "yours goes out at the next sync"
+                    } else {
+                        "theirs is applied here"
+                    }
+                );
+                return Ok(true);
+            }
+            return sync_conflicts(db, format);
+        }
         Command::Validate { plan } => {
             let parsed = relcal_api::validate_plan_text(&read_plan(&plan)?)?;
             println!(

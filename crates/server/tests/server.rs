@@ -516,6 +516,36 @@ mod desktops {
         // B keeps its value until a person chooses; the server keeps A's.
         assert!(plan_of(&b).contains("\"owner\": \"zed\""));
         assert!(server_plan(&server, &viewer).contains("\"owner\": \"li\""));
+
+        // B takes theirs: all three agree on li.
+        relcal_api::resolve_sync_conflict(&mut b, &conflicts[0].0, false, now).unwrap();
+        assert!(relcal_api::sync_conflicts(&b).unwrap().is_empty());
+        assert_eq!(plan_of(&b), server_plan(&server, &viewer));
+
+        // Again, and this time B keeps its own: the resolution goes out as a new mutation.
+        for (store, who) in [(&mut a, "kai"), (&mut b, "sam")] {
+            let mut input = relcal_api::release_input(store, "checkout-2.0").unwrap();
+            input.owner = Some(who.into());
+            relcal_api::save_release(store, input, now).unwrap();
+        }
+        assert_eq!(sync(&mut a, &server, &li).conflicts, 0);
+        assert_eq!(sync(&mut b, &server, &omar).conflicts, 1);
+        let second = relcal_api::sync_conflicts(&b).unwrap();
+        relcal_api::resolve_sync_conflict(&mut b, &second[0].0, true, now).unwrap();
+        let pushed = sync(&mut b, &server, &omar);
+        assert_eq!(
+            (pushed.pushed, pushed.conflicts),
+            (1, 0),
+            "{pushed:?} {:?}",
+            relcal_api::sync_conflicts(&b).unwrap()
+        );
+        sync(&mut a, &server, &li);
+        let agreed = server_plan(&server, &viewer);
+        assert!(agreed.contains("\"owner\": \"sam\""));
+        assert_eq!(plan_of(&a), agreed);
+        assert_eq!(plan_of(&b), agreed);
+        let err = relcal_api::resolve_sync_conflict(&mut b, "nope", true, now).unwrap_err();
+        assert_eq!(err.code, relcal_api::ErrorCode::NotFound);
     }
 }
 

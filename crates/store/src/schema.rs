@@ -294,6 +294,15 @@ CREATE TABLE sync_conflicts (
 ) WITHOUT ROWID;
 "#;
 
+/// Objects a person chose to keep in a sync conflict: the next push sends them.
+const V10_SYNC_PENDING: &str = r#"
+CREATE TABLE sync_pending (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -306,6 +315,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V7_SERVER_USERS),
         M::up(V8_SYNC),
         M::up(V9_SYNC_CLIENT),
+        M::up(V10_SYNC_PENDING),
     ])
 }
 

@@ -231,3 +231,54 @@ impl Store {
             })?)
     }
 }
+
+impl Store {
+    /// Resolves a sync conflict: forgets it and, when `keep_mine`, marks the
+    /// object to be pushed on the next sync. One transaction.
+    pub fn resolve_sync_conflict(
+        &mut self,
+        mutation_id: &str,
+        keep_mine: bool,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let found: Option<(String, String)> = tx
+            .query_row(
+                "SELECT kind, id FROM sync_conflicts WHERE mutation_id = ?1",
+                [mutation_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((kind, id)) = &found {
+            tx.execute(
+                "DELETE FROM sync_conflicts WHERE mutation_id = ?1",
+                [mutation_id],
+            )?;
+            if keep_mine {
+                tx.execute(
+                    "INSERT INTO sync_pending (kind, id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![kind, id],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(found)
+    }
+
+    /// Objects waiting to be pushed because a person kept their copy.
+    pub fn sync_pending(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, id FROM sync_pending ORDER BY kind, id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Clears the pending mark of an object once pushed.
+    pub fn clear_sync_pending(&mut self, kind: &str, id: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM sync_pending WHERE kind = ?1 AND id = ?2",
+            params![kind, id],
+        )?;
+        Ok(())
+    }
+}
