@@ -35,8 +35,23 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
+    /// Every kind, in the order a plan file lists them (a later kind may refer
+    /// to an earlier one).
+    pub(crate) const ALL: [ObjectKind; 5] = [
+        Self::Team,
+        Self::Service,
+        Self::Environment,
+        Self::Freeze,
+        Self::Release,
+    ];
+
+    /// The kind named by `noun` (`team`, `release`, ...).
+    pub(crate) fn from_noun(noun: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.noun() == noun)
+    }
+
     /// The plan file's list that holds this kind.
-    fn list(self) -> &'static str {
+    pub(crate) fn list(self) -> &'static str {
         match self {
             Self::Team => "teams",
             Self::Service => "services",
@@ -46,8 +61,8 @@ impl ObjectKind {
         }
     }
 
-    /// For messages.
-    fn noun(self) -> &'static str {
+    /// Its name in messages, audit entries and the sync log.
+    pub(crate) fn noun(self) -> &'static str {
         match self {
             Self::Team => "team",
             Self::Service => "service",
@@ -132,9 +147,21 @@ fn document(
     Ok((doc, Some(Stored { value, position })))
 }
 
+/// The object `id` of `kind` in a plan document.
+pub(crate) fn object_in(doc: &Value, kind: ObjectKind, id: &str) -> Option<Value> {
+    let list = doc.get(kind.list())?.as_array()?;
+    position(list, id).map(|i| list[i].clone())
+}
+
 /// Puts `value` in place of the object `id` (or at `at`, else at the end),
 /// or removes it.
-fn put(doc: &mut Value, kind: ObjectKind, id: &str, value: Option<Value>, at: Option<usize>) {
+pub(crate) fn put(
+    doc: &mut Value,
+    kind: ObjectKind,
+    id: &str,
+    value: Option<Value>,
+    at: Option<usize>,
+) {
     let Some(list) = doc.get_mut(kind.list()).and_then(Value::as_array_mut) else {
         return;
     };

@@ -11,7 +11,7 @@
 //! most once: a repeated id gets the first answer again.
 
 use crate::check::{stored_plan, utc};
-use crate::edit::ObjectKind;
+use crate::edit::{put, ObjectKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::server::{Principal, Role};
 use chrono::{DateTime, Utc};
@@ -21,24 +21,6 @@ use serde_json::{Map, Value};
 
 /// Most mutations in one batch.
 pub const MAX_BATCH: usize = 500;
-const KINDS: [(ObjectKind, &str); 5] = [
-    (ObjectKind::Team, "teams"),
-    (ObjectKind::Service, "services"),
-    (ObjectKind::Environment, "environments"),
-    (ObjectKind::Freeze, "freezes"),
-    (ObjectKind::Release, "releases"),
-];
-
-fn noun(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::Team => "team",
-        ObjectKind::Service => "service",
-        ObjectKind::Environment => "environment",
-        ObjectKind::Freeze => "freeze",
-        ObjectKind::Release => "release",
-    }
-}
-
 /// One change in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
@@ -76,15 +58,15 @@ fn bootstrap(store: &mut Store, now: DateTime<Utc>) -> Result<(), ApiError> {
     };
     let doc = plan.to_json();
     let mut entries = Vec::new();
-    for (kind, list) in KINDS {
+    for kind in ObjectKind::ALL {
         for v in doc
-            .get(list)
+            .get(kind.list())
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
             if let Some(id) = v.get("id").and_then(Value::as_str) {
-                entries.push((noun(kind).to_owned(), id.to_owned(), Some(v.to_string())));
+                entries.push((kind.noun().to_owned(), id.to_owned(), Some(v.to_string())));
             }
         }
     }
@@ -107,7 +89,7 @@ pub fn changes_since(
         .into_iter()
         .take(limit)
         .filter_map(|r| {
-            let kind = KINDS.iter().find(|(k, _)| noun(*k) == r.kind)?.0;
+            let kind = ObjectKind::from_noun(&r.kind)?;
             Some(Change {
                 seq: r.seq,
                 kind,
@@ -238,7 +220,7 @@ fn apply_one(
             "field `mutation_id`: give an id of 1 to 200 characters",
         ));
     }
-    let kind_name = noun(m.kind);
+    let kind_name = m.kind.noun();
     if let Some(fields) = &m.fields {
         if fields.contains_key("approvals") && who.role < Role::Approver {
             return Ok(rejected(m, format!("{kind_name} \"{}\": field `approvals`: {} may not approve (approver role needed)", m.id, who.user)));
@@ -323,23 +305,7 @@ fn apply_one(
     // Written like any edit: the whole calendar validated again, one transaction, audited.
     let plan = stored_plan(store)?;
     let mut doc = plan.to_json();
-    let list = KINDS
-        .iter()
-        .find(|(k, _)| *k == m.kind)
-        .map_or("releases", |(_, l)| *l);
-    if let Some(items) = doc.get_mut(list).and_then(Value::as_array_mut) {
-        let at = items
-            .iter()
-            .position(|v| v.get("id").and_then(Value::as_str) == Some(m.id.as_str()));
-        match (at, &next) {
-            (Some(i), Some(v)) => items[i] = v.clone(),
-            (None, Some(v)) => items.push(v.clone()),
-            (Some(i), None) => {
-                items.remove(i);
-            }
-            (None, None) => {}
-        }
-    }
+    put(&mut doc, m.kind, &m.id, next.clone(), None);
     let changed = match relcal_domain::parse_plan_value(doc) {
         Ok(p) => p,
         Err(e) => return Ok(rejected(m, e.to_string())),

@@ -11,7 +11,7 @@
 //! caller's.
 
 use crate::check::{stored_plan, utc};
-use crate::edit::ObjectKind;
+use crate::edit::{object_in, put, ObjectKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::sync::{Changes, Mutation, MutationResult};
 use chrono::{DateTime, Utc};
@@ -41,23 +41,6 @@ pub struct SyncReport {
     pub conflicts: u32,
 }
 
-const LISTS: [(&str, &str, ObjectKind); 5] = [
-    ("team", "teams", ObjectKind::Team),
-    ("service", "services", ObjectKind::Service),
-    ("environment", "environments", ObjectKind::Environment),
-    ("freeze", "freezes", ObjectKind::Freeze),
-    ("release", "releases", ObjectKind::Release),
-];
-
-fn object_of(doc: &Value, kind: &str, id: &str) -> Option<Value> {
-    let list = LISTS.iter().find(|(k, _, _)| *k == kind)?.1;
-    doc.get(list)?
-        .as_array()?
-        .iter()
-        .find(|v| v.get("id").and_then(Value::as_str) == Some(id))
-        .cloned()
-}
-
 /// Writes what was pulled here in one go (a calendar's objects may refer to
 /// each other in any order), validated like any edit and audited as pulled
 /// (so it is not pushed back). Returns how many objects changed.
@@ -78,27 +61,15 @@ fn apply_pulled(
     let mut catalog_changed = false;
     let mut releases: Vec<String> = Vec::new();
     for (kind, id, object) in pulled {
-        let Some((_, list, okind)) = LISTS.iter().find(|(k, _, _)| k == kind) else {
+        let Some(okind) = ObjectKind::from_noun(kind) else {
             continue;
         };
-        let before = object_of(&doc, kind, id);
+        let before = object_in(&doc, okind, id);
         if before.as_ref() == object.as_ref() {
             continue;
         }
-        if let Some(items) = doc.get_mut(*list).and_then(Value::as_array_mut) {
-            let at = items
-                .iter()
-                .position(|v| v.get("id").and_then(Value::as_str) == Some(id.as_str()));
-            match (at, object) {
-                (Some(i), Some(v)) => items[i] = v.clone(),
-                (None, Some(v)) => items.push(v.clone()),
-                (Some(i), None) => {
-                    items.remove(i);
-                }
-                (None, None) => {}
-            }
-        }
-        if *okind == ObjectKind::Release {
+        put(&mut doc, okind, id, object.clone(), None);
+        if okind == ObjectKind::Release {
             releases.push(id.clone());
         } else {
             catalog_changed = true;
@@ -198,7 +169,7 @@ pub fn sync_once(
         let mut last = state.pushed_audit_seq;
         for e in entries.iter().filter(|e| e.seq > state.pushed_audit_seq) {
             last = last.max(e.seq);
-            if e.action.ends_with(".pulled") || !LISTS.iter().any(|(k, _, _)| *k == e.object_kind) {
+            if e.action.ends_with(".pulled") || ObjectKind::from_noun(&e.object_kind).is_none() {
                 continue;
             }
             objects.insert((e.object_kind.clone(), e.object_id.clone()), e.seq);
@@ -213,12 +184,12 @@ pub fn sync_once(
             let doc = stored_plan(store)?.to_json();
             let mut batch = Vec::new();
             for ((kind, id), seq) in &objects {
-                let Some(okind) = LISTS.iter().find(|(k, _, _)| k == kind).map(|l| l.2) else {
+                let Some(okind) = ObjectKind::from_noun(kind) else {
                     continue;
                 };
                 let (version, base) = store.sync_known(kind, id)?.unwrap_or((0, None));
                 let base: Option<Value> = base.and_then(|b| serde_json::from_str(&b).ok());
-                let current = object_of(&doc, kind, id);
+                let current = object_in(&doc, okind, id);
                 let fields = match &current {
                     Some(c) => {
                         let f = changed_fields(base.as_ref(), c);
@@ -252,10 +223,7 @@ pub fn sync_once(
                 };
                 let results = transport.push(&key, &batch)?;
                 for (m, r) in batch.iter().zip(results) {
-                    let kind = LISTS
-                        .iter()
-                        .find(|(_, _, k)| *k == m.kind)
-                        .map_or("release", |l| l.0);
+                    let kind = m.kind.noun();
                     match r {
                         MutationResult::Applied {
                             version, merged, ..
@@ -290,10 +258,7 @@ pub fn sync_once(
         let page = transport.changes(state.cursor)?;
         let mut pulled = Vec::new();
         for c in &page.changes {
-            let kind = LISTS
-                .iter()
-                .find(|(_, _, k)| *k == c.kind)
-                .map_or("release", |l| l.0);
+            let kind = c.kind.noun();
             let object_text = c.object.as_ref().map(Value::to_string);
             store.set_sync_known(kind, &c.id, c.version, object_text.as_deref())?;
             if conflicted.contains(&(kind.to_owned(), c.id.clone())) {
