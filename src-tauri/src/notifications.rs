@@ -105,10 +105,7 @@ pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> Option<Tray<R>> {
     }
 }
 
-fn update_tray<R: Runtime>(tray: &Tray<R>, store: &relcal_api::Store) {
-    let Ok(status) = relcal_api::tray_status(store, Utc::now()) else {
-        return;
-    };
+fn update_tray<R: Runtime>(tray: &Tray<R>, status: relcal_api::TrayStatus) {
     let next = status.next_freeze.map_or_else(
         || "No freeze within 60 days".to_owned(),
         |f| format!("Next freeze: {f}"),
@@ -129,19 +126,17 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
         let next = match &state.store {
             Err(_) => None,
             Ok(store) => {
-                let result = match store.lock() {
-                    Ok(mut store) => {
-                        if let Some(tray) = &tray {
-                            update_tray(tray, &store);
-                        }
-                        relcal_api::run_notifications(&mut store, Utc::now(), &mut |n| {
-                            show(&app, n)
-                        })
-                    }
-                    Err(_) => return,
+                let Ok(mut store) = store.lock() else {
+                    return;
                 };
+                let result =
+                    relcal_api::run_notifications(&mut store, Utc::now(), &mut |n| show(&app, n));
                 match result {
                     Ok(run) => {
+                        // The run read the calendar once for both.
+                        if let Some(tray) = &tray {
+                            update_tray(tray, run.tray);
+                        }
                         if !run.sent.is_empty() {
                             tracing::info!(sent = run.sent.len(), "notifications shown");
                         }
@@ -151,6 +146,12 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
                     }
                     Err(e) => {
                         tracing::warn!("notifications: {}", e.message);
+                        // No run to read the tray from (a notification could not be shown).
+                        if let (Some(tray), Ok(status)) =
+                            (&tray, relcal_api::tray_status(&store, Utc::now()))
+                        {
+                            update_tray(tray, status);
+                        }
                         None
                     }
                 }

@@ -194,6 +194,8 @@ pub struct NotifyRun {
     pub held: bool,
     /// When the next notice is due (RFC 3339), if within a week.
     pub next_at: Option<String>,
+    /// What the tray shows now (from the same reading of the calendar).
+    pub tray: TrayStatus,
 }
 
 /// Sends what is due at `now` through `send`, once each, and records it.
@@ -209,16 +211,21 @@ pub fn run_notifications(
             sent: vec![],
             held: false,
             next_at: None,
+            tray: TrayStatus::default(),
         });
     };
     let rules = settings.rules(plan.timezone)?;
     let next_at =
         relcal_domain::next_notice_at(&plan, &rules, now, Duration::days(HORIZON_DAYS)).map(utc);
+    // One conflict check serves the tray and the new-conflict notices.
+    let report = crate::check_plan(&plan, now);
+    let tray = tray_status_of(&plan, &report, now);
     if settings.do_not_disturb {
         return Ok(NotifyRun {
             sent: vec![],
             held: true,
             next_at: None,
+            tray,
         });
     }
     let checkpoint = store
@@ -274,46 +281,36 @@ pub fn run_notifications(
         ));
     }
     // New error conflicts, against what the last run saw (the first run only looks).
-    let report = crate::check_plan(&plan, now);
-    let errors: Vec<_> = report
+    // Each error conflict with its key, made once.
+    let errors: Vec<(String, &crate::ConflictReport)> = report
         .conflicts
         .iter()
         .filter(|c| c.severity == "error")
-        .collect();
-    let current: HashSet<String> = errors
-        .iter()
         .map(|c| {
-            format!(
+            let key = format!(
                 "{}|{}|{}|{}",
                 c.code,
                 c.releases.join(","),
                 c.freeze.clone().unwrap_or_default(),
                 c.start
-            )
+            );
+            (key, c)
         })
         .collect();
+    let current: HashSet<String> = errors.iter().map(|(k, _)| k.clone()).collect();
     if rules.kinds.contains(&NoticeKind::NewConflict) {
         if let Some(known) = store.known_conflicts()? {
-            for c in &errors {
-                let key = format!(
-                    "{}|{}|{}|{}",
-                    c.code,
-                    c.releases.join(","),
-                    c.freeze.clone().unwrap_or_default(),
-                    c.start
-                );
-                if !known.contains(&key) {
-                    outgoing.push((
-                        vec![format!("conflict:{key}")],
-                        OutgoingNotice {
-                            key: format!("conflict:{key}"),
-                            summary: format!("New conflict: {}", c.code),
-                            body: c.message.clone(),
-                            target_kind: c.releases.first().map(|_| "release".to_owned()),
-                            target_id: c.releases.first().cloned(),
-                        },
-                    ));
-                }
+            for (key, c) in errors.iter().filter(|(k, _)| !known.contains(k)) {
+                outgoing.push((
+                    vec![format!("conflict:{key}")],
+                    OutgoingNotice {
+                        key: format!("conflict:{key}"),
+                        summary: format!("New conflict: {}", c.code),
+                        body: c.message.clone(),
+                        target_kind: c.releases.first().map(|_| "release".to_owned()),
+                        target_id: c.releases.first().cloned(),
+                    },
+                ));
             }
         }
     }
@@ -345,11 +342,12 @@ pub fn run_notifications(
         sent,
         held: false,
         next_at,
+        tray,
     })
 }
 
 /// What the tray icon shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TrayStatus {
     /// "Holiday freeze from 21 Dec 2026 00:00 EST (America/New_York)", or
@@ -362,11 +360,16 @@ pub struct TrayStatus {
 /// The next (or current) freeze and the count of open conflicts at `now`.
 pub fn tray_status(store: &Store, now: DateTime<Utc>) -> Result<TrayStatus, ApiError> {
     let Some(plan) = store.load_plan()? else {
-        return Ok(TrayStatus {
-            next_freeze: None,
-            open_conflicts: 0,
-        });
+        return Ok(TrayStatus::default());
     };
+    Ok(tray_status_of(&plan, &crate::check_plan(&plan, now), now))
+}
+
+fn tray_status_of(
+    plan: &relcal_domain::Plan,
+    report: &crate::CheckReport,
+    now: DateTime<Utc>,
+) -> TrayStatus {
     let range = relcal_domain::Interval {
         start: now,
         end: now + Duration::days(60),
@@ -394,9 +397,8 @@ pub fn tray_status(store: &Store, now: DateTime<Utc>) -> Result<TrayStatus, ApiE
             }
         }
     }
-    let s = crate::check_plan(&plan, now).summary;
-    Ok(TrayStatus {
+    TrayStatus {
         next_freeze: best.map(|(_, t)| t),
-        open_conflicts: s.errors + s.warnings,
-    })
+        open_conflicts: report.summary.errors + report.summary.warnings,
+    }
 }
