@@ -82,9 +82,7 @@ pub fn go_no_go(store: &Store, now: DateTime<Utc>, days: u32) -> Result<GoNoGo, 
             for c in &conflicts {
                 summary.count(c.severity);
             }
-            let mut approvers: Vec<&str> = r.approvals.iter().map(|a| a.by.as_str()).collect();
-            approvers.sort_unstable();
-            approvers.dedup();
+            let approvers = r.approvers();
             let needed = env.map_or(0, |e| e.required_approvals);
             let required_open = r.checklist.iter().filter(|c| c.required && !c.done).count();
             let optional_open = r
@@ -169,7 +167,7 @@ pub fn go_no_go(store: &Store, now: DateTime<Utc>, days: u32) -> Result<GoNoGo, 
 }
 
 use crate::error::ErrorCode;
-use crate::release::{apply_with, edited, find, refuse, Details};
+use crate::release::{append, apply_with, edited, find, refuse, Details};
 use crate::ReleaseChange;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -348,12 +346,7 @@ pub fn apply_checklist_template(
         .map(|i| json!({ "id": i.id, "text": i.text, "required": i.required, "done": false }))
         .collect();
     let changed = edited(&plan, release, &object, |obj| {
-        let list = obj
-            .entry("checklist")
-            .or_insert_with(|| Value::from(Vec::<Value>::new()));
-        if let Some(list) = list.as_array_mut() {
-            list.extend(missing);
-        }
+        append(obj, "checklist", missing);
     })?;
     apply_with(
         store,

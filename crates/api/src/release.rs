@@ -607,14 +607,6 @@ pub(crate) fn refuse(object: &str, field: &str, message: impl std::fmt::Display)
     )
 }
 
-/// Distinct approvers of a release.
-fn approvers(release: &Release) -> Vec<&str> {
-    let mut names: Vec<&str> = release.approvals.iter().map(|a| a.by.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-}
-
 /// Refuses the status `approved` while the environment's approvals are missing.
 fn check_approved(plan: &Plan, release: &Release, object: &str) -> Result<(), ApiError> {
     if release.status != relcal_domain::ReleaseStatus::Approved {
@@ -625,7 +617,7 @@ fn check_approved(plan: &Plan, release: &Release, object: &str) -> Result<(), Ap
         .iter()
         .find(|e| e.id == release.environment)
         .map_or(0, |e| e.required_approvals);
-    let have = approvers(release);
+    let have = release.approvers();
     if (have.len() as u32) < needed {
         let who = if have.is_empty() {
             "none".to_owned()
@@ -643,6 +635,20 @@ fn check_approved(plan: &Plan, release: &Release, object: &str) -> Result<(), Ap
         ));
     }
     Ok(())
+}
+
+/// Appends `items` to the list `key` of a plan-file object (creating it).
+pub(crate) fn append(
+    obj: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    items: Vec<serde_json::Value>,
+) {
+    let list = obj
+        .entry(key)
+        .or_insert_with(|| serde_json::Value::from(Vec::<serde_json::Value>::new()));
+    if let Some(list) = list.as_array_mut() {
+        list.extend(items);
+    }
 }
 
 /// The release with its JSON changed by `edit`, validated like a plan's.
@@ -693,12 +699,7 @@ pub fn approve_release(
     }
     let changed = edited(&plan, release, &object, |obj| {
         let entry = serde_json::json!({ "by": who, "at": utc(now) });
-        match obj.get_mut("approvals").and_then(|a| a.as_array_mut()) {
-            Some(list) => list.push(entry),
-            None => {
-                obj.insert("approvals".into(), serde_json::Value::from(vec![entry]));
-            }
-        }
+        append(obj, "approvals", vec![entry]);
     })?;
     apply(store, &plan, changed, "release.approve", now)
 }
@@ -787,12 +788,7 @@ pub fn request_override(
     }
     let changed = edited(&plan, release, &object, |obj| {
         let entry = serde_json::json!({ "freeze": freeze, "reason": reason, "by": approver });
-        match obj.get_mut("overrides").and_then(|a| a.as_array_mut()) {
-            Some(list) => list.push(entry),
-            None => {
-                obj.insert("overrides".into(), serde_json::Value::from(vec![entry]));
-            }
-        }
+        append(obj, "overrides", vec![entry]);
     })?;
     apply(store, &plan, changed, "release.override", now)
 }

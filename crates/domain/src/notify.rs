@@ -323,9 +323,7 @@ pub fn notices_between(
         }
         if rules.wants(NoticeKind::ReadinessGap) {
             let open = r.checklist.iter().filter(|c| c.required && !c.done).count();
-            let mut approvers: Vec<&str> = r.approvals.iter().map(|a| a.by.as_str()).collect();
-            approvers.sort_unstable();
-            approvers.dedup();
+            let approvers = r.approvers();
             let needed = env.map_or(0, |e| e.required_approvals) as usize;
             let mut gaps = Vec::new();
             if open > 0 {

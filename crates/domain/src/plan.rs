@@ -366,6 +366,14 @@ pub struct Release {
 }
 
 impl Release {
+    /// The distinct people who approved it, sorted.
+    pub fn approvers(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.approvals.iter().map(|a| a.by.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// Readiness from 0 to 100: checklist items done, a required item
     /// counting twice an optional one; 100 with no items. Shown per release
     /// and averaged per day in the calendar.

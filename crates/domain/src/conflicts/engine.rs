@@ -647,7 +647,7 @@ impl<'p> Checker<'p> {
                 );
             }
         }
-        let approvers: HashSet<&str> = r.approvals.iter().map(|a| a.by.as_str()).collect();
+        let approvers = r.approvers();
         let needed = env.required_approvals as usize;
         if approvers.len() < needed {
             let severity = if matches!(
