@@ -63,4 +63,7 @@ pub use server::{authenticate, create_token, Principal, Role};
 pub use sync::{
     apply_mutations, changes_since, Change, Changes, Mutation, MutationResult, MAX_BATCH,
 };
-pub use sync_client::{resolve_sync_conflict, sync_conflicts, sync_once, SyncReport, Transport};
+pub use sync_client::{
+    resolve_sync_conflict, sync_and_record, sync_conflicts, sync_once, sync_status, SyncReport,
+    SyncStatus, Transport, PUSH_CHUNK,
+};

@@ -15,7 +15,7 @@ use crate::edit::{object_in, put, ObjectKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::sync::{Changes, Mutation, MutationResult};
 use chrono::{DateTime, Utc};
-use relcal_store::{AuditRecord, Store, SyncClient};
+use relcal_store::{AuditRecord, Store, SyncClient, SyncInflight};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -26,6 +26,10 @@ pub trait Transport {
     fn changes(&mut self, since: u64) -> Result<Changes, ApiError>;
     /// `POST /v1/mutations` with an idempotency key.
     fn push(&mut self, key: &str, batch: &[Mutation]) -> Result<Vec<MutationResult>, ApiError>;
+    /// Mutations per request: a push of more goes out in several.
+    fn max_batch(&self) -> usize {
+        PUSH_CHUNK
+    }
 }
 
 /// What one sync did.
@@ -107,6 +111,86 @@ fn apply_pulled(
     Ok(u32::try_from(records.len()).unwrap_or(u32::MAX))
 }
 
+/// Mutations per request unless the transport says otherwise (the server takes
+/// up to `MAX_BATCH`).
+pub const PUSH_CHUNK: usize = 200;
+
+fn inflight(batch: &[Mutation], upto: u64) -> Result<SyncInflight, ApiError> {
+    Ok(SyncInflight {
+        batch: serde_json::to_string(batch)
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
+        upto,
+    })
+}
+
+/// Sends `batch` in chunks, recording after each answer what is left, so a
+/// push cut short goes on where it stopped, with the same chunks (and so the
+/// same idempotency keys) as before.
+fn push_rest(
+    store: &mut Store,
+    transport: &mut dyn Transport,
+    client_id: &str,
+    mut batch: Vec<Mutation>,
+    upto: u64,
+    report: &mut SyncReport,
+) -> Result<(), ApiError> {
+    while !batch.is_empty() {
+        let n = batch
+            .len()
+            .min(transport.max_batch().clamp(1, crate::sync::MAX_BATCH));
+        let chunk = &batch[..n];
+        // The chunk's content names it: a retry of the same chunk is
+        // recognised, a different one never gets an old answer.
+        let key = {
+            use sha2::Digest;
+            let ids: Vec<&str> = chunk.iter().map(|m| m.mutation_id.as_str()).collect();
+            let digest = sha2::Sha256::digest(ids.join("\n").as_bytes());
+            let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            format!("{client_id}:{hex}")
+        };
+        let results = transport.push(&key, chunk)?;
+        if results.len() != chunk.len() {
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "the server answered {} results for {} mutations",
+                    results.len(),
+                    chunk.len()
+                ),
+            ));
+        }
+        for (m, r) in chunk.iter().zip(results) {
+            let kind = m.kind.noun();
+            match r {
+                MutationResult::Applied {
+                    version, merged, ..
+                } => {
+                    report.pushed += 1;
+                    if merged {
+                        report.merged += 1;
+                    }
+                    store.clear_sync_pending(kind, &m.id)?;
+                    // The server's copy now: the next pull brings it exactly.
+                    store.set_sync_known(kind, &m.id, version, None)?;
+                }
+                other => {
+                    report.conflicts += 1;
+                    let detail = serde_json::to_string(&other).unwrap_or_default();
+                    store.add_sync_conflict(&m.mutation_id, kind, &m.id, &detail)?;
+                }
+            }
+        }
+        batch.drain(..n);
+        let left = if batch.is_empty() {
+            None
+        } else {
+            Some(inflight(&batch, upto)?)
+        };
+        store.set_sync_inflight(left.as_ref())?;
+    }
+    Ok(())
+}
+
 /// The fields of `now` that differ from `base` (removed ones as null).
 fn changed_fields(base: Option<&Value>, now: &Value) -> Map<String, Value> {
     let empty = Map::new();
@@ -163,6 +247,22 @@ pub fn sync_once(
     let first = state.pushed_audit_seq == u64::MAX;
 
     if !first {
+        // First what an earlier push left unanswered, exactly as it was.
+        if let Some(left) = store.sync_inflight()? {
+            let batch: Vec<Mutation> = serde_json::from_str(&left.batch).map_err(|e| {
+                ApiError::new(ErrorCode::Internal, format!("the unanswered push: {e}"))
+            })?;
+            push_rest(
+                store,
+                transport,
+                &state.client_id,
+                batch,
+                left.upto,
+                &mut report,
+            )?;
+            state.pushed_audit_seq = left.upto;
+            store.set_sync_client(&state)?;
+        }
         // Push: every object changed here since the last push, once, in order.
         let entries = store.audit_entries(None)?;
         let mut objects: BTreeMap<(String, String), u64> = BTreeMap::new();
@@ -212,40 +312,12 @@ pub fn sync_once(
                 });
             }
             if !batch.is_empty() {
-                // The batch's content names it: a retry of the same batch is
-                // recognised, a different batch never gets an old answer.
-                let key = {
-                    use sha2::Digest;
-                    let ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
-                    let digest = sha2::Sha256::digest(ids.join("\n").as_bytes());
-                    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-                    format!("{}:{hex}", state.client_id)
-                };
-                let results = transport.push(&key, &batch)?;
-                for (m, r) in batch.iter().zip(results) {
-                    let kind = m.kind.noun();
-                    match r {
-                        MutationResult::Applied {
-                            version, merged, ..
-                        } => {
-                            report.pushed += 1;
-                            if merged {
-                                report.merged += 1;
-                            }
-                            store.clear_sync_pending(kind, &m.id)?;
-                            // The server's copy now: the next pull brings it exactly.
-                            store.set_sync_known(kind, &m.id, version, None)?;
-                        }
-                        other => {
-                            report.conflicts += 1;
-                            let detail = serde_json::to_string(&other).unwrap_or_default();
-                            store.add_sync_conflict(&m.mutation_id, kind, &m.id, &detail)?;
-                        }
-                    }
-                }
+                store.set_sync_inflight(Some(&inflight(&batch, last)?))?;
+                push_rest(store, transport, &state.client_id, batch, last, &mut report)?;
             }
         }
         state.pushed_audit_seq = last;
+        store.set_sync_client(&state)?;
     }
 
     // Pull.
@@ -277,6 +349,75 @@ pub fn sync_once(
     state.pushed_audit_seq = store.audit_head_seq()?;
     store.set_sync_client(&state)?;
     Ok(report)
+}
+
+/// Where sync stands, for the app's status line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// The server this database syncs with (none: sync is off).
+    pub server: Option<String>,
+    /// When the last sync finished (RFC 3339).
+    pub last_ok_at: Option<String>,
+    /// When sync was last tried.
+    pub last_try_at: Option<String>,
+    /// Why the last try failed (none: it worked).
+    pub last_error: Option<String>,
+    /// The last try could not reach the server (the changes here wait).
+    pub offline: bool,
+    /// Objects changed here that the server has not yet accepted.
+    pub pending: u64,
+    /// Sync conflicts waiting for a person.
+    pub conflicts: u64,
+}
+
+/// Where sync stands.
+pub fn sync_status(store: &Store) -> Result<SyncStatus, ApiError> {
+    let client = store.sync_client()?;
+    let outcome = store.sync_outcome()?;
+    let pending = match &client {
+        // Objects changed here since the last push that was answered whole,
+        // and the rest of one that was not.
+        Some(c) if c.pushed_audit_seq != u64::MAX => match store.sync_inflight()? {
+            Some(i) => {
+                let left = serde_json::from_str::<Vec<Value>>(&i.batch).map_or(0, |b| b.len());
+                store.sync_pending_count(i.upto)? + left as u64
+            }
+            None => store.sync_pending_count(c.pushed_audit_seq)?,
+        },
+        _ => 0,
+    };
+    Ok(SyncStatus {
+        server: client.map(|c| c.server),
+        offline: outcome
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(OFFLINE)),
+        last_ok_at: outcome.last_ok_at,
+        last_try_at: outcome.last_try_at,
+        last_error: outcome.last_error,
+        pending,
+        conflicts: store.sync_conflicts()?.len() as u64,
+    })
+}
+
+/// How a failed try that never reached the server is recorded.
+const OFFLINE: &str = "offline: ";
+
+/// [`sync_once`], with its outcome recorded for [`sync_status`].
+pub fn sync_and_record(
+    store: &mut Store,
+    server: &str,
+    transport: &mut dyn Transport,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, ApiError> {
+    let result = sync_once(store, server, transport, now);
+    let error = match &result {
+        Ok(_) => None,
+        Err(e) if e.code == ErrorCode::Unavailable => Some(format!("{OFFLINE}{}", e.message)),
+        Err(e) => Some(e.message.clone()),
+    };
+    store.record_sync_try(&utc(now), error.as_deref())?;
+    result
 }
 
 /// The conflicts waiting for a person: (mutation id, kind, id, detail).

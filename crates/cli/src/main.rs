@@ -458,7 +458,7 @@ fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
     let mut store = open_as(&db, None)?;
     let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
     let base = http.base().to_owned();
-    let report = relcal_api::sync_once(&mut store, &base, &mut http, chrono::Utc::now())?;
+    let report = relcal_api::sync_and_record(&mut store, &base, &mut http, chrono::Utc::now())?;
     println!(
         "pushed {} ({} merged), pulled {}, {} new conflict{}",
         report.pushed,

@@ -6,48 +6,9 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn token(db: &str, user: &str, role: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_relcal-server"))
-        .args([
-            "token", "create", "--db", db, "--user", user, "--role", role,
-        ])
-        .output()
-        .unwrap()
-}
-
-fn start(db: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relcal-server"))
-        .args(["--db", db, "--listen", "127.0.0.1:0"])
-        .env("RELCAL_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    Server { child, base }
-}
+mod common;
+use common::{start, token, Server};
+use std::process::Command;
 
 fn setup() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();

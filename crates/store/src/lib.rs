@@ -18,7 +18,7 @@ mod sync;
 pub use audit::AuditRecord;
 pub use calendar::ReleaseRow;
 pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail, SyncWrite};
-pub use sync::{SyncClient, SyncRow};
+pub use sync::{SyncClient, SyncInflight, SyncOutcome, SyncRow};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -303,6 +303,25 @@ CREATE TABLE sync_pending (
 ) WITHOUT ROWID;
 "#;
 
+/// The rest of a push whose answer never came (the connection dropped, the
+/// server died): sent again exactly, in the same batches and so with the same
+/// idempotency keys, before anything new, so
+/// no mutation goes out twice with different content. And how the last sync
+/// ended, for the app's status line.
+const V11_SYNC_INFLIGHT: &str = r#"
+CREATE TABLE sync_inflight (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    batch TEXT NOT NULL,
+    upto INTEGER NOT NULL
+);
+CREATE TABLE sync_status (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_ok_at TEXT,
+    last_try_at TEXT,
+    last_error TEXT
+);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -316,6 +335,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V8_SYNC),
         M::up(V9_SYNC_CLIENT),
         M::up(V10_SYNC_PENDING),
+        M::up(V11_SYNC_INFLIGHT),
     ])
 }
 

@@ -282,3 +282,101 @@ impl Store {
         Ok(())
     }
 }
+
+/// The rest of a push not yet answered: sent again, exactly, before anything new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncInflight {
+    /// The mutations (JSON text).
+    pub batch: String,
+    /// The last audit entry it covers.
+    pub upto: u64,
+}
+
+/// How the last sync went.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyncOutcome {
+    /// The last sync that finished (RFC 3339).
+    pub last_ok_at: Option<String>,
+    /// The last try.
+    pub last_try_at: Option<String>,
+    /// Why the last try failed, when it did.
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// The unanswered push, if any.
+    pub fn sync_inflight(&self) -> Result<Option<SyncInflight>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT batch, upto FROM sync_inflight WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SyncInflight {
+                        batch: r.get(0)?,
+                        upto: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records a push before it is sent (`None`: it was answered).
+    pub fn set_sync_inflight(&mut self, inflight: Option<&SyncInflight>) -> Result<(), StoreError> {
+        match inflight {
+            Some(i) => self.conn.execute(
+                "INSERT INTO sync_inflight (id, batch, upto) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET batch = excluded.batch, upto = excluded.upto",
+                params![i.batch, i.upto],
+            )?,
+            None => self.conn.execute("DELETE FROM sync_inflight", [])?,
+        };
+        Ok(())
+    }
+
+    /// How the last sync went.
+    pub fn sync_outcome(&self) -> Result<SyncOutcome, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT last_ok_at, last_try_at, last_error FROM sync_status WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SyncOutcome {
+                        last_ok_at: r.get(0)?,
+                        last_try_at: r.get(1)?,
+                        last_error: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Records a try: `error` is `None` when it finished.
+    pub fn record_sync_try(&mut self, at: &str, error: Option<&str>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sync_status (id, last_ok_at, last_try_at, last_error)
+               VALUES (1, CASE WHEN ?2 IS NULL THEN ?1 END, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET
+               last_ok_at = CASE WHEN excluded.last_error IS NULL THEN excluded.last_try_at ELSE last_ok_at END,
+               last_try_at = excluded.last_try_at, last_error = excluded.last_error",
+            params![at, error],
+        )?;
+        Ok(())
+    }
+
+    /// How many local objects wait to be pushed: changed here since the last
+    /// push (pulled changes aside), or kept by a person in a conflict.
+    pub fn sync_pending_count(&self, since_audit_seq: u64) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM (
+               SELECT object_kind, object_id FROM audit_log
+                WHERE seq > ?1 AND action NOT LIKE '%.pulled'
+                  AND object_kind IN ('team', 'service', 'environment', 'freeze', 'release')
+               UNION SELECT kind, id FROM sync_pending)",
+            [since_audit_seq],
+            |r| r.get(0),
+        )?)
+    }
+}
