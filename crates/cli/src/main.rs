@@ -96,8 +96,22 @@ enum Command {
         #[arg(long, value_name = "INSTANT", requires = "once")]
         now: Option<String>,
     },
+    /// Keep a server token in the OS keyring (read from standard input), for
+    /// `relcal sync` and the app.
+    Login {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
+    /// Forget the keyring's token for a server.
+    Logout {
+        /// The server.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
     /// Push this database's changes to a release API server and pull its
-    /// changes, once. The token comes from RELCAL_TOKEN.
+    /// changes, once. The token comes from RELCAL_TOKEN or the OS keyring
+    /// (`relcal login`).
     Sync {
         #[command(flatten)]
         db: DbArg,
@@ -446,15 +460,7 @@ fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> 
 
 /// Runs `sync`.
 fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
-    let token = std::env::var("RELCAL_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Validation,
-                "RELCAL_TOKEN: set it to your server token (relcal-server token create prints one)",
-            )
-        })?;
+    let (token, _) = relcal_sync::load_token(server.trim_end_matches('/'))?;
     let mut store = open_as(&db, None)?;
     let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
     let base = http.base().to_owned();
@@ -561,6 +567,23 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
         Command::Audit { command } => return audit(command),
         Command::Notify { db, once, now } => return notify(db, once, now),
         Command::Sync { db, server } => return sync(db, server),
+        Command::Login { server } => {
+            let mut token = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut token).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Validation,
+                    format!("standard input: cannot read the token: {e}"),
+                )
+            })?;
+            let server = server.trim_end_matches('/');
+            relcal_sync::save_token(server, &token)?;
+            println!("the token for {server} is in the OS keyring");
+        }
+        Command::Logout { server } => {
+            let server = server.trim_end_matches('/');
+            relcal_sync::forget_token(server)?;
+            println!("no token for {server} is kept in the OS keyring now");
+        }
         Command::Conflicts {
             db,
             sync: _,

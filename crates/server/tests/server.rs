@@ -474,6 +474,21 @@ mod desktops {
         assert_eq!(conflicts.len(), 1);
         assert_eq!(conflicts[0].3["fields"], serde_json::json!(["owner"]));
         assert_eq!(conflicts[0].3["server"]["owner"], "li");
+        // The app's view: the field, with yours, theirs and the original.
+        let views = relcal_api::sync_conflict_views(&b).unwrap();
+        assert_eq!(views.len(), 1);
+        assert_eq!(views[0].mutation_id, conflicts[0].0);
+        assert_eq!((views[0].refused, views[0].deleted), (false, false));
+        assert_eq!(views[0].title.as_deref(), Some("checkout 2.0"));
+        assert_eq!(
+            views[0].fields,
+            [relcal_api::SyncConflictField {
+                name: "owner".into(),
+                yours: Some("\"zed\"".into()),
+                theirs: Some("\"li\"".into()),
+                original: Some("\"omar\"".into()),
+            }]
+        );
         // B keeps its value until a person chooses; the server keeps A's.
         assert!(plan_of(&b).contains("\"owner\": \"zed\""));
         assert!(server_plan(&server, &viewer).contains("\"owner\": \"li\""));

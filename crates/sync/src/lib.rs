@@ -10,6 +10,10 @@
 //! safe: changes are read by cursor, and a push carries an idempotency key
 //! and per-mutation ids the server answers once.
 
+mod token;
+
+pub use token::{forget_token, load_token, save_token, TokenSource, SERVICE, TOKEN_ENV};
+
 use relcal_api::{ApiError, Changes, ErrorCode, Mutation, MutationResult, Transport};
 use std::time::Duration;
 
