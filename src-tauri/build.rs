@@ -39,6 +39,12 @@ fn main() {
         "save_rollback",
         "export_ics",
         "import_holidays",
+        "sync_view",
+        "connect_sync",
+        "disconnect_sync",
+        "sync_now",
+        "sync_conflicts",
+        "resolve_sync_conflict",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

@@ -25,7 +25,9 @@ fn instant(command: &str, field: &str, text: &str) -> Result<DateTime<Utc>, ApiE
 }
 
 /// The open calendar, or the reason it could not be opened.
-fn store(state: &AppState) -> Result<std::sync::MutexGuard<'_, relcal_api::Store>, ApiError> {
+pub(crate) fn store(
+    state: &AppState,
+) -> Result<std::sync::MutexGuard<'_, relcal_api::Store>, ApiError> {
     match &state.store {
         Ok(store) => store.lock().map_err(|_| {
             ApiError::new(
@@ -42,6 +44,7 @@ fn store(state: &AppState) -> Result<std::sync::MutexGuard<'_, relcal_api::Store
 fn store_mut(state: &AppState) -> Result<std::sync::MutexGuard<'_, relcal_api::Store>, ApiError> {
     let guard = store(state)?;
     state.changed.notify_one();
+    state.sync.wake.notify_one();
     Ok(guard)
 }
 
@@ -574,4 +577,95 @@ pub async fn save_notify_settings(
     settings: relcal_api::NotifySettings,
 ) -> Result<relcal_api::NotifySettings, ApiError> {
     relcal_api::save_notify_settings(&mut *store_mut(&state)?, settings, Utc::now())
+}
+
+/// Where sync with the team's server stands.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_view(state: State<'_, AppState>) -> Result<crate::sync::SyncView, ApiError> {
+    crate::sync::view(&state)
+}
+
+/// Syncs this calendar with `server`: keeps `token` (when given) in the OS
+/// keyring, turns sync on and syncs right away. Without a token, one must be
+/// in the keyring already or in `RELCAL_TOKEN`.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_sync<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    server: String,
+    token: Option<String>,
+) -> Result<crate::sync::SyncView, ApiError> {
+    let server = {
+        let mut store = store(&state)?;
+        let Some(server) = relcal_api::set_sync_server(&mut store, Some(&server), Utc::now())?
+        else {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                "sync: field `server`: give the server's address, e.g. https://relcal.example.com",
+            ));
+        };
+        server
+    };
+    let saved = match token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => relcal_sync::save_token(&server, t),
+        None => relcal_sync::load_token(&server).map(|_| ()),
+    };
+    if let Err(e) = saved {
+        // Nothing half-done: without a token, sync stays off.
+        relcal_api::set_sync_server(&mut *store(&state)?, None, Utc::now())?;
+        return Err(e);
+    }
+    // The first sync now, so a wrong token or address shows at once.
+    let first = crate::sync::sync_now(&app).await;
+    state.sync.wake.notify_one();
+    first?;
+    crate::sync::view(&state)
+}
+
+/// Turns sync off (the keyring keeps the token; changes wait here).
+#[tauri::command]
+#[specta::specta]
+pub async fn disconnect_sync(
+    state: State<'_, AppState>,
+) -> Result<crate::sync::SyncView, ApiError> {
+    relcal_api::set_sync_server(&mut *store(&state)?, None, Utc::now())?;
+    crate::sync::view(&state)
+}
+
+/// Syncs now and says what moved.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_now<R: tauri::Runtime>(
+    app: AppHandle<R>,
+) -> Result<relcal_api::SyncReport, ApiError> {
+    crate::sync::sync_now(&app).await
+}
+
+/// Sync conflicts waiting for a person: yours, theirs and the original.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_conflicts(
+    state: State<'_, AppState>,
+) -> Result<Vec<relcal_api::SyncConflictView>, ApiError> {
+    relcal_api::sync_conflict_views(&*store(&state)?)
+}
+
+/// Resolves a sync conflict: `keep_mine` sends this desktop's copy at the
+/// next sync (started now); otherwise the server's copy replaces it here.
+#[tauri::command]
+#[specta::specta]
+pub async fn resolve_sync_conflict(
+    state: State<'_, AppState>,
+    mutation_id: String,
+    keep_mine: bool,
+) -> Result<crate::sync::SyncView, ApiError> {
+    relcal_api::resolve_sync_conflict(
+        &mut *store_mut(&state)?,
+        &mutation_id,
+        keep_mine,
+        Utc::now(),
+    )?;
+    crate::sync::view(&state)
 }

@@ -6,6 +6,7 @@
 
 mod commands;
 mod notifications;
+mod sync;
 
 use relcal_api::{ApiError, Store};
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub struct AppState {
     chosen_plan: Mutex<Option<PathBuf>>,
     /// Wakes the notification scheduler after a change.
     changed: tokio::sync::Notify,
+    /// The background sync with the team's server.
+    sync: sync::SyncState,
 }
 
 /// The typed command set; also what exports `ui/src/lib/bindings.ts`.
@@ -65,6 +68,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::save_rollback,
             commands::export_ics::<tauri::Wry>,
             commands::import_holidays::<tauri::Wry>,
+            commands::sync_view,
+            commands::connect_sync::<tauri::Wry>,
+            commands::disconnect_sync,
+            commands::sync_now::<tauri::Wry>,
+            commands::sync_conflicts,
+            commands::resolve_sync_conflict,
         ])
 }
 
@@ -108,6 +117,7 @@ fn open_state() -> AppState {
         db_path,
         chosen_plan: Mutex::new(None),
         changed: tokio::sync::Notify::new(),
+        sync: sync::SyncState::default(),
     }
 }
 
@@ -126,6 +136,7 @@ pub fn run() {
         .manage(open_state())
         .setup(|app| {
             tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
+            tauri::async_runtime::spawn(sync::run(app.handle().clone()));
             Ok(())
         })
         .invoke_handler(builder.invoke_handler())

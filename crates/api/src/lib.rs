@@ -64,7 +64,7 @@ pub use sync::{
     apply_mutations, changes_since, Change, Changes, Mutation, MutationResult, MAX_BATCH,
 };
 pub use sync_client::{
-    resolve_sync_conflict, sync_and_record, sync_conflict_views, sync_conflicts, sync_once,
-    sync_status, SyncConflictField, SyncConflictView, SyncReport, SyncStatus, Transport,
-    PUSH_CHUNK,
+    record_sync_error, resolve_sync_conflict, set_sync_server, sync_and_record,
+    sync_conflict_views, sync_conflicts, sync_once, sync_server, sync_status, SyncConflictField,
+    SyncConflictView, SyncReport, SyncStatus, Transport, PUSH_CHUNK,
 };

@@ -413,13 +413,27 @@ pub fn sync_and_record(
     now: DateTime<Utc>,
 ) -> Result<SyncReport, ApiError> {
     let result = sync_once(store, server, transport, now);
-    let error = match &result {
-        Ok(_) => None,
-        Err(e) if e.code == ErrorCode::Unavailable => Some(format!("{OFFLINE}{}", e.message)),
-        Err(e) => Some(e.message.clone()),
-    };
-    store.record_sync_try(&utc(now), error.as_deref())?;
+    match &result {
+        Ok(_) => store.record_sync_try(&utc(now), None)?,
+        Err(e) => record_sync_error(store, e, now)?,
+    }
     result
+}
+
+/// Records a sync try that failed before or during [`sync_once`] (no
+/// token, the server unreachable, ...), for [`sync_status`].
+pub fn record_sync_error(
+    store: &mut Store,
+    error: &ApiError,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let message = if error.code == ErrorCode::Unavailable {
+        format!("{OFFLINE}{}", error.message)
+    } else {
+        error.message.clone()
+    };
+    store.record_sync_try(&utc(now), Some(&message))?;
+    Ok(())
 }
 
 /// The conflicts waiting for a person: (mutation id, kind, id, detail).
@@ -564,4 +578,66 @@ pub fn resolve_sync_conflict(
         apply_pulled(store, &[(kind, id, theirs)], &format!("{me} (sync)"), now)?;
     }
     Ok(())
+}
+
+/// The setting that names the server the app syncs with.
+const SERVER_SETTING: &str = "sync_server";
+
+/// The server the app syncs with (none: sync is off).
+pub fn sync_server(store: &Store) -> Result<Option<String>, ApiError> {
+    Ok(store.setting(SERVER_SETTING)?.filter(|s| !s.is_empty()))
+}
+
+/// Turns sync on with `server` (an http or https URL; returned without a
+/// trailing slash), or off with `None`. A calendar that has synced with one
+/// server cannot switch to another.
+pub fn set_sync_server(
+    store: &mut Store,
+    server: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, ApiError> {
+    let server = match server.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => {
+            let bad = |why: &str| {
+                ApiError::new(
+                    ErrorCode::Validation,
+                    format!("sync: field `server`: `{text}` {why}"),
+                )
+            };
+            let parsed = url::Url::parse(text).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                return Err(bad("is not an http:// or https:// server address"));
+            }
+            if parsed.query().is_some() || parsed.fragment().is_some() {
+                return Err(bad(
+                    "has a query or fragment; give the server's base address",
+                ));
+            }
+            let base = text.trim_end_matches('/').to_owned();
+            if let Some(c) = store.sync_client()? {
+                if c.server != base {
+                    return Err(bad(&format!(
+                        "is not the server this calendar syncs with ({}); a calendar syncs with one server",
+                        c.server
+                    )));
+                }
+            }
+            Some(base)
+        }
+    };
+    let before = sync_server(store)?;
+    if before == server {
+        return Ok(server);
+    }
+    let rec = crate::audit::record(
+        store,
+        now,
+        "settings.sync_server",
+        ("settings", SERVER_SETTING),
+        before.map(Value::String).as_ref(),
+        server.clone().map(Value::String).as_ref(),
+    );
+    store.set_setting(SERVER_SETTING, server.as_deref().unwrap_or(""), &[rec])?;
+    Ok(server)
 }

@@ -53,14 +53,20 @@ impl RetryPolicy {
             .base
             .saturating_mul(1u32 << failed.saturating_sub(1).min(20))
             .min(self.cap);
-        let mut bytes = [0u8; 8];
-        // Without randomness, the whole ceiling: slower, never a retry storm.
-        let unit = match getrandom::fill(&mut bytes) {
-            Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
-            Err(_) => 1.0,
-        };
-        ceiling.mul_f64(unit)
+        full_jitter(ceiling)
     }
+}
+
+/// Uniform in `[0, ceiling]`: "full jitter", so that many clients that failed
+/// together do not all come back together.
+pub fn full_jitter(ceiling: Duration) -> Duration {
+    let mut bytes = [0u8; 8];
+    // Without randomness, the whole ceiling: slower, never a retry storm.
+    let unit = match getrandom::fill(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 1.0,
+    };
+    ceiling.mul_f64(unit)
 }
 
 /// A server and the token to use there.

@@ -106,6 +106,25 @@ export const commands = {
 	 *  `severity`, limited to `environments` when given. Null when cancelled.
 	 */
 	importHolidays: (severity: string, environments: string[]) => typedError<HolidayImport | null, ApiError>(__TAURI_INVOKE("import_holidays", { severity, environments })),
+	/**  Where sync with the team's server stands. */
+	syncView: () => typedError<SyncView, ApiError>(__TAURI_INVOKE("sync_view")),
+	/**
+	 *  Syncs this calendar with `server`: keeps `token` (when given) in the OS
+	 *  keyring, turns sync on and syncs right away. Without a token, one must be
+	 *  in the keyring already or in `RELCAL_TOKEN`.
+	 */
+	connectSync: (server: string, token: string | null) => typedError<SyncView, ApiError>(__TAURI_INVOKE("connect_sync", { server, token })),
+	/**  Turns sync off (the keyring keeps the token; changes wait here). */
+	disconnectSync: () => typedError<SyncView, ApiError>(__TAURI_INVOKE("disconnect_sync")),
+	/**  Syncs now and says what moved. */
+	syncNow: () => typedError<SyncReport, ApiError>(__TAURI_INVOKE("sync_now")),
+	/**  Sync conflicts waiting for a person: yours, theirs and the original. */
+	syncConflicts: () => typedError<SyncConflictView[], ApiError>(__TAURI_INVOKE("sync_conflicts")),
+	/**
+	 *  Resolves a sync conflict: `keep_mine` sends this desktop's copy at the
+	 *  next sync (started now); otherwise the server's copy replaces it here.
+	 */
+	resolveSyncConflict: (mutationId: string, keepMine: boolean) => typedError<SyncView, ApiError>(__TAURI_INVOKE("resolve_sync_conflict", { mutationId, keepMine })),
 };
 
 /* Types */
@@ -782,6 +801,88 @@ export type Settings = {
 	 *  "used by N releases".
 	 */
 	usage: Usage[],
+};
+
+/**  One field of a sync conflict, as JSON text (none: not set). */
+export type SyncConflictField = {
+	/**  The plan-file field name. */
+	name: string,
+	/**  This desktop's value now. */
+	yours: string | null,
+	/**  The server's value. */
+	theirs: string | null,
+	/**  The value both started from. */
+	original: string | null,
+};
+
+/**  A sync conflict (or a change the server refused), for a person to resolve. */
+export type SyncConflictView = {
+	/**  Its id (what a resolution names). */
+	mutation_id: string,
+	/**  `team`, `service`, `environment`, `freeze` or `release`. */
+	kind: string,
+	/**  The object's id. */
+	id: string,
+	/**  The object's title or name, where it has one. */
+	title: string | null,
+	/**
+	 *  The server refused the change (`reason` says why) instead of finding
+	 *  it changed on both sides.
+	 */
+	refused: boolean,
+	/**  Why it was refused. */
+	reason: string | null,
+	/**  The object was deleted on one side and changed on the other. */
+	deleted: boolean,
+	/**
+	 *  The fields in question: changed on both sides, or every field that
+	 *  differs when the whole object is.
+	 */
+	fields: SyncConflictField[],
+};
+
+/**  What one sync did. */
+export type SyncReport = {
+	/**  Local changes the server accepted. */
+	pushed: number,
+	/**  Of those, made on an older version and merged. */
+	merged: number,
+	/**  Changes pulled from the server and applied here. */
+	pulled: number,
+	/**  New conflicts (and refusals) waiting for a person. */
+	conflicts: number,
+};
+
+/**  Where sync stands, for the app's status line. */
+export type SyncStatus = {
+	/**  The server this database syncs with (none: sync is off). */
+	server: string | null,
+	/**  When the last sync finished (RFC 3339). */
+	last_ok_at: string | null,
+	/**  When sync was last tried. */
+	last_try_at: string | null,
+	/**  Why the last try failed (none: it worked). */
+	last_error: string | null,
+	/**  The last try could not reach the server (the changes here wait). */
+	offline: boolean,
+	/**  Objects changed here that the server has not yet accepted. */
+	pending: number,
+	/**  Sync conflicts waiting for a person. */
+	conflicts: number,
+};
+
+/**  Where sync stands, for the window. */
+export type SyncView = {
+	/**  The recorded state: server, last sync, pending changes, conflicts. */
+	status: SyncStatus,
+	/**  Sync is on (a server is set). */
+	enabled: boolean,
+	/**  Where the token comes from: `keyring` or `environment`; none when there is none. */
+	token_source: string | null,
+	/**  Why no token can be found, when none can. */
+	token_problem: string | null,
+	/**  A sync is running now. */
+	syncing: boolean,
 };
 
 /**  The fields of a team the app edits. Its allowed windows are kept. */

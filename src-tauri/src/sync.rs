@@ -1,0 +1,183 @@
+//! The app's sync loop: a tokio task that syncs the calendar with its server
+//! in the background (on its own database connection, so the window never
+//! waits for the network), soon after a change here, every minute otherwise,
+//! and backing off with full jitter while the server cannot be reached. Each
+//! try is recorded for the status line; the window hears `relcal://sync`
+//! after every try and `relcal://changed` when the server's changes arrived.
+
+use crate::AppState;
+use chrono::Utc;
+use relcal_api::{ApiError, ErrorCode, SyncReport, SyncStatus};
+use serde::Serialize;
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+/// The window's event after each sync try, with the new [`SyncView`].
+pub const SYNC_EVENT: &str = "relcal://sync";
+/// The window's event when a sync brought the server's changes: reload.
+pub const CHANGED_EVENT: &str = "relcal://changed";
+
+/// How often the app syncs while nothing changes here.
+const INTERVAL: Duration = Duration::from_secs(60);
+/// How long after a change here the app syncs (changes made together go together).
+const AFTER_CHANGE: Duration = Duration::from_secs(2);
+/// The longest wait between tries while the server cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Where sync stands, for the window.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct SyncView {
+    /// The recorded state: server, last sync, pending changes, conflicts.
+    pub status: SyncStatus,
+    /// Sync is on (a server is set).
+    pub enabled: bool,
+    /// Where the token comes from: `keyring` or `environment`; none when there is none.
+    pub token_source: Option<String>,
+    /// Why no token can be found, when none can.
+    pub token_problem: Option<String>,
+    /// A sync is running now.
+    pub syncing: bool,
+}
+
+/// The app's sync state, beside the calendar.
+#[derive(Default)]
+pub struct SyncState {
+    /// Wakes the loop: a change here, a new server, "Sync now".
+    pub wake: tokio::sync::Notify,
+    /// One sync at a time.
+    pub running: tokio::sync::Mutex<()>,
+    /// For the view: a sync is running.
+    pub busy: std::sync::atomic::AtomicBool,
+}
+
+/// The view of where sync stands now.
+pub fn view(state: &AppState) -> Result<SyncView, ApiError> {
+    let store = crate::commands::store(state)?;
+    let server = relcal_api::sync_server(&store)?;
+    let mut status = relcal_api::sync_status(&store)?;
+    drop(store);
+    let (token_source, token_problem) = match &server {
+        None => (None, None),
+        Some(s) => match relcal_sync::load_token(s) {
+            Ok((_, source)) => (
+                Some(
+                    match source {
+                        relcal_sync::TokenSource::Keyring => "keyring",
+                        relcal_sync::TokenSource::Environment => "environment",
+                    }
+                    .to_owned(),
+                ),
+                None,
+            ),
+            Err(e) => (None, Some(e.message)),
+        },
+    };
+    if status.server.is_none() {
+        status.server.clone_from(&server);
+    }
+    Ok(SyncView {
+        status,
+        enabled: server.is_some(),
+        token_source,
+        token_problem,
+        syncing: state.sync.busy.load(std::sync::atomic::Ordering::Relaxed),
+    })
+}
+
+/// Syncs once, now, on a connection of its own, off the async runtime.
+pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiError> {
+    let state = app.state::<AppState>();
+    let _one = state.sync.running.lock().await;
+    let (path, user, server) = {
+        let store = crate::commands::store(&state)?;
+        let server = relcal_api::sync_server(&store)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Validation,
+                "sync: no server is set; connect to one in Calendar ▸ Sync",
+            )
+        })?;
+        (store.path().to_owned(), store.actor().to_owned(), server)
+    };
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "sync: this calendar is in memory only; open one from a file to sync it",
+        ));
+    }
+    state
+        .sync
+        .busy
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = app.emit(SYNC_EVENT, view(&state).ok());
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let mut store = relcal_api::open_store(&path)?;
+        store.set_actor(&user);
+        let token = match relcal_sync::load_token(&server) {
+            Ok((t, _)) => t,
+            Err(e) => {
+                relcal_api::record_sync_error(&mut store, &e, Utc::now())?;
+                return Err(e);
+            }
+        };
+        let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
+        relcal_api::sync_and_record(&mut store, &server, &mut http, Utc::now())
+    })
+    .await
+    .unwrap_or_else(|e| Err(ApiError::new(ErrorCode::Internal, e.to_string())));
+    state
+        .sync
+        .busy
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(report) = &result {
+        if report.pulled > 0 {
+            // The notification scheduler and the window look again.
+            state.changed.notify_one();
+            let _ = app.emit(CHANGED_EVENT, report.pulled);
+        }
+    }
+    let _ = app.emit(SYNC_EVENT, view(&state).ok());
+    result
+}
+
+/// The loop: runs for the app's lifetime.
+pub async fn run<R: Runtime>(app: AppHandle<R>) {
+    let mut failures: u32 = 0;
+    loop {
+        let state = app.state::<AppState>();
+        let enabled = crate::commands::store(&state)
+            .ok()
+            .and_then(|s| relcal_api::sync_server(&s).ok().flatten())
+            .is_some();
+        let wait = if !enabled {
+            None
+        } else {
+            match sync_now(&app).await {
+                Ok(report) => {
+                    failures = 0;
+                    if report.pushed + report.pulled + report.conflicts > 0 {
+                        tracing::info!(?report, "synced");
+                    }
+                    Some(INTERVAL)
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!("sync: {}", e.message);
+                    // Full jitter over a doubling ceiling, from the interval up.
+                    let ceiling = INTERVAL
+                        .saturating_mul(1 << failures.min(8))
+                        .min(MAX_BACKOFF);
+                    Some(INTERVAL / 2 + relcal_sync::full_jitter(ceiling))
+                }
+            }
+        };
+        let wake = &app.state::<AppState>().sync.wake;
+        match wait {
+            Some(w) => {
+                let _ = tokio::time::timeout(w, wake.notified()).await;
+            }
+            None => wake.notified().await,
+        }
+        // Changes made together go out together.
+        tokio::time::sleep(AFTER_CHANGE).await;
+    }
+}
