@@ -472,6 +472,40 @@ await test("notification settings: kinds, lead times, my teams, quiet hours and 
   if (saved.kinds.includes("freeze_ends")) throw new Error("freeze_ends still on");
 });
 
+await test("sync: connect with a token, see the status, resolve a conflict with yours, theirs and the original", async (page) => {
+  const status = page.getByTestId("sync-status");
+  await status.getByText("Sync off").waitFor();
+  await page.keyboard.press("y");
+  const dialog = page.getByTestId("sync-dialog");
+  await dialog.getByText("None.").waitFor();
+  // A bad address and a missing token are refused, naming the field.
+  await dialog.getByLabel("Server address").fill("ftp://relcal.example.com");
+  await dialog.getByRole("button", { name: "Connect" }).click();
+  await dialog.getByRole("alert").filter({ hasText: "field `server`" }).waitFor();
+  await dialog.getByLabel("Server address").fill("https://relcal.example.com/");
+  await dialog.getByRole("button", { name: "Connect" }).click();
+  await dialog.getByRole("alert").filter({ hasText: "RELCAL_TOKEN" }).waitFor();
+  await dialog.getByLabel("Token").fill("rc_secret");
+  await dialog.getByRole("button", { name: "Connect" }).click();
+  // Connected: the token field is emptied (never shown back), the first sync found one conflict.
+  await dialog.getByTestId("sync-conflict").waitFor();
+  if ((await dialog.getByLabel("Token").inputValue()) !== "") throw new Error("the token is shown back");
+  await dialog.getByTestId("sync-facts").getByText("Up to date").waitFor();
+  const conflict = dialog.getByTestId("sync-conflict");
+  const row = conflict.getByRole("row", { name: /owner/ });
+  for (const v of ["owner", "dana", "li", "omar"]) await row.getByRole("cell", { name: v, exact: true }).waitFor();
+  await status.getByText("1 sync conflict").waitFor();
+  await page.screenshot({ path: join(artifacts, "sync-dialog-with-a-conflict.png") });
+  await conflict.getByRole("button", { name: "Take theirs" }).click();
+  await dialog.getByTestId("no-sync-conflicts").waitFor();
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  await status.getByText(/^Synced /).waitFor();
+  // Taking theirs changed the release here.
+  const owner = await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("release_detail", { id: "checkout" }));
+  if (owner.owner !== "li") throw new Error(`owner: ${owner.owner}`);
+});
+
 await browser.close();
 server.close();
 console.log(`browser: ${passed} passed, ${failed} failed`);

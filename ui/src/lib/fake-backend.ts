@@ -18,6 +18,8 @@ import type {
   ReleaseDetail,
   ReleaseEvent,
   ReleaseInput,
+  SyncConflictView,
+  SyncView,
 } from "./bindings";
 
 const DAY = 86_400_000;
@@ -112,6 +114,22 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     const r = releases.find((x) => x.id === id);
     if (!r) throw { code: "not_found", message: `release "${id}" does not exist` };
     return r;
+  };
+
+  /** Sync: off until connected; the first sync finds one conflict on the checkout's owner. */
+  let sync: SyncView = {
+    status: { server: null, last_ok_at: null, last_try_at: null, last_error: null, offline: false, pending: 0, conflicts: 0 },
+    enabled: false, token_source: null, token_problem: null, syncing: false,
+  };
+  let syncConflicts: SyncConflictView[] = [];
+  const syncOnce = () => {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    if (!sync.status.last_ok_at) {
+      syncConflicts = [{ mutation_id: "c1:release:checkout:7:v2", kind: "release", id: "checkout", title: "Checkout launch", refused: false,
+        reason: null, deleted: false, fields: [{ name: "owner", yours: '"dana"', theirs: '"li"', original: '"omar"' }] }];
+    }
+    sync = { ...sync, status: { ...sync.status, last_ok_at: now, last_try_at: now, last_error: null, offline: false, pending: 0, conflicts: syncConflicts.length } };
+    return { pushed: 1, merged: 0, pulled: 0, conflicts: syncConflicts.length };
   };
 
   return (cmd: string, payload?: unknown): unknown => {
@@ -373,6 +391,36 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       }
       case "plugin:event|listen":
         return 1;
+      case "sync_view":
+        return sync;
+      case "connect_sync": {
+        const { server, token } = args as { server: string; token: string | null };
+        if (!/^https?:\/\/[^/?#]+/.test(server.trim())) {
+          throw { code: "validation", message: `sync: field \`server\`: \`${server}\` is not an http:// or https:// server address` };
+        }
+        if (!token && sync.token_source === null) {
+          throw { code: "validation", message: `no token for ${server}: connect to the server with a token first, or set RELCAL_TOKEN` };
+        }
+        if (token === "rc_wrong") throw { code: "unauthorized", message: `${server}: changes: the token is not valid` };
+        sync = { ...sync, enabled: true, token_source: "keyring", status: { ...sync.status, server: server.trim().replace(/\/+$/, "") } };
+        syncOnce();
+        return sync;
+      }
+      case "disconnect_sync":
+        return (sync = { ...sync, enabled: false });
+      case "sync_now":
+        return syncOnce();
+      case "sync_conflicts":
+        return syncConflicts;
+      case "resolve_sync_conflict": {
+        const { mutationId, keepMine } = args as { mutationId: string; keepMine: boolean };
+        const c = syncConflicts.find((x) => x.mutation_id === mutationId);
+        if (!c) throw { code: "not_found", message: `no unresolved sync conflict has the id "${mutationId}"` };
+        syncConflicts = syncConflicts.filter((x) => x !== c);
+        if (!keepMine && c.id === "checkout") find("checkout").owner = JSON.parse(c.fields[0]!.theirs!) as string;
+        sync = { ...sync, status: { ...sync.status, conflicts: syncConflicts.length, pending: keepMine ? 1 : 0 } };
+        return sync;
+      }
       case "user_name":
         return userName;
       case "set_user_name": {
