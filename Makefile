@@ -43,7 +43,7 @@ test-rust: ui
 	cargo $(NEXTEST) --workspace $(CARGO_FEATURES)
 
 e2e: app
-	cargo build -p relcal-cli
+	cargo build -p relcal-cli -p relcal-server
 	xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/smoke.mjs
 
 # Real desktop notifications: relcal notify to dunst on a private session D-Bus,

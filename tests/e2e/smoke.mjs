@@ -11,12 +11,14 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "../..");
 const app = process.env.RELCAL_APP ?? join(root, "target/debug/relcal-app");
 const relcal = process.env.RELCAL_CLI ?? join(root, "target/debug/relcal");
+const relcalServer = process.env.RELCAL_SERVER ?? join(root, "target/debug/relcal-server");
 const artifacts = join(root, "artifacts/e2e");
 const port = 4444;
 const base = `http://127.0.0.1:${port}`;
 mkdirSync(artifacts, { recursive: true });
 if (!existsSync(app)) throw new Error(`no app binary at ${app}; run make e2e`);
 if (!existsSync(relcal)) throw new Error(`no relcal binary at ${relcal}; run make e2e`);
+if (!existsSync(relcalServer)) throw new Error(`no relcal-server binary at ${relcalServer}; run make e2e`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -514,6 +516,76 @@ await test("the app shows a due notification on the desktop, and clicking it ope
     monitor.kill();
     dunst.kill();
     if (busPid) spawnSync("kill", [busPid]);
+  }
+});
+
+await test("the window syncs with a real server: connect, a change goes out in the background, a conflict is resolved", async () => {
+  // The team's server, on loopback, with the demo plan and a token for each desktop.
+  const serverDb = join(dir, "server.db");
+  const imported = spawnSync(relcal, ["import", "--db", serverDb, join(root, "assets/demo-plan.json")], { encoding: "utf8" });
+  if (imported.status !== 0) throw new Error(`import: ${imported.stderr}`);
+  const token = (user) => {
+    const out = spawnSync(relcalServer, ["token", "create", "--db", serverDb, "--user", user, "--role", "editor"], { encoding: "utf8" });
+    if (out.status !== 0) throw new Error(`token create: ${out.stderr}`);
+    return out.stdout.trim();
+  };
+  const [anaToken, benToken] = [token("ana"), token("ben")];
+  const server = spawn(relcalServer, ["--db", serverDb, "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const url = await new Promise((ok, fail) => {
+      server.stdout.once("data", (d) => ok(String(d).trim().replace("listening on ", "")));
+      server.once("exit", (code) => fail(new Error(`relcal-server exited with ${code}`)));
+    });
+    // Ben works from the command line.
+    const ben = join(dir, "ben.db");
+    const benRun = (...args) => {
+      const out = spawnSync(relcal, [...args, "--db", ben], { encoding: "utf8", env: { ...process.env, RELCAL_TOKEN: benToken } });
+      if (out.status !== 0) throw new Error(`relcal ${args.join(" ")}: ${out.stderr}`);
+      return out.stdout;
+    };
+    benRun("sync", "--server", url);
+
+    const db = join(dir, "sync.db");
+    // No OS keyring runs here: the token comes from RELCAL_TOKEN, as the dialog says.
+    await withApp(db, "sync-conflict-resolved", async (session) => {
+      await waitForText(session, (t) => t.includes("Sync off"), "the status bar's sync state");
+      await press(session, "y");
+      await type(session, "[data-testid='sync-dialog'] input[aria-label='Server address']", url);
+      await clickOn(session, "[data-testid='sync-dialog'] button[type='submit']");
+      await waitForText(session, (t) => t.includes("Up to date"), "the first sync");
+      const placeholder = await run(session, "return document.querySelector(\"[data-testid='sync-dialog'] input[aria-label='Token']\").placeholder");
+      if (placeholder !== "kept in your RELCAL_TOKEN") throw new Error(`the token field says ${placeholder}`);
+      await press(session, "Escape");
+      await waitForText(session, (t) => /Synced \d/.test(t), "Synced in the status bar");
+
+      // Ben moves checkout 2.0 and syncs; Ana moves it elsewhere in the window, without pressing anything else.
+      benRun("release", "move", "checkout-2.0", "--start", "2026-12-01T18:00:00Z", "--end", "2026-12-01T20:00:00Z");
+      benRun("sync", "--server", url);
+      const moved = await run(session, `return window.__TAURI_INTERNALS__.invoke("move_release",
+        { id: "checkout-2.0", start: "2026-12-01T19:00:00Z", end: "2026-12-01T21:00:00Z" }).then(() => "ok", (e) => JSON.stringify(e))`);
+      if (moved !== "ok") throw new Error(`move_release: ${moved}`);
+      // The background sync pushes it within seconds: the same fields changed on both sides.
+      await waitForText(session, (t) => t.includes("1 sync conflict"), "the conflict from the background sync", 30000);
+      await press(session, "y");
+      const text = await waitForText(session, (t) => t.includes("Theirs (server)") && t.includes("2026-12-01T19:00:00Z") && t.includes("2026-12-01T18:00:00Z"),
+        "yours and theirs side by side");
+      if (!text.includes("2026-12-01T15:00:00Z")) throw new Error("the original is not shown");
+      await snap(session, "sync-conflict");
+      // Ana keeps hers: it goes out as a new change, and everyone agrees.
+      await run(session, "Array.from(document.querySelectorAll('[data-testid=sync-conflict] button')).find(b => b.textContent === 'Keep mine').click()");
+      await waitForText(session, (t) => t.includes("None. When you and someone else"), "no conflicts left");
+      // The resolution woke the background sync; "Sync now" makes sure it has gone out.
+      await clickOn(session, "[data-testid='sync-dialog'] .actions .primary");
+      await waitForText(session, (t) => t.includes("Synced: ") && t.includes("0 changes"), "the kept copy sent");
+    }, { RELCAL_TOKEN: anaToken });
+    benRun("sync", "--server", url);
+    const [mine, bens] = [exportOf(db), exportOf(ben)];
+    const at = (p) => p.releases.find((r) => r.id === "checkout-2.0");
+    if (at(mine).start !== "2026-12-01T19:00:00Z" || JSON.stringify(mine) !== JSON.stringify(bens)) {
+      throw new Error(`the desktops disagree: ${JSON.stringify(at(mine))} vs ${JSON.stringify(at(bens))}`);
+    }
+  } finally {
+    server.kill();
   }
 });
 

@@ -107,7 +107,16 @@ pub fn seed_demo_if_new(store: &mut Store, now: DateTime<Utc>) -> Result<bool, A
             format!("the bundled demo plan is invalid: {e}"),
         )
     })?;
-    let shifted = demo.shifted_by_weeks(demo.weeks_to_bring_to(now));
+    // Into the week of now, or the next one when that would put its first
+    // release in the past (seeded late in the week): the demo is upcoming.
+    let mut weeks = demo.weeks_to_bring_to(now);
+    let earliest = demo.releases.iter().map(|r| r.start.utc).min();
+    if earliest
+        .is_some_and(|t| (t + chrono::Duration::weeks(weeks)).date_naive() < now.date_naive())
+    {
+        weeks += 1;
+    }
+    let shifted = demo.shifted_by_weeks(weeks);
     let summary = serde_json::to_value(ImportSummary::of(&shifted)).unwrap_or_default();
     let rec = crate::audit::record(
         store,

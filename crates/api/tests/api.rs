@@ -13,26 +13,27 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 #[test]
-fn a_new_calendar_gets_the_demo_moved_to_this_week() {
+fn a_new_calendar_gets_the_demo_moved_to_the_coming_days() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("deep/folder/relcal.db");
-    let now = at("2027-02-10T09:00:00Z"); // a Wednesday
+    // A Wednesday: this week's Monday is past, so the demo starts next Monday.
+    let now = at("2027-02-10T09:00:00Z");
     let store = open_calendar(Some(&path), now).unwrap();
     let view = calendar_view(
         &store,
-        at("2027-02-08T00:00:00Z"),
         at("2027-02-15T00:00:00Z"),
+        at("2027-02-22T00:00:00Z"),
     )
     .unwrap();
     let titles: Vec<&str> = view.releases.iter().map(|r| r.title.as_str()).collect();
-    // The earliest demo release (Monday 30 Nov 2026, ledger hotfix) lands on Monday 8 Feb 2027.
+    // The earliest demo release (Monday 30 Nov 2026, ledger hotfix) lands on Monday 15 Feb 2027.
     assert!(titles.contains(&"ledger rounding hotfix"), "{titles:?}");
     assert_eq!(view.teams.len(), 3);
-    // The weekly soft freeze on Fridays 12:00 Berlin shows on 12 Feb (11:00Z in winter).
+    // The weekly soft freeze on Fridays 12:00 Berlin shows on 19 Feb (11:00Z in winter).
     assert!(
         view.freezes
             .iter()
-            .any(|f| f.freeze_id == "no-friday" && f.start == "2027-02-12T11:00:00Z"),
+            .any(|f| f.freeze_id == "no-friday" && f.start == "2027-02-19T11:00:00Z"),
         "{:?}",
         view.freezes
     );
@@ -42,8 +43,8 @@ fn a_new_calendar_gets_the_demo_moved_to_this_week() {
     assert!(!seed_demo_if_new(&mut store, now).unwrap());
     let again = calendar_view(
         &store,
-        at("2027-02-08T00:00:00Z"),
         at("2027-02-15T00:00:00Z"),
+        at("2027-02-22T00:00:00Z"),
     )
     .unwrap();
     assert_eq!(again, view);
@@ -225,4 +226,22 @@ fn saving_a_release_creates_or_updates_and_keeps_what_the_form_does_not_edit() {
         .message
         .contains("releases[4] (id \"ledger-3.5\"): field `end`"));
     assert_eq!(export_plan_json(&store).unwrap(), before);
+}
+
+#[test]
+fn a_demo_seeded_late_in_the_week_is_upcoming_not_past() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Sunday: the week of now is over, so the demo starts next week.
+    let now = at("2026-11-29T20:00:00Z");
+    let store = open_calendar(Some(&dir.path().join("sunday.db")), now).unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_str(&relcal_api::export_plan_json(&store).unwrap()).unwrap();
+    let mut starts: Vec<&str> = plan["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["start"].as_str().unwrap())
+        .collect();
+    starts.sort_unstable();
+    assert_eq!(starts[0], "2026-11-30T10:00:00Z", "{starts:?}");
 }

@@ -110,8 +110,8 @@ enum Command {
         server: String,
     },
     /// Push this database's changes to a release API server and pull its
-    /// changes, once. The token comes from RELCAL_TOKEN or the OS keyring
-    /// (`relcal login`).
+    /// changes, once (a new database is created and filled). The token comes
+    /// from RELCAL_TOKEN or the OS keyring (`relcal login`).
     Sync {
         #[command(flatten)]
         db: DbArg,
@@ -461,7 +461,9 @@ fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> 
 /// Runs `sync`.
 fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
     let (token, _) = relcal_sync::load_token(server.trim_end_matches('/'))?;
-    let mut store = open_as(&db, None)?;
+    // A new desktop joins with a new database: its first sync fills it.
+    let mut store = relcal_api::open_store(&db.path()?)?;
+    relcal_api::load_user_name(&mut store)?;
     let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
     let base = http.base().to_owned();
     let report = relcal_api::sync_and_record(&mut store, &base, &mut http, chrono::Utc::now())?;
