@@ -8,6 +8,7 @@
 //! Architecture invariant: lower crates (`domain`, `store`) never depend on
 //! this one; this crate knows nothing of Tauri, clap or HTTP.
 
+mod adapters;
 mod audit;
 mod calendar;
 mod check;
@@ -42,6 +43,10 @@ pub use plan::{
     validate_plan_text, ImportSummary, DEMO_PLAN,
 };
 
+pub use adapters::{
+    apply_github_releases, apply_gitlab_deployments, freeze_from_gitlab, import_gitlab_freezes,
+    AdapterReport, GitHubRelease, GitLabDeployment, GitLabEnvironment, GitLabFreezePeriod,
+};
 pub use notify::{
     notify_settings, run_notifications, save_notify_settings, tray_status, NotifyRun,
     NotifySettings, OutgoingNotice, TrayStatus,

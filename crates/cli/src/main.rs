@@ -69,6 +69,16 @@ enum Command {
         #[command(subcommand)]
         change: ReleaseCommand,
     },
+    /// GitLab adapters: deploy freeze periods and deployments.
+    Gitlab {
+        #[command(subcommand)]
+        command: GitLabCommand,
+    },
+    /// GitHub adapter: releases.
+    Github {
+        #[command(subcommand)]
+        command: GitHubCommand,
+    },
     /// Replace the calendar in the database with a plan, in one transaction.
     Import {
         /// The plan file (JSON).
@@ -143,6 +153,56 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum GitLabCommand {
+    /// Import a project's deploy freeze periods as recurring freezes (the
+    /// project's freezes here become exactly GitLab's). Token: GITLAB_TOKEN.
+    Freezes {
+        #[command(flatten)]
+        db: DbArg,
+        /// The GitLab instance, e.g. https://gitlab.com.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// The project: its id or group/name path.
+        #[arg(long)]
+        project: String,
+        /// Limit the freezes to these environments (comma-separated ids; default: all).
+        #[arg(long, value_delimiter = ',')]
+        environments: Vec<String>,
+    },
+    /// Set the status of releases from a project's latest deployments
+    /// (matched by version = deployed ref, and environment). Token: GITLAB_TOKEN.
+    Deployments {
+        #[command(flatten)]
+        db: DbArg,
+        /// The GitLab instance.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// The project: its id or group/name path.
+        #[arg(long)]
+        project: String,
+        /// Only deployments to this GitLab environment.
+        #[arg(long)]
+        environment: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GitHubCommand {
+    /// Set the artifact of releases from a repository's GitHub releases
+    /// (matched by version = tag); polls with the last ETag. Token: GITHUB_TOKEN.
+    Releases {
+        #[command(flatten)]
+        db: DbArg,
+        /// owner/name.
+        #[arg(long)]
+        repo: String,
+        /// The API, for GitHub Enterprise (https://host/api/v3).
+        #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+        api: String,
     },
 }
 
@@ -458,6 +518,81 @@ fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> 
     }
 }
 
+fn env_token(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|t| !t.trim().is_empty())
+}
+
+fn print_report(what: &str, r: &relcal_api::AdapterReport) {
+    println!(
+        "{what}: {} created, {} updated, {} removed, {} unchanged, {} skipped",
+        r.created,
+        r.updated,
+        r.removed,
+        r.unchanged,
+        r.skipped.len()
+    );
+    for s in &r.skipped {
+        println!("  skipped: {s}");
+    }
+}
+
+/// Runs `gitlab freezes|deployments`.
+fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
+    match command {
+        GitLabCommand::Freezes {
+            db,
+            url,
+            project,
+            environments,
+        } => {
+            let periods = relcal_sync::GitLab::new(&url, env_token("GITLAB_TOKEN"))?
+                .freeze_periods(&project)?;
+            let mut store = open_as(&db, None)?;
+            let r = relcal_api::import_gitlab_freezes(
+                &mut store,
+                &project,
+                &periods,
+                &environments,
+                chrono::Utc::now(),
+            )?;
+            print_report(&format!("GitLab {project} freeze periods"), &r);
+        }
+        GitLabCommand::Deployments {
+            db,
+            url,
+            project,
+            environment,
+        } => {
+            let list = relcal_sync::GitLab::new(&url, env_token("GITLAB_TOKEN"))?
+                .deployments(&project, environment.as_deref())?;
+            let mut store = open_as(&db, None)?;
+            let r = relcal_api::apply_gitlab_deployments(&mut store, &list, chrono::Utc::now())?;
+            print_report(&format!("GitLab {project} deployments"), &r);
+        }
+    }
+    Ok(())
+}
+
+/// Runs `github releases`.
+fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
+    let GitHubCommand::Releases { db, repo, api } = command;
+    let mut store = open_as(&db, None)?;
+    let key = format!("github_etag:{repo}");
+    let etag = store.setting(&key)?.filter(|e| !e.is_empty());
+    let github = relcal_sync::GitHub::new(&api, env_token("GITHUB_TOKEN"))?;
+    match github.releases(&repo, etag.as_deref())? {
+        None => println!("GitHub {repo} releases: not modified since the last poll"),
+        Some((list, etag)) => {
+            let r =
+                relcal_api::apply_github_releases(&mut store, &repo, &list, chrono::Utc::now())?;
+            // Remembered only once applied: a failed apply polls again in full.
+            store.set_setting(&key, etag.as_deref().unwrap_or(""), &[])?;
+            print_report(&format!("GitHub {repo} releases"), &r);
+        }
+    }
+    Ok(())
+}
+
 /// Runs `sync`.
 fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
     let (token, _) = relcal_sync::load_token(server.trim_end_matches('/'))?;
@@ -566,6 +701,8 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             format,
         } => return gate(plan, db, env, services, team, at, format),
         Command::Release { change } => release(change)?,
+        Command::Gitlab { command } => adapt_gitlab(command)?,
+        Command::Github { command } => adapt_github(command)?,
         Command::Audit { command } => return audit(command),
         Command::Notify { db, once, now } => return notify(db, once, now),
         Command::Sync { db, server } => return sync(db, server),

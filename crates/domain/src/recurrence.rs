@@ -35,6 +35,12 @@ impl PartialEq for RecurrenceRule {
 impl Eq for RecurrenceRule {}
 
 impl RecurrenceRule {
+    /// The first `n` wall-clock starts of the series from `dtstart`.
+    pub fn starts_from(&self, dtstart: NaiveDateTime, n: usize) -> Vec<NaiveDateTime> {
+        let set = rrule::RRuleSet::new(floating(dtstart)).rrule(self.rule.clone());
+        set.into_iter().take(n).map(|t| t.naive_utc()).collect()
+    }
+
     /// Parses and validates `text` for a series whose first wall-clock start
     /// is `dtstart` in `zone`.
     pub fn parse(text: &str, dtstart: NaiveDateTime, zone: Tz) -> Result<Self, String> {

@@ -10,7 +10,10 @@
 //! safe: changes are read by cursor, and a push carries an idempotency key
 //! and per-mutation ids the server answers once.
 
+mod outside;
 mod token;
+
+pub use outside::{GitHub, GitLab};
 
 pub use token::{forget_token, load_token, save_token, TokenSource, SERVICE, TOKEN_ENV};
 

@@ -1,0 +1,588 @@
+//! Read-mostly adapters to the systems teams already use. Each outside system
+//! stays the owner of its own fields, and only those:
+//!
+//! - GitLab deploy freeze periods (cron start, cron end, cron time zone)
+//!   become recurring freezes whose ids start with `gitlab-<project>-`; an
+//!   import creates, updates and removes exactly those.
+//! - GitLab deployments set the `status` of the release that ships the
+//!   deployed ref to that environment (`version` equal to the ref).
+//! - GitHub releases set the `artifact` of the release whose `version` is the
+//!   tag (with or without a leading `v`): the published release's page, or
+//!   nothing while it is a draft.
+//!
+//! Everything is validated like any edit and written in one transaction,
+//! audited (so it syncs to the team's server like a person's change). The
+//! HTTP side (pagination, tokens, ETags) is `relcal_sync`'s.
+
+use crate::check::stored_plan;
+use crate::edit::{object_in, put, ObjectKind};
+use crate::error::{ApiError, ErrorCode};
+use chrono::{DateTime, TimeZone, Utc};
+use relcal_store::{AuditRecord, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::str::FromStr;
+
+/// A GitLab deploy freeze period (`GET /projects/:id/freeze_periods`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct GitLabFreezePeriod {
+    /// GitLab's id.
+    pub id: u64,
+    /// Cron: when each freeze starts.
+    pub freeze_start: String,
+    /// Cron: when each freeze ends.
+    pub freeze_end: String,
+    /// IANA zone of both crons (GitLab's default is UTC).
+    #[serde(default)]
+    pub cron_timezone: Option<String>,
+}
+
+/// A GitLab environment, as a deployment names it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct GitLabEnvironment {
+    /// Its name (`production`, `staging`, ...).
+    pub name: String,
+}
+
+/// A GitLab deployment (`GET /projects/:id/deployments`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct GitLabDeployment {
+    /// GitLab's id.
+    pub id: u64,
+    /// `created`, `running`, `success`, `failed`, `canceled`, `skipped` or `blocked`.
+    pub status: String,
+    /// The deployed branch or tag.
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// Where.
+    pub environment: GitLabEnvironment,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A GitHub release (`GET /repos/:owner/:repo/releases`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct GitHubRelease {
+    /// The tag.
+    pub tag_name: String,
+    /// Not yet published.
+    pub draft: bool,
+    /// Its page.
+    pub html_url: String,
+}
+
+/// What an adapter did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AdapterReport {
+    /// Objects created.
+    pub created: u32,
+    /// Objects changed.
+    pub updated: u32,
+    /// Objects removed (gone from the outside system).
+    pub removed: u32,
+    /// Items with nothing to change here.
+    pub unchanged: u32,
+    /// Items left alone, each with the reason (naming the item and field).
+    pub skipped: Vec<String>,
+}
+
+/// Occurrences compared between cron and the rule: over a year of daily freezes.
+const SAMPLE: usize = 400;
+
+fn cron_error(period: &GitLabFreezePeriod, field: &str, why: impl std::fmt::Display) -> String {
+    format!("GitLab freeze period {}: field `{field}`: {why}", period.id)
+}
+
+/// The RRULE of a cron pattern, where one exists: a fixed minute and hour on
+/// every day, some weekdays, some days of the month, in some months.
+fn rrule_of(cron: &croner::Cron) -> Result<String, String> {
+    let p = &cron.pattern;
+    let minutes = p.minutes.values();
+    let hours = p.hours.values();
+    let seconds = p.seconds.values();
+    if minutes.len() != 1 || hours.len() != 1 || seconds != [0] {
+        return Err(
+            "only a fixed minute and hour (e.g. `0 23 * * 5`) can start a Relcal freeze".into(),
+        );
+    }
+    if p.days.has_modifiers() || p.days_of_week.has_modifiers() {
+        return Err("`L`, `W` and `#` are not supported".into());
+    }
+    let months = p.months.values();
+    let by_month = (months.len() < 12).then(|| {
+        months
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    let dom = (!p.is_dom_wildcard()).then(|| p.days.values());
+    let dow = (!p.is_dow_wildcard()).then(|| {
+        let mut days: Vec<u16> = p.days_of_week.values().iter().map(|d| d % 7).collect();
+        days.sort_unstable();
+        days.dedup();
+        days
+    });
+    const DAYS: [&str; 7] = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
+    let mut rule = match (dom, dow) {
+        (Some(_), Some(_)) => {
+            return Err("both a day of the month and a day of the week: cron means either, which one rule cannot say".into())
+        }
+        (None, Some(days)) if days.len() < 7 => format!(
+            "FREQ=WEEKLY;BYDAY={}",
+            days.iter()
+                .map(|d| DAYS[usize::from(*d)])
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        (Some(days), None) if days.len() < 31 => format!(
+            "FREQ=MONTHLY;BYMONTHDAY={}",
+            days.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+        ),
+        _ => "FREQ=DAILY".to_owned(),
+    };
+    if let Some(m) = by_month {
+        rule.push_str(&format!(";BYMONTH={m}"));
+    }
+    Ok(rule)
+}
+
+/// A GitLab freeze period as a Relcal freeze (plan-file JSON), recurring in
+/// its cron zone: DTSTART is the latest start at or before `now` (so a freeze
+/// in force now is one), each lasts until the end cron's next time. A period
+/// cron cannot express as one rule with one length is refused with why.
+pub fn freeze_from_gitlab(
+    project: &str,
+    period: &GitLabFreezePeriod,
+    now: DateTime<Utc>,
+) -> Result<Value, String> {
+    let zone_name = period.cron_timezone.as_deref().unwrap_or("UTC");
+    let zone = chrono_tz::Tz::from_str(zone_name).map_err(|_| {
+        cron_error(
+            period,
+            "cron_timezone",
+            format!("`{zone_name}` is not an IANA time zone"),
+        )
+    })?;
+    let start = croner::Cron::from_str(&period.freeze_start).map_err(|e| {
+        cron_error(
+            period,
+            "freeze_start",
+            format!("`{}` is not a cron pattern ({e})", period.freeze_start),
+        )
+    })?;
+    let end = croner::Cron::from_str(&period.freeze_end).map_err(|e| {
+        cron_error(
+            period,
+            "freeze_end",
+            format!("`{}` is not a cron pattern ({e})", period.freeze_end),
+        )
+    })?;
+    let rule = rrule_of(&start).map_err(|why| cron_error(period, "freeze_start", why))?;
+    let local_now = zone.from_utc_datetime(&now.naive_utc());
+    let first = start
+        .find_previous_occurrence(&local_now, true)
+        .or_else(|_| start.find_next_occurrence(&local_now, true))
+        .map_err(|e| cron_error(period, "freeze_start", format!("it never matches ({e})")))?;
+    // Each occurrence's length: whole days on the wall clock, then exact
+    // time (as a Relcal duration counts); one length for all.
+    let mut length: Option<(i64, chrono::Duration)> = None;
+    let mut sample = Vec::new();
+    for s in start
+        .iter_from(first, croner::Direction::Forward)
+        .take(SAMPLE)
+    {
+        let e = end
+            .find_next_occurrence(&s, false)
+            .map_err(|e| cron_error(period, "freeze_end", format!("it never matches ({e})")))?;
+        let (sl, el) = (s.naive_local(), e.naive_local());
+        let mut days = (el.date() - sl.date()).num_days();
+        if sl + chrono::Duration::days(days) > el {
+            days -= 1;
+        }
+        let l = (days, el - (sl + chrono::Duration::days(days)));
+        match length {
+            None => length = Some(l),
+            Some(known) if known != l => {
+                let hours =
+                    |(d, r): (i64, chrono::Duration)| (d * 24 * 60 + r.num_minutes()) as f64 / 60.0;
+                return Err(cron_error(
+                    period,
+                    "freeze_end",
+                    format!(
+                        "the freezes would last {} and {} hours: a Relcal freeze recurs with one length",
+                        hours(known),
+                        hours(l)
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        sample.push((sl, e.with_timezone(&Utc)));
+    }
+    let (days, rest) = length.unwrap_or_default();
+    let mut duration = String::from("P");
+    if days > 0 {
+        duration.push_str(&format!("{days}D"));
+    }
+    let (h, m) = (rest.num_minutes() / 60, rest.num_minutes() % 60);
+    if h > 0 || m > 0 || days == 0 {
+        duration.push('T');
+        if h > 0 || m == 0 {
+            duration.push_str(&format!("{h}H"));
+        }
+        if m > 0 {
+            duration.push_str(&format!("{m}M"));
+        }
+    }
+    let dtstart = first.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
+    // The rule and length must give exactly cron's freezes, start and end, in
+    // real time across daylight-saving changes (a check on the translation).
+    let recurrence = relcal_domain::RecurrenceRule::parse(&rule, first.naive_local(), zone)
+        .map_err(|e| cron_error(period, "freeze_start", e))?;
+    let length = relcal_domain::PlanDuration::parse(&duration)
+        .map_err(|e| cron_error(period, "freeze_end", e))?;
+    let produced = recurrence.starts_from(first.naive_local(), sample.len());
+    for (i, (start_wall, end_utc)) in sample.iter().enumerate() {
+        if produced.get(i) != Some(start_wall) {
+            return Err(cron_error(
+                period,
+                "freeze_start",
+                format!("`{}` has no exact RRULE equivalent", period.freeze_start),
+            ));
+        }
+        if length.end_from(*start_wall, zone) != *end_utc {
+            return Err(cron_error(
+                period,
+                "freeze_end",
+                format!("the freeze from {start_wall} would end at another hour than GitLab's across a daylight-saving change"),
+            ));
+        }
+    }
+    Ok(json!({
+        "id": format!("gitlab-{}-{}", slug(project), period.id),
+        "name": format!("GitLab deploy freeze ({project})"),
+        "severity": "hard",
+        "timezone": zone.name(),
+        "start": dtstart,
+        "duration": duration,
+        "rrule": rule,
+        "reason": format!("GitLab deploy freeze {}: `{}` to `{}` ({})", period.id, period.freeze_start, period.freeze_end, zone.name()),
+    }))
+}
+
+/// A project path as an id part: `group/app` → `group-app`.
+fn slug(project: &str) -> String {
+    project
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_owned()
+}
+
+/// Writes `changed` objects (already put into `doc`) in one transaction, validated and audited.
+fn write(
+    store: &mut Store,
+    doc: Value,
+    records: Vec<AuditRecord>,
+    catalog_changed: bool,
+    releases: &[String],
+) -> Result<(), ApiError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let changed = relcal_domain::parse_plan_value(doc)?;
+    let kept: Vec<&relcal_domain::Release> = changed
+        .releases
+        .iter()
+        .filter(|r| releases.iter().any(|id| id == r.id.as_str()))
+        .collect();
+    store.apply_pulled(&changed, catalog_changed, &kept, &[], &records)?;
+    Ok(())
+}
+
+fn record(
+    store: &Store,
+    now: DateTime<Utc>,
+    action: &str,
+    kind: &str,
+    id: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> AuditRecord {
+    crate::audit::record(store, now, action, (kind, id), before, after)
+}
+
+/// Imports a GitLab project's freeze periods: the project's freezes here
+/// become exactly these (created, updated, removed), limited to
+/// `environments` when given. Nothing is written when any period is refused.
+pub fn import_gitlab_freezes(
+    store: &mut Store,
+    project: &str,
+    periods: &[GitLabFreezePeriod],
+    environments: &[String],
+    now: DateTime<Utc>,
+) -> Result<AdapterReport, ApiError> {
+    let mut report = AdapterReport::default();
+    let mut wanted = Vec::new();
+    for p in periods {
+        let mut freeze = freeze_from_gitlab(project, p, now)
+            .map_err(|e| ApiError::new(ErrorCode::Validation, e))?;
+        if !environments.is_empty() {
+            freeze["scope"] = json!({ "environments": environments });
+        }
+        wanted.push(freeze);
+    }
+    let prefix = format!("gitlab-{}-", slug(project));
+    let mut doc = stored_plan(store)?.to_json();
+    let mut records = Vec::new();
+    let existing: Vec<String> = doc["freezes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            f["id"]
+                .as_str()
+                .filter(|id| id.starts_with(&prefix))
+                .map(str::to_owned)
+        })
+        .collect();
+    for freeze in &wanted {
+        let id = freeze["id"].as_str().unwrap_or_default().to_owned();
+        let before = object_in(&doc, ObjectKind::Freeze, &id);
+        if before.as_ref() == Some(freeze) {
+            report.unchanged += 1;
+            continue;
+        }
+        if before.is_some() {
+            report.updated += 1;
+        } else {
+            report.created += 1;
+        }
+        let action = if before.is_some() {
+            "freeze.updated"
+        } else {
+            "freeze.created"
+        };
+        records.push(record(
+            store,
+            now,
+            action,
+            "freeze",
+            &id,
+            before.as_ref(),
+            Some(freeze),
+        ));
+        put(
+            &mut doc,
+            ObjectKind::Freeze,
+            &id,
+            Some(freeze.clone()),
+            None,
+        );
+    }
+    for id in existing {
+        if wanted.iter().any(|f| f["id"] == id.as_str()) {
+            continue;
+        }
+        let before = object_in(&doc, ObjectKind::Freeze, &id);
+        records.push(record(
+            store,
+            now,
+            "freeze.deleted",
+            "freeze",
+            &id,
+            before.as_ref(),
+            None,
+        ));
+        put(&mut doc, ObjectKind::Freeze, &id, None, None);
+        report.removed += 1;
+    }
+    write(store, doc, records, true, &[])?;
+    Ok(report)
+}
+
+/// A GitLab deployment status as a release status (none: says nothing yet).
+fn status_of(deployment: &str) -> Option<&'static str> {
+    match deployment {
+        "running" => Some("in_progress"),
+        "success" => Some("done"),
+        "failed" => Some("rolled_back"),
+        "canceled" => Some("cancelled"),
+        _ => None,
+    }
+}
+
+/// Applies GitLab deployments: the newest deployment of each ref to each
+/// environment sets the status of the release shipping that ref (`version`)
+/// there. GitLab environments match Relcal environments by id or name
+/// (case aside). A status the calendar refuses is skipped with the reason.
+pub fn apply_gitlab_deployments(
+    store: &mut Store,
+    deployments: &[GitLabDeployment],
+    now: DateTime<Utc>,
+) -> Result<AdapterReport, ApiError> {
+    let mut report = AdapterReport::default();
+    let plan = stored_plan(store)?;
+    let mut doc = plan.to_json();
+    let mut newest: Vec<&GitLabDeployment> = Vec::new();
+    for d in deployments {
+        match newest
+            .iter_mut()
+            .find(|n| n.git_ref == d.git_ref && n.environment.name == d.environment.name)
+        {
+            Some(n) if n.updated_at < d.updated_at => *n = d,
+            Some(_) => {}
+            None => newest.push(d),
+        }
+    }
+    let mut records = Vec::new();
+    let mut releases = Vec::new();
+    for d in newest {
+        let Some(status) = status_of(&d.status) else {
+            report.unchanged += 1;
+            continue;
+        };
+        let env = plan.environments.iter().find(|e| {
+            e.id.as_str().eq_ignore_ascii_case(&d.environment.name)
+                || e.name.eq_ignore_ascii_case(&d.environment.name)
+        });
+        let Some(env) = env else {
+            report.skipped.push(format!("GitLab deployment {}: field `environment.name`: no environment here is called \"{}\"", d.id, d.environment.name));
+            continue;
+        };
+        let release = plan
+            .releases
+            .iter()
+            .find(|r| r.environment == env.id && r.version.as_deref() == Some(d.git_ref.as_str()));
+        let Some(release) = release else {
+            report.skipped.push(format!(
+                "GitLab deployment {}: field `ref`: no release ships version \"{}\" to {}",
+                d.id,
+                d.git_ref,
+                env.id.as_str()
+            ));
+            continue;
+        };
+        let id = release.id.as_str().to_owned();
+        let Some(before) = object_in(&doc, ObjectKind::Release, &id) else {
+            continue;
+        };
+        if before["status"] == status {
+            report.unchanged += 1;
+            continue;
+        }
+        let mut after = before.clone();
+        after["status"] = json!(status);
+        // Each on its own: one the calendar refuses does not stop the others.
+        let mut trial = doc.clone();
+        put(
+            &mut trial,
+            ObjectKind::Release,
+            &id,
+            Some(after.clone()),
+            None,
+        );
+        if let Err(e) = relcal_domain::parse_plan_value(trial.clone()) {
+            report
+                .skipped
+                .push(format!("GitLab deployment {} ({status}): {e}", d.id));
+            continue;
+        }
+        doc = trial;
+        records.push(record(
+            store,
+            now,
+            "release.status",
+            "release",
+            &id,
+            Some(&before),
+            Some(&after),
+        ));
+        releases.push(id);
+        report.updated += 1;
+    }
+    write(store, doc, records, false, &releases)?;
+    Ok(report)
+}
+
+/// Applies GitHub releases of `repo`: each release here whose `version` is a
+/// tag (`1.4.0` or `v1.4.0`) gets the published release's page as its
+/// `artifact`, or none while the GitHub release is a draft.
+pub fn apply_github_releases(
+    store: &mut Store,
+    repo: &str,
+    list: &[GitHubRelease],
+    now: DateTime<Utc>,
+) -> Result<AdapterReport, ApiError> {
+    let mut report = AdapterReport::default();
+    let plan = stored_plan(store)?;
+    let mut doc = plan.to_json();
+    let mut records = Vec::new();
+    let mut releases = Vec::new();
+    for g in list {
+        let bare = g.tag_name.strip_prefix('v').unwrap_or(&g.tag_name);
+        let matching: Vec<String> = plan
+            .releases
+            .iter()
+            .filter(|r| {
+                r.version
+                    .as_deref()
+                    .is_some_and(|v| v == g.tag_name || v.strip_prefix('v').unwrap_or(v) == bare)
+            })
+            .map(|r| r.id.as_str().to_owned())
+            .collect();
+        if matching.is_empty() {
+            report.skipped.push(format!(
+                "GitHub release {repo}@{}: field `tag_name`: no release here has this version",
+                g.tag_name
+            ));
+            continue;
+        }
+        for id in matching {
+            let Some(before) = object_in(&doc, ObjectKind::Release, &id) else {
+                continue;
+            };
+            let mut after = before.clone();
+            let obj = after
+                .as_object_mut()
+                .ok_or_else(|| ApiError::new(ErrorCode::Internal, "a release is not an object"))?;
+            if g.draft {
+                obj.remove("artifact");
+            } else {
+                obj.insert("artifact".into(), json!(g.html_url));
+            }
+            if after == before {
+                report.unchanged += 1;
+                continue;
+            }
+            put(
+                &mut doc,
+                ObjectKind::Release,
+                &id,
+                Some(after.clone()),
+                None,
+            );
+            records.push(record(
+                store,
+                now,
+                "release.artifact",
+                "release",
+                &id,
+                Some(&before),
+                Some(&after),
+            ));
+            releases.push(id);
+            report.updated += 1;
+        }
+    }
+    write(store, doc, records, false, &releases)?;
+    Ok(report)
+}
