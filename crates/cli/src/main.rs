@@ -582,9 +582,13 @@ fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
     let github = relcal_sync::GitHub::new(&api, env_token("GITHUB_TOKEN"))?;
     match github.releases(&repo, etag.as_deref())? {
         None => println!("GitHub {repo} releases: not modified since the last poll"),
-        Some((list, etag)) => {
-            let r =
-                relcal_api::apply_github_releases(&mut store, &repo, &list, chrono::Utc::now())?;
+        Some(relcal_sync::GitHubReleases { releases, etag }) => {
+            let r = relcal_api::apply_github_releases(
+                &mut store,
+                &repo,
+                &releases,
+                chrono::Utc::now(),
+            )?;
             // Remembered only once applied: a failed apply polls again in full.
             store.set_setting(&key, etag.as_deref().unwrap_or(""), &[])?;
             print_report(&format!("GitHub {repo} releases"), &r);

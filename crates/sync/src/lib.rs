@@ -13,7 +13,7 @@
 mod outside;
 mod token;
 
-pub use outside::{GitHub, GitLab};
+pub use outside::{GitHub, GitHubReleases, GitLab};
 
 pub use token::{forget_token, load_token, save_token, TokenSource, SERVICE, TOKEN_ENV};
 

@@ -148,6 +148,15 @@ impl GitLab {
     }
 }
 
+/// A list of GitHub releases and its ETag (for the next poll).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubReleases {
+    /// Newest first.
+    pub releases: Vec<GitHubRelease>,
+    /// Send it as `If-None-Match` next time.
+    pub etag: Option<String>,
+}
+
 /// GitHub's REST API.
 pub struct GitHub {
     client: reqwest::blocking::Client,
@@ -174,7 +183,7 @@ impl GitHub {
         &self,
         repo: &str,
         etag: Option<&str>,
-    ) -> Result<Option<(Vec<GitHubRelease>, Option<String>)>, ApiError> {
+    ) -> Result<Option<GitHubReleases>, ApiError> {
         let what = format!("GitHub {repo} releases");
         let Some((owner, name)) = repo.split_once('/') else {
             return Err(ApiError::new(
@@ -211,12 +220,12 @@ impl GitHub {
             .get(reqwest::header::ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let list = r.json().map_err(|e| {
+        let releases = r.json().map_err(|e| {
             ApiError::new(
                 ErrorCode::Unavailable,
                 format!("{what}: a malformed answer ({e})"),
             )
         })?;
-        Ok(Some((list, etag)))
+        Ok(Some(GitHubReleases { releases, etag }))
     }
 }

@@ -288,7 +288,8 @@ fn gitlab_deployments_set_release_status_and_github_releases_the_artifact_with_e
     assert_eq!(find(&plan, "releases", "checkout-2.0")["owner"], "dana");
 
     let github = relcal_sync::GitHub::new(&base, None).unwrap();
-    let (releases, etag) = github.releases("acme/checkout", None).unwrap().unwrap();
+    let relcal_sync::GitHubReleases { releases, etag } =
+        github.releases("acme/checkout", None).unwrap().unwrap();
     assert_eq!(etag.as_deref(), Some("\"rel-v1\""));
     let report =
         relcal_api::apply_github_releases(&mut store, "acme/checkout", &releases, now).unwrap();
