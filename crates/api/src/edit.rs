@@ -62,7 +62,7 @@ impl ObjectKind {
     }
 
     /// Its name in messages, audit entries and the sync log.
-    pub(crate) fn noun(self) -> &'static str {
+    pub fn noun(self) -> &'static str {
         match self {
             Self::Team => "team",
             Self::Service => "service",

@@ -20,6 +20,7 @@ mod plan;
 mod readiness;
 mod release;
 mod server;
+mod server_store;
 mod sync;
 mod sync_client;
 
@@ -64,7 +65,8 @@ pub use release::{
     CatalogEntry, ChecklistView, OverrideView, ReleaseChange, ReleaseDetail, ReleaseInput,
     ReleaseLink, ReleasePreview, RollbackView,
 };
-pub use server::{authenticate, create_token, Principal, Role};
+pub use server::{authenticate, create_token, import_server_plan, server_ics, Principal, Role};
+pub use server_store::{server_calendar, ChangeWrite, ServerStore};
 pub use sync::{
     apply_mutations, changes_since, Change, Changes, Mutation, MutationResult, MAX_BATCH,
 };

@@ -60,7 +60,7 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
-    fn of(plan: &Plan) -> Self {
+    pub(crate) fn of(plan: &Plan) -> Self {
         let n = |len: usize| u32::try_from(len).unwrap_or(u32::MAX);
         Self {
             teams: n(plan.teams.len()),

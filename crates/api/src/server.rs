@@ -3,8 +3,9 @@
 
 use crate::check::utc;
 use crate::error::{ApiError, ErrorCode};
+use crate::server_store::ServerStore;
 use chrono::{DateTime, Utc};
-use relcal_store::Store;
+use relcal_store::AuditRecord;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -64,7 +65,7 @@ fn digest(token: &str) -> String {
 /// Creates a token for `user` with `role` and returns it (the only time it is
 /// shown).
 pub fn create_token(
-    store: &mut Store,
+    store: &mut dyn ServerStore,
     user: &str,
     role: &str,
     now: DateTime<Utc>,
@@ -93,21 +94,22 @@ pub fn create_token(
         "rc_{}",
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    let rec = crate::audit::record(
-        store,
-        now,
-        "server.token_create",
-        ("user", user),
-        None,
-        Some(&serde_json::json!({ "user": user, "role": role.as_str() })),
-    );
-    store.add_server_token(&digest(&token), user, role.as_str(), &utc(now), &[rec])?;
+    let rec = AuditRecord {
+        at: utc(now),
+        actor: "relcal-server".into(),
+        action: "server.token_create".into(),
+        object_kind: "user".into(),
+        object_id: user.into(),
+        before: None,
+        after: Some(serde_json::json!({ "user": user, "role": role.as_str() }).to_string()),
+    };
+    store.add_token(&digest(&token), user, role.as_str(), &utc(now), &[rec])?;
     Ok(token)
 }
 
 /// The user a bearer token belongs to, if it has at least `needed`.
 pub fn authenticate(
-    store: &Store,
+    store: &mut dyn ServerStore,
     token: Option<&str>,
     needed: Role,
 ) -> Result<Principal, ApiError> {
@@ -121,7 +123,7 @@ pub fn authenticate(
             )
         })?;
     let (user, role) = store
-        .server_token(&digest(token))?
+        .token_owner(&digest(token))?
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the token is not valid"))?;
     let role = Role::parse(&role).ok_or_else(|| {
         ApiError::new(
@@ -140,4 +142,43 @@ pub fn authenticate(
         ));
     }
     Ok(Principal { user, role })
+}
+
+/// Imports the server's calendar from a plan file's text. Only before
+/// desktops sync with it: afterwards the calendar changes through them.
+pub fn import_server_plan(
+    store: &mut dyn ServerStore,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::ImportSummary, ApiError> {
+    if store.log_len()? > 0 {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "{} already serves a calendar that desktops sync; change it through a desktop",
+                store.describe()
+            ),
+        ));
+    }
+    let plan = crate::validate_plan_text(text)?;
+    let summary = crate::ImportSummary::of(&plan);
+    let rec = AuditRecord {
+        at: utc(now),
+        actor: "relcal-server".into(),
+        action: "calendar.import".into(),
+        object_kind: "calendar".into(),
+        object_id: "calendar".into(),
+        before: None,
+        after: serde_json::to_string(&summary).ok(),
+    };
+    store.replace_calendar(&plan, &[rec])?;
+    Ok(summary)
+}
+
+/// The server's calendar as iCalendar (the subscription feed).
+pub fn server_ics(store: &mut dyn ServerStore, now: DateTime<Utc>) -> Result<String, ApiError> {
+    Ok(relcal_domain::plan_to_ics(
+        &crate::server_store::server_calendar(store)?,
+        now,
+    ))
 }

@@ -10,12 +10,13 @@
 //! copy and the base, and never applied silently. A mutation id is applied at
 //! most once: a repeated id gets the first answer again.
 
-use crate::check::{stored_plan, utc};
+use crate::check::utc;
 use crate::edit::{put, ObjectKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::server::{Principal, Role};
+use crate::server_store::{server_calendar, ChangeWrite, ServerStore};
 use chrono::{DateTime, Utc};
-use relcal_store::{AuditRecord, Store, SyncWrite};
+use relcal_store::AuditRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -49,11 +50,11 @@ pub struct Changes {
 
 /// Logs every object as version 1 the first time sync is used on a calendar,
 /// so every object has a version and a base to merge against.
-fn bootstrap(store: &mut Store, now: DateTime<Utc>) -> Result<(), ApiError> {
-    if store.sync_log_len()? > 0 {
+fn bootstrap(store: &mut dyn ServerStore, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if store.log_len()? > 0 {
         return Ok(());
     }
-    let Some(plan) = store.load_plan()? else {
+    let Some(plan) = store.calendar()? else {
         return Ok(());
     };
     let doc = plan.to_json();
@@ -70,20 +71,20 @@ fn bootstrap(store: &mut Store, now: DateTime<Utc>) -> Result<(), ApiError> {
             }
         }
     }
-    store.append_sync_log(&entries, &utc(now), "bootstrap")?;
+    store.append_log(&entries, &utc(now), "bootstrap")?;
     Ok(())
 }
 
 /// The changes after `since` (0: everything, as one entry per object), at
 /// most `limit`.
 pub fn changes_since(
-    store: &mut Store,
+    store: &mut dyn ServerStore,
     since: u64,
     limit: usize,
     now: DateTime<Utc>,
 ) -> Result<Changes, ApiError> {
     bootstrap(store, now)?;
-    let rows = store.sync_log_after(since, limit + 1)?;
+    let rows = store.log_after(since, limit + 1)?;
     let more = rows.len() > limit;
     let changes: Vec<Change> = rows
         .into_iter()
@@ -168,7 +169,7 @@ fn rejected(m: &Mutation, reason: impl Into<String>) -> MutationResult {
 /// Applies a batch in order, each mutation on its own (one refused does not
 /// stop the others), as `who`.
 pub fn apply_mutations(
-    store: &mut Store,
+    store: &mut dyn ServerStore,
     who: &Principal,
     batch: &[Mutation],
     now: DateTime<Utc>,
@@ -191,7 +192,7 @@ pub fn apply_mutations(
     bootstrap(store, now)?;
     let mut out = Vec::with_capacity(batch.len());
     for m in batch {
-        if let Some(previous) = store.sync_mutation_result(&m.mutation_id)? {
+        if let Some(previous) = store.answer(&m.mutation_id)? {
             out.push(
                 serde_json::from_str(&previous)
                     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
@@ -199,7 +200,7 @@ pub fn apply_mutations(
             continue;
         }
         let result = apply_one(store, who, m, now)?;
-        store.record_sync_mutation(
+        store.record_answer(
             &m.mutation_id,
             &serde_json::to_string(&result).unwrap_or_default(),
         )?;
@@ -209,7 +210,7 @@ pub fn apply_mutations(
 }
 
 fn apply_one(
-    store: &mut Store,
+    store: &mut dyn ServerStore,
     who: &Principal,
     m: &Mutation,
     now: DateTime<Utc>,
@@ -238,7 +239,7 @@ fn apply_one(
             ));
         }
     }
-    let (version, current) = store.sync_current(kind_name, &m.id)?;
+    let (version, current) = store.current(kind_name, &m.id)?;
     let current: Option<Value> = current.and_then(|c| serde_json::from_str(&c).ok());
     if m.base_version > version {
         return Ok(rejected(
@@ -252,7 +253,7 @@ fn apply_one(
     let mut merged = false;
     if m.base_version < version {
         let base: Option<Value> = store
-            .sync_version(kind_name, &m.id, m.base_version)?
+            .at_version(kind_name, &m.id, m.base_version)?
             .and_then(|b| serde_json::from_str(&b).ok());
         let clash: Vec<String> = match (&m.fields, &current) {
             // Deleting something changed since, or changing something deleted since.
@@ -303,7 +304,7 @@ fn apply_one(
         ));
     }
     // Written like any edit: the whole calendar validated again, one transaction, audited.
-    let plan = stored_plan(store)?;
+    let plan = server_calendar(store)?;
     let mut doc = plan.to_json();
     put(&mut doc, m.kind, &m.id, next.clone(), None);
     let changed = match relcal_domain::parse_plan_value(doc) {
@@ -326,24 +327,23 @@ fn apply_one(
     };
     let answer_text = serde_json::to_string(&answer).unwrap_or_default();
     let object_text = next.as_ref().map(Value::to_string);
-    let write = match m.kind {
-        ObjectKind::Release => match changed.releases.iter().find(|r| r.id.as_str() == m.id) {
-            Some(r) => SyncWrite::Release(r),
-            None => SyncWrite::DeleteRelease(&m.id),
-        },
-        _ => SyncWrite::Catalog(&changed),
-    };
+    let at = utc(now);
     // The change, its audit entry, its log entry and this answer: one transaction.
-    if let Err(e) = store.write_synced(
-        write,
-        &[rec],
-        (kind_name, &m.id, object_text.as_deref()),
-        &utc(now),
-        &who.user,
-        (&m.mutation_id, &answer_text),
-    ) {
+    if let Err(e) = store.write_change(ChangeWrite {
+        calendar: &changed,
+        kind: m.kind,
+        id: &m.id,
+        object: object_text.as_deref(),
+        audit: &rec,
+        at: &at,
+        by: &who.user,
+        answer: (&m.mutation_id, &answer_text),
+    }) {
         // A foreign key (a team still used, ...): refused, nothing written.
-        return Ok(rejected(m, format!("{kind_name} \"{}\": {e}", m.id)));
+        return Ok(rejected(
+            m,
+            format!("{kind_name} \"{}\": {}", m.id, e.message),
+        ));
     }
     Ok(answer)
 }

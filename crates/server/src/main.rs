@@ -1,7 +1,8 @@
 //! `relcal-server`: the release API over HTTP (axum). A thin front door:
 //! every route authenticates its bearer token, checks the role it needs, and
-//! calls one `relcal_api` function. Errors are `{code, message}` with a 4xx or
-//! 5xx status.
+//! calls one `relcal_api` function, off the async workers (storage is
+//! blocking). Errors are `{code, message}` with a 4xx or 5xx status. Data
+//! lives in one SQLite file (`--db`) or in PostgreSQL (`--database-url`).
 
 use axum::extract::{DefaultBodyLimit, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::{Parser, Subcommand};
-use relcal_api::{ApiError, ErrorCode, Role, Store};
+use relcal_api::{ApiError, ErrorCode, Role, ServerStore};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,8 +25,17 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// The server's SQLite database (created if missing).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "database_url"
+    )]
     db: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite: postgres://user@host:port/database
+    /// (tables are created on first use). Also RELCAL_DATABASE_URL.
+    #[arg(long, value_name = "URL", global = true, env = "RELCAL_DATABASE_URL")]
+    database_url: Option<String>,
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
@@ -37,6 +47,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Load the team's calendar from a plan file (before desktops sync).
+    Import {
+        /// The plan file (JSON).
+        plan: PathBuf,
     },
 }
 
@@ -53,7 +68,7 @@ enum TokenCommand {
     },
 }
 
-type Shared = Arc<Mutex<Store>>;
+type Shared = Arc<Mutex<Box<dyn ServerStore>>>;
 
 /// An `ApiError` as an HTTP response.
 struct Failure(ApiError);
@@ -93,13 +108,26 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-fn lock(store: &Shared) -> Result<std::sync::MutexGuard<'_, Store>, Failure> {
-    store.lock().map_err(|_| {
-        Failure(ApiError::new(
-            ErrorCode::Internal,
-            "the database is unavailable after an earlier failure",
-        ))
+/// Runs `f` on the store off the async workers, one request at a time.
+async fn with_store<T: Send + 'static>(
+    store: Shared,
+    f: impl FnOnce(&mut dyn ServerStore) -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().map_err(|_| {
+            Failure(ApiError::new(
+                ErrorCode::Internal,
+                "the database is unavailable after an earlier failure",
+            ))
+        })?;
+        f(guard.as_mut())
     })
+    .await
+    .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
+}
+
+fn token_of(headers: &HeaderMap) -> Option<String> {
+    bearer(headers).map(str::to_owned)
 }
 
 /// `GET /v1/gate?env=..&service=..[&service=..][&team=..][&at=..]`: may a
@@ -109,8 +137,7 @@ async fn gate(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<relcal_api::GateReport>, Failure> {
-    let store = lock(&store)?;
-    relcal_api::authenticate(&store, bearer(&headers), Role::Viewer)?;
+    let token = token_of(&headers);
     let (mut env, mut services, mut team, mut at) = (None, Vec::new(), None, None);
     for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
@@ -143,14 +170,18 @@ async fn gate(
                 ))
             })?,
     };
-    let plan = relcal_api::stored_plan(&store)?;
-    Ok(Json(relcal_api::gate_plan(
-        &plan,
-        &env,
-        &services,
-        team.as_deref(),
-        at,
-    )?))
+    with_store(store, move |s| {
+        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
+        let plan = relcal_api::server_calendar(s)?;
+        Ok(Json(relcal_api::gate_plan(
+            &plan,
+            &env,
+            &services,
+            team.as_deref(),
+            at,
+        )?))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -165,10 +196,12 @@ async fn calendar_ics(
     headers: HeaderMap,
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, Failure> {
-    let store = lock(&store)?;
-    let token = q.token.as_deref().or_else(|| bearer(&headers));
-    relcal_api::authenticate(&store, token, Role::Viewer)?;
-    let ics = relcal_api::export_plan_ics(&store, chrono::Utc::now())?;
+    let token = q.token.or_else(|| token_of(&headers));
+    let ics = with_store(store, move |s| {
+        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
+        Ok(relcal_api::server_ics(s, chrono::Utc::now())?)
+    })
+    .await?;
     Ok((
         [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
         ics,
@@ -178,9 +211,12 @@ async fn calendar_ics(
 
 /// `GET /v1/plan`: the calendar as a plan file.
 async fn plan(State(store): State<Shared>, headers: HeaderMap) -> Result<Response, Failure> {
-    let store = lock(&store)?;
-    relcal_api::authenticate(&store, bearer(&headers), Role::Viewer)?;
-    let json = relcal_api::export_plan_json(&store)?;
+    let token = token_of(&headers);
+    let json = with_store(store, move |s| {
+        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
+        Ok(relcal_api::server_calendar(s)?.to_json_pretty())
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
@@ -189,12 +225,15 @@ async fn whoami(
     State(store): State<Shared>,
     headers: HeaderMap,
 ) -> Result<Json<relcal_api::Principal>, Failure> {
-    let store = lock(&store)?;
-    Ok(Json(relcal_api::authenticate(
-        &store,
-        bearer(&headers),
-        Role::Viewer,
-    )?))
+    let token = token_of(&headers);
+    with_store(store, move |s| {
+        Ok(Json(relcal_api::authenticate(
+            s,
+            token.as_deref(),
+            Role::Viewer,
+        )?))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -208,8 +247,7 @@ async fn changes(
     headers: HeaderMap,
     Query(q): Query<SinceQuery>,
 ) -> Result<Json<relcal_api::Changes>, Failure> {
-    let mut store = lock(&store)?;
-    relcal_api::authenticate(&store, bearer(&headers), Role::Viewer)?;
+    let token = token_of(&headers);
     let since = match q.since.as_deref() {
         None => 0,
         Some(s) => s.parse::<u64>().map_err(|_| {
@@ -219,12 +257,16 @@ async fn changes(
             ))
         })?,
     };
-    Ok(Json(relcal_api::changes_since(
-        &mut store,
-        since,
-        1000,
-        chrono::Utc::now(),
-    )?))
+    with_store(store, move |s| {
+        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
+        Ok(Json(relcal_api::changes_since(
+            s,
+            since,
+            1000,
+            chrono::Utc::now(),
+        )?))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -241,38 +283,37 @@ async fn mutations(
     headers: HeaderMap,
     body: Result<Json<Batch>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Failure> {
-    let mut store = lock(&store)?;
-    let who = relcal_api::authenticate(&store, bearer(&headers), Role::Viewer)?;
+    let token = token_of(&headers);
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.trim().is_empty() && k.len() <= 200)
-        .ok_or_else(|| {
+        .map(str::to_owned);
+    let body = with_store(store, move |s| {
+        // Who asks comes first: a stranger learns nothing about the request.
+        let who = relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
+        let key = key.ok_or_else(|| {
             Failure(ApiError::new(
                 ErrorCode::Validation,
                 "mutations: the Idempotency-Key header is required",
             ))
-        })?
-        .to_owned();
-    let Json(batch) = body.map_err(|e| {
-        Failure(ApiError::new(
-            ErrorCode::Validation,
-            format!("mutations: {}", e.body_text()),
-        ))
-    })?;
-    let batch_key = format!("batch:{}:{key}", who.user);
-    if let Some(previous) = store
-        .sync_mutation_result(&batch_key)
-        .map_err(ApiError::from)?
-    {
-        return Ok(([(header::CONTENT_TYPE, "application/json")], previous).into_response());
-    }
-    let results =
-        relcal_api::apply_mutations(&mut store, &who, &batch.mutations, chrono::Utc::now())?;
-    let body = serde_json::json!({ "results": results }).to_string();
-    store
-        .record_sync_mutation(&batch_key, &body)
-        .map_err(ApiError::from)?;
+        })?;
+        let Json(batch) = body.map_err(|e| {
+            Failure(ApiError::new(
+                ErrorCode::Validation,
+                format!("mutations: {}", e.body_text()),
+            ))
+        })?;
+        let batch_key = format!("batch:{}:{key}", who.user);
+        if let Some(previous) = s.answer(&batch_key)? {
+            return Ok(previous);
+        }
+        let results = relcal_api::apply_mutations(s, &who, &batch.mutations, chrono::Utc::now())?;
+        let body = serde_json::json!({ "results": results }).to_string();
+        s.record_answer(&batch_key, &body)?;
+        Ok(body)
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -296,17 +337,21 @@ fn router(store: Shared) -> Router {
         .with_state(store)
 }
 
-fn open(db: Option<PathBuf>) -> Result<Store, ApiError> {
+/// The server's storage: PostgreSQL with `--database-url`, else the SQLite file.
+fn open(db: Option<PathBuf>, url: Option<String>) -> Result<Box<dyn ServerStore>, ApiError> {
+    if let Some(url) = url.filter(|u| !u.trim().is_empty()) {
+        return Ok(Box::new(relcal_store_pg::PgStore::connect(&url)?));
+    }
     let path = db.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Validation,
-            "--db: give the server's database file",
+            "--db: give the server's database file (or --database-url for PostgreSQL)",
         )
     })?;
-    relcal_api::open_store(&path)
+    Ok(Box::new(relcal_api::open_store(&path)?))
 }
 
-async fn serve(store: Store, listen: &str) -> Result<(), ApiError> {
+async fn serve(store: Box<dyn ServerStore>, listen: &str) -> Result<(), ApiError> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -336,14 +381,33 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = (|| -> Result<(), ApiError> {
-        let mut store = open(cli.db)?;
+        let mut store = open(cli.db, cli.database_url)?;
         match cli.command {
             Some(Command::Token {
                 command: TokenCommand::Create { user, role },
             }) => {
                 println!(
                     "{}",
-                    relcal_api::create_token(&mut store, &user, &role, chrono::Utc::now())?
+                    relcal_api::create_token(store.as_mut(), &user, &role, chrono::Utc::now())?
+                );
+                Ok(())
+            }
+            Some(Command::Import { plan }) => {
+                let text = std::fs::read_to_string(&plan).map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::Validation,
+                        format!("{}: cannot read the plan: {e}", plan.display()),
+                    )
+                })?;
+                let s = relcal_api::import_server_plan(store.as_mut(), &text, chrono::Utc::now())?;
+                println!(
+                    "imported {}: {} teams, {} services, {} environments, {} freezes, {} releases",
+                    plan.display(),
+                    s.teams,
+                    s.services,
+                    s.environments,
+                    s.freezes,
+                    s.releases
                 );
                 Ok(())
             }

@@ -2,7 +2,7 @@
 //! that drops connections, delays answers past the client's timeout, cuts
 //! answers short, garbles them, answers 500 and 429, and kills the server in
 //! the middle of a batch. Afterwards every database agrees with the server,
-//! and every change was applied exactly once.
+//! and every change was applied exactly once. On SQLite and on PostgreSQL.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,7 +11,7 @@
 
 mod common;
 use chrono::{DateTime, Utc};
-use common::{start, token, Fault, FaultProxy, Server};
+use common::{start, token, Backend, Fault, FaultProxy, Server, ServerDb};
 use relcal_sync::{HttpTransport, RetryPolicy};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -37,7 +37,7 @@ fn policy(attempts: u32) -> RetryPolicy {
 
 struct World {
     dir: tempfile::TempDir,
-    db: String,
+    db: ServerDb,
     server: Arc<Mutex<Option<Server>>>,
     proxy: FaultProxy,
     editor: String,
@@ -51,13 +51,10 @@ impl Drop for World {
 }
 
 impl World {
-    fn new(plan: &str) -> Self {
+    fn new(backend: Backend, plan: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("server.db");
-        let mut store = relcal_api::open_store(&db).unwrap();
-        relcal_api::import_plan_text(&mut store, plan).unwrap();
-        drop(store);
-        let db = db.to_str().unwrap().to_owned();
+        let db = ServerDb::new(backend, dir.path());
+        db.import(plan);
         let editor = String::from_utf8(token(&db, "li", "editor").stdout)
             .unwrap()
             .trim()
@@ -186,9 +183,10 @@ fn assert_each_applied_once(log: &[(String, String, u64)], ids: &[String]) {
     }
 }
 
-#[test]
-fn every_kind_of_network_fault_is_retried_and_the_desktops_converge_with_nothing_doubled() {
-    let w = World::new(relcal_api::DEMO_PLAN);
+fn every_kind_of_network_fault_is_retried_and_the_desktops_converge_with_nothing_doubled(
+    backend: Backend,
+) {
+    let w = World::new(backend, relcal_api::DEMO_PLAN);
     let mut a = w.desktop("ana");
     let mut b = w.desktop("ben");
     w.sync(&mut a, 1).0.unwrap();
@@ -255,8 +253,7 @@ fn every_kind_of_network_fault_is_retried_and_the_desktops_converge_with_nothing
     assert_each_applied_once(&log, &releases);
 }
 
-#[test]
-fn a_push_cut_short_by_a_killed_server_goes_on_where_it_stopped() {
+fn a_push_cut_short_by_a_killed_server_goes_on_where_it_stopped(backend: Backend) {
     let size = relcal_testkit::Size {
         teams: 8,
         releases: 5 * CHUNK,
@@ -265,7 +262,7 @@ fn a_push_cut_short_by_a_killed_server_goes_on_where_it_stopped() {
         days: 90,
     };
     let plan = relcal_testkit::plan(size, 11).to_string();
-    let w = World::new(&plan);
+    let w = World::new(backend, &plan);
     let mut a = w.desktop("ana");
     let mut b = w.desktop("ben");
     w.sync(&mut a, 1).0.unwrap();
@@ -327,3 +324,8 @@ fn a_push_cut_short_by_a_killed_server_goes_on_where_it_stopped() {
         .collect();
     assert_eq!(versions, [2, 3]);
 }
+
+on_both_backends!(
+    every_kind_of_network_fault_is_retried_and_the_desktops_converge_with_nothing_doubled,
+    a_push_cut_short_by_a_killed_server_goes_on_where_it_stopped,
+);

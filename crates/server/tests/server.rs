@@ -1,5 +1,6 @@
-//! The real server on loopback, with a real SQLite file: tokens and roles on
-//! every endpoint, the gate, the iCalendar feed, clear 4xx errors.
+//! The real server on loopback, with a real SQLite file and with a real
+//! PostgreSQL cluster (every scenario runs on both): tokens and roles on every
+//! endpoint, the gate, the iCalendar feed, clear 4xx errors, sync.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,16 +8,13 @@
 )]
 
 mod common;
-use common::{start, token, Server};
+use common::{start, token, Backend, Server, ServerDb};
 use std::process::Command;
 
-fn setup() -> (tempfile::TempDir, String, String) {
+fn setup(backend: Backend) -> (tempfile::TempDir, ServerDb, String) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    let mut store = relcal_api::open_store(&db).unwrap();
-    relcal_api::import_plan_text(&mut store, relcal_api::DEMO_PLAN).unwrap();
-    drop(store);
-    let db = db.to_str().unwrap().to_owned();
+    let db = ServerDb::new(backend, dir.path());
+    db.import(relcal_api::DEMO_PLAN);
     let out = token(&db, "ana", "viewer");
     assert_eq!(
         out.status.code(),
@@ -29,9 +27,8 @@ fn setup() -> (tempfile::TempDir, String, String) {
     (dir, db, viewer)
 }
 
-#[test]
-fn every_endpoint_needs_a_valid_token() {
-    let (_dir, db, viewer) = setup();
+fn every_endpoint_needs_a_valid_token(backend: Backend) {
+    let (_dir, db, viewer) = setup(backend);
     let server = start(&db);
     let http = reqwest::blocking::Client::new();
     for path in [
@@ -67,7 +64,11 @@ fn every_endpoint_needs_a_valid_token() {
         .unwrap();
     assert_eq!(me, serde_json::json!({ "user": "ana", "role": "viewer" }));
     // The plan's readers never see the token in clear: only its hash is stored.
-    for file in [db.clone(), format!("{db}-wal")] {
+    let file = &db.args[1];
+    for file in [file.clone(), format!("{file}-wal")]
+        .iter()
+        .filter(|_| backend == Backend::Sqlite)
+    {
         let raw = std::fs::read(&file).unwrap_or_default();
         assert!(
             !raw.windows(viewer.len()).any(|w| w == viewer.as_bytes()),
@@ -76,9 +77,8 @@ fn every_endpoint_needs_a_valid_token() {
     }
 }
 
-#[test]
-fn the_gate_answers_pipelines_like_relcal_gate() {
-    let (_dir, db, viewer) = setup();
+fn the_gate_answers_pipelines_like_relcal_gate(backend: Backend) {
+    let (_dir, db, viewer) = setup(backend);
     let server = start(&db);
     let http = reqwest::blocking::Client::new();
     let ask = |query: &str| {
@@ -119,9 +119,8 @@ fn the_gate_answers_pipelines_like_relcal_gate() {
     assert_eq!(unknown.status(), 404);
 }
 
-#[test]
-fn the_calendar_feed_takes_its_token_in_the_url() {
-    let (_dir, db, viewer) = setup();
+fn the_calendar_feed_takes_its_token_in_the_url(backend: Backend) {
+    let (_dir, db, viewer) = setup(backend);
     let server = start(&db);
     let feed =
         reqwest::blocking::get(format!("{}/v1/calendar.ics?token={viewer}", server.base)).unwrap();
@@ -138,9 +137,8 @@ fn the_calendar_feed_takes_its_token_in_the_url() {
     assert_eq!(denied.status(), 401);
 }
 
-#[test]
-fn token_creation_refuses_bad_roles_and_names() {
-    let (_dir, db, _) = setup();
+fn token_creation_refuses_bad_roles_and_names(backend: Backend) {
+    let (_dir, db, _) = setup(backend);
     let out = token(&db, "ana", "god");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--role: \"god\" is not a role"));
@@ -148,6 +146,13 @@ fn token_creation_refuses_bad_roles_and_names() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));
 }
+
+on_both_backends!(
+    every_endpoint_needs_a_valid_token,
+    the_gate_answers_pipelines_like_relcal_gate,
+    the_calendar_feed_takes_its_token_in_the_url,
+    token_creation_refuses_bad_roles_and_names,
+);
 
 mod sync {
     use super::*;
@@ -177,9 +182,10 @@ mod sync {
         json!({ "mutation_id": id, "kind": "release", "id": "checkout-2.0", "base_version": base, "fields": fields })
     }
 
-    #[test]
-    fn different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_nothing() {
-        let (_dir, db, viewer) = setup();
+    fn different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_nothing(
+        backend: Backend,
+    ) {
+        let (_dir, db, viewer) = setup(backend);
         let editor = String::from_utf8(token(&db, "li", "editor").stdout)
             .unwrap()
             .trim()
@@ -292,9 +298,8 @@ mod sync {
         );
     }
 
-    #[test]
-    fn invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx() {
-        let (_dir, db, _viewer) = setup();
+    fn invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx(backend: Backend) {
+        let (_dir, db, _viewer) = setup(backend);
         let editor = String::from_utf8(token(&db, "li", "editor").stdout)
             .unwrap()
             .trim()
@@ -378,6 +383,11 @@ mod sync {
             200
         );
     }
+
+    crate::on_both_backends!(
+        different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_nothing,
+        invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx
+    );
 }
 
 mod desktops {
@@ -417,9 +427,10 @@ mod desktops {
         serde_json::to_string_pretty(&v).unwrap()
     }
 
-    #[test]
-    fn edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict() {
-        let (dir, db, viewer) = setup();
+    fn edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict(
+        backend: Backend,
+    ) {
+        let (dir, db, viewer) = setup(backend);
         let li = String::from_utf8(token(&db, "li", "editor").stdout)
             .unwrap()
             .trim()
@@ -523,6 +534,10 @@ mod desktops {
         let err = relcal_api::resolve_sync_conflict(&mut b, "nope", true, now).unwrap_err();
         assert_eq!(err.code, relcal_api::ErrorCode::NotFound);
     }
+
+    crate::on_both_backends!(
+        edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict
+    );
 }
 
 mod cli {
@@ -536,9 +551,8 @@ mod cli {
         Command::new(dir.join("relcal"))
     }
 
-    #[test]
-    fn relcal_sync_pulls_the_calendar_and_lists_no_conflicts() {
-        let (dir, db, _viewer) = setup();
+    fn relcal_sync_pulls_the_calendar_and_lists_no_conflicts(backend: Backend) {
+        let (dir, db, _viewer) = setup(backend);
         let li = String::from_utf8(token(&db, "li", "editor").stdout)
             .unwrap()
             .trim()
@@ -583,4 +597,6 @@ mod cli {
         assert_eq!(list.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&list.stdout).contains("0 unresolved"));
     }
+
+    crate::on_both_backends!(relcal_sync_pulls_the_calendar_and_lists_no_conflicts);
 }

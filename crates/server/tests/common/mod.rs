@@ -19,20 +19,200 @@ impl Drop for Server {
     }
 }
 
+/// Which database the server keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file.
+    Sqlite,
+    /// PostgreSQL (a private cluster, started for the test).
+    Postgres,
+}
+
+/// A private PostgreSQL cluster from the machine's PostgreSQL packages,
+/// listening on a Unix socket in its own directory, stopped when dropped.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    /// Connection string for `--database-url`.
+    pub url: String,
+}
+
+impl Postgres {
+    /// initdb + pg_ctl start (as the `postgres` user when run as root: the
+    /// server refuses to run as root).
+    pub fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists())
+            .max()
+            .expect("PostgreSQL's server is not installed (Debian: postgresql); scripts/setup.sh test installs it");
+        let dir = tempfile::tempdir().unwrap();
+        let as_root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let run = |args: &[&str]| {
+            let mut c = if as_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]);
+                c
+            } else {
+                Command::new(args[0])
+            };
+            if as_root {
+                c.arg(args[0]);
+            }
+            let out = c.args(&args[1..]).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        if as_root {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres", dir.path().to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        let data = dir.path().join("data");
+        let (initdb, pg_ctl) = (bin.join("initdb"), bin.join("pg_ctl"));
+        run(&[
+            initdb.to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "relcal",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]);
+        let options = format!(
+            "-k {} -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            dir.path().display()
+        );
+        run(&[
+            pg_ctl.to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-l",
+            dir.path().join("log").to_str().unwrap(),
+            "-o",
+            &options,
+            "-w",
+            "start",
+        ]);
+        let url = format!(
+            "host={} port=5432 user=relcal dbname=postgres",
+            dir.path().display()
+        );
+        Self { dir, bin, url }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let data = self.dir.path().join("data");
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]);
+        let _ = c
+            .arg(pg_ctl)
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output()
+            .or_else(|_| {
+                Command::new(self.bin.join("pg_ctl"))
+                    .args([
+                        "-D",
+                        data.to_str().unwrap_or_default(),
+                        "-m",
+                        "immediate",
+                        "stop",
+                    ])
+                    .output()
+            });
+    }
+}
+
+/// The server's database: a SQLite file or a PostgreSQL database.
+pub struct ServerDb {
+    /// `--db FILE` or `--database-url URL`.
+    pub args: Vec<String>,
+    /// Keeps the cluster running.
+    pub postgres: Option<Postgres>,
+    dir: std::path::PathBuf,
+}
+
+impl ServerDb {
+    /// A new, empty server database in `dir`.
+    pub fn new(backend: Backend, dir: &std::path::Path) -> Self {
+        match backend {
+            Backend::Sqlite => Self {
+                args: vec![
+                    "--db".into(),
+                    dir.join("server.db").to_str().unwrap().to_owned(),
+                ],
+                postgres: None,
+                dir: dir.to_owned(),
+            },
+            Backend::Postgres => {
+                let pg = Postgres::start();
+                Self {
+                    args: vec!["--database-url".into(), pg.url.clone()],
+                    postgres: Some(pg),
+                    dir: dir.to_owned(),
+                }
+            }
+        }
+    }
+
+    /// Loads a calendar with `relcal-server import`.
+    pub fn import(&self, plan: &str) {
+        let file = self.dir.join("server-plan.json");
+        std::fs::write(&file, plan).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_relcal-server"))
+            .args(&self.args)
+            .arg("import")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Creates a token with `relcal-server token create`.
-pub fn token(db: &str, user: &str, role: &str) -> std::process::Output {
+pub fn token(db: &ServerDb, user: &str, role: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_relcal-server"))
-        .args([
-            "token", "create", "--db", db, "--user", user, "--role", role,
-        ])
+        .args(&db.args)
+        .args(["token", "create", "--user", user, "--role", role])
         .output()
         .unwrap()
 }
 
 /// Starts the server on a free loopback port.
-pub fn start(db: &str) -> Server {
+pub fn start(db: &ServerDb) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_relcal-server"))
-        .args(["--db", db, "--listen", "127.0.0.1:0"])
+        .args(&db.args)
+        .args(["--listen", "127.0.0.1:0"])
         .env("RELCAL_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -44,9 +224,28 @@ pub fn start(db: &str) -> Server {
     let base = line
         .trim()
         .strip_prefix("listening on ")
-        .unwrap()
+        .unwrap_or_else(|| panic!("relcal-server did not start: {line:?}"))
         .to_owned();
     Server { child, base }
+}
+
+/// Runs a scenario `fn name(backend: Backend)` once per backend, as two tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name($crate::common::Backend::Postgres)
+                }
+            }
+        )*
+    };
 }
 
 /// What the proxy does to one request.

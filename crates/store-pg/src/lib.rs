@@ -1,0 +1,452 @@
+//! The release API server's storage in PostgreSQL (`relcal-server
+//! --database-url postgres://…`), for teams that outgrow one SQLite file.
+//!
+//! The calendar is kept as documents: one row per team, service, environment,
+//! freeze and release (its plan-file JSON), in calendar order, beside the
+//! change log, the answers given to mutations, the tokens and the audit chain
+//! (the same SHA-256 chain as the desktop's). The server validates the whole
+//! calendar before every write, as with SQLite. Every write transaction first
+//! takes one advisory lock, so several server processes on one database
+//! write one at a time and the change log's order is its commit order.
+
+use postgres::{Client, NoTls, Transaction};
+use relcal_api::{ApiError, ChangeWrite, ErrorCode, ServerStore};
+use relcal_domain::{entry_hash, Plan, GENESIS};
+use relcal_store::{AuditRecord, SyncRow};
+use serde_json::Value;
+
+/// The plan file's lists, in order, with each list's object kind.
+const LISTS: [(&str, &str); 5] = [
+    ("team", "teams"),
+    ("service", "services"),
+    ("environment", "environments"),
+    ("freeze", "freezes"),
+    ("release", "releases"),
+];
+
+/// The advisory lock every write transaction takes first.
+const WRITE_LOCK: i64 = 0x7265_6c63_616c; // "relcal"
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS relcal_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS calendar (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    meta TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    pos BIGSERIAL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS objects_in_order ON objects (kind, pos);
+CREATE TABLE IF NOT EXISTS server_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_log (
+    seq BIGSERIAL PRIMARY KEY,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    object TEXT,
+    at TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    UNIQUE (kind, id, version)
+);
+CREATE TABLE IF NOT EXISTS sync_mutations (
+    mutation_id TEXT PRIMARY KEY,
+    result TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq BIGINT PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+"#;
+
+fn db_error(e: postgres::Error) -> ApiError {
+    let code = if e.is_closed() || e.as_db_error().is_none() {
+        ErrorCode::Unavailable
+    } else {
+        ErrorCode::Internal
+    };
+    ApiError::new(code, format!("PostgreSQL: {e}"))
+}
+
+fn seq(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The server's data in PostgreSQL.
+pub struct PgStore {
+    client: Client,
+    url: String,
+    where_: String,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`) and creates the
+    /// tables on first use.
+    pub fn connect(url: &str) -> Result<Self, ApiError> {
+        let config: postgres::Config = url.parse().map_err(|e| {
+            ApiError::new(
+                ErrorCode::Validation,
+                format!("--database-url: not a PostgreSQL URL ({e})"),
+            )
+        })?;
+        let where_ = format!(
+            "the PostgreSQL database {} on {}",
+            config.get_dbname().unwrap_or("(default)"),
+            config
+                .get_hosts()
+                .first()
+                .map(|h| match h {
+                    postgres::config::Host::Tcp(h) => h.clone(),
+                    postgres::config::Host::Unix(p) => p.display().to_string(),
+                })
+                .unwrap_or_default()
+        );
+        let mut client = config.connect(NoTls).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                format!("cannot connect to {where_}: {e}"),
+            )
+        })?;
+        let mut tx = client.transaction().map_err(db_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(db_error)?;
+        tx.batch_execute(SCHEMA).map_err(db_error)?;
+        let version: Option<i32> = tx
+            .query_opt("SELECT version FROM relcal_schema", &[])
+            .map_err(db_error)?
+            .map(|r| r.get(0));
+        match version {
+            None => {
+                tx.execute("INSERT INTO relcal_schema (version) VALUES (1)", &[])
+                    .map_err(db_error)?;
+            }
+            Some(1) => {}
+            Some(v) => {
+                return Err(ApiError::new(
+                    ErrorCode::Unavailable,
+                    format!("{where_} has schema version {v}, newer than this server knows (1)"),
+                ))
+            }
+        }
+        tx.commit().map_err(db_error)?;
+        Ok(Self {
+            client,
+            url: url.to_owned(),
+            where_,
+        })
+    }
+
+    /// A write transaction, holding the write lock. A connection lost since
+    /// the last request (PostgreSQL restarted) is made again first.
+    fn write(&mut self) -> Result<Transaction<'_>, ApiError> {
+        self.reconnect_if_closed()?;
+        let mut tx = self.client.transaction().map_err(db_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(db_error)?;
+        Ok(tx)
+    }
+
+    fn reconnect_if_closed(&mut self) -> Result<(), ApiError> {
+        if self.client.is_closed() {
+            *self = Self::connect(&self.url.clone())?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends audit records to the chain inside `tx` (the write lock is held).
+fn append_audit(tx: &mut Transaction<'_>, records: &[AuditRecord]) -> Result<(), ApiError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let head = tx
+        .query_opt(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .map_err(db_error)?;
+    let (mut n, mut prev) = match head {
+        Some(r) => (seq(r.get(0)), r.get::<_, String>(1)),
+        None => (0, GENESIS.to_owned()),
+    };
+    for r in records {
+        n += 1;
+        let hash = entry_hash(
+            &prev,
+            n,
+            &r.at,
+            &r.actor,
+            &r.action,
+            &r.object_kind,
+            &r.object_id,
+            r.before.as_deref(),
+            r.after.as_deref(),
+        );
+        tx.execute(
+            "INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[&int(n), &r.at, &r.actor, &r.action, &r.object_kind, &r.object_id, &r.before, &r.after, &prev, &hash],
+        )
+        .map_err(db_error)?;
+        prev = hash;
+    }
+    Ok(())
+}
+
+fn append_log(
+    tx: &mut Transaction<'_>,
+    (kind, id, object): (&str, &str, Option<&str>),
+    at: &str,
+    by: &str,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "INSERT INTO sync_log (kind, id, version, object, at, by_user)
+         VALUES ($1, $2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = $1 AND id = $2), $3, $4, $5)",
+        &[&kind, &id, &object, &at, &by],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}
+
+impl ServerStore for PgStore {
+    fn calendar(&mut self) -> Result<Option<Plan>, ApiError> {
+        self.read(|client| {
+            let Some(meta) = client
+                .query_opt("SELECT meta FROM calendar WHERE id = 1", &[])
+                .map_err(db_error)?
+            else {
+                return Ok(None);
+            };
+            let meta: String = meta.get(0);
+            let mut doc: Value = serde_json::from_str(&meta).map_err(|e| {
+                ApiError::new(ErrorCode::Internal, format!("the stored calendar: {e}"))
+            })?;
+            for (kind, list) in LISTS {
+                let rows = client
+                    .query(
+                        "SELECT body FROM objects WHERE kind = $1 ORDER BY pos",
+                        &[&kind],
+                    )
+                    .map_err(db_error)?;
+                let items: Result<Vec<Value>, _> = rows
+                    .iter()
+                    .map(|r| serde_json::from_str::<Value>(r.get::<_, &str>(0)))
+                    .collect();
+                doc[list] = Value::Array(items.map_err(|e| {
+                    ApiError::new(ErrorCode::Internal, format!("a stored {kind}: {e}"))
+                })?);
+            }
+            Ok(Some(relcal_domain::parse_plan_value(doc)?))
+        })
+    }
+
+    fn replace_calendar(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), ApiError> {
+        let mut doc = plan.to_json();
+        let mut tx = self.write()?;
+        tx.execute("DELETE FROM objects", &[]).map_err(db_error)?;
+        for (kind, list) in LISTS {
+            for item in doc[list].as_array().into_iter().flatten() {
+                let id = item["id"].as_str().unwrap_or_default();
+                tx.execute(
+                    "INSERT INTO objects (kind, id, body) VALUES ($1, $2, $3)",
+                    &[&kind, &id, &item.to_string()],
+                )
+                .map_err(db_error)?;
+            }
+        }
+        if let Some(obj) = doc.as_object_mut() {
+            for (_, list) in LISTS {
+                obj.remove(list);
+            }
+        }
+        tx.execute(
+            "INSERT INTO calendar (id, meta) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET meta = excluded.meta",
+            &[&doc.to_string()],
+        )
+        .map_err(db_error)?;
+        append_audit(&mut tx, audit)?;
+        tx.commit().map_err(db_error)
+    }
+
+    fn token_owner(&mut self, token_sha256: &str) -> Result<Option<(String, String)>, ApiError> {
+        self.read(|c| {
+            Ok(c.query_opt(
+                "SELECT user_name, role FROM server_tokens WHERE token_sha256 = $1",
+                &[&token_sha256],
+            )
+            .map_err(db_error)?
+            .map(|r| (r.get(0), r.get(1))))
+        })
+    }
+
+    fn add_token(
+        &mut self,
+        token_sha256: &str,
+        user: &str,
+        role: &str,
+        at: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), ApiError> {
+        let mut tx = self.write()?;
+        tx.execute(
+            "INSERT INTO server_tokens (token_sha256, user_name, role, created_at) VALUES ($1, $2, $3, $4)",
+            &[&token_sha256, &user, &role, &at],
+        )
+        .map_err(db_error)?;
+        append_audit(&mut tx, audit)?;
+        tx.commit().map_err(db_error)
+    }
+
+    fn log_len(&mut self) -> Result<u64, ApiError> {
+        self.read(|c| {
+            let n: i64 = c
+                .query_one("SELECT count(*) FROM sync_log", &[])
+                .map_err(db_error)?
+                .get(0);
+            Ok(seq(n))
+        })
+    }
+
+    fn append_log(
+        &mut self,
+        entries: &[(String, String, Option<String>)],
+        at: &str,
+        by: &str,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.write()?;
+        for (kind, id, object) in entries {
+            append_log(&mut tx, (kind, id, object.as_deref()), at, by)?;
+        }
+        tx.commit().map_err(db_error)
+    }
+
+    fn log_after(&mut self, since: u64, limit: usize) -> Result<Vec<SyncRow>, ApiError> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT seq, kind, id, version, object FROM sync_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&int(since), &i64::try_from(limit).unwrap_or(i64::MAX)],
+                )
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|r| SyncRow {
+                    seq: seq(r.get(0)),
+                    kind: r.get(1),
+                    id: r.get(2),
+                    version: seq(r.get(3)),
+                    object: r.get(4),
+                })
+                .collect())
+        })
+    }
+
+    fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError> {
+        self.read(|c| {
+            Ok(c.query_opt(
+                "SELECT version, object FROM sync_log WHERE kind = $1 AND id = $2 ORDER BY version DESC LIMIT 1",
+                &[&kind, &id],
+            )
+            .map_err(db_error)?
+            .map_or((0, None), |r| (seq(r.get(0)), r.get(1))))
+        })
+    }
+
+    fn at_version(
+        &mut self,
+        kind: &str,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<String>, ApiError> {
+        self.read(|c| {
+            Ok(c.query_opt(
+                "SELECT object FROM sync_log WHERE kind = $1 AND id = $2 AND version = $3",
+                &[&kind, &id, &int(version)],
+            )
+            .map_err(db_error)?
+            .and_then(|r| r.get(0)))
+        })
+    }
+
+    fn answer(&mut self, key: &str) -> Result<Option<String>, ApiError> {
+        self.read(|c| {
+            Ok(c.query_opt(
+                "SELECT result FROM sync_mutations WHERE mutation_id = $1",
+                &[&key],
+            )
+            .map_err(db_error)?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn record_answer(&mut self, key: &str, answer: &str) -> Result<(), ApiError> {
+        self.reconnect_if_closed()?;
+        self.client
+            .execute(
+                "INSERT INTO sync_mutations (mutation_id, result) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&key, &answer],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    fn write_change(&mut self, c: ChangeWrite<'_>) -> Result<(), ApiError> {
+        let kind = c.kind.noun();
+        let mut tx = self.write()?;
+        match c.object {
+            Some(body) => tx.execute(
+                "INSERT INTO objects (kind, id, body) VALUES ($1, $2, $3)
+                 ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
+                &[&kind, &c.id, &body],
+            ),
+            None => tx.execute(
+                "DELETE FROM objects WHERE kind = $1 AND id = $2",
+                &[&kind, &c.id],
+            ),
+        }
+        .map_err(db_error)?;
+        append_audit(&mut tx, std::slice::from_ref(c.audit))?;
+        append_log(&mut tx, (kind, c.id, c.object), c.at, c.by)?;
+        tx.execute(
+            "INSERT INTO sync_mutations (mutation_id, result) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&c.answer.0, &c.answer.1],
+        )
+        .map_err(db_error)?;
+        tx.commit().map_err(db_error)
+    }
+
+    fn describe(&self) -> String {
+        self.where_.clone()
+    }
+}
+
+impl PgStore {
+    /// Runs a read on the connection (made again first if it was lost).
+    fn read<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.reconnect_if_closed()?;
+        f(&mut self.client)
+    }
+}
