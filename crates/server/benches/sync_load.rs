@@ -1,0 +1,148 @@
+//! Load on the release API server, on loopback: 20 clients push 500
+//! mutations each (batches of 10, each on the version the previous answer
+//! gave), against SQLite and against PostgreSQL (a private cluster, as in the
+//! tests). Prints throughput and request latency percentiles.
+//!
+//! `cargo bench -p relcal-server --bench sync_load` (BENCHMARKS.md has figures).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "a benchmark script: panics and prints are its interface"
+)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{start, token, Backend, ServerDb};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 20;
+const PER_CLIENT: usize = 500;
+const BATCH: usize = 10;
+
+fn run(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ServerDb::new(backend, dir.path());
+    // Each client owns BATCH releases and changes each once per round.
+    let size = relcal_testkit::Size {
+        teams: 20,
+        releases: CLIENTS * BATCH,
+        freezes: 5,
+        dependencies: 20,
+        days: 60,
+    };
+    db.import(&relcal_testkit::plan(size, 3).to_string());
+    let tokens: Vec<String> = (0..CLIENTS)
+        .map(|i| {
+            String::from_utf8(token(&db, &format!("client-{i}"), "editor").stdout)
+                .unwrap()
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    let server = start(&db);
+    let http = reqwest::blocking::Client::new();
+    let all: Value = http
+        .get(format!("{}/v1/changes?since=0", server.base))
+        .bearer_auth(&tokens[0])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let releases: Vec<String> = all["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "release")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(releases.len(), CLIENTS * BATCH);
+
+    let started = Instant::now();
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let base = server.base.clone();
+            let token = tokens[c].clone();
+            let mine: Vec<String> = releases[c * BATCH..(c + 1) * BATCH].to_vec();
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                let mut versions = vec![1u64; BATCH];
+                let mut latencies = Vec::new();
+                let (mut applied, mut other) = (0usize, Vec::new());
+                for round in 0..PER_CLIENT / BATCH {
+                    let batch: Vec<Value> = mine
+                        .iter()
+                        .zip(&versions)
+                        .map(|(id, v)| {
+                            json!({ "mutation_id": format!("c{c}:{id}:{round}"), "kind": "release",
+                            "id": id, "base_version": v, "fields": { "owner": format!("load-{c}-{round}") } })
+                        })
+                        .collect();
+                    let t0 = Instant::now();
+                    let r: Value = http
+                        .post(format!("{base}/v1/mutations"))
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", format!("c{c}-r{round}"))
+                        .json(&json!({ "mutations": batch }))
+                        .send()
+                        .unwrap()
+                        .json()
+                        .unwrap();
+                    latencies.push(t0.elapsed());
+                    for (i, res) in r["results"].as_array().unwrap().iter().enumerate() {
+                        if res["outcome"] == "applied" {
+                            applied += 1;
+                            versions[i] = res["version"].as_u64().unwrap();
+                        } else {
+                            other.push(res.clone());
+                        }
+                    }
+                }
+                (latencies, applied, other)
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = Vec::new();
+    let (mut applied, mut other) = (0, Vec::new());
+    for h in handles {
+        let (l, a, o) = h.join().unwrap();
+        latencies.extend(l);
+        applied += a;
+        other.extend(o);
+    }
+    let wall = started.elapsed();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)].as_secs_f64()
+            * 1000.0
+    };
+    println!(
+        "{backend:?}: {applied} of {} mutations applied by {CLIENTS} clients in {:.1} s: \
+         {:.0} mutations/s; a request of {BATCH}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        CLIENTS * PER_CLIENT,
+        wall.as_secs_f64(),
+        applied as f64 / wall.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        pct(1.0),
+    );
+    assert!(
+        other.is_empty(),
+        "not applied: {:?}",
+        &other[..other.len().min(3)]
+    );
+}
+
+fn main() {
+    let which = std::env::args()
+        .skip(1)
+        .find(|a| a == "sqlite" || a == "postgres");
+    if which.as_deref() != Some("postgres") {
+        run(Backend::Sqlite);
+    }
+    if which.as_deref() != Some("sqlite") {
+        run(Backend::Postgres);
+    }
+}
