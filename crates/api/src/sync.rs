@@ -190,6 +190,10 @@ pub fn apply_mutations(
         ));
     }
     bootstrap(store, now)?;
+    // The calendar as a plan document, read once per batch and kept current
+    // as mutations apply (each is still validated against the whole of it;
+    // another server process writing meanwhile is seen from the next batch).
+    let mut calendar: Option<Value> = None;
     let mut out = Vec::with_capacity(batch.len());
     for m in batch {
         if let Some(previous) = store.answer(&m.mutation_id)? {
@@ -199,7 +203,7 @@ pub fn apply_mutations(
             );
             continue;
         }
-        let result = apply_one(store, who, m, now)?;
+        let result = apply_one(store, &mut calendar, who, m, now)?;
         store.record_answer(
             &m.mutation_id,
             &serde_json::to_string(&result).unwrap_or_default(),
@@ -211,6 +215,7 @@ pub fn apply_mutations(
 
 fn apply_one(
     store: &mut dyn ServerStore,
+    calendar: &mut Option<Value>,
     who: &Principal,
     m: &Mutation,
     now: DateTime<Utc>,
@@ -304,12 +309,18 @@ fn apply_one(
         ));
     }
     // Written like any edit: the whole calendar validated again, one transaction, audited.
-    let plan = server_calendar(store)?;
-    let mut doc = plan.to_json();
+    let mut doc = match calendar.take() {
+        Some(doc) => doc,
+        None => server_calendar(store)?.to_json(),
+    };
+    let before = doc.clone();
     put(&mut doc, m.kind, &m.id, next.clone(), None);
-    let changed = match relcal_domain::parse_plan_value(doc) {
+    let changed = match relcal_domain::parse_plan_value(doc.clone()) {
         Ok(p) => p,
-        Err(e) => return Ok(rejected(m, e.to_string())),
+        Err(e) => {
+            *calendar = Some(before);
+            return Ok(rejected(m, e.to_string()));
+        }
     };
     let rec = AuditRecord {
         at: utc(now),
@@ -340,10 +351,16 @@ fn apply_one(
         answer: (&m.mutation_id, &answer_text),
     }) {
         // A foreign key (a team still used, ...): refused, nothing written.
+        *calendar = Some(before);
+        if e.code == ErrorCode::Unavailable {
+            // The database went away: not the mutation's fault; try again later.
+            return Err(e);
+        }
         return Ok(rejected(
             m,
             format!("{kind_name} \"{}\": {}", m.id, e.message),
         ));
     }
+    *calendar = Some(doc);
     Ok(answer)
 }
