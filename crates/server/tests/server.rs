@@ -69,7 +69,7 @@ fn every_endpoint_needs_a_valid_token(backend: Backend) {
         .iter()
         .filter(|_| backend == Backend::Sqlite)
     {
-        let raw = std::fs::read(&file).unwrap_or_default();
+        let raw = std::fs::read(file).unwrap_or_default();
         assert!(
             !raw.windows(viewer.len()).any(|w| w == viewer.as_bytes()),
             "{file}"
