@@ -4,14 +4,14 @@ SHELL := bash
 CARGO_FEATURES := --features relcal-app/custom-protocol
 NEXTEST := $(shell command -v cargo-nextest >/dev/null && echo "nextest run" || echo test)
 
-.PHONY: run test setup setup-test ui app lint test-rust test-ui test-browser e2e test-notify bindings
+.PHONY: run test setup setup-test ui app lint test-rust test-ui test-browser e2e test-notify test-keyring bindings
 
 ## Start the desktop app (installs missing system packages and npm packages first).
 run: setup ui
 	cargo run -p relcal-app $(CARGO_FEATURES) -- $(if $(DB),--db $(DB),)
 
 ## Run every check and test: format, lints, UI type check and unit tests, browser tests, Rust tests, e2e in the real window.
-test: setup-test ui lint test-ui test-browser test-rust e2e test-notify
+test: setup-test ui lint test-ui test-browser test-rust e2e test-notify test-keyring
 
 setup:
 	scripts/setup.sh app
@@ -52,6 +52,11 @@ test-notify: app
 	cargo build -p relcal-cli
 	tests/notify/delivery.sh
 	tests/notify/tray.sh
+
+# The token in a real OS keyring (gnome-keyring's Secret Service on a private session bus).
+test-keyring:
+	cargo build -p relcal-cli -p relcal-server
+	tests/keyring/keyring.sh
 
 ## Regenerate the TypeScript bindings from the Rust types.
 bindings: ui
