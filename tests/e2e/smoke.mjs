@@ -574,6 +574,8 @@ await test("the window syncs with a real server: connect, a change goes out in t
       if (start !== 'start | "2026-12-01T19:00:00Z" | "2026-12-01T18:00:00Z" | "2026-12-01T15:00:00Z"') {
         throw new Error(`the start row is ${start} (rows: ${cells.join("; ")})`);
       }
+      const shownStart = await run(session, "return document.querySelector('[data-testid=sync-conflict] td.yours').textContent");
+      if (shownStart.includes('"') || !shownStart.includes("2026")) throw new Error(`the instant is shown as ${shownStart}`);
       await snap(session, "sync-conflict");
       // Ana keeps hers: it goes out as a new change, and everyone agrees.
       await run(session, "Array.from(document.querySelectorAll('[data-testid=sync-conflict] button')).find(b => b.textContent === 'Keep mine').click()");

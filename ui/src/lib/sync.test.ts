@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SyncView } from "./bindings";
-import { syncLabel } from "./sync";
+import { fieldText, syncLabel } from "./sync";
 
 const base: SyncView = {
   status: { server: "http://s", last_ok_at: null, last_try_at: null, last_error: null, offline: false, pending: 0, conflicts: 0 },
@@ -26,5 +26,16 @@ describe("syncLabel", () => {
     expect(label.tone).toBe("ok");
     expect(label.text).toMatch(/^Synced \d\d:\d\d( [AP]M)?$/);
     expect(syncLabel(view({ last_ok_at: "2026-11-20T14:05:00Z" }), now).text).toMatch(/^Synced (20 Nov|Nov 20) \d\d:\d\d( [AP]M)?$/);
+  });
+});
+
+describe("fieldText", () => {
+  const fmt = (iso: string) => new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short", timeZone: "Europe/Berlin" }).format(new Date(iso));
+  it("shows strings bare, instants in the zone, the rest as JSON", () => {
+    expect(fieldText('"dana"', fmt)).toBe("dana");
+    expect(fieldText('"2026-12-01T19:00:00Z"', fmt)).toBe("1 Dec 2026, 20:00 CET");
+    expect(fieldText('["auth"]', fmt)).toBe('["auth"]');
+    expect(fieldText("42", fmt)).toBe("42");
+    expect(fieldText(null, fmt)).toBe("(not set)");
   });
 });

@@ -19,3 +19,22 @@ export function syncLabel(view: SyncView | null, now = new Date()): { text: stri
   if (!view.status.last_ok_at) return { text: `Not synced yet${pending}`, tone: "warn" };
   return { text: `Synced ${when(view.status.last_ok_at, now)}${pending}`, tone: "ok" };
 }
+
+const INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * A sync conflict's field value (JSON text) as a person reads it: a string
+ * without quotes, an instant through `formatInstant`, anything else as JSON,
+ * `(not set)` for none.
+ */
+export function fieldText(v: string | null, formatInstant: (iso: string) => string): string {
+  if (v === null) return "(not set)";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    return v;
+  }
+  if (typeof parsed !== "string") return v;
+  return INSTANT.test(parsed) ? formatInstant(parsed) : parsed;
+}
