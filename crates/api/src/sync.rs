@@ -16,6 +16,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::server::{Principal, Role};
 use crate::server_store::{server_calendar, ChangeWrite, ServerStore};
 use chrono::{DateTime, Utc};
+use relcal_domain::Plan;
 use relcal_store::AuditRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -190,10 +191,9 @@ pub fn apply_mutations(
         ));
     }
     bootstrap(store, now)?;
-    // The calendar as a plan document, read once per batch and kept current
-    // as mutations apply (each is still validated against the whole of it;
-    // another server process writing meanwhile is seen from the next batch).
-    let mut calendar: Option<Value> = None;
+    // The calendar, read once per batch and kept current as mutations apply
+    // (another server process writing meanwhile is seen from the next batch).
+    let mut calendar: Option<Plan> = None;
     let mut out = Vec::with_capacity(batch.len());
     for m in batch {
         if let Some(previous) = store.answer(&m.mutation_id)? {
@@ -215,7 +215,7 @@ pub fn apply_mutations(
 
 fn apply_one(
     store: &mut dyn ServerStore,
-    calendar: &mut Option<Value>,
+    calendar: &mut Option<Plan>,
     who: &Principal,
     m: &Mutation,
     now: DateTime<Utc>,
@@ -308,17 +308,43 @@ fn apply_one(
             format!("{kind_name} \"{}\" does not exist", m.id),
         ));
     }
-    // Written like any edit: the whole calendar validated again, one transaction, audited.
-    let mut doc = match calendar.take() {
-        Some(doc) => doc,
-        None => server_calendar(store)?.to_json(),
+    // Validated like any edit, written in one transaction, audited. A
+    // release is validated against the calendar's teams, services,
+    // environments and freezes (all a release refers to); anything else
+    // with the whole calendar again.
+    let plan = match calendar.take() {
+        Some(p) => p,
+        None => server_calendar(store)?,
     };
-    let before = doc.clone();
-    put(&mut doc, m.kind, &m.id, next.clone(), None);
-    let changed = match relcal_domain::parse_plan_value(doc.clone()) {
+    let validated = match (m.kind, &next) {
+        (ObjectKind::Release, Some(value)) => relcal_domain::parse_release_value(
+            &plan,
+            &format!("release \"{}\"", m.id),
+            value.clone(),
+        )
+        .map(|r| {
+            let mut changed = plan.clone();
+            match changed.releases.iter_mut().find(|x| x.id.as_str() == m.id) {
+                Some(slot) => *slot = r,
+                None => changed.releases.push(r),
+            }
+            changed
+        }),
+        (ObjectKind::Release, None) => {
+            let mut changed = plan.clone();
+            changed.releases.retain(|x| x.id.as_str() != m.id);
+            Ok(changed)
+        }
+        _ => {
+            let mut doc = plan.to_json();
+            put(&mut doc, m.kind, &m.id, next.clone(), None);
+            relcal_domain::parse_plan_value(doc)
+        }
+    };
+    let changed = match validated {
         Ok(p) => p,
         Err(e) => {
-            *calendar = Some(before);
+            *calendar = Some(plan);
             return Ok(rejected(m, e.to_string()));
         }
     };
@@ -351,7 +377,7 @@ fn apply_one(
         answer: (&m.mutation_id, &answer_text),
     }) {
         // A foreign key (a team still used, ...): refused, nothing written.
-        *calendar = Some(before);
+        *calendar = Some(plan);
         if e.code == ErrorCode::Unavailable {
             // The database went away: not the mutation's fault; try again later.
             return Err(e);
@@ -361,6 +387,6 @@ fn apply_one(
             format!("{kind_name} \"{}\": {}", m.id, e.message),
         ));
     }
-    *calendar = Some(doc);
+    *calendar = Some(changed);
     Ok(answer)
 }
