@@ -19,7 +19,7 @@ struct OpenTarget {
 /// The window's event for a clicked notification.
 pub const OPEN_EVENT: &str = "relcal://open";
 
-fn show<R: Runtime>(app: &AppHandle<R>, notice: &OutgoingNotice) -> Result<(), String> {
+pub(crate) fn show<R: Runtime>(app: &AppHandle<R>, notice: &OutgoingNotice) -> Result<(), String> {
     let mut n = notify_rust::Notification::new();
     n.appname("Relcal")
         .summary(&notice.summary)

@@ -134,9 +134,39 @@ pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiE
             state.changed.notify_one();
             let _ = app.emit(CHANGED_EVENT, report.pulled);
         }
+        if report.conflicts > 0 {
+            announce_conflicts(app, &state, report.conflicts);
+        }
     }
     let _ = app.emit(SYNC_EVENT, view(&state).ok());
     result
+}
+
+/// New sync conflicts wait for a person: a desktop notification (unless
+/// do-not-disturb is on) whose click opens the sync dialog.
+fn announce_conflicts<R: Runtime>(app: &AppHandle<R>, state: &AppState, n: u32) {
+    let quiet = crate::commands::store(state)
+        .ok()
+        .and_then(|s| relcal_api::notify_settings(&s).ok())
+        .is_some_and(|s| s.do_not_disturb);
+    if quiet {
+        return;
+    }
+    let notice = relcal_api::OutgoingNotice {
+        key: format!("sync-conflicts-{}", Utc::now().timestamp()),
+        summary: if n == 1 {
+            "A sync conflict needs you".to_owned()
+        } else {
+            format!("{n} sync conflicts need you")
+        },
+        body: "You and someone else changed the same field. Open Relcal to choose yours or theirs."
+            .to_owned(),
+        target_kind: Some("sync".to_owned()),
+        target_id: Some("conflicts".to_owned()),
+    };
+    if let Err(e) = crate::notifications::show(app, &notice) {
+        tracing::warn!("sync: cannot show a notification: {e}");
+    }
 }
 
 /// The loop: runs for the app's lifetime.

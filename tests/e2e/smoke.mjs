@@ -147,6 +147,26 @@ async function type(session, css, text) {
   await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/clear`, {});
   await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/value`, { text });
 }
+/** A private session bus with a real notification daemon (dunst) and a recorder of Notify calls. */
+async function withNotificationDaemon(fn) {
+  const launched = spawnSync("dbus-launch", ["--sh-syntax"], { encoding: "utf8" });
+  const address = /DBUS_SESSION_BUS_ADDRESS='([^']+)'/.exec(launched.stdout)?.[1];
+  const busPid = /DBUS_SESSION_BUS_PID=(\d+)/.exec(launched.stdout)?.[1];
+  if (!address) throw new Error(`dbus-launch failed: ${launched.stderr}`);
+  const busEnv = { ...process.env, DBUS_SESSION_BUS_ADDRESS: address };
+  const dunst = spawn("dunst", ["-config", "/dev/null"], { env: busEnv, stdio: "ignore" });
+  const monitorLog = join(dir, `monitor-${Date.now()}.log`);
+  const monitor = spawn("sh", ["-c", `exec dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" > ${monitorLog}`], { env: busEnv, stdio: "ignore" });
+  try {
+    await sleep(800);
+    await fn({ address, busEnv, monitorLog });
+  } finally {
+    monitor.kill();
+    dunst.kill();
+    if (busPid) spawnSync("kill", [busPid]);
+  }
+}
+
 const exportOf = (db) => JSON.parse(spawnSync(relcal, ["export", "--db", db], { encoding: "utf8" }).stdout);
 
 await test("a new database shows the demo calendar in the month view", async () => {
@@ -472,17 +492,7 @@ await test("readiness in the real window: go/no-go, a checklist, a rollback plan
 });
 
 await test("the app shows a due notification on the desktop, and clicking it opens the freeze", async () => {
-  // A private session bus with a real notification daemon (dunst) and a recorder.
-  const launched = spawnSync("dbus-launch", ["--sh-syntax"], { encoding: "utf8" });
-  const address = /DBUS_SESSION_BUS_ADDRESS='([^']+)'/.exec(launched.stdout)?.[1];
-  const busPid = /DBUS_SESSION_BUS_PID=(\d+)/.exec(launched.stdout)?.[1];
-  if (!address) throw new Error(`dbus-launch failed: ${launched.stderr}`);
-  const busEnv = { ...process.env, DBUS_SESSION_BUS_ADDRESS: address };
-  const dunst = spawn("dunst", ["-config", "/dev/null"], { env: busEnv, stdio: "ignore" });
-  const monitorLog = join(dir, "monitor.log");
-  const monitor = spawn("sh", ["-c", `exec dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" > ${monitorLog}`], { env: busEnv, stdio: "ignore" });
-  try {
-    await sleep(800);
+  await withNotificationDaemon(async ({ address, busEnv, monitorLog }) => {
     // A freeze whose one-hour notice falls due 20 seconds after the app starts.
     const start = new Date(Date.now() + 3600_000 + 20_000);
     start.setUTCMilliseconds(0);
@@ -512,11 +522,7 @@ await test("the app shows a due notification on the desktop, and clicking it ope
       await waitForText(session, (t) => t.includes("Edit Launch freeze"), "the freeze editor opened by the click");
       await snap(session, "notification-opened-freeze");
     }, { DBUS_SESSION_BUS_ADDRESS: address });
-  } finally {
-    monitor.kill();
-    dunst.kill();
-    if (busPid) spawnSync("kill", [busPid]);
-  }
+  });
 });
 
 await test("the window syncs with a real server: connect, a change goes out in the background, a conflict is resolved", async () => {
@@ -547,6 +553,7 @@ await test("the window syncs with a real server: connect, a change goes out in t
 
     const db = join(dir, "sync.db");
     // No OS keyring runs here: the token comes from RELCAL_TOKEN, as the dialog says.
+    await withNotificationDaemon(async ({ address, busEnv, monitorLog }) => {
     await withApp(db, "sync-conflict-resolved", async (session) => {
       await waitForText(session, (t) => t.includes("Sync off"), "the status bar's sync state");
       await press(session, "y");
@@ -565,8 +572,15 @@ await test("the window syncs with a real server: connect, a change goes out in t
         { id: "checkout-2.0", start: "2026-12-01T19:00:00Z", end: "2026-12-01T21:00:00Z" }).then(() => "ok", (e) => JSON.stringify(e))`);
       if (moved !== "ok") throw new Error(`move_release: ${moved}`);
       // The background sync pushes it within seconds: the same fields changed on both sides.
+      spawnSync("dunstctl", ["close-all"], { env: busEnv });
       await waitForText(session, (t) => t.includes("1 sync conflict"), "the conflict from the background sync", 30000);
-      await press(session, "y");
+      // A desktop notification says so; clicking it opens the sync dialog.
+      const until = Date.now() + 15_000;
+      while (Date.now() < until && !readFileSync(monitorLog, "utf8").includes("A sync conflict needs you")) await sleep(300);
+      if (!readFileSync(monitorLog, "utf8").includes('string "A sync conflict needs you"')) throw new Error("no sync-conflict notification");
+      await sleep(500);
+      const clicked = spawnSync("dunstctl", ["action", "0"], { env: busEnv, encoding: "utf8" });
+      if (clicked.status !== 0) throw new Error(`dunstctl action: ${clicked.stderr}`);
       await waitForText(session, (t) => t.includes("Theirs (server)"), "yours and theirs side by side");
       // Shown in the display zone; each cell keeps the exact value as its title.
       const cells = await run(session, "return Array.from(document.querySelectorAll('[data-testid=sync-conflict] tbody tr')).map(r => Array.from(r.cells).map(c => c.title || c.textContent).join(' | '))");
@@ -583,7 +597,8 @@ await test("the window syncs with a real server: connect, a change goes out in t
       // The resolution woke the background sync; "Sync now" makes sure it has gone out.
       await clickOn(session, "[data-testid='sync-dialog'] .actions .primary");
       await waitForText(session, (t) => t.includes("Synced: ") && t.includes("0 changes"), "the kept copy sent");
-    }, { RELCAL_TOKEN: anaToken });
+    }, { RELCAL_TOKEN: anaToken, DBUS_SESSION_BUS_ADDRESS: address });
+    });
     benRun("sync", "--server", url);
     const [mine, bens] = [exportOf(db), exportOf(ben)];
     const at = (p) => p.releases.find((r) => r.id === "checkout-2.0");
