@@ -45,6 +45,9 @@ fn main() {
         "sync_now",
         "sync_conflicts",
         "resolve_sync_conflict",
+        "connections",
+        "save_connections",
+        "run_connections",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

@@ -669,3 +669,61 @@ pub async fn resolve_sync_conflict(
     )?;
     crate::sync::view(&state)
 }
+
+/// What the calendar follows in GitLab and GitHub, and the last runs.
+#[tauri::command]
+#[specta::specta]
+pub async fn connections(
+    state: State<'_, AppState>,
+) -> Result<crate::sync::ConnectionsView, ApiError> {
+    crate::sync::connections_view(&state)
+}
+
+/// Saves what the calendar follows; tokens given go to the OS keyring (none
+/// given: the kept one stays). The poller runs at once.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_connections(
+    state: State<'_, AppState>,
+    settings: relcal_api::AdapterSettings,
+    gitlab_token: Option<String>,
+    github_token: Option<String>,
+) -> Result<crate::sync::ConnectionsView, ApiError> {
+    let before = relcal_api::adapter_settings(&*store(&state)?)?;
+    let saved = relcal_api::save_adapter_settings(&mut *store(&state)?, settings, Utc::now())?;
+    let given = |t: &Option<String>| {
+        t.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    let mut kept = Ok(());
+    if let (Some(url), Some(t)) = (&saved.gitlab_url, given(&gitlab_token)) {
+        kept = relcal_sync::save_secret(&relcal_sync::gitlab_account(url), &t);
+    }
+    if let (Ok(()), Some(t)) = (&kept, given(&github_token)) {
+        let api = saved
+            .github_api
+            .clone()
+            .unwrap_or_else(|| relcal_sync::GITHUB_API.to_owned());
+        kept = relcal_sync::save_secret(&relcal_sync::github_account(&api), &t);
+    }
+    if let Err(e) = kept {
+        // Nothing half-done: without its token, the change is taken back.
+        relcal_api::save_adapter_settings(&mut *store(&state)?, before, Utc::now())?;
+        return Err(e);
+    }
+    state.sync.adapters_wake.notify_one();
+    crate::sync::connections_view(&state)
+}
+
+/// Runs the followed systems now.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_connections<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<crate::sync::ConnectionsView, ApiError> {
+    crate::sync::run_connections(&app).await?;
+    crate::sync::connections_view(&state)
+}

@@ -74,6 +74,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::sync_now::<tauri::Wry>,
             commands::sync_conflicts,
             commands::resolve_sync_conflict,
+            commands::connections,
+            commands::save_connections,
+            commands::run_connections::<tauri::Wry>,
         ])
 }
 
@@ -137,6 +140,7 @@ pub fn run() {
         .setup(|app| {
             tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
             tauri::async_runtime::spawn(sync::run(app.handle().clone()));
+            tauri::async_runtime::spawn(sync::follow_connections(app.handle().clone()));
             Ok(())
         })
         .invoke_handler(builder.invoke_handler())

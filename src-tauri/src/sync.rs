@@ -48,6 +48,12 @@ pub struct SyncState {
     pub running: tokio::sync::Mutex<()>,
     /// For the view: a sync is running.
     pub busy: std::sync::atomic::AtomicBool,
+    /// Wakes the connections poller (settings changed).
+    pub adapters_wake: tokio::sync::Notify,
+    /// One adapter run at a time.
+    pub adapters_running: tokio::sync::Mutex<()>,
+    /// For the view: adapters are running.
+    pub adapters_busy: std::sync::atomic::AtomicBool,
 }
 
 /// The view of where sync stands now.
@@ -209,5 +215,106 @@ pub async fn run<R: Runtime>(app: AppHandle<R>) {
         }
         // Changes made together go out together.
         tokio::time::sleep(AFTER_CHANGE).await;
+    }
+}
+
+/// The Connections tab: what is followed, whether tokens are kept, the last runs.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ConnectionsView {
+    /// GitLab and GitHub settings.
+    pub settings: relcal_api::AdapterSettings,
+    /// A GitLab token is available (keyring or `GITLAB_TOKEN`).
+    pub gitlab_token: bool,
+    /// A GitHub token is available (keyring or `GITHUB_TOKEN`).
+    pub github_token: bool,
+    /// The latest run of each adapter.
+    pub runs: Vec<relcal_api::AdapterRun>,
+    /// A run is going on now.
+    pub running: bool,
+}
+
+/// How often the followed systems are polled.
+const CONNECTIONS_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// The Connections view now.
+pub fn connections_view(state: &AppState) -> Result<ConnectionsView, ApiError> {
+    let store = crate::commands::store(state)?;
+    let settings = relcal_api::adapter_settings(&store)?;
+    let runs = relcal_api::adapter_runs(&store)?;
+    drop(store);
+    let gitlab_token = settings.gitlab_url.as_deref().is_some_and(|u| {
+        relcal_sync::load_secret(&relcal_sync::gitlab_account(u), "GITLAB_TOKEN").is_some()
+    });
+    let api = settings
+        .github_api
+        .clone()
+        .unwrap_or_else(|| relcal_sync::GITHUB_API.to_owned());
+    let github_token = settings.github_repo.is_some()
+        && relcal_sync::load_secret(&relcal_sync::github_account(&api), "GITHUB_TOKEN").is_some();
+    Ok(ConnectionsView {
+        settings,
+        gitlab_token,
+        github_token,
+        runs,
+        running: state
+            .sync
+            .adapters_busy
+            .load(std::sync::atomic::Ordering::Relaxed),
+    })
+}
+
+/// Runs the followed systems once, on a connection of its own, off the async runtime.
+pub async fn run_connections<R: Runtime>(
+    app: &AppHandle<R>,
+) -> Result<Vec<relcal_api::AdapterRun>, ApiError> {
+    let state = app.state::<AppState>();
+    let _one = state.sync.adapters_running.lock().await;
+    let (path, user) = {
+        let store = crate::commands::store(&state)?;
+        (store.path().to_owned(), store.actor().to_owned())
+    };
+    state
+        .sync
+        .adapters_busy
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let mut store = relcal_api::open_store(&path)?;
+        store.set_actor(&user);
+        relcal_sync::run_adapters(&mut store, Utc::now())
+    })
+    .await
+    .unwrap_or_else(|e| Err(ApiError::new(ErrorCode::Internal, e.to_string())));
+    state
+        .sync
+        .adapters_busy
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(runs) = &result {
+        if runs
+            .iter()
+            .any(|r| r.error.is_none() && !r.summary.starts_with("0 created, 0 updated, 0 removed"))
+        {
+            state.changed.notify_one();
+            state.sync.wake.notify_one();
+            let _ = app.emit(CHANGED_EVENT, 0);
+        }
+    }
+    result
+}
+
+/// Polls the followed systems every 15 minutes, and at once when settings change.
+pub async fn follow_connections<R: Runtime>(app: AppHandle<R>) {
+    loop {
+        let state = app.state::<AppState>();
+        let followed = crate::commands::store(&state)
+            .ok()
+            .and_then(|s| relcal_api::adapter_settings(&s).ok())
+            .is_some_and(|s| s.gitlab_url.is_some() || s.github_repo.is_some());
+        if followed {
+            if let Err(e) = run_connections(&app).await {
+                tracing::warn!("connections: {}", e.message);
+            }
+        }
+        let _ =
+            tokio::time::timeout(CONNECTIONS_INTERVAL, state.sync.adapters_wake.notified()).await;
     }
 }

@@ -153,7 +153,8 @@ await test("the release form names the field of a refused edit and keeps what wa
   await page.locator(".fc-event.release", { hasText: "Auth rotation" }).click();
   await page.getByTestId("release-panel").getByRole("button", { name: "Edit" }).click();
   const form = page.getByTestId("release-form");
-  await form.getByLabel("End", { exact: true }).fill(`${freezeDay.slice(0, 8)}01T00:00`);
+  // Auth rotation starts today at 14:00: an end at midnight this morning is before it, whatever the date.
+  await form.getByLabel("End", { exact: true }).fill(`${today.toISOString().slice(0, 10)}T00:00`);
   await form.getByRole("button", { name: "Save" }).click();
   await form.getByRole("alert").getByText("field `end`: must be after start").waitFor();
   await form.getByRole("button", { name: "Cancel" }).click();
@@ -504,6 +505,29 @@ await test("sync: connect with a token, see the status, resolve a conflict with 
   // Taking theirs changed the release here.
   const owner = await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("release_detail", { id: "checkout" }));
   if (owner.owner !== "li") throw new Error(`owner: ${owner.owner}`);
+});
+
+await test("connections: GitLab and GitHub are followed, with tokens kept and each run's result", async (page) => {
+  await page.keyboard.press("s");
+  const settings = page.getByTestId("settings");
+  await settings.getByRole("tab", { name: "Connections" }).click();
+  await settings.getByLabel("GitLab address").fill("gitlab.example.com");
+  await settings.getByLabel("GitLab project").fill("acme/shop");
+  await settings.getByRole("button", { name: "Save connections" }).click();
+  await settings.getByRole("alert").filter({ hasText: "field `gitlab_url`" }).waitFor();
+  await settings.getByLabel("GitLab address").fill("https://gitlab.example.com/");
+  await settings.getByLabel("GitLab token").fill("glpat-secret");
+  await settings.getByRole("button", { name: "Save connections" }).click();
+  await settings.getByText("Saved.").waitFor();
+  // The token is never shown back; the field says one is kept.
+  if ((await settings.getByLabel("GitLab token").inputValue()) !== "") throw new Error("the token is shown back");
+  if ((await settings.getByLabel("GitLab token").getAttribute("placeholder")) !== "kept (type to replace)") throw new Error("no kept-token hint");
+  await settings.getByRole("button", { name: "Check now" }).click();
+  const runs = settings.getByTestId("connection-runs");
+  await runs.getByText("2 created, 0 updated, 0 removed, 0 unchanged").waitFor();
+  await runs.getByText(/skipped: GitLab deployment 870/).waitFor();
+  const saved = await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("connections"));
+  if (saved.settings.gitlab_url !== "https://gitlab.example.com") throw new Error(`saved ${saved.settings.gitlab_url}`);
 });
 
 await browser.close();

@@ -586,3 +586,164 @@ pub fn apply_github_releases(
     write(store, doc, records, false, &releases)?;
     Ok(report)
 }
+
+/// Which outside systems this calendar follows (Settings ▸ Connections).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AdapterSettings {
+    /// The GitLab instance (`https://gitlab.com`); none: GitLab is off.
+    pub gitlab_url: Option<String>,
+    /// The project: its id or `group/name`.
+    pub gitlab_project: Option<String>,
+    /// The environments GitLab's freezes apply to (none: all).
+    pub gitlab_environments: Vec<String>,
+    /// The GitHub repository (`owner/name`); none: GitHub is off.
+    pub github_repo: Option<String>,
+    /// The API for GitHub Enterprise; none: `https://api.github.com`.
+    pub github_api: Option<String>,
+}
+
+/// One run of one adapter, for the Connections tab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AdapterRun {
+    /// `GitLab freeze periods`, `GitLab deployments` or `GitHub releases`.
+    pub source: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// What it did, in words.
+    pub summary: String,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// Items left alone, with the reason.
+    pub skipped: Vec<String>,
+}
+
+const ADAPTERS_KEY: &str = "adapters";
+const RUNS_KEY: &str = "adapter_runs";
+
+/// The Connections settings.
+pub fn adapter_settings(store: &Store) -> Result<AdapterSettings, ApiError> {
+    Ok(store
+        .setting(ADAPTERS_KEY)?
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
+}
+
+fn http_url(field: &str, text: &str) -> Result<String, ApiError> {
+    let bad = |why: String| {
+        ApiError::new(
+            ErrorCode::Validation,
+            format!("connections: field `{field}`: `{text}` {why}"),
+        )
+    };
+    let u = url::Url::parse(text.trim()).map_err(|e| bad(format!("is not a URL ({e})")))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
+        return Err(bad("is not an http:// or https:// address".into()));
+    }
+    Ok(text.trim().trim_end_matches('/').to_owned())
+}
+
+/// Saves the Connections settings, validated (errors name the field), audited.
+pub fn save_adapter_settings(
+    store: &mut Store,
+    settings: AdapterSettings,
+    now: DateTime<Utc>,
+) -> Result<AdapterSettings, ApiError> {
+    let blank = |o: Option<String>| o.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let mut s = AdapterSettings {
+        gitlab_url: blank(settings.gitlab_url),
+        gitlab_project: blank(settings.gitlab_project),
+        gitlab_environments: settings
+            .gitlab_environments
+            .into_iter()
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .collect(),
+        github_repo: blank(settings.github_repo),
+        github_api: blank(settings.github_api),
+    };
+    if let Some(u) = &s.gitlab_url {
+        s.gitlab_url = Some(http_url("gitlab_url", u)?);
+        if s.gitlab_project.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                "connections: field `gitlab_project`: give the project's id or group/name",
+            ));
+        }
+    } else if s.gitlab_project.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "connections: field `gitlab_url`: give the GitLab address, e.g. https://gitlab.com",
+        ));
+    }
+    let plan = stored_plan(store)?;
+    for e in &s.gitlab_environments {
+        if !plan.environments.iter().any(|x| x.id.as_str() == e) {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                format!("connections: field `gitlab_environments`: no environment here has the id \"{e}\""),
+            ));
+        }
+    }
+    if let Some(r) = &s.github_repo {
+        let ok = r
+            .split_once('/')
+            .is_some_and(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'));
+        if !ok {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                format!("connections: field `github_repo`: `{r}` is not owner/name"),
+            ));
+        }
+    }
+    if let Some(a) = &s.github_api {
+        s.github_api = Some(http_url("github_api", a)?);
+    }
+    let before = store.setting(ADAPTERS_KEY)?;
+    let after =
+        serde_json::to_string(&s).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    if before.as_deref() != Some(after.as_str()) {
+        let rec = record(
+            store,
+            now,
+            "settings.adapters",
+            "settings",
+            ADAPTERS_KEY,
+            before.and_then(|b| serde_json::from_str(&b).ok()).as_ref(),
+            serde_json::from_str::<Value>(&after).ok().as_ref(),
+        );
+        store.set_setting(ADAPTERS_KEY, &after, &[rec])?;
+    }
+    Ok(s)
+}
+
+/// The latest run of each adapter.
+pub fn adapter_runs(store: &Store) -> Result<Vec<AdapterRun>, ApiError> {
+    Ok(store
+        .setting(RUNS_KEY)?
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
+}
+
+/// Records a run (replacing the previous run of the same adapter).
+pub fn record_adapter_run(store: &mut Store, run: AdapterRun) -> Result<(), ApiError> {
+    let mut runs = adapter_runs(store)?;
+    runs.retain(|r| r.source != run.source);
+    runs.push(run);
+    runs.sort_by(|a, b| a.source.cmp(&b.source));
+    let text = serde_json::to_string(&runs)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    store.set_setting(RUNS_KEY, &text, &[])?;
+    Ok(())
+}
+
+impl AdapterReport {
+    /// "2 created, 1 updated, 0 removed, 3 unchanged".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} created, {} updated, {} removed, {} unchanged",
+            self.created, self.updated, self.removed, self.unchanged
+        )
+    }
+}

@@ -45,8 +45,10 @@ pub use plan::{
 };
 
 pub use adapters::{
-    apply_github_releases, apply_gitlab_deployments, freeze_from_gitlab, import_gitlab_freezes,
-    AdapterReport, GitHubRelease, GitLabDeployment, GitLabEnvironment, GitLabFreezePeriod,
+    adapter_runs, adapter_settings, apply_github_releases, apply_gitlab_deployments,
+    freeze_from_gitlab, import_gitlab_freezes, record_adapter_run, save_adapter_settings,
+    AdapterReport, AdapterRun, AdapterSettings, GitHubRelease, GitLabDeployment, GitLabEnvironment,
+    GitLabFreezePeriod,
 };
 pub use notify::{
     notify_settings, run_notifications, save_notify_settings, tray_status, NotifyRun,

@@ -518,10 +518,6 @@ fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> 
     }
 }
 
-fn env_token(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|t| !t.trim().is_empty())
-}
-
 fn print_report(what: &str, r: &relcal_api::AdapterReport) {
     println!(
         "{what}: {} created, {} updated, {} removed, {} unchanged, {} skipped",
@@ -545,8 +541,11 @@ fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
             project,
             environments,
         } => {
-            let periods = relcal_sync::GitLab::new(&url, env_token("GITLAB_TOKEN"))?
-                .freeze_periods(&project)?;
+            let periods = relcal_sync::GitLab::new(
+                &url,
+                relcal_sync::load_secret(&relcal_sync::gitlab_account(&url), "GITLAB_TOKEN"),
+            )?
+            .freeze_periods(&project)?;
             let mut store = open_as(&db, None)?;
             let r = relcal_api::import_gitlab_freezes(
                 &mut store,
@@ -563,8 +562,11 @@ fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
             project,
             environment,
         } => {
-            let list = relcal_sync::GitLab::new(&url, env_token("GITLAB_TOKEN"))?
-                .deployments(&project, environment.as_deref())?;
+            let list = relcal_sync::GitLab::new(
+                &url,
+                relcal_sync::load_secret(&relcal_sync::gitlab_account(&url), "GITLAB_TOKEN"),
+            )?
+            .deployments(&project, environment.as_deref())?;
             let mut store = open_as(&db, None)?;
             let r = relcal_api::apply_gitlab_deployments(&mut store, &list, chrono::Utc::now())?;
             print_report(&format!("GitLab {project} deployments"), &r);
@@ -577,22 +579,11 @@ fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
 fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
     let GitHubCommand::Releases { db, repo, api } = command;
     let mut store = open_as(&db, None)?;
-    let key = format!("github_etag:{repo}");
-    let etag = store.setting(&key)?.filter(|e| !e.is_empty());
-    let github = relcal_sync::GitHub::new(&api, env_token("GITHUB_TOKEN"))?;
-    match github.releases(&repo, etag.as_deref())? {
+    let token = relcal_sync::load_secret(&relcal_sync::github_account(&api), "GITHUB_TOKEN");
+    let github = relcal_sync::GitHub::new(&api, token)?;
+    match relcal_sync::poll_github_releases(&mut store, &github, &repo, chrono::Utc::now())? {
         None => println!("GitHub {repo} releases: not modified since the last poll"),
-        Some(relcal_sync::GitHubReleases { releases, etag }) => {
-            let r = relcal_api::apply_github_releases(
-                &mut store,
-                &repo,
-                &releases,
-                chrono::Utc::now(),
-            )?;
-            // Remembered only once applied: a failed apply polls again in full.
-            store.set_setting(&key, etag.as_deref().unwrap_or(""), &[])?;
-            print_report(&format!("GitHub {repo} releases"), &r);
-        }
+        Some(r) => print_report(&format!("GitHub {repo} releases"), &r),
     }
     Ok(())
 }

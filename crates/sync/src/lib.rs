@@ -10,12 +10,20 @@
 //! safe: changes are read by cursor, and a push carries an idempotency key
 //! and per-mutation ids the server answers once.
 
+mod adapters_run;
 mod outside;
 mod token;
 
+pub use adapters_run::{
+    github_account, gitlab_account, poll_github_releases, run_adapters, GITHUB_API,
+};
+
 pub use outside::{GitHub, GitHubReleases, GitLab};
 
-pub use token::{forget_token, load_token, save_token, TokenSource, SERVICE, TOKEN_ENV};
+pub use token::{
+    forget_secret, forget_token, load_secret, load_token, save_secret, save_token, TokenSource,
+    SERVICE, TOKEN_ENV,
+};
 
 use relcal_api::{ApiError, Changes, ErrorCode, Mutation, MutationResult, Transport};
 use std::time::Duration;

@@ -86,6 +86,26 @@ pub fn forget_token(server: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Keeps another secret (an adapter's token) in the keyring under `account`
+/// (`gitlab:https://gitlab.com`, ...).
+pub fn save_secret(account: &str, secret: &str) -> Result<(), ApiError> {
+    save_token(account, secret)
+}
+
+/// A secret for `account`: the environment variable `env` if set, else the
+/// keyring's; none when neither has one (or no keyring runs here).
+pub fn load_secret(account: &str, env: &str) -> Option<String> {
+    if let Some(t) = std::env::var(env).ok().filter(|t| !t.trim().is_empty()) {
+        return Some(t.trim().to_owned());
+    }
+    entry(account).ok()?.get_password().ok()
+}
+
+/// Forgets a secret (none kept is fine).
+pub fn forget_secret(account: &str) -> Result<(), ApiError> {
+    forget_token(account)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

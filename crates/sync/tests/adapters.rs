@@ -320,3 +320,104 @@ fn gitlab_deployments_set_release_status_and_github_releases_the_artifact_with_e
     let err = github.releases("acme/nothing", None).unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
 }
+
+#[test]
+fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
+    let (base, _seen) = outside_world();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = calendar(dir.path());
+    let now = at("2026-12-01T16:00:00Z");
+    // Tokens in the keyring (keyring-core's mock store here).
+    keyring_core::set_default_store(keyring_core::mock::Store::new().unwrap());
+    relcal_sync::save_secret(&relcal_sync::gitlab_account(&base), "glpat-recorded").unwrap();
+
+    // Bad settings are refused naming the field; nothing is saved.
+    let bad = relcal_api::AdapterSettings {
+        gitlab_url: Some(base.clone()),
+        gitlab_project: Some("acme/checkout".into()),
+        gitlab_environments: vec!["moon".into()],
+        ..Default::default()
+    };
+    let err = relcal_api::save_adapter_settings(&mut store, bad, now).unwrap_err();
+    assert!(
+        err.message.contains("field `gitlab_environments`"),
+        "{}",
+        err.message
+    );
+    let no_repo = relcal_api::AdapterSettings {
+        github_repo: Some("just-a-name".into()),
+        ..Default::default()
+    };
+    let err = relcal_api::save_adapter_settings(&mut store, no_repo, now).unwrap_err();
+    assert!(
+        err.message.contains("field `github_repo`"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        relcal_api::adapter_settings(&store).unwrap(),
+        relcal_api::AdapterSettings::default()
+    );
+
+    let settings = relcal_api::AdapterSettings {
+        gitlab_url: Some(format!("{base}/")),
+        gitlab_project: Some("acme/checkout".into()),
+        gitlab_environments: vec!["prod".into()],
+        github_repo: Some("acme/checkout".into()),
+        github_api: Some(base.clone()),
+    };
+    let saved = relcal_api::save_adapter_settings(&mut store, settings, now).unwrap();
+    assert_eq!(
+        saved.gitlab_url.as_deref(),
+        Some(base.as_str()),
+        "trailing slash dropped"
+    );
+
+    let runs = relcal_sync::run_adapters(&mut store, now).unwrap();
+    let sources: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
+    assert_eq!(
+        sources,
+        [
+            "GitLab freeze periods",
+            "GitLab deployments",
+            "GitHub releases"
+        ]
+    );
+    assert!(runs.iter().all(|r| r.error.is_none()), "{runs:?}");
+    assert_eq!(
+        runs[0].summary,
+        "3 created, 0 updated, 0 removed, 0 unchanged"
+    );
+    let plan = exported(&store);
+    assert_eq!(find(&plan, "releases", "checkout-2.0")["status"], "done");
+    assert!(find(&plan, "releases", "checkout-2.0")["artifact"]
+        .as_str()
+        .unwrap()
+        .ends_with("v2.0.0"));
+    assert_eq!(relcal_api::adapter_runs(&store).unwrap().len(), 3);
+
+    // Again: GitLab's freezes are unchanged, GitHub answers 304.
+    let again = relcal_sync::run_adapters(&mut store, now).unwrap();
+    assert_eq!(
+        again[0].summary,
+        "0 created, 0 updated, 0 removed, 3 unchanged"
+    );
+    assert_eq!(
+        again[2].summary,
+        "0 created, 0 updated, 0 removed, 0 unchanged"
+    );
+
+    // Without the token GitLab refuses: the run says why; GitHub still runs.
+    relcal_sync::forget_secret(&relcal_sync::gitlab_account(&base)).unwrap();
+    let refused = relcal_sync::run_adapters(&mut store, now).unwrap();
+    assert!(
+        refused[0].error.as_deref().unwrap().contains("401"),
+        "{refused:?}"
+    );
+    assert!(refused[2].error.is_none());
+    let recorded = relcal_api::adapter_runs(&store).unwrap();
+    assert!(recorded
+        .iter()
+        .any(|r| r.source == "GitLab freeze periods" && r.error.is_some()));
+    keyring_core::unset_default_store();
+}

@@ -125,9 +125,46 @@ export const commands = {
 	 *  next sync (started now); otherwise the server's copy replaces it here.
 	 */
 	resolveSyncConflict: (mutationId: string, keepMine: boolean) => typedError<SyncView, ApiError>(__TAURI_INVOKE("resolve_sync_conflict", { mutationId, keepMine })),
+	/**  What the calendar follows in GitLab and GitHub, and the last runs. */
+	connections: () => typedError<ConnectionsView, ApiError>(__TAURI_INVOKE("connections")),
+	/**
+	 *  Saves what the calendar follows; tokens given go to the OS keyring (none
+	 *  given: the kept one stays). The poller runs at once.
+	 */
+	saveConnections: (settings: AdapterSettings, gitlabToken: string | null, githubToken: string | null) => typedError<ConnectionsView, ApiError>(__TAURI_INVOKE("save_connections", { settings, gitlabToken, githubToken })),
+	/**  Runs the followed systems now. */
+	runConnections: () => typedError<ConnectionsView, ApiError>(__TAURI_INVOKE("run_connections")),
 };
 
 /* Types */
+/**  One run of one adapter, for the Connections tab. */
+export type AdapterRun = {
+	/**  `GitLab freeze periods`, `GitLab deployments` or `GitHub releases`. */
+	source: string,
+	/**  When (RFC 3339). */
+	at: string,
+	/**  What it did, in words. */
+	summary: string,
+	/**  Why it failed, when it did. */
+	error: string | null,
+	/**  Items left alone, with the reason. */
+	skipped: string[],
+};
+
+/**  Which outside systems this calendar follows (Settings ▸ Connections). */
+export type AdapterSettings = {
+	/**  The GitLab instance (`https://gitlab.com`); none: GitLab is off. */
+	gitlab_url: string | null,
+	/**  The project: its id or `group/name`. */
+	gitlab_project: string | null,
+	/**  The environments GitLab's freezes apply to (none: all). */
+	gitlab_environments: string[],
+	/**  The GitHub repository (`owner/name`); none: GitHub is off. */
+	github_repo: string | null,
+	/**  The API for GitHub Enterprise; none: `https://api.github.com`. */
+	github_api: string | null,
+};
+
 /**  A use case failed. */
 export type ApiError = {
 	/**  What kind of failure. */
@@ -315,6 +352,20 @@ export type ConflictsView = {
 	items: ConflictItem[],
 	/**  Counts. */
 	summary: CheckSummary,
+};
+
+/**  The Connections tab: what is followed, whether tokens are kept, the last runs. */
+export type ConnectionsView = {
+	/**  GitLab and GitHub settings. */
+	settings: AdapterSettings,
+	/**  A GitLab token is available (keyring or `GITLAB_TOKEN`). */
+	gitlab_token: boolean,
+	/**  A GitHub token is available (keyring or `GITHUB_TOKEN`). */
+	github_token: boolean,
+	/**  The latest run of each adapter. */
+	runs: AdapterRun[],
+	/**  A run is going on now. */
+	running: boolean,
 };
 
 /**  The fields of an environment. */

@@ -20,6 +20,8 @@ import type {
   ReleaseInput,
   SyncConflictView,
   SyncView,
+  ConnectionsView,
+  AdapterSettings,
 } from "./bindings";
 
 const DAY = 86_400_000;
@@ -130,6 +132,12 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     }
     sync = { ...sync, status: { ...sync.status, last_ok_at: now, last_try_at: now, last_error: null, offline: false, pending: 0, conflicts: syncConflicts.length } };
     return { pushed: 1, merged: 0, pulled: 0, conflicts: syncConflicts.length };
+  };
+
+  /** Connections: none until saved; a check creates GitLab's freezes. */
+  let connections: ConnectionsView = {
+    settings: { gitlab_url: null, gitlab_project: null, gitlab_environments: [], github_repo: null, github_api: null },
+    gitlab_token: false, github_token: false, runs: [], running: false,
   };
 
   return (cmd: string, payload?: unknown): unknown => {
@@ -393,6 +401,25 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return 1;
       case "sync_view":
         return sync;
+      case "connections":
+        return connections;
+      case "save_connections": {
+        const { settings, gitlabToken } = args as { settings: AdapterSettings; gitlabToken: string | null };
+        if (settings.gitlab_url && !/^https?:\/\//.test(settings.gitlab_url)) {
+          throw { code: "validation", message: `connections: field \`gitlab_url\`: \`${settings.gitlab_url}\` is not an http:// or https:// address` };
+        }
+        if (settings.gitlab_url && !settings.gitlab_project) throw { code: "validation", message: "connections: field `gitlab_project`: give the project's id or group/name" };
+        connections = { ...connections, settings: { ...settings, gitlab_url: settings.gitlab_url?.replace(/\/+$/, "") ?? null }, gitlab_token: connections.gitlab_token || !!gitlabToken };
+        return connections;
+      }
+      case "run_connections": {
+        const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+        connections = { ...connections, runs: [
+          { source: "GitLab deployments", at, summary: "0 created, 1 updated, 0 removed, 0 unchanged", error: null, skipped: ["GitLab deployment 870: field `environment.name`: no environment here is called \"review/x\""] },
+          { source: "GitLab freeze periods", at, summary: "2 created, 0 updated, 0 removed, 0 unchanged", error: null, skipped: [] },
+        ] };
+        return connections;
+      }
       case "connect_sync": {
         const { server, token } = args as { server: string; token: string | null };
         if (!/^https?:\/\/[^/?#]+/.test(server.trim())) {
