@@ -15,7 +15,7 @@
 //! HTTP side (pagination, tokens, ETags) is `relcal_sync`'s.
 
 use crate::check::stored_plan;
-use crate::edit::{object_in, put, ObjectKind};
+use crate::edit::{object_in, put, write_document, ObjectKind};
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, TimeZone, Utc};
 use relcal_store::{AuditRecord, Store};
@@ -287,27 +287,6 @@ fn slug(project: &str) -> String {
         .to_owned()
 }
 
-/// Writes `changed` objects (already put into `doc`) in one transaction, validated and audited.
-fn write(
-    store: &mut Store,
-    doc: Value,
-    records: Vec<AuditRecord>,
-    catalog_changed: bool,
-    releases: &[String],
-) -> Result<(), ApiError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let changed = relcal_domain::parse_plan_value(doc)?;
-    let kept: Vec<&relcal_domain::Release> = changed
-        .releases
-        .iter()
-        .filter(|r| releases.iter().any(|id| id == r.id.as_str()))
-        .collect();
-    store.apply_pulled(&changed, catalog_changed, &kept, &[], &records)?;
-    Ok(())
-}
-
 fn record(
     store: &Store,
     now: DateTime<Utc>,
@@ -405,7 +384,7 @@ pub fn import_gitlab_freezes(
         put(&mut doc, ObjectKind::Freeze, &id, None, None);
         report.removed += 1;
     }
-    write(store, doc, records, true, &[])?;
+    write_document(store, doc, &records, true, &[])?;
     Ok(report)
 }
 
@@ -509,7 +488,7 @@ pub fn apply_gitlab_deployments(
         releases.push(id);
         report.updated += 1;
     }
-    write(store, doc, records, false, &releases)?;
+    write_document(store, doc, &records, false, &releases)?;
     Ok(report)
 }
 
@@ -583,7 +562,7 @@ pub fn apply_github_releases(
             report.updated += 1;
         }
     }
-    write(store, doc, records, false, &releases)?;
+    write_document(store, doc, &records, false, &releases)?;
     Ok(report)
 }
 

@@ -12,7 +12,7 @@ use crate::check::{stored_plan, utc, CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Utc};
 use relcal_domain::{Conflict, FreezeSchedule, Plan};
-use relcal_store::{CatalogKind, Store};
+use relcal_store::{AuditRecord, CatalogKind, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -151,6 +151,40 @@ fn document(
 pub(crate) fn object_in(doc: &Value, kind: ObjectKind, id: &str) -> Option<Value> {
     let list = doc.get(kind.list())?.as_array()?;
     position(list, id).map(|i| list[i].clone())
+}
+
+/// Writes a plan document into which objects were put: validated as a
+/// whole, then in one transaction with `records`. `catalog_changed`: a team,
+/// service, environment or freeze was put; `releases`: the ids of the
+/// releases put or removed. Nothing is written without records.
+pub(crate) fn write_document(
+    store: &mut Store,
+    doc: Value,
+    records: &[AuditRecord],
+    catalog_changed: bool,
+    releases: &[String],
+) -> Result<(), ApiError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let changed = relcal_domain::parse_plan_value(doc)?;
+    let kept: Vec<&relcal_domain::Release> = changed
+        .releases
+        .iter()
+        .filter(|r| releases.iter().any(|id| id == r.id.as_str()))
+        .collect();
+    let gone: Vec<&str> = releases
+        .iter()
+        .filter(|id| {
+            !changed
+                .releases
+                .iter()
+                .any(|r| r.id.as_str() == id.as_str())
+        })
+        .map(String::as_str)
+        .collect();
+    store.apply_pulled(&changed, catalog_changed, &kept, &gone, records)?;
+    Ok(())
 }
 
 /// Puts `value` in place of the object `id` (or at `at`, else at the end),

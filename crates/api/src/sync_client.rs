@@ -11,7 +11,7 @@
 //! caller's.
 
 use crate::check::{stored_plan, utc};
-use crate::edit::{object_in, put, ObjectKind};
+use crate::edit::{object_in, put, write_document, ObjectKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::sync::{Changes, Mutation, MutationResult};
 use chrono::{DateTime, Utc};
@@ -89,26 +89,7 @@ fn apply_pulled(
             after: object.as_ref().map(Value::to_string),
         });
     }
-    if records.is_empty() {
-        return Ok(0);
-    }
-    let changed = relcal_domain::parse_plan_value(doc)?;
-    let kept: Vec<&relcal_domain::Release> = changed
-        .releases
-        .iter()
-        .filter(|r| releases.iter().any(|id| id == r.id.as_str()))
-        .collect();
-    let gone: Vec<&str> = releases
-        .iter()
-        .filter(|id| {
-            !changed
-                .releases
-                .iter()
-                .any(|r| r.id.as_str() == id.as_str())
-        })
-        .map(String::as_str)
-        .collect();
-    store.apply_pulled(&changed, catalog_changed, &kept, &gone, &records)?;
+    write_document(store, doc, &records, catalog_changed, &releases)?;
     Ok(u32::try_from(records.len()).unwrap_or(u32::MAX))
 }
 
