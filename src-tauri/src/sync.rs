@@ -9,6 +9,7 @@ use crate::AppState;
 use chrono::Utc;
 use relcal_api::{ApiError, ErrorCode, SyncReport, SyncStatus};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
@@ -47,13 +48,13 @@ pub struct SyncState {
     /// One sync at a time.
     pub running: tokio::sync::Mutex<()>,
     /// For the view: a sync is running.
-    pub busy: std::sync::atomic::AtomicBool,
+    pub busy: AtomicBool,
     /// Wakes the connections poller (settings changed).
     pub adapters_wake: tokio::sync::Notify,
     /// One adapter run at a time.
     pub adapters_running: tokio::sync::Mutex<()>,
     /// For the view: adapters are running.
-    pub adapters_busy: std::sync::atomic::AtomicBool,
+    pub adapters_busy: AtomicBool,
 }
 
 /// The view of where sync stands now.
@@ -86,54 +87,68 @@ pub fn view(state: &AppState) -> Result<SyncView, ApiError> {
         enabled: server.is_some(),
         token_source,
         token_problem,
-        syncing: state.sync.busy.load(std::sync::atomic::Ordering::Relaxed),
+        syncing: state.sync.busy.load(Ordering::Relaxed),
     })
+}
+
+/// Runs `work` on a database connection of its own (as the window's user),
+/// off the async runtime, with `busy` set meanwhile (`started` is told once
+/// it is). `what` names the work in the error an in-memory calendar gets.
+async fn on_own_connection<T: Send + 'static>(
+    state: &AppState,
+    what: &str,
+    busy: &AtomicBool,
+    started: impl FnOnce(),
+    work: impl FnOnce(&mut relcal_api::Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (path, user) = {
+        let store = crate::commands::store(state)?;
+        (store.path().to_owned(), store.actor().to_owned())
+    };
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("{what}: this calendar is in memory only; open one from a file to use it"),
+        ));
+    }
+    busy.store(true, Ordering::Relaxed);
+    started();
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let mut store = relcal_api::open_store(&path)?;
+        store.set_actor(&user);
+        work(&mut store)
+    })
+    .await
+    .unwrap_or_else(|e| Err(ApiError::new(ErrorCode::Internal, e.to_string())));
+    busy.store(false, Ordering::Relaxed);
+    result
 }
 
 /// Syncs once, now, on a connection of its own, off the async runtime.
 pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiError> {
     let state = app.state::<AppState>();
     let _one = state.sync.running.lock().await;
-    let (path, user, server) = {
-        let store = crate::commands::store(&state)?;
-        let server = relcal_api::sync_server(&store)?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Validation,
-                "sync: no server is set; connect to one in Calendar ▸ Sync",
-            )
-        })?;
-        (store.path().to_owned(), store.actor().to_owned(), server)
-    };
-    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
-        return Err(ApiError::new(
+    let server = relcal_api::sync_server(&*crate::commands::store(&state)?)?.ok_or_else(|| {
+        ApiError::new(
             ErrorCode::Validation,
-            "sync: this calendar is in memory only; open one from a file to sync it",
-        ));
-    }
-    state
-        .sync
-        .busy
-        .store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = app.emit(SYNC_EVENT, view(&state).ok());
-    let result = tauri::async_runtime::spawn_blocking(move || {
-        let mut store = relcal_api::open_store(&path)?;
-        store.set_actor(&user);
+            "sync: no server is set; connect to one in Calendar ▸ Sync",
+        )
+    })?;
+    let started = || {
+        let _ = app.emit(SYNC_EVENT, view(&state).ok());
+    };
+    let result = on_own_connection(&state, "sync", &state.sync.busy, started, move |store| {
         let token = match relcal_sync::load_token(&server) {
             Ok((t, _)) => t,
             Err(e) => {
-                relcal_api::record_sync_error(&mut store, &e, Utc::now())?;
+                relcal_api::record_sync_error(store, &e, Utc::now())?;
                 return Err(e);
             }
         };
         let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
-        relcal_api::sync_and_record(&mut store, &server, &mut http, Utc::now())
+        relcal_api::sync_and_record(store, &server, &mut http, Utc::now())
     })
-    .await
-    .unwrap_or_else(|e| Err(ApiError::new(ErrorCode::Internal, e.to_string())));
-    state
-        .sync
-        .busy
-        .store(false, std::sync::atomic::Ordering::Relaxed);
+    .await;
     if let Ok(report) = &result {
         if report.pulled > 0 {
             // The notification scheduler and the window look again.
@@ -256,10 +271,7 @@ pub fn connections_view(state: &AppState) -> Result<ConnectionsView, ApiError> {
         gitlab_token,
         github_token,
         runs,
-        running: state
-            .sync
-            .adapters_busy
-            .load(std::sync::atomic::Ordering::Relaxed),
+        running: state.sync.adapters_busy.load(Ordering::Relaxed),
     })
 }
 
@@ -269,30 +281,16 @@ pub async fn run_connections<R: Runtime>(
 ) -> Result<Vec<relcal_api::AdapterRun>, ApiError> {
     let state = app.state::<AppState>();
     let _one = state.sync.adapters_running.lock().await;
-    let (path, user) = {
-        let store = crate::commands::store(&state)?;
-        (store.path().to_owned(), store.actor().to_owned())
-    };
-    state
-        .sync
-        .adapters_busy
-        .store(true, std::sync::atomic::Ordering::Relaxed);
-    let result = tauri::async_runtime::spawn_blocking(move || {
-        let mut store = relcal_api::open_store(&path)?;
-        store.set_actor(&user);
-        relcal_sync::run_adapters(&mut store, Utc::now())
-    })
-    .await
-    .unwrap_or_else(|e| Err(ApiError::new(ErrorCode::Internal, e.to_string())));
-    state
-        .sync
-        .adapters_busy
-        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let result = on_own_connection(
+        &state,
+        "connections",
+        &state.sync.adapters_busy,
+        || {},
+        |store| relcal_sync::run_adapters(store, Utc::now()),
+    )
+    .await;
     if let Ok(runs) = &result {
-        if runs
-            .iter()
-            .any(|r| r.error.is_none() && !r.summary.starts_with("0 created, 0 updated, 0 removed"))
-        {
+        if runs.iter().any(|r| r.changes > 0) {
             state.changed.notify_one();
             state.sync.wake.notify_one();
             let _ = app.emit(CHANGED_EVENT, 0);

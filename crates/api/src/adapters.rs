@@ -592,6 +592,9 @@ pub struct AdapterRun {
     pub at: String,
     /// What it did, in words.
     pub summary: String,
+    /// How many objects it created, changed or removed here.
+    #[serde(default)]
+    pub changes: u32,
     /// Why it failed, when it did.
     pub error: Option<String>,
     /// Items left alone, with the reason.
@@ -718,6 +721,11 @@ pub fn record_adapter_run(store: &mut Store, run: AdapterRun) -> Result<(), ApiE
 }
 
 impl AdapterReport {
+    /// Objects created, changed or removed.
+    pub fn changes(&self) -> u32 {
+        self.created + self.updated + self.removed
+    }
+
     /// "2 created, 1 updated, 0 removed, 3 unchanged".
     pub fn summary(&self) -> String {
         format!(

@@ -388,6 +388,8 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
         runs[0].summary,
         "3 created, 0 updated, 0 removed, 0 unchanged"
     );
+    let changes: Vec<u32> = runs.iter().map(|r| r.changes).collect();
+    assert_eq!(changes, [3, 2, 1]);
     let plan = exported(&store);
     assert_eq!(find(&plan, "releases", "checkout-2.0")["status"], "done");
     assert!(find(&plan, "releases", "checkout-2.0")["artifact"]
@@ -398,6 +400,7 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
 
     // Again: GitLab's freezes are unchanged, GitHub answers 304.
     let again = relcal_sync::run_adapters(&mut store, now).unwrap();
+    assert!(again.iter().all(|r| r.changes == 0), "{again:?}");
     assert_eq!(
         again[0].summary,
         "0 created, 0 updated, 0 removed, 3 unchanged"

@@ -145,6 +145,8 @@ export type AdapterRun = {
 	at: string,
 	/**  What it did, in words. */
 	summary: string,
+	/**  How many objects it created, changed or removed here. */
+	changes?: number,
 	/**  Why it failed, when it did. */
 	error: string | null,
 	/**  Items left alone, with the reason. */

@@ -415,8 +415,8 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       case "run_connections": {
         const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
         connections = { ...connections, runs: [
-          { source: "GitLab deployments", at, summary: "0 created, 1 updated, 0 removed, 0 unchanged", error: null, skipped: ["GitLab deployment 870: field `environment.name`: no environment here is called \"review/x\""] },
-          { source: "GitLab freeze periods", at, summary: "2 created, 0 updated, 0 removed, 0 unchanged", error: null, skipped: [] },
+          { source: "GitLab deployments", at, summary: "0 created, 1 updated, 0 removed, 0 unchanged", changes: 1, error: null, skipped: ["GitLab deployment 870: field `environment.name`: no environment here is called \"review/x\""] },
+          { source: "GitLab freeze periods", at, summary: "2 created, 0 updated, 0 removed, 0 unchanged", changes: 2, error: null, skipped: [] },
         ] };
         return connections;
       }

@@ -33,8 +33,21 @@ pub enum Backend {
 pub struct Postgres {
     dir: tempfile::TempDir,
     bin: std::path::PathBuf,
+    as_root: bool,
     /// Connection string for `--database-url`.
     pub url: String,
+}
+
+/// `program` of PostgreSQL's, run as the `postgres` user when we are root
+/// (the server refuses to run as root).
+fn pg_command(as_root: bool, program: &std::path::Path) -> Command {
+    if as_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
 }
 
 impl Postgres {
@@ -57,17 +70,10 @@ impl Postgres {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
             .unwrap_or(false);
         let run = |args: &[&str]| {
-            let mut c = if as_root {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]);
-                c
-            } else {
-                Command::new(args[0])
-            };
-            if as_root {
-                c.arg(args[0]);
-            }
-            let out = c.args(&args[1..]).output().unwrap();
+            let out = pg_command(as_root, std::path::Path::new(args[0]))
+                .args(&args[1..])
+                .output()
+                .unwrap();
             assert!(
                 out.status.success(),
                 "{args:?}: {}{}",
@@ -115,18 +121,19 @@ impl Postgres {
             "host={} port=5432 user=relcal dbname=postgres",
             dir.path().display()
         );
-        Self { dir, bin, url }
+        Self {
+            dir,
+            bin,
+            as_root,
+            url,
+        }
     }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let pg_ctl = self.bin.join("pg_ctl");
         let data = self.dir.path().join("data");
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]);
-        let _ = c
-            .arg(pg_ctl)
+        let _ = pg_command(self.as_root, &self.bin.join("pg_ctl"))
             .args([
                 "-D",
                 data.to_str().unwrap_or_default(),
@@ -134,18 +141,7 @@ impl Drop for Postgres {
                 "immediate",
                 "stop",
             ])
-            .output()
-            .or_else(|_| {
-                Command::new(self.bin.join("pg_ctl"))
-                    .args([
-                        "-D",
-                        data.to_str().unwrap_or_default(),
-                        "-m",
-                        "immediate",
-                        "stop",
-                    ])
-                    .output()
-            });
+            .output();
     }
 }
 
