@@ -156,19 +156,36 @@ enum Command {
     },
 }
 
+/// A calendar and the GitLab project it follows.
+#[derive(clap::Args)]
+struct GitLabProject {
+    #[command(flatten)]
+    db: DbArg,
+    /// The GitLab instance, e.g. https://gitlab.com.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The project: its id or group/name path.
+    #[arg(long)]
+    project: String,
+}
+
+impl GitLabProject {
+    /// The instance, with the token from GITLAB_TOKEN or the keyring.
+    fn client(&self) -> Result<relcal_sync::GitLab, ApiError> {
+        relcal_sync::GitLab::new(
+            &self.url,
+            relcal_sync::load_secret(&relcal_sync::gitlab_account(&self.url), "GITLAB_TOKEN"),
+        )
+    }
+}
+
 #[derive(Subcommand)]
 enum GitLabCommand {
     /// Import a project's deploy freeze periods as recurring freezes (the
     /// project's freezes here become exactly GitLab's). Token: GITLAB_TOKEN.
     Freezes {
         #[command(flatten)]
-        db: DbArg,
-        /// The GitLab instance, e.g. https://gitlab.com.
-        #[arg(long, value_name = "URL")]
-        url: String,
-        /// The project: its id or group/name path.
-        #[arg(long)]
-        project: String,
+        on: GitLabProject,
         /// Limit the freezes to these environments (comma-separated ids; default: all).
         #[arg(long, value_delimiter = ',')]
         environments: Vec<String>,
@@ -177,13 +194,7 @@ enum GitLabCommand {
     /// (matched by version = deployed ref, and environment). Token: GITLAB_TOKEN.
     Deployments {
         #[command(flatten)]
-        db: DbArg,
-        /// The GitLab instance.
-        #[arg(long, value_name = "URL")]
-        url: String,
-        /// The project: its id or group/name path.
-        #[arg(long)]
-        project: String,
+        on: GitLabProject,
         /// Only deployments to this GitLab environment.
         #[arg(long)]
         environment: Option<String>,
@@ -535,41 +546,25 @@ fn print_report(what: &str, r: &relcal_api::AdapterReport) {
 /// Runs `gitlab freezes|deployments`.
 fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
     match command {
-        GitLabCommand::Freezes {
-            db,
-            url,
-            project,
-            environments,
-        } => {
-            let periods = relcal_sync::GitLab::new(
-                &url,
-                relcal_sync::load_secret(&relcal_sync::gitlab_account(&url), "GITLAB_TOKEN"),
-            )?
-            .freeze_periods(&project)?;
-            let mut store = open_as(&db, None)?;
+        GitLabCommand::Freezes { on, environments } => {
+            let periods = on.client()?.freeze_periods(&on.project)?;
+            let mut store = open_as(&on.db, None)?;
             let r = relcal_api::import_gitlab_freezes(
                 &mut store,
-                &project,
+                &on.project,
                 &periods,
                 &environments,
                 chrono::Utc::now(),
             )?;
-            print_report(&format!("GitLab {project} freeze periods"), &r);
+            print_report(&format!("GitLab {} freeze periods", on.project), &r);
         }
-        GitLabCommand::Deployments {
-            db,
-            url,
-            project,
-            environment,
-        } => {
-            let list = relcal_sync::GitLab::new(
-                &url,
-                relcal_sync::load_secret(&relcal_sync::gitlab_account(&url), "GITLAB_TOKEN"),
-            )?
-            .deployments(&project, environment.as_deref())?;
-            let mut store = open_as(&db, None)?;
+        GitLabCommand::Deployments { on, environment } => {
+            let list = on
+                .client()?
+                .deployments(&on.project, environment.as_deref())?;
+            let mut store = open_as(&on.db, None)?;
             let r = relcal_api::apply_gitlab_deployments(&mut store, &list, chrono::Utc::now())?;
-            print_report(&format!("GitLab {project} deployments"), &r);
+            print_report(&format!("GitLab {} deployments", on.project), &r);
         }
     }
     Ok(())
