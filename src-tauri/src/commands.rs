@@ -73,7 +73,7 @@ pub async fn conflicts(
 ) -> Result<ConflictsView, ApiError> {
     let now = match now {
         Some(text) => instant("conflicts", "now", &text)?,
-        None => Utc::now(),
+        None => relcal_api::clock::now(),
     };
     relcal_api::conflicts_view(&*store(&state)?, now)
 }
@@ -89,7 +89,7 @@ pub async fn move_release(
     end: String,
 ) -> Result<ReleaseChange, ApiError> {
     let mut store = store(&state)?;
-    relcal_api::move_release(&mut store, &id, &start, &end, Utc::now())
+    relcal_api::move_release(&mut store, &id, &start, &end, relcal_api::clock::now())
 }
 
 /// One release with everything about it and its conflicts now.
@@ -99,7 +99,7 @@ pub async fn release_detail(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<ReleaseDetail, ApiError> {
-    relcal_api::release_detail(&*store(&state)?, &id, Utc::now())
+    relcal_api::release_detail(&*store(&state)?, &id, relcal_api::clock::now())
 }
 
 /// Teams, services, environments and releases for the release form.
@@ -126,7 +126,7 @@ pub async fn save_release(
     state: State<'_, AppState>,
     input: ReleaseInput,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::save_release(&mut *store_mut(&state)?, input, Utc::now())
+    relcal_api::save_release(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
 /// A release as typed in the form, checked against the calendar without
@@ -137,7 +137,7 @@ pub async fn preview_release(
     state: State<'_, AppState>,
     input: ReleaseInput,
 ) -> Result<ReleasePreview, ApiError> {
-    relcal_api::preview_release(&*store(&state)?, &input, Utc::now())
+    relcal_api::preview_release(&*store(&state)?, &input, relcal_api::clock::now())
 }
 
 /// Sets a release's status (e.g. `cancelled`).
@@ -148,7 +148,12 @@ pub async fn set_release_status(
     id: String,
     status: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::set_release_status(&mut *store_mut(&state)?, &id, &status, Utc::now())
+    relcal_api::set_release_status(
+        &mut *store_mut(&state)?,
+        &id,
+        &status,
+        relcal_api::clock::now(),
+    )
 }
 
 /// Facts about the running app, for the status bar.
@@ -160,6 +165,8 @@ pub struct AppInfo {
     pub db_path: Option<String>,
     /// Why the calendar could not be opened, if it could not.
     pub open_error: Option<ApiError>,
+    /// The app's clock (RFC 3339 UTC): the UI's "today" (`RELCAL_NOW` moves it).
+    pub now: String,
 }
 
 /// Version, database and start-up problems.
@@ -174,6 +181,7 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
             .as_ref()
             .err()
             .map(|e| ApiError::new(e.code, e.message.clone())),
+        now: relcal_api::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
 
@@ -191,7 +199,7 @@ pub async fn save_team(
     state: State<'_, AppState>,
     input: TeamInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_team(&mut *store_mut(&state)?, input, Utc::now())
+    relcal_api::save_team(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
 /// Creates or updates a service.
@@ -201,7 +209,7 @@ pub async fn save_service(
     state: State<'_, AppState>,
     input: ServiceInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_service(&mut *store_mut(&state)?, input, Utc::now())
+    relcal_api::save_service(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
 /// Creates or updates an environment.
@@ -211,7 +219,7 @@ pub async fn save_environment(
     state: State<'_, AppState>,
     input: EnvironmentInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_environment(&mut *store_mut(&state)?, input, Utc::now())
+    relcal_api::save_environment(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
 /// The form's view of a freeze.
@@ -229,7 +237,7 @@ pub async fn preview_freeze(
     state: State<'_, AppState>,
     input: FreezeInput,
 ) -> Result<FreezePreview, ApiError> {
-    relcal_api::preview_freeze(&*store(&state)?, &input, Utc::now())
+    relcal_api::preview_freeze(&*store(&state)?, &input, relcal_api::clock::now())
 }
 
 /// Creates or updates a freeze.
@@ -239,7 +247,7 @@ pub async fn save_freeze(
     state: State<'_, AppState>,
     input: FreezeInput,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::save_freeze(&mut *store_mut(&state)?, input, Utc::now())
+    relcal_api::save_freeze(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
 /// Deletes a team, service, environment, freeze or release; refused while
@@ -251,7 +259,12 @@ pub async fn delete_object(
     kind: ObjectKind,
     id: String,
 ) -> Result<ObjectChange, ApiError> {
-    relcal_api::delete_object(&mut *store_mut(&state)?, kind, &id, Utc::now())
+    relcal_api::delete_object(
+        &mut *store_mut(&state)?,
+        kind,
+        &id,
+        relcal_api::clock::now(),
+    )
 }
 
 /// Undoes a change: puts the object back as `previous` (from the change) at
@@ -271,7 +284,7 @@ pub async fn restore_object(
         &id,
         previous.as_deref(),
         position,
-        Utc::now(),
+        relcal_api::clock::now(),
     )
 }
 
@@ -404,7 +417,7 @@ pub async fn user_name(state: State<'_, AppState>) -> Result<String, ApiError> {
 #[tauri::command]
 #[specta::specta]
 pub async fn set_user_name(state: State<'_, AppState>, name: String) -> Result<String, ApiError> {
-    relcal_api::set_user_name(&mut *store_mut(&state)?, &name, Utc::now())
+    relcal_api::set_user_name(&mut *store_mut(&state)?, &name, relcal_api::clock::now())
 }
 
 /// Approves a release as the current user.
@@ -414,7 +427,7 @@ pub async fn approve_release(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::approve_release(&mut *store_mut(&state)?, &id, Utc::now())
+    relcal_api::approve_release(&mut *store_mut(&state)?, &id, relcal_api::clock::now())
 }
 
 /// Withdraws `approver`'s approval of a release.
@@ -425,7 +438,12 @@ pub async fn revoke_approval(
     id: String,
     approver: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::revoke_approval(&mut *store_mut(&state)?, &id, &approver, Utc::now())
+    relcal_api::revoke_approval(
+        &mut *store_mut(&state)?,
+        &id,
+        &approver,
+        relcal_api::clock::now(),
+    )
 }
 
 /// Records an approved exception to a freeze for a release.
@@ -444,7 +462,7 @@ pub async fn request_override(
         &freeze,
         &reason,
         &approver,
-        Utc::now(),
+        relcal_api::clock::now(),
     )
 }
 
@@ -455,7 +473,11 @@ pub async fn go_no_go(
     state: State<'_, AppState>,
     days: Option<u32>,
 ) -> Result<relcal_api::GoNoGo, ApiError> {
-    relcal_api::go_no_go(&*store(&state)?, Utc::now(), days.unwrap_or(7))
+    relcal_api::go_no_go(
+        &*store(&state)?,
+        relcal_api::clock::now(),
+        days.unwrap_or(7),
+    )
 }
 
 /// Asks where to save and writes the calendar as iCalendar there. Null when
@@ -469,7 +491,7 @@ pub async fn export_ics<R: tauri::Runtime>(
     let Some(path) = ask_for_file(app, Dialog::SaveIcs).await? else {
         return Ok(None);
     };
-    let text = relcal_api::export_plan_ics(&*store(&state)?, Utc::now())?;
+    let text = relcal_api::export_plan_ics(&*store(&state)?, relcal_api::clock::now())?;
     std::fs::write(&path, text).map_err(|e| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -503,7 +525,7 @@ pub async fn import_holidays<R: tauri::Runtime>(
         &text,
         &severity,
         &environments,
-        Utc::now(),
+        relcal_api::clock::now(),
     )
     .map(Some)
     .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))
@@ -525,7 +547,11 @@ pub async fn save_checklist_templates(
     state: State<'_, AppState>,
     templates: relcal_api::ChecklistTemplates,
 ) -> Result<relcal_api::ChecklistTemplates, ApiError> {
-    relcal_api::save_checklist_templates(&mut *store_mut(&state)?, templates, Utc::now())
+    relcal_api::save_checklist_templates(
+        &mut *store_mut(&state)?,
+        templates,
+        relcal_api::clock::now(),
+    )
 }
 
 /// Adds the missing items of its environment's template to a release.
@@ -535,7 +561,7 @@ pub async fn apply_checklist_template(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::apply_checklist_template(&mut *store_mut(&state)?, &id, Utc::now())
+    relcal_api::apply_checklist_template(&mut *store_mut(&state)?, &id, relcal_api::clock::now())
 }
 
 /// Ticks or unticks a checklist item, with its owner and note.
@@ -546,7 +572,12 @@ pub async fn set_checklist_item(
     id: String,
     input: relcal_api::ChecklistItemInput,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::set_checklist_item(&mut *store_mut(&state)?, &id, input, Utc::now())
+    relcal_api::set_checklist_item(
+        &mut *store_mut(&state)?,
+        &id,
+        input,
+        relcal_api::clock::now(),
+    )
 }
 
 /// Saves a release's rollback plan.
@@ -557,7 +588,12 @@ pub async fn save_rollback(
     id: String,
     input: relcal_api::RollbackView,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::save_rollback(&mut *store_mut(&state)?, &id, input, Utc::now())
+    relcal_api::save_rollback(
+        &mut *store_mut(&state)?,
+        &id,
+        input,
+        relcal_api::clock::now(),
+    )
 }
 
 /// The notification settings.
@@ -576,7 +612,7 @@ pub async fn save_notify_settings(
     state: State<'_, AppState>,
     settings: relcal_api::NotifySettings,
 ) -> Result<relcal_api::NotifySettings, ApiError> {
-    relcal_api::save_notify_settings(&mut *store_mut(&state)?, settings, Utc::now())
+    relcal_api::save_notify_settings(&mut *store_mut(&state)?, settings, relcal_api::clock::now())
 }
 
 /// Where sync with the team's server stands.
@@ -599,7 +635,8 @@ pub async fn connect_sync<R: tauri::Runtime>(
 ) -> Result<crate::sync::SyncView, ApiError> {
     let server = {
         let mut store = store(&state)?;
-        let Some(server) = relcal_api::set_sync_server(&mut store, Some(&server), Utc::now())?
+        let Some(server) =
+            relcal_api::set_sync_server(&mut store, Some(&server), relcal_api::clock::now())?
         else {
             return Err(ApiError::new(
                 ErrorCode::Validation,
@@ -614,7 +651,7 @@ pub async fn connect_sync<R: tauri::Runtime>(
     };
     if let Err(e) = saved {
         // Nothing half-done: without a token, sync stays off.
-        relcal_api::set_sync_server(&mut *store(&state)?, None, Utc::now())?;
+        relcal_api::set_sync_server(&mut *store(&state)?, None, relcal_api::clock::now())?;
         return Err(e);
     }
     // The first sync now, so a wrong token or address shows at once.
@@ -630,7 +667,7 @@ pub async fn connect_sync<R: tauri::Runtime>(
 pub async fn disconnect_sync(
     state: State<'_, AppState>,
 ) -> Result<crate::sync::SyncView, ApiError> {
-    relcal_api::set_sync_server(&mut *store(&state)?, None, Utc::now())?;
+    relcal_api::set_sync_server(&mut *store(&state)?, None, relcal_api::clock::now())?;
     crate::sync::view(&state)
 }
 
@@ -665,7 +702,7 @@ pub async fn resolve_sync_conflict(
         &mut *store_mut(&state)?,
         &mutation_id,
         keep_mine,
-        Utc::now(),
+        relcal_api::clock::now(),
     )?;
     crate::sync::view(&state)
 }
@@ -690,7 +727,11 @@ pub async fn save_connections(
     github_token: Option<String>,
 ) -> Result<crate::sync::ConnectionsView, ApiError> {
     let before = relcal_api::adapter_settings(&*store(&state)?)?;
-    let saved = relcal_api::save_adapter_settings(&mut *store(&state)?, settings, Utc::now())?;
+    let saved = relcal_api::save_adapter_settings(
+        &mut *store(&state)?,
+        settings,
+        relcal_api::clock::now(),
+    )?;
     let given = |t: &Option<String>| {
         t.as_deref()
             .map(str::trim)
@@ -710,7 +751,7 @@ pub async fn save_connections(
     }
     if let Err(e) = kept {
         // Nothing half-done: without its token, the change is taken back.
-        relcal_api::save_adapter_settings(&mut *store(&state)?, before, Utc::now())?;
+        relcal_api::save_adapter_settings(&mut *store(&state)?, before, relcal_api::clock::now())?;
         return Err(e);
     }
     state.sync.adapters_wake.notify_one();

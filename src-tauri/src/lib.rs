@@ -109,7 +109,10 @@ fn chosen_db_path() -> Option<PathBuf> {
 
 fn open_state() -> AppState {
     let db_path = chosen_db_path().or_else(|| relcal_api::default_db_path().ok());
-    let store = relcal_api::open_calendar(db_path.as_deref(), chrono::Utc::now())
+    if let Err(e) = relcal_api::clock::init() {
+        tracing::error!("{e}; using the system clock");
+    }
+    let store = relcal_api::open_calendar(db_path.as_deref(), relcal_api::clock::now())
         .and_then(|mut s| relcal_api::load_user_name(&mut s).map(|_| s))
         .map(Mutex::new);
     if let Err(e) = &store {

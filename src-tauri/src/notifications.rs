@@ -4,7 +4,6 @@
 //! clock is noticed). Clicking a notification opens its release or freeze.
 
 use crate::AppState;
-use chrono::Utc;
 use relcal_api::OutgoingNotice;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -130,7 +129,9 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
                     return;
                 };
                 let result =
-                    relcal_api::run_notifications(&mut store, Utc::now(), &mut |n| show(&app, n));
+                    relcal_api::run_notifications(&mut store, relcal_api::clock::now(), &mut |n| {
+                        show(&app, n)
+                    });
                 match result {
                     Ok(run) => {
                         // The run read the calendar once for both.
@@ -147,9 +148,10 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
                     Err(e) => {
                         tracing::warn!("notifications: {}", e.message);
                         // No run to read the tray from (a notification could not be shown).
-                        if let (Some(tray), Ok(status)) =
-                            (&tray, relcal_api::tray_status(&store, Utc::now()))
-                        {
+                        if let (Some(tray), Ok(status)) = (
+                            &tray,
+                            relcal_api::tray_status(&store, relcal_api::clock::now()),
+                        ) {
                             update_tray(tray, status);
                         }
                         None
@@ -158,7 +160,7 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
             }
         };
         let wait = next
-            .map(|t| (t - Utc::now()).num_milliseconds())
+            .map(|t| (t - relcal_api::clock::now()).num_milliseconds())
             .unwrap_or(60_000)
             .clamp(1_000, 60_000);
         let wait = std::time::Duration::from_millis(u64::try_from(wait).unwrap_or(60_000));

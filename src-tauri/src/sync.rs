@@ -6,7 +6,6 @@
 //! after every try and `relcal://changed` when the server's changes arrived.
 
 use crate::AppState;
-use chrono::Utc;
 use relcal_api::{ApiError, ErrorCode, SyncReport, SyncStatus};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -141,12 +140,12 @@ pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiE
         let token = match relcal_sync::load_token(&server) {
             Ok((t, _)) => t,
             Err(e) => {
-                relcal_api::record_sync_error(store, &e, Utc::now())?;
+                relcal_api::record_sync_error(store, &e, relcal_api::clock::now())?;
                 return Err(e);
             }
         };
         let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
-        relcal_api::sync_and_record(store, &server, &mut http, Utc::now())
+        relcal_api::sync_and_record(store, &server, &mut http, relcal_api::clock::now())
     })
     .await;
     if let Ok(report) = &result {
@@ -174,7 +173,7 @@ fn announce_conflicts<R: Runtime>(app: &AppHandle<R>, state: &AppState, n: u32) 
         return;
     }
     let notice = relcal_api::OutgoingNotice {
-        key: format!("sync-conflicts-{}", Utc::now().timestamp()),
+        key: format!("sync-conflicts-{}", relcal_api::clock::now().timestamp()),
         summary: if n == 1 {
             "A sync conflict needs you".to_owned()
         } else {
@@ -286,7 +285,7 @@ pub async fn run_connections<R: Runtime>(
         "connections",
         &state.sync.adapters_busy,
         || {},
-        |store| relcal_sync::run_adapters(store, Utc::now()),
+        |store| relcal_sync::run_adapters(store, relcal_api::clock::now()),
     )
     .await;
     if let Ok(runs) = &result {

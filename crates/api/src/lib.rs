@@ -12,6 +12,7 @@ mod adapters;
 mod audit;
 mod calendar;
 mod check;
+pub mod clock;
 mod edit;
 mod error;
 mod gate;

@@ -1,8 +1,8 @@
 //! Plans in and out: validate, import, export, and the demo calendar.
 
 use crate::error::{ApiError, ErrorCode};
-use chrono::{DateTime, Utc};
-use relcal_domain::{parse_plan, Plan};
+use chrono::{DateTime, Datelike, Utc};
+use relcal_domain::{parse_plan, Plan, ReleaseStatus};
 use relcal_store::Store;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -79,7 +79,7 @@ pub fn import_plan_text(store: &mut Store, text: &str) -> Result<ImportSummary, 
     let summary = serde_json::to_value(ImportSummary::of(&plan)).unwrap_or_default();
     let rec = crate::audit::record(
         store,
-        chrono::Utc::now(),
+        crate::clock::now(),
         "calendar.import",
         ("calendar", "calendar"),
         None,
@@ -107,13 +107,28 @@ pub fn seed_demo_if_new(store: &mut Store, now: DateTime<Utc>) -> Result<bool, A
             format!("the bundled demo plan is invalid: {e}"),
         )
     })?;
-    // Into the week of now, or the next one when that would put its first
-    // release in the past (seeded late in the week): the demo is upcoming.
+    // Into the week of now, or the next one when every release of the demo's
+    // first week that has not begun (draft, planned, approved) would already
+    // be past: the demo is upcoming, and one of its first releases falls
+    // within the next seven days whatever the weekday and hour of seeding.
+    let monday = |t: DateTime<Utc>| {
+        let day = t.date_naive();
+        day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+    };
+    let first_week = demo.releases.iter().map(|r| r.start.utc).min().map(monday);
+    let still_to_come = |weeks: i64| {
+        demo.releases
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    ReleaseStatus::Draft | ReleaseStatus::Planned | ReleaseStatus::Approved
+                ) && Some(monday(r.start.utc)) == first_week
+            })
+            .any(|r| r.start.utc + chrono::Duration::weeks(weeks) >= now)
+    };
     let mut weeks = demo.weeks_to_bring_to(now);
-    let earliest = demo.releases.iter().map(|r| r.start.utc).min();
-    if earliest
-        .is_some_and(|t| (t + chrono::Duration::weeks(weeks)).date_naive() < now.date_naive())
-    {
+    if !still_to_come(weeks) {
         weeks += 1;
     }
     let shifted = demo.shifted_by_weeks(weeks);

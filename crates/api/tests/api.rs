@@ -50,6 +50,34 @@ fn a_new_calendar_gets_the_demo_moved_to_the_coming_days() {
     assert_eq!(again, view);
 }
 
+/// The demo is seeded so that the go/no-go view of the next seven days shows
+/// its first planned releases, whatever the weekday and hour: every half hour
+/// of one week (Monday 30 Nov 2026 to Sunday 6 Dec), and the same week a year on.
+#[test]
+fn the_demo_is_upcoming_on_every_day_and_hour_of_a_week() {
+    let dir = tempfile::tempdir().unwrap();
+    for base in ["2026-11-30T00:00:00Z", "2027-11-29T00:00:00Z"] {
+        for step in 0..(7 * 48) {
+            let now = at(base) + chrono::Duration::minutes(30 * step);
+            let path = dir.path().join(format!("seed-{}.db", now.timestamp()));
+            let store = open_calendar(Some(&path), now).unwrap();
+            let view = go_no_go(&store, now, 7).unwrap();
+            let upcoming: Vec<&str> = view
+                .rows
+                .iter()
+                .filter(|r| at(&r.start) >= now)
+                .map(|r| r.title.as_str())
+                .collect();
+            assert!(
+                upcoming.contains(&"checkout 2.0"),
+                "seeded at {now}: the next seven days show {upcoming:?}"
+            );
+            drop(store);
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+}
+
 #[test]
 fn invalid_import_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();

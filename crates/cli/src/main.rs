@@ -4,6 +4,56 @@
 //! the outcome to the contract's exit codes (0 yes, 1 no, 2 invalid input or
 //! usage, 3 could not work).
 
+/// Standard output that a closed pipe (`relcal check | head`) ends quietly:
+/// what is left to print is dropped, and the exit code stays the command's
+/// answer. `print!` and `println!` below are these, not std's, which panic.
+mod out {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+
+    pub fn write(args: std::fmt::Arguments<'_>, newline: bool) {
+        if CLOSED.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let written = stdout.write_fmt(args).and_then(|()| {
+            if newline {
+                stdout.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        });
+        if written.is_err() {
+            // A reader that went away (EPIPE) or a full disk: nothing more can be shown.
+            CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Flushes what is buffered, ignoring a reader that went away.
+    pub fn flush() {
+        if !CLOSED.load(Ordering::Relaxed) && std::io::stdout().lock().flush().is_err() {
+            CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+macro_rules! println {
+    () => {
+        $crate::out::write(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!($($arg)*), true)
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!($($arg)*), false)
+    };
+}
+
 use clap::{Parser, Subcommand, ValueEnum};
 use relcal_api::{ApiError, ErrorCode};
 use std::path::{Path, PathBuf};
@@ -308,7 +358,7 @@ fn read_plan(path: &Path) -> Result<String, ApiError> {
 
 fn instant(flag: &str, text: Option<&str>) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
     match text {
-        None => Ok(chrono::Utc::now()),
+        None => Ok(relcal_api::clock::now()),
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
             .map(|t| t.to_utc())
             .map_err(|e| {
@@ -504,7 +554,7 @@ fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> 
     // minute, so a changed clock, a resumed laptop or an edit made elsewhere
     // is noticed. No busy polling.
     loop {
-        let now = chrono::Utc::now();
+        let now = relcal_api::clock::now();
         let run = match relcal_api::run_notifications(&mut store, now, &mut sink) {
             Ok(run) => run,
             Err(e) if e.code == ErrorCode::Unavailable => {
@@ -520,7 +570,7 @@ fn notify(db: DbArg, once: bool, now: Option<String>) -> Result<bool, ApiError> 
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.to_utc());
         let wait = next
-            .map(|t| (t - chrono::Utc::now()).num_milliseconds())
+            .map(|t| (t - relcal_api::clock::now()).num_milliseconds())
             .unwrap_or(60_000)
             .clamp(1_000, 60_000);
         std::thread::sleep(std::time::Duration::from_millis(
@@ -554,7 +604,7 @@ fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
                 &on.project,
                 &periods,
                 &environments,
-                chrono::Utc::now(),
+                relcal_api::clock::now(),
             )?;
             print_report(&format!("GitLab {} freeze periods", on.project), &r);
         }
@@ -563,7 +613,8 @@ fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
                 .client()?
                 .deployments(&on.project, environment.as_deref())?;
             let mut store = open_as(&on.db, None)?;
-            let r = relcal_api::apply_gitlab_deployments(&mut store, &list, chrono::Utc::now())?;
+            let r =
+                relcal_api::apply_gitlab_deployments(&mut store, &list, relcal_api::clock::now())?;
             print_report(&format!("GitLab {} deployments", on.project), &r);
         }
     }
@@ -576,7 +627,7 @@ fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
     let mut store = open_as(&db, None)?;
     let token = relcal_sync::load_secret(&relcal_sync::github_account(&api), "GITHUB_TOKEN");
     let github = relcal_sync::GitHub::new(&api, token)?;
-    match relcal_sync::poll_github_releases(&mut store, &github, &repo, chrono::Utc::now())? {
+    match relcal_sync::poll_github_releases(&mut store, &github, &repo, relcal_api::clock::now())? {
         None => println!("GitHub {repo} releases: not modified since the last poll"),
         Some(r) => print_report(&format!("GitHub {repo} releases"), &r),
     }
@@ -591,7 +642,8 @@ fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
     relcal_api::load_user_name(&mut store)?;
     let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
     let base = http.base().to_owned();
-    let report = relcal_api::sync_and_record(&mut store, &base, &mut http, chrono::Utc::now())?;
+    let report =
+        relcal_api::sync_and_record(&mut store, &base, &mut http, relcal_api::clock::now())?;
     println!(
         "pushed {} ({} merged), pulled {}, {} new conflict{}",
         report.pushed,
@@ -652,7 +704,7 @@ fn print_change(change: &relcal_api::ReleaseChange) {
 }
 
 fn release(change: ReleaseCommand) -> Result<(), ApiError> {
-    let now = chrono::Utc::now();
+    let now = relcal_api::clock::now();
     let done = match change {
         ReleaseCommand::Status { id, status, db, by } => {
             let mut store = open_as(&db, by.as_deref())?;
@@ -674,6 +726,7 @@ fn release(change: ReleaseCommand) -> Result<(), ApiError> {
 }
 
 fn run(cli: Cli) -> Result<bool, ApiError> {
+    relcal_api::clock::init()?;
     match cli.command {
         Command::Check {
             plan,
@@ -732,7 +785,12 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
                     }
                 };
                 let mut store = open_as(&db, None)?;
-                relcal_api::resolve_sync_conflict(&mut store, &id, keep_mine, chrono::Utc::now())?;
+                relcal_api::resolve_sync_conflict(
+                    &mut store,
+                    &id,
+                    keep_mine,
+                    relcal_api::clock::now(),
+                )?;
                 println!(
                     "resolved {id}: {}",
                     if keep_mine {
@@ -786,7 +844,7 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
                 ExportFormat::Ics => {
                     print!(
                         "{}",
-                        relcal_api::export_plan_ics(&store, chrono::Utc::now())?
+                        relcal_api::export_plan_ics(&store, relcal_api::clock::now())?
                     )
                 }
             }
@@ -797,7 +855,9 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let outcome = run(cli);
+    out::flush();
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {

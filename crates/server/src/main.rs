@@ -4,6 +4,14 @@
 //! blocking). Errors are `{code, message}` with a 4xx or 5xx status. Data
 //! lives in one SQLite file (`--db`) or in PostgreSQL (`--database-url`).
 
+/// A line on stdout; a reader that went away (`| head`) is no reason to panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use axum::extract::{DefaultBodyLimit, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -160,7 +168,7 @@ async fn gate(
         ))
     })?;
     let at = match at.as_deref() {
-        None => chrono::Utc::now(),
+        None => relcal_api::clock::now(),
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
             .map(|t| t.to_utc())
             .map_err(|e| {
@@ -199,7 +207,7 @@ async fn calendar_ics(
     let token = q.token.or_else(|| token_of(&headers));
     let ics = with_store(store, move |s| {
         relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
-        Ok(relcal_api::server_ics(s, chrono::Utc::now())?)
+        Ok(relcal_api::server_ics(s, relcal_api::clock::now())?)
     })
     .await?;
     Ok((
@@ -263,7 +271,7 @@ async fn changes(
             s,
             since,
             1000,
-            chrono::Utc::now(),
+            relcal_api::clock::now(),
         )?))
     })
     .await
@@ -308,7 +316,8 @@ async fn mutations(
         if let Some(previous) = s.answer(&batch_key)? {
             return Ok(previous);
         }
-        let results = relcal_api::apply_mutations(s, &who, &batch.mutations, chrono::Utc::now())?;
+        let results =
+            relcal_api::apply_mutations(s, &who, &batch.mutations, relcal_api::clock::now())?;
         let body = serde_json::json!({ "results": results }).to_string();
         s.record_answer(&batch_key, &body)?;
         Ok(body)
@@ -362,7 +371,7 @@ async fn serve(store: Box<dyn ServerStore>, listen: &str) -> Result<(), ApiError
         .local_addr()
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     // Scripts and tests read the address (port 0 picks a free one).
-    println!("listening on http://{addr}");
+    say!("listening on http://{addr}");
     axum::serve(listener, router(Arc::new(Mutex::new(store))))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -381,14 +390,20 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = (|| -> Result<(), ApiError> {
+        relcal_api::clock::init()?;
         let mut store = open(cli.db, cli.database_url)?;
         match cli.command {
             Some(Command::Token {
                 command: TokenCommand::Create { user, role },
             }) => {
-                println!(
+                say!(
                     "{}",
-                    relcal_api::create_token(store.as_mut(), &user, &role, chrono::Utc::now())?
+                    relcal_api::create_token(
+                        store.as_mut(),
+                        &user,
+                        &role,
+                        relcal_api::clock::now()
+                    )?
                 );
                 Ok(())
             }
@@ -399,8 +414,12 @@ fn main() -> ExitCode {
                         format!("{}: cannot read the plan: {e}", plan.display()),
                     )
                 })?;
-                let s = relcal_api::import_server_plan(store.as_mut(), &text, chrono::Utc::now())?;
-                println!(
+                let s = relcal_api::import_server_plan(
+                    store.as_mut(),
+                    &text,
+                    relcal_api::clock::now(),
+                )?;
+                say!(
                     "imported {}: {} teams, {} services, {} environments, {} freezes, {} releases",
                     plan.display(),
                     s.teams,

@@ -68,7 +68,9 @@ impl Store {
         self.catalog.replace(None);
         let tx = self.conn.transaction()?;
         clear(&tx)?;
-        insert(&tx, plan)?;
+        // The import's own time, from its audit record: the store reads no clock.
+        let at = audit.first().map_or("", |a| a.at.as_str());
+        insert(&tx, plan, at)?;
         crate::audit::append(&tx, audit)?;
         tx.commit()?;
         Ok(())
@@ -291,7 +293,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", true)?;
         if fresh {
-            insert(&tx, plan)?;
+            insert(&tx, plan, audit.first().map_or("", |a| a.at.as_str()))?;
         } else {
             if catalog_changed {
                 clear_catalog(&tx)?;
@@ -418,10 +420,10 @@ fn insert_recurrence_fields(r: &Recurrence) -> (String, String, String, String) 
     )
 }
 
-fn insert(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+fn insert(tx: &Transaction<'_>, plan: &Plan, imported_at: &str) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO calendar (id, timezone, imported_at) VALUES (1, ?1, ?2)",
-        params![plan.timezone.name(), chrono::Utc::now().to_rfc3339()],
+        params![plan.timezone.name(), imported_at],
     )?;
     insert_catalog(tx, plan)?;
     insert_releases(

@@ -183,6 +183,8 @@ export type AppInfo = {
 	db_path: string | null,
 	/**  Why the calendar could not be opened, if it could not. */
 	open_error: ApiError | null,
+	/**  The app's clock (RFC 3339 UTC): the UI's "today" (`RELCAL_NOW` moves it). */
+	now: string,
 };
 
 /**  An approval. */

@@ -147,7 +147,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     calls[cmd] = (calls[cmd] ?? 0) + 1;
     switch (cmd) {
       case "app_info":
-        return { version: "test", db_path: "(mocked IPC)", open_error: null } satisfies AppInfo;
+        return { version: "test", db_path: "(mocked IPC)", open_error: null, now: new Date().toISOString() } satisfies AppInfo;
       case "calendar_view": {
         const { from, to } = args as { from: string; to: string };
         const f = new Date(from).getTime(), t = new Date(to).getTime();

@@ -1,15 +1,16 @@
 /** Words for the sync status line. */
 import type { SyncView } from "./bindings";
+import { now as clockNow } from "./clock";
 
 /** "14:05" today, "3 Dec 14:05" otherwise, in the local zone. */
-export function when(instant: string, now = new Date()): string {
+export function when(instant: string, now = clockNow()): string {
   const t = new Date(instant);
   const time = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return t.toDateString() === now.toDateString() ? time : `${t.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
 }
 
 /** The status bar's words and tone for a sync view. */
-export function syncLabel(view: SyncView | null, now = new Date()): { text: string; tone: "off" | "ok" | "busy" | "warn" | "bad" } {
+export function syncLabel(view: SyncView | null, now = clockNow()): { text: string; tone: "off" | "ok" | "busy" | "warn" | "bad" } {
   if (!view || !view.enabled) return { text: "Sync off", tone: "off" };
   const pending = view.status.pending ? ` · ${view.status.pending} pending` : "";
   if (view.status.conflicts) return { text: `${view.status.conflicts} sync conflict${view.status.conflicts === 1 ? "" : "s"}${pending}`, tone: "bad" };
