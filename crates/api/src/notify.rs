@@ -9,7 +9,7 @@
 use crate::check::utc;
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
-use relcal_domain::{notices_between, quiet_hours, NoticeKind, NotifyRules, Tz};
+use relcal_domain::{first_run_notices, notices_between, quiet_hours, NoticeKind, NotifyRules, Tz};
 use relcal_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -237,7 +237,17 @@ pub fn run_notifications(
         Some(c) if c < now => c,
         _ => now - Duration::minutes(1),
     };
-    let due = notices_between(&plan, &rules, since, now);
+    let mut due = notices_between(&plan, &rules, since, now);
+    if checkpoint.is_none() {
+        // The first run: what is about to begin still gets its warning, even
+        // though its lead time passed before the scheduler started.
+        let keys: HashSet<String> = due.iter().map(|n| n.key.clone()).collect();
+        due.extend(
+            first_run_notices(&plan, &rules, now)
+                .into_iter()
+                .filter(|n| !keys.contains(&n.key)),
+        );
+    }
     let keys: Vec<String> = due.iter().map(|n| n.key.clone()).collect();
     let already = store.sent_notices(&keys)?;
     let due: Vec<_> = due

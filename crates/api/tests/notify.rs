@@ -201,3 +201,30 @@ fn the_tray_names_the_next_or_current_freeze_and_counts_open_conflicts() {
         Some("Holiday freeze now, until 4 Jan 2027 00:00 EST")
     );
 }
+
+/// Opened 59 minutes before a hard freeze, the first run still warns, from
+/// now; only the nearest lead is sent, once, and the freeze's start follows.
+#[test]
+fn the_first_run_warns_of_what_is_about_to_begin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = demo(&dir);
+    // The holiday freeze starts 21 Dec 05:00Z; the app opens at 04:01Z.
+    assert_eq!(
+        run(&mut store, "2026-12-21T04:01:00Z"),
+        ["Holiday freeze starts in 59 minutes"]
+    );
+    assert!(run(&mut store, "2026-12-21T04:02:00Z").is_empty());
+    assert_eq!(
+        run(&mut store, "2026-12-21T05:00:00Z"),
+        ["Holiday freeze starts now"]
+    );
+}
+
+/// A first run after the freeze began does not say it is about to start.
+#[test]
+fn the_first_run_does_not_warn_of_what_has_begun() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = demo(&dir);
+    let shown = run(&mut store, "2026-12-21T05:02:00Z");
+    assert!(shown.iter().all(|s| !s.contains("starts in")), "{shown:?}");
+}

@@ -26,21 +26,25 @@ mod wire;
 
 pub use audit::{entry_hash, verify_chain, AuditEntry, ChainBreak, GENESIS};
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
-pub use duration::PlanDuration;
+pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
 pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
 pub use ics::{day_start, freezes_from_ics, plan_to_ics, ImportedFreeze};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use notify::{
-    next_notice_at, notices_between, quiet_hours, Notice, NoticeKind, NotifyRules, QuietHours,
+    first_run_notices, next_notice_at, notices_between, quiet_hours, Notice, NoticeKind,
+    NotifyRules, QuietHours,
 };
 pub use plan::{
     AllowedWindow, Approval, ChecklistItem, Environment, Freeze, FreezeOverride, FreezeSchedule,
     FreezeSeverity, Plan, Release, ReleaseStatus, RollbackPlan, ScheduleText, Scope, Service, Team,
 };
-pub use recurrence::{Occurrence, Recurrence, RecurrenceRule};
-pub use time::{resolve_local, Interval, PlanTime, TimeValue};
+pub use recurrence::{
+    Frequency, Occurrence, Recurrence, RecurrenceRule, MAX_COUNT, MAX_INTERVAL,
+    MAX_OCCURRENCES_PER_DAY,
+};
+pub use time::{resolve_local, Interval, PlanTime, TimeValue, MAX_YEAR, MIN_YEAR};
 pub use validate::{parse_plan, parse_plan_value, parse_release_value};
 pub use wire::PLAN_FORMAT_VERSION;
 

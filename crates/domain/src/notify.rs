@@ -147,6 +147,8 @@ pub struct Notice {
     pub body: String,
     /// What clicking opens: (`release` | `freeze`, id).
     pub target: (String, String),
+    /// For a lead notice ("starts in 1 hour"): the name of what starts, and when.
+    pub starts: Option<(String, DateTime<Utc>)>,
 }
 
 fn lead_words(minutes: u32) -> String {
@@ -256,6 +258,7 @@ pub fn notices_between(
                             summary: format!("{} starts in {}", f.name, lead_words(*lead)),
                             body: body.clone(),
                             target: target.clone(),
+                            starts: Some((f.name.clone(), p.start)),
                         },
                     );
                 }
@@ -271,6 +274,7 @@ pub fn notices_between(
                         summary: format!("{} starts now", f.name),
                         body: body.clone(),
                         target: target.clone(),
+                        starts: None,
                     },
                 );
             }
@@ -285,6 +289,7 @@ pub fn notices_between(
                         summary: format!("{} is over", f.name),
                         body: body.clone(),
                         target: target.clone(),
+                        starts: None,
                     },
                 );
             }
@@ -317,6 +322,7 @@ pub fn notices_between(
                         summary: format!("{} starts in {}", r.title, lead_words(*lead)),
                         body: body.clone(),
                         target: target.clone(),
+                        starts: Some((r.title.clone(), r.start.utc)),
                     },
                 );
             }
@@ -346,6 +352,7 @@ pub fn notices_between(
                         summary: format!("{} is not ready: {}", r.title, gaps.join(", ")),
                         body: body.clone(),
                         target: target.clone(),
+                        starts: None,
                     },
                 );
             }
@@ -353,6 +360,69 @@ pub fn notices_between(
     }
     out.sort_by(|a, b| (a.show_at, &a.key).cmp(&(b.show_at, &b.key)));
     out
+}
+
+/// What a scheduler's first run owes: for each freeze and release that has
+/// not begun at `now`, the latest of its lead notices that fell due before
+/// `now` (within the longest lead time), restated from `now`: opened 59
+/// minutes before a hard freeze, the app still warns "starts in 59 minutes".
+/// Keys are the lead notices' own, so nothing is sent twice. Quiet hours hold
+/// these like any other notice: inside them, none is returned.
+pub fn first_run_notices(plan: &Plan, rules: &NotifyRules, now: DateTime<Utc>) -> Vec<Notice> {
+    if rules.quiet.is_some_and(|q| q.release_time(now) > now) {
+        return vec![];
+    }
+    let longest = rules
+        .freeze_leads
+        .iter()
+        .chain(&rules.release_leads)
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let since = now - Duration::minutes(i64::from(longest)) - Duration::seconds(1);
+    let mut latest: std::collections::BTreeMap<(String, String, i64), Notice> =
+        std::collections::BTreeMap::new();
+    for n in notices_between(plan, rules, since, now + Duration::days(1)) {
+        let Some((_, start)) = &n.starts else {
+            continue;
+        };
+        if *start <= now || n.due > now {
+            continue;
+        }
+        let slot = (n.target.0.clone(), n.target.1.clone(), start.timestamp());
+        match latest.get(&slot) {
+            Some(kept) if kept.due >= n.due => {}
+            _ => {
+                latest.insert(slot, n);
+            }
+        }
+    }
+    let mut out: Vec<Notice> = latest
+        .into_values()
+        .map(|mut n| {
+            if let Some((name, start)) = &n.starts {
+                n.summary = format!("{name} starts in {}", time_left(*start - now));
+            }
+            n.show_at = now;
+            n
+        })
+        .collect();
+    out.sort_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
+    out
+}
+
+/// "59 minutes", "2 hours and 5 minutes", "1 day and 3 hours": the time left, rounded up to the minute.
+fn time_left(left: Duration) -> String {
+    let minutes = (left.num_seconds().max(1) + 59) / 60;
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    match (days, hours, mins) {
+        (0, 0, m) => plural(m, "minute"),
+        (0, h, 0) => plural(h, "hour"),
+        (0, h, m) => format!("{} and {}", plural(h, "hour"), plural(m, "minute")),
+        (d, 0, _) => plural(d, "day"),
+        (d, h, _) => format!("{} and {}", plural(d, "day"), plural(h, "hour")),
+    }
 }
 
 /// The showing time of the first notice after `after` (looking up to
@@ -426,5 +496,13 @@ mod tests {
         assert_eq!(lead_words(60), "1 hour");
         assert_eq!(lead_words(120), "2 hours");
         assert_eq!(lead_words(15), "15 minutes");
+        assert_eq!(time_left(Duration::minutes(59)), "59 minutes");
+        assert_eq!(time_left(Duration::seconds(58 * 60 + 1)), "59 minutes");
+        assert_eq!(time_left(Duration::minutes(125)), "2 hours and 5 minutes");
+        assert_eq!(
+            time_left(Duration::minutes(27 * 60 + 10)),
+            "1 day and 3 hours"
+        );
+        assert_eq!(time_left(Duration::seconds(5)), "1 minute");
     }
 }
