@@ -288,7 +288,11 @@ impl<'p> Checker<'p> {
         };
         let cycles_change = old
             .as_ref()
-            .is_none_or(|o| o.depends_on != release.depends_on || o.title != release.title)
+            .is_none_or(|o| {
+                o.depends_on != release.depends_on
+                    || o.title != release.title
+                    || o.status.is_active() != release.status.is_active()
+            })
             || self.dependents.contains_key(release.id.as_str())
             // A cycle's period spans its members' windows.
             || self.cycles.iter().any(|c| c.releases.contains(&release.id));
@@ -820,6 +824,8 @@ impl<'p> Checker<'p> {
     }
 
     /// Tarjan's strongly connected components over `depends_on`, iteratively.
+    /// A cycle none of whose releases is active is not reported
+    /// (conflict-rules.md): done, cancelled and rolled-back releases are history.
     fn recheck_cycles(&mut self) {
         let n = self.releases.len();
         let edges: Vec<Vec<usize>> = (0..n)
@@ -878,6 +884,9 @@ impl<'p> Checker<'p> {
                         .iter()
                         .filter_map(|&i| self.at(i as Slot))
                         .collect();
+                    if !members.iter().any(|r| r.status.is_active()) {
+                        continue;
+                    }
                     let period = Interval {
                         start: members
                             .iter()
