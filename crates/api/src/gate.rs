@@ -41,6 +41,9 @@ pub struct GateReport {
     pub team: Option<String>,
     /// When blocked: the first instant the gate opens.
     pub until: Option<String>,
+    /// True when the freezes go on past what the gate searched (five years
+    /// ahead): `until` is then how long they last at least.
+    pub until_is_lower_bound: bool,
     /// One line for a pipeline log.
     pub message: String,
     /// Hard freezes in force.
@@ -90,6 +93,7 @@ pub fn gate_plan(
         services: services.to_vec(),
         team: team.map(str::to_owned),
         until: answer.until.map(utc),
+        until_is_lower_bound: answer.until_is_lower_bound,
         message: answer.message,
         blocked_by: answer.blocked_by.into_iter().map(freeze).collect(),
         warnings: answer.warnings.into_iter().map(freeze).collect(),

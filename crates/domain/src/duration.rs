@@ -5,7 +5,13 @@ use crate::time::resolve_local;
 use chrono::{DateTime, Days, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
-/// A positive ISO 8601 duration such as `PT2H`, `P1D`, `P2W` or `P1DT12H`.
+/// The longest occurrence of a recurring freeze or window. Longer ones would
+/// overlap hundreds of their neighbours; a period that long is a one-off
+/// freeze with `start` and `end`.
+pub const MAX_DAYS: i64 = 366;
+
+/// A positive ISO 8601 duration such as `PT2H`, `P1D`, `P2W` or `P1DT12H`,
+/// at most [`MAX_DAYS`] long.
 #[derive(Debug, Clone)]
 pub struct PlanDuration {
     text: String,
@@ -30,12 +36,16 @@ impl PlanDuration {
                 "`{text}` is not an ISO 8601 duration (examples: PT2H, PT90M, P1D, P2W, P1DT12H)"
             )
         };
+        let too_long =
+            || format!("`{text}`: an occurrence may last at most {MAX_DAYS} days (P{MAX_DAYS}D)");
         let parsed = match iso8601::parsers::parse_duration(text.as_bytes()) {
             Ok((&[], parsed)) => parsed,
             _ => return Err(bad()),
         };
         let (days, exact) = match parsed {
-            iso8601::Duration::Weeks(w) => (w.checked_mul(7).ok_or_else(bad)?, Duration::zero()),
+            iso8601::Duration::Weeks(w) => {
+                (w.checked_mul(7).ok_or_else(too_long)?, Duration::zero())
+            }
             iso8601::Duration::YMDHMS {
                 year,
                 month,
@@ -50,18 +60,27 @@ impl PlanDuration {
                         "`{text}`: years and months are not supported in durations; use days or weeks"
                     ));
                 }
-                let exact = Duration::hours(hour.into())
-                    + Duration::minutes(minute.into())
-                    + Duration::seconds(second.into())
-                    + Duration::milliseconds(millisecond.into());
+                // Checked: `PT4294967295H` must be an error, not an overflow.
+                let exact = [
+                    Duration::try_hours(hour.into()),
+                    Duration::try_minutes(minute.into()),
+                    Duration::try_seconds(second.into()),
+                    Duration::try_milliseconds(millisecond.into()),
+                ]
+                .into_iter()
+                .try_fold(Duration::zero(), |sum, part| sum.checked_add(&part?))
+                .ok_or_else(too_long)?;
                 (day, exact)
             }
         };
         if days == 0 && exact <= Duration::zero() {
             return Err(format!("`{text}`: a duration must be longer than zero"));
         }
-        if days > 366 * 10 {
-            return Err(format!("`{text}`: a duration may be at most ten years"));
+        let total = Duration::try_days(i64::from(days))
+            .and_then(|d| d.checked_add(&exact))
+            .ok_or_else(too_long)?;
+        if total > Duration::days(MAX_DAYS) {
+            return Err(too_long());
         }
         Ok(Self {
             text: text.to_owned(),
@@ -90,11 +109,13 @@ impl PlanDuration {
         let wall = start
             .checked_add_days(Days::new(self.days.into()))
             .unwrap_or(start);
-        resolve_local(wall, zone) + self.exact
+        let begin = resolve_local(wall, zone);
+        begin.checked_add_signed(self.exact).unwrap_or(begin)
     }
 
     /// An upper bound of the length, for searching.
     pub fn max_length(&self) -> Duration {
+        // Bounded by MAX_DAYS at parse time, so this cannot overflow.
         Duration::days(i64::from(self.days)) + Duration::hours(2) + self.exact
     }
 }
@@ -125,7 +146,21 @@ mod tests {
     #[test]
     fn rejects_bad_durations() {
         for text in [
-            "", "2h", "PT", "P1Y", "P1M", "PT0S", "PT2Hxyz", "-PT1H", "P1X",
+            "",
+            "2h",
+            "PT",
+            "P1Y",
+            "P1M",
+            "PT0S",
+            "PT2Hxyz",
+            "-PT1H",
+            "P1X",
+            "PT4294967295H",
+            "P367D",
+            "P53W",
+            "PT8785H",
+            "P366DT1S",
+            "P4294967295W",
         ] {
             assert!(
                 PlanDuration::parse(text).is_err(),

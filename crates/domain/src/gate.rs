@@ -47,8 +47,13 @@ pub struct GateAnswer {
     pub warnings: Vec<FreezeHit>,
     /// Hard freezes that start within the next 24 hours.
     pub upcoming: Vec<FreezeHit>,
-    /// When blocked: the first instant no hard freeze applies (chained freezes followed).
+    /// When blocked: the first instant no hard freeze applies (chained and
+    /// overlapping freezes followed). With `until_is_lower_bound`, the chain
+    /// runs on past the search's horizon and this is only how long it lasts at least.
     pub until: Option<DateTime<Utc>>,
+    /// True when the chain of freezes was followed to the search's horizon
+    /// without finding its end ("blocked until at least …").
+    pub until_is_lower_bound: bool,
     /// One line for a pipeline log.
     pub message: String,
 }
@@ -181,22 +186,17 @@ pub fn gate(plan: &Plan, q: &GateQuery, at: DateTime<Utc>) -> Result<GateAnswer,
         .collect();
 
     // Follow chained or overlapping hard freezes to the first free instant.
-    let mut until = None;
-    if !blocked_by.is_empty() {
-        let mut t = at;
-        for _ in 0..1000 {
-            let ends: Vec<DateTime<Utc>> = in_force(t, FreezeSeverity::Hard)
-                .iter()
-                .map(|h| h.period.end)
-                .collect();
-            match ends.into_iter().max() {
-                Some(end) => t = end,
-                None => break,
-            }
-        }
-        until = Some(t);
-    }
-
+    let (until, until_is_lower_bound) = if blocked_by.is_empty() {
+        (None, false)
+    } else {
+        let hard: Vec<&Freeze> = relevant
+            .iter()
+            .copied()
+            .filter(|f| f.severity == FreezeSeverity::Hard)
+            .collect();
+        let (end, bounded) = free_from(plan, &hard, at);
+        (Some(end), bounded)
+    };
     let env = plan
         .environments
         .iter()
@@ -211,7 +211,12 @@ pub fn gate(plan: &Plan, q: &GateQuery, at: DateTime<Utc>) -> Result<GateAnswer,
                 .map_or(plan.timezone, |f| f.zone(plan.timezone));
             let names: Vec<&str> = blocked_by.iter().map(|h| h.name.as_str()).collect();
             format!(
-                "BLOCKED: {env} is frozen until {} ({}) by {}{}",
+                "BLOCKED: {env} is frozen until {}{} ({}) by {}{}",
+                if until_is_lower_bound {
+                    "at least "
+                } else {
+                    ""
+                },
                 human_time(*until, zone),
                 zone.name(),
                 names.join(", "),
@@ -234,6 +239,58 @@ pub fn gate(plan: &Plan, q: &GateQuery, at: DateTime<Utc>) -> Result<GateAnswer,
         warnings,
         upcoming,
         until,
+        until_is_lower_bound,
         message,
     })
+}
+
+/// How far ahead the gate follows a chain of freezes.
+const CHAIN_HORIZON_DAYS: i64 = 366 * 5;
+/// How many freeze occurrences it reads on the way, at most.
+const CHAIN_BUDGET: usize = 100_000;
+
+/// The first instant at or after `at` that no occurrence of `freezes` covers,
+/// and whether the search stopped at its horizon (5 years, the end of the
+/// supported years, or a budget of occurrences) still covered: then the
+/// instant is a lower bound. Occurrences are read a window at a time, the
+/// window doubling while the chain goes on, and merged as they come, so
+/// back-to-back hourly freezes cost their number, not a step each.
+fn free_from(plan: &Plan, freezes: &[&Freeze], at: DateTime<Utc>) -> (DateTime<Utc>, bool) {
+    let last = chrono::NaiveDate::from_ymd_opt(crate::time::MAX_YEAR + 1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc());
+    let horizon = at
+        .checked_add_signed(Duration::days(CHAIN_HORIZON_DAYS))
+        .unwrap_or(last)
+        .min(last);
+    let mut free = at;
+    let mut window = Duration::days(1);
+    let mut read = 0usize;
+    while free < horizon && read < CHAIN_BUDGET {
+        let end = free
+            .checked_add_signed(window)
+            .unwrap_or(horizon)
+            .min(horizon);
+        let mut periods: Vec<Interval> = freezes
+            .iter()
+            .flat_map(|f| {
+                f.periods_between(plan.timezone, Interval { start: free, end }, CHAIN_BUDGET)
+            })
+            .collect();
+        read += periods.len();
+        periods.sort_unstable();
+        let before = free;
+        for p in &periods {
+            if p.start > free {
+                break;
+            }
+            free = free.max(p.end);
+        }
+        if free == before || free < end {
+            // Nothing covers `free`, or a gap opened inside the window.
+            return (free, false);
+        }
+        window = window * 2;
+    }
+    (free, true)
 }

@@ -28,9 +28,12 @@ impl PartialEq for TimeValue {
 }
 impl Eq for TimeValue {}
 
-/// Calendars outside these years are typos; bounding them keeps arithmetic safe.
-const MIN_YEAR: i32 = 1900;
-const MAX_YEAR: i32 = 2999;
+/// The first year a time may fall in: earlier ones are typos.
+pub const MIN_YEAR: i32 = 1900;
+/// The last year a time may fall in: chrono-tz's daylight-saving tables end
+/// with 2099, and a verdict that ignored DST would be wrong. Recurring
+/// freezes and windows have no occurrence after it either.
+pub const MAX_YEAR: i32 = 2099;
 
 const LOCAL_FORMATS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
 
@@ -54,7 +57,7 @@ impl TimeValue {
             };
             if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
                 return Err(format!(
-                    "`{text}`: the year must be between {MIN_YEAR} and {MAX_YEAR}"
+                    "`{text}`: the year must be between {MIN_YEAR} and {MAX_YEAR} (time zone rules are known up to {MAX_YEAR})"
                 ));
             }
             return Ok(parsed);

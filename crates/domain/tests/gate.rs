@@ -212,3 +212,78 @@ fn unknown_references_name_the_flag() {
         "--team"
     );
 }
+
+fn recurring(rule: &str, duration: &str, start: &str, zone: &str) -> relcal_domain::Plan {
+    parse_plan_value(json!({
+        "version": 1, "teams": [{"id": "t", "name": "T"}], "services": [{"id": "s", "team": "t"}],
+        "environments": [{"id": "prod", "name": "Production"}],
+        "freezes": [{"id": "f", "name": "F", "severity": "hard", "timezone": zone,
+                     "start": start, "duration": duration, "rrule": rule}],
+        "releases": []
+    }))
+    .unwrap()
+}
+
+/// "Blocked until X" means the gate is open at X, or it says plainly that X
+/// is only a lower bound: back-to-back freezes are followed to their true end.
+#[test]
+fn the_instant_the_gate_names_is_free_or_a_stated_lower_bound() {
+    let cases = [
+        // Back to back for ever: only a lower bound can be given. (In
+        // Berlin an hourly wall-clock rule skips the repeated hour when the
+        // clocks go back, which frees one hour: UTC has no such gap.)
+        ("FREQ=HOURLY", "PT1H", "2026-01-01T00:00:00", None),
+        ("FREQ=DAILY", "P1D", "2026-01-01T00:00:00", None),
+        ("FREQ=DAILY", "P366D", "2026-01-01T00:00:00", None),
+        // Back to back, then an end: the true end.
+        (
+            "FREQ=HOURLY;UNTIL=20260310T000000",
+            "PT1H",
+            "2026-01-01T00:00:00",
+            Some("2026-03-10T00:00:00Z"),
+        ),
+        (
+            "FREQ=DAILY;COUNT=400",
+            "P1D",
+            "2026-01-01T00:00:00",
+            Some("2027-02-04T23:00:00Z"),
+        ),
+        // Weekdays 08:00-20:00 with the nights free.
+        (
+            "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=8,14",
+            "PT6H",
+            "2026-01-05T08:00:00",
+            Some("2026-03-02T19:00:00Z"),
+        ),
+    ];
+    for (rule, duration, start, expected) in cases {
+        let zone = if rule == "FREQ=HOURLY" {
+            "UTC"
+        } else {
+            "Europe/Berlin"
+        };
+        let plan = recurring(rule, duration, start, zone);
+        let asked = at("2026-03-02T12:30:00Z");
+        let a = gate(&plan, &q("prod", &[], None), asked).unwrap();
+        assert!(!a.allowed, "{rule}");
+        let until = a.until.unwrap();
+        match expected {
+            Some(end) => {
+                assert!(!a.until_is_lower_bound, "{rule}: {}", a.message);
+                assert_eq!(until, at(end), "{rule}");
+                assert!(
+                    gate(&plan, &q("prod", &[], None), until).unwrap().allowed,
+                    "{rule}: blocked at the instant it named, {until}"
+                );
+            }
+            None => {
+                assert!(a.until_is_lower_bound, "{rule}: {}", a.message);
+                assert!(a.message.contains("until at least"), "{}", a.message);
+                assert!(
+                    until > asked + chrono::Duration::days(365 * 4),
+                    "{rule}: {until}"
+                );
+            }
+        }
+    }
+}

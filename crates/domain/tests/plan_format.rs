@@ -111,7 +111,7 @@ fn each_kind_of_bad_input_names_object_and_field() {
         |p| p["freezes"][1]["rrule"] = json!("FREQ=WEEKLY;BYDAY=FRI"),
         "freezes[1] (id \"no-friday\")",
         "rrule",
-        "invalid RRULE",
+        "`FRI` is not a day",
     );
     check(
         "rrule prefix",
@@ -283,7 +283,7 @@ fn each_kind_of_bad_input_names_object_and_field() {
         |p| p["teams"][0]["allowed_windows"][0]["rrule"] = json!("FREQ=SOMETIMES"),
         "teams[0] (id \"payments\")",
         "allowed_windows[0].rrule",
-        "invalid RRULE",
+        "FREQ=SOMETIMES: expected HOURLY",
     );
     check(
         "zero capacity",
