@@ -54,6 +54,10 @@ macro_rules! print {
     };
 }
 
+/// Parsing a plan is mostly small allocations; mimalloc makes them cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use relcal_api::{ApiError, ErrorCode};
 use std::path::{Path, PathBuf};

@@ -10,36 +10,165 @@ use crate::time::{PlanTime, TimeValue};
 use crate::wire::*;
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use std::collections::HashSet;
 
 /// Parses and validates a plan file's text.
+///
+/// The text is read without an intermediate `serde_json::Value`: the top
+/// level as raw pieces (so a key given twice is refused, never silently
+/// overwritten), each collection's elements typed straight from their text.
 pub fn parse_plan(text: &str) -> Result<Plan, PlanError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        PlanError::single(
-            "plan",
-            "",
-            format!(
-                "not valid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
+    let top: RawTop<'_> = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            PlanError::single("plan", "", "a plan is a JSON object")
+        } else {
+            PlanError::single(
+                "plan",
+                "",
+                format!(
+                    "not valid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        }
     })?;
-    parse_plan_value(value)
+    let entries = top
+        .0
+        .into_iter()
+        .map(|(key, raw)| (key, Element::Raw(raw)))
+        .collect();
+    finish(entries)
 }
 
-/// Validates an already-parsed JSON document as a plan.
+/// Validates an already-parsed JSON document as a plan (documents the app
+/// builds itself; a `Value` has already lost any duplicate keys).
 pub fn parse_plan_value(value: Value) -> Result<Plan, PlanError> {
     let Value::Object(top) = value else {
         return Err(PlanError::single("plan", "", "a plan is a JSON object"));
     };
+    finish(
+        top.into_iter()
+            .map(|(key, value)| (key, Element::Value(value)))
+            .collect(),
+    )
+}
+
+fn finish(entries: Vec<(String, Element<'_>)>) -> Result<Plan, PlanError> {
     let mut v = Validator::default();
-    let plan = v.plan(top);
+    let plan = v.plan(entries);
     if v.errors.is_empty() {
         Ok(plan)
     } else {
         Err(PlanError::new(v.errors))
+    }
+}
+
+/// The top level of a plan as (key, raw text) pairs, in order, keys repeated as given.
+struct RawTop<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawTop<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = RawTop<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a plan object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawTop<'a>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    out.push((key, map.next_value::<&'a RawValue>()?));
+                }
+                Ok(RawTop(out))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
+/// One JSON value of a plan: raw text from a file, or a value the app built.
+enum Element<'a> {
+    Raw(&'a RawValue),
+    Value(Value),
+}
+
+/// The JSON type of a value, for errors.
+#[derive(PartialEq, Eq)]
+enum Shape {
+    Null,
+    Array,
+    Object,
+    Other,
+}
+
+impl<'a> Element<'a> {
+    fn shape(&self) -> Shape {
+        match self {
+            Self::Raw(raw) => match raw.get().trim_start().as_bytes().first() {
+                Some(b'n') => Shape::Null,
+                Some(b'[') => Shape::Array,
+                Some(b'{') => Shape::Object,
+                _ => Shape::Other,
+            },
+            Self::Value(Value::Null) => Shape::Null,
+            Self::Value(Value::Array(_)) => Shape::Array,
+            Self::Value(Value::Object(_)) => Shape::Object,
+            Self::Value(_) => Shape::Other,
+        }
+    }
+
+    /// A small value (version, timezone) as a `Value`.
+    fn value(self) -> Value {
+        match self {
+            Self::Raw(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+            Self::Value(v) => v,
+        }
+    }
+
+    /// The elements of an array (the caller checked the shape).
+    fn items(self) -> Vec<Element<'a>> {
+        match self {
+            Self::Raw(raw) => serde_json::from_str::<Vec<&'a RawValue>>(raw.get())
+                .map(|items| items.into_iter().map(Element::Raw).collect())
+                .unwrap_or_default(),
+            Self::Value(Value::Array(items)) => items.into_iter().map(Element::Value).collect(),
+            Self::Value(_) => vec![],
+        }
+    }
+
+    /// The element's `id`, when it has a string one, for naming it in errors.
+    fn id(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct IdOnly {
+            id: Option<Value>,
+        }
+        let id = match self {
+            Self::Raw(raw) => serde_json::from_str::<IdOnly>(raw.get()).ok()?.id?,
+            Self::Value(v) => v.get("id")?.clone(),
+        };
+        id.as_str().map(str::to_owned)
+    }
+
+    /// The element as `T`, or the path and message of the first problem.
+    fn typed<T: DeserializeOwned>(&self) -> Result<T, (String, String)> {
+        let result = match self {
+            Self::Raw(raw) => {
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                serde_path_to_error::deserialize::<_, Obj<T>>(&mut de)
+            }
+            Self::Value(v) => serde_path_to_error::deserialize::<_, Obj<T>>(v),
+        };
+        result.map(|o| o.0).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            describe_serde_error(&path, &inner)
+        })
     }
 }
 
@@ -57,8 +186,8 @@ struct Known {
     freezes: HashSet<String>,
 }
 
-fn label(collection: &str, index: usize, value: &Value) -> String {
-    match value.get("id").and_then(Value::as_str) {
+fn label(collection: &str, index: usize, id: Option<&str>) -> String {
+    match id {
         Some(id) => format!("{collection}[{index}] (id \"{id}\")"),
         None => format!("{collection}[{index}]"),
     }
@@ -73,20 +202,34 @@ impl Validator {
         });
     }
 
-    fn plan(&mut self, mut top: Map<String, Value>) -> Plan {
-        for key in top.keys() {
+    fn plan(&mut self, entries: Vec<(String, Element<'_>)>) -> Plan {
+        let mut top: Vec<(String, Element<'_>)> = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
             if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
-                self.errors.push(FieldError {
-                    object: "plan".into(),
-                    field: key.clone(),
-                    message: format!(
+                self.err(
+                    "plan",
+                    key.clone(),
+                    format!(
                         "unknown field; expected one of {}",
                         TOP_LEVEL_FIELDS.join(", ")
                     ),
-                });
+                );
+            } else if top.iter().any(|(k, _)| *k == key) {
+                self.err(
+                    "plan",
+                    key.clone(),
+                    "appears twice; a key appears once per object",
+                );
+                continue;
             }
+            top.push((key, value));
         }
-        match top.get("version") {
+        let mut take = |name: &str| {
+            top.iter()
+                .position(|(k, _)| k == name)
+                .map(|i| top.swap_remove(i).1)
+        };
+        match take("version").map(Element::value) {
             Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => {}
             Some(other) => self.err(
                 "plan",
@@ -101,9 +244,9 @@ impl Validator {
                 format!("missing; write \"version\": {PLAN_FORMAT_VERSION}"),
             ),
         }
-        let timezone = match top.get("timezone") {
+        let timezone = match take("timezone").map(Element::value) {
             None | Some(Value::Null) => Tz::UTC,
-            Some(Value::String(name)) => self.zone("plan", "timezone", name).unwrap_or(Tz::UTC),
+            Some(Value::String(name)) => self.zone("plan", "timezone", &name).unwrap_or(Tz::UTC),
             Some(_) => {
                 self.err(
                     "plan",
@@ -114,12 +257,12 @@ impl Validator {
             }
         };
 
-        let teams: Vec<(String, WireTeam)> = self.collection(&mut top, "teams");
-        let services: Vec<(String, WireService)> = self.collection(&mut top, "services");
+        let teams: Vec<(String, WireTeam)> = self.collection(take("teams"), "teams");
+        let services: Vec<(String, WireService)> = self.collection(take("services"), "services");
         let environments: Vec<(String, WireEnvironment)> =
-            self.collection(&mut top, "environments");
-        let freezes: Vec<(String, WireFreeze)> = self.collection(&mut top, "freezes");
-        let releases: Vec<(String, WireRelease)> = self.collection(&mut top, "releases");
+            self.collection(take("environments"), "environments");
+        let freezes: Vec<(String, WireFreeze)> = self.collection(take("freezes"), "freezes");
+        let releases: Vec<(String, WireRelease)> = self.collection(take("releases"), "releases");
 
         let known = Known {
             teams: self.unique_ids(teams.iter().map(|(l, t)| (l, &t.id))),
@@ -155,33 +298,45 @@ impl Validator {
     }
 
     /// Reads one top-level array element by element, so each error names its element.
-    fn collection<T: DeserializeOwned>(
+    /// A missing collection is empty; `null` or another type is an error.
+    fn collection<T: DeserializeOwned + HasId>(
         &mut self,
-        top: &mut Map<String, Value>,
+        value: Option<Element<'_>>,
         name: &str,
     ) -> Vec<(String, T)> {
-        let items = match top.remove(name) {
-            None | Some(Value::Null) => return vec![],
-            Some(Value::Array(items)) => items,
-            Some(_) => {
+        let Some(value) = value else {
+            return vec![];
+        };
+        match value.shape() {
+            Shape::Array => {}
+            Shape::Null => {
+                self.err(
+                    "plan",
+                    name,
+                    "must be an array, not null (leave the key out for none)",
+                );
+                return vec![];
+            }
+            _ => {
                 self.err("plan", name, "must be an array");
                 return vec![];
             }
-        };
+        }
+        let items = value.items();
         let mut out = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
-            let object = label(name, index, &item);
-            if !item.is_object() {
-                self.err(&object, "", "must be a JSON object");
-                continue;
-            }
-            match serde_path_to_error::deserialize::<_, T>(item) {
-                Ok(parsed) => out.push((object, parsed)),
-                Err(e) => {
-                    let path = e.path().to_string();
-                    let inner = e.into_inner().to_string();
-                    let (field, message) = describe_serde_error(&path, &inner);
-                    self.err(&object, field, message);
+            match item.typed::<T>() {
+                Ok(parsed) => {
+                    let object = label(name, index, Some(parsed.id()));
+                    out.push((object, parsed));
+                }
+                Err((field, message)) => {
+                    let object = label(name, index, item.id().as_deref());
+                    if item.shape() != Shape::Object {
+                        self.err(&object, "", "must be a JSON object");
+                    } else {
+                        self.err(&object, field, message);
+                    }
                 }
             }
         }
@@ -677,6 +832,19 @@ fn describe_serde_error(path: &str, message: &str) -> (String, String) {
             return (field.to_owned(), format!("unknown field; {expected}"));
         }
     }
+    if let Some(rest) = message.strip_prefix("duplicate field `") {
+        if let Some((name, _)) = rest.split_once('`') {
+            let field = if path.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            };
+            return (
+                field,
+                "duplicate field: a key appears once per object".into(),
+            );
+        }
+    }
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some((name, _)) = rest.split_once('`') {
             let field = if path.is_empty() {
@@ -705,13 +873,9 @@ pub fn parse_release_value(plan: &Plan, object: &str, value: Value) -> Result<Re
         freezes: ids(&mut plan.freezes.iter().map(|f| f.id.as_str())),
     };
     let mut v = Validator::default();
-    let wire: WireRelease = match serde_path_to_error::deserialize(value) {
+    let wire: WireRelease = match Element::Value(value).typed() {
         Ok(w) => w,
-        Err(e) => {
-            let path = e.path().to_string();
-            let (field, message) = describe_serde_error(&path, &e.into_inner().to_string());
-            return Err(PlanError::single(object, &field, message));
-        }
+        Err((field, message)) => return Err(PlanError::single(object, &field, message)),
     };
     if wire.id.trim().is_empty() {
         v.err(object, "id", "must not be empty");

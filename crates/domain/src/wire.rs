@@ -1,6 +1,8 @@
 //! The plan file's JSON shape. Only this module and `validate` know it.
 
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 
 /// The plan format version this build reads and writes.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -15,6 +17,36 @@ pub(crate) const TOP_LEVEL_FIELDS: [&str; 7] = [
     "freezes",
     "releases",
 ];
+
+/// A JSON object and nothing else: serde would otherwise read a JSON array
+/// into a struct by position (`"scope": [["t"], [], []]`).
+pub(crate) struct Obj<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Only<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Only<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(Only(PhantomData)).map(Obj)
+    }
+}
+
+/// A list of JSON objects (never null, never arrays in their place).
+fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Vec::<Obj<T>>::deserialize(d).map(|v| v.into_iter().map(|o| o.0).collect())
+}
+
+/// An optional JSON object (absent or null: none; never an array).
+fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<Obj<T>>::deserialize(d).map(|o| o.map(|o| o.0))
+}
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -41,7 +73,11 @@ pub(crate) struct WireTeam {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "objects"
+    )]
     pub allowed_windows: Vec<WireRecurrence>,
 }
 
@@ -96,7 +132,11 @@ pub(crate) struct WireFreeze {
     pub rrule: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exdates: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "object"
+    )]
     pub scope: Option<WireScope>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -128,13 +168,29 @@ pub(crate) struct WireRelease {
     pub owner: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "objects"
+    )]
     pub approvals: Vec<WireApproval>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "objects"
+    )]
     pub checklist: Vec<WireChecklistItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "object"
+    )]
     pub rollback: Option<WireRollback>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "objects"
+    )]
     pub overrides: Vec<WireOverride>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -179,3 +235,25 @@ pub(crate) struct WireOverride {
     pub reason: String,
     pub by: String,
 }
+
+/// A top-level element with an id, for naming it in errors.
+pub(crate) trait HasId {
+    fn id(&self) -> &str;
+}
+
+macro_rules! has_id {
+    ($($t:ty),*) => {
+        $(impl HasId for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+        })*
+    };
+}
+has_id!(
+    WireTeam,
+    WireService,
+    WireEnvironment,
+    WireFreeze,
+    WireRelease
+);

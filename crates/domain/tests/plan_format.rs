@@ -459,3 +459,109 @@ mod generated {
         }
     }
 }
+
+/// Plan text with `edit` applied to the demo's text form, parsed from text.
+fn text_errors(text: &str) -> Vec<FieldError> {
+    match parse_plan(text) {
+        Ok(_) => panic!("the plan was accepted: {text:.200}"),
+        Err(e) => e.errors().to_vec(),
+    }
+}
+
+/// JSON values have the type the format gives them: an object is never an
+/// array read by position, a list is never null, a key appears once.
+#[test]
+fn json_leniency_is_refused_naming_the_field() {
+    let base = r#"{"version": 1, "teams": [{"id": "t", "name": "T"}],
+        "services": [{"id": "s", "team": "t"}], "environments": [{"id": "e", "name": "E"}],
+        "freezes": [FREEZE], "releases": [RELEASE]}"#;
+    let freeze = r#"{"id": "f", "name": "F", "severity": "hard", "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}"#;
+    let release = r#"{"id": "r", "title": "R", "team": "t", "services": ["s"], "environment": "e",
+        "start": "2027-01-05T10:00:00Z", "end": "2027-01-05T11:00:00Z", "status": "planned"}"#;
+    let plan = |f: &str, r: &str| base.replace("FREEZE", f).replace("RELEASE", r);
+    // The base is valid.
+    parse_plan(&plan(freeze, release)).unwrap();
+    let with =
+        |key: &str, value: &str| release.replacen('{', &format!("{{\"{key}\": {value}, "), 1);
+    let cases: Vec<(String, &str, &str, &str)> = vec![
+        (
+            plan(
+                &freeze.replacen('{', r#"{"scope": [["t"], [], []], "#, 1),
+                release,
+            ),
+            "freezes[0] (id \"f\")",
+            "scope",
+            "expected a JSON object",
+        ),
+        (
+            plan(freeze, &with("rollback", r#"[["undo"], "ana", 10, true]"#)),
+            "releases[0] (id \"r\")",
+            "rollback",
+            "expected a JSON object",
+        ),
+        (
+            plan(
+                freeze,
+                &with("approvals", r#"[["ana", "2027-01-01T00:00:00Z"]]"#),
+            ),
+            "releases[0] (id \"r\")",
+            "approvals[0]",
+            "expected a JSON object",
+        ),
+        (
+            plan(
+                freeze,
+                &with("checklist", r#"[["c1", "tests", true, false]]"#),
+            ),
+            "releases[0] (id \"r\")",
+            "checklist[0]",
+            "expected a JSON object",
+        ),
+        (
+            plan(freeze, &with("depends_on", "null")),
+            "releases[0] (id \"r\")",
+            "depends_on",
+            "null",
+        ),
+        (
+            plan(freeze, &with("title", r#""again""#)),
+            "releases[0] (id \"r\")",
+            "title",
+            "duplicate field",
+        ),
+        (
+            plan(freeze, release).replacen("\"releases\": [", "\"releases\": null, \"x\": [", 1),
+            "plan",
+            "releases",
+            "not null",
+        ),
+        (
+            plan(freeze, release).replacen('{', r#"{"freezes": [], "#, 1),
+            "plan",
+            "freezes",
+            "appears twice",
+        ),
+        (
+            plan(freeze, release).replacen("[RELEASE]", "", 1).replacen(
+                &format!("[{release}]"),
+                &format!("[[{release}]]"),
+                1,
+            ),
+            "releases[0]",
+            "",
+            "must be a JSON object",
+        ),
+    ];
+    for (text, object, field, needle) in cases {
+        let errors = text_errors(&text);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.object == object && e.field == field && e.message.contains(needle)),
+            "expected {object} / {field} containing {needle:?}, got {errors:#?}\n{text}"
+        );
+    }
+    // The duplicate `freezes` is refused, not silently the second one.
+    let twice = plan(freeze, release).replacen('{', r#"{"freezes": [], "#, 1);
+    assert!(parse_plan(&twice).is_err());
+}
