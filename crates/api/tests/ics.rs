@@ -187,3 +187,147 @@ fn a_holiday_calendar_becomes_freezes_once_however_often_it_is_imported() {
     let err = import_holidays(&mut store, HOLIDAYS, "total", &[], now).unwrap_err();
     assert!(err.message.contains("field `severity`"), "{}", err.message);
 }
+
+/// SplitMix64: a tiny seeded generator, so each random plan can be named by its seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// A random plan of recurring freezes: zones north and south of the equator,
+/// one that dropped daylight saving (São Paulo, 2019), one without it; rules
+/// whose DTSTART is not on the rule; COUNT, UNTIL and exceptions; starts from
+/// 1975 to 2030.
+fn random_plan(seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let zones = [
+        "Europe/Berlin",
+        "America/New_York",
+        "Europe/London",
+        "Australia/Sydney",
+        "America/Sao_Paulo",
+        "Asia/Kolkata",
+        "America/Santiago",
+        "UTC",
+    ];
+    let rules = [
+        "FREQ=WEEKLY;BYDAY=FR",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=MONTHLY;BYDAY=2TU",
+        "FREQ=MONTHLY;BYMONTHDAY=1,15",
+        "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24",
+        "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+        "FREQ=DAILY;BYDAY=SA,SU;BYHOUR=1,2,3",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+    ];
+    let durations = ["PT1H", "PT3H30M", "PT12H", "P1D", "P2D", "P1DT6H", "PT24H"];
+    let mut freezes = Vec::new();
+    for i in 0..10 {
+        let zone = rng.pick(&zones);
+        let mut rule = rng.pick(&rules).to_owned();
+        let year = 1975 + rng.below(56);
+        let (month, day) = (1 + rng.below(12), 1 + rng.below(28));
+        let (hour, minute) = (rng.below(24), [0, 30][rng.below(2) as usize]);
+        let start = format!("{year}-{month:02}-{day:02}T{hour:02}:{minute:02}:00");
+        match rng.below(4) {
+            0 => rule.push_str(&format!(";COUNT={}", 1 + rng.below(300))),
+            1 => rule.push_str(&format!(";UNTIL={}1231T000000Z", year + 1 + rng.below(40))),
+            _ => {}
+        }
+        let exdate = format!(
+            "{}-{:02}-{:02}T{hour:02}:{minute:02}:00",
+            year + 1,
+            month,
+            day
+        );
+        freezes.push(serde_json::json!({
+            "id": format!("f{i}"), "name": format!("Freeze {i}"), "severity": "hard",
+            "timezone": zone, "start": start, "duration": rng.pick(&durations),
+            "rrule": rule, "exdates": [exdate],
+        }));
+    }
+    serde_json::json!({
+        "version": 1, "timezone": "UTC", "teams": [], "services": [], "environments": [],
+        "freezes": freezes, "releases": [],
+    })
+    .to_string()
+}
+
+/// The export, read by an independent expander that places local times with
+/// the file's own VTIMEZONE bodies (no IANA database), gives exactly the
+/// engine's occurrences of every freeze of random plans from 1975 to 2060.
+#[test]
+fn random_plans_export_exactly_the_engines_occurrences_over_decades() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ics/expand.py");
+    let (from, to) = ("1975-01-01T00:00:00Z", "2060-01-01T00:00:00Z");
+    let range = relcal_domain::Interval {
+        start: at(from),
+        end: at(to),
+    };
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (mut plans, mut occurrences) = (0, 0);
+    for seed in 1..=6u64 {
+        let text = random_plan(seed);
+        let plan = match relcal_domain::parse_plan(&text) {
+            Ok(plan) => plan,
+            Err(e) => panic!("seed {seed}: the generator made an invalid plan: {e}"),
+        };
+        let ics = relcal_domain::plan_to_ics(&plan, at("2026-12-01T00:00:00Z"));
+        // UTC is written `…Z`, never as a TZID without a VTIMEZONE.
+        assert!(!ics.contains("TZID=UTC"), "seed {seed}");
+        let file = dir.path().join(format!("random-{seed}.ics"));
+        std::fs::write(&file, &ics).unwrap();
+        let out = std::process::Command::new("python3")
+            .args([script, file.to_str().unwrap(), from, to])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: BTreeMap<String, Vec<(String, String)>> =
+            serde_json::from_slice(&out.stdout).unwrap();
+        for f in &plan.freezes {
+            let ours: Vec<(String, String)> = f
+                .periods_between(plan.timezone, range, 1_000_000)
+                .into_iter()
+                .map(|p| (fmt(p.start), fmt(p.end)))
+                .collect();
+            let uid = format!("freeze-{}@relcal.dev", f.id);
+            let got = theirs.get(&uid).cloned().unwrap_or_default();
+            if got != ours {
+                let first = ours.iter().zip(&got).position(|(a, b)| a != b);
+                panic!(
+                    "seed {seed}, {uid} ({:?}): the engine has {} occurrences, the .ics {}; first difference at {first:?}: {:?} vs {:?}",
+                    f.schedule,
+                    ours.len(),
+                    got.len(),
+                    first.and_then(|i| ours.get(i)),
+                    first.and_then(|i| got.get(i)),
+                );
+            }
+            occurrences += ours.len();
+        }
+        plans += 1;
+    }
+    // The comparison covered something.
+    assert_eq!(plans, 6);
+    assert!(occurrences > 10_000, "{occurrences}");
+    eprintln!("{plans} random plans, {occurrences} occurrences agree");
+}

@@ -5,11 +5,10 @@
 //! folding); the VTIMEZONE observances are computed from the IANA data here.
 
 use crate::plan::{Freeze, FreezeSchedule, Plan, Release, ReleaseStatus};
-use crate::time::TimeValue;
+use crate::time::{TimeValue, MAX_YEAR};
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use icalendar::{Calendar, Component, Event, EventLike, Property};
-use std::collections::BTreeSet;
 use std::str::FromStr;
 
 const PRODID: &str = "-//Relcal//Relcal release calendar//EN";
@@ -35,30 +34,47 @@ fn offset_at(zone: Tz, t: DateTime<Utc>) -> i32 {
         .local_minus_utc()
 }
 
-/// A VTIMEZONE for `zone` with one observance per offset change in
-/// `[from_year, to_year]` (and the offset in force before them), found by
-/// scanning the IANA rules day by day and narrowing to the minute.
-fn vtimezone(zone: Tz, from_year: i32, to_year: i32) -> String {
-    let mut lines = vec![
-        "BEGIN:VTIMEZONE".to_owned(),
-        format!("TZID:{}", zone.name()),
-    ];
-    let start = Utc
-        .with_ymd_and_hms(from_year, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now);
-    let end = Utc
-        .with_ymd_and_hms(to_year + 1, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now);
-    let mut observances = Vec::new();
+/// One change of a zone's offset: the instant, and the offsets before and after.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    at: DateTime<Utc>,
+    from: i32,
+    to: i32,
+}
+
+impl Change {
+    /// The change's wall-clock time in the offset before it (an observance's DTSTART).
+    fn wall(&self) -> NaiveDateTime {
+        self.at.naive_utc() + Duration::seconds(i64::from(self.from))
+    }
+
+    /// The ways a yearly rule can name this change's day: `-1` (the last such
+    /// weekday of the month) and/or `n` (the n-th).
+    fn day_rules(&self) -> Vec<i32> {
+        let w = self.wall();
+        let nth = (w.day() as i32 - 1) / 7 + 1;
+        let last = w
+            .date()
+            .checked_add_signed(Duration::days(7))
+            .is_none_or(|d| d.month() != w.month());
+        let mut rules = vec![nth];
+        if last {
+            rules.push(-1);
+        }
+        rules
+    }
+}
+
+/// Every change of `zone`'s offset in `[start, end)`, found by scanning the
+/// IANA rules day by day and narrowing each change to the minute.
+fn changes(zone: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Change> {
+    let mut out = Vec::new();
     let mut t = start;
     let mut current = offset_at(zone, t);
     while t < end {
         let next = t + Duration::days(1);
         let o = offset_at(zone, next);
         if o != current {
-            // The change lies in (t, next]: narrow it to the minute.
             let (mut lo, mut hi) = (t, next);
             while hi - lo > Duration::minutes(1) {
                 let mid = lo + (hi - lo) / 2;
@@ -75,45 +91,133 @@ fn vtimezone(zone: Tz, from_year: i32, to_year: i32) -> String {
             } else {
                 floor
             };
-            observances.push((at, current, o));
+            out.push(Change {
+                at,
+                from: current,
+                to: o,
+            });
             current = o;
         }
         t = next;
     }
-    let dst_of = |o: i32, others: &[(DateTime<Utc>, i32, i32)]| {
-        // Daylight time is the larger of the offsets in use.
-        others
-            .iter()
-            .any(|(_, from, to)| *from.max(to) == o && *from.min(to) != o)
-    };
-    if observances.is_empty() {
-        let o = offset_at(zone, start);
-        lines.extend([
-            "BEGIN:STANDARD".to_owned(),
-            format!(
-                "DTSTART:{}",
-                local(start.naive_utc() + Duration::seconds(i64::from(o)))
-            ),
-            format!("TZOFFSETFROM:{}", offset(o)),
-            format!("TZOFFSETTO:{}", offset(o)),
-            "END:STANDARD".to_owned(),
-        ]);
+    out
+}
+
+/// Changes that one yearly RRULE describes: same offsets, month, weekday and
+/// wall time, in consecutive years, on a day one BYDAY value names.
+struct Run {
+    first: Change,
+    last: Change,
+    rules: Vec<i32>,
+    count: usize,
+}
+
+impl Run {
+    fn extends(&self, c: &Change) -> bool {
+        let (a, b) = (self.last.wall(), c.wall());
+        self.last.from == c.from
+            && self.last.to == c.to
+            && b.year() == a.year() + 1
+            && b.month() == a.month()
+            && b.weekday() == a.weekday()
+            && b.time() == a.time()
+            && c.day_rules().iter().any(|r| self.rules.contains(r))
     }
-    for (at, from, to) in &observances {
-        let kind = if dst_of(*to, &observances) {
-            "DAYLIGHT"
-        } else {
-            "STANDARD"
-        };
-        // DTSTART of an observance is local time in the offset before it.
-        let wall = at.naive_utc() + Duration::seconds(i64::from(*from));
+}
+
+/// A VTIMEZONE for `zone`, valid from the start of `from_year` for every
+/// year up to [`MAX_YEAR`] (RFC 5545 §3.6.5: valid information for all
+/// recurrence instances). Offset changes that recur each year on the same
+/// rule become one STANDARD or DAYLIGHT observance with a yearly RRULE, open
+/// ended when it is still in force at the end of the tables, so a client that
+/// reads the VTIMEZONE body places every occurrence right, also decades on.
+fn vtimezone(zone: Tz, from_year: i32) -> String {
+    let mut lines = vec![
+        "BEGIN:VTIMEZONE".to_owned(),
+        format!("TZID:{}", zone.name()),
+    ];
+    let year_start = |y: i32| {
+        Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    };
+    let (start, end) = (year_start(from_year), year_start(MAX_YEAR + 1));
+    let all = changes(zone, start, end);
+    // Daylight time is the larger of two offsets a zone switches between.
+    let dst = |o: i32| {
+        all.iter()
+            .any(|c| c.from.max(c.to) == o && c.from.min(c.to) != o)
+    };
+    let kind = |o: i32| if dst(o) { "DAYLIGHT" } else { "STANDARD" };
+    // The offset in force at the start, as an observance of its own.
+    let first = offset_at(zone, start);
+    lines.extend([
+        format!("BEGIN:{}", kind(first)),
+        format!(
+            "DTSTART:{}",
+            local(start.naive_utc() + Duration::seconds(i64::from(first)))
+        ),
+        format!("TZOFFSETFROM:{}", offset(first)),
+        format!("TZOFFSETTO:{}", offset(first)),
+        format!("END:{}", kind(first)),
+    ]);
+    // Group the changes into yearly runs.
+    let mut runs: Vec<Run> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for c in &all {
+        match open.iter().position(|&i| runs[i].extends(c)) {
+            Some(k) => {
+                let run = &mut runs[open[k]];
+                let rules = c.day_rules();
+                run.rules.retain(|r| rules.contains(r));
+                run.last = *c;
+                run.count += 1;
+            }
+            None => {
+                // A change of this kind that breaks its run closes it.
+                open.retain(|&i| {
+                    let r = &runs[i];
+                    !(r.last.from == c.from && r.last.to == c.to)
+                });
+                runs.push(Run {
+                    first: *c,
+                    last: *c,
+                    rules: c.day_rules(),
+                    count: 1,
+                });
+                open.push(runs.len() - 1);
+            }
+        }
+    }
+    let day_codes = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+    for run in &runs {
+        let name = kind(run.first.to);
         lines.extend([
-            format!("BEGIN:{kind}"),
-            format!("DTSTART:{}", local(wall)),
-            format!("TZOFFSETFROM:{}", offset(*from)),
-            format!("TZOFFSETTO:{}", offset(*to)),
-            format!("END:{kind}"),
+            format!("BEGIN:{name}"),
+            format!("DTSTART:{}", local(run.first.wall())),
+            format!("TZOFFSETFROM:{}", offset(run.first.from)),
+            format!("TZOFFSETTO:{}", offset(run.first.to)),
         ]);
+        if run.count > 1 {
+            let w = run.first.wall();
+            // Prefer "the last Sunday" where it fits: that is how zones say it.
+            let rule = if run.rules.contains(&-1) {
+                -1
+            } else {
+                run.rules.first().copied().unwrap_or(1)
+            };
+            let mut rrule = format!(
+                "FREQ=YEARLY;BYMONTH={};BYDAY={rule}{}",
+                w.month(),
+                day_codes[w.weekday().num_days_from_monday() as usize]
+            );
+            // Still in force when the tables end: open ended, as the zone's rule is.
+            if run.last.wall().year() < MAX_YEAR {
+                rrule.push_str(&format!(";UNTIL={}", stamp(run.last.at)));
+            }
+            lines.push(format!("RRULE:{rrule}"));
+        }
+        lines.push(format!("END:{name}"));
     }
     lines.push("END:VTIMEZONE".to_owned());
     lines.join("\r\n") + "\r\n"
@@ -206,15 +310,29 @@ fn freeze_event(plan: &Plan, f: &Freeze, now: DateTime<Utc>) -> Event {
         }
         FreezeSchedule::Recurring(r) => {
             let tzid = zone.name();
-            let mut start = Property::new("DTSTART", local(r.start.wall_time(zone)));
-            start.add_parameter("TZID", tzid);
-            event.append_property(start);
+            // UTC needs no VTIMEZONE: its times are written `…Z`.
+            let time = |wall: NaiveDateTime, name: &str| {
+                if zone == Tz::UTC {
+                    Property::new(name, format!("{}Z", local(wall)))
+                } else {
+                    let mut p = Property::new(name, local(wall));
+                    p.add_parameter("TZID", tzid);
+                    p
+                }
+            };
+            let dtstart = r.start.wall_time(zone);
+            event.append_property(time(dtstart, "DTSTART"));
             event.add_property("DURATION", r.duration.as_str());
-            event.add_property("RRULE", ics_rule(r.rule.as_str(), zone));
+            // RFC 5545 counts DTSTART as the first instance; the engine only
+            // when the rule produces it. Where it does not, an EXDATE takes
+            // it out (and COUNT, which would count it, counts one more).
+            let on_rule = r.starts_on_rule(zone);
+            event.add_property("RRULE", ics_rule(r.rule.as_str(), zone, on_rule));
+            if !on_rule {
+                event.append_multi_property(time(dtstart, "EXDATE"));
+            }
             for ex in &r.exdates {
-                let mut p = Property::new("EXDATE", local(ex.wall_time(zone)));
-                p.add_parameter("TZID", tzid);
-                event.append_multi_property(p);
+                event.append_multi_property(time(ex.wall_time(zone), "EXDATE"));
             }
         }
     }
@@ -222,11 +340,12 @@ fn freeze_event(plan: &Plan, f: &Freeze, now: DateTime<Utc>) -> Event {
 }
 
 /// The rule as iCalendar wants it: an UNTIL in local time (as our plan files
-/// may write it) becomes UTC, which RFC 5545 requires with a TZID start.
-fn ics_rule(rule: &str, zone: Tz) -> String {
+/// may write it) becomes UTC, which RFC 5545 requires with a TZID start; COUNT
+/// counts one more when DTSTART is not on the rule (see `freeze_event`).
+fn ics_rule(rule: &str, zone: Tz, on_rule: bool) -> String {
     rule.split(';')
         .map(|part| match part.split_once('=') {
-            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") && !v.ends_with('Z') => {
+            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") && !v.ends_with(['Z', 'z']) => {
                 let parsed = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").or_else(|_| {
                     chrono::NaiveDate::parse_from_str(v, "%Y%m%d")
                         .map(|d| d.and_hms_opt(23, 59, 59).unwrap_or_default())
@@ -236,6 +355,10 @@ fn ics_rule(rule: &str, zone: Tz) -> String {
                     Err(_) => part.to_owned(),
                 }
             }
+            Some((k, v)) if k.eq_ignore_ascii_case("COUNT") && !on_rule => match v.parse::<u32>() {
+                Ok(n) => format!("COUNT={}", n.saturating_add(1)),
+                Err(_) => part.to_owned(),
+            },
             _ => part.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -251,19 +374,16 @@ pub fn plan_to_ics(plan: &Plan, now: DateTime<Utc>) -> String {
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", "PUBLISH"))
         .name("Relcal");
-    // Zones of recurring freezes need a VTIMEZONE over the years they cover.
-    let mut zones = BTreeSet::new();
-    // Endless rules are described for twenty years ahead.
-    let (mut first, mut last) = (now.year(), now.year() + 20);
+    // Zones of recurring freezes need a VTIMEZONE from their first start on.
+    let mut zones: std::collections::BTreeMap<&str, i32> = std::collections::BTreeMap::new();
     for f in &plan.freezes {
         if let FreezeSchedule::Recurring(r) = &f.schedule {
             let zone = f.zone(plan.timezone);
             if zone != Tz::UTC {
-                zones.insert(zone.name());
+                let year = r.start.wall_time(zone).year();
+                let first = zones.entry(zone.name()).or_insert(year);
+                *first = (*first).min(year);
             }
-            let start_year = r.start.wall_time(zone).year();
-            first = first.min(start_year);
-            last = last.max(start_year + 20);
         }
     }
     for f in &plan.freezes {
@@ -278,8 +398,7 @@ pub fn plan_to_ics(plan: &Plan, now: DateTime<Utc>) -> String {
     // they go before the first event.
     let timezones: String = zones
         .iter()
-        .filter_map(|z| Tz::from_str(z).ok())
-        .map(|tz| vtimezone(tz, first, last.min(first + 30)))
+        .filter_map(|(z, year)| Tz::from_str(z).ok().map(|tz| vtimezone(tz, *year)))
         .collect();
     match text.find("BEGIN:VEVENT") {
         Some(at) => format!("{}{timezones}{}", &text[..at], &text[at..]),

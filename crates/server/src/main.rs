@@ -12,6 +12,10 @@ macro_rules! say {
     }};
 }
 
+/// Plans and mutation batches are mostly small allocations; mimalloc makes them cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use axum::extract::{DefaultBodyLimit, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
