@@ -22,18 +22,10 @@ fn offset() -> &'static Result<Duration, String> {
     OFFSET.get_or_init(|| match std::env::var(CLOCK_VAR) {
         Err(_) => Ok(Duration::zero()),
         Ok(text) if text.trim().is_empty() => Ok(Duration::zero()),
-        Ok(text) => parse_start(&text).map(|start| start - Utc::now()),
+        Ok(text) => parse_instant(CLOCK_VAR, &text)
+            .map(|start| start - Utc::now())
+            .map_err(|e| e.message),
     })
-}
-
-fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.to_utc())
-        .map_err(|e| {
-            format!(
-                "{CLOCK_VAR}: `{text}` is not an RFC 3339 instant such as 2026-12-01T09:00:00Z ({e})"
-            )
-        })
 }
 
 /// Checks `RELCAL_NOW` once at start-up, so a typo is an error instead of
@@ -54,6 +46,29 @@ pub fn now() -> DateTime<Utc> {
     }
 }
 
+/// An instant given on a command line or in a query (`--at`, `?at=`): RFC
+/// 3339 with an offset, in the years a verdict can be given for (1900-2099,
+/// where the zone tables hold). `what` names the flag or field in errors.
+pub fn parse_instant(what: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    use chrono::Datelike;
+    let t = DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.to_utc())
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::Validation,
+                format!("{what}: `{text}` is not an RFC 3339 instant such as 2026-12-01T14:00:00Z ({e})"),
+            )
+        })?;
+    let (min, max) = (relcal_domain::MIN_YEAR, relcal_domain::MAX_YEAR);
+    if !(min..=max).contains(&t.year()) {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("{what}: `{text}`: the year must be between {min} and {max} (time zone rules are known up to {max})"),
+        ));
+    }
+    Ok(t)
+}
+
 /// True when `RELCAL_NOW` moves the clock.
 pub fn is_set() -> bool {
     matches!(offset(), Ok(by) if !by.is_zero())
@@ -64,11 +79,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bad_clock_names_the_variable() {
-        let err = parse_start("tuesday").unwrap_err();
-        assert!(err.starts_with("RELCAL_NOW: `tuesday`"), "{err}");
+    fn a_bad_instant_names_the_flag() {
+        let err = parse_instant(CLOCK_VAR, "tuesday").unwrap_err();
+        assert!(err.message.starts_with("RELCAL_NOW: `tuesday`"), "{err}");
+        let err = parse_instant("--at", "2100-01-01T00:00:00Z").unwrap_err();
+        assert!(err.message.contains("between 1900 and 2099"), "{err}");
         assert_eq!(
-            parse_start("2026-12-01T10:00:00+01:00")
+            parse_instant("--at", "2026-12-01T10:00:00+01:00")
                 .unwrap()
                 .to_rfc3339(),
             "2026-12-01T09:00:00+00:00"

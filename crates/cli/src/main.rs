@@ -363,14 +363,7 @@ fn read_plan(path: &Path) -> Result<String, ApiError> {
 fn instant(flag: &str, text: Option<&str>) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
     match text {
         None => Ok(relcal_api::clock::now()),
-        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-            .map(|t| t.to_utc())
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::Validation,
-                    format!("{flag}: `{t}` is not an RFC 3339 instant such as 2026-12-01T14:00:00Z ({e})"),
-                )
-            }),
+        Some(t) => relcal_api::clock::parse_instant(flag, t),
     }
 }
 

@@ -887,6 +887,17 @@ fn duration_words(d: &PlanDuration) -> String {
 /// UNTIL as a wall-clock time in `zone`. `...Z` is an instant; a date alone
 /// includes the whole day.
 fn parse_until(value: &str, zone: Tz) -> Result<NaiveDateTime, String> {
+    let until = parse_until_value(value, zone)?;
+    if !(crate::time::MIN_YEAR..=MAX_YEAR).contains(&until.year()) {
+        return Err(format!(
+            "UNTIL={value}: the year must be between {} and {MAX_YEAR} (time zone rules are known up to {MAX_YEAR}; leave UNTIL out for a rule without end)",
+            crate::time::MIN_YEAR
+        ));
+    }
+    Ok(until)
+}
+
+fn parse_until_value(value: &str, zone: Tz) -> Result<NaiveDateTime, String> {
     if let Some(utc) = value.strip_suffix(['Z', 'z']) {
         if let Ok(t) = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S") {
             return Ok(zone.from_utc_datetime(&t).naive_local());

@@ -123,10 +123,12 @@ impl<'a> Element<'a> {
         }
     }
 
-    /// A small value (version, timezone) as a `Value`.
+    /// A small value (version, timezone) as a `Value`; a number JSON allows
+    /// but a `Value` cannot hold (`1e999999`) stays its text.
     fn value(self) -> Value {
         match self {
-            Self::Raw(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+            Self::Raw(raw) => serde_json::from_str(raw.get())
+                .unwrap_or_else(|_| Value::String(raw.get().to_owned())),
             Self::Value(v) => v,
         }
     }
@@ -351,6 +353,8 @@ impl Validator {
         for (object, id) in ids {
             if id.trim().is_empty() {
                 self.err(object, "id", "must not be empty");
+            } else if id.chars().any(char::is_control) {
+                self.err(object, "id", "must not contain control characters");
             } else if !seen.insert(id.clone()) {
                 self.err(object, "id", format!("duplicate id \"{id}\""));
             }

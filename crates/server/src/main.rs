@@ -173,14 +173,7 @@ async fn gate(
     })?;
     let at = match at.as_deref() {
         None => relcal_api::clock::now(),
-        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-            .map(|t| t.to_utc())
-            .map_err(|e| {
-                Failure(ApiError::new(
-                    ErrorCode::Validation,
-                    format!("gate: field `at`: `{t}` is not an RFC 3339 instant ({e})"),
-                ))
-            })?,
+        Some(t) => relcal_api::clock::parse_instant("gate: field `at`", t).map_err(Failure)?,
     };
     with_store(store, move |s| {
         relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
