@@ -3,7 +3,7 @@
 // WebDriver HTTP calls, so nothing here can drift from what the protocol does.
 //
 // Run through `make e2e` (builds the app with the UI embedded, wraps in xvfb-run).
-import { spawn, spawnSync } from "node:child_process";
+import * as child from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,6 +21,19 @@ if (!existsSync(relcal)) throw new Error(`no relcal binary at ${relcal}; run mak
 if (!existsSync(relcalServer)) throw new Error(`no relcal-server binary at ${relcalServer}; run make e2e`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One clock for the whole run (crates/api/src/clock.rs): RELCAL_NOW, or a
+// fixed Tuesday, never today's date, running on at the speed of real time.
+// Every process the tests start (the app, the CLI, the server) gets it, set
+// to this clock's now when it starts; scripts/each-day.sh runs the journeys
+// on every day of a week.
+const clockStart = Date.parse(process.env.RELCAL_NOW ?? "2026-12-01T09:00:00Z");
+if (Number.isNaN(clockStart)) throw new Error(`RELCAL_NOW=${process.env.RELCAL_NOW} is not an instant`);
+const realStart = Date.now();
+const now = () => new Date(clockStart + (Date.now() - realStart));
+const withClock = (options = {}) => ({ ...options, env: { ...(options.env ?? process.env), RELCAL_NOW: now().toISOString() } });
+const spawn = (cmd, args, options) => child.spawn(cmd, args, withClock(options));
+const spawnSync = (cmd, args, options) => child.spawnSync(cmd, args, withClock(options));
 
 async function wd(method, path, body) {
   const res = await fetch(base + path, {
@@ -300,7 +313,7 @@ await test("the conflicts panel lists the engine's conflicts and releases carry 
 await test("dragging a release into a hard freeze is flagged at once and can be undone", async () => {
   // A calendar made for today: one release today, a hard freeze on a neighbouring day in the same week.
   const day = (d) => d.toISOString().slice(0, 10);
-  const today = new Date();
+  const today = now();
   const weekday = (today.getUTCDay() + 6) % 7; // Monday = 0
   const target = new Date(today.getTime() + (weekday < 6 ? 1 : -1) * 86400000);
   const plan = {
@@ -416,8 +429,8 @@ await test("plans are imported and exported through the file dialog; a bad file 
     environments: [{ id: "live", name: "Live" }],
     freezes: [{ id: "launch", name: "Launch freeze", severity: "hard", start: "2026-12-24T00:00:00Z", end: "2026-12-27T00:00:00Z" }],
     releases: [{ id: "imported", title: "Imported release", team: "web", services: ["site"], environment: "live",
-      start: new Date(Date.now() + 3600000).toISOString().slice(0, 13) + ":00:00Z",
-      end: new Date(Date.now() + 7200000).toISOString().slice(0, 13) + ":00:00Z", status: "planned" }],
+      start: new Date(now().getTime() + 3600000).toISOString().slice(0, 13) + ":00:00Z",
+      end: new Date(now().getTime() + 7200000).toISOString().slice(0, 13) + ":00:00Z", status: "planned" }],
   };
   writeFileSync(file, JSON.stringify({ ...good, freezes: [{ ...good.freezes[0], severity: "total" }] }));
   await withApp(db, "import-export", async (session) => {
@@ -494,7 +507,7 @@ await test("readiness in the real window: go/no-go, a checklist, a rollback plan
 await test("the app shows a due notification on the desktop, and clicking it opens the freeze", async () => {
   await withNotificationDaemon(async ({ address, busEnv, monitorLog }) => {
     // A freeze whose one-hour notice falls due 20 seconds after the app starts.
-    const start = new Date(Date.now() + 3600_000 + 20_000);
+    const start = new Date(now().getTime() + 3600_000 + 20_000);
     start.setUTCMilliseconds(0);
     const iso = (d) => d.toISOString().replace(".000Z", "Z");
     const plan = {

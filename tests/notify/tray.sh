@@ -9,18 +9,21 @@ relcal="${RELCAL_CLI:-$root/target/debug/relcal}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-start=$(date -u -d "+2 days" +%Y-%m-%dT10:00:00Z)
-end=$(date -u -d "+2 days" +%Y-%m-%dT18:00:00Z)
+# Two days after the app's clock (RELCAL_NOW when set: crates/api/src/clock.rs).
+now_s=$(date -u -d "${RELCAL_NOW:-now}" +%s)
+day=$(date -u -d "@$((now_s + 2 * 86400))" +%Y-%m-%d)
+start="${day}T10:00:00Z"
+end="${day}T18:00:00Z"
 cat > "$work/plan.json" <<PLAN
 { "version": 1, "timezone": "UTC",
   "teams": [ { "id": "web", "name": "Web" } ], "services": [ { "id": "site", "team": "web" } ],
   "environments": [ { "id": "live", "name": "Live" } ],
   "freezes": [ { "id": "launch", "name": "Launch freeze", "severity": "hard", "start": "$start", "end": "$end" } ],
   "releases": [ { "id": "r1", "title": "Site 2", "team": "web", "services": ["site"], "environment": "live",
-    "start": "$(date -u -d "+2 days" +%Y-%m-%dT11:00:00Z)", "end": "$(date -u -d "+2 days" +%Y-%m-%dT12:00:00Z)", "status": "planned" } ] }
+    "start": "${day}T11:00:00Z", "end": "${day}T12:00:00Z", "status": "planned" } ] }
 PLAN
 "$relcal" import "$work/plan.json" --db "$work/cal.db" >/dev/null
-expected="Next freeze: Launch freeze from $(date -u -d "+2 days" '+%-d %b %Y') 10:00 UTC (UTC)"
+expected="Next freeze: Launch freeze from $(date -u -d "@$((now_s + 2 * 86400))" '+%-d %b %Y') 10:00 UTC (UTC)"
 
 cat > "$work/session.sh" <<INNER
 set -euo pipefail

@@ -4,5 +4,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { fakeBackend } from "./lib/fake-backend";
 
 const params = new URLSearchParams(location.search);
-mockIPC(fakeBackend(new Date(), { bulk: Number(params.get("bulk") ?? 0), teams: Number(params.get("teams") ?? 0) }));
+// `?now=` pins the fake backend's clock (the browser tests pass RELCAL_NOW, or a fixed day).
+const now = params.get("now");
+mockIPC(fakeBackend(now ? new Date(now) : new Date(), { bulk: Number(params.get("bulk") ?? 0), teams: Number(params.get("teams") ?? 0) }));
 await import("./main");

@@ -32,6 +32,11 @@ const browser = await chromium.launch({
          "--disable-component-update", "--disable-sync"],
 });
 
+// The day the tests run on: RELCAL_NOW, or a fixed Tuesday, never today's date
+// (scripts/each-day.sh runs them on every day of a week).
+const NOW = new Date(process.env.RELCAL_NOW ?? "2026-12-01T09:00:00Z");
+if (Number.isNaN(NOW.getTime())) throw new Error(`RELCAL_NOW=${process.env.RELCAL_NOW} is not an instant`);
+
 let passed = 0, failed = 0;
 async function test(name, fn, { query = "", ready = "Checkout launch" } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "UTC" });
@@ -39,7 +44,8 @@ async function test(name, fn, { query = "", ready = "Checkout launch" } = {}) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   try {
-    await page.goto(url + query);
+    const sep = query ? "&" : "?";
+    await page.goto(`${url}${query}${sep}now=${encodeURIComponent(NOW.toISOString())}`);
     await page.getByText(ready).first().waitFor({ timeout: 15000 });
     await fn(page);
     if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
@@ -55,7 +61,7 @@ async function test(name, fn, { query = "", ready = "Checkout launch" } = {}) {
 }
 
 const DAY = 86400000;
-const today = new Date();
+const today = NOW;
 const weekday = (today.getUTCDay() + 6) % 7;
 const freezeDay = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + (weekday < 6 ? DAY : -DAY))
   .toISOString().slice(0, 10);
@@ -404,7 +410,7 @@ await test("holidays from an .ics file become freezes; the calendar exports as i
 });
 
 await test("filling a checklist and adding a rollback plan in the release panel; the day shows its readiness", async (page) => {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = NOW.toISOString().slice(0, 10);
   const dayTop = page.locator(`.fc-daygrid-day[data-date="${today}"] .fc-daygrid-day-top`);
   // Checkout launch (0%) and Auth rotation (100%) start today.
   await page.waitForFunction((d) => document.querySelector(`.fc-daygrid-day[data-date="${d}"] .fc-daygrid-day-top`)?.dataset.readiness === "50% ready", today);

@@ -32,6 +32,9 @@ function isoDay(t: number): string {
 
 /** `bulk`: that many extra releases spread over the current month, for paint-time measurements. */
 export function fakeBackend(today: Date, options: { bulk?: number; teams?: number } = {}) {
+  // The fake backend's clock starts at `today` and runs on, as RELCAL_NOW makes the real one do.
+  const started = Date.now();
+  const clock = () => today.getTime() + (Date.now() - started);
   const midnight = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
   const weekday = (today.getUTCDay() + 6) % 7;
   const freezeDay = midnight + (weekday < 6 ? DAY : -DAY);
@@ -125,7 +128,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   };
   let syncConflicts: SyncConflictView[] = [];
   const syncOnce = () => {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const now = new Date(clock()).toISOString().replace(/\.\d+Z$/, "Z");
     if (!sync.status.last_ok_at) {
       syncConflicts = [{ mutation_id: "c1:release:checkout:7:v2", kind: "release", id: "checkout", title: "Checkout launch", refused: false,
         reason: null, deleted: false, fields: [{ name: "owner", yours: '"dana"', theirs: '"li"', original: '"omar"' }] }];
@@ -147,7 +150,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     calls[cmd] = (calls[cmd] ?? 0) + 1;
     switch (cmd) {
       case "app_info":
-        return { version: "test", db_path: "(mocked IPC)", open_error: null, now: new Date().toISOString() } satisfies AppInfo;
+        return { version: "test", db_path: "(mocked IPC)", open_error: null, now: new Date(clock()).toISOString() } satisfies AppInfo;
       case "calendar_view": {
         const { from, to } = args as { from: string; to: string };
         const f = new Date(from).getTime(), t = new Date(to).getTime();
@@ -160,7 +163,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       }
       case "conflicts":
         return {
-          checked_at: at(Date.now()),
+          checked_at: at(clock()),
           items: releases.flatMap((r) => conflictsOf(r).map((conflict) => ({ conflict, teams: [r.team_id], environments: [r.environment_id] }))),
           summary: summary(),
         } satisfies ConflictsView;
@@ -254,7 +257,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const f = (args as { input: FreezeInput }).input;
         if (f.rrule !== null && !/^FREQ=/.test(f.rrule))
           throw { code: "validation", message: `freezes[1] (id "${f.id}"): field \`rrule\`: the RRULE has no FREQ (e.g. FREQ=WEEKLY)` };
-        const first = Date.now() + DAY;
+        const first = clock() + DAY;
         return {
           description: words(f), timezone: f.timezone ?? "UTC", infinite: f.rrule !== null,
           next: [0, 1, 2].map((i) => ({ start: at(first + i * 7 * DAY), end: at(first + i * 7 * DAY + 3600_000) })),
@@ -315,7 +318,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const list = approvals.get(r.id) ?? [];
         if (r.owner === userName) throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} runs this release and cannot approve it` };
         if (list.some((a) => a.by === userName)) throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} has already approved it` };
-        approvals.set(r.id, [...list, { by: userName, at: at(Date.now()) }]);
+        approvals.set(r.id, [...list, { by: userName, at: at(clock()) }]);
         return change(r, conflictsOf(r));
       }
       case "revoke_approval": {
@@ -343,7 +346,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
             conflicts: { errors: conflictsOf(r).length, warnings: 0, infos: 0 }, verdict: reasons.length ? "no_go" : "go", reasons,
           };
         });
-        return { from: at(Date.now()), to: at(Date.now() + 7 * DAY), rows };
+        return { from: at(clock()), to: at(clock() + 7 * DAY), rows };
       }
       case "import_holidays": {
         const { severity } = args as { severity: string; environments: string[] };
@@ -358,7 +361,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const r = find(id);
         const item = (checklists.get(id) ?? []).find((i) => i.id === input.item_id);
         if (!item) throw { code: "not_found", message: `release (id "${id}"): it has no checklist item "${input.item_id}"` };
-        if (input.done && !item.done) Object.assign(item, { done_by: userName, done_at: at(Date.now()) });
+        if (input.done && !item.done) Object.assign(item, { done_by: userName, done_at: at(clock()) });
         if (!input.done) Object.assign(item, { done_by: null, done_at: null });
         Object.assign(item, { done: input.done, owner: input.owner, note: input.note });
         r.readiness = score(id);
@@ -413,7 +416,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return connections;
       }
       case "run_connections": {
-        const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+        const at = new Date(clock()).toISOString().replace(/\.\d+Z$/, "Z");
         connections = { ...connections, runs: [
           { source: "GitLab deployments", at, summary: "0 created, 1 updated, 0 removed, 0 unchanged", changes: 1, error: null, skipped: ["GitLab deployment 870: field `environment.name`: no environment here is called \"review/x\""] },
           { source: "GitLab freeze periods", at, summary: "2 created, 0 updated, 0 removed, 0 unchanged", changes: 2, error: null, skipped: [] },
