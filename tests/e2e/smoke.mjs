@@ -470,6 +470,8 @@ await test("readiness in the real window: go/no-go, a checklist, a rollback plan
     await waitForText(session, (t) => t.includes("Add the production checklist template"), "the release panel");
     await run(session, "Array.from(document.querySelectorAll('[data-testid=release-panel] .link')).find(b => b.textContent.includes('checklist template')).click()");
     await waitForText(session, (t) => t.includes("Security scans passed"), "the template's items");
+    // The change toast can cover the panel's lower items: dismiss it, as a person would.
+    await run(session, "document.querySelector('[data-testid=change-toast] button.close')?.click()");
     await clickOn(session, "[data-testid='release-panel'] input[aria-label='Security scans passed']");
     await waitForText(session, (t) => /done by \S+/.test(t), "who ticked it");
     // The rollback plan.

@@ -228,3 +228,17 @@ fn the_first_run_does_not_warn_of_what_has_begun() {
     let shown = run(&mut store, "2026-12-21T05:02:00Z");
     assert!(shown.iter().all(|s| !s.contains("starts in")), "{shown:?}");
 }
+
+/// A first run just before another lead falls due leaves the restating to it:
+/// opened 1 hour and 1 minute before a freeze, only "starts in 1 hour" comes.
+#[test]
+fn the_first_run_leaves_it_to_a_lead_about_to_fall_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = demo(&dir);
+    // The holiday freeze starts 21 Dec 05:00Z; its one-hour lead is due at 04:00Z.
+    assert!(run(&mut store, "2026-12-21T03:59:00Z").is_empty());
+    assert_eq!(
+        run(&mut store, "2026-12-21T04:00:00Z"),
+        ["Holiday freeze starts in 1 hour"]
+    );
+}

@@ -1,4 +1,4 @@
-//! `relcal`: the engine without the window (shared/spec/cli.md).
+//! `relcal`: the engine without the window (docs/cli.md).
 //!
 //! Glue only: parse arguments, call one `relcal_api` use case, print, and map
 //! the outcome to the contract's exit codes (0 yes, 1 no, 2 invalid input or
@@ -81,7 +81,7 @@ enum Command {
         /// The plan file (JSON).
         plan: PathBuf,
     },
-    /// List conflicts (shared/spec/conflict-rules.md). Exit 0 no errors, 1 errors found.
+    /// List conflicts (docs/conflict-rules.md). Exit 0 no errors, 1 errors found.
     Check {
         /// A plan file; or use --db.
         plan: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! Relcal's pure domain.
 //!
-//! This crate knows the plan format (`shared/spec/plan-format.md`), time zones,
+//! This crate knows the plan format (`docs/plan-format.md`), time zones,
 //! ISO 8601 durations and RFC 5545 recurrence. It turns untrusted JSON into a
 //! validated [`Plan`] and back.
 //!

@@ -362,12 +362,18 @@ pub fn notices_between(
     out
 }
 
+/// How soon another lead notice must fall due for a first run to leave a
+/// restated one out.
+pub const SOON: Duration = Duration::minutes(5);
+
 /// What a scheduler's first run owes: for each freeze and release that has
 /// not begun at `now`, the latest of its lead notices that fell due before
 /// `now` (within the longest lead time), restated from `now`: opened 59
 /// minutes before a hard freeze, the app still warns "starts in 59 minutes".
-/// Keys are the lead notices' own, so nothing is sent twice. Quiet hours hold
-/// these like any other notice: inside them, none is returned.
+/// Keys are the lead notices' own, so nothing is sent twice. Where another
+/// lead of the same occurrence falls due within [`SOON`], that one is left to
+/// say it. Quiet hours hold these like any other notice: inside them, none is
+/// returned.
 pub fn first_run_notices(plan: &Plan, rules: &NotifyRules, now: DateTime<Utc>) -> Vec<Notice> {
     if rules.quiet.is_some_and(|q| q.release_time(now) > now) {
         return vec![];
@@ -397,6 +403,16 @@ pub fn first_run_notices(plan: &Plan, rules: &NotifyRules, now: DateTime<Utc>) -
             }
         }
     }
+    // Leads still to come shortly make a restated one noise.
+    let coming: std::collections::BTreeSet<(String, String, i64)> =
+        notices_between(plan, rules, now, now + SOON)
+            .into_iter()
+            .filter_map(|n| {
+                let (_, start) = n.starts.as_ref()?;
+                Some((n.target.0.clone(), n.target.1.clone(), start.timestamp()))
+            })
+            .collect();
+    latest.retain(|slot, _| !coming.contains(slot));
     let mut out: Vec<Notice> = latest
         .into_values()
         .map(|mut n| {
