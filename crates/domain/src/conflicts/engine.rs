@@ -15,7 +15,9 @@ use crate::time::Interval;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+// FxHash: the keys are ids from a validated plan, and SipHash was a twentieth of a check.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeSet;
 
 type Slot = u32;
 
@@ -75,6 +77,11 @@ pub struct Checker<'p> {
     env_slot: HashMap<&'p EnvironmentId, usize>,
     env_ids: Vec<&'p EnvironmentId>,
     freezes: Vec<(&'p Freeze, Timeline)>,
+    /// Per freeze: its team and service lists as bit sets.
+    scopes: Vec<ScopeBits>,
+    /// The plan's teams and services by id, numbered for [`ScopeBits`].
+    team_no: HashMap<&'p str, usize>,
+    service_no: HashMap<&'p str, usize>,
     /// Per environment slot: the freezes whose scope can include it.
     freezes_by_env: Vec<Vec<usize>>,
     releases: Vec<Option<Cow<'p, Release>>>,
@@ -118,6 +125,46 @@ fn scope_words(f: &Freeze) -> String {
         .map(|l| l.join(", "))
         .collect();
     parts.join("; ")
+}
+
+/// A freeze's team and service lists as bit sets over the plan's numbered
+/// teams and services (`None`: the list is empty and matches anything), so
+/// matching a release is a few bit tests instead of string comparisons.
+struct ScopeBits {
+    teams: Option<Vec<u64>>,
+    services: Option<Vec<u64>>,
+}
+
+impl ScopeBits {
+    fn of<'a>(
+        ids: impl IntoIterator<Item = &'a str>,
+        numbers: &HashMap<&str, usize>,
+    ) -> Option<Vec<u64>> {
+        let mut bits: Vec<u64> = vec![0; numbers.len().div_ceil(64)];
+        let mut any = false;
+        for id in ids {
+            any = true;
+            if let Some(&n) = numbers.get(id) {
+                bits[n / 64] |= 1 << (n % 64);
+            }
+        }
+        any.then_some(bits)
+    }
+
+    fn has(bits: &[u64], n: usize) -> bool {
+        bits.get(n / 64).is_some_and(|w| w & (1 << (n % 64)) != 0)
+    }
+
+    /// Scope::matches for a release in one of the freeze's environments.
+    fn matches(&self, team: Option<usize>, services: &[usize]) -> bool {
+        self.teams
+            .as_ref()
+            .is_none_or(|bits| team.is_some_and(|t| Self::has(bits, t)))
+            && self
+                .services
+                .as_ref()
+                .is_none_or(|bits| services.iter().any(|&s| Self::has(bits, s)))
+    }
 }
 
 fn slot_index(slot: Slot) -> usize {
@@ -167,6 +214,25 @@ impl<'p> Checker<'p> {
                 (f, timeline)
             })
             .collect();
+        let team_no: HashMap<&str, usize> = plan
+            .teams
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let service_no: HashMap<&str, usize> = plan
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
+        let scopes = freezes
+            .iter()
+            .map(|(f, _)| ScopeBits {
+                teams: ScopeBits::of(f.scope.teams.iter().map(|t| t.as_str()), &team_no),
+                services: ScopeBits::of(f.scope.services.iter().map(|s| s.as_str()), &service_no),
+            })
+            .collect();
         let env_ids: Vec<&EnvironmentId> = plan.environments.iter().map(|e| &e.id).collect();
         let freezes_by_env = env_ids
             .iter()
@@ -188,16 +254,19 @@ impl<'p> Checker<'p> {
             env_slot: env_ids.iter().enumerate().map(|(i, e)| (*e, i)).collect(),
             env_ids,
             freezes,
+            scopes,
+            team_no,
+            service_no,
             freezes_by_env,
             releases: Vec::with_capacity(plan.releases.len()),
-            slot_of: HashMap::with_capacity(plan.releases.len()),
-            dependents: HashMap::new(),
-            services: vec![HashMap::new(); n_env],
-            owners: HashMap::new(),
-            env_members: vec![HashSet::new(); n_env],
+            slot_of: HashMap::with_capacity_and_hasher(plan.releases.len(), Default::default()),
+            dependents: HashMap::default(),
+            services: vec![HashMap::default(); n_env],
+            owners: HashMap::default(),
+            env_members: vec![HashSet::default(); n_env],
             per_release: Vec::with_capacity(plan.releases.len()),
-            pairs: HashMap::new(),
-            pairs_of: HashMap::new(),
+            pairs: HashMap::default(),
+            pairs_of: HashMap::default(),
             capacity: vec![Vec::new(); n_env],
             cycles: Vec::new(),
         };
@@ -208,8 +277,8 @@ impl<'p> Checker<'p> {
             checker.per_release.push(Vec::new());
             checker.index(slot);
         }
+        checker.recheck_all_releases();
         for slot in 0..checker.releases.len() as Slot {
-            checker.recheck_release(slot);
             checker.recheck_pairs(slot);
         }
         for env in 0..n_env {
@@ -459,7 +528,16 @@ impl<'p> Checker<'p> {
 
     /// The rules about one release alone (and the releases it depends on).
     fn recheck_release(&mut self, slot: Slot) {
-        let conflicts = match self.at(slot) {
+        let conflicts = self.release_conflicts(slot);
+        if let Some(entry) = self.per_release.get_mut(slot_index(slot)) {
+            *entry = conflicts;
+        }
+    }
+
+    /// The conflicts of one release on its own (freezes, dependencies,
+    /// windows, readiness): read-only, so a full check runs them in parallel.
+    fn release_conflicts(&self, slot: Slot) -> Vec<Conflict> {
+        match self.at(slot) {
             Some(r) if r.status.is_active() => {
                 let mut out = Vec::new();
                 self.freeze_rules(r, &mut out);
@@ -469,8 +547,41 @@ impl<'p> Checker<'p> {
                 out
             }
             _ => Vec::new(),
-        };
-        if let Some(entry) = self.per_release.get_mut(slot_index(slot)) {
+        }
+    }
+
+    /// Every release's own conflicts, on all cores for a large calendar.
+    fn recheck_all_releases(&mut self) {
+        const PER_THREAD: usize = 2048;
+        let n = self.releases.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(n / PER_THREAD)
+            .clamp(1, 8);
+        if threads == 1 {
+            for slot in 0..n as Slot {
+                self.recheck_release(slot);
+            }
+            return;
+        }
+        let chunk = n.div_ceil(threads);
+        let this = &*self;
+        let parts: Vec<Vec<Vec<Conflict>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        (t * chunk..((t + 1) * chunk).min(n))
+                            .map(|slot| this.release_conflicts(slot as Slot))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for (entry, conflicts) in self.per_release.iter_mut().zip(parts.into_iter().flatten()) {
             *entry = conflicts;
         }
     }
@@ -480,9 +591,18 @@ impl<'p> Checker<'p> {
             .env_slot
             .get(&r.environment)
             .map_or(&[][..], |&e| &self.freezes_by_env[e][..]);
+        if candidates.is_empty() {
+            return;
+        }
+        let team = self.team_no.get(r.team.as_str()).copied();
+        let services: Vec<usize> = r
+            .services
+            .iter()
+            .filter_map(|s| self.service_no.get(s.as_str()).copied())
+            .collect();
         for &i in candidates {
             let (f, timeline) = &self.freezes[i];
-            if !f.scope.matches(r) {
+            if !self.scopes[i].matches(team, &services) {
                 continue;
             }
             let Some(period) = timeline.first_overlapping(r.interval()) else {
