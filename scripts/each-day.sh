@@ -18,7 +18,7 @@ cargo build -q -p relcal-cli -p relcal-server
 for day in "${days[@]}"; do
   echo "== RELCAL_NOW=$day ($(date -u -d "$day" +%A))"
   export RELCAL_NOW="$day"
-  cargo nextest run -q --workspace --features relcal-app/custom-protocol -E 'binary(api) | binary(cli) | binary(hostile) | binary(notify)' 2>&1 | tail -n 2
+  cargo nextest run --workspace --features relcal-app/custom-protocol -E 'binary(api) | binary(cli) | binary(hostile) | binary(notify)' 2>&1 | tail -n 2
   npm --prefix ui run -s test:browser | tail -n 1
   xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/smoke.mjs | tail -n 1
   tests/notify/tray.sh | tail -n 1

@@ -767,16 +767,7 @@ impl RecurrenceRule {
 
 fn parse_byday(v: &str) -> Option<(i32, chrono::Weekday)> {
     let (n, day) = v.split_at(v.len().checked_sub(2)?);
-    let day = match day {
-        "MO" => chrono::Weekday::Mon,
-        "TU" => chrono::Weekday::Tue,
-        "WE" => chrono::Weekday::Wed,
-        "TH" => chrono::Weekday::Thu,
-        "FR" => chrono::Weekday::Fri,
-        "SA" => chrono::Weekday::Sat,
-        "SU" => chrono::Weekday::Sun,
-        _ => return None,
-    };
+    let day = weekday(day)?;
     let n = if n.is_empty() {
         0
     } else {

@@ -836,27 +836,23 @@ fn describe_serde_error(path: &str, message: &str) -> (String, String) {
             return (field.to_owned(), format!("unknown field; {expected}"));
         }
     }
-    if let Some(rest) = message.strip_prefix("duplicate field `") {
-        if let Some((name, _)) = rest.split_once('`') {
-            let field = if path.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{path}.{name}")
-            };
-            return (
-                field,
-                "duplicate field: a key appears once per object".into(),
-            );
+    // serde names the key, the path names the object holding it.
+    let field_of = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
         }
-    }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        if let Some((name, _)) = rest.split_once('`') {
-            let field = if path.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{path}.{name}")
-            };
-            return (field, "missing".into());
+    };
+    for (prefix, said) in [
+        (
+            "duplicate field `",
+            "duplicate field: a key appears once per object",
+        ),
+        ("missing field `", "missing"),
+    ] {
+        if let Some((name, _)) = message.strip_prefix(prefix).and_then(|r| r.split_once('`')) {
+            return (field_of(name), said.into());
         }
     }
     (path.to_owned(), message)
