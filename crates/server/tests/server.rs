@@ -310,6 +310,12 @@ mod sync {
             mutation("m2", 9, json!({ "owner": "x" })),
             mutation("m3", 1, json!({ "approvals": [{ "by": "li", "at": "2026-11-01T00:00:00Z" }] })),
             { "mutation_id": "m4", "kind": "release", "id": "ingress-xmas", "base_version": 1, "fields": null },
+            // A second rule smuggled in after a line break, and a length that
+            // once overflowed and panicked while the store was locked.
+            { "mutation_id": "m5", "kind": "freeze", "id": "no-friday", "base_version": 1,
+              "fields": { "rrule": "FREQ=WEEKLY;BYDAY=FR\nEXRULE:FREQ=DAILY" } },
+            { "mutation_id": "m6", "kind": "freeze", "id": "no-friday", "base_version": 1,
+              "fields": { "duration": "PT4294967295H" } },
         ] })).json().unwrap();
         let res = r["results"].as_array().unwrap();
         assert_eq!(res[0]["outcome"], "rejected");
@@ -329,6 +335,11 @@ mod sync {
             "{r}"
         );
         assert_eq!(res[3]["outcome"], "applied", "{r}");
+        for (i, needle) in [(4, "line break"), (5, "at most 366 days")] {
+            assert_eq!(res[i]["outcome"], "rejected", "{r}");
+            let reason = res[i]["reason"].as_str().unwrap();
+            assert!(reason.contains(needle), "{r}");
+        }
         let tomb = changes(&server, &editor, 16);
         assert_eq!(tomb["changes"][0]["id"], "ingress-xmas");
         assert_eq!(tomb["changes"][0]["object"], Value::Null);
