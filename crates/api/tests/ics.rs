@@ -41,6 +41,27 @@ const PLAN: &str = r#"{
   ]
 }"#;
 
+/// Each event of the .ics `file` expanded over `[from, to)` by the independent
+/// reader (tests/ics/expand.py), by UID.
+fn independent_expansion(
+    file: &std::path::Path,
+    from: &str,
+    to: &str,
+) -> BTreeMap<String, Vec<(String, String)>> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ics/expand.py");
+    let out = std::process::Command::new("python3")
+        .args([script, file.to_str().unwrap(), from, to])
+        .output()
+        .expect("python3 runs (scripts/setup.sh installs icalendar and dateutil)");
+    assert!(
+        out.status.success(),
+        "the independent parser refused {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn every_exported_event_expands_to_the_engines_periods() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,18 +79,7 @@ fn every_exported_event_expands_to_the_engines_periods() {
     std::fs::write(&file, &ics).unwrap();
 
     let (from, to) = ("2026-10-01T00:00:00Z", "2027-06-01T00:00:00Z");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ics/expand.py");
-    let out = std::process::Command::new("python3")
-        .args([script, file.to_str().unwrap(), from, to])
-        .output()
-        .expect("python3 runs (scripts/setup.sh installs icalendar and dateutil)");
-    assert!(
-        out.status.success(),
-        "the independent parser refused the export: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: BTreeMap<String, Vec<(String, String)>> =
-        serde_json::from_slice(&out.stdout).unwrap();
+    let theirs = independent_expansion(&file, from, to);
 
     let plan = stored_plan(&store).unwrap();
     let range = relcal_domain::Interval {
@@ -273,7 +283,6 @@ fn random_plan(seed: u64) -> String {
 #[test]
 fn random_plans_export_exactly_the_engines_occurrences_over_decades() {
     let dir = tempfile::tempdir().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ics/expand.py");
     let (from, to) = ("1975-01-01T00:00:00Z", "2060-01-01T00:00:00Z");
     let range = relcal_domain::Interval {
         start: at(from),
@@ -292,17 +301,7 @@ fn random_plans_export_exactly_the_engines_occurrences_over_decades() {
         assert!(!ics.contains("TZID=UTC"), "seed {seed}");
         let file = dir.path().join(format!("random-{seed}.ics"));
         std::fs::write(&file, &ics).unwrap();
-        let out = std::process::Command::new("python3")
-            .args([script, file.to_str().unwrap(), from, to])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "seed {seed}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs: BTreeMap<String, Vec<(String, String)>> =
-            serde_json::from_slice(&out.stdout).unwrap();
+        let theirs = independent_expansion(&file, from, to);
         for f in &plan.freezes {
             let ours: Vec<(String, String)> = f
                 .periods_between(plan.timezone, range, 1_000_000)
