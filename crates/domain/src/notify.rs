@@ -388,14 +388,20 @@ pub fn first_run_notices(plan: &Plan, rules: &NotifyRules, now: DateTime<Utc>) -
     let since = now - Duration::minutes(i64::from(longest)) - Duration::seconds(1);
     let mut latest: std::collections::BTreeMap<(String, String, i64), Notice> =
         std::collections::BTreeMap::new();
+    // Leads still to come shortly make a restated one noise.
+    let mut coming: std::collections::BTreeSet<(String, String, i64)> =
+        std::collections::BTreeSet::new();
     for n in notices_between(plan, rules, since, now + Duration::days(1)) {
         let Some((_, start)) = &n.starts else {
             continue;
         };
+        let slot = (n.target.0.clone(), n.target.1.clone(), start.timestamp());
+        if n.show_at > now && n.show_at <= now + SOON {
+            coming.insert(slot.clone());
+        }
         if *start <= now || n.due > now {
             continue;
         }
-        let slot = (n.target.0.clone(), n.target.1.clone(), start.timestamp());
         match latest.get(&slot) {
             Some(kept) if kept.due >= n.due => {}
             _ => {
@@ -403,15 +409,6 @@ pub fn first_run_notices(plan: &Plan, rules: &NotifyRules, now: DateTime<Utc>) -
             }
         }
     }
-    // Leads still to come shortly make a restated one noise.
-    let coming: std::collections::BTreeSet<(String, String, i64)> =
-        notices_between(plan, rules, now, now + SOON)
-            .into_iter()
-            .filter_map(|n| {
-                let (_, start) = n.starts.as_ref()?;
-                Some((n.target.0.clone(), n.target.1.clone(), start.timestamp()))
-            })
-            .collect();
     latest.retain(|slot, _| !coming.contains(slot));
     let mut out: Vec<Notice> = latest
         .into_values()
