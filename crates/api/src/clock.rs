@@ -59,13 +59,8 @@ pub fn parse_instant(what: &str, text: &str) -> Result<DateTime<Utc>, ApiError> 
                 format!("{what}: `{text}` is not an RFC 3339 instant such as 2026-12-01T14:00:00Z ({e})"),
             )
         })?;
-    let (min, max) = (relcal_domain::MIN_YEAR, relcal_domain::MAX_YEAR);
-    if !(min..=max).contains(&t.year()) {
-        return Err(ApiError::new(
-            ErrorCode::Validation,
-            format!("{what}: `{text}`: the year must be between {min} and {max} (time zone rules are known up to {max})"),
-        ));
-    }
+    relcal_domain::check_year(t.year())
+        .map_err(|why| ApiError::new(ErrorCode::Validation, format!("{what}: `{text}`: {why}")))?;
     Ok(t)
 }
 

@@ -256,9 +256,7 @@ const CHAIN_BUDGET: usize = 100_000;
 /// window doubling while the chain goes on, and merged as they come, so
 /// back-to-back hourly freezes cost their number, not a step each.
 fn free_from(plan: &Plan, freezes: &[&Freeze], at: DateTime<Utc>) -> (DateTime<Utc>, bool) {
-    let last = chrono::NaiveDate::from_ymd_opt(crate::time::MAX_YEAR + 1, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc());
+    let last = crate::time::end_of_supported_years().and_utc();
     let horizon = at
         .checked_add_signed(Duration::days(CHAIN_HORIZON_DAYS))
         .unwrap_or(last)

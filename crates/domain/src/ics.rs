@@ -141,7 +141,10 @@ fn vtimezone(zone: Tz, from_year: i32) -> String {
             .single()
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
     };
-    let (start, end) = (year_start(from_year), year_start(MAX_YEAR + 1));
+    let (start, end) = (
+        year_start(from_year),
+        crate::time::end_of_supported_years().and_utc(),
+    );
     let all = changes(zone, start, end);
     // Daylight time is the larger of two offsets a zone switches between.
     let dst = |o: i32| {

@@ -44,7 +44,10 @@ pub use recurrence::{
     Frequency, Occurrence, Recurrence, RecurrenceRule, MAX_COUNT, MAX_INTERVAL,
     MAX_OCCURRENCES_PER_DAY,
 };
-pub use time::{resolve_local, Interval, PlanTime, TimeValue, MAX_YEAR, MIN_YEAR};
+pub use time::{
+    check_year, end_of_supported_years, resolve_local, Interval, PlanTime, TimeValue, MAX_YEAR,
+    MIN_YEAR,
+};
 pub use validate::{parse_plan, parse_plan_value, parse_release_value};
 pub use wire::PLAN_FORMAT_VERSION;
 

@@ -441,9 +441,7 @@ impl Eq for RecurrenceRule {}
 /// No occurrence starts at or after this wall-clock time: chrono-tz's tables
 /// end with [`MAX_YEAR`], and so do the years a plan may name.
 fn wall_limit() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(MAX_YEAR + 1, 1, 1)
-        .unwrap_or(NaiveDate::MAX)
-        .and_time(NaiveTime::MIN)
+    crate::time::end_of_supported_years()
 }
 
 impl RecurrenceRule {
@@ -879,12 +877,8 @@ fn duration_words(d: &PlanDuration) -> String {
 /// includes the whole day.
 fn parse_until(value: &str, zone: Tz) -> Result<NaiveDateTime, String> {
     let until = parse_until_value(value, zone)?;
-    if !(crate::time::MIN_YEAR..=MAX_YEAR).contains(&until.year()) {
-        return Err(format!(
-            "UNTIL={value}: the year must be between {} and {MAX_YEAR} (time zone rules are known up to {MAX_YEAR}; leave UNTIL out for a rule without end)",
-            crate::time::MIN_YEAR
-        ));
-    }
+    crate::time::check_year(until.year())
+        .map_err(|why| format!("UNTIL={value}: {why}; leave UNTIL out for a rule without end"))?;
     Ok(until)
 }
 

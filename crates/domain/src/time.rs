@@ -35,6 +35,26 @@ pub const MIN_YEAR: i32 = 1900;
 /// freezes and windows have no occurrence after it either.
 pub const MAX_YEAR: i32 = 2099;
 
+/// Refuses a year outside [`MIN_YEAR`]..=[`MAX_YEAR`], saying why; every time
+/// a plan, a command line or a query names goes through this.
+pub fn check_year(year: i32) -> Result<(), String> {
+    if (MIN_YEAR..=MAX_YEAR).contains(&year) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the year must be between {MIN_YEAR} and {MAX_YEAR} (time zone rules are known up to {MAX_YEAR})"
+        ))
+    }
+}
+
+/// The first wall-clock time after the supported years: no occurrence starts
+/// at or after it, and no search looks past it.
+pub fn end_of_supported_years() -> NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(MAX_YEAR + 1, 1, 1)
+        .unwrap_or(chrono::NaiveDate::MAX)
+        .and_time(chrono::NaiveTime::MIN)
+}
+
 const LOCAL_FORMATS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
 
 impl TimeValue {
@@ -55,11 +75,7 @@ impl TimeValue {
                 Self::Instant(t) => t.year(),
                 Self::Local(t) => t.year(),
             };
-            if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
-                return Err(format!(
-                    "`{text}`: the year must be between {MIN_YEAR} and {MAX_YEAR} (time zone rules are known up to {MAX_YEAR})"
-                ));
-            }
+            check_year(year).map_err(|why| format!("`{text}`: {why}"))?;
             return Ok(parsed);
         }
         Err(format!(
