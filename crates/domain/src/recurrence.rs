@@ -67,7 +67,7 @@ impl Frequency {
 }
 
 /// The parts of an RRULE value, each checked against RFC 5545 §3.3.10.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Parts {
     freq: Option<Frequency>,
     interval: Option<u32>,
@@ -144,9 +144,9 @@ fn weekday_code(d: chrono::Weekday) -> &'static str {
 
 impl Parts {
     /// Reads `KEY=VALUE;…` (keys upper-case already), each key once.
-    fn read(text: &str) -> Result<(Self, Vec<(String, String)>), String> {
+    fn read(text: &str) -> Result<Self, String> {
         let mut parts = Parts::default();
-        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         for part in text.split(';') {
             let Some((key, value)) = part.split_once('=') else {
                 return Err(format!("`{part}` is not a KEY=VALUE part of an RRULE"));
@@ -155,7 +155,7 @@ impl Parts {
             if value.is_empty() {
                 return Err(format!("{key} has no value"));
             }
-            if seen.iter().any(|(k, _)| *k == key) {
+            if seen.contains(&key) {
                 return Err(format!(
                     "{key} appears twice; RFC 5545 allows each rule part once"
                 ));
@@ -224,9 +224,9 @@ impl Parts {
                     ))
                 }
             }
-            seen.push((key, value));
+            seen.push(key);
         }
-        Ok((parts, seen))
+        Ok(parts)
     }
 
     /// RFC 5545's MUST NOTs and this format's limits on what a freeze may repeat.
@@ -418,8 +418,8 @@ impl Parts {
 #[derive(Debug, Clone)]
 pub struct RecurrenceRule {
     text: String,
-    /// The rule's parts as written (upper-case keys), for describing it in words.
-    parts: Vec<(String, String)>,
+    /// The rule's parts, parsed and checked (describing it in words reads them).
+    parts: Parts,
     /// UNTIL as a wall-clock time in the rule's zone.
     until: Option<NaiveDateTime>,
     freq: Frequency,
@@ -486,7 +486,7 @@ impl RecurrenceRule {
                 c.escape_default()
             ));
         }
-        let (parts, written) = Parts::read(text)?;
+        let parts = Parts::read(text)?;
         let freq = parts.check()?;
         let until = match &parts.until {
             Some(value) => {
@@ -503,18 +503,18 @@ impl RecurrenceRule {
             .map_err(|e| format!("invalid RRULE `{text}`: {e}"))?;
         let mut rule = Self {
             text: text.to_owned(),
-            parts: written,
             until,
             freq,
             interval: parts.interval.unwrap_or(1),
             wkst: parts.wkst.unwrap_or(chrono::Weekday::Mon),
+            parts,
             base,
             last: until,
         };
         // The series' true end: COUNT becomes the last start, so later
         // expansions can begin anywhere without counting from DTSTART. The
         // first occurrence must exist, within `rrule`'s loop limit.
-        let wanted = parts.count.unwrap_or(1);
+        let wanted = rule.parts.count.unwrap_or(1);
         let first = rule
             .base
             .clone()
@@ -536,7 +536,7 @@ impl RecurrenceRule {
                 "the rule never produces an occurrence from the start ({dtstart}) to {end}; check its BY parts and INTERVAL"
             ));
         }
-        if parts.count.is_some() {
+        if rule.parts.count.is_some() {
             if cut_short {
                 return Err(format!(
                     "COUNT={wanted}: the rule's occurrences lie too far apart to count ({seen} found); use UNTIL"
@@ -650,21 +650,11 @@ impl RecurrenceRule {
         &self.text
     }
 
-    fn part(&self, key: &str) -> Option<&str> {
-        self.parts
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The rule in words, for a series starting at `dtstart` whose occurrences
     /// last `duration`: "every Friday at 12:00 for 12 hours".
     pub fn describe(&self, dtstart: NaiveDateTime, duration: &PlanDuration) -> String {
         use chrono::{Datelike, Timelike};
-        let interval: u32 = self
-            .part("INTERVAL")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+        let interval = self.interval;
         let every = |one: &str, many: &str| {
             if interval == 1 {
                 format!("every {one}")
@@ -672,27 +662,19 @@ impl RecurrenceRule {
                 format!("every {interval} {many}")
             }
         };
-        let days: Vec<(i32, chrono::Weekday)> = self
-            .part("BYDAY")
-            .map(|v| v.split(',').filter_map(parse_byday).collect())
-            .unwrap_or_default();
-        let month_days: Vec<i32> = self
-            .part("BYMONTHDAY")
-            .map(|v| v.split(',').filter_map(|d| d.parse().ok()).collect())
-            .unwrap_or_default();
+        let days = self.parts.by_day.clone();
+        let month_days = self.parts.by_month_day.clone();
         let weekday_names = |days: &[(i32, chrono::Weekday)]| {
             let names: Vec<String> = days.iter().map(|(_, d)| day_name(*d).to_owned()).collect();
             join_words(&names)
         };
-        let is_weekdays = days.len() == 5
-            && days
-                .iter()
-                .all(|(n, d)| *n == 0 && d.num_days_from_monday() < 5);
-        let when = match self.part("FREQ").unwrap_or("") {
-            "HOURLY" => every("hour", "hours"),
-            "DAILY" if is_weekdays && interval == 1 => "every weekday".to_owned(),
-            "DAILY" => every("day", "days"),
-            "WEEKLY" => {
+        let when = match self.freq {
+            Frequency::Hourly => every("hour", "hours"),
+            Frequency::Daily if is_weekdays_list(&days) && interval == 1 => {
+                "every weekday".to_owned()
+            }
+            Frequency::Daily => every("day", "days"),
+            Frequency::Weekly => {
                 let days = if days.is_empty() {
                     vec![(0, dtstart.weekday())]
                 } else {
@@ -706,7 +688,7 @@ impl RecurrenceRule {
                     format!("every {interval} weeks on {}", weekday_names(&days))
                 }
             }
-            "MONTHLY" => {
+            Frequency::Monthly => {
                 let what = if let Some((n, d)) = days.iter().find(|(n, _)| *n != 0) {
                     format!("the {} {}", ordinal(*n), day_name(*d))
                 } else if !days.is_empty() {
@@ -722,10 +704,12 @@ impl RecurrenceRule {
                 };
                 format!("on {what} of {}", every("month", "months"))
             }
-            "YEARLY" => {
+            Frequency::Yearly => {
                 let month = self
-                    .part("BYMONTH")
-                    .and_then(|m| m.split(',').next()?.parse::<u32>().ok())
+                    .parts
+                    .by_month
+                    .first()
+                    .and_then(|m| u32::try_from(*m).ok())
                     .unwrap_or(dtstart.month());
                 let day = month_days.first().copied().unwrap_or(dtstart.day() as i32);
                 format!(
@@ -735,7 +719,6 @@ impl RecurrenceRule {
                     month_name(month)
                 )
             }
-            other => format!("repeating {}", other.to_ascii_lowercase()),
         };
         let mut text = format!(
             "{when} at {:02}:{:02} for {}",
@@ -743,7 +726,7 @@ impl RecurrenceRule {
             dtstart.minute(),
             duration_words(duration)
         );
-        if let Some(count) = self.part("COUNT") {
+        if let Some(count) = self.parts.count {
             text.push_str(&format!(", {count} times"));
         }
         if let Some(until) = self.until {
@@ -754,24 +737,13 @@ impl RecurrenceRule {
 
     /// True when the rule has neither COUNT nor UNTIL.
     pub fn is_infinite(&self) -> bool {
-        self.until.is_none() && self.part("COUNT").is_none()
+        self.until.is_none() && self.parts.count.is_none()
     }
 
     /// The last wall-clock start the series can have, if it ends.
     pub fn last_start(&self) -> Option<NaiveDateTime> {
         self.last
     }
-}
-
-fn parse_byday(v: &str) -> Option<(i32, chrono::Weekday)> {
-    let (n, day) = v.split_at(v.len().checked_sub(2)?);
-    let day = weekday(day)?;
-    let n = if n.is_empty() {
-        0
-    } else {
-        n.trim_start_matches('+').parse().ok()?
-    };
-    Some((n, day))
 }
 
 fn is_weekdays_list(days: &[(i32, chrono::Weekday)]) -> bool {
