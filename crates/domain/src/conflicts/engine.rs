@@ -214,18 +214,11 @@ impl<'p> Checker<'p> {
                 (f, timeline)
             })
             .collect();
-        let team_no: HashMap<&str, usize> = plan
-            .teams
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
-        let service_no: HashMap<&str, usize> = plan
-            .services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.as_str(), i))
-            .collect();
+        let numbered = |ids: &mut dyn Iterator<Item = &'p str>| -> HashMap<&'p str, usize> {
+            ids.enumerate().map(|(i, id)| (id, i)).collect()
+        };
+        let team_no = numbered(&mut plan.teams.iter().map(|t| t.id.as_str()));
+        let service_no = numbered(&mut plan.services.iter().map(|s| s.id.as_str()));
         let scopes = freezes
             .iter()
             .map(|(f, _)| ScopeBits {
