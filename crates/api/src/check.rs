@@ -77,17 +77,24 @@ impl CheckSummary {
     }
 }
 
+/// The conflicts of `plan` at `now`, sorted, with their counts: for a front
+/// door that prints them without building each report's strings.
+pub fn check_conflicts(plan: &Plan, now: DateTime<Utc>) -> (Vec<Conflict>, CheckSummary) {
+    let conflicts = relcal_domain::check(plan, now);
+    let mut summary = CheckSummary::default();
+    for c in &conflicts {
+        summary.count(c.severity);
+    }
+    (conflicts, summary)
+}
+
 /// Checks `plan` at `now`.
 pub fn check_plan(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
-    let mut summary = CheckSummary::default();
-    let conflicts = relcal_domain::check(plan, now)
-        .into_iter()
-        .map(|c| {
-            summary.count(c.severity);
-            ConflictReport::from(c)
-        })
-        .collect();
-    CheckReport { conflicts, summary }
+    let (conflicts, summary) = check_conflicts(plan, now);
+    CheckReport {
+        conflicts: conflicts.into_iter().map(ConflictReport::from).collect(),
+        summary,
+    }
 }
 
 /// The calendar stored in `store`; `NotFound` when none was imported.

@@ -28,8 +28,8 @@ mod sync_client;
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
-    check_plan, check_store, conflicts_view, stored_plan, CheckReport, CheckSummary, ConflictItem,
-    ConflictReport, ConflictsView,
+    check_conflicts, check_plan, check_store, conflicts_view, stored_plan, CheckReport,
+    CheckSummary, ConflictItem, ConflictReport, ConflictsView,
 };
 pub use edit::{
     delete_object, freeze_input, import_holidays, preview_freeze, restore_object, save_environment,

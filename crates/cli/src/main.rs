@@ -60,6 +60,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use relcal_api::{ApiError, ErrorCode};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -406,26 +407,35 @@ fn check(
     format: TextOrJson,
 ) -> Result<bool, ApiError> {
     let now = instant("--now", now.as_deref())?;
-    let report = relcal_api::check_plan(&plan_from(plan, db)?, now);
+    let plan = plan_from(plan, db)?;
     if format == TextOrJson::Json {
+        let report = relcal_api::check_plan(&plan, now);
         print_json(&report)?;
-    } else {
-        // One buffered write instead of a flush per line: reports can be long.
-        let mut out = String::with_capacity(report.conflicts.len() * 120);
-        for c in &report.conflicts {
-            out.push_str(&format!("{:<8} {:<22} {}\n", c.severity, c.code, c.message));
-        }
-        let s = report.summary;
-        let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        out.push_str(&format!(
-            "{}, {}, {}",
-            plural(s.errors, "error"),
-            plural(s.warnings, "warning"),
-            plural(s.infos, "info")
-        ));
-        println!("{out}");
+        return Ok(report.summary.errors == 0);
     }
-    Ok(report.summary.errors == 0)
+    let (conflicts, s) = relcal_api::check_conflicts(&plan, now);
+    // One buffered write instead of a flush per line: reports can be long.
+    let mut out = String::with_capacity(conflicts.len() * 120);
+    for c in &conflicts {
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{:<8} {:<22} {}",
+            c.severity.as_str(),
+            c.code,
+            c.message
+        );
+    }
+    let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let _ = write!(
+        out,
+        "{}, {}, {}",
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info")
+    );
+    println!("{out}");
+    Ok(s.errors == 0)
 }
 
 /// Runs `gate`; `Ok(false)` when a hard freeze blocks.

@@ -167,6 +167,51 @@ impl ScopeBits {
     }
 }
 
+type Timelines<'p> = (
+    HashMap<&'p TeamId, TeamInfo<'p>>,
+    Vec<(&'p Freeze, Timeline)>,
+);
+
+/// The teams' allowed windows and the freezes, expanded over `horizon`.
+fn expand_timelines(plan: &Plan, horizon: Interval) -> Timelines<'_> {
+    let plan_zone = plan.timezone;
+    let teams = plan
+        .teams
+        .iter()
+        .map(|t| {
+            let zone = t.timezone.unwrap_or(plan_zone);
+            let windows = t
+                .allowed_windows
+                .iter()
+                .map(|w| Timeline::recurring(&w.recurrence, w.timezone.unwrap_or(zone), horizon))
+                .collect();
+            (
+                &t.id,
+                TeamInfo {
+                    name: &t.name,
+                    zone,
+                    windows,
+                },
+            )
+        })
+        .collect();
+    let freezes = plan
+        .freezes
+        .iter()
+        .map(|f| {
+            let timeline = match &f.schedule {
+                FreezeSchedule::Once { start, end } => Timeline::once(Interval {
+                    start: start.utc,
+                    end: end.utc,
+                }),
+                FreezeSchedule::Recurring(r) => Timeline::recurring(r, f.zone(plan_zone), horizon),
+            };
+            (f, timeline)
+        })
+        .collect();
+    (teams, freezes)
+}
+
 fn slot_index(slot: Slot) -> usize {
     slot as usize
 }
@@ -176,52 +221,15 @@ impl<'p> Checker<'p> {
     pub fn new(plan: &'p Plan, now: DateTime<Utc>) -> Self {
         let plan_zone = plan.timezone;
         let horizon = horizon_of(plan.releases.iter().map(Release::interval));
-        let teams = plan
-            .teams
-            .iter()
-            .map(|t| {
-                let zone = t.timezone.unwrap_or(plan_zone);
-                let windows = t
-                    .allowed_windows
-                    .iter()
-                    .map(|w| {
-                        Timeline::recurring(&w.recurrence, w.timezone.unwrap_or(zone), horizon)
-                    })
-                    .collect();
-                (
-                    &t.id,
-                    TeamInfo {
-                        name: &t.name,
-                        zone,
-                        windows,
-                    },
-                )
-            })
-            .collect();
-        let freezes: Vec<(&Freeze, Timeline)> = plan
-            .freezes
-            .iter()
-            .map(|f| {
-                let timeline = match &f.schedule {
-                    FreezeSchedule::Once { start, end } => Timeline::once(Interval {
-                        start: start.utc,
-                        end: end.utc,
-                    }),
-                    FreezeSchedule::Recurring(r) => {
-                        Timeline::recurring(r, f.zone(plan_zone), horizon)
-                    }
-                };
-                (f, timeline)
-            })
-            .collect();
         let numbered = |ids: &mut dyn Iterator<Item = &'p str>| -> HashMap<&'p str, usize> {
             ids.enumerate().map(|(i, id)| (id, i)).collect()
         };
         let team_no = numbered(&mut plan.teams.iter().map(|t| t.id.as_str()));
         let service_no = numbered(&mut plan.services.iter().map(|s| s.id.as_str()));
-        let scopes = freezes
+        let scopes = plan
+            .freezes
             .iter()
-            .map(|(f, _)| ScopeBits {
+            .map(|f| ScopeBits {
                 teams: ScopeBits::of(f.scope.teams.iter().map(|t| t.as_str()), &team_no),
                 services: ScopeBits::of(f.scope.services.iter().map(|s| s.as_str()), &service_no),
             })
@@ -230,9 +238,9 @@ impl<'p> Checker<'p> {
         let freezes_by_env = env_ids
             .iter()
             .map(|env| {
-                (0..freezes.len())
+                (0..plan.freezes.len())
                     .filter(|&i| {
-                        let scope = &freezes[i].0.scope.environments;
+                        let scope = &plan.freezes[i].scope.environments;
                         scope.is_empty() || scope.contains(env)
                     })
                     .collect()
@@ -242,11 +250,11 @@ impl<'p> Checker<'p> {
         let mut checker = Self {
             plan_zone,
             now,
-            teams,
+            teams: HashMap::default(),
             environments: plan.environments.iter().map(|e| (&e.id, e)).collect(),
             env_slot: env_ids.iter().enumerate().map(|(i, e)| (*e, i)).collect(),
             env_ids,
-            freezes,
+            freezes: Vec::new(),
             scopes,
             team_no,
             service_no,
@@ -263,17 +271,24 @@ impl<'p> Checker<'p> {
             capacity: vec![Vec::new(); n_env],
             cycles: Vec::new(),
         };
-        for r in &plan.releases {
-            let slot = checker.releases.len() as Slot;
-            checker.slot_of.insert(Cow::Borrowed(r.id.as_str()), slot);
-            checker.releases.push(Some(Cow::Borrowed(r)));
-            checker.per_release.push(Vec::new());
-            checker.index(slot);
-        }
-        checker.recheck_all_releases();
-        for slot in 0..checker.releases.len() as Slot {
-            checker.recheck_pairs(slot);
-        }
+        // The freezes' and windows' occurrences are expanded on a second
+        // core while the releases are indexed; neither reads the other.
+        let (teams, freezes) = std::thread::scope(|scope| {
+            let expanded = scope.spawn(move || expand_timelines(plan, horizon));
+            for r in &plan.releases {
+                let slot = checker.releases.len() as Slot;
+                checker.slot_of.insert(Cow::Borrowed(r.id.as_str()), slot);
+                checker.releases.push(Some(Cow::Borrowed(r)));
+                checker.per_release.push(Vec::new());
+                checker.index(slot);
+            }
+            expanded
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        });
+        checker.teams = teams;
+        checker.freezes = freezes;
+        checker.recheck_all_releases_and_pairs();
         for env in 0..n_env {
             checker.recheck_capacity(env);
         }
@@ -543,39 +558,42 @@ impl<'p> Checker<'p> {
         }
     }
 
-    /// Every release's own conflicts, on all cores for a large calendar.
-    fn recheck_all_releases(&mut self) {
+    /// Every release's own conflicts and every pair conflict, on all cores
+    /// for a large calendar (both only read the indexes).
+    fn recheck_all_releases_and_pairs(&mut self) {
         const PER_THREAD: usize = 2048;
+        type Part = (Vec<Vec<Conflict>>, Vec<(PairKey, Conflict)>);
         let n = self.releases.len();
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
             .min(n / PER_THREAD)
             .clamp(1, 8);
-        if threads == 1 {
-            for slot in 0..n as Slot {
-                self.recheck_release(slot);
-            }
-            return;
-        }
-        let chunk = n.div_ceil(threads);
+        let chunk = n.div_ceil(threads).max(1);
         let this = &*self;
-        let parts: Vec<Vec<Vec<Conflict>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    scope.spawn(move || {
-                        (t * chunk..((t + 1) * chunk).min(n))
-                            .map(|slot| this.release_conflicts(slot as Slot))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
-        for (entry, conflicts) in self.per_release.iter_mut().zip(parts.into_iter().flatten()) {
-            *entry = conflicts;
+        let part = move |t: usize| -> Part {
+            let slots = (t * chunk..((t + 1) * chunk).min(n)).map(|s| s as Slot);
+            let own = slots.clone().map(|s| this.release_conflicts(s)).collect();
+            let pairs = slots.flat_map(|s| this.pair_conflicts(s, true)).collect();
+            (own, pairs)
+        };
+        let parts: Vec<Part> = if threads == 1 {
+            vec![part(0)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || part(t))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut slot = 0;
+        for (own, pairs) in parts {
+            for conflicts in own {
+                self.per_release[slot] = conflicts;
+                slot += 1;
+            }
+            self.insert_pairs(pairs);
         }
     }
 
@@ -795,21 +813,30 @@ impl<'p> Checker<'p> {
 
     /// Service overlaps and double-booked owners between `slot` and the rest.
     fn recheck_pairs(&mut self, slot: Slot) {
+        let found = self.pair_conflicts(slot, false);
+        self.insert_pairs(found);
+    }
+
+    /// The pair conflicts of `slot` (read-only, so a full check runs them in
+    /// parallel). With `later_only`, only pairs with a higher slot: a full
+    /// check visits every slot, so each pair is found (and worded) once.
+    fn pair_conflicts(&self, slot: Slot, later_only: bool) -> Vec<(PairKey, Conflict)> {
+        let mut found: Vec<(PairKey, Conflict)> = Vec::new();
         let Some(r) = self.at(slot).filter(|r| r.status.is_active()) else {
-            return;
+            return found;
         };
         let Some(&env) = self.env_slot.get(&r.environment) else {
-            return;
+            return found;
         };
+        let skip = |other: Slot| other == slot || (later_only && other < slot);
         let window = r.interval();
-        let mut found: Vec<(PairKey, Conflict)> = Vec::new();
         let mut seen: Vec<Slot> = Vec::new();
         for s in r.services.iter().collect::<BTreeSet<_>>() {
             let Some(group) = self.services[env].get(s.as_str()) else {
                 continue;
             };
             for other in group.candidates(window) {
-                if other == slot || seen.contains(&other) {
+                if skip(other) || seen.contains(&other) {
                     continue;
                 }
                 seen.push(other);
@@ -844,7 +871,7 @@ impl<'p> Checker<'p> {
         if let Some(owner) = owner_of(r) {
             if let Some(group) = self.owners.get(owner) {
                 for other in group.candidates(window) {
-                    if other == slot {
+                    if skip(other) {
                         continue;
                     }
                     let Some(o) = self.at(other).filter(|o| o.interval().overlaps(&window)) else {
@@ -868,6 +895,10 @@ impl<'p> Checker<'p> {
                 }
             }
         }
+        found
+    }
+
+    fn insert_pairs(&mut self, found: Vec<(PairKey, Conflict)>) {
         for (key, conflict) in found {
             if self.pairs.insert(key, conflict).is_none() {
                 self.pairs_of.entry(key.1).or_default().push(key);
