@@ -64,18 +64,52 @@ pub async fn calendar_view(
     relcal_api::calendar_view(&store, from, to)
 }
 
-/// Every conflict in the calendar at `now` (an RFC 3339 instant; default: the current time).
+/// The calendar's conflicts at `now` (an RFC 3339 instant; default: the
+/// current time): with `from` and `to`, those of the releases a view of that
+/// range shows; the list only when `items` (the panel is open), the badges
+/// always. Served from the warm calendar; while it opens, its progress.
 #[tauri::command]
 #[specta::specta]
 pub async fn conflicts(
     state: State<'_, AppState>,
     now: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    items: Option<bool>,
 ) -> Result<ConflictsView, ApiError> {
     let now = match now {
         Some(text) => instant("conflicts", "now", &text)?,
         None => relcal_api::clock::now(),
     };
-    relcal_api::conflicts_view(&*store(&state)?, now)
+    let range = match (from, to) {
+        (Some(from), Some(to)) => Some(relcal_api::Interval {
+            start: instant("conflicts", "from", &from)?,
+            end: instant("conflicts", "to", &to)?,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                "conflicts: give both `from` and `to`, or neither",
+            ))
+        }
+    };
+    let items = items.unwrap_or(true);
+    let mut store = store(&state)?;
+    crate::live::with_live(
+        &state.live,
+        &mut store,
+        now,
+        |live, _| Ok(live.conflicts_shown(range, items)),
+        Some(&|progress| ConflictsView {
+            checked_at: relcal_api::clock::utc(now),
+            items: vec![],
+            badges: vec![],
+            summary: relcal_api::CheckSummary::default(),
+            opening: Some(progress.clone()),
+        }),
+        |store| relcal_api::conflicts_view(store, now),
+    )
 }
 
 /// Reschedules a release to `[start, end)` (RFC 3339 instants) and reports the
@@ -88,8 +122,16 @@ pub async fn move_release(
     start: String,
     end: String,
 ) -> Result<ReleaseChange, ApiError> {
-    let mut store = store(&state)?;
-    relcal_api::move_release(&mut store, &id, &start, &end, relcal_api::clock::now())
+    let now = relcal_api::clock::now();
+    let mut store = store_mut(&state)?;
+    crate::live::with_live(
+        &state.live,
+        &mut store,
+        now,
+        |live, store| live.move_release(store, &id, &start, &end, now),
+        None,
+        |store| relcal_api::move_release(store, &id, &start, &end, now),
+    )
 }
 
 /// One release with everything about it and its conflicts now.
@@ -148,11 +190,15 @@ pub async fn set_release_status(
     id: String,
     status: String,
 ) -> Result<ReleaseChange, ApiError> {
-    relcal_api::set_release_status(
-        &mut *store_mut(&state)?,
-        &id,
-        &status,
-        relcal_api::clock::now(),
+    let now = relcal_api::clock::now();
+    let mut store = store_mut(&state)?;
+    crate::live::with_live(
+        &state.live,
+        &mut store,
+        now,
+        |live, store| live.set_release_status(store, &id, &status, now),
+        None,
+        |store| relcal_api::set_release_status(store, &id, &status, now),
     )
 }
 

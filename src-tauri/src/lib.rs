@@ -5,6 +5,7 @@
 //! function and returns its result; errors cross IPC as `{code, message}`.
 
 mod commands;
+mod live;
 mod notifications;
 mod sync;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     changed: tokio::sync::Notify,
     /// The background sync with the team's server.
     sync: sync::SyncState,
+    /// The calendar and its conflicts kept warm (`relcal_api::Live`).
+    live: Mutex<live::LiveSlot>,
 }
 
 /// The typed command set; also what exports `ui/src/lib/bindings.ts`.
@@ -124,6 +127,7 @@ fn open_state() -> AppState {
         chosen_plan: Mutex::new(None),
         changed: tokio::sync::Notify::new(),
         sync: sync::SyncState::default(),
+        live: Mutex::new(live::LiveSlot::default()),
     }
 }
 
@@ -141,6 +145,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .manage(open_state())
         .setup(|app| {
+            live::open_in_background(app.handle().clone());
             tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
             tauri::async_runtime::spawn(sync::run(app.handle().clone()));
             tauri::async_runtime::spawn(sync::follow_connections(app.handle().clone()));

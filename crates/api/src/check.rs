@@ -48,7 +48,8 @@ pub struct CheckReport {
     pub summary: CheckSummary,
 }
 
-pub(crate) fn utc(t: DateTime<Utc>) -> String {
+/// An instant as RFC 3339 UTC to the second, as every report writes it.
+pub fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -128,16 +129,68 @@ pub struct ConflictItem {
     pub environments: Vec<String>,
 }
 
-/// Every conflict of the stored calendar, for the app.
+/// A release's conflicts as its calendar entry shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConflictBadge {
+    /// Release id.
+    pub release: String,
+    /// How many conflicts involve it.
+    pub count: u32,
+    /// The worst of their severities: `error`, `warning` or `info`.
+    pub severity: String,
+}
+
+/// The conflicts of the stored calendar, for the app: its badges, its
+/// panel's list and its counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConflictsView {
     /// When the check ran, RFC 3339 UTC (readiness rules depend on it).
     pub checked_at: String,
-    /// The conflicts, sorted by start, code, releases.
+    /// The conflicts asked for (all, or those a view shows; none when only
+    /// badges were asked for), sorted by start, code, releases.
     pub items: Vec<ConflictItem>,
-    /// Counts.
+    /// One per release involved in the conflicts asked for, by release id.
+    pub badges: Vec<ConflictBadge>,
+    /// Counts over the whole calendar.
     pub summary: CheckSummary,
+    /// While the calendar is being opened: where that is (the rest is empty).
+    pub opening: Option<crate::OpenProgress>,
+}
+
+/// Badges for the releases involved in `conflicts`, by release id.
+pub(crate) fn badges_of<'c>(conflicts: impl Iterator<Item = &'c Conflict>) -> Vec<ConflictBadge> {
+    let mut by_release: std::collections::BTreeMap<&str, (u32, ConflictSeverity)> =
+        Default::default();
+    for c in conflicts {
+        for id in &c.releases {
+            let entry = by_release.entry(id.as_str()).or_insert((0, c.severity));
+            entry.0 += 1;
+            entry.1 = worst(entry.1, c.severity);
+        }
+    }
+    by_release
+        .into_iter()
+        .map(|(release, (count, severity))| ConflictBadge {
+            release: release.to_owned(),
+            count,
+            severity: severity.as_str().to_owned(),
+        })
+        .collect()
+}
+
+fn worst(a: ConflictSeverity, b: ConflictSeverity) -> ConflictSeverity {
+    let rank = |s| match s {
+        ConflictSeverity::Error => 0,
+        ConflictSeverity::Warning => 1,
+        ConflictSeverity::Info => 2,
+    };
+    if rank(b) < rank(a) {
+        b
+    } else {
+        a
+    }
 }
 
 /// Checks the stored calendar at `now` for the app's panel and badges. An
@@ -147,10 +200,17 @@ pub fn conflicts_view(store: &Store, now: DateTime<Utc>) -> Result<ConflictsView
         return Ok(ConflictsView {
             checked_at: utc(now),
             items: vec![],
+            badges: vec![],
             summary: CheckSummary::default(),
+            opening: None,
         });
     };
-    let report = check_plan(&plan, now);
+    let (conflicts, summary) = check_conflicts(&plan, now);
+    let badges = badges_of(conflicts.iter());
+    let report = CheckReport {
+        conflicts: conflicts.into_iter().map(ConflictReport::from).collect(),
+        summary,
+    };
     let by_id: std::collections::HashMap<&str, &relcal_domain::Release> =
         plan.releases.iter().map(|r| (r.id.as_str(), r)).collect();
     let items = report
@@ -179,6 +239,8 @@ pub fn conflicts_view(store: &Store, now: DateTime<Utc>) -> Result<ConflictsView
     Ok(ConflictsView {
         checked_at: utc(now),
         items,
+        badges,
         summary: report.summary,
+        opening: None,
     })
 }

@@ -16,6 +16,7 @@ pub mod clock;
 mod edit;
 mod error;
 mod gate;
+mod live;
 mod notify;
 mod plan;
 mod readiness;
@@ -29,7 +30,7 @@ pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVer
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
     check_conflicts, check_plan, check_store, conflicts_view, stored_plan, CheckReport,
-    CheckSummary, ConflictItem, ConflictReport, ConflictsView,
+    CheckSummary, ConflictBadge, ConflictItem, ConflictReport, ConflictsView,
 };
 pub use edit::{
     delete_object, freeze_input, import_holidays, preview_freeze, restore_object, save_environment,
@@ -39,11 +40,13 @@ pub use edit::{
 };
 pub use error::{ApiError, ErrorCode};
 pub use gate::{gate_plan, GateFreeze, GateReport};
+pub use live::{Freshness, Live, OpenProgress};
 pub use plan::{
     default_db_path, export_plan_file, export_plan_ics, export_plan_json, import_plan_file,
     import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new,
     validate_plan_text, ImportSummary, DEMO_PLAN,
 };
+pub use relcal_domain::Interval;
 
 pub use adapters::{
     adapter_runs, adapter_settings, apply_github_releases, apply_gitlab_deployments,

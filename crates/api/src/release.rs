@@ -4,7 +4,7 @@
 use crate::check::{stored_plan, utc, CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Utc};
-use relcal_domain::{Checker, Plan, Release, ReleaseId};
+use relcal_domain::{Checker, Conflict, Plan, Release, ReleaseId};
 use relcal_store::Store;
 use serde::Serialize;
 
@@ -77,15 +77,32 @@ pub(crate) fn apply_with(
     let before = checker.conflicts_of(&id);
     checker.upsert_release(changed.clone());
     let after = checker.conflicts_of(&id);
+    let summary = summary_of(checker.iter());
+    let old = plan.releases.iter().find(|r| r.id == changed.id);
+    write_change(store, old, &changed, action, details, now)?;
+    Ok(change_report(&changed, before, after, summary))
+}
+
+/// Counts conflicts by severity.
+pub(crate) fn summary_of<'c>(conflicts: impl Iterator<Item = &'c Conflict>) -> CheckSummary {
     let mut summary = CheckSummary::default();
-    for c in checker.into_conflicts() {
+    for c in conflicts {
         summary.count(c.severity);
     }
-    let old = plan
-        .releases
-        .iter()
-        .find(|r| r.id == changed.id)
-        .map(relcal_domain::release_to_json);
+    summary
+}
+
+/// Stores `changed` (replacing `old`, if any) with `details` and its audit
+/// entry, in one transaction.
+pub(crate) fn write_change(
+    store: &mut Store,
+    old: Option<&Release>,
+    changed: &Release,
+    action: &str,
+    details: Details,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let old = old.map(relcal_domain::release_to_json);
     let action = match (&old, action) {
         (None, "release.update") => "release.create",
         (_, a) => a,
@@ -96,17 +113,27 @@ pub(crate) fn apply_with(
         action,
         ("release", changed.id.as_str()),
         old.as_ref(),
-        Some(&relcal_domain::release_to_json(&changed)),
+        Some(&relcal_domain::release_to_json(changed)),
     );
     store.replace_release_with_details(
-        &changed,
+        changed,
         details.checklist.as_ref(),
         details.rollback.as_ref(),
         &[rec],
     )?;
-    tracing::info!(release = %id, "release changed");
-    Ok(ReleaseChange {
-        release: id.to_string(),
+    tracing::info!(release = %changed.id, "release changed");
+    Ok(())
+}
+
+/// What a change did, for the caller.
+pub(crate) fn change_report(
+    changed: &Release,
+    before: Vec<Conflict>,
+    after: Vec<Conflict>,
+    summary: CheckSummary,
+) -> ReleaseChange {
+    ReleaseChange {
+        release: changed.id.to_string(),
         title: changed.title.clone(),
         start: utc(changed.start.utc),
         end: utc(changed.end.utc),
@@ -114,7 +141,7 @@ pub(crate) fn apply_with(
         before: before.into_iter().map(ConflictReport::from).collect(),
         after: after.into_iter().map(ConflictReport::from).collect(),
         summary,
-    })
+    }
 }
 
 /// Reschedules a release to `[start, end)` (instants, or local times in the
@@ -608,7 +635,7 @@ pub(crate) fn refuse(object: &str, field: &str, message: impl std::fmt::Display)
 }
 
 /// Refuses the status `approved` while the environment's approvals are missing.
-fn check_approved(plan: &Plan, release: &Release, object: &str) -> Result<(), ApiError> {
+pub(crate) fn check_approved(plan: &Plan, release: &Release, object: &str) -> Result<(), ApiError> {
     if release.status != relcal_domain::ReleaseStatus::Approved {
         return Ok(());
     }

@@ -264,4 +264,47 @@ proptest! {
         checker.upsert_release(full.releases[rs.len()].clone());
         prop_assert_eq!(checker.conflicts(), check(&full, now()));
     }
+
+    #[test]
+    fn moving_the_clock_rechecked_equals_a_full_check(rs in plans(), edit in release_strategy(14), hours in -48i64..(24 * 8)) {
+        // A clock that moves after an edit, as in the app: readiness rules
+        // must follow it for every release, not only the edited one.
+        let plan = parse_plan_value(plan_json(&rs)).unwrap();
+        let mut checker = Checker::new(&plan, now());
+        let mut edited = rs.clone();
+        edited[0] = edit;
+        let edited_plan = parse_plan_value(plan_json(&edited)).unwrap();
+        checker.upsert_release(edited_plan.releases[0].clone());
+        let later = base_time() + Duration::hours(hours);
+        checker.set_now(later);
+        prop_assert_eq!(checker.now(), later);
+        prop_assert_eq!(checker.conflicts(), check(&edited_plan, later));
+    }
+
+    #[test]
+    fn a_view_shows_exactly_the_conflicts_of_its_releases(rs in plans(), edit in release_strategy(14), from in 0i64..(60 * 24 * 6), days in 1i64..4) {
+        // After an edit, so that the index of windows is kept as well as built.
+        let mut edited = rs.clone();
+        edited[0] = edit;
+        let plan = parse_plan_value(plan_json(&edited)).unwrap();
+        let original = parse_plan_value(plan_json(&rs)).unwrap();
+        let mut checker = Checker::new(&original, now());
+        checker.upsert_release(plan.releases[0].clone());
+        let range = relcal_domain::Interval {
+            start: base_time() + Duration::minutes(from),
+            end: base_time() + Duration::minutes(from) + Duration::days(days),
+        };
+        let overlaps = |p: &relcal_domain::Interval| p.overlaps(&range);
+        let shown: BTreeSet<&str> = plan
+            .releases
+            .iter()
+            .filter(|r| overlaps(&r.interval()))
+            .map(|r| r.id.as_str())
+            .collect();
+        let expected: Vec<Conflict> = check(&plan, now())
+            .into_iter()
+            .filter(|c| c.releases.iter().any(|id| shown.contains(id.as_str())))
+            .collect();
+        prop_assert_eq!(checker.conflicts_in_view(range), expected);
+    }
 }

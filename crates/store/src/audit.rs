@@ -103,6 +103,43 @@ impl Store {
     }
 
     /// Checks the whole chain against its head: the number of entries, or
+    /// The number of the audit trail's last entry (0 when it is empty).
+    /// Every change to the calendar appends an entry in its own
+    /// transaction, so this is the calendar's version, whichever connection
+    /// or process wrote.
+    pub fn audit_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// The objects (kind, id) that entries after `seq` changed, in order,
+    /// each once; `None` when there are more than `limit` entries.
+    pub fn changed_since(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT object_kind, object_id FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let rows = stmt
+            .query_map(params![seq, fetch], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<(String, String)>, _>>()?;
+        if rows.len() > limit {
+            return Ok(None);
+        }
+        let mut seen = std::collections::HashSet::new();
+        Ok(Some(
+            rows.into_iter()
+                .filter(|o| seen.insert(o.clone()))
+                .collect(),
+        ))
+    }
+
     /// the first break.
     pub fn verify_audit(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
         let tx = self.conn.unchecked_transaction()?;

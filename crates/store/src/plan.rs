@@ -97,6 +97,17 @@ impl Store {
             .optional()?)
     }
 
+    /// Where the release with `id` stands among the releases (from 0), as a
+    /// plan file lists them (0 for an unknown id).
+    pub fn release_index(&self, id: &str) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM releases
+             WHERE position < (SELECT position FROM releases WHERE id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Like [`Store::replace_release`], but a new release goes to `position`
     /// when one is given (to put a deleted release back where it was).
     pub fn replace_release_at(
@@ -263,14 +274,34 @@ impl Store {
         Ok(plan)
     }
 
+    /// The releases with these ids, validated against `catalog` (the
+    /// calendar without releases), in one read; ids not stored are left out.
+    pub fn load_releases(&self, catalog: &Plan, ids: &[&str]) -> Result<Vec<Release>, StoreError> {
+        // A list of strings always serialises.
+        let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let tx = self.conn.unchecked_transaction()?;
+        let values = read_releases(&tx, Some(&list))?;
+        tx.finish()?;
+        values
+            .into_iter()
+            .map(|value| {
+                let object = format!(
+                    "stored release \"{}\"",
+                    value.get("id").and_then(Value::as_str).unwrap_or("")
+                );
+                Ok(relcal_domain::parse_release_value(catalog, &object, value)?)
+            })
+            .collect()
+    }
+
     fn load(&self, with_releases: bool) -> Result<Option<Plan>, StoreError> {
         // Read in one transaction so a concurrent writer cannot tear the view.
         let tx = self.conn.unchecked_transaction()?;
-        let Some(value) = read(&tx, with_releases)? else {
+        let Some(text) = read(&tx, with_releases)? else {
             return Ok(None);
         };
         tx.finish()?;
-        Ok(Some(relcal_domain::parse_plan_value(value)?))
+        Ok(Some(relcal_domain::parse_plan(&text)?))
     }
 }
 
@@ -638,9 +669,24 @@ fn grouped(
     sql: &str,
     row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Value>,
 ) -> Result<std::collections::HashMap<String, Vec<Value>>, StoreError> {
+    grouped_of(conn, sql, None, row)
+}
+
+/// [`grouped`], with `{only}` in `sql` replaced by a filter on `parent`
+/// being one of the ids in the JSON list `only` (or by nothing).
+fn grouped_of(
+    conn: &Connection,
+    sql: &str,
+    only: Option<(&str, &str)>,
+    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Value>,
+) -> Result<std::collections::HashMap<String, Vec<Value>>, StoreError> {
     let mut out: std::collections::HashMap<String, Vec<Value>> = Default::default();
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query([])?;
+    let (sql, ids) = only_filter(sql, only);
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = match ids {
+        Some(ids) => stmt.query([ids])?,
+        None => stmt.query([])?,
+    };
     while let Some(r) = rows.next()? {
         let parent: String = r.get(0)?;
         out.entry(parent).or_default().push(row(r)?);
@@ -648,12 +694,27 @@ fn grouped(
     Ok(out)
 }
 
+/// `sql` with `{only}` replaced: by `WHERE column IN (the ids of a JSON
+/// list)`, which the primary keys serve, or by nothing for every row.
+fn only_filter<'a>(sql: &str, only: Option<(&str, &'a str)>) -> (String, Option<&'a str>) {
+    match only {
+        Some((column, ids)) => (
+            sql.replace(
+                "{only}",
+                &format!("WHERE {column} IN (SELECT value FROM json_each(?1))"),
+            ),
+            Some(ids),
+        ),
+        None => (sql.replace("{only}", ""), None),
+    }
+}
+
 fn parse_json_list(text: String) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 /// Reads the calendar back in the plan file's shape, for the domain to validate.
-fn read(conn: &Connection, with_releases: bool) -> Result<Option<Value>, StoreError> {
+fn read(conn: &Connection, with_releases: bool) -> Result<Option<String>, StoreError> {
     let Some(timezone) = conn
         .query_row("SELECT timezone FROM calendar WHERE id = 1", [], |r| {
             r.get::<_, String>(0)
@@ -764,41 +825,74 @@ fn read(conn: &Connection, with_releases: bool) -> Result<Option<Value>, StoreEr
         freezes.push(Value::Object(f));
     }
 
-    let releases = if with_releases {
-        read_releases(conn)?
-    } else {
-        vec![]
-    };
-    Ok(Some(json!({
+    let catalog = json!({
         "version": relcal_domain::PLAN_FORMAT_VERSION,
         "timezone": timezone,
         "teams": teams,
         "services": services,
         "environments": environments,
         "freezes": freezes,
-        "releases": releases,
-    })))
+    });
+    // The releases are written out as text one by one, each as soon as it
+    // is read: a calendar of 100,000 releases never exists as `Value`s (a
+    // tenth of the memory, and the strict text parser reads it back).
+    let mut text = catalog.to_string();
+    text.pop(); // the object's closing brace
+    text.push_str(",\"releases\":[");
+    if with_releases {
+        let mut first = true;
+        for_each_release(conn, None, |release| {
+            if !first {
+                text.push(',');
+            }
+            first = false;
+            text.push_str(&release.to_string());
+            Ok(())
+        })?;
+    }
+    text.push_str("]}");
+    Ok(Some(text))
 }
 
-fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
-    let mut services = grouped(
+fn read_releases(conn: &Connection, only: Option<&str>) -> Result<Vec<Value>, StoreError> {
+    let mut out = Vec::new();
+    for_each_release(conn, only, |release| {
+        out.push(release);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Each stored release (or each of the JSON list of ids `only`) in the plan
+/// file's shape, in plan order.
+fn for_each_release(
+    conn: &Connection,
+    only: Option<&str>,
+    mut each: impl FnMut(Value) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let by_release = only.map(|ids| ("release_id", ids));
+    let mut services = grouped_of(
         conn,
-        "SELECT release_id, service_id FROM release_services ORDER BY release_id, position",
+        "SELECT release_id, service_id FROM release_services {only} ORDER BY release_id, position",
+        by_release,
         |r| Ok(Value::String(r.get(1)?)),
     )?;
-    let mut deps = grouped(
+    let mut deps = grouped_of(
         conn,
-        "SELECT release_id, depends_on FROM release_dependencies ORDER BY release_id, position",
+        "SELECT release_id, depends_on FROM release_dependencies {only} ORDER BY release_id, position",
+        by_release,
         |r| Ok(Value::String(r.get(1)?)),
     )?;
-    let mut approvals = grouped(
+    let mut approvals = grouped_of(
         conn,
-        "SELECT release_id, approver, at FROM approvals ORDER BY release_id, position",
+        "SELECT release_id, approver, at FROM approvals {only} ORDER BY release_id, position",
+        by_release,
         |r| Ok(json!({ "by": r.get::<_, String>(1)?, "at": r.get::<_, String>(2)? })),
     )?;
-    let mut checklist = grouped(
+    let mut checklist = grouped_of(
         conn,
-        "SELECT release_id, item_id, text, required, done FROM checklist_items ORDER BY release_id, position",
+        "SELECT release_id, item_id, text, required, done FROM checklist_items {only} ORDER BY release_id, position",
+        by_release,
         |r| {
             Ok(json!({
                 "id": r.get::<_, String>(1)?, "text": r.get::<_, String>(2)?,
@@ -806,14 +900,16 @@ fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
             }))
         },
     )?;
-    let mut steps = grouped(
+    let mut steps = grouped_of(
         conn,
-        "SELECT release_id, step FROM rollback_steps ORDER BY release_id, position",
+        "SELECT release_id, step FROM rollback_steps {only} ORDER BY release_id, position",
+        by_release,
         |r| Ok(Value::String(r.get(1)?)),
     )?;
-    let mut rollbacks = grouped(
+    let mut rollbacks = grouped_of(
         conn,
-        "SELECT release_id, owner, time_budget_minutes, tested FROM rollback_plans",
+        "SELECT release_id, owner, time_budget_minutes, tested FROM rollback_plans {only}",
+        by_release,
         |r| {
             let mut rb = Map::new();
             put(&mut rb, "owner", r.get::<_, Option<String>>(1)?.into());
@@ -826,9 +922,10 @@ fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
             Ok(Value::Object(rb))
         },
     )?;
-    let mut overrides = grouped(
+    let mut overrides = grouped_of(
         conn,
-        "SELECT release_id, freeze_id, reason, approver FROM freeze_overrides ORDER BY release_id, position",
+        "SELECT release_id, freeze_id, reason, approver FROM freeze_overrides {only} ORDER BY release_id, position",
+        by_release,
         |r| {
             Ok(json!({
                 "freeze": r.get::<_, String>(1)?, "reason": r.get::<_, String>(2)?,
@@ -837,12 +934,16 @@ fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
         },
     )?;
 
-    let mut out = Vec::new();
-    let mut stmt = conn.prepare(
+    let (sql, ids) = only_filter(
         "SELECT id, title, team_id, environment_id, start, end, status, owner, version, artifact
-         FROM releases ORDER BY position",
-    )?;
-    let mut rows = stmt.query([])?;
+         FROM releases {only} ORDER BY position",
+        only.map(|ids| ("id", ids)),
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = match ids {
+        Some(ids) => stmt.query([ids])?,
+        None => stmt.query([])?,
+    };
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
         let mut o = Map::new();
@@ -885,7 +986,7 @@ fn read_releases(conn: &Connection) -> Result<Vec<Value>, StoreError> {
             o.insert("rollback".into(), Value::Object(rb));
         }
         o.insert("id".into(), id.into());
-        out.push(Value::Object(o));
+        each(Value::Object(o))?;
     }
-    Ok(out)
+    Ok(())
 }

@@ -7,8 +7,13 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	/**  Releases and freeze periods overlapping `[from, to)` (RFC 3339 instants). */
 	calendarView: (from: string, to: string) => typedError<CalendarView, ApiError>(__TAURI_INVOKE("calendar_view", { from, to })),
-	/**  Every conflict in the calendar at `now` (an RFC 3339 instant; default: the current time). */
-	conflicts: (now: string | null) => typedError<ConflictsView, ApiError>(__TAURI_INVOKE("conflicts", { now })),
+	/**
+	 *  The calendar's conflicts at `now` (an RFC 3339 instant; default: the
+	 *  current time): with `from` and `to`, those of the releases a view of that
+	 *  range shows; the list only when `items` (the panel is open), the badges
+	 *  always. Served from the warm calendar; while it opens, its progress.
+	 */
+	conflicts: (now: string | null, from: string | null, to: string | null, items: boolean | null) => typedError<ConflictsView, ApiError>(__TAURI_INVOKE("conflicts", { now, from, to, items })),
 	/**
 	 *  Reschedules a release to `[start, end)` (RFC 3339 instants) and reports the
 	 *  conflicts it gains or loses. Invalid input changes nothing.
@@ -317,6 +322,16 @@ export type ChecklistView = {
 	note: string | null,
 };
 
+/**  A release's conflicts as its calendar entry shows them. */
+export type ConflictBadge = {
+	/**  Release id. */
+	release: string,
+	/**  How many conflicts involve it. */
+	count: number,
+	/**  The worst of their severities: `error`, `warning` or `info`. */
+	severity: string,
+};
+
 /**
  *  A conflict as the app's conflicts panel shows it: the report plus what the
  *  panel filters on.
@@ -348,14 +363,24 @@ export type ConflictReport = {
 	message: string,
 };
 
-/**  Every conflict of the stored calendar, for the app. */
+/**
+ *  The conflicts of the stored calendar, for the app: its badges, its
+ *  panel's list and its counts.
+ */
 export type ConflictsView = {
 	/**  When the check ran, RFC 3339 UTC (readiness rules depend on it). */
 	checked_at: string,
-	/**  The conflicts, sorted by start, code, releases. */
+	/**
+	 *  The conflicts asked for (all, or those a view shows; none when only
+	 *  badges were asked for), sorted by start, code, releases.
+	 */
 	items: ConflictItem[],
-	/**  Counts. */
+	/**  One per release involved in the conflicts asked for, by release id. */
+	badges: ConflictBadge[],
+	/**  Counts over the whole calendar. */
 	summary: CheckSummary,
+	/**  While the calendar is being opened: where that is (the rest is empty). */
+	opening: OpenProgress | null,
 };
 
 /**  The Connections tab: what is followed, whether tokens are kept, the last runs. */
@@ -631,6 +656,18 @@ export type ObjectKind =
 "freeze" | 
 /**  A release. */
 "release";
+
+/**  Where opening the calendar has got to, for a progress display. */
+export type OpenProgress = {
+	/**  This step, from 1. */
+	step: number,
+	/**  How many steps there are. */
+	steps: number,
+	/**  What it is doing, for a person ("Checking 100,000 releases for conflicts"). */
+	what: string,
+	/**  Releases in the calendar (0 until known). */
+	releases: number,
+};
 
 /**  An approved exception to a freeze. */
 export type OverrideView = {

@@ -80,11 +80,18 @@ const checked: ConflictsView = {
     item("dependency.order", "error", ["auth-5.2", "checkout-2.0"], ["identity", "payments"], ["prod"]),
     item("freeze.overridden", "info", ["ledger-hotfix"], ["payments"], ["staging"]),
   ],
+  // As the backend counts them (relcal_api::check::badges_of).
+  badges: [
+    { release: "auth-5.2", count: 2, severity: "error" },
+    { release: "checkout-2.0", count: 2, severity: "error" },
+    { release: "ledger-hotfix", count: 1, severity: "info" },
+  ],
   summary: { errors: 1, warnings: 1, infos: 1 },
+  opening: null,
 };
 
 describe("badgesOf", () => {
-  it("counts a release's conflicts and keeps the worst severity", () => {
+  it("maps the backend's badges by release", () => {
     const badges = badgesOf(checked);
     expect(badges.get("auth-5.2")).toEqual({ severity: "error", count: 2 });
     expect(badges.get("ledger-hotfix")).toEqual({ severity: "info", count: 1 });

@@ -61,16 +61,7 @@ function asSeverity(s: string): Severity {
 
 /** Per release: the worst severity among its conflicts and how many it has. */
 export function badgesOf(conflicts: ConflictsView): Map<string, Badge> {
-  const badges = new Map<string, Badge>();
-  for (const item of conflicts.items) {
-    const severity = asSeverity(item.conflict.severity);
-    for (const id of item.conflict.releases) {
-      const b = badges.get(id);
-      if (!b) badges.set(id, { severity, count: 1 });
-      else badges.set(id, { severity: RANK[severity] < RANK[b.severity] ? severity : b.severity, count: b.count + 1 });
-    }
-  }
-  return badges;
+  return new Map(conflicts.badges.map((b) => [b.release, { severity: asSeverity(b.severity), count: b.count }]));
 }
 
 export interface ConflictFilter {

@@ -161,12 +161,27 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           freezes: overlaps(freeze.start, freeze.end) ? [freeze] : [],
         } satisfies CalendarView;
       }
-      case "conflicts":
+      case "conflicts": {
+        // Like the backend: the conflicts of the releases a view shows, the list only when asked for.
+        const { from, to, items } = args as { from: string | null; to: string | null; items: boolean | null };
+        const inView = (r: ReleaseEvent) => !from || !to || (new Date(r.start) < new Date(to) && new Date(from) < new Date(r.end));
+        const shown = releases.filter(inView).flatMap((r) => conflictsOf(r).map((conflict) => ({ conflict, teams: [r.team_id], environments: [r.environment_id] })));
+        const badges = new Map<string, { release: string; count: number; severity: string }>();
+        const rank: Record<string, number> = { error: 0, warning: 1, info: 2 };
+        for (const { conflict } of shown) {
+          for (const id of conflict.releases) {
+            const b = badges.get(id) ?? { release: id, count: 0, severity: conflict.severity };
+            badges.set(id, { release: id, count: b.count + 1, severity: (rank[conflict.severity] ?? 3) < (rank[b.severity] ?? 3) ? conflict.severity : b.severity });
+          }
+        }
         return {
           checked_at: at(clock()),
-          items: releases.flatMap((r) => conflictsOf(r).map((conflict) => ({ conflict, teams: [r.team_id], environments: [r.environment_id] }))),
+          items: items === false ? [] : shown,
+          badges: [...badges.values()].sort((a, b) => a.release.localeCompare(b.release)),
           summary: summary(),
+          opening: null,
         } satisfies ConflictsView;
+      }
       case "move_release": {
         const { id, start, end } = args as { id: string; start: string; end: string };
         const r = find(id);

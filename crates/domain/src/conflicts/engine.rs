@@ -97,6 +97,9 @@ pub struct Checker<'p> {
     pairs_of: HashMap<Slot, Vec<PairKey>>,
     capacity: Vec<Vec<Conflict>>,
     cycles: Vec<Conflict>,
+    /// Every release (whatever its status) by start, for views; `None`
+    /// while the first indexing runs (it is sorted once at the end).
+    by_start: Option<Group>,
 }
 
 fn owner_of(r: &Release) -> Option<&str> {
@@ -270,6 +273,7 @@ impl<'p> Checker<'p> {
             pairs_of: HashMap::default(),
             capacity: vec![Vec::new(); n_env],
             cycles: Vec::new(),
+            by_start: None,
         };
         // The freezes' and windows' occurrences are expanded on a second
         // core while the releases are indexed; neither reads the other.
@@ -288,6 +292,20 @@ impl<'p> Checker<'p> {
         });
         checker.teams = teams;
         checker.freezes = freezes;
+        let mut by_start = Group {
+            entries: (0..checker.releases.len() as Slot)
+                .filter_map(|slot| checker.at(slot).map(|r| (r.start.utc, slot)))
+                .collect(),
+            max_len: Duration::zero(),
+        };
+        by_start.entries.sort_unstable();
+        by_start.max_len = plan
+            .releases
+            .iter()
+            .map(|r| r.end.utc - r.start.utc)
+            .max()
+            .unwrap_or_else(Duration::zero);
+        checker.by_start = Some(by_start);
         checker.recheck_all_releases_and_pairs();
         for env in 0..n_env {
             checker.recheck_capacity(env);
@@ -296,7 +314,7 @@ impl<'p> Checker<'p> {
         checker
     }
 
-    fn release(&self, id: &ReleaseId) -> Option<&Release> {
+    fn release_by_id(&self, id: &ReleaseId) -> Option<&Release> {
         self.slot_of.get(id.as_str()).and_then(|&s| self.at(s))
     }
 
@@ -334,6 +352,108 @@ impl<'p> Checker<'p> {
             .collect();
         sort_conflicts(&mut out);
         out
+    }
+
+    /// The release with `id` as the checker holds it (edits included).
+    pub fn release(&self, id: &ReleaseId) -> Option<&Release> {
+        self.release_by_id(id)
+    }
+
+    /// The instant readiness rules compare against.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Every conflict, unsorted and without copying.
+    pub fn iter(&self) -> impl Iterator<Item = &Conflict> {
+        self.all()
+    }
+
+    /// What a view of `range` shows, sorted: every conflict that involves a
+    /// release whose window overlaps `range`.
+    pub fn conflicts_in_view(&self, range: Interval) -> Vec<Conflict> {
+        let mut out: Vec<Conflict> = self.in_view(range).into_iter().cloned().collect();
+        sort_conflicts(&mut out);
+        out
+    }
+
+    /// [`Checker::conflicts_in_view`], unsorted and without copying. Reads
+    /// only the releases in view and what links to them.
+    pub fn in_view(&self, range: Interval) -> Vec<&Conflict> {
+        let shown: HashSet<Slot> = self
+            .by_start
+            .as_ref()
+            .map(|g| {
+                g.candidates(range)
+                    .filter(|&s| self.at(s).is_some_and(|r| r.interval().overlaps(&range)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let involves_shown = |c: &Conflict| {
+            c.releases.iter().any(|id| {
+                self.slot_of
+                    .get(id.as_str())
+                    .is_some_and(|s| shown.contains(s))
+            })
+        };
+        let mut out: Vec<&Conflict> = Vec::new();
+        let mut pair_keys: HashSet<PairKey> = HashSet::default();
+        let mut others: HashSet<Slot> = HashSet::default();
+        for &slot in &shown {
+            out.extend(self.per_release.get(slot_index(slot)).into_iter().flatten());
+            pair_keys.extend(self.pairs_of.get(&slot).into_iter().flatten().copied());
+            // The releases that depend on this one hold the conflicts that
+            // name both (dependency.order, dependency.cancelled).
+            if let Some(r) = self.at(slot) {
+                for &d in self.dependents.get(r.id.as_str()).into_iter().flatten() {
+                    if !shown.contains(&d) {
+                        others.insert(d);
+                    }
+                }
+            }
+        }
+        for d in others {
+            out.extend(
+                self.per_release
+                    .get(slot_index(d))
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| involves_shown(c)),
+            );
+        }
+        out.extend(pair_keys.iter().filter_map(|k| self.pairs.get(k)));
+        out.extend(
+            self.capacity
+                .iter()
+                .flatten()
+                .chain(self.cycles.iter())
+                .filter(|c| involves_shown(c)),
+        );
+        out
+    }
+
+    /// Moves the clock readiness rules read to `now`, re-checking only the
+    /// releases whose readiness can differ between the two instants: those
+    /// starting from the earlier one to a day after the later one.
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        if now == self.now {
+            return;
+        }
+        let from = self.now.min(now);
+        let to = self.now.max(now) + Duration::hours(24);
+        self.now = now;
+        let affected: Vec<Slot> = self
+            .releases
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, r)| {
+                let r = r.as_deref()?;
+                (from <= r.start.utc && r.start.utc <= to).then_some(slot as Slot)
+            })
+            .collect();
+        for slot in affected {
+            self.recheck_release(slot);
+        }
     }
 
     /// Conflicts that involve one release, sorted.
@@ -462,6 +582,9 @@ impl<'p> Checker<'p> {
         r: &'r Release,
         key: impl Fn(&'r str) -> Cow<'p, str>,
     ) {
+        if let Some(g) = &mut self.by_start {
+            g.insert(r, slot);
+        }
         for dep in &r.depends_on {
             match self.dependents.get_mut(dep.as_str()) {
                 Some(slots) => slots.push(slot),
@@ -499,6 +622,9 @@ impl<'p> Checker<'p> {
             return;
         };
         let r = r.clone();
+        if let Some(g) = &mut self.by_start {
+            g.remove(&r, slot);
+        }
         for dep in &r.depends_on {
             if let Some(slots) = self.dependents.get_mut(dep.as_str()) {
                 slots.retain(|s| *s != slot);
