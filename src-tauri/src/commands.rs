@@ -60,8 +60,15 @@ pub async fn calendar_view(
         instant("calendar_view", "from", &from)?,
         instant("calendar_view", "to", &to)?,
     );
-    let store = store(&state)?;
-    relcal_api::calendar_view(&store, from, to)
+    let mut store = store(&state)?;
+    crate::live::with_live(
+        &state.live,
+        &mut store,
+        relcal_api::clock::now(),
+        |live, _| live.calendar_view(from, to),
+        None,
+        |store| relcal_api::calendar_view(store, from, to),
+    )
 }
 
 /// The calendar's conflicts at `now` (an RFC 3339 instant; default: the

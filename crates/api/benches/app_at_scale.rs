@@ -38,7 +38,7 @@ fn grid(weeks: i64) -> Interval {
 /// as JSON.
 fn show(store: &Store, live: &mut Live, range: Interval, now: DateTime<Utc>, panel: bool) -> usize {
     live.refresh(store, now).unwrap();
-    let view = relcal_api::calendar_view(store, range.start, range.end).unwrap();
+    let view = live.calendar_view(range.start, range.end).unwrap();
     let conflicts = live.conflicts_shown(Some(range), panel);
     serde_json::to_string(&view).unwrap().len() + serde_json::to_string(&conflicts).unwrap().len()
 }
@@ -106,20 +106,58 @@ fn app_at_scale(c: &mut Criterion) {
                 let change = live
                     .move_release(&mut store, &dragged, &s.to_rfc3339(), &e.to_rfc3339(), now)
                     .unwrap();
-                serde_json::to_string(&change).unwrap().len() + show(&store, &mut live, range, now)
+                serde_json::to_string(&change).unwrap().len()
+                    + show(&store, &mut live, range, now, false)
             })
         },
     );
     let mut week = 0;
-    group.bench_function("next month (the view and its conflicts)", |b| {
+    group.bench_function("next month (the view and its conflicts' badges)", |b| {
         b.iter(|| {
             // Forward a month at a time through the two years, then back.
             week = (week + 4) % 96;
-            show(&store, &mut live, grid(week - 20), now)
+            show(&store, &mut live, grid(week - 20), now, false)
         })
     });
-    group.bench_function("conflicts in six weeks alone", |b| {
-        b.iter(|| serde_json::to_string(&live.conflicts_view(Some(range))).unwrap())
+    group.bench_function(
+        "next month with the conflicts panel open (its list too)",
+        |b| {
+            b.iter(|| {
+                week = (week + 4) % 96;
+                show(&store, &mut live, grid(week - 20), now, true)
+            })
+        },
+    );
+    group.bench_function(
+        "its parts: the view alone (Live::calendar_view, as JSON)",
+        |b| {
+            b.iter(|| {
+                serde_json::to_string(&live.calendar_view(range.start, range.end).unwrap()).unwrap()
+            })
+        },
+    );
+    group.bench_function(
+        "before: the view alone from SQLite (calendar_view, as JSON)",
+        |b| {
+            b.iter(|| {
+                serde_json::to_string(
+                    &relcal_api::calendar_view(&store, range.start, range.end).unwrap(),
+                )
+                .unwrap()
+            })
+        },
+    );
+    group.bench_function("its parts: the badges alone (as JSON)", |b| {
+        b.iter(|| serde_json::to_string(&live.conflicts_shown(Some(range), false)).unwrap())
+    });
+    let mut flip2 = 0;
+    group.bench_function("its parts: the move alone (Live::move_release)", |b| {
+        b.iter(|| {
+            flip2 ^= 1;
+            let (s, e) = windows[flip2];
+            live.move_release(&mut store, &dragged, &s.to_rfc3339(), &e.to_rfc3339(), now)
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -73,7 +73,7 @@ fn main() {
         let t = Instant::now();
         live.refresh(&store, now).unwrap();
         let a = t.elapsed();
-        let view = relcal_api::calendar_view(&store, range.start, range.end).unwrap();
+        let view = live.calendar_view(range.start, range.end).unwrap();
         let b = t.elapsed();
         let conflicts = live.conflicts_shown(Some(range), false);
         let c = t.elapsed();
@@ -87,5 +87,32 @@ fn main() {
             conflicts.badges.len(),
             d - c
         );
+    }
+    let shown = live.conflicts_view(Some(range));
+    let dragged = shown.items[shown.items.len() / 2].conflict.releases[0].clone();
+    let windows = ["2027-06-08T10:00:00Z", "2027-06-09T12:00:00Z"];
+    let moves: usize = std::env::var("MOVES")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(5);
+    for i in 0..moves {
+        let start = windows[i % 2];
+        let end = if i % 2 == 0 {
+            "2027-06-08T11:00:00Z"
+        } else {
+            "2027-06-09T13:00:00Z"
+        };
+        let t = Instant::now();
+        live.move_release(&mut store, &dragged, start, end, now)
+            .unwrap();
+        let a = t.elapsed();
+        let badges = live.conflicts_shown(Some(range), false);
+        if i < 5 {
+            eprintln!(
+                "move {a:?}, badges {:?} ({})",
+                t.elapsed() - a,
+                badges.badges.len()
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! What a calendar view shows for a time range.
 
 use crate::error::{ApiError, ErrorCode};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use relcal_domain::{FreezeSchedule, Interval, Scope};
 use relcal_store::Store;
 use serde::Serialize;
@@ -98,7 +98,7 @@ pub struct CalendarView {
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    crate::check::utc(t)
 }
 
 fn from_unix(seconds: i64) -> String {
@@ -129,12 +129,8 @@ fn scope_words(scope: &Scope) -> String {
     parts.join("; ")
 }
 
-/// The releases and freeze periods in `[from, to)`.
-pub fn calendar_view(
-    store: &Store,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<CalendarView, ApiError> {
+/// A view range must end after it starts and span at most a year and a bit.
+pub(crate) fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Interval, ApiError> {
     if to <= from {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -147,18 +143,139 @@ pub fn calendar_view(
             format!("view range: at most {MAX_RANGE_DAYS} days at a time"),
         ));
     }
-    let Some(plan) = store.load_plan_without_releases()? else {
-        return Ok(CalendarView {
-            timezone: "UTC".into(),
-            teams: vec![],
-            releases: vec![],
-            freezes: vec![],
-        });
-    };
-    let range = Interval {
+    Ok(Interval {
         start: from,
         end: to,
+    })
+}
+
+pub(crate) fn empty_view() -> CalendarView {
+    CalendarView {
+        timezone: "UTC".into(),
+        teams: vec![],
+        releases: vec![],
+        freezes: vec![],
+    }
+}
+
+/// The releases and freeze periods in `[from, to)`.
+pub fn calendar_view(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<CalendarView, ApiError> {
+    let range = check_range(from, to)?;
+    let Some(plan) = store.load_plan_without_releases()? else {
+        return Ok(empty_view());
     };
+    let names = Names::of(&plan);
+    let releases = store
+        .releases_between(from.timestamp(), to.timestamp())?
+        .into_iter()
+        .map(|r| {
+            let (team_name, environment_name, production) =
+                names.of_release(&r.team_id, &r.environment_id);
+            ReleaseEvent {
+                start: from_unix(r.start_utc),
+                end: from_unix(r.end_utc),
+                team_name,
+                environment_name,
+                production,
+                id: r.id,
+                title: r.title,
+                team_id: r.team_id,
+                environment_id: r.environment_id,
+                services: r.services,
+                depends_on: r.depends_on,
+                status: r.status,
+                owner: r.owner,
+                readiness: r.readiness,
+            }
+        })
+        .collect();
+    Ok(view_of(&plan, range, releases))
+}
+
+/// [`calendar_view`] from releases already in memory (the warm calendar):
+/// `releases` overlap the range, by start then id, as the database lists them.
+pub(crate) fn calendar_view_of(
+    plan: &relcal_domain::Plan,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    releases: Vec<&relcal_domain::Release>,
+) -> Result<CalendarView, ApiError> {
+    let range = check_range(from, to)?;
+    let names = Names::of(plan);
+    let releases = releases
+        .into_iter()
+        .map(|r| {
+            let (team_name, environment_name, production) =
+                names.of_release(r.team.as_str(), r.environment.as_str());
+            ReleaseEvent {
+                id: r.id.to_string(),
+                title: r.title.clone(),
+                team_id: r.team.to_string(),
+                team_name,
+                environment_id: r.environment.to_string(),
+                environment_name,
+                production,
+                services: r.services.iter().map(ToString::to_string).collect(),
+                depends_on: r.depends_on.iter().map(ToString::to_string).collect(),
+                start: rfc3339(r.start.utc),
+                end: rfc3339(r.end.utc),
+                status: r.status.as_str().to_owned(),
+                owner: r.owner.clone(),
+                readiness: r.readiness_score(),
+            }
+        })
+        .collect();
+    Ok(view_of(plan, range, releases))
+}
+
+/// Team and environment names by id, for release events.
+struct Names<'p> {
+    teams: std::collections::HashMap<&'p str, &'p str>,
+    environments: std::collections::HashMap<&'p str, (&'p str, bool)>,
+}
+
+impl<'p> Names<'p> {
+    fn of(plan: &'p relcal_domain::Plan) -> Self {
+        Self {
+            teams: plan
+                .teams
+                .iter()
+                .map(|t| (t.id.as_str(), t.name.as_str()))
+                .collect(),
+            environments: plan
+                .environments
+                .iter()
+                .map(|e| (e.id.as_str(), (e.name.as_str(), e.production)))
+                .collect(),
+        }
+    }
+
+    /// Team name, environment name, production (ids stand in for unknown names).
+    fn of_release(&self, team: &str, environment: &str) -> (String, String, bool) {
+        let team_name = self.teams.get(team).copied().unwrap_or(team);
+        let (environment_name, production) = self
+            .environments
+            .get(environment)
+            .copied()
+            .unwrap_or((environment, false));
+        (
+            team_name.to_owned(),
+            environment_name.to_owned(),
+            production,
+        )
+    }
+}
+
+/// The view of `range`: the plan's teams, its freeze periods there, and `releases`.
+fn view_of(
+    plan: &relcal_domain::Plan,
+    range: Interval,
+    releases: Vec<ReleaseEvent>,
+) -> CalendarView {
     let mut freezes = Vec::new();
     for f in &plan.freezes {
         let zone = f.zone(plan.timezone);
@@ -188,44 +305,7 @@ pub fn calendar_view(
         }
     }
     freezes.sort_by(|a, b| (&a.start, &a.freeze_id).cmp(&(&b.start, &b.freeze_id)));
-    let teams: std::collections::HashMap<&str, &str> = plan
-        .teams
-        .iter()
-        .map(|t| (t.id.as_str(), t.name.as_str()))
-        .collect();
-    let environments: std::collections::HashMap<&str, (&str, bool)> = plan
-        .environments
-        .iter()
-        .map(|e| (e.id.as_str(), (e.name.as_str(), e.production)))
-        .collect();
-    let releases = store
-        .releases_between(from.timestamp(), to.timestamp())?
-        .into_iter()
-        .map(|r| {
-            let team_name = teams.get(r.team_id.as_str()).map_or(&*r.team_id, |n| n);
-            let (environment_name, production) = environments
-                .get(r.environment_id.as_str())
-                .copied()
-                .unwrap_or((&r.environment_id, false));
-            ReleaseEvent {
-                start: from_unix(r.start_utc),
-                end: from_unix(r.end_utc),
-                team_name: team_name.to_owned(),
-                environment_name: environment_name.to_owned(),
-                production,
-                id: r.id,
-                title: r.title,
-                team_id: r.team_id,
-                environment_id: r.environment_id,
-                services: r.services,
-                depends_on: r.depends_on,
-                status: r.status,
-                owner: r.owner,
-                readiness: r.readiness,
-            }
-        })
-        .collect();
-    Ok(CalendarView {
+    CalendarView {
         timezone: plan.timezone.name().to_owned(),
         teams: plan
             .teams
@@ -238,5 +318,5 @@ pub fn calendar_view(
             .collect(),
         releases,
         freezes,
-    })
+    }
 }

@@ -7,6 +7,32 @@ use relcal_store::Store;
 use serde::Serialize;
 
 /// One conflict as the CLI's JSON and the UI show it (conflict-rules.md).
+#[cfg(test)]
+mod utc_tests {
+    use super::*;
+
+    #[test]
+    fn utc_writes_what_chrono_writes() {
+        for text in [
+            "1900-01-01T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+            "2026-03-29T01:00:00Z",
+            "2099-12-31T23:59:59Z",
+            "0001-02-03T04:05:06Z",
+            "2027-06-01T09:30:07.900Z",
+        ] {
+            let t = DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+            assert_eq!(
+                utc(t),
+                t.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "{text}"
+            );
+        }
+        let far = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(utc(far), far.to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConflictReport {
@@ -50,7 +76,41 @@ pub struct CheckReport {
 
 /// An instant as RFC 3339 UTC to the second, as every report writes it.
 pub fn utc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    use chrono::{Datelike, Timelike};
+    // `to_rfc3339_opts(Secs, true)` by hand for four-digit years: a view
+    // writes two per release, thousands at a time, and the formatter's
+    // generality was a fifth of the work.
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    }
+    let y = year as u32;
+    let fields = [
+        y / 100,
+        y % 100,
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    ];
+    let mut out = [0u8; 20];
+    // Where each field's two digits go in `YYYY-MM-DDTHH:MM:SSZ`.
+    for (n, at) in fields.into_iter().zip([0, 2, 5, 8, 11, 14, 17]) {
+        out[at] = b'0' + (n / 10 % 10) as u8;
+        out[at + 1] = b'0' + (n % 10) as u8;
+    }
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ] {
+        out[at] = c;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl From<Conflict> for ConflictReport {
@@ -159,9 +219,34 @@ pub struct ConflictsView {
     pub opening: Option<crate::OpenProgress>,
 }
 
+/// A conflict for the panel, with the teams and environments of the
+/// releases involved (found by `release`).
+pub(crate) fn conflict_item<'r>(
+    conflict: Conflict,
+    release: impl Fn(&str) -> Option<&'r relcal_domain::Release>,
+) -> ConflictItem {
+    let involved: Vec<&relcal_domain::Release> = conflict
+        .releases
+        .iter()
+        .filter_map(|id| release(id.as_str()))
+        .collect();
+    let mut teams: Vec<String> = involved.iter().map(|r| r.team.to_string()).collect();
+    let mut environments: Vec<String> =
+        involved.iter().map(|r| r.environment.to_string()).collect();
+    teams.sort();
+    teams.dedup();
+    environments.sort();
+    environments.dedup();
+    ConflictItem {
+        conflict: ConflictReport::from(conflict),
+        teams,
+        environments,
+    }
+}
+
 /// Badges for the releases involved in `conflicts`, by release id.
 pub(crate) fn badges_of<'c>(conflicts: impl Iterator<Item = &'c Conflict>) -> Vec<ConflictBadge> {
-    let mut by_release: std::collections::BTreeMap<&str, (u32, ConflictSeverity)> =
+    let mut by_release: std::collections::HashMap<&str, (u32, ConflictSeverity)> =
         Default::default();
     for c in conflicts {
         for id in &c.releases {
@@ -170,6 +255,8 @@ pub(crate) fn badges_of<'c>(conflicts: impl Iterator<Item = &'c Conflict>) -> Ve
             entry.1 = worst(entry.1, c.severity);
         }
     }
+    let mut by_release: Vec<(&str, (u32, ConflictSeverity))> = by_release.into_iter().collect();
+    by_release.sort_unstable_by_key(|(release, _)| *release);
     by_release
         .into_iter()
         .map(|(release, (count, severity))| ConflictBadge {
@@ -207,40 +294,17 @@ pub fn conflicts_view(store: &Store, now: DateTime<Utc>) -> Result<ConflictsView
     };
     let (conflicts, summary) = check_conflicts(&plan, now);
     let badges = badges_of(conflicts.iter());
-    let report = CheckReport {
-        conflicts: conflicts.into_iter().map(ConflictReport::from).collect(),
-        summary,
-    };
     let by_id: std::collections::HashMap<&str, &relcal_domain::Release> =
         plan.releases.iter().map(|r| (r.id.as_str(), r)).collect();
-    let items = report
-        .conflicts
+    let items = conflicts
         .into_iter()
-        .map(|conflict| {
-            let involved: Vec<&relcal_domain::Release> = conflict
-                .releases
-                .iter()
-                .filter_map(|id| by_id.get(id.as_str()).copied())
-                .collect();
-            let mut teams: Vec<String> = involved.iter().map(|r| r.team.to_string()).collect();
-            let mut environments: Vec<String> =
-                involved.iter().map(|r| r.environment.to_string()).collect();
-            teams.sort();
-            teams.dedup();
-            environments.sort();
-            environments.dedup();
-            ConflictItem {
-                conflict,
-                teams,
-                environments,
-            }
-        })
+        .map(|c| conflict_item(c, |id| by_id.get(id).copied()))
         .collect();
     Ok(ConflictsView {
         checked_at: utc(now),
         items,
         badges,
-        summary: report.summary,
+        summary,
         opening: None,
     })
 }

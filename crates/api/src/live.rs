@@ -10,7 +10,7 @@
 //! releases are re-read and re-checked one by one; a change to anything
 //! else (a freeze, a team, an import) asks for a rebuild.
 
-use crate::check::{badges_of, utc, CheckSummary, ConflictItem, ConflictReport, ConflictsView};
+use crate::check::{badges_of, conflict_item, utc, CheckSummary, ConflictsView};
 use crate::error::{ApiError, ErrorCode};
 use crate::release::{change_report, check_approved, summary_of, write_change, Details};
 use crate::ReleaseChange;
@@ -65,6 +65,9 @@ pub struct Live {
     seq: u64,
     /// The clock readiness rules were last checked against.
     now: DateTime<Utc>,
+    /// The whole calendar's counts, until the next change (counting reads
+    /// every conflict: a few milliseconds at 100,000 releases).
+    summary: std::cell::OnceCell<CheckSummary>,
 }
 
 fn thousands(n: usize) -> String {
@@ -115,7 +118,12 @@ impl Live {
             releases: u32::try_from(releases).unwrap_or(u32::MAX),
         });
         let warm = plan.map(|plan| Warm::new(plan, |plan| Checker::new(plan, now)));
-        Ok(Self { warm, seq, now })
+        Ok(Self {
+            warm,
+            seq,
+            now,
+            summary: std::cell::OnceCell::new(),
+        })
     }
 
     /// The audit entry number this state is up to date with.
@@ -155,6 +163,9 @@ impl Live {
         if let Some(warm) = &mut self.warm {
             warm.with_dependent_mut(|_, checker| checker.set_now(now));
         }
+        if freshness != Freshness::Unchanged || now != self.now {
+            self.summary = std::cell::OnceCell::new();
+        }
         self.now = now;
         Ok(freshness)
     }
@@ -176,11 +187,29 @@ impl Live {
         self.warm.as_ref().map(Warm::borrow_dependent)
     }
 
+    /// What [`crate::calendar_view`] shows for `[from, to)`, from the warm
+    /// state (as of the last refresh): no database read.
+    pub fn calendar_view(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<crate::CalendarView, ApiError> {
+        let Some(warm) = &self.warm else {
+            crate::calendar::check_range(from, to)?;
+            return Ok(crate::calendar::empty_view());
+        };
+        let releases = warm.borrow_dependent().releases_overlapping(Interval {
+            start: from,
+            end: to,
+        });
+        crate::calendar::calendar_view_of(warm.borrow_owner(), from, to, releases)
+    }
+
     /// The whole calendar's counts.
     pub fn summary(&self) -> CheckSummary {
-        self.checker()
-            .map(|c| summary_of(c.iter()))
-            .unwrap_or_default()
+        *self
+            .summary
+            .get_or_init(|| self.checker().map(summary_of).unwrap_or_default())
     }
 
     /// The conflicts panel and badges: every conflict, or with `range` those a
@@ -217,31 +246,13 @@ impl Live {
         };
         let items = listed
             .into_iter()
-            .map(|c| {
-                let involved: Vec<&Release> = c
-                    .releases
-                    .iter()
-                    .filter_map(|id| checker.release(id))
-                    .collect();
-                let mut teams: Vec<String> = involved.iter().map(|r| r.team.to_string()).collect();
-                let mut environments: Vec<String> =
-                    involved.iter().map(|r| r.environment.to_string()).collect();
-                teams.sort();
-                teams.dedup();
-                environments.sort();
-                environments.dedup();
-                ConflictItem {
-                    conflict: ConflictReport::from(c),
-                    teams,
-                    environments,
-                }
-            })
+            .map(|c| conflict_item(c, |id| checker.release(&ReleaseId::new(id))))
             .collect();
         ConflictsView {
             checked_at: utc(self.now),
             items,
             badges,
-            summary: summary_of(checker.iter()),
+            summary: self.summary(),
             opening: None,
         }
     }
@@ -291,12 +302,10 @@ impl Live {
         let plan = warm.borrow_owner();
         let checker = warm.borrow_dependent();
         let rid = ReleaseId::new(id);
-        let release = checker.release(&rid).cloned().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("release \"{id}\" does not exist"),
-            )
-        })?;
+        let release = checker
+            .release(&rid)
+            .cloned()
+            .ok_or_else(|| crate::release::no_such_release(id))?;
         // Errors name the release as a plan file does, by its place in it;
         // that costs a count, so only when there is an error to name.
         let changed = match change(&release, "", plan) {
@@ -320,7 +329,7 @@ impl Live {
         self.refresh_or_reopen(store, now)?;
         let checker = self.checker().ok_or_else(|| no_calendar(store))?;
         let after = checker.conflicts_of(&rid);
-        let summary = summary_of(checker.iter());
+        let summary = self.summary();
         Ok(change_report(&changed, before, after, summary))
     }
 }

@@ -37,12 +37,15 @@ pub(crate) fn find<'p>(plan: &'p Plan, id: &str) -> Result<(&'p Release, String)
         .enumerate()
         .find(|(_, r)| r.id.as_str() == id)
         .map(|(i, r)| (r, format!("releases[{i}] (id \"{id}\")")))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("release \"{id}\" does not exist"),
-            )
-        })
+        .ok_or_else(|| no_such_release(id))
+}
+
+/// The error for a release id that is not in the calendar.
+pub(crate) fn no_such_release(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("release \"{id}\" does not exist"),
+    )
 }
 
 /// Checks `changed` against the calendar, stores it, and reports the difference.
@@ -77,19 +80,21 @@ pub(crate) fn apply_with(
     let before = checker.conflicts_of(&id);
     checker.upsert_release(changed.clone());
     let after = checker.conflicts_of(&id);
-    let summary = summary_of(checker.iter());
+    let summary = summary_of(&checker);
     let old = plan.releases.iter().find(|r| r.id == changed.id);
     write_change(store, old, &changed, action, details, now)?;
     Ok(change_report(&changed, before, after, summary))
 }
 
-/// Counts conflicts by severity.
-pub(crate) fn summary_of<'c>(conflicts: impl Iterator<Item = &'c Conflict>) -> CheckSummary {
-    let mut summary = CheckSummary::default();
-    for c in conflicts {
-        summary.count(c.severity);
+/// The checker's counts by severity.
+pub(crate) fn summary_of(checker: &Checker<'_>) -> CheckSummary {
+    let [errors, warnings, infos] = checker.count_by_severity();
+    let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    CheckSummary {
+        errors: n(errors),
+        warnings: n(warnings),
+        infos: n(infos),
     }
-    summary
 }
 
 /// Stores `changed` (replacing `old`, if any) with `details` and its audit

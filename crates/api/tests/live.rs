@@ -35,6 +35,25 @@ fn full(store: &Store, now: DateTime<Utc>) -> ConflictsView {
     conflicts_view(store, now).unwrap()
 }
 
+/// The warm calendar's views equal the database's, over a few ranges.
+fn same_views(live: &Live, store: &Store) {
+    for (from, to) in [
+        ("2027-01-01T00:00:00Z", "2027-01-08T00:00:00Z"),
+        ("2027-01-18T00:00:00Z", "2027-03-01T00:00:00Z"),
+        ("2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z"),
+    ] {
+        let (from, to) = (at(from), at(to));
+        let warm = live.calendar_view(from, to).unwrap();
+        assert!(!warm.releases.is_empty());
+        assert_eq!(warm, calendar_view(store, from, to).unwrap());
+    }
+    let (a, b) = (at("2027-01-08T00:00:00Z"), at("2027-01-01T00:00:00Z"));
+    assert_eq!(
+        live.calendar_view(a, b).unwrap_err().message,
+        calendar_view(store, a, b).unwrap_err().message
+    );
+}
+
 fn ids(store: &Store) -> Vec<String> {
     let plan = stored_plan(store).unwrap();
     plan.releases.iter().map(|r| r.id.to_string()).collect()
@@ -49,6 +68,7 @@ fn every_kind_of_write_is_caught_up_with_as_a_full_check_sees_it() {
     let mut live = Live::open(&store, now, &mut |_| {}).unwrap();
     assert_eq!(live.conflicts_view(None), full(&store, now));
     assert!(!live.conflicts_view(None).items.is_empty());
+    same_views(&live, &store);
     let releases = ids(&store);
 
     // Writes through the old, whole-calendar paths of this connection.
@@ -81,6 +101,7 @@ fn every_kind_of_write_is_caught_up_with_as_a_full_check_sees_it() {
     delete_object(&mut store, ObjectKind::Release, &victim, now).unwrap();
     assert_eq!(live.refresh(&store, now).unwrap(), Freshness::Updated(3));
     assert_eq!(live.conflicts_view(None), full(&store, now));
+    same_views(&live, &store);
 
     // Another connection on the same file, as the CLI in another process.
     let mut other = open_store(&path).unwrap();
@@ -111,6 +132,7 @@ fn every_kind_of_write_is_caught_up_with_as_a_full_check_sees_it() {
         Freshness::Stale
     );
     assert_eq!(live.conflicts_view(None), full(&store, now));
+    same_views(&live, &store);
     assert_eq!(live.refresh(&store, now).unwrap(), Freshness::Unchanged);
 
     // The clock moves on: readiness follows it everywhere, not only where
@@ -148,6 +170,7 @@ fn a_warm_move_answers_as_the_whole_calendar_path_does() {
         set_release_status(&mut cold_store, &releases[5], "done", now).unwrap()
     );
     assert_eq!(live.conflicts_view(None), full(&cold_store, now));
+    same_views(&live, &cold_store);
     // The warm path wrote what the cold one wrote, audit trail included.
     assert_eq!(
         stored_plan(&warm_store).unwrap(),

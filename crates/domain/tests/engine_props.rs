@@ -215,6 +215,15 @@ fn naive(plan: &Plan) -> BTreeSet<Key> {
     out
 }
 
+/// Conflicts by severity: error, warning, info.
+fn counts(conflicts: &[Conflict]) -> [usize; 3] {
+    let mut out = [0; 3];
+    for c in conflicts {
+        out[c.severity as usize] += 1;
+    }
+    out
+}
+
 const PAIRWISE: [&str; 3] = [
     "service.overlap",
     "owner.double_booked",
@@ -244,13 +253,16 @@ proptest! {
             json["releases"].as_array_mut().unwrap().remove(i);
             let expected = check(&parse_plan_value(json).unwrap(), now());
             checker.remove_release(&ReleaseId::new(format!("r{i}")));
+            prop_assert_eq!(checker.count_by_severity(), counts(&expected));
             prop_assert_eq!(checker.conflicts(), expected);
         } else {
             edited[i] = edit;
             let edited_plan = parse_plan_value(plan_json(&edited)).unwrap();
             let release = edited_plan.releases[i].clone();
             checker.upsert_release(release);
-            prop_assert_eq!(checker.conflicts(), check(&edited_plan, now()));
+            let expected = check(&edited_plan, now());
+            prop_assert_eq!(checker.count_by_severity(), counts(&expected));
+            prop_assert_eq!(checker.conflicts(), expected);
         }
     }
 
@@ -278,6 +290,7 @@ proptest! {
         let later = base_time() + Duration::hours(hours);
         checker.set_now(later);
         prop_assert_eq!(checker.now(), later);
+        prop_assert_eq!(checker.count_by_severity(), counts(&check(&edited_plan, later)));
         prop_assert_eq!(checker.conflicts(), check(&edited_plan, later));
     }
 
@@ -306,5 +319,31 @@ proptest! {
             .filter(|c| c.releases.iter().any(|id| shown.contains(id.as_str())))
             .collect();
         prop_assert_eq!(checker.conflicts_in_view(range), expected);
+        // One release's conflicts are read the same way.
+        let all = check(&plan, now());
+        for r in &plan.releases {
+            let its: Vec<Conflict> = all.iter().filter(|c| c.releases.contains(&r.id)).cloned().collect();
+            prop_assert_eq!(checker.conflicts_of(&r.id), its);
+        }
+    }
+
+    #[test]
+    fn crowded_capacity_rechecked_near_an_edit_equals_a_full_check(rs in plans(), which in any::<prop::sample::Index>(), edit in release_strategy(14)) {
+        // Everything in one environment with a limit, within one day, so
+        // capacity periods touch, split and join as a release moves.
+        let crowd = |mut r: R| {
+            r.env = 0;
+            r.start %= 60 * 24;
+            r
+        };
+        let rs: Vec<R> = rs.into_iter().map(crowd).collect();
+        let plan = parse_plan_value(plan_json(&rs)).unwrap();
+        let mut checker = Checker::new(&plan, now());
+        let i = which.index(rs.len());
+        let mut edited = rs.clone();
+        edited[i] = crowd(edit);
+        let edited_plan = parse_plan_value(plan_json(&edited)).unwrap();
+        checker.upsert_release(edited_plan.releases[i].clone());
+        prop_assert_eq!(checker.conflicts(), check(&edited_plan, now()));
     }
 }

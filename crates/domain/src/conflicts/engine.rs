@@ -100,6 +100,9 @@ pub struct Checker<'p> {
     /// Every release (whatever its status) by start, for views; `None`
     /// while the first indexing runs (it is sorted once at the end).
     by_start: Option<Group>,
+    /// How many of the releases' own conflicts there are of each severity
+    /// (error, warning, info), kept with `per_release`.
+    own_counts: [usize; 3],
 }
 
 fn owner_of(r: &Release) -> Option<&str> {
@@ -215,6 +218,14 @@ fn expand_timelines(plan: &Plan, horizon: Interval) -> Timelines<'_> {
     (teams, freezes)
 }
 
+fn severity_index(severity: ConflictSeverity) -> usize {
+    match severity {
+        ConflictSeverity::Error => 0,
+        ConflictSeverity::Warning => 1,
+        ConflictSeverity::Info => 2,
+    }
+}
+
 fn slot_index(slot: Slot) -> usize {
     slot as usize
 }
@@ -274,6 +285,7 @@ impl<'p> Checker<'p> {
             capacity: vec![Vec::new(); n_env],
             cycles: Vec::new(),
             by_start: None,
+            own_counts: [0; 3],
         };
         // The freezes' and windows' occurrences are expanded on a second
         // core while the releases are indexed; neither reads the other.
@@ -354,6 +366,22 @@ impl<'p> Checker<'p> {
         out
     }
 
+    /// The releases whose windows overlap `range`, by start then id.
+    pub fn releases_overlapping(&self, range: Interval) -> Vec<&Release> {
+        let mut out: Vec<&Release> = self
+            .by_start
+            .as_ref()
+            .map(|g| {
+                g.candidates(range)
+                    .filter_map(|s| self.at(s))
+                    .filter(|r| r.interval().overlaps(&range))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| (a.start.utc, &a.id).cmp(&(b.start.utc, &b.id)));
+        out
+    }
+
     /// The release with `id` as the checker holds it (edits included).
     pub fn release(&self, id: &ReleaseId) -> Option<&Release> {
         self.release_by_id(id)
@@ -389,6 +417,13 @@ impl<'p> Checker<'p> {
                     .collect()
             })
             .unwrap_or_default();
+        self.involving(&shown)
+    }
+
+    /// Every conflict that involves one of the releases in `shown`,
+    /// unsorted: read from those releases' own results and what links to
+    /// them, not from the whole calendar.
+    fn involving(&self, shown: &HashSet<Slot>) -> Vec<&Conflict> {
         let involves_shown = |c: &Conflict| {
             c.releases.iter().any(|id| {
                 self.slot_of
@@ -399,7 +434,7 @@ impl<'p> Checker<'p> {
         let mut out: Vec<&Conflict> = Vec::new();
         let mut pair_keys: HashSet<PairKey> = HashSet::default();
         let mut others: HashSet<Slot> = HashSet::default();
-        for &slot in &shown {
+        for &slot in shown {
             out.extend(self.per_release.get(slot_index(slot)).into_iter().flatten());
             pair_keys.extend(self.pairs_of.get(&slot).into_iter().flatten().copied());
             // The releases that depend on this one hold the conflicts that
@@ -422,13 +457,25 @@ impl<'p> Checker<'p> {
             );
         }
         out.extend(pair_keys.iter().filter_map(|k| self.pairs.get(k)));
-        out.extend(
-            self.capacity
-                .iter()
-                .flatten()
-                .chain(self.cycles.iter())
-                .filter(|c| involves_shown(c)),
-        );
+        // A capacity or cycle conflict overlaps the window of each release it
+        // names, so only those overlapping the shown windows can name one.
+        let reach = shown
+            .iter()
+            .filter_map(|&s| self.at(s).map(Release::interval))
+            .reduce(|a, b| Interval {
+                start: a.start.min(b.start),
+                end: a.end.max(b.end),
+            });
+        if let Some(reach) = reach {
+            out.extend(
+                self.capacity
+                    .iter()
+                    .flatten()
+                    .chain(self.cycles.iter())
+                    .filter(|c| c.period.start < reach.end && reach.start < c.period.end)
+                    .filter(|c| involves_shown(c)),
+            );
+        }
         out
     }
 
@@ -458,11 +505,8 @@ impl<'p> Checker<'p> {
 
     /// Conflicts that involve one release, sorted.
     pub fn conflicts_of(&self, id: &ReleaseId) -> Vec<Conflict> {
-        let mut out: Vec<Conflict> = self
-            .all()
-            .filter(|c| c.releases.contains(id))
-            .cloned()
-            .collect();
+        let shown: HashSet<Slot> = self.slot_of.get(id.as_str()).copied().into_iter().collect();
+        let mut out: Vec<Conflict> = self.involving(&shown).into_iter().cloned().collect();
         sort_conflicts(&mut out);
         out
     }
@@ -483,26 +527,29 @@ impl<'p> Checker<'p> {
                 (slot, None)
             }
         };
-        let cycles_change = old
-            .as_ref()
-            .is_none_or(|o| {
-                o.depends_on != release.depends_on
-                    || o.title != release.title
-                    || o.status.is_active() != release.status.is_active()
-            })
-            || self.dependents.contains_key(release.id.as_str())
-            // A cycle's period spans its members' windows.
-            || self.cycles.iter().any(|c| c.releases.contains(&release.id));
+        // The graph changes with a new release (it may close a cycle others
+        // point into), its own edges or its being active; a cycle's words
+        // and period change with a member's title and window.
+        let cycles_change = old.as_ref().is_none_or(|o| {
+            o.depends_on != release.depends_on
+                || o.title != release.title
+                || o.status.is_active() != release.status.is_active()
+        }) || self.cycles.iter().any(|c| c.releases.contains(&release.id));
         let mut envs: BTreeSet<usize> = BTreeSet::new();
         envs.extend(
             old.as_ref()
                 .and_then(|o| self.env_slot.get(&o.environment).copied()),
         );
         envs.extend(self.env_slot.get(&release.environment).copied());
+        let windows: Vec<Interval> = old
+            .iter()
+            .map(Release::interval)
+            .chain([release.interval()])
+            .collect();
         let id = release.id.clone();
         self.releases[slot_index(slot)] = Some(Cow::Owned(release));
         self.index(slot);
-        self.after_change(&id, envs, cycles_change);
+        self.after_change(&id, envs, &windows, cycles_change);
     }
 
     /// Removes a release and re-checks what depended on it.
@@ -516,7 +563,7 @@ impl<'p> Checker<'p> {
             .copied()
             .into_iter()
             .collect();
-        self.after_change(id, envs, cycles_change);
+        self.after_change(id, envs, &[old.interval()], cycles_change);
         Some(old)
     }
 
@@ -528,7 +575,7 @@ impl<'p> Checker<'p> {
             .get_mut(slot_index(slot))?
             .take()?
             .into_owned();
-        self.per_release[slot_index(slot)].clear();
+        self.set_own(slot, Vec::new());
         for key in self.pairs_of.remove(&slot).unwrap_or_default() {
             self.pairs.remove(&key);
             let other = if key.1 == slot { key.2 } else { key.1 };
@@ -539,7 +586,15 @@ impl<'p> Checker<'p> {
         Some(old)
     }
 
-    fn after_change(&mut self, id: &ReleaseId, envs: BTreeSet<usize>, cycles_change: bool) {
+    /// Re-checks what a change of release `id` can affect; `windows` are its
+    /// windows before and after (where environment counts changed).
+    fn after_change(
+        &mut self,
+        id: &ReleaseId,
+        envs: BTreeSet<usize>,
+        windows: &[Interval],
+        cycles_change: bool,
+    ) {
         if let Some(&slot) = self.slot_of.get(id.as_str()) {
             self.recheck_release(slot);
             self.recheck_pairs(slot);
@@ -553,7 +608,7 @@ impl<'p> Checker<'p> {
             self.recheck_release(d);
         }
         for env in envs {
-            self.recheck_capacity(env);
+            self.recheck_capacity_near(env, windows);
         }
         if cycles_change {
             self.recheck_cycles();
@@ -663,9 +718,36 @@ impl<'p> Checker<'p> {
     /// The rules about one release alone (and the releases it depends on).
     fn recheck_release(&mut self, slot: Slot) {
         let conflicts = self.release_conflicts(slot);
-        if let Some(entry) = self.per_release.get_mut(slot_index(slot)) {
-            *entry = conflicts;
+        self.set_own(slot, conflicts);
+    }
+
+    /// Stores a release's own conflicts, keeping the counts.
+    fn set_own(&mut self, slot: Slot, conflicts: Vec<Conflict>) {
+        let Some(entry) = self.per_release.get_mut(slot_index(slot)) else {
+            return;
+        };
+        for c in entry.iter() {
+            self.own_counts[severity_index(c.severity)] -= 1;
         }
+        for c in &conflicts {
+            self.own_counts[severity_index(c.severity)] += 1;
+        }
+        *entry = conflicts;
+    }
+
+    /// How many conflicts there are of each severity: error, warning, info.
+    /// Reads the kept counts and the shared conflicts, not every conflict.
+    pub fn count_by_severity(&self) -> [usize; 3] {
+        let mut counts = self.own_counts;
+        for c in self
+            .pairs
+            .values()
+            .chain(self.capacity.iter().flatten())
+            .chain(self.cycles.iter())
+        {
+            counts[severity_index(c.severity)] += 1;
+        }
+        counts
     }
 
     /// The conflicts of one release on its own (freezes, dependencies,
@@ -716,7 +798,7 @@ impl<'p> Checker<'p> {
         let mut slot = 0;
         for (own, pairs) in parts {
             for conflicts in own {
-                self.per_release[slot] = conflicts;
+                self.set_own(slot as Slot, conflicts);
                 slot += 1;
             }
             self.insert_pairs(pairs);
@@ -1033,64 +1115,151 @@ impl<'p> Checker<'p> {
         }
     }
 
-    /// Maximal periods in which more active releases run in an environment than it allows.
-    fn recheck_capacity(&mut self, env: usize) {
-        let mut found = Vec::new();
-        if let Some(limit) = self
-            .env_ids
+    /// The environment at `env` and its limit, if it has one.
+    fn capacity_limit(&self, env: usize) -> Option<(u32, &'p Environment)> {
+        self.env_ids
             .get(env)
             .and_then(|id| self.environments.get(*id))
-            .and_then(|e| e.max_concurrent.map(|m| (m, e)))
-        {
-            let (limit, environment) = limit;
-            let members: Vec<&Release> = self.env_members[env]
-                .iter()
-                .filter_map(|&s| self.at(s))
-                .collect();
-            // Ends sort before starts at one instant: intervals are half-open.
-            let mut events: Vec<(DateTime<Utc>, i8)> = members
-                .iter()
-                .flat_map(|r| [(r.start.utc, 1), (r.end.utc, -1)])
-                .collect();
-            events.sort_unstable();
-            let (mut count, mut peak, mut since) = (0i64, 0i64, None);
-            for (i, &(t, delta)) in events.iter().enumerate() {
-                count += i64::from(delta);
-                // Apply every change at one instant before judging the count.
-                if events.get(i + 1).is_some_and(|&(next, _)| next == t) {
-                    continue;
+            .and_then(|e| e.max_concurrent.map(|m| (m, *e)))
+    }
+
+    /// Maximal periods in which more active releases run in an environment than it allows.
+    fn recheck_capacity(&mut self, env: usize) {
+        let found = match self.capacity_limit(env) {
+            Some((limit, environment)) => {
+                let members: Vec<&Release> = self.env_members[env]
+                    .iter()
+                    .filter_map(|&s| self.at(s))
+                    .collect();
+                let all = Interval {
+                    start: DateTime::<Utc>::MIN_UTC,
+                    end: DateTime::<Utc>::MAX_UTC,
+                };
+                self.capacity_conflicts(environment, limit, &members, all)
+            }
+            None => Vec::new(),
+        };
+        if let Some(entry) = self.capacity.get_mut(env) {
+            *entry = found;
+        }
+    }
+
+    /// [`Checker::recheck_capacity`] where counts changed: only around
+    /// `windows`, each grown over the conflicts it touches (a period there
+    /// may now end, split or join its neighbours), the rest kept as it is.
+    fn recheck_capacity_near(&mut self, env: usize, windows: &[Interval]) {
+        let (Some(by_start), Some((limit, environment))) =
+            (self.by_start.as_ref(), self.capacity_limit(env))
+        else {
+            return self.recheck_capacity(env);
+        };
+        let existing = self
+            .capacity
+            .get_mut(env)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let touches = |a: &Interval, b: &Interval| a.start <= b.end && b.start <= a.end;
+        let mut spans: Vec<Interval> = windows.to_vec();
+        loop {
+            let mut grown: Vec<Interval> = Vec::new();
+            for mut span in spans.iter().copied() {
+                for c in &existing {
+                    if touches(&span, &c.period) {
+                        span.start = span.start.min(c.period.start);
+                        span.end = span.end.max(c.period.end);
+                    }
                 }
-                if count > i64::from(limit) {
-                    since.get_or_insert(t);
-                    peak = peak.max(count);
-                } else if let Some(start) = since.take() {
-                    let period = Interval { start, end: t };
-                    found.push(Conflict {
-                        code: "environment.capacity",
-                        severity: ConflictSeverity::Error,
-                        releases: sorted(
-                            members
-                                .iter()
-                                .filter(|r| r.interval().overlaps(&period))
-                                .map(|r| r.id.clone())
-                                .collect(),
-                        ),
-                        freeze: None,
-                        period,
-                        message: format!(
-                            "{peak} releases run at once in {} (limit {limit}) between {} and {}",
-                            environment.name,
-                            self.when(start),
-                            self.when(t)
-                        ),
-                    });
-                    peak = 0;
+                match grown.iter_mut().find(|g| touches(g, &span)) {
+                    Some(g) => {
+                        g.start = g.start.min(span.start);
+                        g.end = g.end.max(span.end);
+                    }
+                    None => grown.push(span),
                 }
             }
+            if grown == spans {
+                break;
+            }
+            spans = grown;
+        }
+        let env_id = self.env_ids.get(env).copied();
+        let mut found: Vec<Conflict> = existing
+            .into_iter()
+            .filter(|c| !spans.iter().any(|s| touches(s, &c.period)))
+            .collect();
+        for span in &spans {
+            let members: Vec<&Release> = by_start
+                .candidates(*span)
+                .filter_map(|s| self.at(s))
+                .filter(|r| {
+                    r.status.is_active()
+                        && Some(&r.environment) == env_id
+                        && r.interval().overlaps(span)
+                })
+                .collect();
+            found.extend(self.capacity_conflicts(environment, limit, &members, *span));
         }
         if let Some(entry) = self.capacity.get_mut(env) {
             *entry = found;
         }
+    }
+
+    /// The capacity conflicts of `members` within `clip` (counts outside it
+    /// are not looked at, so periods end at its edges).
+    fn capacity_conflicts(
+        &self,
+        environment: &Environment,
+        limit: u32,
+        members: &[&Release],
+        clip: Interval,
+    ) -> Vec<Conflict> {
+        let mut found = Vec::new();
+        // Ends sort before starts at one instant: intervals are half-open.
+        let mut events: Vec<(DateTime<Utc>, i8)> = members
+            .iter()
+            .flat_map(|r| {
+                [
+                    (r.start.utc.max(clip.start), 1),
+                    (r.end.utc.min(clip.end), -1),
+                ]
+            })
+            .collect();
+        events.sort_unstable();
+        let (mut count, mut peak, mut since) = (0i64, 0i64, None);
+        for (i, &(t, delta)) in events.iter().enumerate() {
+            count += i64::from(delta);
+            // Apply every change at one instant before judging the count.
+            if events.get(i + 1).is_some_and(|&(next, _)| next == t) {
+                continue;
+            }
+            if count > i64::from(limit) {
+                since.get_or_insert(t);
+                peak = peak.max(count);
+            } else if let Some(start) = since.take() {
+                let period = Interval { start, end: t };
+                found.push(Conflict {
+                    code: "environment.capacity",
+                    severity: ConflictSeverity::Error,
+                    releases: sorted(
+                        members
+                            .iter()
+                            .filter(|r| r.interval().overlaps(&period))
+                            .map(|r| r.id.clone())
+                            .collect(),
+                    ),
+                    freeze: None,
+                    period,
+                    message: format!(
+                        "{peak} releases run at once in {} (limit {limit}) between {} and {}",
+                        environment.name,
+                        self.when(start),
+                        self.when(t)
+                    ),
+                });
+                peak = 0;
+            }
+        }
+        found
     }
 
     /// Tarjan's strongly connected components over `depends_on`, iteratively.
