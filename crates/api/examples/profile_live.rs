@@ -88,6 +88,14 @@ fn main() {
             d - c
         );
     }
+    let views: usize = std::env::var("VIEWS")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    for _ in 0..views {
+        std::hint::black_box(live.calendar_view(range.start, range.end).unwrap());
+        std::hint::black_box(live.conflicts_shown(Some(range), false));
+    }
     let shown = live.conflicts_view(Some(range));
     let dragged = shown.items[shown.items.len() / 2].conflict.releases[0].clone();
     let windows = ["2027-06-08T10:00:00Z", "2027-06-09T12:00:00Z"];

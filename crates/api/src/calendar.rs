@@ -212,15 +212,15 @@ pub(crate) fn calendar_view_of(
             let (team_name, environment_name, production) =
                 names.of_release(r.team.as_str(), r.environment.as_str());
             ReleaseEvent {
-                id: r.id.to_string(),
+                id: r.id.as_str().to_owned(),
                 title: r.title.clone(),
-                team_id: r.team.to_string(),
+                team_id: r.team.as_str().to_owned(),
                 team_name,
-                environment_id: r.environment.to_string(),
+                environment_id: r.environment.as_str().to_owned(),
                 environment_name,
                 production,
-                services: r.services.iter().map(ToString::to_string).collect(),
-                depends_on: r.depends_on.iter().map(ToString::to_string).collect(),
+                services: r.services.iter().map(|x| x.as_str().to_owned()).collect(),
+                depends_on: r.depends_on.iter().map(|x| x.as_str().to_owned()).collect(),
                 start: rfc3339(r.start.utc),
                 end: rfc3339(r.end.utc),
                 status: r.status.as_str().to_owned(),
@@ -234,8 +234,8 @@ pub(crate) fn calendar_view_of(
 
 /// Team and environment names by id, for release events.
 struct Names<'p> {
-    teams: std::collections::HashMap<&'p str, &'p str>,
-    environments: std::collections::HashMap<&'p str, (&'p str, bool)>,
+    teams: rustc_hash::FxHashMap<&'p str, &'p str>,
+    environments: rustc_hash::FxHashMap<&'p str, (&'p str, bool)>,
 }
 
 impl<'p> Names<'p> {

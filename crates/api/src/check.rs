@@ -118,8 +118,8 @@ impl From<Conflict> for ConflictReport {
         Self {
             code: c.code.to_owned(),
             severity: c.severity.as_str().to_owned(),
-            releases: c.releases.iter().map(ToString::to_string).collect(),
-            freeze: c.freeze.map(|f| f.to_string()),
+            releases: c.releases.iter().map(|r| r.as_str().to_owned()).collect(),
+            freeze: c.freeze.map(|f| f.as_str().to_owned()),
             start: utc(c.period.start),
             end: utc(c.period.end),
             message: c.message,
@@ -230,9 +230,14 @@ pub(crate) fn conflict_item<'r>(
         .iter()
         .filter_map(|id| release(id.as_str()))
         .collect();
-    let mut teams: Vec<String> = involved.iter().map(|r| r.team.to_string()).collect();
-    let mut environments: Vec<String> =
-        involved.iter().map(|r| r.environment.to_string()).collect();
+    let mut teams: Vec<String> = involved
+        .iter()
+        .map(|r| r.team.as_str().to_owned())
+        .collect();
+    let mut environments: Vec<String> = involved
+        .iter()
+        .map(|r| r.environment.as_str().to_owned())
+        .collect();
     teams.sort();
     teams.dedup();
     environments.sort();
@@ -246,8 +251,8 @@ pub(crate) fn conflict_item<'r>(
 
 /// Badges for the releases involved in `conflicts`, by release id.
 pub(crate) fn badges_of<'c>(conflicts: impl Iterator<Item = &'c Conflict>) -> Vec<ConflictBadge> {
-    let mut by_release: std::collections::HashMap<&str, (u32, ConflictSeverity)> =
-        Default::default();
+    // FxHash: release ids from a validated calendar, thousands per view.
+    let mut by_release: rustc_hash::FxHashMap<&str, (u32, ConflictSeverity)> = Default::default();
     for c in conflicts {
         for id in &c.releases {
             let entry = by_release.entry(id.as_str()).or_insert((0, c.severity));
