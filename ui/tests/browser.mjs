@@ -87,6 +87,19 @@ await test("dragging a release into a freeze shows the conflict at once, and und
   await page.getByTestId("conflicts-panel").getByText("No conflicts. Nice.").waitFor();
 });
 
+await test("a large calendar shows the calendar at once and the progress of its conflict check, then the conflicts", async (page) => {
+  // The releases are there while the conflicts are still being checked.
+  const panel = page.getByTestId("conflicts-panel");
+  await panel.getByRole("status").filter({ hasText: "Checking 100,000 releases for conflicts… (step 2 of 2)" }).waitFor();
+  await panel.getByText("Checking…").waitFor();
+  await page.getByRole("status", { name: "Checking 100,000 releases for conflicts, step 2 of 2" }).waitFor();
+  // Done: the app then loads the conflicts (here on returning to the window).
+  await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("test_finish_opening"));
+  await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+  await panel.getByText("No conflicts. Nice.").waitFor();
+  await panel.getByRole("status").waitFor({ state: "detached" });
+}, { query: "?opening=1" });
+
 await test("filtering by team or service hides the other releases", async (page) => {
   await page.getByLabel("Show team").selectOption("identity");
   await page.locator(".fc-event.release", { hasText: "Checkout launch" }).waitFor({ state: "detached" });

@@ -7,32 +7,6 @@ use relcal_store::Store;
 use serde::Serialize;
 
 /// One conflict as the CLI's JSON and the UI show it (conflict-rules.md).
-#[cfg(test)]
-mod utc_tests {
-    use super::*;
-
-    #[test]
-    fn utc_writes_what_chrono_writes() {
-        for text in [
-            "1900-01-01T00:00:00Z",
-            "1999-12-31T23:59:59Z",
-            "2026-03-29T01:00:00Z",
-            "2099-12-31T23:59:59Z",
-            "0001-02-03T04:05:06Z",
-            "2027-06-01T09:30:07.900Z",
-        ] {
-            let t = DateTime::parse_from_rfc3339(text).unwrap().to_utc();
-            assert_eq!(
-                utc(t),
-                t.to_rfc3339_opts(SecondsFormat::Secs, true),
-                "{text}"
-            );
-        }
-        let far = DateTime::<Utc>::MAX_UTC;
-        assert_eq!(utc(far), far.to_rfc3339_opts(SecondsFormat::Secs, true));
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConflictReport {
@@ -312,4 +286,30 @@ pub fn conflicts_view(store: &Store, now: DateTime<Utc>) -> Result<ConflictsView
         summary,
         opening: None,
     })
+}
+
+#[cfg(test)]
+mod utc_tests {
+    use super::*;
+
+    #[test]
+    fn utc_writes_what_chrono_writes() {
+        for text in [
+            "1900-01-01T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+            "2026-03-29T01:00:00Z",
+            "2099-12-31T23:59:59Z",
+            "0001-02-03T04:05:06Z",
+            "2027-06-01T09:30:07.900Z",
+        ] {
+            let t = DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+            assert_eq!(
+                utc(t),
+                t.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "{text}"
+            );
+        }
+        let far = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(utc(far), far.to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
 }

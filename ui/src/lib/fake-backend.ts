@@ -31,7 +31,10 @@ function isoDay(t: number): string {
 }
 
 /** `bulk`: that many extra releases spread over the current month, for paint-time measurements. */
-export function fakeBackend(today: Date, options: { bulk?: number; teams?: number } = {}) {
+export function fakeBackend(today: Date, options: { bulk?: number; teams?: number; opening?: boolean } = {}) {
+  // `opening`: the calendar is still being checked (as a large one is at start) until a
+  // test invokes `test_finish_opening`.
+  let opening = options.opening ?? false;
   // The fake backend's clock starts at `today` and runs on, as RELCAL_NOW makes the real one do.
   const started = Date.now();
   const clock = () => today.getTime() + (Date.now() - started);
@@ -164,6 +167,12 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       case "conflicts": {
         // Like the backend: the conflicts of the releases a view shows, the list only when asked for.
         const { from, to, items } = args as { from: string | null; to: string | null; items: boolean | null };
+        if (opening) {
+          return {
+            checked_at: at(clock()), items: [], badges: [], summary: { errors: 0, warnings: 0, infos: 0 },
+            opening: { step: 2, steps: 2, what: "Checking 100,000 releases for conflicts", releases: 100000 },
+          } satisfies ConflictsView;
+        }
         const inView = (r: ReleaseEvent) => !from || !to || (new Date(r.start) < new Date(to) && new Date(from) < new Date(r.end));
         const shown = releases.filter(inView).flatMap((r) => conflictsOf(r).map((conflict) => ({ conflict, teams: [r.team_id], environments: [r.environment_id] })));
         const badges = new Map<string, { release: string; count: number; severity: string }>();
@@ -417,6 +426,9 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       }
       case "plugin:event|listen":
         return 1;
+      case "test_finish_opening":
+        opening = false;
+        return null;
       case "sync_view":
         return sync;
       case "connections":
