@@ -185,7 +185,8 @@ pub struct ConflictsView {
     /// The conflicts asked for (all, or those a view shows; none when only
     /// badges were asked for), sorted by start, code, releases.
     pub items: Vec<ConflictItem>,
-    /// One per release involved in the conflicts asked for, by release id.
+    /// One per release with conflicts, by release id: of every release, or
+    /// with a range of those the view shows (counting all their conflicts).
     pub badges: Vec<ConflictBadge>,
     /// Counts over the whole calendar.
     pub summary: CheckSummary,

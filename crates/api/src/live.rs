@@ -10,7 +10,7 @@
 //! releases are re-read and re-checked one by one; a change to anything
 //! else (a freeze, a team, an import) asks for a rebuild.
 
-use crate::check::{badges_of, conflict_item, utc, CheckSummary, ConflictsView};
+use crate::check::{badges_of, conflict_item, utc, CheckSummary, ConflictBadge, ConflictsView};
 use crate::error::{ApiError, ErrorCode};
 use crate::release::{change_report, check_approved, summary_of, write_change, Details};
 use crate::ReleaseChange;
@@ -232,11 +232,23 @@ impl Live {
                 opening: None,
             };
         };
-        let shown: Vec<&relcal_domain::Conflict> = match range {
-            Some(range) => checker.in_view(range),
-            None => checker.iter().collect(),
+        let shown: Vec<&relcal_domain::Conflict> = match (range, items) {
+            (Some(range), true) => checker.in_view(range),
+            (Some(_), false) => Vec::new(),
+            (None, _) => checker.iter().collect(),
         };
-        let badges = badges_of(shown.iter().copied());
+        let badges = match range {
+            Some(range) => checker
+                .badges_in_view(range)
+                .into_iter()
+                .map(|(id, count, severity)| ConflictBadge {
+                    release: id.as_str().to_owned(),
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    severity: severity.as_str().to_owned(),
+                })
+                .collect(),
+            None => badges_of(shown.iter().copied()),
+        };
         let listed = if items {
             let mut listed: Vec<relcal_domain::Conflict> = shown.into_iter().cloned().collect();
             relcal_domain::sort_conflicts(&mut listed);

@@ -246,8 +246,8 @@ fn a_view_shows_the_conflicts_of_its_releases_and_counts_the_whole_calendar() {
         .collect();
     assert_eq!(week.items.iter().collect::<Vec<_>>(), expected);
 
-    // A badge per release involved: how many of the view's conflicts name it
-    // and the worst severity among them; badges alone weigh less.
+    // A badge per release in view: how many conflicts name it and the worst
+    // severity among them; badges alone weigh less.
     let rank = |s: &str| {
         ["error", "warning", "info"]
             .iter()
@@ -256,7 +256,7 @@ fn a_view_shows_the_conflicts_of_its_releases_and_counts_the_whole_calendar() {
     };
     let mut counted: std::collections::BTreeMap<&str, (u32, usize)> = Default::default();
     for i in &week.items {
-        for r in &i.conflict.releases {
+        for r in i.conflict.releases.iter().filter(|r| shown.contains(*r)) {
             let e = counted.entry(r.as_str()).or_insert((0, 2));
             e.0 += 1;
             e.1 = e.1.min(rank(&i.conflict.severity));

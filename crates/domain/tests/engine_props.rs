@@ -318,7 +318,22 @@ proptest! {
             .into_iter()
             .filter(|c| c.releases.iter().any(|id| shown.contains(id.as_str())))
             .collect();
-        prop_assert_eq!(checker.conflicts_in_view(range), expected);
+        prop_assert_eq!(checker.conflicts_in_view(range), expected.clone());
+        // The badges of the releases in view count all their conflicts.
+        let mut badges: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+        for c in &expected {
+            for id in c.releases.iter().filter(|id| shown.contains(id.as_str())) {
+                let b = badges.entry(id.to_string()).or_insert((0, 2));
+                b.0 += 1;
+                b.1 = b.1.min(c.severity as usize);
+            }
+        }
+        let got: std::collections::BTreeMap<String, (usize, usize)> = checker
+            .badges_in_view(range)
+            .into_iter()
+            .map(|(id, n, severity)| (id.to_string(), (n, severity as usize)))
+            .collect();
+        prop_assert_eq!(got, badges);
         // One release's conflicts are read the same way.
         let all = check(&plan, now());
         for r in &plan.releases {

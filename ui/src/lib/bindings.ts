@@ -375,7 +375,10 @@ export type ConflictsView = {
 	 *  badges were asked for), sorted by start, code, releases.
 	 */
 	items: ConflictItem[],
-	/**  One per release involved in the conflicts asked for, by release id. */
+	/**
+	 *  One per release with conflicts, by release id: of every release, or
+	 *  with a range of those the view shows (counting all their conflicts).
+	 */
 	badges: ConflictBadge[],
 	/**  Counts over the whole calendar. */
 	summary: CheckSummary,

@@ -177,8 +177,9 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const shown = releases.filter(inView).flatMap((r) => conflictsOf(r).map((conflict) => ({ conflict, teams: [r.team_id], environments: [r.environment_id] })));
         const badges = new Map<string, { release: string; count: number; severity: string }>();
         const rank: Record<string, number> = { error: 0, warning: 1, info: 2 };
+        const inViewIds = new Set(releases.filter(inView).map((r) => r.id));
         for (const { conflict } of shown) {
-          for (const id of conflict.releases) {
+          for (const id of conflict.releases.filter((id) => !from || inViewIds.has(id))) {
             const b = badges.get(id) ?? { release: id, count: 0, severity: conflict.severity };
             badges.set(id, { release: id, count: b.count + 1, severity: (rank[conflict.severity] ?? 3) < (rank[b.severity] ?? 3) ? conflict.severity : b.severity });
           }

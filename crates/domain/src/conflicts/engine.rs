@@ -6,7 +6,7 @@
 //! indexes allocates little and the plan itself is borrowed, not copied.
 
 use super::timeline::{horizon_of, Timeline};
-use super::{human_time, sort_conflicts, Conflict, ConflictSeverity};
+use super::{sort_conflicts, Conflict, ConflictSeverity, HumanTime};
 use crate::ids::{EnvironmentId, ReleaseId, TeamId};
 use crate::plan::{
     Environment, Freeze, FreezeSchedule, FreezeSeverity, Plan, Release, ReleaseStatus,
@@ -218,6 +218,14 @@ fn expand_timelines(plan: &Plan, horizon: Interval) -> Timelines<'_> {
     (teams, freezes)
 }
 
+/// The span from the earliest start to the latest end of `releases`.
+fn reach_of<'r>(releases: impl Iterator<Item = &'r Release>) -> Option<Interval> {
+    releases.map(Release::interval).reduce(|a, b| Interval {
+        start: a.start.min(b.start),
+        end: a.end.max(b.end),
+    })
+}
+
 fn severity_index(severity: ConflictSeverity) -> usize {
     match severity {
         ConflictSeverity::Error => 0,
@@ -408,16 +416,90 @@ impl<'p> Checker<'p> {
     /// [`Checker::conflicts_in_view`], unsorted and without copying. Reads
     /// only the releases in view and what links to them.
     pub fn in_view(&self, range: Interval) -> Vec<&Conflict> {
-        let shown: HashSet<Slot> = self
-            .by_start
+        self.involving(&self.shown_in(range))
+    }
+
+    /// The slots of the releases whose windows overlap `range`.
+    fn shown_in(&self, range: Interval) -> HashSet<Slot> {
+        self.by_start
             .as_ref()
             .map(|g| {
                 g.candidates(range)
                     .filter(|&s| self.at(s).is_some_and(|r| r.interval().overlaps(&range)))
                     .collect()
             })
-            .unwrap_or_default();
-        self.involving(&shown)
+            .unwrap_or_default()
+    }
+
+    /// Per release in view, by id: how many conflicts involve it and the
+    /// worst of their severities (its entry's badge), counted from its own
+    /// results and links, without collecting the conflicts.
+    pub fn badges_in_view(&self, range: Interval) -> Vec<(&ReleaseId, usize, ConflictSeverity)> {
+        let shown = self.shown_in(range);
+        let mut badges: HashMap<Slot, (usize, ConflictSeverity)> = HashMap::default();
+        let mut add = |slot: Slot, severity: ConflictSeverity| {
+            let badge = badges.entry(slot).or_insert((0, severity));
+            badge.0 += 1;
+            if severity_index(severity) < severity_index(badge.1) {
+                badge.1 = severity;
+            }
+        };
+        for &slot in &shown {
+            let Some(r) = self.at(slot) else { continue };
+            for c in self.per_release.get(slot_index(slot)).into_iter().flatten() {
+                add(slot, c.severity);
+            }
+            for key in self.pairs_of.get(&slot).into_iter().flatten() {
+                if let Some(c) = self.pairs.get(key) {
+                    add(slot, c.severity);
+                }
+            }
+            let mut dependents: Vec<Slot> = self
+                .dependents
+                .get(r.id.as_str())
+                .cloned()
+                .unwrap_or_default();
+            // A release may list the same dependency twice, or itself (its
+            // own results are counted above).
+            dependents.sort_unstable();
+            dependents.dedup();
+            dependents.retain(|&d| d != slot);
+            for d in dependents {
+                for c in self.per_release.get(slot_index(d)).into_iter().flatten() {
+                    if c.releases.len() > 1 && c.releases.contains(&r.id) {
+                        add(slot, c.severity);
+                    }
+                }
+            }
+        }
+        let reach = reach_of(shown.iter().filter_map(|&s| self.at(s)));
+        if let Some(reach) = reach {
+            for c in self.shared_near(reach) {
+                for id in &c.releases {
+                    if let Some(&slot) = self.slot_of.get(id.as_str()) {
+                        if shown.contains(&slot) {
+                            add(slot, c.severity);
+                        }
+                    }
+                }
+            }
+        }
+        let mut out: Vec<(&ReleaseId, usize, ConflictSeverity)> = badges
+            .into_iter()
+            .filter_map(|(slot, (n, severity))| self.at(slot).map(|r| (&r.id, n, severity)))
+            .collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
+    /// The capacity and cycle conflicts whose periods overlap `reach`: a
+    /// conflict of either kind overlaps the window of each release it names.
+    fn shared_near(&self, reach: Interval) -> impl Iterator<Item = &Conflict> {
+        self.capacity
+            .iter()
+            .flatten()
+            .chain(self.cycles.iter())
+            .filter(move |c| c.period.start < reach.end && reach.start < c.period.end)
     }
 
     /// Every conflict that involves one of the releases in `shown`,
@@ -457,24 +539,8 @@ impl<'p> Checker<'p> {
             );
         }
         out.extend(pair_keys.iter().filter_map(|k| self.pairs.get(k)));
-        // A capacity or cycle conflict overlaps the window of each release it
-        // names, so only those overlapping the shown windows can name one.
-        let reach = shown
-            .iter()
-            .filter_map(|&s| self.at(s).map(Release::interval))
-            .reduce(|a, b| Interval {
-                start: a.start.min(b.start),
-                end: a.end.max(b.end),
-            });
-        if let Some(reach) = reach {
-            out.extend(
-                self.capacity
-                    .iter()
-                    .flatten()
-                    .chain(self.cycles.iter())
-                    .filter(|c| c.period.start < reach.end && reach.start < c.period.end)
-                    .filter(|c| involves_shown(c)),
-            );
+        if let Some(reach) = reach_of(shown.iter().filter_map(|&s| self.at(s))) {
+            out.extend(self.shared_near(reach).filter(|c| involves_shown(c)));
         }
         out
     }
@@ -705,8 +771,8 @@ impl<'p> Checker<'p> {
         }
     }
 
-    fn when(&self, t: DateTime<Utc>) -> String {
-        human_time(t, self.plan_zone)
+    fn when(&self, t: DateTime<Utc>) -> HumanTime {
+        HumanTime(t, self.plan_zone)
     }
 
     fn env_name<'a>(&'a self, id: &'a EnvironmentId) -> &'a str {
@@ -840,8 +906,8 @@ impl<'p> Checker<'p> {
                 f.name,
                 f.severity.as_str(),
                 scope_words(f),
-                human_time(period.start, zone),
-                human_time(period.end, zone)
+                HumanTime(period.start, zone),
+                HumanTime(period.end, zone)
             );
             if let Some(o) = exception {
                 message.push_str(&format!("; exception approved by {}: {}", o.by, o.reason));
@@ -918,11 +984,7 @@ impl<'p> Checker<'p> {
             return;
         }
         let window = r.interval();
-        let fits = team.windows.iter().any(|w| {
-            w.overlapping(window, 64)
-                .iter()
-                .any(|o| o.start <= window.start && window.end <= o.end)
-        });
+        let fits = team.windows.iter().any(|w| w.covers(window));
         if !fits {
             out.push(Conflict {
                 code: "window.outside_allowed",
@@ -933,8 +995,8 @@ impl<'p> Checker<'p> {
                 message: format!(
                     "{} ({} to {}) is outside the deploy windows of {}",
                     r.title,
-                    human_time(window.start, team.zone),
-                    human_time(window.end, team.zone),
+                    HumanTime(window.start, team.zone),
+                    HumanTime(window.end, team.zone),
                     team.name
                 ),
             });

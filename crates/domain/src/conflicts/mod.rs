@@ -77,22 +77,34 @@ pub fn sort_conflicts(conflicts: &mut [Conflict]) {
 
 /// `20 Dec 2026 00:00 EST`: a time as people read it, in `zone`.
 pub fn human_time(t: DateTime<Utc>, zone: Tz) -> String {
-    use chrono::{Datelike, Timelike};
-    // `format("%-d %b %Y %H:%M %Z")` by hand: a check writes one per conflict,
-    // and parsing the format string each time was a tenth of `relcal check`.
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let local = t.with_timezone(&zone);
-    format!(
-        "{} {} {} {:02}:{:02} {}",
-        local.day(),
-        MONTHS[local.month0() as usize % 12],
-        local.year(),
-        local.hour(),
-        local.minute(),
-        local.offset()
-    )
+    HumanTime(t, zone).to_string()
+}
+
+/// [`human_time`] written straight into a message (no string of its own:
+/// a check writes two per conflict).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HumanTime(pub DateTime<Utc>, pub Tz);
+
+impl std::fmt::Display for HumanTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::{Datelike, Timelike};
+        // `format("%-d %b %Y %H:%M %Z")` by hand: parsing the format string
+        // each time was a tenth of `relcal check`.
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let local = self.0.with_timezone(&self.1);
+        write!(
+            f,
+            "{} {} {} {:02}:{:02} {}",
+            local.day(),
+            MONTHS[local.month0() as usize % 12],
+            local.year(),
+            local.hour(),
+            local.minute(),
+            local.offset()
+        )
+    }
 }
 
 /// Every conflict in `plan` at `now`, sorted by start, then code, then releases.

@@ -67,31 +67,50 @@ impl Timeline {
         }
     }
 
-    /// Occurrences overlapping `window`, in start order, at most `limit`.
-    pub(crate) fn overlapping(&self, window: Interval, limit: usize) -> Vec<Interval> {
+    /// The first occurrence overlapping `window`.
+    pub(crate) fn first_overlapping(&self, window: Interval) -> Option<Interval> {
+        match self.expanded(window) {
+            Some(mut periods) => periods.next(),
+            None => self.expand(window, 1).into_iter().next(),
+        }
+    }
+
+    /// Whether one occurrence holds all of `window`.
+    pub(crate) fn covers(&self, window: Interval) -> bool {
+        let holds = |o: &Interval| o.start <= window.start && window.end <= o.end;
+        match self.expanded(window) {
+            Some(periods) => periods.take(64).any(|o| holds(&o)),
+            None => self.expand(window, 64).iter().any(holds),
+        }
+    }
+
+    /// The kept occurrences overlapping `window`, without copying them, or
+    /// `None` when `window` lies outside the horizon (expand instead).
+    fn expanded(&self, window: Interval) -> Option<impl Iterator<Item = Interval> + '_> {
         let inside = self.horizon.start <= window.start && window.end <= self.horizon.end;
-        match (&self.source, inside) {
-            (Some((recurrence, zone)), false) => recurrence
+        if self.source.is_some() && !inside {
+            return None;
+        }
+        let first = self.max_end.partition_point(|end| *end <= window.start);
+        Some(
+            self.periods[first..]
+                .iter()
+                .take_while(move |p| p.start < window.end)
+                .filter(move |p| p.overlaps(&window))
+                .copied(),
+        )
+    }
+
+    /// Occurrences overlapping `window` from the rule itself.
+    fn expand(&self, window: Interval, limit: usize) -> Vec<Interval> {
+        match &self.source {
+            Some((recurrence, zone)) => recurrence
                 .occurrences_between(*zone, window.start, window.end, limit)
                 .into_iter()
                 .map(|o| o.interval)
                 .collect(),
-            _ => {
-                let first = self.max_end.partition_point(|end| *end <= window.start);
-                self.periods[first..]
-                    .iter()
-                    .take_while(|p| p.start < window.end)
-                    .filter(|p| p.overlaps(&window))
-                    .take(limit)
-                    .copied()
-                    .collect()
-            }
+            None => Vec::new(),
         }
-    }
-
-    /// The first occurrence overlapping `window`.
-    pub(crate) fn first_overlapping(&self, window: Interval) -> Option<Interval> {
-        self.overlapping(window, 1).into_iter().next()
     }
 }
 
