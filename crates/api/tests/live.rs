@@ -313,3 +313,23 @@ fn opening_reports_its_steps_and_an_empty_database_has_no_conflicts() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
 }
+
+#[test]
+fn a_view_of_thousands_of_releases_is_built_in_order_as_the_database_lists_them() {
+    // Over 2,048 releases in view: the events are built on two cores.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(&dir.path().join("many.db")).unwrap();
+    let size = relcal_testkit::Size {
+        teams: 20,
+        releases: 5_000,
+        freezes: 12,
+        dependencies: 100,
+        days: 30,
+    };
+    import_plan_text(&mut store, &relcal_testkit::plan(size, 5).to_string()).unwrap();
+    let live = Live::open(&store, at("2027-01-10T09:00:00Z"), &mut |_| {}).unwrap();
+    let (from, to) = (at("2027-01-01T00:00:00Z"), at("2027-02-15T00:00:00Z"));
+    let warm = live.calendar_view(from, to).unwrap();
+    assert!(warm.releases.len() > 4_000, "{}", warm.releases.len());
+    assert_eq!(warm, calendar_view(&store, from, to).unwrap());
+}
