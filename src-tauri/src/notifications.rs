@@ -117,48 +117,103 @@ fn update_tray<R: Runtime>(tray: &Tray<R>, status: relcal_api::TrayStatus) {
         .set_tooltip(Some(format!("Relcal · {next} · {conflicts}")));
 }
 
+/// One scheduler step: the notices due now, shown and recorded, and the
+/// tray's status (from the run, or read alone when the run failed).
+fn step<R: Runtime>(
+    store: &mut relcal_api::Store,
+    app: &AppHandle<R>,
+) -> (
+    Result<relcal_api::NotifyRun, relcal_api::ApiError>,
+    Option<relcal_api::TrayStatus>,
+) {
+    let now = relcal_api::clock::now();
+    let run = relcal_api::run_notifications(store, now, &mut |n| show(app, n));
+    let tray = match &run {
+        Ok(run) => Some(run.tray.clone()),
+        // No run to read the tray from (a notification could not be shown).
+        Err(_) => relcal_api::tray_status(store, now).ok(),
+    };
+    (run, tray)
+}
+
+/// A connection of the scheduler's own: a step reads and checks the whole
+/// calendar (seconds for a large one), and the window's commands must not
+/// wait for it. `None` for a calendar in memory (it then shares the window's).
+fn own_connection(state: &AppState) -> Option<relcal_api::Store> {
+    let (path, user) = {
+        let store = crate::commands::store(state).ok()?;
+        (store.path().to_owned(), store.actor().to_owned())
+    };
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return None;
+    }
+    match relcal_api::open_store(&path) {
+        Ok(mut store) => {
+            store.set_actor(&user);
+            Some(store)
+        }
+        Err(e) => {
+            tracing::warn!("notifications: no connection of their own ({e}); sharing the window's");
+            None
+        }
+    }
+}
+
 /// Runs until the app exits.
 pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
     let tray = create_tray(&app);
+    let mut own = own_connection(&app.state::<AppState>());
     loop {
         let state = app.state::<AppState>();
-        let next = match &state.store {
-            Err(_) => None,
-            Ok(store) => {
-                let Ok(mut store) = store.lock() else {
-                    return;
-                };
-                let result =
-                    relcal_api::run_notifications(&mut store, relcal_api::clock::now(), &mut |n| {
-                        show(&app, n)
-                    });
-                match result {
-                    Ok(run) => {
-                        // The run read the calendar once for both.
-                        if let Some(tray) = &tray {
-                            update_tray(tray, run.tray);
-                        }
-                        if !run.sent.is_empty() {
-                            tracing::info!(sent = run.sent.len(), "notifications shown");
-                        }
-                        run.next_at
-                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-                            .map(|t| t.to_utc())
+        let outcome = match own.take() {
+            Some(mut store) => {
+                let handle = app.clone();
+                match tauri::async_runtime::spawn_blocking(move || {
+                    let outcome = step(&mut store, &handle);
+                    (store, outcome)
+                })
+                .await
+                {
+                    Ok((store, outcome)) => {
+                        own = Some(store);
+                        Some(outcome)
                     }
                     Err(e) => {
-                        tracing::warn!("notifications: {}", e.message);
-                        // No run to read the tray from (a notification could not be shown).
-                        if let (Some(tray), Ok(status)) = (
-                            &tray,
-                            relcal_api::tray_status(&store, relcal_api::clock::now()),
-                        ) {
-                            update_tray(tray, status);
-                        }
+                        tracing::warn!("notifications: the step failed: {e}");
+                        own = own_connection(&state);
                         None
                     }
                 }
             }
+            None => match &state.store {
+                Err(_) => None,
+                Ok(store) => {
+                    let Ok(mut store) = store.lock() else {
+                        return;
+                    };
+                    Some(step(&mut store, &app))
+                }
+            },
         };
+        let next = outcome.and_then(|(run, status)| {
+            if let (Some(tray), Some(status)) = (&tray, status) {
+                update_tray(tray, status);
+            }
+            match run {
+                Ok(run) => {
+                    if !run.sent.is_empty() {
+                        tracing::info!(sent = run.sent.len(), "notifications shown");
+                    }
+                    run.next_at
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.to_utc())
+                }
+                Err(e) => {
+                    tracing::warn!("notifications: {}", e.message);
+                    None
+                }
+            }
+        });
         let wait = next
             .map(|t| (t - relcal_api::clock::now()).num_milliseconds())
             .unwrap_or(60_000)
