@@ -152,7 +152,12 @@ impl Live {
                         .filter(|(kind, _)| kind == "release")
                         .map(|(_, id)| id.as_str())
                         .collect();
-                    let loaded = store.load_releases(warm.borrow_owner(), &ids)?;
+                    // Read apart from the feed: a release that no longer fits
+                    // the calendar held here (its team or freeze changed
+                    // meanwhile) means the next feed entries are a catalog change.
+                    let Ok(loaded) = store.load_releases(warm.borrow_owner(), &ids) else {
+                        return Ok(Freshness::Stale);
+                    };
                     warm.with_dependent_mut(|_, checker| apply_loaded(checker, &ids, loaded));
                     self.seq = seq;
                     Freshness::Updated(ids.len())

@@ -45,6 +45,19 @@ impl Group {
         }
     }
 
+    /// Slots of the members starting in `[from, to]`.
+    fn starting_in(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = Slot> + '_ {
+        let first = self.entries.partition_point(|(start, _)| *start < from);
+        self.entries[first..]
+            .iter()
+            .take_while(move |(start, _)| *start <= to)
+            .map(|&(_, slot)| slot)
+    }
+
     /// Slots whose start could put them in overlap with `window`.
     fn candidates(&self, window: Interval) -> impl Iterator<Item = Slot> + '_ {
         let from = window.start - self.max_len;
@@ -547,23 +560,33 @@ impl<'p> Checker<'p> {
 
     /// Moves the clock readiness rules read to `now`, re-checking only the
     /// releases whose readiness can differ between the two instants: those
-    /// starting from the earlier one to a day after the later one.
+    /// whose start crosses the clock or the day after it (the rules compare a
+    /// start with `now` and `now + 24 h` only).
     pub fn set_now(&mut self, now: DateTime<Utc>) {
         if now == self.now {
             return;
         }
-        let from = self.now.min(now);
-        let to = self.now.max(now) + Duration::hours(24);
+        let (from, to) = (self.now.min(now), self.now.max(now));
         self.now = now;
-        let affected: Vec<Slot> = self
-            .releases
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, r)| {
-                let r = r.as_deref()?;
-                (from <= r.start.utc && r.start.utc <= to).then_some(slot as Slot)
-            })
-            .collect();
+        let day = Duration::hours(24);
+        let mut affected: Vec<Slot> = Vec::new();
+        for (a, b) in [(from, to), (from + day, to + day)] {
+            match &self.by_start {
+                Some(g) => affected.extend(g.starting_in(a, b)),
+                None => affected.extend(
+                    self.releases
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| {
+                            r.as_deref()
+                                .is_some_and(|r| a <= r.start.utc && r.start.utc <= b)
+                        })
+                        .map(|(slot, _)| slot as Slot),
+                ),
+            }
+        }
+        affected.sort_unstable();
+        affected.dedup();
         for slot in affected {
             self.recheck_release(slot);
         }
