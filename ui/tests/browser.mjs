@@ -93,10 +93,14 @@ await test("a large calendar shows the calendar at once and the progress of its 
   await panel.getByRole("status").filter({ hasText: "Checking 100,000 releases for conflicts… (step 2 of 2)" }).waitFor();
   await panel.getByText("Checking…").waitFor();
   await page.getByRole("status", { name: "Checking 100,000 releases for conflicts, step 2 of 2" }).waitFor();
+  await page.screenshot({ path: join(artifacts, "opening-progress.png") });
+  // No counts are shown before they are known.
+  if (await panel.getByText("0 errors").count()) throw new Error("counts shown while checking");
   // Done: the app then loads the conflicts (here on returning to the window).
   await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("test_finish_opening"));
   await page.evaluate(() => window.dispatchEvent(new Event("focus")));
   await panel.getByText("No conflicts. Nice.").waitFor();
+  await panel.getByText("0 errors").waitFor();
   await panel.getByRole("status").waitFor({ state: "detached" });
 }, { query: "?opening=1" });
 
