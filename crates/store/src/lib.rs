@@ -100,6 +100,16 @@ impl Store {
         })
     }
 
+    /// A write transaction that takes the write lock when it begins
+    /// (IMMEDIATE), waiting for it up to the busy timeout. A deferred one
+    /// reads first (the audit head) and cannot wait when another connection
+    /// (the sync loop, the scheduler, the CLI) commits before it writes:
+    /// SQLite then fails it at once with "database is locked".
+    pub(crate) fn write_transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
     /// Who changes are recorded as (default: the OS user).
     pub fn actor(&self) -> &str {
         &self.actor

@@ -38,7 +38,7 @@ impl Store {
         checkpoint: &str,
         known_conflicts: &HashSet<String>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         {
             let mut insert = tx.prepare(
                 "INSERT INTO notifications_sent (key, sent_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
@@ -72,7 +72,7 @@ impl Store {
         created_at: &str,
         audit: &[crate::AuditRecord],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         tx.execute(
             "INSERT INTO server_tokens (token_sha256, user_name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![token_sha256, user, role, created_at],

@@ -66,7 +66,7 @@ impl Store {
     /// what it held before.
     pub fn replace_plan(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), StoreError> {
         self.catalog.replace(None);
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         clear(&tx)?;
         // The import's own time, from its audit record: the store reads no clock.
         let at = audit.first().map_or("", |a| a.at.as_str());
@@ -116,7 +116,7 @@ impl Store {
         position: Option<i64>,
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         write_release(&tx, release, position)?;
         crate::audit::append(&tx, audit)?;
         tx.commit()?;
@@ -133,7 +133,7 @@ impl Store {
         rollback: Option<&RollbackDetail>,
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         write_release(&tx, release, None)?;
         let id = release.id.as_str();
         if let Some(d) = checklist {
@@ -211,7 +211,7 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         self.catalog.replace(None);
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", true)?;
         clear_catalog(&tx)?;
         insert_catalog(&tx, plan)?;
@@ -222,7 +222,7 @@ impl Store {
 
     /// Deletes one release and its rows. Returns false when there was none.
     pub fn delete_release(&mut self, id: &str, audit: &[AuditRecord]) -> Result<bool, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let n = tx.execute("DELETE FROM releases WHERE id = ?1", [id])?;
         tx.execute("DELETE FROM checklist_details WHERE release_id = ?1", [id])?;
         tx.execute("DELETE FROM rollback_details WHERE release_id = ?1", [id])?;
@@ -321,7 +321,7 @@ impl Store {
             self.catalog.replace(None);
         }
         let fresh = self.is_empty()?;
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", true)?;
         if fresh {
             insert(&tx, plan, audit.first().map_or("", |a| a.at.as_str()))?;
@@ -374,7 +374,7 @@ impl Store {
         if matches!(write, SyncWrite::Catalog(_)) {
             self.catalog.replace(None);
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         match write {
             SyncWrite::Release(r) => write_release(&tx, r, None)?,
             SyncWrite::DeleteRelease(rid) => {

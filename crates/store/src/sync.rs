@@ -33,7 +33,7 @@ impl Store {
         at: &str,
         by: &str,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         {
             let mut insert = tx.prepare(
                 "INSERT INTO sync_log (kind, id, version, object, at, by)
@@ -240,7 +240,7 @@ impl Store {
         mutation_id: &str,
         keep_mine: bool,
     ) -> Result<Option<(String, String)>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let found: Option<(String, String)> = tx
             .query_row(
                 "SELECT kind, id FROM sync_conflicts WHERE mutation_id = ?1",
