@@ -108,13 +108,7 @@ pub async fn conflicts(
         &mut store,
         now,
         |live, _| Ok(live.conflicts_shown(range, items)),
-        Some(&|progress| ConflictsView {
-            checked_at: relcal_api::clock::utc(now),
-            items: vec![],
-            badges: vec![],
-            summary: relcal_api::CheckSummary::default(),
-            opening: Some(progress.clone()),
-        }),
+        Some(&|progress| ConflictsView::opening(now, progress.clone())),
         |store| relcal_api::conflicts_view(store, now),
     )
 }

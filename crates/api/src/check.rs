@@ -49,7 +49,7 @@ pub struct CheckReport {
 }
 
 /// An instant as RFC 3339 UTC to the second, as every report writes it.
-pub fn utc(t: DateTime<Utc>) -> String {
+pub(crate) fn utc(t: DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
     // `to_rfc3339_opts(Secs, true)` by hand for four-digit years: a view
     // writes two per release, thousands at a time, and the formatter's
@@ -232,31 +232,45 @@ pub(crate) fn badges_of<'c>(conflicts: impl Iterator<Item = &'c Conflict>) -> Ve
         for id in &c.releases {
             let entry = by_release.entry(id.as_str()).or_insert((0, c.severity));
             entry.0 += 1;
-            entry.1 = worst(entry.1, c.severity);
+            entry.1 = entry.1.worst(c.severity);
         }
     }
     let mut by_release: Vec<(&str, (u32, ConflictSeverity))> = by_release.into_iter().collect();
     by_release.sort_unstable_by_key(|(release, _)| *release);
     by_release
         .into_iter()
-        .map(|(release, (count, severity))| ConflictBadge {
-            release: release.to_owned(),
-            count,
-            severity: severity.as_str().to_owned(),
-        })
+        .map(|(release, (count, severity))| ConflictBadge::new(release, count, severity))
         .collect()
 }
 
-fn worst(a: ConflictSeverity, b: ConflictSeverity) -> ConflictSeverity {
-    let rank = |s| match s {
-        ConflictSeverity::Error => 0,
-        ConflictSeverity::Warning => 1,
-        ConflictSeverity::Info => 2,
-    };
-    if rank(b) < rank(a) {
-        b
-    } else {
-        a
+impl ConflictBadge {
+    /// The badge of `release` with `count` conflicts, the worst `severity`.
+    pub(crate) fn new(release: &str, count: impl TryInto<u32>, severity: ConflictSeverity) -> Self {
+        Self {
+            release: release.to_owned(),
+            count: count.try_into().unwrap_or(u32::MAX),
+            severity: severity.as_str().to_owned(),
+        }
+    }
+}
+
+impl ConflictsView {
+    /// A view with nothing in it yet: an empty calendar, or one still being
+    /// opened (`opening`).
+    pub(crate) fn empty(now: DateTime<Utc>, opening: Option<crate::OpenProgress>) -> Self {
+        Self {
+            checked_at: utc(now),
+            items: vec![],
+            badges: vec![],
+            summary: CheckSummary::default(),
+            opening,
+        }
+    }
+
+    /// [`ConflictsView::empty`] for a calendar being opened, for a front
+    /// door that answers while it opens.
+    pub fn opening(now: DateTime<Utc>, progress: crate::OpenProgress) -> Self {
+        Self::empty(now, Some(progress))
     }
 }
 
@@ -264,13 +278,7 @@ fn worst(a: ConflictSeverity, b: ConflictSeverity) -> ConflictSeverity {
 /// empty database has no conflicts.
 pub fn conflicts_view(store: &Store, now: DateTime<Utc>) -> Result<ConflictsView, ApiError> {
     let Some(plan) = store.load_plan()? else {
-        return Ok(ConflictsView {
-            checked_at: utc(now),
-            items: vec![],
-            badges: vec![],
-            summary: CheckSummary::default(),
-            opening: None,
-        });
+        return Ok(ConflictsView::empty(now, None));
     };
     let (conflicts, summary) = check_conflicts(&plan, now);
     let badges = badges_of(conflicts.iter());

@@ -69,9 +69,6 @@ pub fn is_set() -> bool {
     matches!(offset(), Ok(by) if !by.is_zero())
 }
 
-/// An instant as reports write it (RFC 3339 UTC to the second).
-pub use crate::check::utc;
-
 #[cfg(test)]
 mod tests {
     use super::*;

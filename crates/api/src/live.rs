@@ -126,11 +126,6 @@ impl Live {
         })
     }
 
-    /// The audit entry number this state is up to date with.
-    pub fn version(&self) -> u64 {
-        self.seq
-    }
-
     /// Brings the state up to date with `store` and its clock to `now`:
     /// releases changed since are re-read and re-checked alone.
     pub fn refresh(&mut self, store: &Store, now: DateTime<Utc>) -> Result<Freshness, ApiError> {
@@ -229,13 +224,7 @@ impl Live {
     /// part of the list's weight.
     pub fn conflicts_shown(&self, range: Option<Interval>, items: bool) -> ConflictsView {
         let Some(checker) = self.checker() else {
-            return ConflictsView {
-                checked_at: utc(self.now),
-                items: vec![],
-                badges: vec![],
-                summary: CheckSummary::default(),
-                opening: None,
-            };
+            return ConflictsView::empty(self.now, None);
         };
         let shown: Vec<&relcal_domain::Conflict> = match (range, items) {
             (Some(range), true) => checker.in_view(range),
@@ -246,11 +235,7 @@ impl Live {
             Some(range) => checker
                 .badges_in_view(range)
                 .into_iter()
-                .map(|(id, count, severity)| ConflictBadge {
-                    release: id.as_str().to_owned(),
-                    count: u32::try_from(count).unwrap_or(u32::MAX),
-                    severity: severity.as_str().to_owned(),
-                })
+                .map(|(id, count, severity)| ConflictBadge::new(id.as_str(), count, severity))
                 .collect(),
             None => badges_of(shown.iter().copied()),
         };

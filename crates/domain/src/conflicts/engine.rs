@@ -453,9 +453,7 @@ impl<'p> Checker<'p> {
         let mut add = |slot: Slot, severity: ConflictSeverity| {
             let badge = badges.entry(slot).or_insert((0, severity));
             badge.0 += 1;
-            if severity_index(severity) < severity_index(badge.1) {
-                badge.1 = severity;
-            }
+            badge.1 = badge.1.worst(severity);
         };
         for &slot in &shown {
             let Some(r) = self.at(slot) else { continue };

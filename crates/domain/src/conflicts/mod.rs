@@ -43,6 +43,17 @@ impl ConflictSeverity {
             Self::Info => "info",
         }
     }
+
+    /// The worse of two severities (an error is worse than a warning, a
+    /// warning than an info).
+    pub fn worst(self, other: Self) -> Self {
+        // Declared from worst to least.
+        if (other as u8) < (self as u8) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 /// One problem in the calendar.
