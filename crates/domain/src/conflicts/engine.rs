@@ -568,20 +568,9 @@ impl<'p> Checker<'p> {
         self.now = now;
         let day = Duration::hours(24);
         let mut affected: Vec<Slot> = Vec::new();
+        // The index is built by `new`, so it is always there by now.
         for (a, b) in [(from, to), (from + day, to + day)] {
-            match &self.by_start {
-                Some(g) => affected.extend(g.starting_in(a, b)),
-                None => affected.extend(
-                    self.releases
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| {
-                            r.as_deref()
-                                .is_some_and(|r| a <= r.start.utc && r.start.utc <= b)
-                        })
-                        .map(|(slot, _)| slot as Slot),
-                ),
-            }
+            affected.extend(self.by_start.iter().flat_map(|g| g.starting_in(a, b)));
         }
         affected.sort_unstable();
         affected.dedup();
