@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, SecondsFormat, Utc};
-use relcal_domain::{Conflict, ConflictSeverity, Plan};
+use relcal_domain::{Checker, Conflict, ConflictSeverity, Plan};
 use relcal_store::Store;
 use serde::Serialize;
 
@@ -112,20 +112,25 @@ impl CheckSummary {
     }
 }
 
-/// The conflicts of `plan` at `now`, sorted, with their counts: for a front
-/// door that prints them without building each report's strings.
-pub fn check_conflicts(plan: &Plan, now: DateTime<Utc>) -> (Vec<Conflict>, CheckSummary) {
-    let conflicts = relcal_domain::check(plan, now);
+/// The checked calendar `plan` at `now`: for a front door that prints its
+/// conflicts ([`Checker::sorted`]) without building each report's strings.
+pub fn check_conflicts(plan: &Plan, now: DateTime<Utc>) -> Checker<'_> {
+    Checker::new(plan, now)
+}
+
+/// The counts of `conflicts` by severity.
+pub fn summary_of<'c>(conflicts: impl IntoIterator<Item = &'c Conflict>) -> CheckSummary {
     let mut summary = CheckSummary::default();
-    for c in &conflicts {
+    for c in conflicts {
         summary.count(c.severity);
     }
-    (conflicts, summary)
+    summary
 }
 
 /// Checks `plan` at `now`.
 pub fn check_plan(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
-    let (conflicts, summary) = check_conflicts(plan, now);
+    let conflicts = relcal_domain::check(plan, now);
+    let summary = summary_of(&conflicts);
     CheckReport {
         conflicts: conflicts.into_iter().map(ConflictReport::from).collect(),
         summary,
@@ -280,7 +285,8 @@ pub fn conflicts_view(store: &Store, now: DateTime<Utc>) -> Result<ConflictsView
     let Some(plan) = store.load_plan()? else {
         return Ok(ConflictsView::empty(now, None));
     };
-    let (conflicts, summary) = check_conflicts(&plan, now);
+    let conflicts = relcal_domain::check(&plan, now);
+    let summary = summary_of(&conflicts);
     let badges = badges_of(conflicts.iter());
     let by_id: std::collections::HashMap<&str, &relcal_domain::Release> =
         plan.releases.iter().map(|r| (r.id.as_str(), r)).collect();

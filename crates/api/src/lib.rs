@@ -29,7 +29,7 @@ mod sync_client;
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
-    check_conflicts, check_plan, check_store, conflicts_view, stored_plan, CheckReport,
+    check_conflicts, check_plan, check_store, conflicts_view, stored_plan, summary_of, CheckReport,
     CheckSummary, ConflictBadge, ConflictItem, ConflictReport, ConflictsView,
 };
 pub use edit::{

@@ -31,6 +31,17 @@ mod out {
         }
     }
 
+    /// Writes a long output through one buffer, ending quietly like `write`.
+    pub fn buffered(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+        if CLOSED.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        if f(&mut stdout).and_then(|()| stdout.flush()).is_err() {
+            CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Flushes what is buffered, ignoring a reader that went away.
     pub fn flush() {
         if !CLOSED.load(Ordering::Relaxed) && std::io::stdout().lock().flush().is_err() {
@@ -60,7 +71,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use relcal_api::{ApiError, ErrorCode};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -413,28 +423,27 @@ fn check(
         print_json(&report)?;
         return Ok(report.summary.errors == 0);
     }
-    let (conflicts, s) = relcal_api::check_conflicts(&plan, now);
-    // One buffered write instead of a flush per line: reports can be long.
-    let mut out = String::with_capacity(conflicts.len() * 120);
-    for c in &conflicts {
-        // Writing to a String cannot fail.
-        let _ = writeln!(
-            out,
-            "{:<8} {:<22} {}",
-            c.severity.as_str(),
-            c.code,
-            c.message
-        );
-    }
+    let checker = relcal_api::check_conflicts(&plan, now);
+    let conflicts = checker.sorted();
+    let s = relcal_api::summary_of(conflicts.iter().copied());
     let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let _ = write!(
-        out,
-        "{}, {}, {}",
-        plural(s.errors, "error"),
-        plural(s.warnings, "warning"),
-        plural(s.infos, "info")
-    );
-    println!("{out}");
+    out::buffered(|w| {
+        for c in &conflicts {
+            writeln!(w, "{:<8} {:<22} {}", c.severity.as_str(), c.code, c.message)?;
+        }
+        writeln!(
+            w,
+            "{}, {}, {}",
+            plural(s.errors, "error"),
+            plural(s.warnings, "warning"),
+            plural(s.infos, "info")
+        )
+    });
+    // The process ends next, and the OS takes its memory back at once:
+    // freeing the calendar and its index piece by piece would only cost time.
+    drop(conflicts);
+    std::mem::forget(checker);
+    std::mem::forget(plan);
     Ok(s.errors == 0)
 }
 

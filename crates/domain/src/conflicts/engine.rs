@@ -6,7 +6,7 @@
 //! indexes allocates little and the plan itself is borrowed, not copied.
 
 use super::timeline::{horizon_of, Timeline};
-use super::{sort_conflicts, Conflict, ConflictSeverity, HumanTime};
+use super::{conflict_order, sort_conflicts, Conflict, ConflictSeverity, HumanTime};
 use crate::ids::{EnvironmentId, ReleaseId, TeamId};
 use crate::plan::{
     Environment, Freeze, FreezeSchedule, FreezeSeverity, Plan, Release, ReleaseStatus,
@@ -18,6 +18,19 @@ use std::borrow::Cow;
 // FxHash: the keys are ids from a validated plan, and SipHash was a twentieth of a check.
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
+
+use std::fmt::Write as _;
+/// A conflict's message, written into a buffer sized for one: `format!`
+/// guesses from the literal text and grows two or three times per message,
+/// and a large calendar words tens of thousands of them.
+macro_rules! message {
+    ($($arg:tt)*) => {{
+        let mut message = String::with_capacity(160);
+        // Writing to a String cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut message, format_args!($($arg)*));
+        message
+    }};
+}
 
 type Slot = u32;
 
@@ -375,16 +388,35 @@ impl<'p> Checker<'p> {
 
     /// Every conflict, sorted, without copying them.
     pub fn into_conflicts(self) -> Vec<Conflict> {
-        let mut out: Vec<Conflict> = self
-            .per_release
-            .into_iter()
-            .flatten()
-            .chain(self.pairs.into_values())
-            .chain(self.capacity.into_iter().flatten())
-            .chain(self.cycles)
-            .collect();
+        let mut out: Vec<Conflict> = Vec::with_capacity(self.len());
+        out.extend(self.per_release.into_iter().flatten());
+        out.extend(self.pairs.into_values());
+        out.extend(self.capacity.into_iter().flatten());
+        out.extend(self.cycles);
         sort_conflicts(&mut out);
         out
+    }
+
+    /// Every conflict by reference, in the order of [`Checker::conflicts`]:
+    /// sorting references moves a word per conflict, not the conflict.
+    pub fn sorted(&self) -> Vec<&Conflict> {
+        let mut out: Vec<&Conflict> = Vec::with_capacity(self.len());
+        out.extend(self.all());
+        out.sort_by(|a, b| conflict_order(a, b));
+        out
+    }
+
+    /// How many conflicts there are.
+    pub fn len(&self) -> usize {
+        self.per_release.iter().map(Vec::len).sum::<usize>()
+            + self.pairs.len()
+            + self.capacity.iter().map(Vec::len).sum::<usize>()
+            + self.cycles.len()
+    }
+
+    /// Whether the calendar has no conflict at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The releases whose windows overlap `range`, by start then id.
@@ -910,7 +942,7 @@ impl<'p> Checker<'p> {
                 (false, FreezeSeverity::Hard) => ("freeze.hard", ConflictSeverity::Error),
                 (false, FreezeSeverity::Soft) => ("freeze.soft", ConflictSeverity::Warning),
             };
-            let mut message = format!(
+            let mut message = message!(
                 "{} overlaps {} ({}, {}) from {} to {}",
                 r.title,
                 f.name,
@@ -920,7 +952,7 @@ impl<'p> Checker<'p> {
                 HumanTime(period.end, zone)
             );
             if let Some(o) = exception {
-                message.push_str(&format!("; exception approved by {}: {}", o.by, o.reason));
+                let _ = write!(message, "; exception approved by {}: {}", o.by, o.reason);
             }
             out.push(Conflict {
                 code,
@@ -945,7 +977,7 @@ impl<'p> Checker<'p> {
                     releases: vec![a.id.clone()],
                     freeze: None,
                     period: a.interval(),
-                    message: format!("{} depends on {dep}, which is not in the calendar", a.title),
+                    message: message!("{} depends on {dep}, which is not in the calendar", a.title),
                 });
                 continue;
             };
@@ -957,7 +989,7 @@ impl<'p> Checker<'p> {
                     releases: sorted(vec![a.id.clone(), b.id.clone()]),
                     freeze: None,
                     period: a.interval(),
-                    message: format!(
+                    message: message!(
                         "{} depends on {}, which is {}",
                         a.title,
                         b.title,
@@ -973,7 +1005,7 @@ impl<'p> Checker<'p> {
                         start: a.start.utc.min(b.end.utc),
                         end: a.start.utc.max(b.end.utc),
                     },
-                    message: format!(
+                    message: message!(
                         "{} starts {} but depends on {}, which ends {}",
                         a.title,
                         self.when(a.start.utc),
@@ -1002,7 +1034,7 @@ impl<'p> Checker<'p> {
                 releases: vec![r.id.clone()],
                 freeze: None,
                 period: window,
-                message: format!(
+                message: message!(
                     "{} ({} to {}) is outside the deploy windows of {}",
                     r.title,
                     HumanTime(window.start, team.zone),
@@ -1032,7 +1064,7 @@ impl<'p> Checker<'p> {
             push(
                 "readiness.rollback",
                 ConflictSeverity::Error,
-                format!("{} goes to {} without a rollback plan", r.title, env.name),
+                message!("{} goes to {} without a rollback plan", r.title, env.name),
             );
         }
         let open: Vec<&str> = r
@@ -1053,7 +1085,7 @@ impl<'p> Checker<'p> {
                 push(
                     "readiness.checklist",
                     severity,
-                    format!(
+                    message!(
                         "{} starts {} with open checklist items: {}",
                         r.title,
                         self.when(r.start.utc),
@@ -1079,7 +1111,7 @@ impl<'p> Checker<'p> {
                 push(
                     "approval.missing",
                     severity,
-                    format!(
+                    message!(
                         "{} has {} of {} approvals required in {}",
                         r.title,
                         approvers.len(),
@@ -1135,7 +1167,7 @@ impl<'p> Checker<'p> {
                             .filter(|s| b.services.contains(s))
                             .min()
                             .map_or("", |s| s.as_str());
-                        format!(
+                        message!(
                             "{} and {} both change {} in {} between {} and {}",
                             a.title,
                             b.title,
@@ -1163,7 +1195,7 @@ impl<'p> Checker<'p> {
                         (slot, r),
                         (other, o),
                         |a, b, period| {
-                            format!(
+                            message!(
                                 "{owner} runs both {} and {} between {} and {}",
                                 a.title,
                                 b.title,
@@ -1321,7 +1353,7 @@ impl<'p> Checker<'p> {
                     ),
                     freeze: None,
                     period,
-                    message: format!(
+                    message: message!(
                         "{peak} releases run at once in {} (limit {limit}) between {} and {}",
                         environment.name,
                         self.when(start),
@@ -1415,9 +1447,9 @@ impl<'p> Checker<'p> {
                         freeze: None,
                         period,
                         message: if members.len() == 1 {
-                            format!("{} depends on itself", titles.join(""))
+                            message!("{} depends on itself", titles.join(""))
                         } else {
-                            format!("{} depend on each other in a cycle", titles.join(", "))
+                            message!("{} depend on each other in a cycle", titles.join(", "))
                         },
                     });
                 }

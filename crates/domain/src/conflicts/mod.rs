@@ -75,15 +75,18 @@ pub struct Conflict {
 
 /// The spec's order: by start, then code, then releases.
 pub fn sort_conflicts(conflicts: &mut [Conflict]) {
-    conflicts.sort_by(|a, b| {
-        (a.period.start, a.code, &a.releases, &a.freeze, a.period.end).cmp(&(
-            b.period.start,
-            b.code,
-            &b.releases,
-            &b.freeze,
-            b.period.end,
-        ))
-    });
+    conflicts.sort_by(conflict_order);
+}
+
+/// The spec's order between two conflicts (see [`sort_conflicts`]).
+pub fn conflict_order(a: &Conflict, b: &Conflict) -> std::cmp::Ordering {
+    (a.period.start, a.code, &a.releases, &a.freeze, a.period.end).cmp(&(
+        b.period.start,
+        b.code,
+        &b.releases,
+        &b.freeze,
+        b.period.end,
+    ))
 }
 
 /// `20 Dec 2026 00:00 EST`: a time as people read it, in `zone`.
