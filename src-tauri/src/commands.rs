@@ -693,8 +693,8 @@ pub async fn connect_sync<R: tauri::Runtime>(
         server
     };
     let saved = match token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => relcal_sync::save_token(&server, t),
-        None => relcal_sync::load_token(&server).map(|_| ()),
+        Some(t) => relcal_http::save_token(&server, t),
+        None => relcal_http::load_token(&server).map(|_| ()),
     };
     if let Err(e) = saved {
         // Nothing half-done: without a token, sync stays off.
@@ -787,14 +787,14 @@ pub async fn save_connections(
     };
     let mut kept = Ok(());
     if let (Some(url), Some(t)) = (&saved.gitlab_url, given(&gitlab_token)) {
-        kept = relcal_sync::save_secret(&relcal_sync::gitlab_account(url), &t);
+        kept = relcal_http::save_secret(&relcal_http::gitlab_account(url), &t);
     }
     if let (Ok(()), Some(t)) = (&kept, given(&github_token)) {
         let api = saved
             .github_api
             .clone()
-            .unwrap_or_else(|| relcal_sync::GITHUB_API.to_owned());
-        kept = relcal_sync::save_secret(&relcal_sync::github_account(&api), &t);
+            .unwrap_or_else(|| relcal_http::GITHUB_API.to_owned());
+        kept = relcal_http::save_secret(&relcal_http::github_account(&api), &t);
     }
     if let Err(e) = kept {
         // Nothing half-done: without its token, the change is taken back.

@@ -64,12 +64,12 @@ pub fn view(state: &AppState) -> Result<SyncView, ApiError> {
     drop(store);
     let (token_source, token_problem) = match &server {
         None => (None, None),
-        Some(s) => match relcal_sync::load_token(s) {
+        Some(s) => match relcal_http::load_token(s) {
             Ok((_, source)) => (
                 Some(
                     match source {
-                        relcal_sync::TokenSource::Keyring => "keyring",
-                        relcal_sync::TokenSource::Environment => "environment",
+                        relcal_http::TokenSource::Keyring => "keyring",
+                        relcal_http::TokenSource::Environment => "environment",
                     }
                     .to_owned(),
                 ),
@@ -137,14 +137,14 @@ pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiE
         let _ = app.emit(SYNC_EVENT, view(&state).ok());
     };
     let result = on_own_connection(&state, "sync", &state.sync.busy, started, move |store| {
-        let token = match relcal_sync::load_token(&server) {
+        let token = match relcal_http::load_token(&server) {
             Ok((t, _)) => t,
             Err(e) => {
                 relcal_api::record_sync_error(store, &e, relcal_api::clock::now())?;
                 return Err(e);
             }
         };
-        let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
+        let mut http = relcal_http::HttpTransport::new(&server, &token)?;
         relcal_api::sync_and_record(store, &server, &mut http, relcal_api::clock::now())
     })
     .await;
@@ -216,7 +216,7 @@ pub async fn run<R: Runtime>(app: AppHandle<R>) {
                     let ceiling = INTERVAL
                         .saturating_mul(1 << failures.min(8))
                         .min(MAX_BACKOFF);
-                    Some(INTERVAL / 2 + relcal_sync::full_jitter(ceiling))
+                    Some(INTERVAL / 2 + relcal_http::full_jitter(ceiling))
                 }
             }
         };
@@ -257,14 +257,14 @@ pub fn connections_view(state: &AppState) -> Result<ConnectionsView, ApiError> {
     let runs = relcal_api::adapter_runs(&store)?;
     drop(store);
     let gitlab_token = settings.gitlab_url.as_deref().is_some_and(|u| {
-        relcal_sync::load_secret(&relcal_sync::gitlab_account(u), "GITLAB_TOKEN").is_some()
+        relcal_http::load_secret(&relcal_http::gitlab_account(u), "GITLAB_TOKEN").is_some()
     });
     let api = settings
         .github_api
         .clone()
-        .unwrap_or_else(|| relcal_sync::GITHUB_API.to_owned());
+        .unwrap_or_else(|| relcal_http::GITHUB_API.to_owned());
     let github_token = settings.github_repo.is_some()
-        && relcal_sync::load_secret(&relcal_sync::github_account(&api), "GITHUB_TOKEN").is_some();
+        && relcal_http::load_secret(&relcal_http::github_account(&api), "GITHUB_TOKEN").is_some();
     Ok(ConnectionsView {
         settings,
         gitlab_token,
@@ -285,7 +285,7 @@ pub async fn run_connections<R: Runtime>(
         "connections",
         &state.sync.adapters_busy,
         || {},
-        |store| relcal_sync::run_adapters(store, relcal_api::clock::now()),
+        |store| relcal_api::run_adapters(store, &relcal_http::HttpForges, relcal_api::clock::now()),
     )
     .await;
     if let Ok(runs) = &result {

@@ -12,64 +12,18 @@
 //!
 //! Everything is validated like any edit and written in one transaction,
 //! audited (so it syncs to the team's server like a person's change). The
-//! HTTP side (pagination, tokens, ETags) is `relcal_sync`'s.
+//! HTTP side (pagination, tokens, ETags) is `relcal_http`'s.
 
 use crate::check::stored_plan;
-use crate::edit::{object_in, put, write_document, ObjectKind};
+use crate::edit::write_document;
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
+use relcal_domain::{object_in, put, ObjectKind};
+use relcal_protocol::{GitHubRelease, GitLabDeployment, GitLabFreezePeriod};
 use relcal_store::{AuditRecord, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::str::FromStr;
-
-/// A GitLab deploy freeze period (`GET /projects/:id/freeze_periods`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct GitLabFreezePeriod {
-    /// GitLab's id.
-    pub id: u64,
-    /// Cron: when each freeze starts.
-    pub freeze_start: String,
-    /// Cron: when each freeze ends.
-    pub freeze_end: String,
-    /// IANA zone of both crons (GitLab's default is UTC).
-    #[serde(default)]
-    pub cron_timezone: Option<String>,
-}
-
-/// A GitLab environment, as a deployment names it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct GitLabEnvironment {
-    /// Its name (`production`, `staging`, ...).
-    pub name: String,
-}
-
-/// A GitLab deployment (`GET /projects/:id/deployments`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct GitLabDeployment {
-    /// GitLab's id.
-    pub id: u64,
-    /// `created`, `running`, `success`, `failed`, `canceled`, `skipped` or `blocked`.
-    pub status: String,
-    /// The deployed branch or tag.
-    #[serde(rename = "ref")]
-    pub git_ref: String,
-    /// Where.
-    pub environment: GitLabEnvironment,
-    /// Last change (RFC 3339).
-    pub updated_at: String,
-}
-
-/// A GitHub release (`GET /repos/:owner/:repo/releases`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct GitHubRelease {
-    /// The tag.
-    pub tag_name: String,
-    /// Not yet published.
-    pub draft: bool,
-    /// Its page.
-    pub html_url: String,
-}
 
 /// What an adapter did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -11,67 +11,12 @@
 use crate::check::{stored_plan, utc, CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Utc};
+use relcal_domain::{position, put, ObjectKind};
 use relcal_domain::{Conflict, FreezeSchedule, Plan};
 use relcal_store::{AuditRecord, CatalogKind, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
-
-/// The kinds of object a person edits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectKind {
-    /// A team.
-    Team,
-    /// A service.
-    Service,
-    /// An environment.
-    Environment,
-    /// A freeze.
-    Freeze,
-    /// A release.
-    Release,
-}
-
-impl ObjectKind {
-    /// Every kind, in the order a plan file lists them (a later kind may refer
-    /// to an earlier one).
-    pub(crate) const ALL: [ObjectKind; 5] = [
-        Self::Team,
-        Self::Service,
-        Self::Environment,
-        Self::Freeze,
-        Self::Release,
-    ];
-
-    /// The kind named by `noun` (`team`, `release`, ...).
-    pub(crate) fn from_noun(noun: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.noun() == noun)
-    }
-
-    /// The plan file's list that holds this kind.
-    pub(crate) fn list(self) -> &'static str {
-        match self {
-            Self::Team => "teams",
-            Self::Service => "services",
-            Self::Environment => "environments",
-            Self::Freeze => "freezes",
-            Self::Release => "releases",
-        }
-    }
-
-    /// Its name in messages, audit entries and the sync log.
-    pub fn noun(self) -> &'static str {
-        match self {
-            Self::Team => "team",
-            Self::Service => "service",
-            Self::Environment => "environment",
-            Self::Freeze => "freeze",
-            Self::Release => "release",
-        }
-    }
-}
 
 /// What one change of a calendar object did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,11 +57,6 @@ fn not_found(kind: ObjectKind, id: &str) -> ApiError {
     )
 }
 
-fn position(list: &[Value], id: &str) -> Option<usize> {
-    list.iter()
-        .position(|v| v.get("id").and_then(Value::as_str) == Some(id))
-}
-
 /// An object as it is stored: its plan-file JSON and its place.
 struct Stored {
     value: Value,
@@ -145,12 +85,6 @@ fn document(
     };
     let position = u32::try_from(position).unwrap_or(u32::MAX);
     Ok((doc, Some(Stored { value, position })))
-}
-
-/// The object `id` of `kind` in a plan document.
-pub(crate) fn object_in(doc: &Value, kind: ObjectKind, id: &str) -> Option<Value> {
-    let list = doc.get(kind.list())?.as_array()?;
-    position(list, id).map(|i| list[i].clone())
 }
 
 /// Writes a plan document into which objects were put: validated as a
@@ -185,31 +119,6 @@ pub(crate) fn write_document(
         .collect();
     store.apply_pulled(&changed, catalog_changed, &kept, &gone, records)?;
     Ok(())
-}
-
-/// Puts `value` in place of the object `id` (or at `at`, else at the end),
-/// or removes it.
-pub(crate) fn put(
-    doc: &mut Value,
-    kind: ObjectKind,
-    id: &str,
-    value: Option<Value>,
-    at: Option<usize>,
-) {
-    let Some(list) = doc.get_mut(kind.list()).and_then(Value::as_array_mut) else {
-        return;
-    };
-    match (position(list, id), value) {
-        (Some(i), Some(v)) => list[i] = v,
-        (None, Some(v)) => match at {
-            Some(i) => list.insert(i.min(list.len()), v),
-            None => list.push(v),
-        },
-        (Some(i), None) => {
-            list.remove(i);
-        }
-        (None, None) => {}
-    }
 }
 
 fn key(c: &ConflictReport) -> (String, Vec<String>, Option<String>, String) {

@@ -9,6 +9,7 @@
 //! this one; this crate knows nothing of Tauri, clap or HTTP.
 
 mod adapters;
+mod adapters_run;
 mod audit;
 mod calendar;
 mod check;
@@ -21,9 +22,6 @@ mod notify;
 mod plan;
 mod readiness;
 mod release;
-mod server;
-mod server_store;
-mod sync;
 mod sync_client;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
@@ -35,8 +33,8 @@ pub use check::{
 pub use edit::{
     delete_object, freeze_input, import_holidays, preview_freeze, restore_object, save_environment,
     save_freeze, save_service, save_team, settings, EnvironmentInput, FreezeInput, FreezePreview,
-    FreezeSummary, HolidayImport, ObjectChange, ObjectKind, PeriodView, ServiceInput, Settings,
-    TeamInput, Usage,
+    FreezeSummary, HolidayImport, ObjectChange, PeriodView, ServiceInput, Settings, TeamInput,
+    Usage,
 };
 pub use error::{ApiError, ErrorCode};
 pub use gate::{gate_plan, GateFreeze, GateReport};
@@ -44,16 +42,16 @@ pub use live::{Freshness, Live, OpenProgress};
 pub use plan::{
     default_db_path, export_plan_file, export_plan_ics, export_plan_json, import_plan_file,
     import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new,
-    validate_plan_text, ImportSummary, DEMO_PLAN,
+    validate_plan_text, DEMO_PLAN,
 };
-pub use relcal_domain::Interval;
+pub use relcal_domain::{Interval, ObjectKind};
 
 pub use adapters::{
     adapter_runs, adapter_settings, apply_github_releases, apply_gitlab_deployments,
     freeze_from_gitlab, import_gitlab_freezes, record_adapter_run, save_adapter_settings,
-    AdapterReport, AdapterRun, AdapterSettings, GitHubRelease, GitLabDeployment, GitLabEnvironment,
-    GitLabFreezePeriod,
+    AdapterReport, AdapterRun, AdapterSettings,
 };
+pub use adapters_run::{poll_github_releases, run_adapters};
 pub use notify::{
     notify_settings, run_notifications, save_notify_settings, tray_status, NotifyRun,
     NotifySettings, OutgoingNotice, TrayStatus,
@@ -64,6 +62,10 @@ pub use readiness::{
     GoNoGo, GoNoGoRow, TemplateItem,
 };
 pub use relcal_domain::Plan;
+pub use relcal_protocol::{
+    Change, Changes, Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment,
+    GitLabFreezePeriod, ImportSummary, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK,
+};
 pub use relcal_store::Store;
 pub use release::{
     approve_release, catalog, move_release, preview_release, release_detail, release_input,
@@ -71,13 +73,8 @@ pub use release::{
     CatalogEntry, ChecklistView, OverrideView, ReleaseChange, ReleaseDetail, ReleaseInput,
     ReleaseLink, ReleasePreview, RollbackView,
 };
-pub use server::{authenticate, create_token, import_server_plan, server_ics, Principal, Role};
-pub use server_store::{server_calendar, ChangeWrite, ServerStore};
-pub use sync::{
-    apply_mutations, changes_since, Change, Changes, Mutation, MutationResult, MAX_BATCH,
-};
 pub use sync_client::{
     record_sync_error, resolve_sync_conflict, set_sync_server, sync_and_record,
     sync_conflict_views, sync_conflicts, sync_once, sync_server, sync_status, SyncConflictField,
-    SyncConflictView, SyncReport, SyncStatus, Transport, PUSH_CHUNK,
+    SyncConflictView, SyncReport, SyncStatus,
 };

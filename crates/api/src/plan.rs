@@ -3,8 +3,8 @@
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Datelike, Utc};
 use relcal_domain::{parse_plan, Plan, ReleaseStatus};
+use relcal_protocol::ImportSummary;
 use relcal_store::Store;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The demo plan shipped in `assets/`, shown to a new user.
@@ -41,35 +41,6 @@ pub fn open_store(path: &Path) -> Result<Store, ApiError> {
 /// Parses and validates a plan file's text.
 pub fn validate_plan_text(text: &str) -> Result<Plan, ApiError> {
     Ok(parse_plan(text)?)
-}
-
-/// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ImportSummary {
-    /// Teams stored.
-    pub teams: u32,
-    /// Services stored.
-    pub services: u32,
-    /// Environments stored.
-    pub environments: u32,
-    /// Freezes stored.
-    pub freezes: u32,
-    /// Releases stored.
-    pub releases: u32,
-}
-
-impl ImportSummary {
-    pub(crate) fn of(plan: &Plan) -> Self {
-        let n = |len: usize| u32::try_from(len).unwrap_or(u32::MAX);
-        Self {
-            teams: n(plan.teams.len()),
-            services: n(plan.services.len()),
-            environments: n(plan.environments.len()),
-            freezes: n(plan.freezes.len()),
-            releases: n(plan.releases.len()),
-        }
-    }
 }
 
 /// Replaces the calendar in `store` with the plan in `text`, in one

@@ -11,26 +11,15 @@
 //! caller's.
 
 use crate::check::{stored_plan, utc};
-use crate::edit::{object_in, put, write_document, ObjectKind};
+use crate::edit::write_document;
 use crate::error::{ApiError, ErrorCode};
-use crate::sync::{Changes, Mutation, MutationResult};
 use chrono::{DateTime, Utc};
+use relcal_domain::{object_in, put, ObjectKind};
+use relcal_protocol::{Mutation, MutationResult, Transport, MAX_BATCH};
 use relcal_store::{AuditRecord, Store, SyncClient, SyncInflight};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-
-/// How a desktop talks to the server.
-pub trait Transport {
-    /// `GET /v1/changes?since=`.
-    fn changes(&mut self, since: u64) -> Result<Changes, ApiError>;
-    /// `POST /v1/mutations` with an idempotency key.
-    fn push(&mut self, key: &str, batch: &[Mutation]) -> Result<Vec<MutationResult>, ApiError>;
-    /// Mutations per request: a push of more goes out in several.
-    fn max_batch(&self) -> usize {
-        PUSH_CHUNK
-    }
-}
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -93,10 +82,6 @@ fn apply_pulled(
     Ok(u32::try_from(records.len()).unwrap_or(u32::MAX))
 }
 
-/// Mutations per request unless the transport says otherwise (the server takes
-/// up to `MAX_BATCH`).
-pub const PUSH_CHUNK: usize = 200;
-
 fn inflight(batch: &[Mutation], upto: u64) -> Result<SyncInflight, ApiError> {
     Ok(SyncInflight {
         batch: serde_json::to_string(batch)
@@ -117,9 +102,7 @@ fn push_rest(
     report: &mut SyncReport,
 ) -> Result<(), ApiError> {
     while !batch.is_empty() {
-        let n = batch
-            .len()
-            .min(transport.max_batch().clamp(1, crate::sync::MAX_BATCH));
+        let n = batch.len().min(transport.max_batch().clamp(1, MAX_BATCH));
         let chunk = &batch[..n];
         // The chunk's content names it: a retry of the same chunk is
         // recognised, a different one never gets an old answer.

@@ -236,10 +236,10 @@ struct GitLabProject {
 
 impl GitLabProject {
     /// The instance, with the token from GITLAB_TOKEN or the keyring.
-    fn client(&self) -> Result<relcal_sync::GitLab, ApiError> {
-        relcal_sync::GitLab::new(
+    fn client(&self) -> Result<relcal_http::GitLab, ApiError> {
+        relcal_http::GitLab::new(
             &self.url,
-            relcal_sync::load_secret(&relcal_sync::gitlab_account(&self.url), "GITLAB_TOKEN"),
+            relcal_http::load_secret(&relcal_http::gitlab_account(&self.url), "GITLAB_TOKEN"),
         )
     }
 }
@@ -641,9 +641,9 @@ fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
 fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
     let GitHubCommand::Releases { db, repo, api } = command;
     let mut store = open_as(&db, None)?;
-    let token = relcal_sync::load_secret(&relcal_sync::github_account(&api), "GITHUB_TOKEN");
-    let github = relcal_sync::GitHub::new(&api, token)?;
-    match relcal_sync::poll_github_releases(&mut store, &github, &repo, relcal_api::clock::now())? {
+    let now = relcal_api::clock::now();
+    match relcal_api::poll_github_releases(&mut store, &relcal_http::HttpForges, &api, &repo, now)?
+    {
         None => println!("GitHub {repo} releases: not modified since the last poll"),
         Some(r) => print_report(&format!("GitHub {repo} releases"), &r),
     }
@@ -652,11 +652,11 @@ fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
 
 /// Runs `sync`.
 fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
-    let (token, _) = relcal_sync::load_token(server.trim_end_matches('/'))?;
+    let (token, _) = relcal_http::load_token(server.trim_end_matches('/'))?;
     // A new desktop joins with a new database: its first sync fills it.
     let mut store = relcal_api::open_store(&db.path()?)?;
     relcal_api::load_user_name(&mut store)?;
-    let mut http = relcal_sync::HttpTransport::new(&server, &token)?;
+    let mut http = relcal_http::HttpTransport::new(&server, &token)?;
     let base = http.base().to_owned();
     let report =
         relcal_api::sync_and_record(&mut store, &base, &mut http, relcal_api::clock::now())?;
@@ -774,12 +774,12 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
                 )
             })?;
             let server = server.trim_end_matches('/');
-            relcal_sync::save_token(server, &token)?;
+            relcal_http::save_token(server, &token)?;
             println!("the token for {server} is in the OS keyring");
         }
         Command::Logout { server } => {
             let server = server.trim_end_matches('/');
-            relcal_sync::forget_token(server)?;
+            relcal_http::forget_token(server)?;
             println!("no token for {server} is kept in the OS keyring now");
         }
         Command::Conflicts {

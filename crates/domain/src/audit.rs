@@ -308,3 +308,23 @@ mod tests {
         .starts_with("entry #3 does not follow entry #1"));
     }
 }
+
+/// A change to record. A store numbers and chains it
+/// (the SQLite store, or the server's PostgreSQL one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What, e.g. `release.move`.
+    pub action: String,
+    /// The kind of object: `release`, `freeze`, `team`, `calendar`, ...
+    pub object_kind: String,
+    /// Its id.
+    pub object_id: String,
+    /// The object before (plan-file JSON text), if it existed.
+    pub before: Option<String>,
+    /// The object after, if it still exists.
+    pub after: Option<String>,
+}

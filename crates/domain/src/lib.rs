@@ -10,12 +10,14 @@
 
 mod audit;
 mod conflicts;
+mod document;
 mod duration;
 mod error;
 mod export;
 mod gate;
 mod ics;
 mod ids;
+mod kind;
 mod notify;
 mod plan;
 mod recurrence;
@@ -24,14 +26,16 @@ mod time;
 mod validate;
 mod wire;
 
-pub use audit::{entry_hash, verify_chain, AuditEntry, ChainBreak, GENESIS};
+pub use audit::{entry_hash, verify_chain, AuditEntry, AuditRecord, ChainBreak, GENESIS};
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
+pub use document::{object_in, position, put};
 pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
 pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
 pub use ics::{day_start, freezes_from_ics, plan_to_ics, ImportedFreeze};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
+pub use kind::ObjectKind;
 pub use notify::{
     first_run_notices, next_notice_at, notices_between, quiet_hours, Notice, NoticeKind,
     NotifyRules, QuietHours,
@@ -45,8 +49,8 @@ pub use recurrence::{
     MAX_OCCURRENCES_PER_DAY,
 };
 pub use time::{
-    check_year, end_of_supported_years, resolve_local, Interval, PlanTime, TimeValue, MAX_YEAR,
-    MIN_YEAR,
+    check_year, end_of_supported_years, resolve_local, utc_text, Interval, PlanTime, TimeValue,
+    MAX_YEAR, MIN_YEAR,
 };
 pub use validate::{parse_plan, parse_plan_value, parse_release_value};
 pub use wire::PLAN_FORMAT_VERSION;

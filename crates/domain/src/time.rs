@@ -246,3 +246,72 @@ mod tests {
         assert!(a.overlaps(&c));
     }
 }
+
+/// An instant as RFC 3339 UTC to the second, as every report writes it.
+pub fn utc_text(t: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    // `to_rfc3339_opts(Secs, true)` by hand for four-digit years: a view
+    // writes two per release, thousands at a time, and the formatter's
+    // generality was a fifth of the work.
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    }
+    let y = year as u32;
+    let fields = [
+        y / 100,
+        y % 100,
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    ];
+    let mut out = [0u8; 20];
+    // Where each field's two digits go in `YYYY-MM-DDTHH:MM:SSZ`.
+    for (n, at) in fields.into_iter().zip([0, 2, 5, 8, 11, 14, 17]) {
+        out[at] = b'0' + (n / 10 % 10) as u8;
+        out[at + 1] = b'0' + (n % 10) as u8;
+    }
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ] {
+        out[at] = c;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod utc_tests {
+    use super::*;
+    use chrono::SecondsFormat;
+
+    #[test]
+    fn utc_writes_what_chrono_writes() {
+        for text in [
+            "1900-01-01T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+            "2026-03-29T01:00:00Z",
+            "2099-12-31T23:59:59Z",
+            "0001-02-03T04:05:06Z",
+            "2027-06-01T09:30:07.900Z",
+        ] {
+            let t = DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+            assert_eq!(
+                utc_text(t),
+                t.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "{text}"
+            );
+        }
+        let far = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(
+            utc_text(far),
+            far.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+    }
+}

@@ -22,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::{Parser, Subcommand};
-use relcal_api::{ApiError, ErrorCode, Role, ServerStore};
+use relcal_protocol::{ApiError, ErrorCode};
+use relcal_server_core::{Role, ServerStore};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -176,8 +177,8 @@ async fn gate(
         Some(t) => relcal_api::clock::parse_instant("gate: field `at`", t).map_err(Failure)?,
     };
     with_store(store, move |s| {
-        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
-        let plan = relcal_api::server_calendar(s)?;
+        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        let plan = relcal_server_core::server_calendar(s)?;
         Ok(Json(relcal_api::gate_plan(
             &plan,
             &env,
@@ -203,8 +204,8 @@ async fn calendar_ics(
 ) -> Result<Response, Failure> {
     let token = q.token.or_else(|| token_of(&headers));
     let ics = with_store(store, move |s| {
-        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
-        Ok(relcal_api::server_ics(s, relcal_api::clock::now())?)
+        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        Ok(relcal_server_core::server_ics(s, relcal_api::clock::now())?)
     })
     .await?;
     Ok((
@@ -218,8 +219,8 @@ async fn calendar_ics(
 async fn plan(State(store): State<Shared>, headers: HeaderMap) -> Result<Response, Failure> {
     let token = token_of(&headers);
     let json = with_store(store, move |s| {
-        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
-        Ok(relcal_api::server_calendar(s)?.to_json_pretty())
+        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        Ok(relcal_server_core::server_calendar(s)?.to_json_pretty())
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
@@ -229,10 +230,10 @@ async fn plan(State(store): State<Shared>, headers: HeaderMap) -> Result<Respons
 async fn whoami(
     State(store): State<Shared>,
     headers: HeaderMap,
-) -> Result<Json<relcal_api::Principal>, Failure> {
+) -> Result<Json<relcal_server_core::Principal>, Failure> {
     let token = token_of(&headers);
     with_store(store, move |s| {
-        Ok(Json(relcal_api::authenticate(
+        Ok(Json(relcal_server_core::authenticate(
             s,
             token.as_deref(),
             Role::Viewer,
@@ -263,8 +264,8 @@ async fn changes(
         })?,
     };
     with_store(store, move |s| {
-        relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
-        Ok(Json(relcal_api::changes_since(
+        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        Ok(Json(relcal_server_core::changes_since(
             s,
             since,
             1000,
@@ -296,7 +297,7 @@ async fn mutations(
         .map(str::to_owned);
     let body = with_store(store, move |s| {
         // Who asks comes first: a stranger learns nothing about the request.
-        let who = relcal_api::authenticate(s, token.as_deref(), Role::Viewer)?;
+        let who = relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
         let key = key.ok_or_else(|| {
             Failure(ApiError::new(
                 ErrorCode::Validation,
@@ -313,8 +314,12 @@ async fn mutations(
         if let Some(previous) = s.answer(&batch_key)? {
             return Ok(previous);
         }
-        let results =
-            relcal_api::apply_mutations(s, &who, &batch.mutations, relcal_api::clock::now())?;
+        let results = relcal_server_core::apply_mutations(
+            s,
+            &who,
+            &batch.mutations,
+            relcal_api::clock::now(),
+        )?;
         let body = serde_json::json!({ "results": results }).to_string();
         s.record_answer(&batch_key, &body)?;
         Ok(body)
@@ -395,7 +400,7 @@ fn main() -> ExitCode {
             }) => {
                 say!(
                     "{}",
-                    relcal_api::create_token(
+                    relcal_server_core::create_token(
                         store.as_mut(),
                         &user,
                         &role,
@@ -411,7 +416,7 @@ fn main() -> ExitCode {
                         format!("{}: cannot read the plan: {e}", plan.display()),
                     )
                 })?;
-                let s = relcal_api::import_server_plan(
+                let s = relcal_server_core::import_server_plan(
                     store.as_mut(),
                     &text,
                     relcal_api::clock::now(),

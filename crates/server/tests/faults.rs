@@ -12,7 +12,7 @@
 mod common;
 use chrono::{DateTime, Utc};
 use common::{start, token, Backend, Fault, FaultProxy, Server, ServerDb};
-use relcal_sync::{HttpTransport, RetryPolicy};
+use relcal_http::{HttpTransport, RetryPolicy};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -417,7 +417,7 @@ mod desktops {
     }
 
     fn sync(store: &mut relcal_api::Store, server: &Server, token: &str) -> relcal_api::SyncReport {
-        let mut http = relcal_sync::HttpTransport::new(&server.base, token).unwrap();
+        let mut http = relcal_http::HttpTransport::new(&server.base, token).unwrap();
         relcal_api::sync_once(store, &server.base, &mut http, at("2026-11-25T00:00:00Z")).unwrap()
     }
 
@@ -562,7 +562,7 @@ mod cli {
         Command::new(dir.join("relcal"))
     }
 
-    fn relcal_sync_pulls_the_calendar_and_lists_no_conflicts(backend: Backend) {
+    fn relcal_http_pulls_the_calendar_and_lists_no_conflicts(backend: Backend) {
         let (dir, db, _viewer) = setup(backend);
         let li = String::from_utf8(token(&db, "li", "editor").stdout)
             .unwrap()
@@ -609,5 +609,5 @@ mod cli {
         assert!(String::from_utf8_lossy(&list.stdout).contains("0 unresolved"));
     }
 
-    crate::on_both_backends!(relcal_sync_pulls_the_calendar_and_lists_no_conflicts);
+    crate::on_both_backends!(relcal_http_pulls_the_calendar_and_lists_no_conflicts);
 }

@@ -10,9 +10,9 @@
 //! write one at a time and the change log's order is its commit order.
 
 use postgres::{Client, NoTls, Transaction};
-use relcal_api::{ApiError, ChangeWrite, ErrorCode, ServerStore};
-use relcal_domain::{entry_hash, Plan, GENESIS};
-use relcal_store::{AuditRecord, SyncRow};
+use relcal_domain::{entry_hash, AuditRecord, Plan, GENESIS};
+use relcal_protocol::{ApiError, ErrorCode};
+use relcal_server_core::{ChangeWrite, ServerStore, SyncRow};
 use serde_json::Value;
 
 /// The plan file's lists, in order, with each list's object kind.

@@ -2,27 +2,8 @@
 //! transaction as the change it records.
 
 use crate::{Store, StoreError};
-use relcal_domain::{entry_hash, verify_chain, AuditEntry, ChainBreak, GENESIS};
+use relcal_domain::{entry_hash, verify_chain, AuditEntry, AuditRecord, ChainBreak, GENESIS};
 use rusqlite::{params, OptionalExtension, Transaction};
-
-/// A change to record. The store numbers and chains it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// When, RFC 3339 UTC.
-    pub at: String,
-    /// Who.
-    pub actor: String,
-    /// What, e.g. `release.move`.
-    pub action: String,
-    /// The kind of object: `release`, `freeze`, `team`, `calendar`, ...
-    pub object_kind: String,
-    /// Its id.
-    pub object_id: String,
-    /// The object before (plan-file JSON text), if it existed.
-    pub before: Option<String>,
-    /// The object after, if it still exists.
-    pub after: Option<String>,
-}
 
 /// Appends `records` to the chain inside `tx`.
 pub(crate) fn append(tx: &Transaction<'_>, records: &[AuditRecord]) -> Result<(), StoreError> {

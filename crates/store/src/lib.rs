@@ -13,12 +13,14 @@ mod calendar;
 mod notify;
 mod plan;
 mod schema;
+mod server;
 mod sync;
 
-pub use audit::AuditRecord;
 pub use calendar::ReleaseRow;
 pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail, SyncWrite};
-pub use sync::{SyncClient, SyncInflight, SyncOutcome, SyncRow};
+pub use relcal_domain::AuditRecord;
+pub use relcal_server_core::SyncRow;
+pub use sync::{SyncClient, SyncInflight, SyncOutcome};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -141,5 +143,19 @@ impl Store {
             .conn
             .query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
         Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
+    }
+}
+
+/// A store failure as the use cases report it: the database cannot be
+/// opened or upgraded (unavailable), or a query failed (a bug or corruption).
+impl From<StoreError> for relcal_protocol::ApiError {
+    fn from(e: StoreError) -> Self {
+        use relcal_protocol::ErrorCode;
+        use StoreError as S;
+        let code = match &e {
+            S::Open { .. } | S::Migration(_) => ErrorCode::Unavailable,
+            S::Sqlite(_) | S::Corrupt(_) => ErrorCode::Internal,
+        };
+        Self::new(code, e.to_string())
     }
 }

@@ -1,22 +1,8 @@
 //! The server's change log and mutation answers.
 
 use crate::{Store, StoreError};
+use relcal_server_core::SyncRow;
 use rusqlite::{params, OptionalExtension};
-
-/// One entry of the change log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncRow {
-    /// Order.
-    pub seq: u64,
-    /// Object kind.
-    pub kind: String,
-    /// Object id.
-    pub id: String,
-    /// Its version after this change.
-    pub version: u64,
-    /// The object (JSON text), or `None` for a deletion.
-    pub object: Option<String>,
-}
 
 impl Store {
     /// How many changes the log holds.

@@ -3,7 +3,7 @@
 //! file. Where no keyring is available (a headless box, CI), `RELCAL_TOKEN`
 //! is the way, and the error says so.
 
-use relcal_api::{ApiError, ErrorCode};
+use relcal_protocol::{ApiError, ErrorCode};
 
 /// The keyring's service name for Relcal's entries.
 pub const SERVICE: &str = "relcal";

@@ -10,44 +10,12 @@
 //! copy and the base, and never applied silently. A mutation id is applied at
 //! most once: a repeated id gets the first answer again.
 
-use crate::check::utc;
-use crate::edit::{put, ObjectKind};
-use crate::error::{ApiError, ErrorCode};
-use crate::server::{Principal, Role};
-use crate::server_store::{server_calendar, ChangeWrite, ServerStore};
+use crate::auth::{Principal, Role};
+use crate::store::{server_calendar, ChangeWrite, ServerStore};
 use chrono::{DateTime, Utc};
-use relcal_domain::Plan;
-use relcal_store::AuditRecord;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
-/// Most mutations in one batch.
-pub const MAX_BATCH: usize = 500;
-/// One change in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    /// Its place in the server's order (the cursor).
-    pub seq: u64,
-    /// `team`, `service`, `environment`, `freeze` or `release`.
-    pub kind: ObjectKind,
-    /// Object id.
-    pub id: String,
-    /// The object's version after the change.
-    pub version: u64,
-    /// The object as plan-file JSON, or null when it was deleted (a tombstone).
-    pub object: Option<Value>,
-}
-
-/// Changes after a cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Changes {
-    /// In order.
-    pub changes: Vec<Change>,
-    /// Pass it as `since` next time.
-    pub cursor: u64,
-    /// More changes wait after this page.
-    pub more: bool,
-}
+use relcal_domain::{put, utc_text as utc, AuditRecord, ObjectKind, Plan};
+use relcal_protocol::{ApiError, Change, Changes, ErrorCode, Mutation, MutationResult, MAX_BATCH};
+use serde_json::Value;
 
 /// Logs every object as version 1 the first time sync is used on a calendar,
 /// so every object has a version and a base to merge against.
@@ -107,57 +75,6 @@ pub fn changes_since(
         cursor,
         more,
     })
-}
-
-/// One mutation of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mutation {
-    /// Unique per mutation, chosen by the client: a repeat gets the first answer.
-    pub mutation_id: String,
-    /// The object's kind.
-    pub kind: ObjectKind,
-    /// Its id.
-    pub id: String,
-    /// The version the client changed (0 for a new object).
-    pub base_version: u64,
-    /// The fields to set (plan-file names; null removes an optional field),
-    /// or null to delete the object.
-    pub fields: Option<Map<String, Value>>,
-}
-
-/// What happened to one mutation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum MutationResult {
-    /// Written (merged if it was made on an older version).
-    Applied {
-        /// The mutation.
-        mutation_id: String,
-        /// The object's new version.
-        version: u64,
-        /// It was made on an older version and merged.
-        merged: bool,
-    },
-    /// The same field changed on both sides: a person chooses.
-    Conflict {
-        /// The mutation.
-        mutation_id: String,
-        /// The fields changed on both sides.
-        fields: Vec<String>,
-        /// The server's copy (null: deleted on the server).
-        server: Option<Value>,
-        /// Its version.
-        server_version: u64,
-        /// The copy the mutation was made on.
-        base: Option<Value>,
-    },
-    /// Refused, with the reason (naming the object and field).
-    Rejected {
-        /// The mutation.
-        mutation_id: String,
-        /// Why.
-        reason: String,
-    },
 }
 
 fn rejected(m: &Mutation, reason: impl Into<String>) -> MutationResult {

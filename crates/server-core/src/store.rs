@@ -1,12 +1,25 @@
 //! Where the release API server keeps the team's calendar: one SQLite file
-//! (`Store`, zero set-up) or PostgreSQL (`relcal-store-pg`, for teams that
-//! outgrow one file). The server's use cases (tokens, the change log,
+//! (`relcal_store::Store`, zero set-up) or PostgreSQL (`relcal-store-pg`,
+//! for teams that outgrow one file); both implement [`ServerStore`]. The server's use cases (tokens, the change log,
 //! mutations) are written once, against this trait.
 
-use crate::edit::ObjectKind;
-use crate::error::{ApiError, ErrorCode};
-use relcal_domain::Plan;
-use relcal_store::{AuditRecord, Store, SyncRow, SyncWrite};
+use relcal_domain::{AuditRecord, ObjectKind, Plan};
+use relcal_protocol::{ApiError, ErrorCode};
+
+/// One entry of the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRow {
+    /// Order.
+    pub seq: u64,
+    /// Object kind.
+    pub kind: String,
+    /// Object id.
+    pub id: String,
+    /// Its version after this change.
+    pub version: u64,
+    /// The object (JSON text), or `None` for a deletion.
+    pub object: Option<String>,
+}
 
 /// One accepted change, written whole or not at all.
 pub struct ChangeWrite<'a> {
@@ -88,78 +101,4 @@ pub fn server_calendar(store: &mut dyn ServerStore) -> Result<Plan, ApiError> {
             ),
         )
     })
-}
-
-impl ServerStore for Store {
-    fn calendar(&mut self) -> Result<Option<Plan>, ApiError> {
-        Ok(self.load_plan()?)
-    }
-    fn replace_calendar(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), ApiError> {
-        Ok(self.replace_plan(plan, audit)?)
-    }
-    fn token_owner(&mut self, token_sha256: &str) -> Result<Option<(String, String)>, ApiError> {
-        Ok(self.server_token(token_sha256)?)
-    }
-    fn add_token(
-        &mut self,
-        token_sha256: &str,
-        user: &str,
-        role: &str,
-        at: &str,
-        audit: &[AuditRecord],
-    ) -> Result<(), ApiError> {
-        Ok(self.add_server_token(token_sha256, user, role, at, audit)?)
-    }
-    fn log_len(&mut self) -> Result<u64, ApiError> {
-        Ok(self.sync_log_len()?)
-    }
-    fn append_log(
-        &mut self,
-        entries: &[(String, String, Option<String>)],
-        at: &str,
-        by: &str,
-    ) -> Result<(), ApiError> {
-        Ok(self.append_sync_log(entries, at, by)?)
-    }
-    fn log_after(&mut self, since: u64, limit: usize) -> Result<Vec<SyncRow>, ApiError> {
-        Ok(self.sync_log_after(since, limit)?)
-    }
-    fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError> {
-        Ok(self.sync_current(kind, id)?)
-    }
-    fn at_version(
-        &mut self,
-        kind: &str,
-        id: &str,
-        version: u64,
-    ) -> Result<Option<String>, ApiError> {
-        Ok(self.sync_version(kind, id, version)?)
-    }
-    fn answer(&mut self, key: &str) -> Result<Option<String>, ApiError> {
-        Ok(self.sync_mutation_result(key)?)
-    }
-    fn record_answer(&mut self, key: &str, answer: &str) -> Result<(), ApiError> {
-        Ok(self.record_sync_mutation(key, answer)?)
-    }
-    fn write_change(&mut self, c: ChangeWrite<'_>) -> Result<(), ApiError> {
-        let write = match c.kind {
-            ObjectKind::Release => match c.calendar.releases.iter().find(|r| r.id.as_str() == c.id)
-            {
-                Some(r) => SyncWrite::Release(r),
-                None => SyncWrite::DeleteRelease(c.id),
-            },
-            _ => SyncWrite::Catalog(c.calendar),
-        };
-        Ok(self.write_synced(
-            write,
-            std::slice::from_ref(c.audit),
-            (c.kind.noun(), c.id, c.object),
-            c.at,
-            c.by,
-            c.answer,
-        )?)
-    }
-    fn describe(&self) -> String {
-        format!("the database {}", self.path().display())
-    }
 }

@@ -1,11 +1,10 @@
 //! Who may use the release API server: per-user bearer tokens with a role.
 //! Tokens are random, shown once, and stored only as their SHA-256.
 
-use crate::check::utc;
-use crate::error::{ApiError, ErrorCode};
-use crate::server_store::ServerStore;
+use crate::store::{server_calendar, ServerStore};
 use chrono::{DateTime, Utc};
-use relcal_store::AuditRecord;
+use relcal_domain::{utc_text as utc, AuditRecord};
+use relcal_protocol::{ApiError, ErrorCode, ImportSummary};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -150,7 +149,7 @@ pub fn import_server_plan(
     store: &mut dyn ServerStore,
     text: &str,
     now: DateTime<Utc>,
-) -> Result<crate::ImportSummary, ApiError> {
+) -> Result<ImportSummary, ApiError> {
     if store.log_len()? > 0 {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -160,8 +159,8 @@ pub fn import_server_plan(
             ),
         ));
     }
-    let plan = crate::validate_plan_text(text)?;
-    let summary = crate::ImportSummary::of(&plan);
+    let plan = relcal_domain::parse_plan(text)?;
+    let summary = ImportSummary::of(&plan);
     let rec = AuditRecord {
         at: utc(now),
         actor: "relcal-server".into(),
@@ -177,8 +176,5 @@ pub fn import_server_plan(
 
 /// The server's calendar as iCalendar (the subscription feed).
 pub fn server_ics(store: &mut dyn ServerStore, now: DateTime<Utc>) -> Result<String, ApiError> {
-    Ok(relcal_domain::plan_to_ics(
-        &crate::server_store::server_calendar(store)?,
-        now,
-    ))
+    Ok(relcal_domain::plan_to_ics(&server_calendar(store)?, now))
 }

@@ -14,18 +14,16 @@ mod adapters_run;
 mod outside;
 mod token;
 
-pub use adapters_run::{
-    github_account, gitlab_account, poll_github_releases, run_adapters, GITHUB_API,
-};
-
-pub use outside::{GitHub, GitHubReleases, GitLab};
+pub use adapters_run::{github_account, gitlab_account, HttpForges};
+pub use outside::{GitHub, GitLab};
+pub use relcal_protocol::{GitHubReleases, GITHUB_API};
 
 pub use token::{
     forget_secret, forget_token, load_secret, load_token, save_secret, save_token, TokenSource,
     SERVICE, TOKEN_ENV,
 };
 
-use relcal_api::{ApiError, Changes, ErrorCode, Mutation, MutationResult, Transport};
+use relcal_protocol::{ApiError, Changes, ErrorCode, Mutation, MutationResult, Transport};
 use std::time::Duration;
 
 /// How requests are retried.
@@ -133,7 +131,7 @@ impl HttpTransport {
             token: token.to_owned(),
             policy,
             waits: Vec::new(),
-            max_batch: relcal_api::PUSH_CHUNK,
+            max_batch: relcal_protocol::PUSH_CHUNK,
         })
     }
 

@@ -3,7 +3,7 @@
 //! `PRIVATE-TOKEN`, and GitHub's REST API with `ETag` / `If-None-Match`, so
 //! polling an unchanged list costs nothing against the rate limit.
 
-use relcal_api::{ApiError, ErrorCode, GitHubRelease, GitLabDeployment, GitLabFreezePeriod};
+use relcal_protocol::{ApiError, ErrorCode, GitHubReleases, GitLabDeployment, GitLabFreezePeriod};
 use std::time::Duration;
 
 fn client() -> Result<reqwest::blocking::Client, ApiError> {
@@ -146,15 +146,6 @@ impl GitLab {
             1,
         )
     }
-}
-
-/// A list of GitHub releases and its ETag (for the next poll).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitHubReleases {
-    /// Newest first.
-    pub releases: Vec<GitHubRelease>,
-    /// Send it as `If-None-Match` next time.
-    pub etag: Option<String>,
 }
 
 /// GitHub's REST API.

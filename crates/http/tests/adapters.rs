@@ -112,11 +112,11 @@ fn gitlab_freeze_periods_become_recurring_freezes_kept_in_step_with_gitlab() {
     let mut store = calendar(dir.path());
     let now = at("2026-11-29T12:00:00Z");
 
-    let anonymous = relcal_sync::GitLab::new(&base, None).unwrap();
+    let anonymous = relcal_http::GitLab::new(&base, None).unwrap();
     let err = anonymous.freeze_periods("acme/checkout").unwrap_err();
     assert_eq!(err.code, ErrorCode::Unauthorized, "{err:?}");
 
-    let gitlab = relcal_sync::GitLab::new(&base, Some("glpat-recorded".into())).unwrap();
+    let gitlab = relcal_http::GitLab::new(&base, Some("glpat-recorded".into())).unwrap();
     let periods = gitlab.freeze_periods("acme/checkout").unwrap();
     assert_eq!(
         periods.iter().map(|p| p.id).collect::<Vec<_>>(),
@@ -261,7 +261,7 @@ fn gitlab_deployments_set_release_status_and_github_releases_the_artifact_with_e
     let mut store = calendar(dir.path());
     let now = at("2026-12-01T16:00:00Z");
 
-    let gitlab = relcal_sync::GitLab::new(&base, Some("glpat-recorded".into())).unwrap();
+    let gitlab = relcal_http::GitLab::new(&base, Some("glpat-recorded".into())).unwrap();
     let deployments = gitlab.deployments("acme/checkout", None).unwrap();
     assert_eq!(deployments.len(), 4);
     let report = relcal_api::apply_gitlab_deployments(&mut store, &deployments, now).unwrap();
@@ -287,8 +287,8 @@ fn gitlab_deployments_set_release_status_and_github_releases_the_artifact_with_e
     // Only the status is GitLab's: everything else is as it was.
     assert_eq!(find(&plan, "releases", "checkout-2.0")["owner"], "dana");
 
-    let github = relcal_sync::GitHub::new(&base, None).unwrap();
-    let relcal_sync::GitHubReleases { releases, etag } =
+    let github = relcal_http::GitHub::new(&base, None).unwrap();
+    let relcal_http::GitHubReleases { releases, etag } =
         github.releases("acme/checkout", None).unwrap().unwrap();
     assert_eq!(etag.as_deref(), Some("\"rel-v1\""));
     let report =
@@ -329,7 +329,7 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
     let now = at("2026-12-01T16:00:00Z");
     // Tokens in the keyring (keyring-core's mock store here).
     keyring_core::set_default_store(keyring_core::mock::Store::new().unwrap());
-    relcal_sync::save_secret(&relcal_sync::gitlab_account(&base), "glpat-recorded").unwrap();
+    relcal_http::save_secret(&relcal_http::gitlab_account(&base), "glpat-recorded").unwrap();
 
     // Bad settings are refused naming the field; nothing is saved.
     let bad = relcal_api::AdapterSettings {
@@ -373,7 +373,7 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
         "trailing slash dropped"
     );
 
-    let runs = relcal_sync::run_adapters(&mut store, now).unwrap();
+    let runs = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges, now).unwrap();
     let sources: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
     assert_eq!(
         sources,
@@ -399,7 +399,7 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
     assert_eq!(relcal_api::adapter_runs(&store).unwrap().len(), 3);
 
     // Again: GitLab's freezes are unchanged, GitHub answers 304.
-    let again = relcal_sync::run_adapters(&mut store, now).unwrap();
+    let again = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges, now).unwrap();
     assert!(again.iter().all(|r| r.changes == 0), "{again:?}");
     assert_eq!(
         again[0].summary,
@@ -411,8 +411,8 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
     );
 
     // Without the token GitLab refuses: the run says why; GitHub still runs.
-    relcal_sync::forget_secret(&relcal_sync::gitlab_account(&base)).unwrap();
-    let refused = relcal_sync::run_adapters(&mut store, now).unwrap();
+    relcal_http::forget_secret(&relcal_http::gitlab_account(&base)).unwrap();
+    let refused = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges, now).unwrap();
     assert!(
         refused[0].error.as_deref().unwrap().contains("401"),
         "{refused:?}"

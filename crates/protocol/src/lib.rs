@@ -1,0 +1,24 @@
+//! What crosses a boundary between Relcal's parts: the errors every front
+//! door passes on as `{code, message}`, the sync protocol between desktops
+//! and the release API server, the forges' answers the adapters read, and an
+//! import's summary.
+//!
+//! Architecture invariant: types and the traits of the outside world
+//! ([`Transport`], [`Forges`]) only, no I/O.
+//! The server (`relcal-server-core`) and the desktop (`relcal-api`) both
+//! depend on this crate, never on each other.
+
+#![deny(missing_docs)]
+
+mod error;
+mod forge;
+mod summary;
+mod sync;
+
+pub use error::{ApiError, ErrorCode};
+pub use forge::{
+    Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment, GitLabFreezePeriod,
+    GITHUB_API,
+};
+pub use summary::ImportSummary;
+pub use sync::{Change, Changes, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK};

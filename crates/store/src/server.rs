@@ -1,0 +1,82 @@
+//! The release API server's storage in this SQLite file: the server-side
+//! half of `relcal_server_core::ServerStore` (zero set-up; PostgreSQL is
+//! `relcal-store-pg`).
+
+use crate::{Store, SyncWrite};
+use relcal_domain::{AuditRecord, ObjectKind, Plan};
+use relcal_protocol::ApiError;
+use relcal_server_core::{ChangeWrite, ServerStore, SyncRow};
+
+impl ServerStore for Store {
+    fn calendar(&mut self) -> Result<Option<Plan>, ApiError> {
+        Ok(self.load_plan()?)
+    }
+    fn replace_calendar(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), ApiError> {
+        Ok(self.replace_plan(plan, audit)?)
+    }
+    fn token_owner(&mut self, token_sha256: &str) -> Result<Option<(String, String)>, ApiError> {
+        Ok(self.server_token(token_sha256)?)
+    }
+    fn add_token(
+        &mut self,
+        token_sha256: &str,
+        user: &str,
+        role: &str,
+        at: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), ApiError> {
+        Ok(self.add_server_token(token_sha256, user, role, at, audit)?)
+    }
+    fn log_len(&mut self) -> Result<u64, ApiError> {
+        Ok(self.sync_log_len()?)
+    }
+    fn append_log(
+        &mut self,
+        entries: &[(String, String, Option<String>)],
+        at: &str,
+        by: &str,
+    ) -> Result<(), ApiError> {
+        Ok(self.append_sync_log(entries, at, by)?)
+    }
+    fn log_after(&mut self, since: u64, limit: usize) -> Result<Vec<SyncRow>, ApiError> {
+        Ok(self.sync_log_after(since, limit)?)
+    }
+    fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError> {
+        Ok(self.sync_current(kind, id)?)
+    }
+    fn at_version(
+        &mut self,
+        kind: &str,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<String>, ApiError> {
+        Ok(self.sync_version(kind, id, version)?)
+    }
+    fn answer(&mut self, key: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.sync_mutation_result(key)?)
+    }
+    fn record_answer(&mut self, key: &str, answer: &str) -> Result<(), ApiError> {
+        Ok(self.record_sync_mutation(key, answer)?)
+    }
+    fn write_change(&mut self, c: ChangeWrite<'_>) -> Result<(), ApiError> {
+        let write = match c.kind {
+            ObjectKind::Release => match c.calendar.releases.iter().find(|r| r.id.as_str() == c.id)
+            {
+                Some(r) => SyncWrite::Release(r),
+                None => SyncWrite::DeleteRelease(c.id),
+            },
+            _ => SyncWrite::Catalog(c.calendar),
+        };
+        Ok(self.write_synced(
+            write,
+            std::slice::from_ref(c.audit),
+            (c.kind.noun(), c.id, c.object),
+            c.at,
+            c.by,
+            c.answer,
+        )?)
+    }
+    fn describe(&self) -> String {
+        format!("the database {}", self.path().display())
+    }
+}
