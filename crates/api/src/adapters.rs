@@ -14,16 +14,15 @@
 //! audited (so it syncs to the team's server like a person's change). The
 //! HTTP side (pagination, tokens, ETags) is `relcal_http`'s.
 
-use crate::check::stored_plan;
-use crate::edit::write_document;
+use crate::document::write_document;
 use crate::error::{ApiError, ErrorCode};
-use chrono::{DateTime, Datelike, TimeZone, Utc};
-use relcal_domain::{object_in, put, ObjectKind};
+use crate::plan::stored_plan;
+use chrono::{DateTime, Utc};
+use relcal_domain::{freeze_from_cron, object_in, put, CronPart, ObjectKind};
 use relcal_protocol::{GitHubRelease, GitLabDeployment, GitLabFreezePeriod};
 use relcal_store::{AuditRecord, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::str::FromStr;
 
 /// What an adapter did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -40,192 +39,38 @@ pub struct AdapterReport {
     pub skipped: Vec<String>,
 }
 
-/// Occurrences compared between cron and the rule: over a year of daily freezes.
-const SAMPLE: usize = 400;
-
-fn cron_error(period: &GitLabFreezePeriod, field: &str, why: impl std::fmt::Display) -> String {
-    format!("GitLab freeze period {}: field `{field}`: {why}", period.id)
-}
-
-/// The RRULE of a cron pattern, where one exists: a fixed minute and hour on
-/// every day, some weekdays, some days of the month, in some months.
-fn rrule_of(cron: &croner::Cron) -> Result<String, String> {
-    let p = &cron.pattern;
-    let minutes = p.minutes.values();
-    let hours = p.hours.values();
-    let seconds = p.seconds.values();
-    if minutes.len() != 1 || hours.len() != 1 || seconds != [0] {
-        return Err(
-            "only a fixed minute and hour (e.g. `0 23 * * 5`) can start a Relcal freeze".into(),
-        );
-    }
-    if p.days.has_modifiers() || p.days_of_week.has_modifiers() {
-        return Err("`L`, `W` and `#` are not supported".into());
-    }
-    let months = p.months.values();
-    let by_month = (months.len() < 12).then(|| {
-        months
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    });
-    let dom = (!p.is_dom_wildcard()).then(|| p.days.values());
-    let dow = (!p.is_dow_wildcard()).then(|| {
-        let mut days: Vec<u16> = p.days_of_week.values().iter().map(|d| d % 7).collect();
-        days.sort_unstable();
-        days.dedup();
-        days
-    });
-    const DAYS: [&str; 7] = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
-    let mut rule = match (dom, dow) {
-        (Some(_), Some(_)) => {
-            return Err("both a day of the month and a day of the week: cron means either, which one rule cannot say".into())
-        }
-        (None, Some(days)) if days.len() < 7 => format!(
-            "FREQ=WEEKLY;BYDAY={}",
-            days.iter()
-                .map(|d| DAYS[usize::from(*d)])
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        (Some(days), None) if days.len() < 31 => format!(
-            "FREQ=MONTHLY;BYMONTHDAY={}",
-            days.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
-        ),
-        _ => "FREQ=DAILY".to_owned(),
-    };
-    if let Some(m) = by_month {
-        rule.push_str(&format!(";BYMONTH={m}"));
-    }
-    Ok(rule)
-}
-
 /// A GitLab freeze period as a Relcal freeze (plan-file JSON), recurring in
-/// its cron zone: DTSTART is the latest start at or before `now` (so a freeze
-/// in force now is one), each lasts until the end cron's next time. A period
-/// cron cannot express as one rule with one length is refused with why.
+/// its cron zone (`relcal_domain::freeze_from_cron`). A period cron cannot
+/// express as one rule with one length is refused, naming the field and why.
 pub fn freeze_from_gitlab(
     project: &str,
     period: &GitLabFreezePeriod,
     now: DateTime<Utc>,
 ) -> Result<Value, String> {
-    let zone_name = period.cron_timezone.as_deref().unwrap_or("UTC");
-    let zone = chrono_tz::Tz::from_str(zone_name).map_err(|_| {
-        cron_error(
-            period,
-            "cron_timezone",
-            format!("`{zone_name}` is not an IANA time zone"),
-        )
+    let f = freeze_from_cron(
+        &period.freeze_start,
+        &period.freeze_end,
+        period.cron_timezone.as_deref(),
+        now,
+    )
+    .map_err(|e| {
+        let field = match e.part {
+            CronPart::Zone => "cron_timezone",
+            CronPart::Start => "freeze_start",
+            CronPart::End => "freeze_end",
+        };
+        format!("GitLab freeze period {}: field `{field}`: {e}", period.id)
     })?;
-    let start = croner::Cron::from_str(&period.freeze_start).map_err(|e| {
-        cron_error(
-            period,
-            "freeze_start",
-            format!("`{}` is not a cron pattern ({e})", period.freeze_start),
-        )
-    })?;
-    let end = croner::Cron::from_str(&period.freeze_end).map_err(|e| {
-        cron_error(
-            period,
-            "freeze_end",
-            format!("`{}` is not a cron pattern ({e})", period.freeze_end),
-        )
-    })?;
-    let rule = rrule_of(&start).map_err(|why| cron_error(period, "freeze_start", why))?;
-    let local_now = zone.from_utc_datetime(&now.naive_utc());
-    let first = start
-        .find_previous_occurrence(&local_now, true)
-        .or_else(|_| start.find_next_occurrence(&local_now, true))
-        .map_err(|e| cron_error(period, "freeze_start", format!("it never matches ({e})")))?;
-    // Each occurrence's length: whole days on the wall clock, then exact
-    // time (as a Relcal duration counts); one length for all.
-    let mut length: Option<(i64, chrono::Duration)> = None;
-    let mut sample = Vec::new();
-    for s in start
-        .iter_from(first, croner::Direction::Forward)
-        .take(SAMPLE)
-    {
-        let e = end
-            .find_next_occurrence(&s, false)
-            .map_err(|e| cron_error(period, "freeze_end", format!("it never matches ({e})")))?;
-        let (sl, el) = (s.naive_local(), e.naive_local());
-        let mut days = (el.date() - sl.date()).num_days();
-        if sl + chrono::Duration::days(days) > el {
-            days -= 1;
-        }
-        let l = (days, el - (sl + chrono::Duration::days(days)));
-        match length {
-            None => length = Some(l),
-            Some(known) if known != l => {
-                let hours =
-                    |(d, r): (i64, chrono::Duration)| (d * 24 * 60 + r.num_minutes()) as f64 / 60.0;
-                return Err(cron_error(
-                    period,
-                    "freeze_end",
-                    format!(
-                        "the freezes would last {} and {} hours: a Relcal freeze recurs with one length",
-                        hours(known),
-                        hours(l)
-                    ),
-                ));
-            }
-            Some(_) => {}
-        }
-        sample.push((sl, e.with_timezone(&Utc)));
-    }
-    let (days, rest) = length.unwrap_or_default();
-    let mut duration = String::from("P");
-    if days > 0 {
-        duration.push_str(&format!("{days}D"));
-    }
-    let (h, m) = (rest.num_minutes() / 60, rest.num_minutes() % 60);
-    if h > 0 || m > 0 || days == 0 {
-        duration.push('T');
-        if h > 0 || m == 0 {
-            duration.push_str(&format!("{h}H"));
-        }
-        if m > 0 {
-            duration.push_str(&format!("{m}M"));
-        }
-    }
-    let dtstart = first.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
-    // The rule and length must give exactly cron's freezes, start and end, in
-    // real time across daylight-saving changes (a check on the translation).
-    let recurrence = relcal_domain::RecurrenceRule::parse(&rule, first.naive_local(), zone)
-        .map_err(|e| cron_error(period, "freeze_start", e))?;
-    let length = relcal_domain::PlanDuration::parse(&duration)
-        .map_err(|e| cron_error(period, "freeze_end", e))?;
-    let produced = recurrence.starts_from(first.naive_local(), sample.len());
-    // The engine places no occurrence after the years it can place (MAX_YEAR).
-    let placeable = sample
-        .iter()
-        .take_while(|(start, _)| start.year() <= relcal_domain::MAX_YEAR);
-    for (i, (start_wall, end_utc)) in placeable.enumerate() {
-        if produced.get(i) != Some(start_wall) {
-            return Err(cron_error(
-                period,
-                "freeze_start",
-                format!("`{}` has no exact RRULE equivalent", period.freeze_start),
-            ));
-        }
-        if length.end_from(*start_wall, zone) != *end_utc {
-            return Err(cron_error(
-                period,
-                "freeze_end",
-                format!("the freeze from {start_wall} would end at another hour than GitLab's across a daylight-saving change"),
-            ));
-        }
-    }
+    let zone = f.zone.name();
     Ok(json!({
         "id": format!("gitlab-{}-{}", slug(project), period.id),
         "name": format!("GitLab deploy freeze ({project})"),
         "severity": "hard",
-        "timezone": zone.name(),
-        "start": dtstart,
-        "duration": duration,
-        "rrule": rule,
-        "reason": format!("GitLab deploy freeze {}: `{}` to `{}` ({})", period.id, period.freeze_start, period.freeze_end, zone.name()),
+        "timezone": zone,
+        "start": f.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        "duration": f.duration,
+        "rrule": f.rrule,
+        "reason": format!("GitLab deploy freeze {}: `{}` to `{}` ({zone})", period.id, period.freeze_start, period.freeze_end),
     }))
 }
 

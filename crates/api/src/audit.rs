@@ -3,9 +3,9 @@
 //! Every use case that writes passes records to the store, which appends them
 //! to a hash chain in the same transaction as the change (`relcal-store`).
 
-use crate::check::utc;
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Utc};
+use relcal_domain::utc_text as utc;
 use relcal_store::{AuditRecord, Store};
 use serde::Serialize;
 use serde_json::Value;

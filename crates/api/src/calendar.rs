@@ -98,7 +98,7 @@ pub struct CalendarView {
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
-    crate::check::utc(t)
+    relcal_domain::utc_text(t)
 }
 
 fn from_unix(seconds: i64) -> String {

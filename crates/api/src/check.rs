@@ -1,6 +1,7 @@
 //! Checking a calendar for conflicts.
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
+use crate::plan::stored_plan;
 use chrono::{DateTime, Utc};
 use relcal_domain::{Checker, Conflict, ConflictSeverity, Plan};
 use relcal_store::Store;
@@ -48,7 +49,7 @@ pub struct CheckReport {
     pub summary: CheckSummary,
 }
 
-pub(crate) use relcal_domain::utc_text as utc;
+use relcal_domain::utc_text as utc;
 
 impl From<Conflict> for ConflictReport {
     fn from(c: Conflict) -> Self {
@@ -98,19 +99,6 @@ pub fn check_plan(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
         conflicts: conflicts.into_iter().map(ConflictReport::from).collect(),
         summary,
     }
-}
-
-/// The calendar stored in `store`; `NotFound` when none was imported.
-pub fn stored_plan(store: &Store) -> Result<Plan, ApiError> {
-    store.load_plan()?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!(
-                "the database {} holds no calendar yet; import a plan first",
-                store.path().display()
-            ),
-        )
-    })
 }
 
 /// Checks the calendar stored in `store` at `now`.

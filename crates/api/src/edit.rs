@@ -8,12 +8,13 @@
 //! the change is written in one transaction. A change returns the object as
 //! it was, so the app can undo it with [`restore_object`].
 
-use crate::check::{stored_plan, utc, CheckSummary, ConflictReport};
+use crate::check::{CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
+use crate::plan::stored_plan;
 use chrono::{DateTime, Utc};
 use relcal_domain::{position, put, ObjectKind};
-use relcal_domain::{Conflict, FreezeSchedule, Plan};
-use relcal_store::{AuditRecord, CatalogKind, Store};
+use relcal_domain::{Conflict, Plan};
+use relcal_store::{CatalogKind, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -48,9 +49,9 @@ pub struct ObjectChange {
     pub resolved_total: u32,
 }
 
-const LISTED: usize = 50;
+pub(crate) const LISTED: usize = 50;
 
-fn not_found(kind: ObjectKind, id: &str) -> ApiError {
+pub(crate) fn not_found(kind: ObjectKind, id: &str) -> ApiError {
     ApiError::new(
         ErrorCode::NotFound,
         format!("{} \"{id}\" does not exist", kind.noun()),
@@ -58,14 +59,14 @@ fn not_found(kind: ObjectKind, id: &str) -> ApiError {
 }
 
 /// An object as it is stored: its plan-file JSON and its place.
-struct Stored {
-    value: Value,
+pub(crate) struct Stored {
+    pub(crate) value: Value,
     /// Index in its list (teams, ...), or the release's stored position.
     position: u32,
 }
 
 /// The stored calendar as a plan document, with the object `id` of `kind`.
-fn document(
+pub(crate) fn document(
     store: &Store,
     plan: &Plan,
     kind: ObjectKind,
@@ -87,40 +88,6 @@ fn document(
     Ok((doc, Some(Stored { value, position })))
 }
 
-/// Writes a plan document into which objects were put: validated as a
-/// whole, then in one transaction with `records`. `catalog_changed`: a team,
-/// service, environment or freeze was put; `releases`: the ids of the
-/// releases put or removed. Nothing is written without records.
-pub(crate) fn write_document(
-    store: &mut Store,
-    doc: Value,
-    records: &[AuditRecord],
-    catalog_changed: bool,
-    releases: &[String],
-) -> Result<(), ApiError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let changed = relcal_domain::parse_plan_value(doc)?;
-    let kept: Vec<&relcal_domain::Release> = changed
-        .releases
-        .iter()
-        .filter(|r| releases.iter().any(|id| id == r.id.as_str()))
-        .collect();
-    let gone: Vec<&str> = releases
-        .iter()
-        .filter(|id| {
-            !changed
-                .releases
-                .iter()
-                .any(|r| r.id.as_str() == id.as_str())
-        })
-        .map(String::as_str)
-        .collect();
-    store.apply_pulled(&changed, catalog_changed, &kept, &gone, records)?;
-    Ok(())
-}
-
 fn key(c: &ConflictReport) -> (String, Vec<String>, Option<String>, String) {
     (
         c.code.clone(),
@@ -130,7 +97,7 @@ fn key(c: &ConflictReport) -> (String, Vec<String>, Option<String>, String) {
     )
 }
 
-fn reports(conflicts: Vec<Conflict>) -> (Vec<ConflictReport>, CheckSummary) {
+pub(crate) fn reports(conflicts: Vec<Conflict>) -> (Vec<ConflictReport>, CheckSummary) {
     let mut summary = CheckSummary::default();
     let list = conflicts
         .into_iter()
@@ -143,7 +110,10 @@ fn reports(conflicts: Vec<Conflict>) -> (Vec<ConflictReport>, CheckSummary) {
 }
 
 /// The conflicts of `after` missing from `before`: (listed, total).
-fn difference(after: &[ConflictReport], before: &[ConflictReport]) -> (Vec<ConflictReport>, u32) {
+pub(crate) fn difference(
+    after: &[ConflictReport],
+    before: &[ConflictReport],
+) -> (Vec<ConflictReport>, u32) {
     let seen: HashSet<_> = before.iter().map(key).collect();
     let new: Vec<&ConflictReport> = after.iter().filter(|c| !seen.contains(&key(c))).collect();
     let total = u32::try_from(new.len()).unwrap_or(u32::MAX);
@@ -347,7 +317,7 @@ pub struct FreezeInput {
 }
 
 impl FreezeInput {
-    fn fields(&self) -> Map<String, Value> {
+    pub(crate) fn fields(&self) -> Map<String, Value> {
         let scope = json!({
             "teams": list(&self.teams),
             "services": list(&self.services),
@@ -571,361 +541,4 @@ pub fn restore_object(
     };
     put(&mut doc, kind, id, value, at);
     commit(store, &plan, doc, (kind, id), current, Some(position), now)
-}
-
-/// The form's view of a freeze.
-pub fn freeze_input(store: &Store, id: &str) -> Result<FreezeInput, ApiError> {
-    let plan = store
-        .load_plan_without_releases()?
-        .ok_or_else(|| not_found(ObjectKind::Freeze, id))?;
-    let f = plan
-        .freezes
-        .iter()
-        .find(|f| f.id.as_str() == id)
-        .ok_or_else(|| not_found(ObjectKind::Freeze, id))?;
-    let text = f.schedule.to_text();
-    fn ids<T: ToString>(v: &[T]) -> Vec<String> {
-        v.iter().map(ToString::to_string).collect()
-    }
-    Ok(FreezeInput {
-        id: f.id.to_string(),
-        name: f.name.clone(),
-        severity: f.severity.as_str().to_owned(),
-        timezone: f.timezone.map(|z| z.name().to_owned()),
-        start: text.start,
-        end: text.end,
-        duration: text.duration,
-        rrule: text.rrule,
-        exdates: text.exdates,
-        teams: ids(&f.scope.teams),
-        services: ids(&f.scope.services),
-        environments: ids(&f.scope.environments),
-        reason: f.reason.clone(),
-    })
-}
-
-/// One period, RFC 3339 UTC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct PeriodView {
-    /// Start.
-    pub start: String,
-    /// End.
-    pub end: String,
-}
-
-/// What a freeze as typed would be, before it is saved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct FreezePreview {
-    /// The schedule in words, with its zone.
-    pub description: String,
-    /// The zone its times are read in.
-    pub timezone: String,
-    /// Its next periods from now (or its only one), at most 8.
-    pub next: Vec<PeriodView>,
-    /// False when the rule ends; true when it repeats for ever.
-    pub infinite: bool,
-    /// Conflicts this freeze would cause with active releases (at most 50).
-    pub conflicts: Vec<ConflictReport>,
-    /// How many conflicts it would cause.
-    pub conflicts_total: u32,
-}
-
-/// Validates a freeze as typed and tells what it would be: the rule in
-/// words, its next occurrences, and the releases it would block. Writes
-/// nothing.
-pub fn preview_freeze(
-    store: &Store,
-    input: &FreezeInput,
-    now: DateTime<Utc>,
-) -> Result<FreezePreview, ApiError> {
-    let id = if input.id.trim().is_empty() {
-        "new-freeze"
-    } else {
-        input.id.trim()
-    };
-    let plan = stored_plan(store)?;
-    let (mut doc, previous) = document(store, &plan, ObjectKind::Freeze, id)?;
-    let mut value = previous.map_or_else(|| json!({}), |p| p.value);
-    if let Some(obj) = value.as_object_mut() {
-        for (k, v) in input.fields() {
-            if v.is_null() {
-                obj.remove(&k);
-            } else {
-                obj.insert(k, v);
-            }
-        }
-        obj.insert("id".into(), Value::String(id.to_owned()));
-    }
-    put(&mut doc, ObjectKind::Freeze, id, Some(value), None);
-    let changed = relcal_domain::parse_plan_value(doc)?;
-    let freeze = changed
-        .freezes
-        .iter()
-        .find(|f| f.id.as_str() == id)
-        .ok_or_else(|| not_found(ObjectKind::Freeze, id))?;
-    let zone = freeze.zone(changed.timezone);
-    let (description, infinite, next) = match &freeze.schedule {
-        FreezeSchedule::Once { start, end } => (
-            format!(
-                "once, from {} to {}",
-                relcal_domain::human_time(start.utc, zone),
-                relcal_domain::human_time(end.utc, zone)
-            ),
-            false,
-            vec![PeriodView {
-                start: utc(start.utc),
-                end: utc(end.utc),
-            }],
-        ),
-        FreezeSchedule::Recurring(r) => {
-            let far = now + chrono::Duration::days(366 * 10);
-            let next = r
-                .occurrences_between(zone, now, far, 8)
-                .into_iter()
-                .map(|o| PeriodView {
-                    start: utc(o.interval.start),
-                    end: utc(o.interval.end),
-                })
-                .collect();
-            (r.describe(zone), r.rule.is_infinite(), next)
-        }
-    };
-    let mine: Vec<ConflictReport> = relcal_domain::check(&changed, now)
-        .into_iter()
-        .filter(|c| c.freeze.as_ref().is_some_and(|f| f.as_str() == id))
-        .map(ConflictReport::from)
-        .collect();
-    let conflicts_total = u32::try_from(mine.len()).unwrap_or(u32::MAX);
-    Ok(FreezePreview {
-        description,
-        timezone: zone.name().to_owned(),
-        next,
-        infinite,
-        conflicts: mine.into_iter().take(LISTED).collect(),
-        conflicts_total,
-    })
-}
-
-/// A team, service or environment as the settings lists show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Settings {
-    /// The calendar's zone: local times without their own zone are read in it.
-    pub calendar_timezone: String,
-    /// Teams.
-    pub teams: Vec<TeamInput>,
-    /// Services.
-    pub services: Vec<ServiceInput>,
-    /// Environments.
-    pub environments: Vec<EnvironmentInput>,
-    /// Freezes: (id, name, severity, schedule in words).
-    pub freezes: Vec<FreezeSummary>,
-    /// Releases per team id, service id, environment id and freeze id, for
-    /// "used by N releases".
-    pub usage: Vec<Usage>,
-}
-
-/// One freeze in the settings list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct FreezeSummary {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// `hard` or `soft`.
-    pub severity: String,
-    /// When, in words, with its zone.
-    pub schedule: String,
-}
-
-/// How many releases use an object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Usage {
-    /// The object's kind.
-    pub kind: ObjectKind,
-    /// Its id.
-    pub id: String,
-    /// Releases that use it.
-    pub releases: u32,
-}
-
-/// Everything the settings screen lists.
-pub fn settings(store: &Store) -> Result<Settings, ApiError> {
-    let Some(plan) = store.load_plan_without_releases()? else {
-        return Ok(Settings {
-            calendar_timezone: "UTC".into(),
-            teams: vec![],
-            services: vec![],
-            environments: vec![],
-            freezes: vec![],
-            usage: vec![],
-        });
-    };
-    let mut usage = Vec::new();
-    let mut count = |kind: ObjectKind, k: CatalogKind, id: &str| -> Result<(), ApiError> {
-        let n = store.releases_referring_to(k, id)?;
-        usage.push(Usage {
-            kind,
-            id: id.to_owned(),
-            releases: u32::try_from(n).unwrap_or(u32::MAX),
-        });
-        Ok(())
-    };
-    for t in &plan.teams {
-        count(ObjectKind::Team, CatalogKind::Team, t.id.as_str())?;
-    }
-    for s in &plan.services {
-        count(ObjectKind::Service, CatalogKind::Service, s.id.as_str())?;
-    }
-    for e in &plan.environments {
-        count(
-            ObjectKind::Environment,
-            CatalogKind::Environment,
-            e.id.as_str(),
-        )?;
-    }
-    let freezes = plan
-        .freezes
-        .iter()
-        .map(|f| {
-            let zone = f.zone(plan.timezone);
-            FreezeSummary {
-                id: f.id.to_string(),
-                name: f.name.clone(),
-                severity: f.severity.as_str().to_owned(),
-                schedule: match &f.schedule {
-                    FreezeSchedule::Once { start, end } => format!(
-                        "{} – {}",
-                        relcal_domain::human_time(start.utc, zone),
-                        relcal_domain::human_time(end.utc, zone)
-                    ),
-                    FreezeSchedule::Recurring(r) => r.describe(zone),
-                },
-            }
-        })
-        .collect();
-    Ok(Settings {
-        calendar_timezone: plan.timezone.name().to_owned(),
-        teams: plan
-            .teams
-            .iter()
-            .map(|t| TeamInput {
-                id: t.id.to_string(),
-                name: t.name.clone(),
-                timezone: t.timezone.map(|z| z.name().to_owned()),
-            })
-            .collect(),
-        services: plan
-            .services
-            .iter()
-            .map(|s| ServiceInput {
-                id: s.id.to_string(),
-                team: s.team.to_string(),
-                depends_on: s.depends_on.iter().map(ToString::to_string).collect(),
-            })
-            .collect(),
-        environments: plan
-            .environments
-            .iter()
-            .map(|e| EnvironmentInput {
-                id: e.id.to_string(),
-                name: e.name.clone(),
-                production: e.production,
-                max_concurrent: e.max_concurrent,
-                required_approvals: e.required_approvals,
-            })
-            .collect(),
-        freezes,
-        usage,
-    })
-}
-
-/// What importing a holiday calendar did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct HolidayImport {
-    /// Freezes created.
-    pub created: u32,
-    /// Freezes updated (same UID imported before).
-    pub updated: u32,
-    /// Events that could not be used, and why.
-    pub skipped: Vec<String>,
-    /// Conflicts the new freezes cause.
-    pub gained_total: u32,
-}
-
-/// Adds the events of an iCalendar file (a holiday calendar) as one-off
-/// freezes of `severity`, limited to `environments` when given. All-day
-/// events cover their days in the calendar's zone. Importing the same file
-/// again updates the same freezes (ids come from the events' UIDs). One
-/// transaction; nothing is written when any freeze is invalid.
-pub fn import_holidays(
-    store: &mut Store,
-    ics: &str,
-    severity: &str,
-    environments: &[String],
-    now: DateTime<Utc>,
-) -> Result<HolidayImport, ApiError> {
-    let (events, skipped) = relcal_domain::freezes_from_ics(ics)
-        .map_err(|e| ApiError::new(ErrorCode::Validation, format!("holiday calendar: {e}")))?;
-    if events.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::Validation,
-            "holiday calendar: it has no event to import",
-        ));
-    }
-    let plan = stored_plan(store)?;
-    let mut doc = plan.to_json();
-    let mut records = Vec::new();
-    let (mut created, mut updated) = (0u32, 0u32);
-    for e in &events {
-        let mut value = json!({
-            "id": e.id,
-            "name": e.name,
-            "severity": severity,
-            "start": relcal_domain::day_start(&e.start),
-            "end": relcal_domain::day_start(&e.end),
-            "reason": "Imported holiday",
-        });
-        if !environments.is_empty() {
-            value["scope"] = json!({ "environments": environments });
-        }
-        let previous = doc
-            .get("freezes")
-            .and_then(Value::as_array)
-            .and_then(|l| position(l, &e.id).map(|i| l[i].clone()));
-        if previous.is_some() {
-            updated += 1;
-        } else {
-            created += 1;
-        }
-        records.push(crate::audit::record(
-            store,
-            now,
-            if previous.is_some() {
-                "freeze.updated"
-            } else {
-                "freeze.created"
-            },
-            ("freeze", &e.id),
-            previous.as_ref(),
-            Some(&value),
-        ));
-        put(&mut doc, ObjectKind::Freeze, &e.id, Some(value), None);
-    }
-    let changed = relcal_domain::parse_plan_value(doc)?;
-    let (before_list, _) = reports(relcal_domain::check(&plan, now));
-    let (after_list, _) = reports(relcal_domain::check(&changed, now));
-    store.replace_catalog(&changed, &records)?;
-    let (_, gained_total) = difference(&after_list, &before_list);
-    Ok(HolidayImport {
-        created,
-        updated,
-        skipped,
-        gained_total,
-    })
 }

@@ -10,41 +10,52 @@
 
 mod adapters;
 mod adapters_run;
+mod approvals;
 mod audit;
 mod calendar;
 mod check;
 pub mod clock;
+mod document;
 mod edit;
 mod error;
+mod freeze_form;
 mod gate;
+mod gonogo;
+mod holidays;
 mod live;
 mod notify;
 mod plan;
 mod readiness;
 mod release;
+mod release_detail;
+mod release_form;
+mod settings;
 mod sync_client;
+mod sync_conflicts;
+mod templates;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
-    check_conflicts, check_plan, check_store, conflicts_view, stored_plan, summary_of, CheckReport,
+    check_conflicts, check_plan, check_store, conflicts_view, summary_of, CheckReport,
     CheckSummary, ConflictBadge, ConflictItem, ConflictReport, ConflictsView,
 };
 pub use edit::{
-    delete_object, freeze_input, import_holidays, preview_freeze, restore_object, save_environment,
-    save_freeze, save_service, save_team, settings, EnvironmentInput, FreezeInput, FreezePreview,
-    FreezeSummary, HolidayImport, ObjectChange, PeriodView, ServiceInput, Settings, TeamInput,
-    Usage,
+    delete_object, restore_object, save_environment, save_freeze, save_service, save_team,
+    EnvironmentInput, FreezeInput, ObjectChange, ServiceInput, TeamInput,
 };
 pub use error::{ApiError, ErrorCode};
+pub use freeze_form::{freeze_input, preview_freeze, FreezePreview, PeriodView};
 pub use gate::{gate_plan, GateFreeze, GateReport};
+pub use holidays::{import_holidays, HolidayImport};
 pub use live::{Freshness, Live, OpenProgress};
 pub use plan::{
     default_db_path, export_plan_file, export_plan_ics, export_plan_json, import_plan_file,
-    import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new,
+    import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new, stored_plan,
     validate_plan_text, DEMO_PLAN,
 };
 pub use relcal_domain::{Interval, ObjectKind};
+pub use settings::{settings, FreezeSummary, Settings, Usage};
 
 pub use adapters::{
     adapter_runs, adapter_settings, apply_github_releases, apply_gitlab_deployments,
@@ -52,14 +63,14 @@ pub use adapters::{
     AdapterReport, AdapterRun, AdapterSettings,
 };
 pub use adapters_run::{poll_github_releases, run_adapters};
+pub use approvals::{approve_release, request_override, revoke_approval};
+pub use gonogo::{go_no_go, GoNoGo, GoNoGoRow};
 pub use notify::{
     notify_settings, run_notifications, save_notify_settings, tray_status, NotifyRun,
     NotifySettings, OutgoingNotice, TrayStatus,
 };
 pub use readiness::{
-    apply_checklist_template, checklist_templates, go_no_go, save_checklist_templates,
-    save_rollback, set_checklist_item, ChecklistItemInput, ChecklistTemplate, ChecklistTemplates,
-    GoNoGo, GoNoGoRow, TemplateItem,
+    apply_checklist_template, save_rollback, set_checklist_item, ChecklistItemInput,
 };
 pub use relcal_domain::Plan;
 pub use relcal_protocol::{
@@ -67,14 +78,23 @@ pub use relcal_protocol::{
     GitLabFreezePeriod, ImportSummary, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK,
 };
 pub use relcal_store::Store;
-pub use release::{
-    approve_release, catalog, move_release, preview_release, release_detail, release_input,
-    request_override, revoke_approval, save_release, set_release_status, ApprovalView, Catalog,
-    CatalogEntry, ChecklistView, OverrideView, ReleaseChange, ReleaseDetail, ReleaseInput,
-    ReleaseLink, ReleasePreview, RollbackView,
+pub use release::{move_release, set_release_status, ReleaseChange};
+pub use release_detail::{
+    release_detail, ApprovalView, ChecklistView, OverrideView, ReleaseDetail, ReleaseLink,
+    RollbackView,
+};
+pub use release_form::{
+    catalog, preview_release, release_input, save_release, Catalog, CatalogEntry, ReleaseInput,
+    ReleasePreview,
 };
 pub use sync_client::{
-    record_sync_error, resolve_sync_conflict, set_sync_server, sync_and_record,
-    sync_conflict_views, sync_conflicts, sync_once, sync_server, sync_status, SyncConflictField,
-    SyncConflictView, SyncReport, SyncStatus,
+    record_sync_error, set_sync_server, sync_and_record, sync_once, sync_server, sync_status,
+    SyncReport, SyncStatus,
+};
+pub use sync_conflicts::{
+    resolve_sync_conflict, sync_conflict_views, sync_conflicts, SyncConflictField, SyncConflictView,
+};
+pub use templates::{
+    checklist_templates, save_checklist_templates, ChecklistTemplate, ChecklistTemplates,
+    TemplateItem,
 };

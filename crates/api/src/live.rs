@@ -10,11 +10,12 @@
 //! releases are re-read and re-checked one by one; a change to anything
 //! else (a freeze, a team, an import) asks for a rebuild.
 
-use crate::check::{badges_of, conflict_item, utc, CheckSummary, ConflictBadge, ConflictsView};
+use crate::check::{badges_of, conflict_item, CheckSummary, ConflictBadge, ConflictsView};
 use crate::error::{ApiError, ErrorCode};
 use crate::release::{change_report, check_approved, summary_of, write_change, Details};
 use crate::ReleaseChange;
 use chrono::{DateTime, Utc};
+use relcal_domain::utc_text as utc;
 use relcal_domain::{Checker, Interval, Plan, Release, ReleaseId};
 use relcal_store::Store;
 use serde::Serialize;

@@ -6,9 +6,9 @@
 //! a notice is never sent twice, also across restarts; what fell due while
 //! nothing ran is summarised in one notice.
 
-use crate::check::utc;
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
+use relcal_domain::utc_text as utc;
 use relcal_domain::{first_run_notices, notices_between, quiet_hours, NoticeKind, NotifyRules, Tz};
 use relcal_store::Store;
 use serde::{Deserialize, Serialize};

@@ -63,7 +63,7 @@ pub fn import_plan_text(store: &mut Store, text: &str) -> Result<ImportSummary, 
 
 /// The stored calendar as plan-file JSON (pretty-printed).
 pub fn export_plan_json(store: &Store) -> Result<String, ApiError> {
-    Ok(crate::check::stored_plan(store)?.to_json_pretty())
+    Ok(stored_plan(store)?.to_json_pretty())
 }
 
 /// Stores the demo plan, moved by whole weeks to start in the week of `now`,
@@ -167,7 +167,7 @@ pub fn import_plan_file(store: &mut Store, path: &Path) -> Result<ImportSummary,
 /// Writes the calendar as a plan file to `path`, atomically: a reader (or a
 /// crash) sees the old file or the new one, never half of one.
 pub fn export_plan_file(store: &Store, path: &Path) -> Result<ImportSummary, ApiError> {
-    let plan = crate::check::stored_plan(store)?;
+    let plan = stored_plan(store)?;
     let cannot = |e: std::io::Error| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -189,8 +189,18 @@ pub fn export_plan_file(store: &Store, path: &Path) -> Result<ImportSummary, Api
 /// The stored calendar as iCalendar (RFC 5545): releases and freezes as
 /// VEVENTs, recurring freezes with RRULE/EXDATE in their zone and a VTIMEZONE.
 pub fn export_plan_ics(store: &Store, now: DateTime<Utc>) -> Result<String, ApiError> {
-    Ok(relcal_domain::plan_to_ics(
-        &crate::check::stored_plan(store)?,
-        now,
-    ))
+    Ok(relcal_domain::plan_to_ics(&stored_plan(store)?, now))
+}
+
+/// The calendar stored in `store`; `NotFound` when none was imported.
+pub fn stored_plan(store: &Store) -> Result<Plan, ApiError> {
+    store.load_plan()?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "the database {} holds no calendar yet; import a plan first",
+                store.path().display()
+            ),
+        )
+    })
 }

@@ -78,7 +78,9 @@ use std::process::ExitCode;
 #[command(
     name = "relcal",
     version,
-    about = "Release calendar engine: validate, check, gate, import and export plans"
+    about = "Release calendar engine: validate, check, gate, import and export plans",
+    after_help = "The plan format, the conflict rules and this command line are documented in \
+                  Relcal's docs/: plan-format.md, conflict-rules.md and cli.md."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -10,6 +10,7 @@
 
 mod audit;
 mod conflicts;
+mod cron;
 mod document;
 mod duration;
 mod error;
@@ -28,6 +29,7 @@ mod wire;
 
 pub use audit::{entry_hash, verify_chain, AuditEntry, AuditRecord, ChainBreak, GENESIS};
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
+pub use cron::{freeze_from_cron, CronError, CronFreeze, CronPart};
 pub use document::{object_in, position, put};
 pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};

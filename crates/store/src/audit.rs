@@ -136,34 +136,4 @@ impl Store {
             head.as_ref().map(|(s, h)| (*s, h.as_str())),
         ))
     }
-
-    /// A setting of this database (`user_name`, ...), if set.
-    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT value FROM app_settings WHERE key = ?1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    /// Sets a setting, recording the change in the audit trail.
-    pub fn set_setting(
-        &mut self,
-        key: &str,
-        value: &str,
-        audit: &[AuditRecord],
-    ) -> Result<(), StoreError> {
-        let tx = self.write_transaction()?;
-        tx.execute(
-            "INSERT INTO app_settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        append(&tx, audit)?;
-        tx.commit()?;
-        Ok(())
-    }
 }

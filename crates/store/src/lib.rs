@@ -12,9 +12,13 @@ mod audit;
 mod calendar;
 mod notify;
 mod plan;
+mod read;
+mod rows;
 mod schema;
 mod server;
+mod settings;
 mod sync;
+mod tokens;
 
 pub use calendar::ReleaseRow;
 pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail, SyncWrite};

@@ -1,0 +1,137 @@
+//! Approvals of a release (distinct people, never its owner) and
+//! exceptions to a freeze.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::plan::stored_plan;
+use crate::release::{append, apply, check_approved, edited, find, refuse, ReleaseChange};
+use chrono::{DateTime, Utc};
+use relcal_domain::utc_text as utc;
+use relcal_store::Store;
+
+/// Records the store's actor as an approver of the release, now. Refused for
+/// the person who runs it, for a second approval by the same person, and for
+/// a release that is no longer active.
+pub fn approve_release(
+    store: &mut Store,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    let plan = stored_plan(store)?;
+    let (release, object) = find(&plan, id)?;
+    let who = store.actor().to_owned();
+    if release.owner.as_deref() == Some(who.as_str()) {
+        return Err(refuse(
+            &object,
+            "approvals",
+            format!("{who} runs this release and cannot approve it"),
+        ));
+    }
+    if release.approvals.iter().any(|a| a.by == who) {
+        return Err(refuse(
+            &object,
+            "approvals",
+            format!("{who} has already approved it"),
+        ));
+    }
+    if !release.status.is_active() {
+        return Err(refuse(
+            &object,
+            "approvals",
+            format!("a {} release cannot be approved", release.status.as_str()),
+        ));
+    }
+    let changed = edited(&plan, release, &object, |obj| {
+        let entry = serde_json::json!({ "by": who, "at": utc(now) });
+        append(obj, "approvals", vec![entry]);
+    })?;
+    apply(store, &plan, changed, "release.approve", now)
+}
+
+/// Withdraws `approver`'s approval. An `approved` release that no longer has
+/// its approvals goes back to `planned`.
+pub fn revoke_approval(
+    store: &mut Store,
+    id: &str,
+    approver: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    let plan = stored_plan(store)?;
+    let (release, object) = find(&plan, id)?;
+    if !release.approvals.iter().any(|a| a.by == approver) {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("{object}: {approver} has not approved it"),
+        ));
+    }
+    let mut changed = edited(&plan, release, &object, |obj| {
+        if let Some(list) = obj.get_mut("approvals").and_then(|a| a.as_array_mut()) {
+            list.retain(|a| a.get("by").and_then(|b| b.as_str()) != Some(approver));
+        }
+    })?;
+    if check_approved(&plan, &changed, &object).is_err() {
+        changed.status = relcal_domain::ReleaseStatus::Planned;
+    }
+    apply(store, &plan, changed, "release.revoke_approval", now)
+}
+
+/// Records an approved exception to a freeze for this release: `reason` says
+/// why, `approver` who allowed it. The engine then reports
+/// `freeze.overridden` instead of a freeze conflict.
+pub fn request_override(
+    store: &mut Store,
+    id: &str,
+    freeze: &str,
+    reason: &str,
+    approver: &str,
+    now: DateTime<Utc>,
+) -> Result<ReleaseChange, ApiError> {
+    let plan = stored_plan(store)?;
+    let (release, object) = find(&plan, id)?;
+    let (reason, approver) = (reason.trim(), approver.trim());
+    if reason.is_empty() {
+        return Err(refuse(
+            &object,
+            "overrides.reason",
+            "say why the freeze must be broken",
+        ));
+    }
+    if approver.is_empty() {
+        return Err(refuse(
+            &object,
+            "overrides.by",
+            "name who approved the exception",
+        ));
+    }
+    if approver == store.actor() {
+        return Err(refuse(
+            &object,
+            "overrides.by",
+            format!("{approver} asks for the exception and cannot also approve it"),
+        ));
+    }
+    let Some(f) = plan.freezes.iter().find(|f| f.id.as_str() == freeze) else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("freeze \"{freeze}\" does not exist"),
+        ));
+    };
+    if !f.scope.matches(release) {
+        return Err(refuse(
+            &object,
+            "overrides.freeze",
+            format!("{} does not apply to this release", f.name),
+        ));
+    }
+    if release.overrides.iter().any(|o| o.freeze == f.id) {
+        return Err(refuse(
+            &object,
+            "overrides.freeze",
+            format!("it already has an exception to {}", f.name),
+        ));
+    }
+    let changed = edited(&plan, release, &object, |obj| {
+        let entry = serde_json::json!({ "freeze": freeze, "reason": reason, "by": approver });
+        append(obj, "overrides", vec![entry]);
+    })?;
+    apply(store, &plan, changed, "release.override", now)
+}

@@ -1,0 +1,266 @@
+//! A calendar written as rows: the catalog's tables and each release's
+//! rows (its services and dependencies also as JSON arrays, for views).
+//! Every writer of the calendar's tables is here.
+
+use crate::plan::{exdates_json, strings};
+use crate::StoreError;
+use relcal_domain::{Plan, Recurrence, Release};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::Value;
+
+/// Writes one release (all its rows), keeping its place in the calendar's
+/// order; a new one goes to `position`, else to the end.
+pub(crate) fn write_release(
+    tx: &Transaction<'_>,
+    release: &Release,
+    position: Option<i64>,
+) -> Result<(), StoreError> {
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT position FROM releases WHERE id = ?1",
+            [release.id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let position: i64 = match existing.or(position) {
+        Some(p) => p,
+        None => tx.query_row(
+            "SELECT coalesce(max(position) + 1, 0) FROM releases",
+            [],
+            |r| r.get(0),
+        )?,
+    };
+    // Child rows go with it (ON DELETE CASCADE); the detail tables stay.
+    tx.execute("DELETE FROM releases WHERE id = ?1", [release.id.as_str()])?;
+    insert_releases(tx, [(position, release)].into_iter())
+}
+
+pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "DELETE FROM checklist_details; DELETE FROM rollback_details; DELETE FROM freeze_overrides; DELETE FROM rollback_steps; DELETE FROM rollback_plans;
+         DELETE FROM checklist_items; DELETE FROM approvals; DELETE FROM release_dependencies;
+         DELETE FROM release_services; DELETE FROM releases; DELETE FROM freeze_scope;
+         DELETE FROM freezes; DELETE FROM environments; DELETE FROM service_dependencies;
+         DELETE FROM services; DELETE FROM team_allowed_windows; DELETE FROM teams;
+         DELETE FROM calendar;",
+    )?;
+    Ok(())
+}
+
+pub(crate) fn insert_recurrence_fields(r: &Recurrence) -> (String, String, String, String) {
+    (
+        r.start.to_string(),
+        r.duration.as_str().to_owned(),
+        r.rule.as_str().to_owned(),
+        exdates_json(&r.exdates),
+    )
+}
+
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    plan: &Plan,
+    imported_at: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO calendar (id, timezone, imported_at) VALUES (1, ?1, ?2)",
+        params![plan.timezone.name(), imported_at],
+    )?;
+    insert_catalog(tx, plan)?;
+    insert_releases(
+        tx,
+        plan.releases.iter().enumerate().map(|(i, r)| (i as i64, r)),
+    )
+}
+
+/// Deletes teams, services, environments and freezes (not releases).
+pub(crate) fn clear_catalog(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "DELETE FROM freeze_scope; DELETE FROM freezes; DELETE FROM environments;
+         DELETE FROM service_dependencies; DELETE FROM services;
+         DELETE FROM team_allowed_windows; DELETE FROM teams;",
+    )?;
+    Ok(())
+}
+
+/// Inserts teams, services, environments and freezes.
+pub(crate) fn insert_catalog(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+    {
+        let mut team =
+            tx.prepare("INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut window = tx.prepare(
+            "INSERT INTO team_allowed_windows (team_id, position, start, duration, rrule, timezone, exdates)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (i, t) in plan.teams.iter().enumerate() {
+            team.execute(params![
+                t.id.as_str(),
+                i,
+                t.name,
+                t.timezone.map(|z| z.name())
+            ])?;
+            for (j, w) in t.allowed_windows.iter().enumerate() {
+                let (start, duration, rrule, exdates) = insert_recurrence_fields(&w.recurrence);
+                window.execute(params![
+                    t.id.as_str(),
+                    j,
+                    start,
+                    duration,
+                    rrule,
+                    w.timezone.map(|z| z.name()),
+                    exdates
+                ])?;
+            }
+        }
+    }
+    {
+        let mut service =
+            tx.prepare("INSERT INTO services (id, position, team_id) VALUES (?1, ?2, ?3)")?;
+        for (i, s) in plan.services.iter().enumerate() {
+            service.execute(params![s.id.as_str(), i, s.team.as_str()])?;
+        }
+        // After all services exist: dependencies may point forward.
+        let mut dep = tx.prepare(
+            "INSERT INTO service_dependencies (service_id, position, depends_on) VALUES (?1, ?2, ?3)",
+        )?;
+        for s in &plan.services {
+            for (j, d) in s.depends_on.iter().enumerate() {
+                dep.execute(params![s.id.as_str(), j, d.as_str()])?;
+            }
+        }
+    }
+    {
+        let mut env = tx.prepare(
+            "INSERT INTO environments (id, position, name, production, max_concurrent, required_approvals)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (i, e) in plan.environments.iter().enumerate() {
+            env.execute(params![
+                e.id.as_str(),
+                i,
+                e.name,
+                e.production,
+                e.max_concurrent,
+                e.required_approvals
+            ])?;
+        }
+    }
+    {
+        let mut freeze = tx.prepare(
+            "INSERT INTO freezes (id, position, name, severity, timezone, start, end, duration, rrule, exdates, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        let mut scope = tx.prepare(
+            "INSERT INTO freeze_scope (freeze_id, kind, position, ref_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (i, f) in plan.freezes.iter().enumerate() {
+            let text = f.schedule.to_text();
+            let exdates = Value::from(text.exdates).to_string();
+            freeze.execute(params![
+                f.id.as_str(),
+                i,
+                f.name,
+                f.severity.as_str(),
+                f.timezone.map(|z| z.name()),
+                text.start,
+                text.end,
+                text.duration,
+                text.rrule,
+                exdates,
+                f.reason
+            ])?;
+            let kinds: [(&str, Vec<&str>); 3] = [
+                ("team", f.scope.teams.iter().map(|x| x.as_str()).collect()),
+                (
+                    "service",
+                    f.scope.services.iter().map(|x| x.as_str()).collect(),
+                ),
+                (
+                    "environment",
+                    f.scope.environments.iter().map(|x| x.as_str()).collect(),
+                ),
+            ];
+            for (kind, ids) in kinds {
+                for (j, id) in ids.into_iter().enumerate() {
+                    scope.execute(params![f.id.as_str(), kind, j, id])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn insert_releases<'r>(
+    tx: &Transaction<'_>,
+    releases: impl Iterator<Item = (i64, &'r Release)>,
+) -> Result<(), StoreError> {
+    let mut release = tx.prepare(
+        "INSERT INTO releases (id, position, title, team_id, environment_id, start, end, start_utc, end_utc,
+                               status, owner, version, artifact, services_json, depends_json, readiness)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?;
+    let mut service = tx.prepare(
+        "INSERT INTO release_services (release_id, position, service_id) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut dep = tx.prepare(
+        "INSERT INTO release_dependencies (release_id, position, depends_on) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut approval = tx.prepare(
+        "INSERT INTO approvals (release_id, position, approver, at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut item = tx.prepare(
+        "INSERT INTO checklist_items (release_id, position, item_id, text, required, done)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut rollback = tx.prepare(
+        "INSERT INTO rollback_plans (release_id, owner, time_budget_minutes, tested) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut step =
+        tx.prepare("INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)")?;
+    let mut exception = tx.prepare(
+        "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (i, r) in releases {
+        let id = r.id.as_str();
+        release.execute(params![
+            id,
+            i,
+            r.title,
+            r.team.as_str(),
+            r.environment.as_str(),
+            r.start.value.to_string(),
+            r.end.value.to_string(),
+            r.start.utc.timestamp(),
+            r.end.utc.timestamp(),
+            r.status.as_str(),
+            r.owner,
+            r.version,
+            r.artifact,
+            Value::from(strings(&r.services)).to_string(),
+            Value::from(strings(&r.depends_on)).to_string(),
+            r.readiness_score()
+        ])?;
+        for (j, s) in r.services.iter().enumerate() {
+            service.execute(params![id, j, s.as_str()])?;
+        }
+        for (j, d) in r.depends_on.iter().enumerate() {
+            dep.execute(params![id, j, d.as_str()])?;
+        }
+        for (j, a) in r.approvals.iter().enumerate() {
+            approval.execute(params![id, j, a.by, a.at.value.to_string()])?;
+        }
+        for (j, c) in r.checklist.iter().enumerate() {
+            item.execute(params![id, j, c.id, c.text, c.required, c.done])?;
+        }
+        if let Some(rb) = &r.rollback {
+            rollback.execute(params![id, rb.owner, rb.time_budget_minutes, rb.tested])?;
+            for (j, s) in rb.steps.iter().enumerate() {
+                step.execute(params![id, j, s])?;
+            }
+        }
+        for (j, o) in r.overrides.iter().enumerate() {
+            exception.execute(params![id, j, o.freeze.as_str(), o.reason, o.by])?;
+        }
+    }
+    Ok(())
+}
