@@ -24,29 +24,7 @@ fn instant(command: &str, field: &str, text: &str) -> Result<DateTime<Utc>, ApiE
         })
 }
 
-/// The open calendar, or the reason it could not be opened.
-pub(crate) fn store(
-    state: &AppState,
-) -> Result<std::sync::MutexGuard<'_, relcal_api::Store>, ApiError> {
-    match &state.store {
-        Ok(store) => store.lock().map_err(|_| {
-            ApiError::new(
-                ErrorCode::Internal,
-                "the calendar is unavailable after an earlier failure",
-            )
-        }),
-        Err(e) => Err(ApiError::new(e.code, e.message.clone())),
-    }
-}
-
-/// The open calendar for a change: the notification scheduler is woken to
-/// look again once the change is written (it waits for this lock).
-fn store_mut(state: &AppState) -> Result<std::sync::MutexGuard<'_, relcal_api::Store>, ApiError> {
-    let guard = store(state)?;
-    state.changed.notify_one();
-    state.sync.wake.notify_one();
-    Ok(guard)
-}
+use crate::handle::{read as store, write as store_mut};
 
 /// Releases and freeze periods overlapping `[from, to)` (RFC 3339 instants).
 #[tauri::command]
@@ -680,27 +658,25 @@ pub async fn connect_sync<R: tauri::Runtime>(
     server: String,
     token: Option<String>,
 ) -> Result<crate::sync::SyncView, ApiError> {
-    let server = {
-        let mut store = store(&state)?;
-        let Some(server) =
-            relcal_api::set_sync_server(&mut store, Some(&server), relcal_api::clock::now())?
-        else {
-            return Err(ApiError::new(
-                ErrorCode::Validation,
-                "sync: field `server`: give the server's address, e.g. https://relcal.example.com",
-            ));
-        };
-        server
-    };
-    let saved = match token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => relcal_http::save_token(&server, t),
-        None => relcal_http::load_token(&server).map(|_| ()),
-    };
-    if let Err(e) = saved {
-        // Nothing half-done: without a token, sync stays off.
-        relcal_api::set_sync_server(&mut *store(&state)?, None, relcal_api::clock::now())?;
-        return Err(e);
-    }
+    crate::handle::change_then(
+        &state,
+        |store| {
+            relcal_api::set_sync_server(store, Some(&server), relcal_api::clock::now())?.ok_or_else(
+                || {
+                    ApiError::new(
+                        ErrorCode::Validation,
+                        "sync: field `server`: give the server's address, e.g. https://relcal.example.com",
+                    )
+                },
+            )
+        },
+        // Without a token, sync stays off.
+        |server| match token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => relcal_http::save_token(server, t),
+            None => relcal_http::load_token(server).map(|_| ()),
+        },
+        |store| relcal_api::set_sync_server(store, None, relcal_api::clock::now()).map(|_| ()),
+    )?;
     // The first sync now, so a wrong token or address shows at once.
     let first = crate::sync::sync_now(&app).await;
     state.sync.wake.notify_one();
@@ -714,7 +690,7 @@ pub async fn connect_sync<R: tauri::Runtime>(
 pub async fn disconnect_sync(
     state: State<'_, AppState>,
 ) -> Result<crate::sync::SyncView, ApiError> {
-    relcal_api::set_sync_server(&mut *store(&state)?, None, relcal_api::clock::now())?;
+    relcal_api::set_sync_server(&mut *store_mut(&state)?, None, relcal_api::clock::now())?;
     crate::sync::view(&state)
 }
 
@@ -774,33 +750,33 @@ pub async fn save_connections(
     github_token: Option<String>,
 ) -> Result<crate::sync::ConnectionsView, ApiError> {
     let before = relcal_api::adapter_settings(&*store(&state)?)?;
-    let saved = relcal_api::save_adapter_settings(
-        &mut *store(&state)?,
-        settings,
-        relcal_api::clock::now(),
-    )?;
     let given = |t: &Option<String>| {
         t.as_deref()
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
     };
-    let mut kept = Ok(());
-    if let (Some(url), Some(t)) = (&saved.gitlab_url, given(&gitlab_token)) {
-        kept = relcal_http::save_secret(&relcal_http::gitlab_account(url), &t);
-    }
-    if let (Ok(()), Some(t)) = (&kept, given(&github_token)) {
-        let api = saved
-            .github_api
-            .clone()
-            .unwrap_or_else(|| relcal_http::GITHUB_API.to_owned());
-        kept = relcal_http::save_secret(&relcal_http::github_account(&api), &t);
-    }
-    if let Err(e) = kept {
-        // Nothing half-done: without its token, the change is taken back.
-        relcal_api::save_adapter_settings(&mut *store(&state)?, before, relcal_api::clock::now())?;
-        return Err(e);
-    }
+    crate::handle::change_then(
+        &state,
+        |store| relcal_api::save_adapter_settings(store, settings, relcal_api::clock::now()),
+        // Without its token, the change is taken back.
+        |saved| {
+            if let (Some(url), Some(t)) = (&saved.gitlab_url, given(&gitlab_token)) {
+                relcal_http::save_secret(&relcal_http::gitlab_account(url), &t)?;
+            }
+            if let Some(t) = given(&github_token) {
+                let api = saved
+                    .github_api
+                    .clone()
+                    .unwrap_or_else(|| relcal_http::GITHUB_API.to_owned());
+                relcal_http::save_secret(&relcal_http::github_account(&api), &t)?;
+            }
+            Ok(())
+        },
+        |store| {
+            relcal_api::save_adapter_settings(store, before, relcal_api::clock::now()).map(|_| ())
+        },
+    )?;
     state.sync.adapters_wake.notify_one();
     crate::sync::connections_view(&state)
 }

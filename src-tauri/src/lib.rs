@@ -5,6 +5,7 @@
 //! function and returns its result; errors cross IPC as `{code, message}`.
 
 mod commands;
+mod handle;
 mod live;
 mod notifications;
 mod sync;
@@ -27,60 +28,76 @@ pub struct AppState {
     live: Mutex<live::LiveSlot>,
 }
 
+/// Every command the window may call, once: the bindings' list
+/// (`tauri_specta::collect_commands!`, generic commands on `tauri::Wry`)
+/// and the invoke handler's (`tauri::generate_handler!`, generic commands on
+/// whatever runtime the app is built for) are both made from it.
+macro_rules! app_commands {
+    ($mode:ident) => {
+        app_commands!(@list $mode;
+            calendar_view,
+            conflicts,
+            move_release,
+            release_detail,
+            catalog,
+            release_input,
+            save_release,
+            preview_release,
+            set_release_status,
+            app_info,
+            settings,
+            save_team,
+            save_service,
+            save_environment,
+            freeze_input,
+            preview_freeze,
+            save_freeze,
+            delete_object,
+            restore_object,
+            choose_plan_file [Wry],
+            import_chosen_plan,
+            export_plan [Wry],
+            user_name,
+            set_user_name,
+            approve_release,
+            revoke_approval,
+            request_override,
+            go_no_go,
+            notify_settings,
+            save_notify_settings,
+            checklist_templates,
+            save_checklist_templates,
+            apply_checklist_template,
+            set_checklist_item,
+            save_rollback,
+            export_ics [Wry],
+            import_holidays [Wry],
+            sync_view,
+            connect_sync [Wry],
+            disconnect_sync,
+            sync_now [Wry],
+            sync_conflicts,
+            resolve_sync_conflict,
+            connections,
+            save_connections,
+            run_connections [Wry]
+        )
+    };
+    (@list specta; $($name:ident $([$runtime:ident])?),*) => {
+        tauri_specta::collect_commands![$(commands::$name $(::<tauri::$runtime>)?),*]
+    };
+    (@list handler; $($name:ident $([$runtime:ident])?),*) => {
+        tauri::generate_handler![$(commands::$name),*]
+    };
+}
+
 /// The typed command set; also what exports `ui/src/lib/bindings.ts`.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     // Our IPC types only travel from Rust to the UI, so one unified shape per
     // type is simpler than separate serialize/deserialize variants.
     tauri_specta::Builder::<tauri::Wry>::new()
         .disable_serde_phases()
-        .commands(tauri_specta::collect_commands![
-            commands::calendar_view,
-            commands::conflicts,
-            commands::move_release,
-            commands::release_detail,
-            commands::catalog,
-            commands::release_input,
-            commands::save_release,
-            commands::preview_release,
-            commands::set_release_status,
-            commands::app_info,
-            commands::settings,
-            commands::save_team,
-            commands::save_service,
-            commands::save_environment,
-            commands::freeze_input,
-            commands::preview_freeze,
-            commands::save_freeze,
-            commands::delete_object,
-            commands::restore_object,
-            commands::choose_plan_file::<tauri::Wry>,
-            commands::import_chosen_plan,
-            commands::export_plan::<tauri::Wry>,
-            commands::user_name,
-            commands::set_user_name,
-            commands::approve_release,
-            commands::revoke_approval,
-            commands::request_override,
-            commands::go_no_go,
-            commands::notify_settings,
-            commands::save_notify_settings,
-            commands::checklist_templates,
-            commands::save_checklist_templates,
-            commands::apply_checklist_template,
-            commands::set_checklist_item,
-            commands::save_rollback,
-            commands::export_ics::<tauri::Wry>,
-            commands::import_holidays::<tauri::Wry>,
-            commands::sync_view,
-            commands::connect_sync::<tauri::Wry>,
-            commands::disconnect_sync,
-            commands::sync_now::<tauri::Wry>,
-            commands::sync_conflicts,
-            commands::resolve_sync_conflict,
-            commands::connections,
-            commands::save_connections,
-            commands::run_connections::<tauri::Wry>,
-        ])
+        .commands(app_commands!(specta))
 }
 
 /// Writes the TypeScript bindings to `path`.
@@ -110,11 +127,9 @@ fn chosen_db_path() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-fn open_state() -> AppState {
-    let db_path = chosen_db_path().or_else(|| relcal_api::default_db_path().ok());
-    if let Err(e) = relcal_api::clock::init() {
-        tracing::error!("{e}; using the system clock");
-    }
+/// The app's state over the database at `db_path` (none: the calendar is
+/// unavailable, and the window says why).
+pub fn open_state(db_path: Option<PathBuf>) -> AppState {
     let store = relcal_api::open_calendar(db_path.as_deref(), relcal_api::clock::now())
         .and_then(|mut s| relcal_api::load_user_name(&mut s).map(|_| s))
         .map(Mutex::new);
@@ -131,6 +146,30 @@ fn open_state() -> AppState {
     }
 }
 
+/// The app on runtime `R` over `state`: its plugins, commands and, with
+/// `background`, its background work (the warm calendar, the notification
+/// scheduler, sync and the followed systems). `run` builds it on the real
+/// webview; the tests on Tauri's mock runtime.
+pub fn build_app<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    state: AppState,
+    background: bool,
+) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_dialog::init())
+        .manage(state)
+        .setup(move |app| {
+            if background {
+                live::open_in_background(app.handle().clone());
+                tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
+                tauri::async_runtime::spawn(sync::run(app.handle().clone()));
+                tauri::async_runtime::spawn(sync::follow_connections(app.handle().clone()));
+            }
+            Ok(())
+        })
+        .invoke_handler(app_commands!(handler))
+}
+
 /// Runs the app.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -140,18 +179,11 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let builder = specta_builder();
-    let result = tauri::Builder::default()
-        .plugin(tauri_plugin_dialog::init())
-        .manage(open_state())
-        .setup(|app| {
-            live::open_in_background(app.handle().clone());
-            tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
-            tauri::async_runtime::spawn(sync::run(app.handle().clone()));
-            tauri::async_runtime::spawn(sync::follow_connections(app.handle().clone()));
-            Ok(())
-        })
-        .invoke_handler(builder.invoke_handler())
+    if let Err(e) = relcal_api::clock::init() {
+        tracing::error!("{e}; using the system clock");
+    }
+    let db_path = chosen_db_path().or_else(|| relcal_api::default_db_path().ok());
+    let result = build_app(tauri::Builder::default(), open_state(db_path), true)
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("relcal-app: cannot start: {e}");

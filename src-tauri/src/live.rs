@@ -86,13 +86,13 @@ fn open<R: tauri::Runtime>(state: &AppState, app: &tauri::AppHandle<R>) -> Resul
 /// Runs `warm` on the open calendar brought up to date with `store`, or
 /// `cold` (the whole-calendar path) when it is not open; `opening` answers
 /// while it is being opened, if given.
-pub fn with_live<T>(
+pub fn with_live<S: std::ops::Deref<Target = Store>, T>(
     slot: &Mutex<LiveSlot>,
-    store: &mut Store,
+    store: &mut S,
     now: chrono::DateTime<chrono::Utc>,
-    warm: impl FnOnce(&mut Live, &mut Store) -> Result<T, ApiError>,
+    warm: impl FnOnce(&mut Live, &mut S) -> Result<T, ApiError>,
     opening: Option<&dyn Fn(&OpenProgress) -> T>,
-    cold: impl FnOnce(&mut Store) -> Result<T, ApiError>,
+    cold: impl FnOnce(&mut S) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let mut guard = slot
         .lock()

@@ -141,7 +141,7 @@ fn step<R: Runtime>(
 /// wait for it. `None` for a calendar in memory (it then shares the window's).
 fn own_connection(state: &AppState) -> Option<relcal_api::Store> {
     let (path, user) = {
-        let store = crate::commands::store(state).ok()?;
+        let store = crate::handle::read(state).ok()?;
         (store.path().to_owned(), store.actor().to_owned())
     };
     if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {

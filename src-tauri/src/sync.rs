@@ -58,7 +58,7 @@ pub struct SyncState {
 
 /// The view of where sync stands now.
 pub fn view(state: &AppState) -> Result<SyncView, ApiError> {
-    let store = crate::commands::store(state)?;
+    let store = crate::handle::read(state)?;
     let server = relcal_api::sync_server(&store)?;
     let mut status = relcal_api::sync_status(&store)?;
     drop(store);
@@ -101,7 +101,7 @@ async fn on_own_connection<T: Send + 'static>(
     work: impl FnOnce(&mut relcal_api::Store) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let (path, user) = {
-        let store = crate::commands::store(state)?;
+        let store = crate::handle::read(state)?;
         (store.path().to_owned(), store.actor().to_owned())
     };
     if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
@@ -127,7 +127,7 @@ async fn on_own_connection<T: Send + 'static>(
 pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiError> {
     let state = app.state::<AppState>();
     let _one = state.sync.running.lock().await;
-    let server = relcal_api::sync_server(&*crate::commands::store(&state)?)?.ok_or_else(|| {
+    let server = relcal_api::sync_server(&*crate::handle::read(&state)?)?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Validation,
             "sync: no server is set; connect to one in Calendar ▸ Sync",
@@ -165,7 +165,7 @@ pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiE
 /// New sync conflicts wait for a person: a desktop notification (unless
 /// do-not-disturb is on) whose click opens the sync dialog.
 fn announce_conflicts<R: Runtime>(app: &AppHandle<R>, state: &AppState, n: u32) {
-    let quiet = crate::commands::store(state)
+    let quiet = crate::handle::read(state)
         .ok()
         .and_then(|s| relcal_api::notify_settings(&s).ok())
         .is_some_and(|s| s.do_not_disturb);
@@ -194,7 +194,7 @@ pub async fn run<R: Runtime>(app: AppHandle<R>) {
     let mut failures: u32 = 0;
     loop {
         let state = app.state::<AppState>();
-        let enabled = crate::commands::store(&state)
+        let enabled = crate::handle::read(&state)
             .ok()
             .and_then(|s| relcal_api::sync_server(&s).ok().flatten())
             .is_some();
@@ -252,7 +252,7 @@ const CONNECTIONS_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// The Connections view now.
 pub fn connections_view(state: &AppState) -> Result<ConnectionsView, ApiError> {
-    let store = crate::commands::store(state)?;
+    let store = crate::handle::read(state)?;
     let settings = relcal_api::adapter_settings(&store)?;
     let runs = relcal_api::adapter_runs(&store)?;
     drop(store);
@@ -302,7 +302,7 @@ pub async fn run_connections<R: Runtime>(
 pub async fn follow_connections<R: Runtime>(app: AppHandle<R>) {
     loop {
         let state = app.state::<AppState>();
-        let followed = crate::commands::store(&state)
+        let followed = crate::handle::read(&state)
             .ok()
             .and_then(|s| relcal_api::adapter_settings(&s).ok())
             .is_some_and(|s| s.gitlab_url.is_some() || s.github_repo.is_some());
