@@ -58,17 +58,38 @@ pub fn changes_since(
     let changes: Vec<Change> = rows
         .into_iter()
         .take(limit)
-        .filter_map(|r| {
-            let kind = ObjectKind::from_noun(&r.kind)?;
-            Some(Change {
+        .map(|r| {
+            // An entry this server cannot read is an error, never a deletion
+            // that every desktop would then apply.
+            let unreadable = |why: String| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "{}: change log entry {} ({} \"{}\") is unreadable: {why}",
+                        store.describe(),
+                        r.seq,
+                        r.kind,
+                        r.id
+                    ),
+                )
+            };
+            let kind = ObjectKind::from_noun(&r.kind)
+                .ok_or_else(|| unreadable(format!("`{}` is not a kind of object", r.kind)))?;
+            let object = match &r.object {
+                None => None,
+                Some(text) => Some(
+                    serde_json::from_str::<Value>(text).map_err(|e| unreadable(e.to_string()))?,
+                ),
+            };
+            Ok(Change {
                 seq: r.seq,
                 kind,
                 id: r.id,
                 version: r.version,
-                object: r.object.and_then(|o| serde_json::from_str(&o).ok()),
+                object,
             })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     let cursor = changes.last().map_or(since, |c| c.seq);
     Ok(Changes {
         changes,

@@ -385,3 +385,37 @@ fn a_synced_change_and_its_log_entry_and_answer_commit_together_or_not_at_all() 
     );
     assert_eq!(store.audit_entries(None).unwrap().len(), 1);
 }
+
+#[test]
+fn an_unreadable_change_log_entry_is_an_error_never_a_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.db");
+    let mut store = Store::open(&path).unwrap();
+    store.replace_plan(&demo(), &[]).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2027-01-04T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let all = relcal_server_core::changes_since(&mut store, 0, 1000, now).unwrap();
+    let first = all.changes.first().unwrap().clone();
+    assert!(first.object.is_some());
+    // Damage one stored object, as a disk fault or a hand edit would.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE sync_log SET object = '{\"id\": ' WHERE seq = ?1",
+            [first.seq],
+        )
+        .unwrap();
+    let error = relcal_server_core::changes_since(&mut store, 0, 1000, now).unwrap_err();
+    assert_eq!(error.code, relcal_protocol::ErrorCode::Internal);
+    assert!(
+        error.message.contains(&format!("entry {}", first.seq))
+            && error.message.contains(&first.id),
+        "{}",
+        error.message
+    );
+    // The entries after it are still served, and none became a deletion.
+    let after = relcal_server_core::changes_since(&mut store, first.seq, 1000, now).unwrap();
+    assert_eq!(after.changes.len(), all.changes.len() - 1);
+    assert!(after.changes.iter().all(|c| c.object.is_some()));
+}
