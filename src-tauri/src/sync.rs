@@ -213,9 +213,7 @@ pub async fn run<R: Runtime>(app: AppHandle<R>) {
                     failures = failures.saturating_add(1);
                     tracing::warn!("sync: {}", e.message);
                     // Full jitter over a doubling ceiling, from the interval up.
-                    let ceiling = INTERVAL
-                        .saturating_mul(1 << failures.min(8))
-                        .min(MAX_BACKOFF);
+                    let ceiling = relcal_http::doubling(INTERVAL, MAX_BACKOFF, failures);
                     Some(INTERVAL / 2 + relcal_http::full_jitter(ceiling))
                 }
             }
@@ -256,15 +254,15 @@ pub fn connections_view(state: &AppState) -> Result<ConnectionsView, ApiError> {
     let settings = relcal_api::adapter_settings(&store)?;
     let runs = relcal_api::adapter_runs(&store)?;
     drop(store);
-    let gitlab_token = settings.gitlab_url.as_deref().is_some_and(|u| {
-        relcal_http::load_secret(&relcal_http::gitlab_account(u), "GITLAB_TOKEN").is_some()
-    });
+    let gitlab_token = settings
+        .gitlab_url
+        .as_deref()
+        .is_some_and(|u| relcal_http::gitlab_token(u).is_some());
     let api = settings
         .github_api
         .clone()
         .unwrap_or_else(|| relcal_http::GITHUB_API.to_owned());
-    let github_token = settings.github_repo.is_some()
-        && relcal_http::load_secret(&relcal_http::github_account(&api), "GITHUB_TOKEN").is_some();
+    let github_token = settings.github_repo.is_some() && relcal_http::github_token(&api).is_some();
     Ok(ConnectionsView {
         settings,
         gitlab_token,

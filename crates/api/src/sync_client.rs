@@ -111,8 +111,7 @@ fn push_rest(
             use sha2::Digest;
             let ids: Vec<&str> = chunk.iter().map(|m| m.mutation_id.as_str()).collect();
             let digest = sha2::Sha256::digest(ids.join("\n").as_bytes());
-            let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-            format!("{client_id}:{hex}")
+            format!("{client_id}:{}", relcal_domain::hex(&digest[..16]))
         };
         let results = transport.push(&key, chunk)?;
         if results.len() != chunk.len() {
@@ -203,7 +202,7 @@ pub fn sync_once(
             getrandom::fill(&mut bytes)
                 .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
             SyncClient {
-                client_id: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                client_id: relcal_domain::hex(&bytes),
                 server: server.to_owned(),
                 cursor: 0,
                 pushed_audit_seq: u64::MAX,

@@ -239,10 +239,7 @@ struct GitLabProject {
 impl GitLabProject {
     /// The instance, with the token from GITLAB_TOKEN or the keyring.
     fn client(&self) -> Result<relcal_http::GitLab, ApiError> {
-        relcal_http::GitLab::new(
-            &self.url,
-            relcal_http::load_secret(&relcal_http::gitlab_account(&self.url), "GITLAB_TOKEN"),
-        )
+        relcal_http::GitLab::new(&self.url, relcal_http::gitlab_token(&self.url))
     }
 }
 

@@ -76,11 +76,7 @@ pub fn entry_hash(
     field(&mut hasher, Some(object_id));
     field(&mut hasher, before);
     field(&mut hasher, after);
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::hex(&hasher.finalize())
 }
 
 impl AuditEntry {
@@ -327,4 +323,47 @@ pub struct AuditRecord {
     pub before: Option<String>,
     /// The object after, if it still exists.
     pub after: Option<String>,
+}
+
+/// One record as the chain holds it: its number and the hashes that link it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chained<'r> {
+    /// Its number in the chain (the first entry is 1).
+    pub seq: u64,
+    /// The change.
+    pub record: &'r AuditRecord,
+    /// The previous entry's hash ([`GENESIS`] before the first).
+    pub prev_hash: String,
+    /// This entry's hash ([`entry_hash`]).
+    pub hash: String,
+}
+
+/// `records` appended, in order, after the chain's last entry (`head`: its
+/// number and hash; `None` for an empty chain). Every store writes these rows.
+pub fn chain(head: Option<(u64, String)>, records: &[AuditRecord]) -> Vec<Chained<'_>> {
+    let (mut seq, mut prev) = head.unwrap_or_else(|| (0, GENESIS.to_owned()));
+    records
+        .iter()
+        .map(|record| {
+            seq += 1;
+            let hash = entry_hash(
+                &prev,
+                seq,
+                &record.at,
+                &record.actor,
+                &record.action,
+                &record.object_kind,
+                &record.object_id,
+                record.before.as_deref(),
+                record.after.as_deref(),
+            );
+            let prev_hash = std::mem::replace(&mut prev, hash.clone());
+            Chained {
+                seq,
+                record,
+                prev_hash,
+                hash,
+            }
+        })
+        .collect()
 }

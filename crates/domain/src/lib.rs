@@ -16,6 +16,7 @@ mod duration;
 mod error;
 mod export;
 mod gate;
+mod hex;
 mod ics;
 mod ids;
 mod kind;
@@ -27,7 +28,9 @@ mod time;
 mod validate;
 mod wire;
 
-pub use audit::{entry_hash, verify_chain, AuditEntry, AuditRecord, ChainBreak, GENESIS};
+pub use audit::{
+    chain, entry_hash, verify_chain, AuditEntry, AuditRecord, ChainBreak, Chained, GENESIS,
+};
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
 pub use cron::{freeze_from_cron, CronError, CronFreeze, CronPart};
 pub use document::{object_in, position, put};
@@ -35,6 +38,7 @@ pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
 pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
+pub use hex::hex;
 pub use ics::{day_start, freezes_from_ics, plan_to_ics, ImportedFreeze};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use kind::ObjectKind;

@@ -16,13 +16,24 @@ pub fn github_account(api: &str) -> String {
     format!("github:{}", api.trim_end_matches('/'))
 }
 
+/// This machine's token for a GitLab instance: the keyring's, else
+/// `GITLAB_TOKEN`; none for public projects.
+pub fn gitlab_token(url: &str) -> Option<String> {
+    load_secret(&gitlab_account(url), "GITLAB_TOKEN")
+}
+
+/// This machine's token for a GitHub API: the keyring's, else `GITHUB_TOKEN`.
+pub fn github_token(api: &str) -> Option<String> {
+    load_secret(&github_account(api), "GITHUB_TOKEN")
+}
+
 /// GitLab and GitHub over HTTP, for `relcal_api::run_adapters`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpForges;
 
 impl HttpForges {
     fn gitlab(url: &str) -> Result<GitLab, ApiError> {
-        GitLab::new(url, load_secret(&gitlab_account(url), "GITLAB_TOKEN"))
+        GitLab::new(url, gitlab_token(url))
     }
 }
 
@@ -49,6 +60,6 @@ impl Forges for HttpForges {
         repo: &str,
         etag: Option<&str>,
     ) -> Result<Option<GitHubReleases>, ApiError> {
-        GitHub::new(api, load_secret(&github_account(api), "GITHUB_TOKEN"))?.releases(repo, etag)
+        GitHub::new(api, github_token(api))?.releases(repo, etag)
     }
 }

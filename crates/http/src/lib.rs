@@ -14,7 +14,7 @@ mod adapters_run;
 mod outside;
 mod token;
 
-pub use adapters_run::{github_account, gitlab_account, HttpForges};
+pub use adapters_run::{github_account, github_token, gitlab_account, gitlab_token, HttpForges};
 pub use outside::{GitHub, GitLab};
 pub use relcal_protocol::{GitHubReleases, GITHUB_API};
 
@@ -58,12 +58,14 @@ impl RetryPolicy {
     /// The wait before try `n + 1` after `n` failed tries: uniform in
     /// `[0, min(cap, base × 2^(n-1))]` ("full jitter").
     pub fn backoff(&self, failed: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << failed.saturating_sub(1).min(20))
-            .min(self.cap);
-        full_jitter(ceiling)
+        full_jitter(doubling(self.base, self.cap, failed.saturating_sub(1)))
     }
+}
+
+/// `base × 2^n`, at most `cap`: the ceiling of a backoff after `n` doublings
+/// (the HTTP retries here, the app's sync loop).
+pub fn doubling(base: Duration, cap: Duration, n: u32) -> Duration {
+    base.saturating_mul(1u32 << n.min(20)).min(cap)
 }
 
 /// Uniform in `[0, ceiling]`: "full jitter", so that many clients that failed

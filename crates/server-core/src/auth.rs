@@ -3,7 +3,7 @@
 
 use crate::store::{server_calendar, ServerStore};
 use chrono::{DateTime, Utc};
-use relcal_domain::{utc_text as utc, AuditRecord};
+use relcal_domain::{hex, utc_text as utc, AuditRecord};
 use relcal_protocol::{ApiError, ErrorCode, ImportSummary};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -55,10 +55,7 @@ pub struct Principal {
 }
 
 fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Creates a token for `user` with `role` and returns it (the only time it is
@@ -89,10 +86,7 @@ pub fn create_token(
             format!("no randomness for a token: {e}"),
         )
     })?;
-    let token = format!(
-        "rc_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let token = format!("rc_{}", hex(&bytes));
     let rec = AuditRecord {
         at: utc(now),
         actor: "relcal-server".into(),

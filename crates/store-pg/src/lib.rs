@@ -10,19 +10,10 @@
 //! write one at a time and the change log's order is its commit order.
 
 use postgres::{Client, NoTls, Transaction};
-use relcal_domain::{entry_hash, AuditRecord, Plan, GENESIS};
+use relcal_domain::{chain, AuditRecord, ObjectKind, Plan};
 use relcal_protocol::{ApiError, ErrorCode};
 use relcal_server_core::{ChangeWrite, ServerStore, SyncRow};
 use serde_json::Value;
-
-/// The plan file's lists, in order, with each list's object kind.
-const LISTS: [(&str, &str); 5] = [
-    ("team", "teams"),
-    ("service", "services"),
-    ("environment", "environments"),
-    ("freeze", "freezes"),
-    ("release", "releases"),
-];
 
 /// The advisory lock every write transaction takes first.
 const WRITE_LOCK: i64 = 0x7265_6c63_616c; // "relcal"
@@ -185,30 +176,15 @@ fn append_audit(tx: &mut Transaction<'_>, records: &[AuditRecord]) -> Result<(),
             &[],
         )
         .map_err(db_error)?;
-    let (mut n, mut prev) = match head {
-        Some(r) => (seq(r.get(0)), r.get::<_, String>(1)),
-        None => (0, GENESIS.to_owned()),
-    };
-    for r in records {
-        n += 1;
-        let hash = entry_hash(
-            &prev,
-            n,
-            &r.at,
-            &r.actor,
-            &r.action,
-            &r.object_kind,
-            &r.object_id,
-            r.before.as_deref(),
-            r.after.as_deref(),
-        );
+    let head = head.map(|r| (seq(r.get(0)), r.get::<_, String>(1)));
+    for c in chain(head, records) {
+        let r = c.record;
         tx.execute(
             "INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[&int(n), &r.at, &r.actor, &r.action, &r.object_kind, &r.object_id, &r.before, &r.after, &prev, &hash],
+            &[&int(c.seq), &r.at, &r.actor, &r.action, &r.object_kind, &r.object_id, &r.before, &r.after, &c.prev_hash, &c.hash],
         )
         .map_err(db_error)?;
-        prev = hash;
     }
     Ok(())
 }
@@ -241,7 +217,8 @@ impl ServerStore for PgStore {
             let mut doc: Value = serde_json::from_str(&meta).map_err(|e| {
                 ApiError::new(ErrorCode::Internal, format!("the stored calendar: {e}"))
             })?;
-            for (kind, list) in LISTS {
+            for kind in ObjectKind::ALL {
+                let (kind, list) = (kind.noun(), kind.list());
                 let rows = client
                     .query(
                         "SELECT body FROM objects WHERE kind = $1 ORDER BY pos",
@@ -264,7 +241,8 @@ impl ServerStore for PgStore {
         let mut doc = plan.to_json();
         let mut tx = self.write()?;
         tx.execute("DELETE FROM objects", &[]).map_err(db_error)?;
-        for (kind, list) in LISTS {
+        for kind in ObjectKind::ALL {
+            let (kind, list) = (kind.noun(), kind.list());
             for item in doc[list].as_array().into_iter().flatten() {
                 let id = item["id"].as_str().unwrap_or_default();
                 tx.execute(
@@ -275,7 +253,8 @@ impl ServerStore for PgStore {
             }
         }
         if let Some(obj) = doc.as_object_mut() {
-            for (_, list) in LISTS {
+            for kind in ObjectKind::ALL {
+                let list = kind.list();
                 obj.remove(list);
             }
         }

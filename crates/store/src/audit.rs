@@ -2,7 +2,7 @@
 //! transaction as the change it records.
 
 use crate::{Store, StoreError};
-use relcal_domain::{entry_hash, verify_chain, AuditEntry, AuditRecord, ChainBreak, GENESIS};
+use relcal_domain::{chain, verify_chain, AuditEntry, AuditRecord, ChainBreak};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 /// Appends `records` to the chain inside `tx`.
@@ -10,31 +10,20 @@ pub(crate) fn append(tx: &Transaction<'_>, records: &[AuditRecord]) -> Result<()
     if records.is_empty() {
         return Ok(());
     }
-    let (mut seq, mut prev): (u64, String) = tx
+    let head: Option<(u64, String)> = tx
         .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
-        .optional()?
-        .unwrap_or((0, GENESIS.to_owned()));
+        .optional()?;
+    let chained = chain(head, records);
     let mut insert = tx.prepare(
         "INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    for r in records {
-        seq += 1;
-        let hash = entry_hash(
-            &prev,
-            seq,
-            &r.at,
-            &r.actor,
-            &r.action,
-            &r.object_kind,
-            &r.object_id,
-            r.before.as_deref(),
-            r.after.as_deref(),
-        );
+    for c in &chained {
+        let r = c.record;
         insert.execute(params![
-            seq,
+            c.seq,
             r.at,
             r.actor,
             r.action,
@@ -42,11 +31,14 @@ pub(crate) fn append(tx: &Transaction<'_>, records: &[AuditRecord]) -> Result<()
             r.object_id,
             r.before,
             r.after,
-            prev,
-            hash
+            c.prev_hash,
+            c.hash
         ])?;
-        prev = hash;
     }
+    let Some(last) = chained.last() else {
+        return Ok(());
+    };
+    let (seq, prev) = (last.seq, &last.hash);
     tx.execute(
         "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
