@@ -30,6 +30,7 @@ lint: ui
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets $(CARGO_FEATURES) -- -D warnings
 	npm --prefix ui run check
+	npm --prefix ui run format:check
 
 test-ui:
 	npm --prefix ui test

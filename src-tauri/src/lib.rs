@@ -11,6 +11,7 @@ mod notifications;
 mod sync;
 
 use relcal_api::{ApiError, Store};
+use relcal_domain::{ConflictSeverity, NoticeKind, ReleaseStatus};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -98,6 +99,21 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .disable_serde_phases()
         .commands(app_commands!(specta))
+        // The domain's closed lists, so the window never re-lists them.
+        .constant(
+            "RELEASE_STATUSES",
+            ReleaseStatus::ALL.map(ReleaseStatus::as_str),
+        )
+        .constant(
+            "ACTIVE_STATUSES",
+            ReleaseStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_active())
+                .map(ReleaseStatus::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .constant("SEVERITIES", ConflictSeverity::ALL.map(ConflictSeverity::as_str))
+        .constant("NOTICE_KINDS", NoticeKind::ALL.map(NoticeKind::as_str))
 }
 
 /// Writes the TypeScript bindings to `path`.

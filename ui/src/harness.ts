@@ -6,5 +6,11 @@ import { fakeBackend } from "./lib/fake-backend";
 const params = new URLSearchParams(location.search);
 // `?now=` pins the fake backend's clock (the browser tests pass RELCAL_NOW, or a fixed day).
 const now = params.get("now");
-mockIPC(fakeBackend(now ? new Date(now) : new Date(), { bulk: Number(params.get("bulk") ?? 0), teams: Number(params.get("teams") ?? 0), opening: params.has("opening") }));
+mockIPC(
+  fakeBackend(now ? new Date(now) : new Date(), {
+    bulk: Number(params.get("bulk") ?? 0),
+    teams: Number(params.get("teams") ?? 0),
+    opening: params.has("opening"),
+  }),
+);
 await import("./main");

@@ -8,6 +8,11 @@ const target = document.getElementById("app");
 if (!target) throw new Error("index.html has no #app element");
 
 // The app's clock before the first view asks what today is.
-setClock(await commands.appInfo().then((i) => i.now, () => null));
+setClock(
+  await commands.appInfo().then(
+    (i) => i.now,
+    () => null,
+  ),
+);
 
 export default mount(App, { target });

@@ -28,8 +28,15 @@ const url = `http://127.0.0.1:${server.address().port}/`;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 
 // The day the tests run on: RELCAL_NOW, or a fixed Tuesday, never today's date
@@ -37,7 +44,8 @@ const browser = await chromium.launch({
 const NOW = new Date(process.env.RELCAL_NOW ?? "2026-12-01T09:00:00Z");
 if (Number.isNaN(NOW.getTime())) throw new Error(`RELCAL_NOW=${process.env.RELCAL_NOW} is not an instant`);
 
-let passed = 0, failed = 0;
+let passed = 0,
+  failed = 0;
 async function test(name, fn, { query = "", ready = "Checkout launch" } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "UTC" });
   const page = await context.newPage();
@@ -63,8 +71,7 @@ async function test(name, fn, { query = "", ready = "Checkout launch" } = {}) {
 const DAY = 86400000;
 const today = NOW;
 const weekday = (today.getUTCDay() + 6) % 7;
-const freezeDay = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + (weekday < 6 ? DAY : -DAY))
-  .toISOString().slice(0, 10);
+const freezeDay = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + (weekday < 6 ? DAY : -DAY)).toISOString().slice(0, 10);
 
 await test("dragging a release into a freeze shows the conflict at once, and undo takes it back", async (page) => {
   const release = page.locator(".fc-event.release", { hasText: "Checkout launch" });
@@ -87,22 +94,26 @@ await test("dragging a release into a freeze shows the conflict at once, and und
   await page.getByTestId("conflicts-panel").getByText("No conflicts. Nice.").waitFor();
 });
 
-await test("a large calendar shows the calendar at once and the progress of its conflict check, then the conflicts", async (page) => {
-  // The releases are there while the conflicts are still being checked.
-  const panel = page.getByTestId("conflicts-panel");
-  await panel.getByRole("status").filter({ hasText: "Checking 100,000 releases for conflicts… (step 2 of 2)" }).waitFor();
-  await panel.getByText("Checking…").waitFor();
-  await page.getByRole("status", { name: "Checking 100,000 releases for conflicts, step 2 of 2" }).waitFor();
-  await page.screenshot({ path: join(artifacts, "opening-progress.png") });
-  // No counts are shown before they are known.
-  if (await panel.getByText("0 errors").count()) throw new Error("counts shown while checking");
-  // Done: the app then loads the conflicts (here on returning to the window).
-  await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("test_finish_opening"));
-  await page.evaluate(() => window.dispatchEvent(new Event("focus")));
-  await panel.getByText("No conflicts. Nice.").waitFor();
-  await panel.getByText("0 errors").waitFor();
-  await panel.getByRole("status").waitFor({ state: "detached" });
-}, { query: "?opening=1" });
+await test(
+  "a large calendar shows the calendar at once and the progress of its conflict check, then the conflicts",
+  async (page) => {
+    // The releases are there while the conflicts are still being checked.
+    const panel = page.getByTestId("conflicts-panel");
+    await panel.getByRole("status").filter({ hasText: "Checking 100,000 releases for conflicts… (step 2 of 2)" }).waitFor();
+    await panel.getByText("Checking…").waitFor();
+    await page.getByRole("status", { name: "Checking 100,000 releases for conflicts, step 2 of 2" }).waitFor();
+    await page.screenshot({ path: join(artifacts, "opening-progress.png") });
+    // No counts are shown before they are known.
+    if (await panel.getByText("0 errors").count()) throw new Error("counts shown while checking");
+    // Done: the app then loads the conflicts (here on returning to the window).
+    await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("test_finish_opening"));
+    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await panel.getByText("No conflicts. Nice.").waitFor();
+    await panel.getByText("0 errors").waitFor();
+    await panel.getByRole("status").waitFor({ state: "detached" });
+  },
+  { query: "?opening=1" },
+);
 
 await test("filtering by team or service hides the other releases", async (page) => {
   await page.getByLabel("Show team").selectOption("identity");
@@ -147,7 +158,10 @@ await test("switching the time zone moves the times shown", async (page) => {
   await page.locator(".fc-event.release", { hasText: "10:00" }).first().waitFor();
   await page.getByLabel("Time zone").selectOption("America/New_York");
   // 10:00 UTC is 05:00 (EST) or 06:00 (EDT) in New York.
-  await page.locator(".fc-event.release", { hasText: /0[56]:00/ }).first().waitFor();
+  await page
+    .locator(".fc-event.release", { hasText: /0[56]:00/ })
+    .first()
+    .waitFor();
 });
 
 await test("creating a release in a freeze shows the conflict; cancelling it clears it", async (page) => {
@@ -265,7 +279,10 @@ await test("teams are added and edited in settings; a team in use cannot be dele
   await settings.getByLabel("Team name").fill("Search");
   await settings.getByRole("button", { name: "Add team" }).click();
   await page.getByTestId("change-toast").getByText("Created team Search").waitFor();
-  await settings.getByRole("cell", { name: /Search/ }).first().waitFor();
+  await settings
+    .getByRole("cell", { name: /Search/ })
+    .first()
+    .waitFor();
   await settings.getByRole("button", { name: "Delete Payments" }).click();
   await settings.getByRole("alert").filter({ hasText: 'team "payments" cannot be deleted: 1 releases use it' }).waitFor();
 });
@@ -293,45 +310,52 @@ await test("deleting a release from its panel; undo brings it back", async (page
   await page.locator(".fc-event.release", { hasText: "Auth rotation" }).waitFor();
 });
 
-await test("2,000 releases in a month: busy days fold into one entry that opens the day's agenda", async (page) => {
-  const folded = page.locator(".fc-event.more-releases").first();
-  await folded.waitFor();
-  const text = await folded.textContent();
-  if (!/\+\d+ more releases/.test(text ?? "")) throw new Error(`folded entry says ${text}`);
-  // Every event the grid got is on screen or folded: far fewer than 2,000 elements.
-  const drawn = await page.locator(".fc-event.release").count();
-  if (drawn > 400) throw new Error(`${drawn} release elements drawn; busy days should fold`);
-  const painted = await page.waitForFunction(() => (globalThis.relcalPaints ?? []).find((p) => p.events >= 2000));
-  const sample = await painted.jsonValue();
-  console.log(`  (month view painted ${sample.events} events ${sample.ms.toFixed(0)} ms after the IPC answer)`);
-  await folded.click();
-  await page.locator(".fc-list-event", { hasText: "bulk release" }).first().waitFor();
-}, { query: "?bulk=2000", ready: "more releases" });
+await test(
+  "2,000 releases in a month: busy days fold into one entry that opens the day's agenda",
+  async (page) => {
+    const folded = page.locator(".fc-event.more-releases").first();
+    await folded.waitFor();
+    const text = await folded.textContent();
+    if (!/\+\d+ more releases/.test(text ?? "")) throw new Error(`folded entry says ${text}`);
+    // Every event the grid got is on screen or folded: far fewer than 2,000 elements.
+    const drawn = await page.locator(".fc-event.release").count();
+    if (drawn > 400) throw new Error(`${drawn} release elements drawn; busy days should fold`);
+    const painted = await page.waitForFunction(() => (globalThis.relcalPaints ?? []).find((p) => p.events >= 2000));
+    const sample = await painted.jsonValue();
+    console.log(`  (month view painted ${sample.events} events ${sample.ms.toFixed(0)} ms after the IPC answer)`);
+    await folded.click();
+    await page.locator(".fc-list-event", { hasText: "bulk release" }).first().waitFor();
+  },
+  { query: "?bulk=2000", ready: "more releases" },
+);
 
-await test("the timeline pages through 200 teams, draws dependency arrows, and moves a bar by dragging", async (page) => {
-  await page.keyboard.press("l");
-  const timeline = page.getByTestId("team-timeline");
-  await page.getByTestId("lane-page").filter({ hasText: "Teams 1–40 of 200" }).waitFor();
-  if ((await timeline.locator(".vis-labelset .vis-label").count()) !== 40) throw new Error("not 40 lanes on a page");
-  // checkout depends on auth, which ends after checkout starts: a red arrow.
-  const arrow = timeline.locator("svg path[marker-end], svg path[marker-start]").first();
-  await arrow.waitFor({ state: "attached" });
-  if ((await arrow.evaluate((p) => p.style.stroke || p.getAttribute("stroke"))) !== "rgb(207, 34, 46)")
-    throw new Error(`arrow colour ${await arrow.evaluate((p) => p.style.stroke || p.getAttribute("stroke"))}`);
-  await page.keyboard.press("PageDown");
-  await page.getByTestId("lane-page").filter({ hasText: "Teams 41–80 of 200" }).waitFor();
-  await timeline.getByText("Team 41", { exact: true }).waitFor();
-  await page.keyboard.press("PageUp");
-  // Drag the checkout bar an hour or so to the right.
-  const bar = timeline.locator(".vis-item.release", { hasText: "Checkout launch" });
-  const box = await bar.boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width / 2 + 30, box.y + box.height / 2, { steps: 8 });
-  await page.mouse.up();
-  await page.getByTestId("change-toast").getByText("Moved Checkout launch").waitFor();
-}, { query: "?bulk=2000&teams=200", ready: "more releases" });
-
+await test(
+  "the timeline pages through 200 teams, draws dependency arrows, and moves a bar by dragging",
+  async (page) => {
+    await page.keyboard.press("l");
+    const timeline = page.getByTestId("team-timeline");
+    await page.getByTestId("lane-page").filter({ hasText: "Teams 1–40 of 200" }).waitFor();
+    if ((await timeline.locator(".vis-labelset .vis-label").count()) !== 40) throw new Error("not 40 lanes on a page");
+    // checkout depends on auth, which ends after checkout starts: a red arrow.
+    const arrow = timeline.locator("svg path[marker-end], svg path[marker-start]").first();
+    await arrow.waitFor({ state: "attached" });
+    if ((await arrow.evaluate((p) => p.style.stroke || p.getAttribute("stroke"))) !== "rgb(207, 34, 46)")
+      throw new Error(`arrow colour ${await arrow.evaluate((p) => p.style.stroke || p.getAttribute("stroke"))}`);
+    await page.keyboard.press("PageDown");
+    await page.getByTestId("lane-page").filter({ hasText: "Teams 41–80 of 200" }).waitFor();
+    await timeline.getByText("Team 41", { exact: true }).waitFor();
+    await page.keyboard.press("PageUp");
+    // Drag the checkout bar an hour or so to the right.
+    const bar = timeline.locator(".vis-item.release", { hasText: "Checkout launch" });
+    const box = await bar.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 30, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.getByTestId("change-toast").getByText("Moved Checkout launch").waitFor();
+  },
+  { query: "?bulk=2000&teams=200", ready: "more releases" },
+);
 
 await test("? lists every keyboard shortcut; Escape closes the list", async (page) => {
   await page.keyboard.press("?");

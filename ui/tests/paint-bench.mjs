@@ -36,11 +36,9 @@ async function sample(query, prepare, view, minEvents) {
     const page = await context.newPage();
     await page.goto(url + query);
     await prepare(page);
-    const s = await page.waitForFunction(
-      ([v, n]) => (globalThis.relcalPaints ?? []).find((p) => p.view === v && p.events >= n),
-      [view, minEvents],
-      { timeout: 60000 },
-    );
+    const s = await page.waitForFunction(([v, n]) => (globalThis.relcalPaints ?? []).find((p) => p.view === v && p.events >= n), [view, minEvents], {
+      timeout: 60000,
+    });
     times.push((await s.jsonValue()).ms);
     await context.close();
   }
@@ -50,10 +48,15 @@ async function sample(query, prepare, view, minEvents) {
 
 const month = await sample("?bulk=2000", async () => {}, "dayGridMonth", 2000);
 console.log(`month view, 2,000 releases: median ${month.median.toFixed(0)} ms (min ${month.min.toFixed(0)}, max ${month.max.toFixed(0)})`);
-const lanes = await sample("?bulk=2000&teams=200", async (page) => {
-  await page.getByText("+").first().waitFor({ timeout: 60000 });
-  await page.keyboard.press("l");
-}, "timeline", 100);
+const lanes = await sample(
+  "?bulk=2000&teams=200",
+  async (page) => {
+    await page.getByText("+").first().waitFor({ timeout: 60000 });
+    await page.keyboard.press("l");
+  },
+  "timeline",
+  100,
+);
 console.log(`team timeline, 200 teams: median ${lanes.median.toFixed(0)} ms (min ${lanes.min.toFixed(0)}, max ${lanes.max.toFixed(0)})`);
 await browser.close();
 server.close();

@@ -141,6 +141,15 @@ export const commands = {
 	runConnections: () => typedError<ConnectionsView, ApiError>(__TAURI_INVOKE("run_connections")),
 };
 
+/* Constants */
+export const ACTIVE_STATUSES = ["draft","planned","approved","in_progress"] as const;
+
+export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict"] as const;
+
+export const RELEASE_STATUSES = ["draft","planned","approved","in_progress","done","rolled_back","cancelled"] as const;
+
+export const SEVERITIES = ["error","warning","info"] as const;
+
 /* Types */
 /**  One run of one adapter, for the Connections tab. */
 export type AdapterRun = {

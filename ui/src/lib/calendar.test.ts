@@ -1,6 +1,21 @@
 import { describe, expect, it } from "vitest";
 import type { CalendarView, ConflictItem, ConflictsView, ReleaseEvent } from "./bindings";
-import { zoneChoices, badgesOf, changeDiff, releaseMatches, SHOW_ALL, daysTouched, describeError, eventsOf, filterConflicts, foldBusyDays, FOLD_AT, readinessByDay, legendOf, NO_FILTER } from "./calendar";
+import {
+  zoneChoices,
+  badgesOf,
+  changeDiff,
+  releaseMatches,
+  SHOW_ALL,
+  daysTouched,
+  describeError,
+  eventsOf,
+  filterConflicts,
+  foldBusyDays,
+  FOLD_AT,
+  readinessByDay,
+  legendOf,
+  NO_FILTER,
+} from "./calendar";
 
 const view: CalendarView = {
   timezone: "UTC",
@@ -10,16 +25,34 @@ const view: CalendarView = {
   ],
   releases: [
     {
-      id: "auth-5.2", title: "auth 5.2", team_id: "identity", team_name: "Identity",
-      environment_id: "prod", environment_name: "Production", production: true, services: ["auth"],
-      start: "2026-12-01T14:00:00Z", end: "2026-12-01T16:00:00Z", status: "approved", owner: "dana", depends_on: [], readiness: 100,
+      id: "auth-5.2",
+      title: "auth 5.2",
+      team_id: "identity",
+      team_name: "Identity",
+      environment_id: "prod",
+      environment_name: "Production",
+      production: true,
+      services: ["auth"],
+      start: "2026-12-01T14:00:00Z",
+      end: "2026-12-01T16:00:00Z",
+      status: "approved",
+      owner: "dana",
+      depends_on: [],
+      readiness: 100,
     },
   ],
   freezes: [
     {
-      freeze_id: "holidays", name: "Holiday freeze", severity: "hard", start: "2026-12-21T05:00:00Z",
-      end: "2027-01-04T05:00:00Z", recurring: false, recurrence: null, timezone: "America/New_York",
-      scope: "environments: prod", reason: null,
+      freeze_id: "holidays",
+      name: "Holiday freeze",
+      severity: "hard",
+      start: "2026-12-21T05:00:00Z",
+      end: "2027-01-04T05:00:00Z",
+      recurring: false,
+      recurrence: null,
+      timezone: "America/New_York",
+      scope: "environments: prod",
+      reason: null,
     },
   ],
 };
@@ -56,9 +89,7 @@ describe("daysTouched", () => {
 
 describe("describeError", () => {
   it("shows the message and the code of an IPC error", () => {
-    expect(describeError({ code: "unavailable", message: "cannot open the database x.db" })).toBe(
-      "cannot open the database x.db (unavailable)",
-    );
+    expect(describeError({ code: "unavailable", message: "cannot open the database x.db" })).toBe("cannot open the database x.db (unavailable)");
   });
   it("falls back to the text of anything else", () => {
     expect(describeError("boom")).toBe("boom");
@@ -183,8 +214,20 @@ describe("freezeTooltip", () => {
 
 describe("busy days in the month grid", () => {
   const release = (id: string, start: string): ReleaseEvent => ({
-    id, title: id, team_id: "t", team_name: "T", environment_id: "e", environment_name: "E", production: false,
-    services: [], start, end: start.replace("T10", "T11"), status: "planned", owner: null, depends_on: [], readiness: 100,
+    id,
+    title: id,
+    team_id: "t",
+    team_name: "T",
+    environment_id: "e",
+    environment_name: "E",
+    production: false,
+    services: [],
+    start,
+    end: start.replace("T10", "T11"),
+    status: "planned",
+    owner: null,
+    depends_on: [],
+    readiness: 100,
   });
 
   it("leaves a quiet day to the calendar and folds a busy one after its first three", () => {
@@ -224,14 +267,31 @@ describe("busy days in the month grid", () => {
 
 describe("readiness per day", () => {
   const r = (id: string, start: string, readiness: number, status = "planned"): ReleaseEvent => ({
-    id, title: id, team_id: "t", team_name: "T", environment_id: "e", environment_name: "E", production: false,
-    services: [], start, end: start, status, owner: null, depends_on: [], readiness,
+    id,
+    title: id,
+    team_id: "t",
+    team_name: "T",
+    environment_id: "e",
+    environment_name: "E",
+    production: false,
+    services: [],
+    start,
+    end: start,
+    status,
+    owner: null,
+    depends_on: [],
+    readiness,
   });
   it("averages the active releases of each day in the display zone", () => {
-    const days = readinessByDay([
-      r("a", "2026-12-01T10:00:00Z", 100), r("b", "2026-12-01T12:00:00Z", 51), r("c", "2026-12-01T13:00:00Z", 0, "cancelled"),
-      r("d", "2026-12-01T23:30:00Z", 20),
-    ], "Europe/Berlin");
+    const days = readinessByDay(
+      [
+        r("a", "2026-12-01T10:00:00Z", 100),
+        r("b", "2026-12-01T12:00:00Z", 51),
+        r("c", "2026-12-01T13:00:00Z", 0, "cancelled"),
+        r("d", "2026-12-01T23:30:00Z", 20),
+      ],
+      "Europe/Berlin",
+    );
     expect(days.get("2026-12-01")).toBe(75);
     expect(days.get("2026-12-02")).toBe(20);
     expect(days.size).toBe(2);

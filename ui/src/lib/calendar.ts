@@ -15,6 +15,7 @@ import type {
   ReleaseChange,
   ReleaseEvent,
 } from "./bindings";
+import { ACTIVE_STATUSES, RELEASE_STATUSES, SEVERITIES } from "./bindings";
 import { DateTime } from "luxon";
 import { teamColor } from "./colors";
 
@@ -32,7 +33,15 @@ export function legendOf(view: CalendarView): Legend {
   return { teams: view.teams.map((t, i) => ({ id: t.id, name: t.name, color: teamColor(i) })) };
 }
 
-const STATUS_LABEL: Record<string, string> = {
+/** A release's status, as the domain names it (`RELEASE_STATUSES`). */
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+
+/** Whether a release in `status` still runs (the domain's `is_active`). */
+export function isActive(status: string): boolean {
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
+}
+
+const STATUS_LABEL: Record<ReleaseStatus, string> = {
   draft: "Draft",
   planned: "Planned",
   approved: "Approved",
@@ -43,10 +52,10 @@ const STATUS_LABEL: Record<string, string> = {
 };
 
 export function statusLabel(status: string): string {
-  return STATUS_LABEL[status] ?? status;
+  return STATUS_LABEL[status as ReleaseStatus] ?? status;
 }
 
-export type Severity = "error" | "warning" | "info";
+export type Severity = (typeof SEVERITIES)[number];
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 /** How a release's conflicts show on its calendar event. */
@@ -82,25 +91,18 @@ export function filterConflicts(items: ConflictItem[], f: ConflictFilter): Confl
   );
 }
 
-const ACTIVE = new Set(["draft", "planned", "approved", "in_progress"]);
-
 export function releaseEvent(r: ReleaseEvent, colorOf: Map<string, string>, badge?: Badge): EventInput {
   const color = colorOf.get(r.team_id) ?? teamColor(0);
   return {
     id: `release:${r.id}`,
     // Finished and cancelled releases are history: not draggable.
-    editable: ACTIVE.has(r.status),
+    editable: isActive(r.status),
     title: r.title,
     start: r.start,
     end: r.end,
     backgroundColor: color,
     borderColor: color,
-    classNames: [
-      "release",
-      `status-${r.status}`,
-      ...(r.production ? ["production"] : []),
-      ...(badge ? [`conflict-${badge.severity}`] : []),
-    ],
+    classNames: ["release", `status-${r.status}`, ...(r.production ? ["production"] : []), ...(badge ? [`conflict-${badge.severity}`] : [])],
     extendedProps: { kind: "release", release: r, badge },
   };
 }
@@ -245,11 +247,7 @@ export function releaseTooltip(r: ReleaseEvent, fmt: (iso: string) => string): s
 
 /** A tooltip for a freeze period. */
 export function freezeTooltip(f: FreezePeriod, fmt: (iso: string) => string): string {
-  const lines = [
-    `${f.name} (${f.severity} freeze${f.recurring ? ", recurring" : ""})`,
-    `${fmt(f.start)} – ${fmt(f.end)}`,
-    `Applies to: ${f.scope}`,
-  ];
+  const lines = [`${f.name} (${f.severity} freeze${f.recurring ? ", recurring" : ""})`, `${fmt(f.start)} – ${fmt(f.end)}`, `Applies to: ${f.scope}`];
   if (f.recurrence) lines.push(`Repeats ${f.recurrence}`);
   if (f.reason) lines.push(f.reason);
   return lines.join("\n");
@@ -285,7 +283,10 @@ export function toastOfRelease(change: ReleaseChange, action: string): ToastMode
   return {
     title: `${action} ${change.title}`,
     when: { start: change.start, end: change.end },
-    gained, lost, gainedTotal: gained.length, lostTotal: lost.length,
+    gained,
+    lost,
+    gainedTotal: gained.length,
+    lostTotal: lost.length,
     unchanged: `Its conflicts did not change (${change.after.length}).`,
   };
 }
@@ -297,7 +298,10 @@ export function toastOfObject(change: ObjectChange, action: string, name?: strin
   return {
     title: `${verb} ${NOUN[change.kind]} ${name ?? change.id}`,
     when: null,
-    gained: change.gained, lost: change.resolved, gainedTotal: change.gained_total, lostTotal: change.resolved_total,
+    gained: change.gained,
+    lost: change.resolved,
+    gainedTotal: change.gained_total,
+    lostTotal: change.resolved_total,
     unchanged: `The calendar's conflicts did not change (${change.after.errors} errors, ${change.after.warnings} warnings).`,
   };
 }
@@ -333,7 +337,7 @@ export function releaseMatches(r: ReleaseEvent, f: ReleaseFilter): boolean {
 export function readinessByDay(releases: ReleaseEvent[], zone: DisplayZone = "local"): Map<string, number> {
   const sums = new Map<string, { total: number; n: number }>();
   for (const r of releases) {
-    if (!ACTIVE.has(r.status)) continue;
+    if (!isActive(r.status)) continue;
     const day = inZone(r.start, zone).toISODate() ?? r.start.slice(0, 10);
     const s = sums.get(day) ?? { total: 0, n: 0 };
     s.total += r.readiness;
@@ -342,3 +346,6 @@ export function readinessByDay(releases: ReleaseEvent[], zone: DisplayZone = "lo
   }
   return new Map([...sums].map(([day, s]) => [day, Math.floor(s.total / s.n)]));
 }
+
+/** "1 release", "3 releases". */
+export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -1,6 +1,24 @@
 /** How times are shown everywhere in the window: one zone, switched in the status bar. */
 export const display = $state({ zone: "local" });
 
+/** A choice of the window remembered between sessions (`localStorage`), applied by `apply`. */
+export function remembered(key: string, fallback: string, apply: (value: string) => void) {
+  const state = $state({ value: localStorage.getItem(key) ?? fallback });
+  $effect.root(() => {
+    $effect(() => {
+      localStorage.setItem(key, state.value);
+      apply(state.value);
+    });
+  });
+  return state;
+}
+
+/** Shows the window light, dark, or as the system is. */
+export function applyTheme(theme: string) {
+  if (theme === "system") document.documentElement.removeAttribute("data-theme");
+  else document.documentElement.setAttribute("data-theme", theme);
+}
+
 /** `iso` formatted in the display zone. */
 export function formatTime(iso: string, options: Intl.DateTimeFormatOptions): string {
   const timeZone = display.zone === "local" ? undefined : display.zone;

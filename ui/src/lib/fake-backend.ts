@@ -23,6 +23,8 @@ import type {
   ConnectionsView,
   AdapterSettings,
 } from "./bindings";
+import { NOTICE_KINDS } from "./bindings";
+import { isActive } from "./calendar";
 
 const DAY = 86_400_000;
 
@@ -47,51 +49,159 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     { id: "identity", name: "Identity", timezone: "America/New_York" },
   ];
   const releases: ReleaseEvent[] = [
-    { id: "checkout", title: "Checkout launch", team_id: "payments", team_name: "Payments", environment_id: "prod",
-      environment_name: "Production", production: true, services: ["checkout-api"], start: at(midnight + 10 * 3600_000),
-      end: at(midnight + 11 * 3600_000), status: "planned", owner: "dana", depends_on: ["auth"], readiness: 0 },
-    { id: "auth", title: "Auth rotation", team_id: "identity", team_name: "Identity", environment_id: "staging",
-      environment_name: "Staging", production: false, services: ["auth"], start: at(midnight + 14 * 3600_000),
-      end: at(midnight + 15 * 3600_000), status: "approved", owner: "li", depends_on: [], readiness: 100 },
+    {
+      id: "checkout",
+      title: "Checkout launch",
+      team_id: "payments",
+      team_name: "Payments",
+      environment_id: "prod",
+      environment_name: "Production",
+      production: true,
+      services: ["checkout-api"],
+      start: at(midnight + 10 * 3600_000),
+      end: at(midnight + 11 * 3600_000),
+      status: "planned",
+      owner: "dana",
+      depends_on: ["auth"],
+      readiness: 0,
+    },
+    {
+      id: "auth",
+      title: "Auth rotation",
+      team_id: "identity",
+      team_name: "Identity",
+      environment_id: "staging",
+      environment_name: "Staging",
+      production: false,
+      services: ["auth"],
+      start: at(midnight + 14 * 3600_000),
+      end: at(midnight + 15 * 3600_000),
+      status: "approved",
+      owner: "li",
+      depends_on: [],
+      readiness: 100,
+    },
   ];
   for (let i = teams.length; i < (options.teams ?? 0); i++) teams.push({ id: `team-${i}`, name: `Team ${i}`, timezone: "UTC" });
   const monthStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1);
   for (let i = 0; i < (options.bulk ?? 0); i++) {
     const team = teams[i % teams.length] ?? teams[0]!;
     const start = monthStart + (i % 28) * DAY + ((i * 7) % 20) * 3600_000;
-    releases.push({ id: `bulk-${i}`, title: `bulk release ${i}`, team_id: team.id, team_name: team.name, environment_id: "staging",
-      environment_name: "Staging", production: false, services: ["auth"], start: at(start), end: at(start + 3600_000),
-      status: "planned", owner: null, depends_on: [], readiness: i % 3 === 0 ? 100 : 50 });
+    releases.push({
+      id: `bulk-${i}`,
+      title: `bulk release ${i}`,
+      team_id: team.id,
+      team_name: team.name,
+      environment_id: "staging",
+      environment_name: "Staging",
+      production: false,
+      services: ["auth"],
+      start: at(start),
+      end: at(start + 3600_000),
+      status: "planned",
+      owner: null,
+      depends_on: [],
+      readiness: i % 3 === 0 ? 100 : 50,
+    });
   }
-  const freeze = { freeze_id: "launch", name: "Launch freeze", severity: "hard", start: at(freezeDay), end: at(freezeDay + DAY),
-    recurring: false, recurrence: null, timezone: "UTC", scope: "everyone", reason: "Marketing launch" };
+  const freeze = {
+    freeze_id: "launch",
+    name: "Launch freeze",
+    severity: "hard",
+    start: at(freezeDay),
+    end: at(freezeDay + DAY),
+    recurring: false,
+    recurrence: null,
+    timezone: "UTC",
+    scope: "everyone",
+    reason: "Marketing launch",
+  };
 
   const freezes: FreezeInput[] = [
-    { id: "launch", name: "Launch freeze", severity: "hard", timezone: "UTC", start: freeze.start, end: freeze.end, duration: null,
-      rrule: null, exdates: [], teams: [], services: [], environments: [], reason: "Marketing launch" },
-    { id: "no-friday", name: "No Friday deploys", severity: "soft", timezone: "Europe/Berlin", start: "2026-11-06T12:00:00", end: null,
-      duration: "PT12H", rrule: "FREQ=WEEKLY;BYDAY=FR", exdates: [], teams: [], services: [], environments: ["prod"], reason: null },
+    {
+      id: "launch",
+      name: "Launch freeze",
+      severity: "hard",
+      timezone: "UTC",
+      start: freeze.start,
+      end: freeze.end,
+      duration: null,
+      rrule: null,
+      exdates: [],
+      teams: [],
+      services: [],
+      environments: [],
+      reason: "Marketing launch",
+    },
+    {
+      id: "no-friday",
+      name: "No Friday deploys",
+      severity: "soft",
+      timezone: "Europe/Berlin",
+      start: "2026-11-06T12:00:00",
+      end: null,
+      duration: "PT12H",
+      rrule: "FREQ=WEEKLY;BYDAY=FR",
+      exdates: [],
+      teams: [],
+      services: [],
+      environments: ["prod"],
+      reason: null,
+    },
   ];
   let teamList = teams.map((t) => ({ ...t }));
   let userName = "ana";
   let notifyState = {
-    kinds: ["freeze_upcoming", "freeze_starts", "freeze_ends", "release_upcoming", "readiness_gap", "new_conflict"],
-    freeze_leads: [1440, 60], release_leads: [60, 15], my_teams: [] as string[], me: null as string | null, timezone: null as string | null,
-    quiet_start: null as string | null, quiet_end: null as string | null, do_not_disturb: false,
+    kinds: [...NOTICE_KINDS],
+    freeze_leads: [1440, 60],
+    release_leads: [60, 15],
+    my_teams: [] as string[],
+    me: null as string | null,
+    timezone: null as string | null,
+    quiet_start: null as string | null,
+    quiet_end: null as string | null,
+    do_not_disturb: false,
   };
   let templatesState = {
     templates: [
       { id: "pre-production", name: "Pre-production", items: [{ id: "tests-green", text: "Automated tests green", required: true }] },
       { id: "production-readiness", name: "Production readiness", items: [{ id: "security-scans", text: "Security scans passed", required: true }] },
     ],
-    production: "production-readiness", other: "pre-production", environments: {} as Partial<Record<string, string>>,
+    production: "production-readiness",
+    other: "pre-production",
+    environments: {} as Partial<Record<string, string>>,
   };
-  type Item = { id: string; text: string; required: boolean; done: boolean; owner: string | null; done_by: string | null; done_at: string | null; note: string | null };
-  const checklists = new Map<string, Item[]>([["checkout", [
-    { id: "tests-green", text: "Automated tests green", required: true, done: false, owner: null, done_by: null, done_at: null, note: null },
-    { id: "canary", text: "Canary configured", required: false, done: false, owner: null, done_by: null, done_at: null, note: null },
-  ]]]);
-  const rollbacks = new Map<string, { steps: string[]; owner: string | null; time_budget_minutes: number | null; tested: boolean; tested_on: string | null; migration_reversible: boolean | null; triggers: string[] }>();
+  type Item = {
+    id: string;
+    text: string;
+    required: boolean;
+    done: boolean;
+    owner: string | null;
+    done_by: string | null;
+    done_at: string | null;
+    note: string | null;
+  };
+  const checklists = new Map<string, Item[]>([
+    [
+      "checkout",
+      [
+        { id: "tests-green", text: "Automated tests green", required: true, done: false, owner: null, done_by: null, done_at: null, note: null },
+        { id: "canary", text: "Canary configured", required: false, done: false, owner: null, done_by: null, done_at: null, note: null },
+      ],
+    ],
+  ]);
+  const rollbacks = new Map<
+    string,
+    {
+      steps: string[];
+      owner: string | null;
+      time_budget_minutes: number | null;
+      tested: boolean;
+      tested_on: string | null;
+      migration_reversible: boolean | null;
+      triggers: string[];
+    }
+  >();
   const score = (id: string) => {
     const items = checklists.get(id) ?? [];
     const w = (i: Item) => (i.required ? 2 : 1);
@@ -101,20 +211,47 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   const approvals = new Map<string, { by: string; at: string }[]>();
   const overrides = new Map<string, { freeze: string; freeze_name: string; reason: string; by: string }[]>();
   const change = (r: ReleaseEvent, before: ConflictReport[]) =>
-    ({ release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() }) satisfies ReleaseChange;
+    ({
+      release: r.id,
+      title: r.title,
+      start: r.start,
+      end: r.end,
+      status: r.status,
+      before,
+      after: conflictsOf(r),
+      summary: summary(),
+    }) satisfies ReleaseChange;
   const noChange = { errors: 0, warnings: 0, infos: 0 };
   const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
-    kind, id, action, previous: previous === undefined ? null : JSON.stringify(previous), position: previous === undefined ? null : 0,
-    before: noChange, after: noChange, gained: [], gained_total: 0, resolved: [], resolved_total: 0,
+    kind,
+    id,
+    action,
+    previous: previous === undefined ? null : JSON.stringify(previous),
+    position: previous === undefined ? null : 0,
+    before: noChange,
+    after: noChange,
+    gained: [],
+    gained_total: 0,
+    resolved: [],
+    resolved_total: 0,
   });
   /** The words the fake gives a rule: the real ones come from the Rust engine. */
   const words = (f: FreezeInput) => (f.rrule ? `rule ${f.rrule} for ${f.duration} (${f.timezone ?? "UTC"})` : `once (${f.timezone ?? "UTC"})`);
 
-  const active = (r: ReleaseEvent) => ["draft", "planned", "approved", "in_progress"].includes(r.status);
+  const active = (r: ReleaseEvent) => isActive(r.status);
   const conflictsOf = (r: ReleaseEvent): ConflictReport[] =>
     active(r) && r.start < freeze.end && freeze.start < r.end
-      ? [{ code: "freeze.hard", severity: "error", releases: [r.id], freeze: freeze.freeze_id, start: freeze.start, end: freeze.end,
-           message: `${r.title} overlaps ${freeze.name} (hard, everyone) on ${isoDay(freezeDay)}` }]
+      ? [
+          {
+            code: "freeze.hard",
+            severity: "error",
+            releases: [r.id],
+            freeze: freeze.freeze_id,
+            start: freeze.start,
+            end: freeze.end,
+            message: `${r.title} overlaps ${freeze.name} (hard, everyone) on ${isoDay(freezeDay)}`,
+          },
+        ]
       : [];
   const all = () => releases.flatMap(conflictsOf);
   const summary = () => ({ errors: all().length, warnings: 0, infos: 0 });
@@ -127,23 +264,42 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   /** Sync: off until connected; the first sync finds one conflict on the checkout's owner. */
   let sync: SyncView = {
     status: { server: null, last_ok_at: null, last_try_at: null, last_error: null, offline: false, pending: 0, conflicts: 0 },
-    enabled: false, token_source: null, token_problem: null, syncing: false,
+    enabled: false,
+    token_source: null,
+    token_problem: null,
+    syncing: false,
   };
   let syncConflicts: SyncConflictView[] = [];
   const syncOnce = () => {
     const now = new Date(clock()).toISOString().replace(/\.\d+Z$/, "Z");
     if (!sync.status.last_ok_at) {
-      syncConflicts = [{ mutation_id: "c1:release:checkout:7:v2", kind: "release", id: "checkout", title: "Checkout launch", refused: false,
-        reason: null, deleted: false, fields: [{ name: "owner", yours: '"dana"', theirs: '"li"', original: '"omar"' }] }];
+      syncConflicts = [
+        {
+          mutation_id: "c1:release:checkout:7:v2",
+          kind: "release",
+          id: "checkout",
+          title: "Checkout launch",
+          refused: false,
+          reason: null,
+          deleted: false,
+          fields: [{ name: "owner", yours: '"dana"', theirs: '"li"', original: '"omar"' }],
+        },
+      ];
     }
-    sync = { ...sync, status: { ...sync.status, last_ok_at: now, last_try_at: now, last_error: null, offline: false, pending: 0, conflicts: syncConflicts.length } };
+    sync = {
+      ...sync,
+      status: { ...sync.status, last_ok_at: now, last_try_at: now, last_error: null, offline: false, pending: 0, conflicts: syncConflicts.length },
+    };
     return { pushed: 1, merged: 0, pulled: 0, conflicts: syncConflicts.length };
   };
 
   /** Connections: none until saved; a check creates GitLab's freezes. */
   let connections: ConnectionsView = {
     settings: { gitlab_url: null, gitlab_project: null, gitlab_environments: [], github_repo: null, github_api: null },
-    gitlab_token: false, github_token: false, runs: [], running: false,
+    gitlab_token: false,
+    github_token: false,
+    runs: [],
+    running: false,
   };
 
   return (cmd: string, payload?: unknown): unknown => {
@@ -156,10 +312,12 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return { version: "test", db_path: "(mocked IPC)", open_error: null, now: new Date(clock()).toISOString() } satisfies AppInfo;
       case "calendar_view": {
         const { from, to } = args as { from: string; to: string };
-        const f = new Date(from).getTime(), t = new Date(to).getTime();
+        const f = new Date(from).getTime(),
+          t = new Date(to).getTime();
         const overlaps = (s: string, e: string) => new Date(s).getTime() < t && f < new Date(e).getTime();
         return {
-          timezone: "UTC", teams,
+          timezone: "UTC",
+          teams,
           releases: releases.filter((r) => overlaps(r.start, r.end)),
           freezes: overlaps(freeze.start, freeze.end) ? [freeze] : [],
         } satisfies CalendarView;
@@ -169,19 +327,28 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const { from, to, items } = args as { from: string | null; to: string | null; items: boolean | null };
         if (opening) {
           return {
-            checked_at: at(clock()), items: [], badges: [], summary: { errors: 0, warnings: 0, infos: 0 },
+            checked_at: at(clock()),
+            items: [],
+            badges: [],
+            summary: { errors: 0, warnings: 0, infos: 0 },
             opening: { step: 2, steps: 2, what: "Checking 100,000 releases for conflicts", releases: 100000 },
           } satisfies ConflictsView;
         }
         const inView = (r: ReleaseEvent) => !from || !to || (new Date(r.start) < new Date(to) && new Date(from) < new Date(r.end));
-        const shown = releases.filter(inView).flatMap((r) => conflictsOf(r).map((conflict) => ({ conflict, teams: [r.team_id], environments: [r.environment_id] })));
+        const shown = releases
+          .filter(inView)
+          .flatMap((r) => conflictsOf(r).map((conflict) => ({ conflict, teams: [r.team_id], environments: [r.environment_id] })));
         const badges = new Map<string, { release: string; count: number; severity: string }>();
         const rank: Record<string, number> = { error: 0, warning: 1, info: 2 };
         const inViewIds = new Set(releases.filter(inView).map((r) => r.id));
         for (const { conflict } of shown) {
           for (const id of conflict.releases.filter((id) => !from || inViewIds.has(id))) {
             const b = badges.get(id) ?? { release: id, count: 0, severity: conflict.severity };
-            badges.set(id, { release: id, count: b.count + 1, severity: (rank[conflict.severity] ?? 3) < (rank[b.severity] ?? 3) ? conflict.severity : b.severity });
+            badges.set(id, {
+              release: id,
+              count: b.count + 1,
+              severity: (rank[conflict.severity] ?? 3) < (rank[b.severity] ?? 3) ? conflict.severity : b.severity,
+            });
           }
         }
         return {
@@ -199,7 +366,16 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const before = conflictsOf(r);
         r.start = at(new Date(start).getTime());
         r.end = at(new Date(end).getTime());
-        return { release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
+        return {
+          release: r.id,
+          title: r.title,
+          start: r.start,
+          end: r.end,
+          status: r.status,
+          before,
+          after: conflictsOf(r),
+          summary: summary(),
+        } satisfies ReleaseChange;
       }
       case "catalog":
         return {
@@ -216,30 +392,69 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         } satisfies Catalog;
       case "release_input": {
         const r = find((args as { id: string }).id);
-        return { id: r.id, title: r.title, team: r.team_id, services: r.services, environment: r.environment_id, start: r.start,
-          end: r.end, status: r.status, owner: r.owner, depends_on: [], version: null } satisfies ReleaseInput;
+        return {
+          id: r.id,
+          title: r.title,
+          team: r.team_id,
+          services: r.services,
+          environment: r.environment_id,
+          start: r.start,
+          end: r.end,
+          status: r.status,
+          owner: r.owner,
+          depends_on: [],
+          version: null,
+        } satisfies ReleaseInput;
       }
       case "save_release": {
         const input = (args as { input: ReleaseInput }).input;
         if (!input.title.trim()) throw { code: "validation", message: `new release (id "${input.id}"): field \`title\`: must not be empty` };
-        if (new Date(input.end) <= new Date(input.start)) throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
+        if (new Date(input.end) <= new Date(input.start))
+          throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
         let r = releases.find((x) => x.id === input.id);
         const before = r ? conflictsOf(r) : [];
         const team = teams.find((t) => t.id === input.team);
-        const fields = { title: input.title, team_id: input.team, team_name: team?.name ?? input.team, services: input.services,
-          environment_id: input.environment, environment_name: input.environment === "prod" ? "Production" : "Staging",
-          production: input.environment === "prod", start: at(new Date(input.start).getTime()), end: at(new Date(input.end).getTime()),
-          status: input.status, owner: input.owner, depends_on: input.depends_on, readiness: 100 };
+        const fields = {
+          title: input.title,
+          team_id: input.team,
+          team_name: team?.name ?? input.team,
+          services: input.services,
+          environment_id: input.environment,
+          environment_name: input.environment === "prod" ? "Production" : "Staging",
+          production: input.environment === "prod",
+          start: at(new Date(input.start).getTime()),
+          end: at(new Date(input.end).getTime()),
+          status: input.status,
+          owner: input.owner,
+          depends_on: input.depends_on,
+          readiness: 100,
+        };
         if (r) Object.assign(r, fields);
         else releases.push((r = { id: input.id, ...fields }));
-        return { release: r.id, title: r.title, start: r.start, end: r.end, status: r.status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
+        return {
+          release: r.id,
+          title: r.title,
+          start: r.start,
+          end: r.end,
+          status: r.status,
+          before,
+          after: conflictsOf(r),
+          summary: summary(),
+        } satisfies ReleaseChange;
       }
       case "preview_release": {
         const input = (args as { input: ReleaseInput }).input;
-        if (new Date(input.end) <= new Date(input.start)) throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
+        if (new Date(input.end) <= new Date(input.start))
+          throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
         const existing = releases.find((x) => x.id === input.id);
-        const candidate = { ...(existing ?? releases[0]!), id: input.id, title: input.title, status: input.status,
-          start: at(new Date(input.start).getTime()), end: at(new Date(input.end).getTime()) };
+        const candidate = {
+          ...(existing ?? releases[0]!),
+          id: input.id,
+          title: input.title,
+          status: input.status,
+          start: at(new Date(input.start).getTime()),
+          end: at(new Date(input.end).getTime()),
+        };
         return { before: existing ? conflictsOf(existing) : [], after: conflictsOf(candidate) };
       }
       case "set_release_status": {
@@ -252,20 +467,53 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       case "release_detail": {
         const r = find((args as { id: string }).id);
         return {
-          id: r.id, title: r.title, team_id: r.team_id, team_name: r.team_name, services: r.services, environment_id: r.environment_id,
-          environment_name: r.environment_name, production: r.production, start: r.start, end: r.end, status: r.status, owner: r.owner,
-          version: null, artifact: null, depends_on: [], dependents: [], approvals: approvals.get(r.id) ?? [],
-          required_approvals: r.production ? 2 : 0, checklist: checklists.get(r.id) ?? [], readiness: score(r.id),
-          rollback: rollbacks.get(r.id) ?? null, overrides: overrides.get(r.id) ?? [], conflicts: conflictsOf(r),
-          history: [{ seq: 1, at: r.start, actor: "dana", action: "release.move", object_kind: "release", object_id: r.id,
-            summary: "changed end, start", before: null, after: null, hash: "0".repeat(64) }],
+          id: r.id,
+          title: r.title,
+          team_id: r.team_id,
+          team_name: r.team_name,
+          services: r.services,
+          environment_id: r.environment_id,
+          environment_name: r.environment_name,
+          production: r.production,
+          start: r.start,
+          end: r.end,
+          status: r.status,
+          owner: r.owner,
+          version: null,
+          artifact: null,
+          depends_on: [],
+          dependents: [],
+          approvals: approvals.get(r.id) ?? [],
+          required_approvals: r.production ? 2 : 0,
+          checklist: checklists.get(r.id) ?? [],
+          readiness: score(r.id),
+          rollback: rollbacks.get(r.id) ?? null,
+          overrides: overrides.get(r.id) ?? [],
+          conflicts: conflictsOf(r),
+          history: [
+            {
+              seq: 1,
+              at: r.start,
+              actor: "dana",
+              action: "release.move",
+              object_kind: "release",
+              object_id: r.id,
+              summary: "changed end, start",
+              before: null,
+              after: null,
+              hash: "0".repeat(64),
+            },
+          ],
         } satisfies ReleaseDetail;
       }
       case "settings":
         return {
           calendar_timezone: "UTC",
           teams: teamList.map((t) => ({ id: t.id, name: t.name, timezone: t.timezone })),
-          services: [{ id: "checkout-api", team: "payments", depends_on: ["auth"] }, { id: "auth", team: "identity", depends_on: [] }],
+          services: [
+            { id: "checkout-api", team: "payments", depends_on: ["auth"] },
+            { id: "auth", team: "identity", depends_on: [] },
+          ],
           environments: [
             { id: "prod", name: "Production", production: true, max_concurrent: 2, required_approvals: 2 },
             { id: "staging", name: "Staging", production: false, max_concurrent: null, required_approvals: 0 },
@@ -284,9 +532,12 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           throw { code: "validation", message: `freezes[1] (id "${f.id}"): field \`rrule\`: the RRULE has no FREQ (e.g. FREQ=WEEKLY)` };
         const first = clock() + DAY;
         return {
-          description: words(f), timezone: f.timezone ?? "UTC", infinite: f.rrule !== null,
+          description: words(f),
+          timezone: f.timezone ?? "UTC",
+          infinite: f.rrule !== null,
           next: [0, 1, 2].map((i) => ({ start: at(first + i * 7 * DAY), end: at(first + i * 7 * DAY + 3600_000) })),
-          conflicts: [], conflicts_total: 0,
+          conflicts: [],
+          conflicts_total: 0,
         } satisfies FreezePreview;
       }
       case "save_freeze": {
@@ -309,7 +560,10 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       case "delete_object": {
         const { kind, id } = args as { kind: ObjectKind; id: string };
         if (kind === "team" && releases.some((r) => r.team_id === id))
-          throw { code: "validation", message: `team "${id}" cannot be deleted: ${releases.filter((r) => r.team_id === id).length} releases use it. Change those first.` };
+          throw {
+            code: "validation",
+            message: `team "${id}" cannot be deleted: ${releases.filter((r) => r.team_id === id).length} releases use it. Change those first.`,
+          };
         if (kind === "freeze") {
           const i = freezes.findIndex((x) => x.id === id);
           const [previous] = freezes.splice(i, 1);
@@ -341,15 +595,20 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       case "approve_release": {
         const r = find((args as { id: string }).id);
         const list = approvals.get(r.id) ?? [];
-        if (r.owner === userName) throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} runs this release and cannot approve it` };
-        if (list.some((a) => a.by === userName)) throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} has already approved it` };
+        if (r.owner === userName)
+          throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} runs this release and cannot approve it` };
+        if (list.some((a) => a.by === userName))
+          throw { code: "validation", message: `release (id "${r.id}"): field \`approvals\`: ${userName} has already approved it` };
         approvals.set(r.id, [...list, { by: userName, at: at(clock()) }]);
         return change(r, conflictsOf(r));
       }
       case "revoke_approval": {
         const { id, approver } = args as { id: string; approver: string };
         const r = find(id);
-        approvals.set(r.id, (approvals.get(r.id) ?? []).filter((a) => a.by !== approver));
+        approvals.set(
+          r.id,
+          (approvals.get(r.id) ?? []).filter((a) => a.by !== approver),
+        );
         return change(r, conflictsOf(r));
       }
       case "request_override": {
@@ -360,23 +619,52 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return change(r, conflictsOf(r));
       }
       case "go_no_go": {
-        const rows = releases.filter((r) => !r.id.startsWith("bulk-") && active(r)).map((r) => {
-          const have = new Set((approvals.get(r.id) ?? []).map((a) => a.by)).size;
-          const need = r.production ? 2 : 0;
-          const reasons = [...conflictsOf(r).map((c) => c.message), ...(have < need ? [`${have} of ${need} approvals`] : [])];
-          return {
-            id: r.id, title: r.title, team_name: r.team_name, environment_name: r.environment_name, production: r.production,
-            start: r.start, end: r.end, status: r.status, owner: r.owner, readiness: r.production ? 50 : 100, required_open: r.production ? 1 : 0,
-            checklist_items: r.production ? 2 : 0, rollback: r.production ? "none" : "tested", approvals: have, approvals_needed: need,
-            conflicts: { errors: conflictsOf(r).length, warnings: 0, infos: 0 }, verdict: reasons.length ? "no_go" : "go", reasons,
-          };
-        });
+        const rows = releases
+          .filter((r) => !r.id.startsWith("bulk-") && active(r))
+          .map((r) => {
+            const have = new Set((approvals.get(r.id) ?? []).map((a) => a.by)).size;
+            const need = r.production ? 2 : 0;
+            const reasons = [...conflictsOf(r).map((c) => c.message), ...(have < need ? [`${have} of ${need} approvals`] : [])];
+            return {
+              id: r.id,
+              title: r.title,
+              team_name: r.team_name,
+              environment_name: r.environment_name,
+              production: r.production,
+              start: r.start,
+              end: r.end,
+              status: r.status,
+              owner: r.owner,
+              readiness: r.production ? 50 : 100,
+              required_open: r.production ? 1 : 0,
+              checklist_items: r.production ? 2 : 0,
+              rollback: r.production ? "none" : "tested",
+              approvals: have,
+              approvals_needed: need,
+              conflicts: { errors: conflictsOf(r).length, warnings: 0, infos: 0 },
+              verdict: reasons.length ? "no_go" : "go",
+              reasons,
+            };
+          });
         return { from: at(clock()), to: at(clock() + 7 * DAY), rows };
       }
       case "import_holidays": {
         const { severity } = args as { severity: string; environments: string[] };
-        freezes.push({ id: "holiday-christmas", name: "Christmas", severity, timezone: null, start: "2026-12-25T00:00:00", end: "2026-12-27T00:00:00",
-          duration: null, rrule: null, exdates: [], teams: [], services: [], environments: [], reason: "Imported holiday" });
+        freezes.push({
+          id: "holiday-christmas",
+          name: "Christmas",
+          severity,
+          timezone: null,
+          start: "2026-12-25T00:00:00",
+          end: "2026-12-27T00:00:00",
+          duration: null,
+          rrule: null,
+          exdates: [],
+          teams: [],
+          services: [],
+          environments: [],
+          reason: "Imported holiday",
+        });
         return { created: 1, updated: 0, skipped: ["event 2 (Broken) has no DTSTART"], gained_total: 0 };
       }
       case "export_ics":
@@ -396,13 +684,33 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const r = find((args as { id: string }).id);
         const list = checklists.get(r.id) ?? [];
         if (!list.some((i) => i.id === "slo-monitoring"))
-          list.push({ id: "slo-monitoring", text: "SLOs and monitoring in place", required: true, done: false, owner: null, done_by: null, done_at: null, note: null });
+          list.push({
+            id: "slo-monitoring",
+            text: "SLOs and monitoring in place",
+            required: true,
+            done: false,
+            owner: null,
+            done_by: null,
+            done_at: null,
+            note: null,
+          });
         checklists.set(r.id, list);
         r.readiness = score(r.id);
         return change(r, conflictsOf(r));
       }
       case "save_rollback": {
-        const { id, input } = args as { id: string; input: { steps: string[]; owner: string | null; time_budget_minutes: number | null; tested: boolean; tested_on: string | null; migration_reversible: boolean | null; triggers: string[] } };
+        const { id, input } = args as {
+          id: string;
+          input: {
+            steps: string[];
+            owner: string | null;
+            time_budget_minutes: number | null;
+            tested: boolean;
+            tested_on: string | null;
+            migration_reversible: boolean | null;
+            triggers: string[];
+          };
+        };
         const r = find(id);
         const steps = input.steps.map((x) => x.trim()).filter(Boolean);
         if (!steps.length) throw { code: "validation", message: `release (id "${id}"): field \`rollback.steps\`: give at least one step` };
@@ -422,7 +730,11 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return notifyState;
       case "save_notify_settings": {
         const n = (args as { settings: typeof notifyState }).settings;
-        if (n.freeze_leads.some((m) => m <= 0)) throw { code: "validation", message: `notification settings: field \`freeze_leads\`: ${n.freeze_leads.find((m) => m <= 0)} minutes is not from 1 minute to 14 days` };
+        if (n.freeze_leads.some((m) => m <= 0))
+          throw {
+            code: "validation",
+            message: `notification settings: field \`freeze_leads\`: ${n.freeze_leads.find((m) => m <= 0)} minutes is not from 1 minute to 14 days`,
+          };
         return (notifyState = n);
       }
       case "plugin:event|listen":
@@ -439,16 +751,31 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         if (settings.gitlab_url && !/^https?:\/\//.test(settings.gitlab_url)) {
           throw { code: "validation", message: `connections: field \`gitlab_url\`: \`${settings.gitlab_url}\` is not an http:// or https:// address` };
         }
-        if (settings.gitlab_url && !settings.gitlab_project) throw { code: "validation", message: "connections: field `gitlab_project`: give the project's id or group/name" };
-        connections = { ...connections, settings: { ...settings, gitlab_url: settings.gitlab_url?.replace(/\/+$/, "") ?? null }, gitlab_token: connections.gitlab_token || !!gitlabToken };
+        if (settings.gitlab_url && !settings.gitlab_project)
+          throw { code: "validation", message: "connections: field `gitlab_project`: give the project's id or group/name" };
+        connections = {
+          ...connections,
+          settings: { ...settings, gitlab_url: settings.gitlab_url?.replace(/\/+$/, "") ?? null },
+          gitlab_token: connections.gitlab_token || !!gitlabToken,
+        };
         return connections;
       }
       case "run_connections": {
         const at = new Date(clock()).toISOString().replace(/\.\d+Z$/, "Z");
-        connections = { ...connections, runs: [
-          { source: "GitLab deployments", at, summary: "0 created, 1 updated, 0 removed, 0 unchanged", changes: 1, error: null, skipped: ["GitLab deployment 870: field `environment.name`: no environment here is called \"review/x\""] },
-          { source: "GitLab freeze periods", at, summary: "2 created, 0 updated, 0 removed, 0 unchanged", changes: 2, error: null, skipped: [] },
-        ] };
+        connections = {
+          ...connections,
+          runs: [
+            {
+              source: "GitLab deployments",
+              at,
+              summary: "0 created, 1 updated, 0 removed, 0 unchanged",
+              changes: 1,
+              error: null,
+              skipped: ['GitLab deployment 870: field `environment.name`: no environment here is called "review/x"'],
+            },
+            { source: "GitLab freeze periods", at, summary: "2 created, 0 updated, 0 removed, 0 unchanged", changes: 2, error: null, skipped: [] },
+          ],
+        };
         return connections;
       }
       case "connect_sync": {

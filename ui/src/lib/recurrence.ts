@@ -9,7 +9,13 @@
 export const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 export const WEEKDAY_NAMES: Record<Weekday, string> = {
-  MO: "Monday", TU: "Tuesday", WE: "Wednesday", TH: "Thursday", FR: "Friday", SA: "Saturday", SU: "Sunday",
+  MO: "Monday",
+  TU: "Tuesday",
+  WE: "Wednesday",
+  TH: "Thursday",
+  FR: "Friday",
+  SA: "Saturday",
+  SU: "Sunday",
 };
 
 export type Frequency = "daily" | "weekdays" | "weekly" | "monthly_day" | "monthly_nth" | "yearly" | "custom";
@@ -38,8 +44,16 @@ export function defaultSpec(start: string): RecurrenceSpec {
   const day = weekdayOf(start);
   const date = Number(start.slice(8, 10)) || 1;
   return {
-    frequency: "weekly", interval: 1, days: [day], monthDay: date, nth: Math.min(4, Math.ceil(date / 7)), nthDay: day,
-    ends: "never", until: "", count: 10, custom: "",
+    frequency: "weekly",
+    interval: 1,
+    days: [day],
+    monthDay: date,
+    nth: Math.min(4, Math.ceil(date / 7)),
+    nthDay: day,
+    ends: "never",
+    until: "",
+    count: 10,
+    custom: "",
   };
 }
 
@@ -90,7 +104,10 @@ export function toRRule(spec: RecurrenceSpec, start: string): string {
 export function fromRRule(rule: string, start: string): RecurrenceSpec {
   const spec = defaultSpec(start);
   const parts = new Map<string, string>();
-  for (const part of rule.trim().replace(/^RRULE:/i, "").split(";")) {
+  for (const part of rule
+    .trim()
+    .replace(/^RRULE:/i, "")
+    .split(";")) {
     if (!part) continue;
     const [k, v] = part.split("=");
     if (!k || v === undefined || parts.has(k.toUpperCase())) return { ...spec, frequency: "custom", custom: rule };

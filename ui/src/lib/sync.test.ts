@@ -4,7 +4,10 @@ import { fieldText, syncLabel } from "./sync";
 
 const base: SyncView = {
   status: { server: "http://s", last_ok_at: null, last_try_at: null, last_error: null, offline: false, pending: 0, conflicts: 0 },
-  enabled: true, token_source: "keyring", token_problem: null, syncing: false,
+  enabled: true,
+  token_source: "keyring",
+  token_problem: null,
+  syncing: false,
 };
 const now = new Date("2026-11-29T15:00:00Z");
 const view = (status: Partial<SyncView["status"]>, rest: Partial<SyncView> = {}): SyncView => ({ ...base, ...rest, status: { ...base.status, ...status } });
@@ -30,7 +33,16 @@ describe("syncLabel", () => {
 });
 
 describe("fieldText", () => {
-  const fmt = (iso: string) => new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short", timeZone: "Europe/Berlin" }).format(new Date(iso));
+  const fmt = (iso: string) =>
+    new Intl.DateTimeFormat("en-GB", {
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZoneName: "short",
+      timeZone: "Europe/Berlin",
+    }).format(new Date(iso));
   it("shows strings bare, instants in the zone, the rest as JSON", () => {
     expect(fieldText('"dana"', fmt)).toBe("dana");
     expect(fieldText('"2026-12-01T19:00:00Z"', fmt)).toBe("1 Dec 2026, 20:00 CET");

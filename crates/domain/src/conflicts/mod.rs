@@ -35,6 +35,9 @@ pub enum ConflictSeverity {
 }
 
 impl ConflictSeverity {
+    /// Every severity, from worst to least.
+    pub const ALL: [ConflictSeverity; 3] = [Self::Error, Self::Warning, Self::Info];
+
     /// The spec's name.
     pub fn as_str(self) -> &'static str {
         match self {
