@@ -4,6 +4,8 @@
 //! Wiring only. A command parses its arguments, calls one `relcal_api`
 //! function and returns its result; errors cross IPC as `{code, message}`.
 
+#![deny(missing_docs)]
+
 mod commands;
 mod handle;
 mod live;
@@ -112,7 +114,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
                 .map(ReleaseStatus::as_str)
                 .collect::<Vec<_>>(),
         )
-        .constant("SEVERITIES", ConflictSeverity::ALL.map(ConflictSeverity::as_str))
+        .constant(
+            "SEVERITIES",
+            ConflictSeverity::ALL.map(ConflictSeverity::as_str),
+        )
         .constant("NOTICE_KINDS", NoticeKind::ALL.map(NoticeKind::as_str))
 }
 

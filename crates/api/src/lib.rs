@@ -8,6 +8,8 @@
 //! Architecture invariant: lower crates (`domain`, `store`) never depend on
 //! this one; this crate knows nothing of Tauri, clap or HTTP.
 
+#![deny(missing_docs)]
+
 mod adapters;
 mod adapters_run;
 mod approvals;

@@ -8,6 +8,8 @@
 //! pure function of its inputs (the current time is always passed in), so it
 //! can be tested with tables of small plans and used by every front door.
 
+#![deny(missing_docs)]
+
 mod audit;
 mod conflicts;
 mod cron;

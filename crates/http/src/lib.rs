@@ -10,6 +10,8 @@
 //! safe: changes are read by cursor, and a push carries an idempotency key
 //! and per-mutation ids the server answers once.
 
+#![deny(missing_docs)]
+
 mod adapters_run;
 mod outside;
 mod token;

@@ -9,6 +9,8 @@
 //! takes one advisory lock, so several server processes on one database
 //! write one at a time and the change log's order is its commit order.
 
+#![deny(missing_docs)]
+
 use postgres::{Client, NoTls, Transaction};
 use relcal_domain::{chain, AuditRecord, ObjectKind, Plan};
 use relcal_protocol::{ApiError, ErrorCode};

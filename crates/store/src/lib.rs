@@ -8,6 +8,8 @@
 //! holds no use cases (those live in `relcal-api`) and never writes a
 //! calendar that the domain has not validated.
 
+#![deny(missing_docs)]
+
 mod audit;
 mod calendar;
 mod notify;

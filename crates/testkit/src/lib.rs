@@ -1,6 +1,8 @@
 //! Fixtures for tests and benchmarks. Deterministic: the same seed gives the
 //! same plan on every machine, so benchmark figures can be compared.
 
+#![deny(missing_docs)]
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 

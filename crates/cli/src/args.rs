@@ -1,0 +1,293 @@
+//! The command line as clap reads it: every command, its flags and their
+//! help (the contract is docs/cli.md).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use relcal_api::ApiError;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "relcal",
+    version,
+    about = "Release calendar engine: validate, check, gate, import and export plans",
+    after_help = "The plan format, the conflict rules and this command line are documented in \
+                  Relcal's docs/: plan-format.md, conflict-rules.md and cli.md."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Parse and validate a plan file. Exit 0 valid, 2 invalid.
+    Validate {
+        /// The plan file (JSON).
+        plan: PathBuf,
+    },
+    /// List conflicts (docs/conflict-rules.md). Exit 0 no errors, 1 errors found.
+    Check {
+        /// A plan file; or use --db.
+        plan: Option<PathBuf>,
+        /// Check the calendar in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// The time readiness rules compare against (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT")]
+        now: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// May a release with this scope start now? Exit 0 allowed, 1 blocked by a hard freeze.
+    Gate {
+        /// A plan file; or use --db.
+        plan: Option<PathBuf>,
+        /// Use the calendar in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// The target environment id.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// A service the release changes (repeat for several).
+        #[arg(long = "service", value_name = "S")]
+        services: Vec<String>,
+        /// The team running the release (default: the owners of the services).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
+        /// The instant to ask about (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT")]
+        at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
+    Release {
+        #[command(subcommand)]
+        change: ReleaseCommand,
+    },
+    /// GitLab adapters: deploy freeze periods and deployments.
+    Gitlab {
+        #[command(subcommand)]
+        command: GitLabCommand,
+    },
+    /// GitHub adapter: releases.
+    Github {
+        #[command(subcommand)]
+        command: GitHubCommand,
+    },
+    /// Replace the calendar in the database with a plan, in one transaction.
+    Import {
+        /// The plan file (JSON).
+        plan: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who acts (recorded in the audit trail). Default: the OS user.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// The audit trail: check its hash chain, or list its entries.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Desktop notifications of freezes, releases and readiness gaps: run the
+    /// scheduler without a window, or (--once) send what is due and exit.
+    Notify {
+        #[command(flatten)]
+        db: DbArg,
+        /// Send what is due now (or at --now) and exit.
+        #[arg(long)]
+        once: bool,
+        /// The instant to act at (RFC 3339), with --once. Default: now.
+        #[arg(long, value_name = "INSTANT", requires = "once")]
+        now: Option<String>,
+    },
+    /// Keep a server token in the OS keyring (read from standard input), for
+    /// `relcal sync` and the app.
+    Login {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
+    /// Forget the keyring's token for a server.
+    Logout {
+        /// The server.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
+    /// Push this database's changes to a release API server and pull its
+    /// changes, once (a new database is created and filled). The token comes
+    /// from RELCAL_TOKEN or the OS keyring (`relcal login`).
+    Sync {
+        #[command(flatten)]
+        db: DbArg,
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
+    /// Conflicts waiting for a person: --sync lists unresolved sync conflicts.
+    Conflicts {
+        #[command(flatten)]
+        db: DbArg,
+        /// Sync conflicts (the only kind listed here so far).
+        #[arg(long, required = true)]
+        sync: bool,
+        /// Resolve this conflict (its id, as listed) instead of listing.
+        #[arg(long, value_name = "ID", requires = "keep")]
+        resolve: Option<String>,
+        /// With --resolve: keep `mine` (sent again at the next sync) or take `theirs` (the server's copy, now).
+        #[arg(long, value_name = "mine|theirs", requires = "resolve")]
+        keep: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Print the calendar as a plan.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
+}
+
+/// A calendar and the GitLab project it follows.
+#[derive(clap::Args)]
+pub(crate) struct GitLabProject {
+    #[command(flatten)]
+    pub(crate) db: DbArg,
+    /// The GitLab instance, e.g. https://gitlab.com.
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: String,
+    /// The project: its id or group/name path.
+    #[arg(long)]
+    pub(crate) project: String,
+}
+
+impl GitLabProject {
+    /// The instance, with the token from GITLAB_TOKEN or the keyring.
+    pub(crate) fn client(&self) -> Result<relcal_http::GitLab, ApiError> {
+        relcal_http::GitLab::new(&self.url, relcal_http::gitlab_token(&self.url))
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum GitLabCommand {
+    /// Import a project's deploy freeze periods as recurring freezes (the
+    /// project's freezes here become exactly GitLab's). Token: GITLAB_TOKEN.
+    Freezes {
+        #[command(flatten)]
+        on: GitLabProject,
+        /// Limit the freezes to these environments (comma-separated ids; default: all).
+        #[arg(long, value_delimiter = ',')]
+        environments: Vec<String>,
+    },
+    /// Set the status of releases from a project's latest deployments
+    /// (matched by version = deployed ref, and environment). Token: GITLAB_TOKEN.
+    Deployments {
+        #[command(flatten)]
+        on: GitLabProject,
+        /// Only deployments to this GitLab environment.
+        #[arg(long)]
+        environment: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum GitHubCommand {
+    /// Set the artifact of releases from a repository's GitHub releases
+    /// (matched by version = tag); polls with the last ETag. Token: GITHUB_TOKEN.
+    Releases {
+        #[command(flatten)]
+        db: DbArg,
+        /// owner/name.
+        #[arg(long)]
+        repo: String,
+        /// The API, for GitHub Enterprise (https://host/api/v3).
+        #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+        api: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ReleaseCommand {
+    /// Set a release's status (draft, planned, approved, in_progress, done, rolled_back, cancelled).
+    Status {
+        /// Release id.
+        id: String,
+        /// The new status.
+        status: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who acts (recorded in the audit trail). Default: the OS user.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reschedule a release.
+    Move {
+        /// Release id.
+        id: String,
+        /// New start (RFC 3339, or a local time in the calendar's zone).
+        #[arg(long, value_name = "T")]
+        start: String,
+        /// New end.
+        #[arg(long, value_name = "T")]
+        end: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who acts (recorded in the audit trail). Default: the OS user.
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the hash chain. Exit 0 intact, 1 broken (naming the first bad entry).
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List audit entries, oldest first.
+    Log {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only the entries about this release.
+        #[arg(long, value_name = "ID")]
+        release: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+}
+
+#[derive(clap::Args)]
+pub(crate) struct DbArg {
+    /// The app's SQLite database. Default: the app's own database in the platform data dir.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) db: Option<PathBuf>,
+}
+
+impl DbArg {
+    pub(crate) fn path(&self) -> Result<PathBuf, ApiError> {
+        match &self.db {
+            Some(p) => Ok(p.clone()),
+            None => relcal_api::default_db_path(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ExportFormat {
+    Json,
+    Ics,
+}

@@ -1,0 +1,70 @@
+//! Commands about the app itself: its version and database, who changes
+//! are recorded as, and the notification settings.
+
+use super::{store, store_mut};
+use crate::AppState;
+use relcal_api::ApiError;
+use serde::Serialize;
+use tauri::State;
+
+/// Facts about the running app, for the status bar.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct AppInfo {
+    /// App version.
+    pub version: String,
+    /// The database file in use.
+    pub db_path: Option<String>,
+    /// Why the calendar could not be opened, if it could not.
+    pub open_error: Option<ApiError>,
+    /// The app's clock (RFC 3339 UTC): the UI's "today" (`RELCAL_NOW` moves it).
+    pub now: String,
+}
+
+/// Version, database and start-up problems.
+#[tauri::command]
+#[specta::specta]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        db_path: state.db_path.as_ref().map(|p| p.display().to_string()),
+        open_error: state
+            .store
+            .as_ref()
+            .err()
+            .map(|e| ApiError::new(e.code, e.message.clone())),
+        now: relcal_api::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+/// Who this app's changes are recorded as (the setting, else the OS user).
+#[tauri::command]
+#[specta::specta]
+pub async fn user_name(state: State<'_, AppState>) -> Result<String, ApiError> {
+    Ok(store(&state)?.actor().to_owned())
+}
+
+/// Sets the name this app records changes under.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_user_name(state: State<'_, AppState>, name: String) -> Result<String, ApiError> {
+    relcal_api::set_user_name(&mut *store_mut(&state)?, &name, relcal_api::clock::now())
+}
+
+/// The notification settings.
+#[tauri::command]
+#[specta::specta]
+pub async fn notify_settings(
+    state: State<'_, AppState>,
+) -> Result<relcal_api::NotifySettings, ApiError> {
+    relcal_api::notify_settings(&*store(&state)?)
+}
+
+/// Saves the notification settings.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_notify_settings(
+    state: State<'_, AppState>,
+    settings: relcal_api::NotifySettings,
+) -> Result<relcal_api::NotifySettings, ApiError> {
+    relcal_api::save_notify_settings(&mut *store_mut(&state)?, settings, relcal_api::clock::now())
+}
