@@ -137,15 +137,12 @@ pub async fn sync_now<R: Runtime>(app: &AppHandle<R>) -> Result<SyncReport, ApiE
         let _ = app.emit(SYNC_EVENT, view(&state).ok());
     };
     let result = on_own_connection(&state, "sync", &state.sync.busy, started, move |store| {
-        let token = match relcal_http::load_token(&server) {
-            Ok((t, _)) => t,
-            Err(e) => {
-                relcal_api::record_sync_error(store, &e, relcal_api::clock::now())?;
-                return Err(e);
-            }
-        };
-        let mut http = relcal_http::HttpTransport::new(&server, &token)?;
-        relcal_api::sync_and_record(store, &server, &mut http, relcal_api::clock::now())
+        relcal_api::sync_with(
+            store,
+            &server,
+            relcal_http::HttpTransport::connect,
+            relcal_api::clock::now(),
+        )
     })
     .await;
     if let Ok(report) = &result {

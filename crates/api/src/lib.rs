@@ -91,7 +91,7 @@ pub use release_form::{
 };
 pub use sync_client::{
     record_sync_error, set_sync_server, sync_and_record, sync_once, sync_server, sync_status,
-    SyncReport, SyncStatus,
+    sync_with, SyncReport, SyncStatus,
 };
 pub use sync_conflicts::{
     resolve_sync_conflict, sync_conflict_views, sync_conflicts, SyncConflictField, SyncConflictView,

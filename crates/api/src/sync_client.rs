@@ -370,6 +370,27 @@ pub fn sync_status(store: &Store) -> Result<SyncStatus, ApiError> {
 const OFFLINE: &str = "offline: ";
 
 /// [`sync_once`], with its outcome recorded for [`sync_status`].
+/// Syncs with `server` through the transport `connect` opens for it (its
+/// token comes with it), recording the outcome either way, a failure to
+/// connect included: the one wiring of sync, for the CLI and the app.
+pub fn sync_with<T: Transport>(
+    store: &mut Store,
+    server: &str,
+    connect: impl FnOnce(&str) -> Result<T, ApiError>,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, ApiError> {
+    let server = server.trim_end_matches('/');
+    let mut transport = match connect(server) {
+        Ok(t) => t,
+        Err(e) => {
+            record_sync_error(store, &e, now)?;
+            return Err(e);
+        }
+    };
+    sync_and_record(store, server, &mut transport, now)
+}
+
+/// Syncs once through `transport` and records the outcome for `sync_status`.
 pub fn sync_and_record(
     store: &mut Store,
     server: &str,

@@ -329,14 +329,15 @@ fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
 
 /// Runs `sync`.
 fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
-    let (token, _) = relcal_http::load_token(server.trim_end_matches('/'))?;
     // A new desktop joins with a new database: its first sync fills it.
     let mut store = relcal_api::open_store(&db.path()?)?;
     relcal_api::load_user_name(&mut store)?;
-    let mut http = relcal_http::HttpTransport::new(&server, &token)?;
-    let base = http.base().to_owned();
-    let report =
-        relcal_api::sync_and_record(&mut store, &base, &mut http, relcal_api::clock::now())?;
+    let report = relcal_api::sync_with(
+        &mut store,
+        &server,
+        relcal_http::HttpTransport::connect,
+        relcal_api::clock::now(),
+    )?;
     println!(
         "pushed {} ({} merged), pulled {}, {} new conflict{}",
         report.pushed,

@@ -122,6 +122,13 @@ impl HttpTransport {
         Self::with_policy(server, token, RetryPolicy::default())
     }
 
+    /// A transport to `server` with this machine's token for it (the
+    /// keyring's, else `RELCAL_TOKEN`): what the CLI and the app sync through.
+    pub fn connect(server: &str) -> Result<Self, ApiError> {
+        let (token, _) = load_token(server)?;
+        Self::new(server, &token)
+    }
+
     /// A transport with its own retry policy.
     pub fn with_policy(server: &str, token: &str, policy: RetryPolicy) -> Result<Self, ApiError> {
         let client = reqwest::blocking::Client::builder()
