@@ -958,3 +958,77 @@ fn a_rollback_plan_is_saved_with_what_the_plan_format_does_not_carry() {
     assert!(!exported.contains("p95 latency"));
     validate_plan_text(&exported).unwrap();
 }
+
+#[test]
+fn every_release_change_is_undone_by_one_restore_with_what_it_returned() {
+    let (_dir, mut store) = demo();
+    let before = export(&store);
+    let now = at(NOW);
+    // A move (through the whole-calendar path) and a status change.
+    let moved = move_release(
+        &mut store,
+        "auth-5.2",
+        "2026-12-09T10:00:00Z",
+        "2026-12-09T11:00:00Z",
+        now,
+    )
+    .unwrap();
+    assert!(moved.previous.is_some());
+    let undone = restore_object(
+        &mut store,
+        ObjectKind::Release,
+        &moved.release,
+        moved.previous.as_deref(),
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!(undone.action, "updated");
+    assert_eq!(export(&store), before, "the move is undone exactly");
+    let cancelled = set_release_status(&mut store, "auth-5.2", "cancelled", now).unwrap();
+    restore_object(
+        &mut store,
+        ObjectKind::Release,
+        &cancelled.release,
+        cancelled.previous.as_deref(),
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        export(&store),
+        before,
+        "the status change is undone exactly"
+    );
+
+    // A new release: no copy before it, and the restore removes it.
+    let mut input = release_input(&store, "auth-5.2").unwrap();
+    input.id = "auth-5.3".into();
+    input.title = "Auth 5.3".into();
+    input.status = "planned".into();
+    let created = save_release(&mut store, input, now).unwrap();
+    assert_eq!(created.previous, None);
+    restore_object(
+        &mut store,
+        ObjectKind::Release,
+        &created.release,
+        None,
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!(export(&store), before, "the new release is gone again");
+
+    // The warm calendar's changes carry the same copy.
+    let mut live = Live::open(&store, now, &mut |_| {}).unwrap();
+    let warm = live
+        .move_release(
+            &mut store,
+            "auth-5.2",
+            "2026-12-09T10:00:00Z",
+            "2026-12-09T11:00:00Z",
+            now,
+        )
+        .unwrap();
+    assert_eq!(warm.previous, moved.previous);
+}

@@ -220,6 +220,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       before,
       after: conflictsOf(r),
       summary: summary(),
+      previous: JSON.stringify(r),
     }) satisfies ReleaseChange;
   const noChange = { errors: 0, warnings: 0, infos: 0 };
   const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
@@ -364,6 +365,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const r = find(id);
         if (new Date(end) <= new Date(start)) throw { code: "validation", message: `releases (id "${id}"): field \`end\`: must be after start` };
         const before = conflictsOf(r);
+        const previous = JSON.stringify(r);
         r.start = at(new Date(start).getTime());
         r.end = at(new Date(end).getTime());
         return {
@@ -375,6 +377,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           before,
           after: conflictsOf(r),
           summary: summary(),
+          previous,
         } satisfies ReleaseChange;
       }
       case "catalog":
@@ -413,6 +416,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
         let r = releases.find((x) => x.id === input.id);
         const before = r ? conflictsOf(r) : [];
+        const previous = r ? JSON.stringify(r) : null;
         const team = teams.find((t) => t.id === input.team);
         const fields = {
           title: input.title,
@@ -440,6 +444,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           before,
           after: conflictsOf(r),
           summary: summary(),
+          previous,
         } satisfies ReleaseChange;
       }
       case "preview_release": {
@@ -461,8 +466,19 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const { id, status } = args as { id: string; status: string };
         const r = find(id);
         const before = conflictsOf(r);
+        const previous = JSON.stringify(r);
         r.status = status;
-        return { release: r.id, title: r.title, start: r.start, end: r.end, status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
+        return {
+          release: r.id,
+          title: r.title,
+          start: r.start,
+          end: r.end,
+          status,
+          before,
+          after: conflictsOf(r),
+          summary: summary(),
+          previous,
+        } satisfies ReleaseChange;
       }
       case "release_detail": {
         const r = find((args as { id: string }).id);
@@ -587,10 +603,21 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const list = (kind === "freeze" ? freezes : kind === "team" ? teamList : kind === "release" ? releases : []) as { id: string }[];
         const i = list.findIndex((x) => x.id === id);
         const current = i >= 0 ? list[i] : undefined;
+        const before = kind === "release" && current ? conflictsOf(current as ReleaseEvent) : [];
         if (value === null) list.splice(i, 1);
         else if (i >= 0) list[i] = value;
         else list.push(value);
-        return objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current);
+        const after = kind === "release" && value ? conflictsOf(value as ReleaseEvent) : [];
+        const key = (c: ConflictReport) => `${c.code} ${c.message}`;
+        const gained = after.filter((c) => !before.some((b) => key(b) === key(c)));
+        const resolved = before.filter((c) => !after.some((a) => key(a) === key(c)));
+        return {
+          ...objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current),
+          gained,
+          gained_total: gained.length,
+          resolved,
+          resolved_total: resolved.length,
+        };
       }
       case "approve_release": {
         const r = find((args as { id: string }).id);
