@@ -333,13 +333,7 @@ impl Live {
         let checker = self.checker().ok_or_else(|| no_calendar(store))?;
         let after = checker.conflicts_of(&rid);
         let summary = self.summary();
-        Ok(change_report(
-            &changed,
-            Some(&release),
-            before,
-            after,
-            summary,
-        ))
+        Ok(change_report(&changed, before, after, summary))
     }
 }
 

@@ -30,9 +30,6 @@ pub struct ReleaseChange {
     pub after: Vec<ConflictReport>,
     /// The whole calendar's counts after the change.
     pub summary: CheckSummary,
-    /// The release before the change as plan-file JSON text, or null when it
-    /// is new: `restore_object` with it undoes the change in one call.
-    pub previous: Option<String>,
 }
 
 /// The release with `id`, and how plan-file errors name it.
@@ -88,7 +85,7 @@ pub(crate) fn apply_with(
     let summary = summary_of(&checker);
     let old = plan.releases.iter().find(|r| r.id == changed.id);
     write_change(store, old, &changed, action, details, now)?;
-    Ok(change_report(&changed, old, before, after, summary))
+    Ok(change_report(&changed, before, after, summary))
 }
 
 /// The checker's counts by severity.
@@ -138,7 +135,6 @@ pub(crate) fn write_change(
 /// What a change did, for the caller.
 pub(crate) fn change_report(
     changed: &Release,
-    previous: Option<&Release>,
     before: Vec<Conflict>,
     after: Vec<Conflict>,
     summary: CheckSummary,
@@ -152,7 +148,6 @@ pub(crate) fn change_report(
         before: before.into_iter().map(ConflictReport::from).collect(),
         after: after.into_iter().map(ConflictReport::from).collect(),
         summary,
-        previous: previous.map(|r| relcal_domain::release_to_json(r).to_string()),
     }
 }
 

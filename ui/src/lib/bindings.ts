@@ -727,11 +727,6 @@ export type ReleaseChange = {
 	after: ConflictReport[],
 	/**  The whole calendar's counts after the change. */
 	summary: CheckSummary,
-	/**
-	 *  The release before the change as plan-file JSON text, or null when it
-	 *  is new: `restore_object` with it undoes the change in one call.
-	 */
-	previous: string | null,
 };
 
 /**  Everything the release detail panel shows. */

@@ -4,12 +4,14 @@
  * the window refresh what it shows.
  */
 import { describeError, toastOfObject, toastOfRelease, type ToastModel } from "./calendar";
-import { isReleaseChange, restoreOf, undoStack, type AnyChange, type Outcome } from "./undo.svelte";
+import { isReleaseChange, restoreOf, undoStack, type AnyChange, type Outcome, type Undo } from "./undo.svelte";
 
 export type ChangeOptions = {
+  /** The undo of a release change (an object change carries its own). */
+  undo?: Undo;
   /** The object's name for the toast. */
   name?: string;
-  /** Whether Ctrl+Z takes it back: by default, object changes and a release's edit, move or status; not an undo itself. */
+  /** False for an undo itself. */
   undoable?: boolean;
 };
 
@@ -31,8 +33,14 @@ export class Changes {
     const result = await run();
     if (result.status === "error") return describeError(result.error);
     const c = result.data;
-    if (options.undoable ?? true) undoStack.push(restoreOf(c));
-    this.show(isReleaseChange(c) ? toastOfRelease(c, action) : toastOfObject(c, action, options.name));
+    const undoable = options.undoable ?? true;
+    if (isReleaseChange(c)) {
+      if (undoable && options.undo) undoStack.push(options.undo);
+      this.show(toastOfRelease(c, action));
+    } else {
+      if (undoable) undoStack.push(restoreOf(c));
+      this.show(toastOfObject(c, action, options.name));
+    }
     this.after(c);
     return null;
   };

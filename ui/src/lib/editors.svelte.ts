@@ -22,6 +22,8 @@ export class Editors {
   catalog = $state<Catalog | null>(null);
   release = $state<{ initial: ReleaseInput; isNew: boolean } | null>(null);
   freeze = $state<{ initial: FreezeInput; isNew: boolean } | null>(null);
+  /** Every release's window as last loaded, to know where a dragged one came from. */
+  readonly lastWindow = new Map<string, { start: string; end: string }>();
 
   constructor(private host: EditorsHost) {}
 
@@ -68,7 +70,10 @@ export class Editors {
   };
 
   saveRelease = async (input: ReleaseInput): Promise<string | null> => {
-    const failure = await this.host.changes.apply(() => commands.saveRelease(input), this.release?.isNew ? "Created" : "Saved");
+    const previous = this.release;
+    const failure = await this.host.changes.apply(() => commands.saveRelease(input), previous?.isNew ? "Created" : "Saved", {
+      undo: previous?.isNew ? () => commands.deleteObject("release", input.id) : previous ? () => commands.saveRelease(previous.initial) : undefined,
+    });
     if (!failure) {
       this.release = null;
       // An open panel for this release is refreshed with the views; open it otherwise.
@@ -78,7 +83,11 @@ export class Editors {
   };
 
   cancelRelease = async (id: string) => {
-    const failure = await this.host.changes.apply(() => commands.setReleaseStatus(id, "cancelled"), "Cancelled");
+    const detail = this.host.detail();
+    const before = detail?.id === id ? detail.status : null;
+    const failure = await this.host.changes.apply(() => commands.setReleaseStatus(id, "cancelled"), "Cancelled", {
+      undo: before ? () => commands.setReleaseStatus(id, before) : undefined,
+    });
     if (failure) this.host.fail(failure);
   };
 
@@ -92,7 +101,10 @@ export class Editors {
 
   /** A release was dragged or resized: store it, or put it back. */
   move = async (id: string, start: string, end: string, revert: () => void) => {
-    const failure = await this.host.changes.apply(() => commands.moveRelease(id, start, end), "Moved");
+    const previous = this.lastWindow.get(id);
+    const failure = await this.host.changes.apply(() => commands.moveRelease(id, start, end), "Moved", {
+      undo: previous ? () => commands.moveRelease(id, previous.start, previous.end) : undefined,
+    });
     if (failure) {
       revert();
       this.host.fail(failure);

@@ -220,7 +220,6 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       before,
       after: conflictsOf(r),
       summary: summary(),
-      previous: JSON.stringify(r),
     }) satisfies ReleaseChange;
   const noChange = { errors: 0, warnings: 0, infos: 0 };
   const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
@@ -365,7 +364,6 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const r = find(id);
         if (new Date(end) <= new Date(start)) throw { code: "validation", message: `releases (id "${id}"): field \`end\`: must be after start` };
         const before = conflictsOf(r);
-        const previous = JSON.stringify(r);
         r.start = at(new Date(start).getTime());
         r.end = at(new Date(end).getTime());
         return {
@@ -377,7 +375,6 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           before,
           after: conflictsOf(r),
           summary: summary(),
-          previous,
         } satisfies ReleaseChange;
       }
       case "catalog":
@@ -416,7 +413,6 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           throw { code: "validation", message: `release (id "${input.id}"): field \`end\`: must be after start` };
         let r = releases.find((x) => x.id === input.id);
         const before = r ? conflictsOf(r) : [];
-        const previous = r ? JSON.stringify(r) : null;
         const team = teams.find((t) => t.id === input.team);
         const fields = {
           title: input.title,
@@ -444,7 +440,6 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           before,
           after: conflictsOf(r),
           summary: summary(),
-          previous,
         } satisfies ReleaseChange;
       }
       case "preview_release": {
@@ -466,19 +461,8 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const { id, status } = args as { id: string; status: string };
         const r = find(id);
         const before = conflictsOf(r);
-        const previous = JSON.stringify(r);
         r.status = status;
-        return {
-          release: r.id,
-          title: r.title,
-          start: r.start,
-          end: r.end,
-          status,
-          before,
-          after: conflictsOf(r),
-          summary: summary(),
-          previous,
-        } satisfies ReleaseChange;
+        return { release: r.id, title: r.title, start: r.start, end: r.end, status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
       }
       case "release_detail": {
         const r = find((args as { id: string }).id);
@@ -603,21 +587,10 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const list = (kind === "freeze" ? freezes : kind === "team" ? teamList : kind === "release" ? releases : []) as { id: string }[];
         const i = list.findIndex((x) => x.id === id);
         const current = i >= 0 ? list[i] : undefined;
-        const before = kind === "release" && current ? conflictsOf(current as ReleaseEvent) : [];
         if (value === null) list.splice(i, 1);
         else if (i >= 0) list[i] = value;
         else list.push(value);
-        const after = kind === "release" && value ? conflictsOf(value as ReleaseEvent) : [];
-        const key = (c: ConflictReport) => `${c.code} ${c.message}`;
-        const gained = after.filter((c) => !before.some((b) => key(b) === key(c)));
-        const resolved = before.filter((c) => !after.some((a) => key(a) === key(c)));
-        return {
-          ...objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current),
-          gained,
-          gained_total: gained.length,
-          resolved,
-          resolved_total: resolved.length,
-        };
+        return objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current);
       }
       case "approve_release": {
         const r = find((args as { id: string }).id);

@@ -1,7 +1,7 @@
 /**
- * The undo stack: how to take back each change, newest last. Every change
- * carries its own undo, the object as it was (`previous`): one call to
- * `restore_object` takes it back, whatever the change was.
+ * The undo stack: how to take back each change, newest last. A change of a
+ * team, service, environment or freeze (an `ObjectChange`) carries its own
+ * undo, the object as it was; a release change is given one by its caller.
  */
 import { commands, type ApiError, type ObjectChange, type ReleaseChange } from "./bindings";
 
@@ -14,10 +14,10 @@ export type Undo = () => Promise<Outcome<AnyChange>>;
 export const isReleaseChange = (c: AnyChange): c is ReleaseChange => "release" in c;
 
 /** The undo of an object change: put the object back as it was, where it was. */
-export const restoreOf = (c: AnyChange): Undo =>
-  isReleaseChange(c)
-    ? () => commands.restoreObject("release", c.release, c.previous, null)
-    : () => commands.restoreObject(c.kind, c.id, c.previous, c.position);
+export const restoreOf =
+  (c: ObjectChange): Undo =>
+  () =>
+    commands.restoreObject(c.kind, c.id, c.previous, c.position);
 
 class UndoStack {
   #stack = $state<Undo[]>([]);
