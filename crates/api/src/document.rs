@@ -1,5 +1,6 @@
-//! Writing a changed plan document: the one way the editors, the adapters
-//! and sync pulls write what they put into the calendar's document.
+//! Writing a changed plan document: how the adapters and sync pulls write
+//! what they put into the calendar's document (the editors go through
+//! `edit.rs`'s `commit`).
 
 use crate::error::ApiError;
 use relcal_store::{AuditRecord, Store};

@@ -369,7 +369,6 @@ pub fn sync_status(store: &Store) -> Result<SyncStatus, ApiError> {
 /// How a failed try that never reached the server is recorded.
 const OFFLINE: &str = "offline: ";
 
-/// [`sync_once`], with its outcome recorded for [`sync_status`].
 /// Syncs with `server` through the transport `connect` opens for it (its
 /// token comes with it), recording the outcome either way, a failure to
 /// connect included: the one wiring of sync, for the CLI and the app.

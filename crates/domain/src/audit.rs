@@ -180,34 +180,124 @@ pub fn verify_chain(entries: &[AuditEntry], head: Option<(u64, &str)>) -> Result
     }
 }
 
+/// A change to record. A store numbers and chains it
+/// (the SQLite store, or the server's PostgreSQL one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What, e.g. `release.move`.
+    pub action: String,
+    /// The kind of object: `release`, `freeze`, `team`, `calendar`, ...
+    pub object_kind: String,
+    /// Its id.
+    pub object_id: String,
+    /// The object before (plan-file JSON text), if it existed.
+    pub before: Option<String>,
+    /// The object after, if it still exists.
+    pub after: Option<String>,
+}
+
+/// One record as the chain holds it: its number and the hashes that link it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chained<'r> {
+    /// Its number in the chain (the first entry is 1).
+    pub seq: u64,
+    /// The change.
+    pub record: &'r AuditRecord,
+    /// The previous entry's hash ([`GENESIS`] before the first).
+    pub prev_hash: String,
+    /// This entry's hash ([`entry_hash`]).
+    pub hash: String,
+}
+
+/// `records` appended, in order, after the chain's last entry (`head`: its
+/// number and hash; `None` for an empty chain). Every store writes these rows.
+pub fn chain(head: Option<(u64, String)>, records: &[AuditRecord]) -> Vec<Chained<'_>> {
+    let (mut seq, mut prev) = head.unwrap_or_else(|| (0, GENESIS.to_owned()));
+    records
+        .iter()
+        .map(|record| {
+            seq += 1;
+            let hash = entry_hash(
+                &prev,
+                seq,
+                &record.at,
+                &record.actor,
+                &record.action,
+                &record.object_kind,
+                &record.object_id,
+                record.before.as_deref(),
+                record.after.as_deref(),
+            );
+            let prev_hash = std::mem::replace(&mut prev, hash.clone());
+            Chained {
+                seq,
+                record,
+                prev_hash,
+                hash,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn chain(n: u64) -> Vec<AuditEntry> {
-        let mut out: Vec<AuditEntry> = Vec::new();
-        for seq in 1..=n {
-            let prev = out.last().map_or(GENESIS.to_owned(), |e| e.hash.clone());
-            let mut e = AuditEntry {
-                seq,
-                at: format!("2026-11-2{seq}T10:00:00Z"),
-                actor: "ana".into(),
-                action: "release.move".into(),
-                object_kind: "release".into(),
-                object_id: format!("r{seq}"),
-                before: Some(format!("{{\"n\":{seq}}}")),
-                after: if seq % 2 == 0 {
-                    None
-                } else {
-                    Some("{}".into())
-                },
-                prev_hash: prev,
-                hash: String::new(),
-            };
-            e.hash = e.computed_hash();
-            out.push(e);
+    fn record(seq: u64) -> AuditRecord {
+        AuditRecord {
+            at: format!("2026-11-2{seq}T10:00:00Z"),
+            actor: "ana".into(),
+            action: "release.move".into(),
+            object_kind: "release".into(),
+            object_id: format!("r{seq}"),
+            before: Some(format!("{{\"n\":{seq}}}")),
+            // Every other entry deletes its object.
+            after: (seq % 2 == 1).then(|| "{}".into()),
         }
-        out
+    }
+
+    fn stored(c: &Chained<'_>) -> AuditEntry {
+        let r = c.record;
+        AuditEntry {
+            seq: c.seq,
+            at: r.at.clone(),
+            actor: r.actor.clone(),
+            action: r.action.clone(),
+            object_kind: r.object_kind.clone(),
+            object_id: r.object_id.clone(),
+            before: r.before.clone(),
+            after: r.after.clone(),
+            prev_hash: c.prev_hash.clone(),
+            hash: c.hash.clone(),
+        }
+    }
+
+    /// A chain of `n` entries as a store writes it (`super::chain`).
+    fn chain(n: u64) -> Vec<AuditEntry> {
+        let records: Vec<AuditRecord> = (1..=n).map(record).collect();
+        super::chain(None, &records).iter().map(stored).collect()
+    }
+
+    #[test]
+    fn records_appended_after_a_head_continue_the_chain() {
+        let first = chain(3);
+        let more: Vec<AuditRecord> = (4..=6).map(record).collect();
+        let last = first.last().unwrap();
+        let appended = super::chain(Some((last.seq, last.hash.clone())), &more);
+        assert_eq!(appended.first().unwrap().seq, 4);
+        assert_eq!(appended.first().unwrap().prev_hash, last.hash);
+        let all: Vec<AuditEntry> = first
+            .iter()
+            .cloned()
+            .chain(appended.iter().map(stored))
+            .collect();
+        assert!(all.iter().all(|e| e.hash == e.computed_hash()));
+        assert_eq!(verify_chain(&all, head(&all)), Ok(6));
+        assert!(super::chain(None, &[]).is_empty());
     }
 
     fn head(c: &[AuditEntry]) -> Option<(u64, &str)> {
@@ -303,67 +393,4 @@ mod tests {
         .to_string()
         .starts_with("entry #3 does not follow entry #1"));
     }
-}
-
-/// A change to record. A store numbers and chains it
-/// (the SQLite store, or the server's PostgreSQL one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// When, RFC 3339 UTC.
-    pub at: String,
-    /// Who.
-    pub actor: String,
-    /// What, e.g. `release.move`.
-    pub action: String,
-    /// The kind of object: `release`, `freeze`, `team`, `calendar`, ...
-    pub object_kind: String,
-    /// Its id.
-    pub object_id: String,
-    /// The object before (plan-file JSON text), if it existed.
-    pub before: Option<String>,
-    /// The object after, if it still exists.
-    pub after: Option<String>,
-}
-
-/// One record as the chain holds it: its number and the hashes that link it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chained<'r> {
-    /// Its number in the chain (the first entry is 1).
-    pub seq: u64,
-    /// The change.
-    pub record: &'r AuditRecord,
-    /// The previous entry's hash ([`GENESIS`] before the first).
-    pub prev_hash: String,
-    /// This entry's hash ([`entry_hash`]).
-    pub hash: String,
-}
-
-/// `records` appended, in order, after the chain's last entry (`head`: its
-/// number and hash; `None` for an empty chain). Every store writes these rows.
-pub fn chain(head: Option<(u64, String)>, records: &[AuditRecord]) -> Vec<Chained<'_>> {
-    let (mut seq, mut prev) = head.unwrap_or_else(|| (0, GENESIS.to_owned()));
-    records
-        .iter()
-        .map(|record| {
-            seq += 1;
-            let hash = entry_hash(
-                &prev,
-                seq,
-                &record.at,
-                &record.actor,
-                &record.action,
-                &record.object_kind,
-                &record.object_id,
-                record.before.as_deref(),
-                record.after.as_deref(),
-            );
-            let prev_hash = std::mem::replace(&mut prev, hash.clone());
-            Chained {
-                seq,
-                record,
-                prev_hash,
-                hash,
-            }
-        })
-        .collect()
 }

@@ -43,10 +43,9 @@ pub async fn connect_sync<R: tauri::Runtime>(
         },
         |store| relcal_api::set_sync_server(store, None, relcal_api::clock::now()).map(|_| ()),
     )?;
-    // The first sync now, so a wrong token or address shows at once.
-    let first = crate::sync::sync_now(&app).await;
-    state.sync.wake.notify_one();
-    first?;
+    // The first sync now, so a wrong token or address shows at once (the
+    // write above already woke the loop, which takes over from here).
+    crate::sync::sync_now(&app).await?;
     crate::sync::view(&state)
 }
 

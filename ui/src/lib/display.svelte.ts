@@ -24,3 +24,7 @@ export function formatTime(iso: string, options: Intl.DateTimeFormatOptions): st
   const timeZone = display.zone === "local" ? undefined : display.zone;
   return new Intl.DateTimeFormat(undefined, { ...options, timeZone }).format(new Date(iso));
 }
+
+/** An instant in full, "Tue 1 Dec 2026, 14:05 CET", in the display zone (the release panel's history, approvals, checklist). */
+export const formatMoment = (iso: string) =>
+  formatTime(iso, { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
