@@ -329,13 +329,15 @@ fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
 
 /// Runs `sync`.
 fn sync(db: DbArg, server: String) -> Result<bool, ApiError> {
+    // Without a token nothing is opened or written, as before the database exists.
+    let transport = relcal_http::HttpTransport::connect(server.trim_end_matches('/'))?;
     // A new desktop joins with a new database: its first sync fills it.
     let mut store = relcal_api::open_store(&db.path()?)?;
     relcal_api::load_user_name(&mut store)?;
     let report = relcal_api::sync_with(
         &mut store,
         &server,
-        relcal_http::HttpTransport::connect,
+        |_| Ok(transport),
         relcal_api::clock::now(),
     )?;
     println!(
