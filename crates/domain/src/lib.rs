@@ -28,7 +28,7 @@ mod recurrence;
 mod shift;
 mod time;
 mod validate;
-mod wire;
+pub mod wire;
 
 pub use audit::{
     chain, entry_hash, verify_chain, AuditEntry, AuditRecord, ChainBreak, Chained, GENESIS,
@@ -60,7 +60,9 @@ pub use time::{
     check_year, end_of_supported_years, resolve_local, utc_text, Interval, PlanTime, TimeValue,
     MAX_YEAR, MIN_YEAR,
 };
-pub use validate::{parse_plan, parse_plan_value, parse_release_value};
+pub use validate::{
+    parse_plan, parse_plan_document, parse_plan_value, parse_release_document, parse_release_value,
+};
 pub use wire::PLAN_FORMAT_VERSION;
 
 /// IANA time zone, re-exported so callers need not depend on chrono-tz.

@@ -57,6 +57,18 @@ pub fn parse_plan_value(value: Value) -> Result<Plan, PlanError> {
     )
 }
 
+/// Validates a typed plan document (read from the database's rows, say):
+/// the same checks as a plan file's text gets, without JSON in between.
+pub fn parse_plan_document(doc: WirePlan) -> Result<Plan, PlanError> {
+    let mut v = Validator::default();
+    let plan = v.document(doc);
+    if v.errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(PlanError::new(v.errors))
+    }
+}
+
 fn finish(entries: Vec<(String, Element<'_>)>) -> Result<Plan, PlanError> {
     let mut v = Validator::default();
     let plan = v.plan(entries);
@@ -70,6 +82,16 @@ fn finish(entries: Vec<(String, Element<'_>)>) -> Result<Plan, PlanError> {
 #[derive(Default)]
 struct Validator {
     errors: Vec<FieldError>,
+}
+
+/// A plan's collections, each element with the name errors give it.
+struct Labelled {
+    timezone: Tz,
+    teams: Vec<(String, WireTeam)>,
+    services: Vec<(String, WireService)>,
+    environments: Vec<(String, WireEnvironment)>,
+    freezes: Vec<(String, WireFreeze)>,
+    releases: Vec<(String, WireRelease)>,
 }
 
 /// Ids of each collection, for reference checks.
@@ -152,13 +174,62 @@ impl Validator {
             }
         };
 
-        let teams: Vec<(String, WireTeam)> = self.collection(take("teams"), "teams");
-        let services: Vec<(String, WireService)> = self.collection(take("services"), "services");
-        let environments: Vec<(String, WireEnvironment)> =
-            self.collection(take("environments"), "environments");
-        let freezes: Vec<(String, WireFreeze)> = self.collection(take("freezes"), "freezes");
-        let releases: Vec<(String, WireRelease)> = self.collection(take("releases"), "releases");
+        let teams = self.collection(take("teams"), "teams");
+        let services = self.collection(take("services"), "services");
+        let environments = self.collection(take("environments"), "environments");
+        let freezes = self.collection(take("freezes"), "freezes");
+        let releases = self.collection(take("releases"), "releases");
+        self.build(Labelled {
+            timezone,
+            teams,
+            services,
+            environments,
+            freezes,
+            releases,
+        })
+    }
 
+    /// A typed plan document: its elements named as a plan file's are.
+    fn document(&mut self, doc: WirePlan) -> Plan {
+        if doc.version != PLAN_FORMAT_VERSION {
+            self.err(
+                "plan",
+                "version",
+                format!(
+                    "unsupported version {}; this build reads version {PLAN_FORMAT_VERSION}",
+                    doc.version
+                ),
+            );
+        }
+        let timezone = self
+            .zone("plan", "timezone", &doc.timezone)
+            .unwrap_or(Tz::UTC);
+        fn labelled<T: HasId>(name: &str, items: Vec<T>) -> Vec<(String, T)> {
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| (label(name, i, Some(item.id())), item))
+                .collect()
+        }
+        self.build(Labelled {
+            timezone,
+            teams: labelled("teams", doc.teams),
+            services: labelled("services", doc.services),
+            environments: labelled("environments", doc.environments),
+            freezes: labelled("freezes", doc.freezes),
+            releases: labelled("releases", doc.releases),
+        })
+    }
+
+    fn build(&mut self, doc: Labelled) -> Plan {
+        let Labelled {
+            timezone,
+            teams,
+            services,
+            environments,
+            freezes,
+            releases,
+        } = doc;
         let known = Known {
             teams: self.unique_ids(teams.iter().map(|(l, t)| (l, &t.id))),
             services: self.unique_ids(services.iter().map(|(l, s)| (l, &s.id))),
@@ -402,6 +473,19 @@ pub fn parse_release_value(plan: &Plan, object: &str, value: Value) -> Result<Re
     if !value.is_object() {
         return Err(PlanError::single(object, "", "a release is a JSON object"));
     }
+    let wire: WireRelease = match Element::Value(value).typed() {
+        Ok(w) => w,
+        Err((field, message)) => return Err(PlanError::single(object, &field, message)),
+    };
+    parse_release_document(plan, object, wire)
+}
+
+/// [`parse_release_value`] for a typed release.
+pub fn parse_release_document(
+    plan: &Plan,
+    object: &str,
+    wire: WireRelease,
+) -> Result<Release, PlanError> {
     let ids =
         |it: &mut dyn Iterator<Item = &str>| it.map(str::to_owned).collect::<HashSet<String>>();
     let known = Known {
@@ -411,10 +495,6 @@ pub fn parse_release_value(plan: &Plan, object: &str, value: Value) -> Result<Re
         freezes: ids(&mut plan.freezes.iter().map(|f| f.id.as_str())),
     };
     let mut v = Validator::default();
-    let wire: WireRelease = match Element::Value(value).typed() {
-        Ok(w) => w,
-        Err((field, message)) => return Err(PlanError::single(object, &field, message)),
-    };
     if wire.id.trim().is_empty() {
         v.err(object, "id", "must not be empty");
     }

@@ -1,4 +1,14 @@
-//! The plan file's JSON shape. Only this module and `validate` know it.
+//! The plan file's shape as Rust types: the plan document. A plan file's
+//! text, the database's rows and the app's forms are read into these, and
+//! only [`crate::parse_plan_document`] (or the text parsers built on it)
+//! turns them into a validated [`crate::Plan`]. Each field is named and
+//! typed as in `docs/plan-format.md`, which documents it; nothing here is
+//! checked yet (times, durations and rules are still text).
+
+#![allow(
+    missing_docs,
+    reason = "each field is the plan format's field of the same name (docs/plan-format.md)"
+)]
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -55,8 +65,9 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// A whole plan (its `version` is the format version, checked).
 #[derive(Debug, Serialize)]
-pub(crate) struct WirePlan {
+pub struct WirePlan {
     pub version: u32,
     pub timezone: String,
     pub teams: Vec<WireTeam>,
@@ -66,9 +77,10 @@ pub(crate) struct WirePlan {
     pub releases: Vec<WireRelease>,
 }
 
+/// A team (`teams[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireTeam {
+pub struct WireTeam {
     pub id: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,9 +93,10 @@ pub(crate) struct WireTeam {
     pub allowed_windows: Vec<WireRecurrence>,
 }
 
+/// A recurring allowed window of a team (`teams[].allowed_windows[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireRecurrence {
+pub struct WireRecurrence {
     pub start: String,
     pub duration: String,
     pub rrule: String,
@@ -93,18 +106,20 @@ pub(crate) struct WireRecurrence {
     pub exdates: Vec<String>,
 }
 
+/// A service (`services[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireService {
+pub struct WireService {
     pub id: String,
     pub team: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
 }
 
+/// An environment (`environments[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireEnvironment {
+pub struct WireEnvironment {
     pub id: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -115,9 +130,10 @@ pub(crate) struct WireEnvironment {
     pub required_approvals: u32,
 }
 
+/// A freeze, one-off or recurring (`freezes[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireFreeze {
+pub struct WireFreeze {
     pub id: String,
     pub name: String,
     pub severity: String,
@@ -142,9 +158,10 @@ pub(crate) struct WireFreeze {
     pub reason: Option<String>,
 }
 
+/// What a freeze covers (`freezes[].scope`); empty lists mean every.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireScope {
+pub struct WireScope {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub teams: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -153,9 +170,10 @@ pub(crate) struct WireScope {
     pub environments: Vec<String>,
 }
 
+/// A release (`releases[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireRelease {
+pub struct WireRelease {
     pub id: String,
     pub title: String,
     pub team: String,
@@ -198,16 +216,18 @@ pub(crate) struct WireRelease {
     pub artifact: Option<String>,
 }
 
+/// An approval of a release (`releases[].approvals[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireApproval {
+pub struct WireApproval {
     pub by: String,
     pub at: String,
 }
 
+/// A readiness checklist item (`releases[].checklist[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireChecklistItem {
+pub struct WireChecklistItem {
     pub id: String,
     pub text: String,
     #[serde(default)]
@@ -216,9 +236,10 @@ pub(crate) struct WireChecklistItem {
     pub done: bool,
 }
 
+/// A rollback plan (`releases[].rollback`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireRollback {
+pub struct WireRollback {
     pub steps: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -228,9 +249,10 @@ pub(crate) struct WireRollback {
     pub tested: bool,
 }
 
+/// An approved exception to a freeze (`releases[].overrides[]`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WireOverride {
+pub struct WireOverride {
     pub freeze: String,
     pub reason: String,
     pub by: String,

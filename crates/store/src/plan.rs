@@ -282,16 +282,15 @@ impl Store {
         // A list of strings always serialises.
         let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
         let tx = self.conn.unchecked_transaction()?;
-        let values = read_releases(&tx, Some(&list))?;
+        let wires = read_releases(&tx, Some(&list))?;
         tx.finish()?;
-        values
+        wires
             .into_iter()
-            .map(|value| {
-                let object = format!(
-                    "stored release \"{}\"",
-                    value.get("id").and_then(Value::as_str).unwrap_or("")
-                );
-                Ok(relcal_domain::parse_release_value(catalog, &object, value)?)
+            .map(|wire| {
+                let object = format!("stored release \"{}\"", wire.id);
+                Ok(relcal_domain::parse_release_document(
+                    catalog, &object, wire,
+                )?)
             })
             .collect()
     }
@@ -299,11 +298,11 @@ impl Store {
     fn load(&self, with_releases: bool) -> Result<Option<Plan>, StoreError> {
         // Read in one transaction so a concurrent writer cannot tear the view.
         let tx = self.conn.unchecked_transaction()?;
-        let Some(text) = read(&tx, with_releases)? else {
+        let Some(doc) = read(&tx, with_releases)? else {
             return Ok(None);
         };
         tx.finish()?;
-        Ok(Some(relcal_domain::parse_plan(&text)?))
+        Ok(Some(relcal_domain::parse_plan_document(doc)?))
     }
 }
 
