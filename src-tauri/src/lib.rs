@@ -28,7 +28,7 @@ pub struct AppState {
     /// The background sync with the team's server.
     sync: sync::SyncState,
     /// The calendar and its conflicts kept warm (`relcal_api::Live`).
-    live: Mutex<live::LiveSlot>,
+    live: live::LiveCell,
 }
 
 /// Every command the window may call, once: the bindings' list
@@ -163,14 +163,21 @@ pub fn open_state(db_path: Option<PathBuf>) -> AppState {
         chosen_plan: Mutex::new(None),
         changed: tokio::sync::Notify::new(),
         sync: sync::SyncState::default(),
-        live: Mutex::new(live::LiveSlot::default()),
+        live: live::LiveCell::default(),
     }
 }
 
+/// Opens the warm calendar on a thread, with its progress sent to the
+/// window; later openings (after a change to freezes or teams, or a
+/// failure) go the same way. The app does this at start.
+pub fn open_warm_calendar<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    live::open_in_background(app.clone());
+}
+
 /// The app on runtime `R` over `state`: its plugins, commands and, with
-/// `background`, its background work (the warm calendar, the notification
-/// scheduler, sync and the followed systems). `run` builds it on the real
-/// webview; the tests on Tauri's mock runtime.
+/// `background`, its background work once it runs (the warm calendar, the
+/// notification scheduler, sync and the followed systems). `run` builds it
+/// on the real webview; the tests on Tauri's mock runtime.
 pub fn build_app<R: tauri::Runtime>(
     builder: tauri::Builder<R>,
     state: AppState,
@@ -181,7 +188,7 @@ pub fn build_app<R: tauri::Runtime>(
         .manage(state)
         .setup(move |app| {
             if background {
-                live::open_in_background(app.handle().clone());
+                open_warm_calendar(app.handle());
                 tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
                 tauri::async_runtime::spawn(sync::run(app.handle().clone()));
                 tauri::async_runtime::spawn(sync::follow_connections(app.handle().clone()));

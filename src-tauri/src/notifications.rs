@@ -117,23 +117,43 @@ fn update_tray<R: Runtime>(tray: &Tray<R>, status: relcal_api::TrayStatus) {
         .set_tooltip(Some(format!("Relcal · {next} · {conflicts}")));
 }
 
-/// One scheduler step: the notices due now, shown and recorded, and the
-/// tray's status (from the run, or read alone when the run failed).
-fn step<R: Runtime>(
-    store: &mut relcal_api::Store,
-    app: &AppHandle<R>,
-) -> (
+/// What one scheduler step did: the run (the notices due now, shown and
+/// recorded) and the tray's status (from the run, or read alone when the
+/// run failed); or nothing yet, while the warm calendar opens.
+type Step = Option<(
     Result<relcal_api::NotifyRun, relcal_api::ApiError>,
     Option<relcal_api::TrayStatus>,
-) {
+)>;
+
+/// One scheduler step, from the warm calendar when it is open (nothing is
+/// checked again), else from the whole calendar.
+fn step<R: Runtime>(store: &mut relcal_api::Store, app: &AppHandle<R>) -> Step {
     let now = relcal_api::clock::now();
-    let run = relcal_api::run_notifications(store, now, &mut |n| show(app, n));
-    let tray = match &run {
-        Ok(run) => Some(run.tray.clone()),
-        // No run to read the tray from (a notification could not be shown).
-        Err(_) => relcal_api::tray_status(store, now).ok(),
-    };
-    (run, tray)
+    let state = app.state::<AppState>();
+    let outcome = crate::live::with_live(
+        &state.live,
+        &mut &mut *store,
+        now,
+        |live, store| {
+            let run = live.run_notifications(store, now, &mut |n| show(app, n));
+            Ok(Some((run, Some(live.tray_status(now)))))
+        },
+        // Opening: wait for it rather than check the whole calendar beside it.
+        Some(&|_| None),
+        |store| {
+            let run = relcal_api::run_notifications(store, now, &mut |n| show(app, n));
+            let tray = match &run {
+                Ok(run) => Some(run.tray.clone()),
+                // No run to read the tray from (a notification could not be shown).
+                Err(_) => relcal_api::tray_status(store, now).ok(),
+            };
+            Ok(Some((run, tray)))
+        },
+    );
+    match outcome {
+        Ok(step) => step,
+        Err(e) => Some((Err(e), None)),
+    }
 }
 
 /// A connection of the scheduler's own: a step reads and checks the whole
@@ -195,7 +215,9 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
                 }
             },
         };
-        let next = outcome.and_then(|(run, status)| {
+        // While the calendar opens, look again in a second.
+        let opening = matches!(outcome, Some(None));
+        let next = outcome.flatten().and_then(|(run, status)| {
             if let (Some(tray), Some(status)) = (&tray, status) {
                 update_tray(tray, status);
             }
@@ -216,7 +238,7 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
         });
         let wait = next
             .map(|t| (t - relcal_api::clock::now()).num_milliseconds())
-            .unwrap_or(60_000)
+            .unwrap_or(if opening { 1_000 } else { 60_000 })
             .clamp(1_000, 60_000);
         let wait = std::time::Duration::from_millis(u64::try_from(wait).unwrap_or(60_000));
         tokio::select! {

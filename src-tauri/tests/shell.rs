@@ -19,12 +19,22 @@ struct Shell {
 }
 
 impl Shell {
+    /// The app as built, without its background work (the mock runtime
+    /// never runs the setup hook that starts it); `warm`: with the warm
+    /// calendar, as the app starts it.
     fn open() -> Self {
+        Self::with(false)
+    }
+
+    fn with(warm: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let state = relcal_app::open_state(Some(dir.path().join("calendar.db")));
         let app = relcal_app::build_app(mock_builder(), state, false)
             .build(mock_context(noop_assets()))
             .unwrap();
+        if warm {
+            relcal_app::open_warm_calendar(app.handle());
+        }
         let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .unwrap();
@@ -121,4 +131,50 @@ fn bad_input_crosses_ipc_as_code_and_message() {
         error["message"].as_str().unwrap().contains("timezone"),
         "{error}"
     );
+}
+
+/// The conflicts the window gets, once the warm calendar is open (polling
+/// while it says it is opening).
+fn opened_conflicts(shell: &Shell) -> Value {
+    for _ in 0..500 {
+        let view = shell.invoke("conflicts", json!({})).unwrap();
+        if view["opening"].is_null() {
+            return view;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the warm calendar did not open within 10 s");
+}
+
+#[test]
+fn a_change_to_a_freeze_opens_the_warm_calendar_again_with_its_progress() {
+    let shell = Shell::with(true);
+    let before = opened_conflicts(&shell);
+    let blocked = |view: &Value| {
+        view["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["conflict"]["freeze"] == "everything")
+            .count()
+    };
+    assert_eq!(blocked(&before), 0, "{before}");
+    // A freeze is not a release: the warm calendar cannot patch it in, so
+    // the next look says it is being opened again (with its step), rather
+    // than checking the whole calendar while the window waits.
+    shell
+        .invoke(
+            "save_freeze",
+            json!({"input": {
+                "id": "everything", "name": "Everything", "severity": "hard", "timezone": null,
+                "start": "2000-01-01T00:00:00Z", "end": "2090-01-01T00:00:00Z",
+                "duration": null, "rrule": null, "exdates": [],
+                "teams": [], "services": [], "environments": [], "reason": null
+            }}),
+        )
+        .unwrap();
+    let during = shell.invoke("conflicts", json!({})).unwrap();
+    assert!(during["opening"]["steps"].as_u64().is_some(), "{during}");
+    let after = opened_conflicts(&shell);
+    assert!(blocked(&after) > 0, "{after}");
 }

@@ -337,6 +337,69 @@ impl Live {
     }
 }
 
+impl Live {
+    /// One run of the notification scheduler, like
+    /// [`crate::run_notifications`], from the warm state: the releases
+    /// around `now` and the error conflicts as kept, nothing checked again.
+    pub fn run_notifications(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        send: &mut dyn FnMut(&crate::OutgoingNotice) -> Result<(), String>,
+    ) -> Result<crate::NotifyRun, ApiError> {
+        use crate::notify::{conflict_key, notice_range, run_on, run_since, ErrorConflict};
+        self.refresh_or_reopen(store, now)?;
+        let settings = crate::notify_settings(store)?;
+        let Some(warm) = &self.warm else {
+            return Ok(crate::NotifyRun::default());
+        };
+        let (checker, owner) = (warm.borrow_dependent(), warm.borrow_owner());
+        let rules = settings.rules(owner.timezone)?;
+        let (_, since) = run_since(store, now)?;
+        // The calendar without releases, and the releases (as edited since
+        // it was read) whose notices this run can send or wait for.
+        let plan = Plan {
+            timezone: owner.timezone,
+            teams: owner.teams.clone(),
+            services: owner.services.clone(),
+            environments: owner.environments.clone(),
+            freezes: owner.freezes.clone(),
+            releases: checker
+                .releases_overlapping(notice_range(&rules, since, now))
+                .into_iter()
+                .cloned()
+                .collect(),
+        };
+        // In the order a full check lists them, as the cold path sends them.
+        let errors = checker
+            .sorted()
+            .into_iter()
+            .filter(|c| c.severity == relcal_domain::ConflictSeverity::Error)
+            .map(|c| ErrorConflict {
+                key: conflict_key(
+                    c.code,
+                    c.releases.iter().map(ReleaseId::as_str),
+                    c.freeze.as_ref().map(|f| f.as_str()),
+                    &utc(c.period.start),
+                ),
+                code: c.code.to_owned(),
+                message: c.message.clone(),
+                release: c.releases.first().map(|r| r.as_str().to_owned()),
+            })
+            .collect();
+        let summary = self.summary();
+        run_on(store, &settings, &plan, errors, summary, now, send)
+    }
+
+    /// What the tray shows, from the warm state (as of the last refresh).
+    pub fn tray_status(&self, now: DateTime<Utc>) -> crate::TrayStatus {
+        match &self.warm {
+            Some(warm) => crate::notify::tray_status_of(warm.borrow_owner(), self.summary(), now),
+            None => crate::TrayStatus::default(),
+        }
+    }
+}
+
 /// Puts releases re-read from the database into `checker`: those not read
 /// back were deleted.
 fn apply_loaded(checker: &mut Checker<'_>, ids: &[&str], loaded: Vec<Release>) {

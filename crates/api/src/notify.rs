@@ -74,7 +74,7 @@ fn invalid(field: &str, message: impl std::fmt::Display) -> ApiError {
 
 impl NotifySettings {
     /// The rules these settings mean, with the calendar's zone as default.
-    fn rules(&self, calendar_zone: Tz) -> Result<NotifyRules, ApiError> {
+    pub(crate) fn rules(&self, calendar_zone: Tz) -> Result<NotifyRules, ApiError> {
         let mut kinds = Vec::new();
         for (i, k) in self.kinds.iter().enumerate() {
             kinds.push(NoticeKind::parse(k).ok_or_else(|| {
@@ -185,7 +185,7 @@ pub struct OutgoingNotice {
 }
 
 /// What one run did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NotifyRun {
     /// Sent now, in order.
@@ -207,19 +207,108 @@ pub fn run_notifications(
 ) -> Result<NotifyRun, ApiError> {
     let settings = notify_settings(store)?;
     let Some(plan) = store.load_plan()? else {
-        return Ok(NotifyRun {
-            sent: vec![],
-            held: false,
-            next_at: None,
-            tray: TrayStatus::default(),
-        });
+        return Ok(NotifyRun::default());
     };
-    let rules = settings.rules(plan.timezone)?;
-    let next_at =
-        relcal_domain::next_notice_at(&plan, &rules, now, Duration::days(HORIZON_DAYS)).map(utc);
     // One conflict check serves the tray and the new-conflict notices.
     let report = crate::check_plan(&plan, now);
-    let tray = tray_status_of(&plan, &report, now);
+    let errors = report
+        .conflicts
+        .iter()
+        .filter(|c| c.severity == "error")
+        .map(|c| ErrorConflict {
+            key: conflict_key(
+                &c.code,
+                c.releases.iter().map(String::as_str),
+                c.freeze.as_deref(),
+                &c.start,
+            ),
+            code: c.code.clone(),
+            message: c.message.clone(),
+            release: c.releases.first().cloned(),
+        })
+        .collect();
+    run_on(store, &settings, &plan, errors, report.summary, now, send)
+}
+
+/// An error conflict as the scheduler remembers it between runs.
+pub(crate) struct ErrorConflict {
+    /// What tells it apart from every other ("code|releases|freeze|start").
+    pub(crate) key: String,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    /// Its first release, which its notice opens.
+    pub(crate) release: Option<String>,
+}
+
+/// An error conflict's key: the same whichever path checked it.
+pub(crate) fn conflict_key<'a>(
+    code: &str,
+    releases: impl Iterator<Item = &'a str>,
+    freeze: Option<&str>,
+    start: &str,
+) -> String {
+    let releases: Vec<&str> = releases.collect();
+    format!(
+        "{code}|{}|{}|{start}",
+        releases.join(","),
+        freeze.unwrap_or_default()
+    )
+}
+
+/// How far from `now` a scheduler run looks at releases: what it sends
+/// (from a day before its last run, for quiet hours), what it restates on a
+/// first run, and when it wakes next.
+pub(crate) fn notice_range(
+    rules: &NotifyRules,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> relcal_domain::Interval {
+    let longest = rules
+        .freeze_leads
+        .iter()
+        .chain(&rules.release_leads)
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(24 * 60);
+    relcal_domain::Interval {
+        start: since.min(now - Duration::minutes(i64::from(longest))) - Duration::days(2),
+        end: now + Duration::days(HORIZON_DAYS + 2) + Duration::minutes(i64::from(longest)),
+    }
+}
+
+/// When the last run looked, or a minute back on a first run (or after the
+/// clock was set back): sent keys stop repeats.
+pub(crate) fn run_since(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, DateTime<Utc>), ApiError> {
+    let checkpoint = store
+        .setting("notify_checkpoint")?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.to_utc());
+    let since = match checkpoint {
+        Some(c) if c < now => c,
+        _ => now - Duration::minutes(1),
+    };
+    Ok((checkpoint, since))
+}
+
+/// One run over `plan` (the calendar, or the part of it around `now` that
+/// the run looks at: [`notice_range`]) and its error conflicts.
+pub(crate) fn run_on(
+    store: &mut Store,
+    settings: &NotifySettings,
+    plan: &relcal_domain::Plan,
+    errors: Vec<ErrorConflict>,
+    summary: crate::CheckSummary,
+    now: DateTime<Utc>,
+    send: &mut dyn FnMut(&OutgoingNotice) -> Result<(), String>,
+) -> Result<NotifyRun, ApiError> {
+    let rules = settings.rules(plan.timezone)?;
+    let next_at =
+        relcal_domain::next_notice_at(plan, &rules, now, Duration::days(HORIZON_DAYS)).map(utc);
+    let tray = tray_status_of(plan, summary, now);
     if settings.do_not_disturb {
         return Ok(NotifyRun {
             sent: vec![],
@@ -228,22 +317,14 @@ pub fn run_notifications(
             tray,
         });
     }
-    let checkpoint = store
-        .setting("notify_checkpoint")?
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.to_utc());
-    // The first run, or a clock set back: look one minute back (sent keys stop repeats).
-    let since = match checkpoint {
-        Some(c) if c < now => c,
-        _ => now - Duration::minutes(1),
-    };
-    let mut due = notices_between(&plan, &rules, since, now);
+    let (checkpoint, since) = run_since(store, now)?;
+    let mut due = notices_between(plan, &rules, since, now);
     if checkpoint.is_none() {
         // The first run: what is about to begin still gets its warning, even
         // though its lead time passed before the scheduler started.
         let keys: HashSet<String> = due.iter().map(|n| n.key.clone()).collect();
         due.extend(
-            first_run_notices(&plan, &rules, now)
+            first_run_notices(plan, &rules, now)
                 .into_iter()
                 .filter(|n| !keys.contains(&n.key)),
         );
@@ -291,34 +372,18 @@ pub fn run_notifications(
         ));
     }
     // New error conflicts, against what the last run saw (the first run only looks).
-    // Each error conflict with its key, made once.
-    let errors: Vec<(String, &crate::ConflictReport)> = report
-        .conflicts
-        .iter()
-        .filter(|c| c.severity == "error")
-        .map(|c| {
-            let key = format!(
-                "{}|{}|{}|{}",
-                c.code,
-                c.releases.join(","),
-                c.freeze.clone().unwrap_or_default(),
-                c.start
-            );
-            (key, c)
-        })
-        .collect();
-    let current: HashSet<String> = errors.iter().map(|(k, _)| k.clone()).collect();
+    let current: HashSet<String> = errors.iter().map(|c| c.key.clone()).collect();
     if rules.kinds.contains(&NoticeKind::NewConflict) {
         if let Some(known) = store.known_conflicts()? {
-            for (key, c) in errors.iter().filter(|(k, _)| !known.contains(k)) {
+            for c in errors.into_iter().filter(|c| !known.contains(&c.key)) {
                 outgoing.push((
-                    vec![format!("conflict:{key}")],
+                    vec![format!("conflict:{}", c.key)],
                     OutgoingNotice {
-                        key: format!("conflict:{key}"),
+                        key: format!("conflict:{}", c.key),
                         summary: format!("New conflict: {}", c.code),
-                        body: c.message.clone(),
-                        target_kind: c.releases.first().map(|_| "release".to_owned()),
-                        target_id: c.releases.first().cloned(),
+                        body: c.message,
+                        target_kind: c.release.as_ref().map(|_| "release".to_owned()),
+                        target_id: c.release,
                     },
                 ));
             }
@@ -372,12 +437,16 @@ pub fn tray_status(store: &Store, now: DateTime<Utc>) -> Result<TrayStatus, ApiE
     let Some(plan) = store.load_plan()? else {
         return Ok(TrayStatus::default());
     };
-    Ok(tray_status_of(&plan, &crate::check_plan(&plan, now), now))
+    Ok(tray_status_of(
+        &plan,
+        crate::check_plan(&plan, now).summary,
+        now,
+    ))
 }
 
-fn tray_status_of(
+pub(crate) fn tray_status_of(
     plan: &relcal_domain::Plan,
-    report: &crate::CheckReport,
+    summary: crate::CheckSummary,
     now: DateTime<Utc>,
 ) -> TrayStatus {
     let range = relcal_domain::Interval {
@@ -409,6 +478,6 @@ fn tray_status_of(
     }
     TrayStatus {
         next_freeze: best.map(|(_, t)| t),
-        open_conflicts: report.summary.errors + report.summary.warnings,
+        open_conflicts: summary.errors + summary.warnings,
     }
 }

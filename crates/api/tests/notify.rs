@@ -242,3 +242,98 @@ fn the_first_run_leaves_it_to_a_lead_about_to_fall_due() {
         ["Holiday freeze starts in 1 hour"]
     );
 }
+
+/// Every notice kind, for the comparison of the two paths.
+fn everything(dir: &tempfile::TempDir, name: &str) -> Store {
+    let mut store = open_store(&dir.path().join(name)).unwrap();
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let s = NotifySettings {
+        kinds: [
+            "freeze_upcoming",
+            "freeze_starts",
+            "freeze_ends",
+            "release_upcoming",
+            "readiness_gap",
+            "new_conflict",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        ..Default::default()
+    };
+    save_notify_settings(&mut store, s, at("2026-11-20T00:00:00Z")).unwrap();
+    store
+}
+
+fn shown(run: Result<NotifyRun, ApiError>) -> Vec<(String, String, String)> {
+    let run = run.unwrap();
+    run.sent
+        .into_iter()
+        .map(|n| (n.key, n.summary, n.body))
+        .chain(std::iter::once((
+            "next".into(),
+            run.next_at.unwrap_or_default(),
+            format!("{:?}", run.tray),
+        )))
+        .collect()
+}
+
+#[test]
+fn the_warm_calendar_sends_what_a_full_check_sends() {
+    // The app's scheduler runs on the warm calendar (`Live`), the CLI on the
+    // whole stored calendar: the same notices, tray and wake-up time at every
+    // step, through release moves, a status change and a deleted freeze.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cold = everything(&dir, "cold.db");
+    let mut warm = everything(&dir, "warm.db");
+    let start = at("2026-11-20T00:00:00Z");
+    let mut live = Live::open(&warm, start, &mut |_| {}).unwrap();
+    let mut sent: Vec<String> = Vec::new();
+    // Every few minutes around the demo's releases (1 Dec), then every few
+    // hours through its freezes to the new year.
+    let busy = at("2026-11-30T12:00:00Z");
+    let instants = (0..120)
+        .map(|i| start + chrono::Duration::minutes(4 * 60 * i + 7 * (i % 5)))
+        .filter(|t| *t < busy)
+        .chain((0..(36 * 60 / 4)).map(|i| busy + chrono::Duration::minutes(4 * i)))
+        .chain((0..150).map(|i| {
+            at("2026-12-02T00:00:00Z") + chrono::Duration::minutes(4 * 60 * i + 11 * (i % 3))
+        }));
+    for (step, now) in instants.enumerate() {
+        match step {
+            60 => {
+                for store in [&mut cold, &mut warm] {
+                    move_release(
+                        store,
+                        "auth-5.2",
+                        "2026-12-22T09:00:00Z",
+                        "2026-12-22T10:00:00Z",
+                        now,
+                    )
+                    .unwrap();
+                }
+            }
+            400 => {
+                set_release_status(&mut cold, "ledger-hotfix", "cancelled", now).unwrap();
+                live.set_release_status(&mut warm, "ledger-hotfix", "cancelled", now)
+                    .unwrap();
+            }
+            700 => {
+                for store in [&mut cold, &mut warm] {
+                    delete_object(store, ObjectKind::Freeze, "no-friday", now).unwrap();
+                }
+            }
+            _ => {}
+        }
+        let a = shown(run_notifications(&mut cold, now, &mut |_| Ok(())));
+        let b = shown(live.run_notifications(&mut warm, now, &mut |_| Ok(())));
+        assert_eq!(a, b, "at {now}");
+        sent.extend(a.into_iter().map(|(key, _, _)| key).filter(|k| k != "next"));
+    }
+    // The comparison saw notices of freezes, releases and conflicts, not just silence.
+    for kind in ["freeze:", "release:", "conflict:"] {
+        assert!(
+            sent.iter().any(|k| k.starts_with(kind)),
+            "no {kind} in {sent:?}"
+        );
+    }
+}
