@@ -1,7 +1,7 @@
 //! Who may use the release API server: per-user bearer tokens with a role.
 //! Tokens are random, shown once, and stored only as their SHA-256.
 
-use crate::store::{server_calendar, ServerStore};
+use crate::store::ServerStore;
 use chrono::{DateTime, Utc};
 use relcal_domain::{hex, utc_text as utc, AuditRecord};
 use relcal_protocol::{ApiError, ErrorCode, ImportSummary};
@@ -169,6 +169,6 @@ pub fn import_server_plan(
 }
 
 /// The server's calendar as iCalendar (the subscription feed).
-pub fn server_ics(store: &mut dyn ServerStore, now: DateTime<Utc>) -> Result<String, ApiError> {
-    Ok(relcal_domain::plan_to_ics(&server_calendar(store)?, now))
+pub fn server_ics(calendar: &relcal_domain::Plan, now: DateTime<Utc>) -> String {
+    relcal_domain::plan_to_ics(calendar, now)
 }

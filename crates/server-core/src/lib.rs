@@ -16,4 +16,4 @@ mod store;
 
 pub use auth::{authenticate, create_token, import_server_plan, server_ics, Principal, Role};
 pub use merge::{apply_mutations, changes_since};
-pub use store::{server_calendar, ChangeWrite, ServerStore, SyncRow};
+pub use store::{server_calendar, ChangeWrite, ServerStore, SyncRow, WarmCalendar};

@@ -61,6 +61,9 @@ pub trait ServerStore: Send {
     ) -> Result<(), ApiError>;
     /// How many changes the log holds.
     fn log_len(&mut self) -> Result<u64, ApiError>;
+    /// The calendar's version: the audit trail's last entry, which every
+    /// write (from this process or another) moves on.
+    fn calendar_version(&mut self) -> Result<u64, ApiError>;
     /// Appends changes (kind, id, object), each at its object's next version.
     fn append_log(
         &mut self,
@@ -101,4 +104,37 @@ pub fn server_calendar(store: &mut dyn ServerStore) -> Result<Plan, ApiError> {
             ),
         )
     })
+}
+
+/// The calendar kept between requests, for the read endpoints (gate, plan,
+/// feed): read again only when [`ServerStore::calendar_version`] moved, so a
+/// pipeline's gate on a large calendar costs the check, not a load.
+#[derive(Default)]
+pub struct WarmCalendar {
+    held: std::sync::Mutex<Option<(u64, std::sync::Arc<Plan>)>>,
+}
+
+impl WarmCalendar {
+    /// The current calendar (see [`server_calendar`]), from memory while the
+    /// version is the one it was read at.
+    pub fn plan(&self, store: &mut dyn ServerStore) -> Result<std::sync::Arc<Plan>, ApiError> {
+        // The version first: a write landing during the read is then seen as
+        // newer on the next request, never hidden under this version.
+        let version = store.calendar_version()?;
+        if let Some((held, plan)) = &*self.lock() {
+            if *held == version {
+                return Ok(plan.clone());
+            }
+        }
+        let plan = std::sync::Arc::new(server_calendar(store)?);
+        *self.lock() = Some((version, plan.clone()));
+        Ok(plan)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, std::sync::Arc<Plan>)>> {
+        // What it holds is checked against the version on every use.
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }

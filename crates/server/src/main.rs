@@ -81,7 +81,14 @@ enum TokenCommand {
     },
 }
 
-type Shared = Arc<Mutex<Box<dyn ServerStore>>>;
+/// What every request shares: the storage, one request at a time, and the
+/// calendar kept warm for the read endpoints.
+struct Served {
+    store: Mutex<Box<dyn ServerStore>>,
+    warm: relcal_server_core::WarmCalendar,
+}
+
+type Shared = Arc<Served>;
 
 /// An `ApiError` as an HTTP response.
 struct Failure(ApiError);
@@ -127,7 +134,7 @@ async fn with_store<T: Send + 'static>(
     f: impl FnOnce(&mut dyn ServerStore) -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
     tokio::task::spawn_blocking(move || {
-        let mut guard = store.lock().map_err(|_| {
+        let mut guard = store.store.lock().map_err(|_| {
             Failure(ApiError::new(
                 ErrorCode::Internal,
                 "the database is unavailable after an earlier failure",
@@ -176,9 +183,9 @@ async fn gate(
         None => relcal_api::clock::now(),
         Some(t) => relcal_api::clock::parse_instant("gate: field `at`", t).map_err(Failure)?,
     };
-    with_store(store, move |s| {
-        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
-        let plan = relcal_server_core::server_calendar(s)?;
+    let plan = warm_plan(store, token).await?;
+    // The answer is worked out from the warm calendar, without the storage.
+    off_workers(move || {
         Ok(Json(relcal_api::gate_plan(
             &plan,
             &env,
@@ -188,6 +195,28 @@ async fn gate(
         )?))
     })
     .await
+}
+
+/// The calendar for a viewer's `token`, from memory while it is unchanged.
+async fn warm_plan(
+    shared: Shared,
+    token: Option<String>,
+) -> Result<Arc<relcal_api::Plan>, Failure> {
+    let served = shared.clone();
+    with_store(shared, move |s| {
+        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        Ok(served.warm.plan(s)?)
+    })
+    .await
+}
+
+/// Runs `f` off the async workers (without the storage).
+async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
 }
 
 #[derive(Deserialize)]
@@ -203,9 +232,12 @@ async fn calendar_ics(
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, Failure> {
     let token = q.token.or_else(|| token_of(&headers));
-    let ics = with_store(store, move |s| {
-        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
-        Ok(relcal_server_core::server_ics(s, relcal_api::clock::now())?)
+    let plan = warm_plan(store, token).await?;
+    let ics = off_workers(move || {
+        Ok(relcal_server_core::server_ics(
+            &plan,
+            relcal_api::clock::now(),
+        ))
     })
     .await?;
     Ok((
@@ -218,11 +250,8 @@ async fn calendar_ics(
 /// `GET /v1/plan`: the calendar as a plan file.
 async fn plan(State(store): State<Shared>, headers: HeaderMap) -> Result<Response, Failure> {
     let token = token_of(&headers);
-    let json = with_store(store, move |s| {
-        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
-        Ok(relcal_server_core::server_calendar(s)?.to_json_pretty())
-    })
-    .await?;
+    let plan = warm_plan(store, token).await?;
+    let json = off_workers(move || Ok(plan.to_json_pretty())).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
@@ -374,7 +403,11 @@ async fn serve(store: Box<dyn ServerStore>, listen: &str) -> Result<(), ApiError
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     // Scripts and tests read the address (port 0 picks a free one).
     say!("listening on http://{addr}");
-    axum::serve(listener, router(Arc::new(Mutex::new(store))))
+    let shared = Arc::new(Served {
+        store: Mutex::new(store),
+        warm: relcal_server_core::WarmCalendar::default(),
+    });
+    axum::serve(listener, router(shared))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

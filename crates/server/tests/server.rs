@@ -298,6 +298,66 @@ mod sync {
         );
     }
 
+    fn gate(server: &Server, token: &str, at: &str) -> bool {
+        let answer: Value = reqwest::blocking::Client::new()
+            .get(format!(
+                "{}/v1/gate?env=prod&service=ingress&at={at}",
+                server.base
+            ))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        answer["allowed"].as_bool().unwrap()
+    }
+
+    fn the_warm_calendar_follows_every_write_also_from_another_server_process(backend: Backend) {
+        // The read endpoints answer from a calendar kept in memory; a write,
+        // through this server or another process on the same database, is
+        // seen by the very next request.
+        let (_dir, db, viewer) = setup(backend);
+        let editor = String::from_utf8(token(&db, "li", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let a = start(&db);
+        let b = start(&db);
+        let at = "2027-01-12T09:00:00Z";
+        assert!(gate(&a, &viewer, at));
+        let freeze = json!({ "mutations": [{
+            "mutation_id": "f1", "kind": "freeze", "id": "january", "base_version": 0,
+            "fields": { "name": "January", "severity": "hard",
+                        "start": "2027-01-11T00:00:00Z", "end": "2027-01-13T00:00:00Z" }
+        }]});
+        let added: Value = post(&a, &editor, "kf1", &freeze).json().unwrap();
+        assert_eq!(added["results"][0]["outcome"], "applied", "{added}");
+        assert!(!gate(&a, &viewer, at), "A's own write");
+        assert!(!gate(&b, &viewer, at), "B reads the same database");
+        // B deletes it; A, which answered from memory a moment ago, sees it.
+        let gone = json!({ "mutations": [{
+            "mutation_id": "f2", "kind": "freeze", "id": "january", "base_version": 1, "fields": null
+        }]});
+        let deleted: Value = post(&b, &editor, "kf2", &gone).json().unwrap();
+        assert_eq!(deleted["results"][0]["outcome"], "applied", "{deleted}");
+        assert!(gate(&a, &viewer, at), "B's write, seen by A");
+        let plan: Value = reqwest::blocking::Client::new()
+            .get(format!("{}/v1/plan", a.base))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert!(
+            !plan["freezes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["id"] == "january"),
+            "{plan}"
+        );
+    }
+
     fn invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx(backend: Backend) {
         let (_dir, db, _viewer) = setup(backend);
         let editor = String::from_utf8(token(&db, "li", "editor").stdout)
@@ -397,7 +457,8 @@ mod sync {
 
     crate::on_both_backends!(
         different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_nothing,
-        invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx
+        invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx,
+        the_warm_calendar_follows_every_write_also_from_another_server_process
     );
 }
 

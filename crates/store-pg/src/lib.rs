@@ -298,6 +298,15 @@ impl ServerStore for PgStore {
         tx.commit().map_err(db_error)
     }
 
+    fn calendar_version(&mut self) -> Result<u64, ApiError> {
+        self.read(|c| {
+            let n: i64 = c
+                .query_one("SELECT COALESCE(MAX(seq), 0) FROM audit_log", &[])
+                .map_err(db_error)?
+                .get(0);
+            Ok(seq(n))
+        })
+    }
     fn log_len(&mut self) -> Result<u64, ApiError> {
         self.read(|c| {
             let n: i64 = c

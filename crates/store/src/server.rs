@@ -30,6 +30,9 @@ impl ServerStore for Store {
     fn log_len(&mut self) -> Result<u64, ApiError> {
         Ok(self.sync_log_len()?)
     }
+    fn calendar_version(&mut self) -> Result<u64, ApiError> {
+        Ok(self.audit_seq()?)
+    }
     fn append_log(
         &mut self,
         entries: &[(String, String, Option<String>)],
