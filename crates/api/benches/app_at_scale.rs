@@ -98,10 +98,23 @@ fn app_at_scale(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    group.bench_function(
+        "before: a notification scheduler step (run_notifications, whole calendar)",
+        |b| b.iter(|| relcal_api::run_notifications(&mut store, now, &mut |_| Ok(())).unwrap()),
+    );
     group.finish();
 
     let mut group = c.benchmark_group("app_at_scale");
     group.sample_size(60);
+    group.bench_function(
+        "a notification scheduler step (Live::run_notifications)",
+        |b| {
+            b.iter(|| {
+                live.run_notifications(&mut store, now, &mut |_| Ok(()))
+                    .unwrap()
+            })
+        },
+    );
     group.bench_function(
         "drag round trip (move, then the view and its conflicts)",
         |b| {

@@ -123,4 +123,16 @@ fn main() {
             );
         }
     }
+    for _ in 0..3 {
+        let t = Instant::now();
+        let run = live
+            .run_notifications(&mut store, now, &mut |_| Ok(()))
+            .unwrap();
+        eprintln!(
+            "scheduler step {:?} ({} sent, tray {:?})",
+            t.elapsed(),
+            run.sent.len(),
+            run.tray
+        );
+    }
 }

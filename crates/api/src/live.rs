@@ -370,10 +370,8 @@ impl Live {
                 .cloned()
                 .collect(),
         };
-        // In the order a full check lists them, as the cold path sends them.
         let errors = checker
-            .sorted()
-            .into_iter()
+            .iter()
             .filter(|c| c.severity == relcal_domain::ConflictSeverity::Error)
             .map(|c| ErrorConflict {
                 key: conflict_key(
@@ -382,9 +380,9 @@ impl Live {
                     c.freeze.as_ref().map(|f| f.as_str()),
                     &utc(c.period.start),
                 ),
-                code: c.code.to_owned(),
-                message: c.message.clone(),
-                release: c.releases.first().map(|r| r.as_str().to_owned()),
+                code: c.code,
+                message: &c.message,
+                release: c.releases.first().map(ReleaseId::as_str),
             })
             .collect();
         let summary = self.summary();

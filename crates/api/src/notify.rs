@@ -222,22 +222,24 @@ pub fn run_notifications(
                 c.freeze.as_deref(),
                 &c.start,
             ),
-            code: c.code.clone(),
-            message: c.message.clone(),
-            release: c.releases.first().cloned(),
+            code: &c.code,
+            message: &c.message,
+            release: c.releases.first().map(String::as_str),
         })
         .collect();
     run_on(store, &settings, &plan, errors, report.summary, now, send)
 }
 
-/// An error conflict as the scheduler remembers it between runs.
-pub(crate) struct ErrorConflict {
+/// An error conflict as the scheduler remembers it between runs (borrowed
+/// from the check: a large calendar has tens of thousands, and only the new
+/// ones are worded into a notice).
+pub(crate) struct ErrorConflict<'a> {
     /// What tells it apart from every other ("code|releases|freeze|start").
     pub(crate) key: String,
-    pub(crate) code: String,
-    pub(crate) message: String,
+    pub(crate) code: &'a str,
+    pub(crate) message: &'a str,
     /// Its first release, which its notice opens.
-    pub(crate) release: Option<String>,
+    pub(crate) release: Option<&'a str>,
 }
 
 /// An error conflict's key: the same whichever path checked it.
@@ -300,7 +302,7 @@ pub(crate) fn run_on(
     store: &mut Store,
     settings: &NotifySettings,
     plan: &relcal_domain::Plan,
-    errors: Vec<ErrorConflict>,
+    errors: Vec<ErrorConflict<'_>>,
     summary: crate::CheckSummary,
     now: DateTime<Utc>,
     send: &mut dyn FnMut(&OutgoingNotice) -> Result<(), String>,
@@ -373,17 +375,25 @@ pub(crate) fn run_on(
     }
     // New error conflicts, against what the last run saw (the first run only looks).
     let current: HashSet<String> = errors.iter().map(|c| c.key.clone()).collect();
+    // What the last run knew; `None` on a first run.
+    let known = store.known_conflicts()?;
     if rules.kinds.contains(&NoticeKind::NewConflict) {
-        if let Some(known) = store.known_conflicts()? {
-            for c in errors.into_iter().filter(|c| !known.contains(&c.key)) {
+        if let Some(known) = &known {
+            let mut new: Vec<&ErrorConflict<'_>> =
+                errors.iter().filter(|c| !known.contains(&c.key)).collect();
+            // In time order (a key ends with its start, RFC 3339 UTC), then by key.
+            new.sort_by(|a, b| {
+                (a.key.rsplit('|').next(), &a.key).cmp(&(b.key.rsplit('|').next(), &b.key))
+            });
+            for c in new {
                 outgoing.push((
                     vec![format!("conflict:{}", c.key)],
                     OutgoingNotice {
                         key: format!("conflict:{}", c.key),
                         summary: format!("New conflict: {}", c.code),
-                        body: c.message,
-                        target_kind: c.release.as_ref().map(|_| "release".to_owned()),
-                        target_id: c.release,
+                        body: c.message.to_owned(),
+                        target_kind: c.release.map(|_| "release".to_owned()),
+                        target_id: c.release.map(str::to_owned),
                     },
                 ));
             }
@@ -406,7 +416,13 @@ pub(crate) fn run_on(
     }
     // A failed send keeps the checkpoint where it was, so the rest comes again.
     let checkpoint = if failure.is_some() { since } else { now };
-    store.record_notify_run(&sent_keys, &utc(now), &utc(checkpoint), &current)?;
+    store.record_notify_run(
+        &sent_keys,
+        &utc(now),
+        &utc(checkpoint),
+        &current,
+        known.as_ref(),
+    )?;
     if let Some(e) = failure {
         return Err(ApiError::new(
             ErrorCode::Unavailable,

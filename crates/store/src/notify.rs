@@ -31,12 +31,16 @@ impl Store {
 
     /// Records one run in one transaction: the notices sent, the checkpoint
     /// (the instant the run covered up to) and the error conflicts now known.
+    /// `before`: the known conflicts as [`Store::known_conflicts`] read them
+    /// for this run, so only the difference is written (a large calendar
+    /// keeps tens of thousands); `None` rewrites them all.
     pub fn record_notify_run(
         &mut self,
         sent: &[String],
         sent_at: &str,
         checkpoint: &str,
         known_conflicts: &HashSet<String>,
+        before: Option<&HashSet<String>>,
     ) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
         {
@@ -46,10 +50,25 @@ impl Store {
             for k in sent {
                 insert.execute(params![k, sent_at])?;
             }
-            tx.execute("DELETE FROM known_conflicts", [])?;
-            let mut known = tx.prepare("INSERT INTO known_conflicts (key) VALUES (?1)")?;
-            for k in known_conflicts {
-                known.execute([k])?;
+            let mut known = tx.prepare(
+                "INSERT INTO known_conflicts (key) VALUES (?1) ON CONFLICT (key) DO NOTHING",
+            )?;
+            match before {
+                Some(before) => {
+                    let mut gone = tx.prepare("DELETE FROM known_conflicts WHERE key = ?1")?;
+                    for k in before.difference(known_conflicts) {
+                        gone.execute([k])?;
+                    }
+                    for k in known_conflicts.difference(before) {
+                        known.execute([k])?;
+                    }
+                }
+                None => {
+                    tx.execute("DELETE FROM known_conflicts", [])?;
+                    for k in known_conflicts {
+                        known.execute([k])?;
+                    }
+                }
             }
             tx.execute(
                 "INSERT INTO app_settings (key, value) VALUES ('notify_checkpoint', ?1)
