@@ -49,11 +49,16 @@ impl<'p> Checker<'p> {
         let parts: Vec<Part> = if threads == 1 {
             vec![part(0)]
         } else {
+            // The first part on this thread: its allocator's pages are warm.
             std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || part(t))).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                let handles: Vec<_> = (1..threads).map(|t| scope.spawn(move || part(t))).collect();
+                let first = part(0);
+                std::iter::once(first)
+                    .chain(
+                        handles
+                            .into_iter()
+                            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+                    )
                     .collect()
             })
         };
