@@ -20,7 +20,7 @@ fn main() {
         "preview_freeze",
         "save_freeze",
         "delete_object",
-        "restore_object",
+        "undo_change",
         "choose_plan_file",
         "import_chosen_plan",
         "export_plan",

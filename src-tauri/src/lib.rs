@@ -56,7 +56,7 @@ macro_rules! app_commands {
             preview_freeze,
             save_freeze,
             delete_object,
-            restore_object,
+            undo_change,
             choose_plan_file [Wry],
             import_chosen_plan,
             export_plan [Wry],

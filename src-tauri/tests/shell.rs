@@ -92,10 +92,7 @@ fn the_shell_answers_reads_and_writes_over_ipc() {
 
     // Its undo is one call, with what the change returned.
     shell
-        .invoke(
-            "restore_object",
-            json!({"kind": "team", "id": "shell-test", "previous": change["previous"], "position": change["position"]}),
-        )
+        .invoke("undo_change", json!({"undo": change["undo"]}))
         .unwrap();
     let settings = shell.invoke("settings", json!({})).unwrap();
     assert!(!settings["teams"]

@@ -397,6 +397,21 @@ await test("approving twice: the owner cannot, a second person can, the panel co
   await panel.getByText("1 of 2").waitFor();
 });
 
+await test("an approval undoes with Ctrl+Z like every change, and only once", async (page) => {
+  await page.locator(".fc-event.release", { hasText: "Checkout launch" }).click();
+  const panel = page.getByTestId("release-panel");
+  await panel.getByText("0 of 2").waitFor();
+  await panel.getByRole("button", { name: "Approve" }).click();
+  await panel.getByText("1 of 2").waitFor();
+  await page.keyboard.press("Control+z");
+  await panel.getByText("0 of 2").waitFor();
+  // Nothing left to undo: the approval stays undone.
+  await page.keyboard.press("Control+z");
+  await panel.getByText("0 of 2").waitFor();
+  const calls = await page.evaluate(() => globalThis.relcalCalls.undo_change);
+  if (calls !== 1) throw new Error(`undo_change called ${calls} times, not once`);
+});
+
 await test("a release in a freeze gets an exception with a reason and an approver", async (page) => {
   // Drag-free: the fake's freeze covers a neighbouring day; move Checkout launch into it through the form.
   await page.locator(".fc-event.release", { hasText: "Checkout launch" }).click();

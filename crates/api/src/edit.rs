@@ -6,7 +6,8 @@
 //! document is validated again (so an error names the object and field just
 //! as `relcal validate` would), the conflict check runs before and after, and
 //! the change is written in one transaction. A change returns the object as
-//! it was, so the app can undo it with [`restore_object`].
+//! it was and as it left it, so the app can undo it with
+//! [`crate::undo_change`].
 
 use crate::check::{CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
@@ -29,12 +30,6 @@ pub struct ObjectChange {
     pub id: String,
     /// `created`, `updated` or `deleted`.
     pub action: String,
-    /// The object before the change as plan-file JSON text, or null when it
-    /// is new: give it to `restore_object` to undo the change.
-    pub previous: Option<String>,
-    /// Where the object was in its list (in the calendar's order), or null
-    /// when it is new: give it to `restore_object` too.
-    pub position: Option<u32>,
     /// The whole calendar's counts before the change.
     pub before: CheckSummary,
     /// The whole calendar's counts after the change.
@@ -47,6 +42,8 @@ pub struct ObjectChange {
     pub resolved: Vec<ConflictReport>,
     /// How many conflicts the change resolved.
     pub resolved_total: u32,
+    /// What takes the change back (`undo_change`).
+    pub undo: crate::Undo,
 }
 
 pub(crate) const LISTED: usize = 50;
@@ -175,8 +172,13 @@ fn commit(
         kind,
         id: id.to_owned(),
         action: action.to_owned(),
-        position: previous.as_ref().map(|p| p.position),
-        previous: previous.map(|p| p.value.to_string()),
+        undo: crate::Undo {
+            kind,
+            id: id.to_owned(),
+            before: previous.as_ref().map(|p| p.value.to_string()),
+            after: new_value.as_ref().map(Value::to_string),
+            position: previous.as_ref().map(|p| p.position),
+        },
         before,
         after,
         gained,

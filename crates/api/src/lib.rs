@@ -35,6 +35,7 @@ mod settings;
 mod sync_client;
 mod sync_conflicts;
 mod templates;
+mod undo;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
@@ -100,3 +101,4 @@ pub use templates::{
     checklist_templates, save_checklist_templates, ChecklistTemplate, ChecklistTemplates,
     TemplateItem,
 };
+pub use undo::{undo_change, Undo, Undone};

@@ -319,7 +319,7 @@ impl Live {
             }
         };
         let before = checker.conflicts_of(&rid);
-        write_change(
+        let undo = write_change(
             store,
             Some(&release),
             &changed,
@@ -333,7 +333,7 @@ impl Live {
         let checker = self.checker().ok_or_else(|| no_calendar(store))?;
         let after = checker.conflicts_of(&rid);
         let summary = self.summary();
-        Ok(change_report(&changed, before, after, summary))
+        Ok(change_report(&changed, before, after, summary, undo))
     }
 }
 

@@ -30,6 +30,8 @@ pub struct ReleaseChange {
     pub after: Vec<ConflictReport>,
     /// The whole calendar's counts after the change.
     pub summary: CheckSummary,
+    /// What takes the change back (`undo_change`).
+    pub undo: crate::Undo,
 }
 
 /// The release with `id`, and how plan-file errors name it.
@@ -84,8 +86,8 @@ pub(crate) fn apply_with(
     let after = checker.conflicts_of(&id);
     let summary = summary_of(&checker);
     let old = plan.releases.iter().find(|r| r.id == changed.id);
-    write_change(store, old, &changed, action, details, now)?;
-    Ok(change_report(&changed, before, after, summary))
+    let undo = write_change(store, old, &changed, action, details, now)?;
+    Ok(change_report(&changed, before, after, summary, undo))
 }
 
 /// The checker's counts by severity.
@@ -100,7 +102,7 @@ pub(crate) fn summary_of(checker: &Checker<'_>) -> CheckSummary {
 }
 
 /// Stores `changed` (replacing `old`, if any) with `details` and its audit
-/// entry, in one transaction.
+/// entry, in one transaction; returns what takes it back.
 pub(crate) fn write_change(
     store: &mut Store,
     old: Option<&Release>,
@@ -108,8 +110,9 @@ pub(crate) fn write_change(
     action: &str,
     details: Details,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<crate::Undo, ApiError> {
     let old = old.map(relcal_domain::release_to_json);
+    let new = relcal_domain::release_to_json(changed);
     let action = match (&old, action) {
         (None, "release.update") => "release.create",
         (_, a) => a,
@@ -120,7 +123,7 @@ pub(crate) fn write_change(
         action,
         ("release", changed.id.as_str()),
         old.as_ref(),
-        Some(&relcal_domain::release_to_json(changed)),
+        Some(&new),
     );
     store.replace_release_with_details(
         changed,
@@ -129,7 +132,13 @@ pub(crate) fn write_change(
         &[rec],
     )?;
     tracing::info!(release = %changed.id, "release changed");
-    Ok(())
+    Ok(crate::Undo {
+        kind: relcal_domain::ObjectKind::Release,
+        id: changed.id.to_string(),
+        before: old.map(|v| v.to_string()),
+        after: Some(new.to_string()),
+        position: None,
+    })
 }
 
 /// What a change did, for the caller.
@@ -138,6 +147,7 @@ pub(crate) fn change_report(
     before: Vec<Conflict>,
     after: Vec<Conflict>,
     summary: CheckSummary,
+    undo: crate::Undo,
 ) -> ReleaseChange {
     ReleaseChange {
         release: changed.id.to_string(),
@@ -148,6 +158,7 @@ pub(crate) fn change_report(
         before: before.into_iter().map(ConflictReport::from).collect(),
         after: after.into_iter().map(ConflictReport::from).collect(),
         summary,
+        undo,
     }
 }
 

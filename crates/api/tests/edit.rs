@@ -80,7 +80,7 @@ fn saving_a_freeze_reports_the_conflicts_it_adds_and_undo_removes_it() {
     let original = export(&store);
     let change = save_freeze(&mut store, weekly_freeze(), at(NOW)).unwrap();
     assert_eq!(change.action, "created");
-    assert_eq!(change.previous, None);
+    assert_eq!(change.undo.before, None);
     assert_eq!(change.gained_total, 2);
     assert_eq!(change.after.errors, change.before.errors + 2);
     assert!(export(&store).contains("Tuesday maintenance"));
@@ -118,8 +118,8 @@ fn editing_a_freeze_keeps_what_the_form_does_not_show_and_undo_restores_it_exact
         &mut store,
         ObjectKind::Freeze,
         "no-friday",
-        change.previous.as_deref(),
-        change.position,
+        change.undo.before.as_deref(),
+        change.undo.position,
         at(NOW),
     )
     .unwrap();
@@ -244,8 +244,8 @@ fn teams_services_and_environments_are_created_edited_and_undone() {
             &mut store,
             change.kind,
             &change.id,
-            change.previous.as_deref(),
-            change.position,
+            change.undo.before.as_deref(),
+            change.undo.position,
             at(NOW),
         )
         .unwrap();
@@ -301,8 +301,8 @@ fn an_object_in_use_cannot_be_deleted_and_the_message_says_what_uses_it() {
         &mut store,
         ObjectKind::Environment,
         "staging",
-        change.previous.as_deref(),
-        change.position,
+        change.undo.before.as_deref(),
+        change.undo.position,
         at(NOW),
     )
     .unwrap();
@@ -330,8 +330,8 @@ fn deleting_a_release_reports_the_missing_dependency_and_undo_brings_it_all_back
         &mut store,
         ObjectKind::Release,
         "auth-5.2",
-        change.previous.as_deref(),
-        change.position,
+        change.undo.before.as_deref(),
+        change.undo.position,
         at(NOW),
     )
     .unwrap();
@@ -480,8 +480,8 @@ fn every_edit_and_its_undo_are_in_the_audit_trail_under_the_user_name() {
         &mut store,
         ObjectKind::Freeze,
         "tue-maint",
-        change.previous.as_deref(),
-        change.position,
+        change.undo.before.as_deref(),
+        change.undo.position,
         at(NOW),
     )
     .unwrap();

@@ -91,25 +91,16 @@ pub async fn delete_object(
     )
 }
 
-/// Undoes a change: puts the object back as `previous` (from the change) at
-/// `position`, or removes it when `previous` is null.
+/// Takes a change back, whatever it changed: give it the change's `undo`.
+/// Only the fields the change changed go back; a field changed again since
+/// is named, and nothing is written.
 #[tauri::command]
 #[specta::specta]
-pub async fn restore_object(
+pub async fn undo_change(
     state: State<'_, AppState>,
-    kind: ObjectKind,
-    id: String,
-    previous: Option<String>,
-    position: Option<u32>,
-) -> Result<ObjectChange, ApiError> {
-    relcal_api::restore_object(
-        &mut *store_mut(&state)?,
-        kind,
-        &id,
-        previous.as_deref(),
-        position,
-        relcal_api::clock::now(),
-    )
+    undo: relcal_api::Undo,
+) -> Result<relcal_api::Undone, ApiError> {
+    relcal_api::undo_change(&mut *store_mut(&state)?, &undo, relcal_api::clock::now())
 }
 
 /// The checklist templates, and which environment gets which.

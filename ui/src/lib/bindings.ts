@@ -59,10 +59,11 @@ export const commands = {
 	 */
 	deleteObject: (kind: ObjectKind, id: string) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("delete_object", { kind, id })),
 	/**
-	 *  Undoes a change: puts the object back as `previous` (from the change) at
-	 *  `position`, or removes it when `previous` is null.
+	 *  Takes a change back, whatever it changed: give it the change's `undo`.
+	 *  Only the fields the change changed go back; a field changed again since
+	 *  is named, and nothing is written.
 	 */
-	restoreObject: (kind: ObjectKind, id: string, previous: string | null, position: number | null) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("restore_object", { kind, id, previous, position })),
+	undoChange: (undo: Undo) => typedError<Undone, ApiError>(__TAURI_INVOKE("undo_change", { undo })),
 	/**
 	 *  Asks for a plan file and validates it without importing; remembers it for
 	 *  `import_chosen_plan`. Null when the person cancels.
@@ -632,16 +633,6 @@ export type ObjectChange = {
 	id: string,
 	/**  `created`, `updated` or `deleted`. */
 	action: string,
-	/**
-	 *  The object before the change as plan-file JSON text, or null when it
-	 *  is new: give it to `restore_object` to undo the change.
-	 */
-	previous: string | null,
-	/**
-	 *  Where the object was in its list (in the calendar's order), or null
-	 *  when it is new: give it to `restore_object` too.
-	 */
-	position: number | null,
 	/**  The whole calendar's counts before the change. */
 	before: CheckSummary,
 	/**  The whole calendar's counts after the change. */
@@ -654,6 +645,8 @@ export type ObjectChange = {
 	resolved: ConflictReport[],
 	/**  How many conflicts the change resolved. */
 	resolved_total: number,
+	/**  What takes the change back (`undo_change`). */
+	undo: Undo,
 };
 
 /**  The kinds of object a person edits. */
@@ -727,6 +720,8 @@ export type ReleaseChange = {
 	after: ConflictReport[],
 	/**  The whole calendar's counts after the change. */
 	summary: CheckSummary,
+	/**  What takes the change back (`undo_change`). */
+	undo: Undo,
 };
 
 /**  Everything the release detail panel shows. */
@@ -1018,6 +1013,33 @@ export type TemplateItem = {
 	/**  Must be done before the release. */
 	required: boolean,
 };
+
+/**  What takes one change back: the object before and after it. */
+export type Undo = {
+	/**  The kind of object changed. */
+	kind: ObjectKind,
+	/**  Its id. */
+	id: string,
+	/**
+	 *  The object before the change (plan-file JSON text), or null when the
+	 *  change created it.
+	 */
+	before: string | null,
+	/**  The object after the change, or null when the change deleted it. */
+	after: string | null,
+	/**  Where it was in its list, for putting a deleted object back there. */
+	position: number | null,
+};
+
+/**
+ *  What an undo did: a release changed back, or another object (or a
+ *  release created or deleted) put back.
+ */
+export type Undone = 
+/**  A release's fields put back. */
+ReleaseChange | 
+/**  An object put back, or removed again. */
+ObjectChange;
 
 /**  How many releases use an object. */
 export type Usage = {

@@ -4,11 +4,9 @@
  * the window refresh what it shows.
  */
 import { describeError, toastOfObject, toastOfRelease, type ToastModel } from "./calendar";
-import { isReleaseChange, restoreOf, undoStack, type AnyChange, type Outcome, type Undo } from "./undo.svelte";
+import { isReleaseChange, undoOf, undoStack, type AnyChange, type Outcome } from "./undo.svelte";
 
 export type ChangeOptions = {
-  /** The undo of a release change (an object change carries its own). */
-  undo?: Undo;
   /** The object's name for the toast. */
   name?: string;
   /** False for an undo itself. */
@@ -33,14 +31,9 @@ export class Changes {
     const result = await run();
     if (result.status === "error") return describeError(result.error);
     const c = result.data;
-    const undoable = options.undoable ?? true;
-    if (isReleaseChange(c)) {
-      if (undoable && options.undo) undoStack.push(options.undo);
-      this.show(toastOfRelease(c, action));
-    } else {
-      if (undoable) undoStack.push(restoreOf(c));
-      this.show(toastOfObject(c, action, options.name));
-    }
+    // Every change carries its own undo.
+    if (options.undoable ?? true) undoStack.push(undoOf(c));
+    this.show(isReleaseChange(c) ? toastOfRelease(c, action) : toastOfObject(c, action, options.name));
     this.after(c);
     return null;
   };

@@ -23,7 +23,6 @@ export class Editors {
   release = $state<{ initial: ReleaseInput; isNew: boolean } | null>(null);
   freeze = $state<{ initial: FreezeInput; isNew: boolean } | null>(null);
   /** Every release's window as last loaded, to know where a dragged one came from. */
-  readonly lastWindow = new Map<string, { start: string; end: string }>();
 
   constructor(private host: EditorsHost) {}
 
@@ -71,9 +70,7 @@ export class Editors {
 
   saveRelease = async (input: ReleaseInput): Promise<string | null> => {
     const previous = this.release;
-    const failure = await this.host.changes.apply(() => commands.saveRelease(input), previous?.isNew ? "Created" : "Saved", {
-      undo: previous?.isNew ? () => commands.deleteObject("release", input.id) : previous ? () => commands.saveRelease(previous.initial) : undefined,
-    });
+    const failure = await this.host.changes.apply(() => commands.saveRelease(input), previous?.isNew ? "Created" : "Saved");
     if (!failure) {
       this.release = null;
       // An open panel for this release is refreshed with the views; open it otherwise.
@@ -83,11 +80,7 @@ export class Editors {
   };
 
   cancelRelease = async (id: string) => {
-    const detail = this.host.detail();
-    const before = detail?.id === id ? detail.status : null;
-    const failure = await this.host.changes.apply(() => commands.setReleaseStatus(id, "cancelled"), "Cancelled", {
-      undo: before ? () => commands.setReleaseStatus(id, before) : undefined,
-    });
+    const failure = await this.host.changes.apply(() => commands.setReleaseStatus(id, "cancelled"), "Cancelled");
     if (failure) this.host.fail(failure);
   };
 
@@ -101,10 +94,7 @@ export class Editors {
 
   /** A release was dragged or resized: store it, or put it back. */
   move = async (id: string, start: string, end: string, revert: () => void) => {
-    const previous = this.lastWindow.get(id);
-    const failure = await this.host.changes.apply(() => commands.moveRelease(id, start, end), "Moved", {
-      undo: previous ? () => commands.moveRelease(id, previous.start, previous.end) : undefined,
-    });
+    const failure = await this.host.changes.apply(() => commands.moveRelease(id, start, end), "Moved");
     if (failure) {
       revert();
       this.host.fail(failure);

@@ -22,6 +22,7 @@ import type {
   SyncView,
   ConnectionsView,
   AdapterSettings,
+  Undo,
 } from "./bindings";
 import { NOTICE_KINDS } from "./bindings";
 import { isActive } from "./calendar";
@@ -220,14 +221,20 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       before,
       after: conflictsOf(r),
       summary: summary(),
-    }) satisfies ReleaseChange;
+    }) satisfies Omit<ReleaseChange, "undo">; // its undo is added by the dispatcher
   const noChange = { errors: 0, warnings: 0, infos: 0 };
+  const listOf = (kind: ObjectKind) => (kind === "freeze" ? freezes : kind === "team" ? teamList : kind === "release" ? releases : []) as { id: string }[];
   const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
     kind,
     id,
     action,
-    previous: previous === undefined ? null : JSON.stringify(previous),
-    position: previous === undefined ? null : 0,
+    undo: {
+      kind,
+      id,
+      before: previous === undefined ? null : JSON.stringify(previous),
+      after: action === "deleted" ? null : JSON.stringify(listOf(kind).find((x) => x.id === id) ?? null),
+      position: previous === undefined ? null : Math.max(0, listOf(kind).length - 1),
+    },
     before: noChange,
     after: noChange,
     gained: [],
@@ -302,8 +309,43 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     running: false,
   };
 
+  /** Everything the fake keeps about a release, as a release change's undo copy. */
+  const releaseState = (id: string): string | null => {
+    const r = releases.find((x) => x.id === id);
+    if (!r) return null;
+    return JSON.stringify({
+      release: { ...r },
+      approvals: approvals.get(id) ?? [],
+      checklist: checklists.get(id) ?? [],
+      rollback: rollbacks.get(id) ?? null,
+      overrides: overrides.get(id) ?? [],
+    });
+  };
+  const putBack = (r: ReleaseEvent, copy: string) => {
+    const s = JSON.parse(copy);
+    Object.assign(r, s.release);
+    approvals.set(r.id, s.approvals);
+    checklists.set(r.id, s.checklist);
+    if (s.rollback) rollbacks.set(r.id, s.rollback);
+    else rollbacks.delete(r.id);
+    overrides.set(r.id, s.overrides);
+  };
+
+  // Each release change carries its undo, as the real backend's does.
   return (cmd: string, payload?: unknown): unknown => {
     const args = payload as Record<string, unknown> | undefined;
+    const input = args?.input as { id?: unknown } | undefined;
+    const id = typeof args?.id === "string" ? args.id : typeof input?.id === "string" ? input.id : null;
+    const before = id === null ? null : releaseState(id);
+    const result = handle(cmd, args);
+    if (result !== null && typeof result === "object" && "release" in result && !("undo" in result)) {
+      const c = result as ReleaseChange;
+      c.undo = { kind: "release", id: c.release, before, after: releaseState(c.release), position: null };
+    }
+    return result;
+  };
+
+  function handle(cmd: string, args: Record<string, unknown> | undefined): unknown {
     // Tests read how often each command was called.
     const calls = ((globalThis as { relcalCalls?: Record<string, number> }).relcalCalls ??= {});
     calls[cmd] = (calls[cmd] ?? 0) + 1;
@@ -375,7 +417,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           before,
           after: conflictsOf(r),
           summary: summary(),
-        } satisfies ReleaseChange;
+        } satisfies Omit<ReleaseChange, "undo">; // its undo is added by the dispatcher
       }
       case "catalog":
         return {
@@ -440,7 +482,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           before,
           after: conflictsOf(r),
           summary: summary(),
-        } satisfies ReleaseChange;
+        } satisfies Omit<ReleaseChange, "undo">; // its undo is added by the dispatcher
       }
       case "preview_release": {
         const input = (args as { input: ReleaseInput }).input;
@@ -462,7 +504,10 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const r = find(id);
         const before = conflictsOf(r);
         r.status = status;
-        return { release: r.id, title: r.title, start: r.start, end: r.end, status, before, after: conflictsOf(r), summary: summary() } satisfies ReleaseChange;
+        return { release: r.id, title: r.title, start: r.start, end: r.end, status, before, after: conflictsOf(r), summary: summary() } satisfies Omit<
+          ReleaseChange,
+          "undo"
+        >; // its undo is added by the dispatcher
       }
       case "release_detail": {
         const r = find((args as { id: string }).id);
@@ -581,16 +626,22 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         }
         throw { code: "internal", message: `the fake backend cannot delete a ${kind}` };
       }
-      case "restore_object": {
-        const { kind, id, previous } = args as { kind: ObjectKind; id: string; previous: string | null };
-        const value = previous === null ? null : JSON.parse(previous);
-        const list = (kind === "freeze" ? freezes : kind === "team" ? teamList : kind === "release" ? releases : []) as { id: string }[];
-        const i = list.findIndex((x) => x.id === id);
+      case "undo_change": {
+        const { undo } = args as { undo: Undo };
+        if (undo.kind === "release" && undo.before !== null && undo.after !== null) {
+          const r = find(undo.id);
+          const before = conflictsOf(r);
+          putBack(r, undo.before);
+          return change(r, before);
+        }
+        const value = undo.before === null ? null : JSON.parse(undo.before);
+        const list = listOf(undo.kind);
+        const i = list.findIndex((x) => x.id === undo.id);
         const current = i >= 0 ? list[i] : undefined;
         if (value === null) list.splice(i, 1);
         else if (i >= 0) list[i] = value;
-        else list.push(value);
-        return objectChange(kind, id, value === null ? "deleted" : current ? "updated" : "created", current);
+        else list.splice(undo.position ?? list.length, 0, value);
+        return objectChange(undo.kind, undo.id, value === null ? "deleted" : current ? "updated" : "created", current);
       }
       case "approve_release": {
         const r = find((args as { id: string }).id);
@@ -822,5 +873,5 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       default:
         throw { code: "internal", message: `the fake backend has no command ${cmd}` };
     }
-  };
+  }
 }

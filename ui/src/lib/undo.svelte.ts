@@ -1,9 +1,10 @@
 /**
- * The undo stack: how to take back each change, newest last. A change of a
- * team, service, environment or freeze (an `ObjectChange`) carries its own
- * undo, the object as it was; a release change is given one by its caller.
+ * The undo stack: how to take back each change, newest last. Every change
+ * (of a release or of any other object) carries its own `undo`, and taking
+ * it back is one call, `undoChange`: the backend puts back only the fields
+ * that change changed, so what others changed since stays.
  */
-import { commands, type ApiError, type ObjectChange, type ReleaseChange } from "./bindings";
+import { commands, type ApiError, type ObjectChange, type ReleaseChange, type Undo as UndoCopy } from "./bindings";
 
 export type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: ApiError };
 export type AnyChange = ReleaseChange | ObjectChange;
@@ -13,11 +14,11 @@ export type Undo = () => Promise<Outcome<AnyChange>>;
 /** Whether `c` changed one release (a move, a status, a checklist item, ...). */
 export const isReleaseChange = (c: AnyChange): c is ReleaseChange => "release" in c;
 
-/** The undo of an object change: put the object back as it was, where it was. */
-export const restoreOf =
-  (c: ObjectChange): Undo =>
+/** The undo of any change: one call with what the change returned. */
+export const undoOf =
+  (c: { undo: UndoCopy }): Undo =>
   () =>
-    commands.restoreObject(c.kind, c.id, c.previous, c.position);
+    commands.undoChange(c.undo);
 
 class UndoStack {
   #stack = $state<Undo[]>([]);

@@ -1,0 +1,217 @@
+//! Taking a change back, whatever it changed: every change (of a release or
+//! of any other object) returns an [`Undo`], and [`undo_change`] is the one
+//! call that takes it back.
+//!
+//! An undo is three-way, field by field: it puts back only the fields the
+//! change itself changed, and only where they still hold what the change
+//! left. A move undone after someone approved the release (here, or in a
+//! sync pull) moves it back and keeps the approval; a field changed again
+//! since is named, and nothing is written.
+
+use crate::edit::{delete_object, restore_object, ObjectChange};
+use crate::error::{ApiError, ErrorCode};
+use crate::plan::stored_plan;
+use crate::release::{apply, ReleaseChange};
+use chrono::{DateTime, Utc};
+use relcal_domain::ObjectKind;
+use relcal_store::Store;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What takes one change back: the object before and after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(deny_unknown_fields)]
+pub struct Undo {
+    /// The kind of object changed.
+    pub kind: ObjectKind,
+    /// Its id.
+    pub id: String,
+    /// The object before the change (plan-file JSON text), or null when the
+    /// change created it.
+    pub before: Option<String>,
+    /// The object after the change, or null when the change deleted it.
+    pub after: Option<String>,
+    /// Where it was in its list, for putting a deleted object back there.
+    pub position: Option<u32>,
+}
+
+/// What an undo did: a release changed back, or another object (or a
+/// release created or deleted) put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(untagged)]
+pub enum Undone {
+    /// A release's fields put back.
+    Release(ReleaseChange),
+    /// An object put back, or removed again.
+    Object(ObjectChange),
+}
+
+fn object(
+    kind: ObjectKind,
+    id: &str,
+    which: &str,
+    text: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "undo of {} \"{id}\": `{which}` is not a JSON object",
+                kind.noun()
+            ),
+        )),
+    }
+}
+
+/// The object as stored now, as plan-file JSON.
+fn current(
+    store: &Store,
+    kind: ObjectKind,
+    id: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let plan = stored_plan(store)?;
+    let (_, stored) = crate::edit::document(store, &plan, kind, id)?;
+    Ok(stored.and_then(|s| match s.value {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }))
+}
+
+/// The fields where `now` no longer holds what `after` left, among those
+/// the change changed (from `before`).
+fn changed_since<'a>(
+    before: &'a Map<String, Value>,
+    after: &'a Map<String, Value>,
+    now: &Map<String, Value>,
+) -> Vec<&'a str> {
+    let mut fields: Vec<&str> = before
+        .keys()
+        .chain(after.keys())
+        .map(String::as_str)
+        .filter(|k| before.get(*k) != after.get(*k))
+        .filter(|k| now.get(*k) != after.get(*k) && now.get(*k) != before.get(*k))
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
+    fields
+}
+
+fn changed_again(kind: ObjectKind, id: &str, fields: &[&str]) -> ApiError {
+    ApiError::new(
+        ErrorCode::Validation,
+        format!(
+            "cannot undo: {} \"{id}\" was changed again since ({}); undo would lose that",
+            kind.noun(),
+            fields.join(", ")
+        ),
+    )
+}
+
+/// Takes back the change that returned `undo` (see the module documentation).
+pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result<Undone, ApiError> {
+    let (kind, id) = (undo.kind, undo.id.as_str());
+    let before = undo
+        .before
+        .as_deref()
+        .map(|t| object(kind, id, "before", t))
+        .transpose()?;
+    let after = undo
+        .after
+        .as_deref()
+        .map(|t| object(kind, id, "after", t))
+        .transpose()?;
+    let now_stored = current(store, kind, id)?;
+    match (before, after, now_stored) {
+        // It was created: remove it, unless it was changed since.
+        (None, Some(after), Some(stored)) => {
+            // Every field counts here: removing it would lose any change since.
+            let mut fields: Vec<&str> = after
+                .keys()
+                .chain(stored.keys())
+                .map(String::as_str)
+                .filter(|k| after.get(*k) != stored.get(*k))
+                .collect();
+            fields.sort_unstable();
+            fields.dedup();
+            if !fields.is_empty() {
+                return Err(changed_again(kind, id, &fields));
+            }
+            Ok(Undone::Object(delete_object(store, kind, id, now)?))
+        }
+        // It was deleted: put it back where it was.
+        (Some(before), None, None) => Ok(Undone::Object(restore_object(
+            store,
+            kind,
+            id,
+            Some(&Value::Object(before).to_string()),
+            undo.position,
+            now,
+        )?)),
+        // It was changed: put back the fields the change changed.
+        (Some(before), Some(after), Some(stored)) => {
+            let fields = changed_since(&before, &after, &stored);
+            if !fields.is_empty() {
+                return Err(changed_again(kind, id, &fields));
+            }
+            let mut restored = stored.clone();
+            for key in before.keys().chain(after.keys()) {
+                if before.get(key) == after.get(key) {
+                    continue;
+                }
+                match before.get(key) {
+                    Some(value) => restored.insert(key.clone(), value.clone()),
+                    None => restored.remove(key),
+                };
+            }
+            if restored == stored {
+                return Err(ApiError::new(
+                    ErrorCode::Validation,
+                    format!(
+                        "nothing to undo: {} \"{id}\" is already as it was",
+                        kind.noun()
+                    ),
+                ));
+            }
+            match kind {
+                ObjectKind::Release => {
+                    let plan = stored_plan(store)?;
+                    let object = format!("releases (id \"{id}\")");
+                    let release = relcal_domain::parse_release_value(
+                        &plan,
+                        &object,
+                        Value::Object(restored),
+                    )?;
+                    Ok(Undone::Release(apply(
+                        store,
+                        &plan,
+                        release,
+                        "release.undo",
+                        now,
+                    )?))
+                }
+                _ => Ok(Undone::Object(restore_object(
+                    store,
+                    kind,
+                    id,
+                    Some(&Value::Object(restored).to_string()),
+                    undo.position,
+                    now,
+                )?)),
+            }
+        }
+        (None, _, Some(_)) | (Some(_), None, Some(_)) => Err(ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "cannot undo: {} \"{id}\" exists again since it was deleted",
+                kind.noun()
+            ),
+        )),
+        (_, _, None) => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("cannot undo: {} \"{id}\" was deleted since", kind.noun()),
+        )),
+    }
+}
