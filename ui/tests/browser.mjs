@@ -235,6 +235,7 @@ await test("editing a recurring freeze: the builder writes the rule, the preview
   if (!(await form.getByLabel("Friday").isChecked())) throw new Error("Friday is not ticked");
   const words = form.getByTestId("freeze-words");
   await words.filter({ hasText: "rule FREQ=WEEKLY;BYDAY=FR for PT12H (Europe/Berlin)" }).waitFor();
+  await page.screenshot({ path: join(artifacts, "freeze-form.png") });
   // Last Friday of the month.
   await form.getByLabel("Frequency").selectOption("monthly_nth");
   await form.getByLabel("Which week").selectOption("-1");
