@@ -190,6 +190,7 @@ await test("the release form names the field of a refused edit and keeps what wa
   await page.locator(".fc-event.release", { hasText: "Auth rotation" }).click();
   await page.getByTestId("release-panel").getByRole("button", { name: "Edit" }).click();
   const form = page.getByTestId("release-form");
+  await page.screenshot({ path: join(artifacts, "release-form.png") });
   // Auth rotation starts today at 14:00: an end at midnight this morning is before it, whatever the date.
   await form.getByLabel("End", { exact: true }).fill(`${today.toISOString().slice(0, 10)}T00:00`);
   await form.getByRole("button", { name: "Save" }).click();
@@ -276,6 +277,7 @@ await test("teams are added and edited in settings; a team in use cannot be dele
   const settings = page.getByTestId("settings");
   await settings.getByRole("tab", { name: "Teams" }).click();
   await settings.getByRole("button", { name: "+ Add team" }).click();
+  await page.screenshot({ path: join(artifacts, "settings-teams.png") });
   await settings.getByLabel("Team id").fill("search");
   await settings.getByLabel("Team name").fill("Search");
   await settings.getByRole("button", { name: "Add team" }).click();
@@ -542,6 +544,7 @@ await test("sync: connect with a token, see the status, resolve a conflict with 
   await page.keyboard.press("y");
   const dialog = page.getByTestId("sync-dialog");
   await dialog.getByText("None.").waitFor();
+  await page.screenshot({ path: join(artifacts, "sync-dialog.png") });
   // A bad address and a missing token are refused, naming the field.
   await dialog.getByLabel("Server address").fill("ftp://relcal.example.com");
   await dialog.getByRole("button", { name: "Connect" }).click();
@@ -574,6 +577,8 @@ await test("connections: GitLab and GitHub are followed, with tokens kept and ea
   await page.keyboard.press("s");
   const settings = page.getByTestId("settings");
   await settings.getByRole("tab", { name: "Connections" }).click();
+  await settings.getByLabel("GitLab address").waitFor();
+  await page.screenshot({ path: join(artifacts, "settings-connections.png") });
   await settings.getByLabel("GitLab address").fill("gitlab.example.com");
   await settings.getByLabel("GitLab project").fill("acme/shop");
   await settings.getByRole("button", { name: "Save connections" }).click();
