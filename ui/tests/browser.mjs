@@ -386,6 +386,7 @@ await test("approving twice: the owner cannot, a second person can, the panel co
   await page.locator(".fc-event.release", { hasText: "Checkout launch" }).click();
   const panel = page.getByTestId("release-panel");
   await panel.getByText("0 of 2").waitFor();
+  await page.screenshot({ path: join(artifacts, "release-panel-top.png") });
   await panel.getByRole("button", { name: "Approve" }).click();
   await panel.getByText("1 of 2").waitFor();
   await panel.getByRole("button", { name: "Approve" }).click();
@@ -499,6 +500,7 @@ await test("filling a checklist and adding a rollback plan in the release panel;
   await panel.getByText("tested on 2026-11-20 · migration NOT reversible").waitFor();
   await panel.getByText("Roll back when: error rate above 5%").waitFor();
   await dayTop.waitFor();
+  await page.screenshot({ path: join(artifacts, "release-panel.png") });
 });
 
 await test("checklist templates are edited in settings: items, required, and each environment's template", async (page) => {
