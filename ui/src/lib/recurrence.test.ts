@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultSpec, fromDuration, fromRRule, toDuration, toRRule, weekdayOf } from "./recurrence";
+import { defaultSpec, fromDuration, fromRRule, slug, toDuration, toRRule, wall, weekdayOf } from "./recurrence";
 
 const START = "2026-12-04T12:00"; // a Friday
 
@@ -53,5 +53,20 @@ describe("recurrence builder", () => {
     expect(fromDuration("P1DT12H")).toEqual({ days: 1, hours: 12, minutes: 0 });
     expect(fromDuration("P2W")).toEqual({ days: 14, hours: 0, minutes: 0 });
     expect(fromDuration("PT90S")).toBeNull();
+  });
+});
+
+describe("freeze form fields", () => {
+  it("shows a stored time as the wall time in the freeze's zone", () => {
+    expect(wall("2026-12-04T12:00:00", "Europe/Berlin")).toBe("2026-12-04T12:00");
+    expect(wall("2026-12-04T11:00:00Z", "Europe/Berlin")).toBe("2026-12-04T12:00");
+    expect(wall("2026-07-04T11:00:00+00:00", "America/New_York")).toBe("2026-07-04T07:00");
+    expect(wall(null, "UTC")).toBe("");
+  });
+
+  it("makes an id from a name", () => {
+    expect(slug("Holiday freeze 2026!")).toBe("holiday-freeze-2026");
+    expect(slug("  ***  ")).toBe("freeze");
+    expect(slug("x".repeat(60))).toHaveLength(40);
   });
 });

@@ -6,6 +6,8 @@
  * preview, never from here.
  */
 
+import { DateTime } from "luxon";
+
 export const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 export const WEEKDAY_NAMES: Record<Weekday, string> = {
@@ -186,4 +188,25 @@ export function fromDuration(text: string): { days: number; hours: number; minut
     return w ? { days: Number(w[1]) * 7, hours: 0, minutes: 0 } : null;
   }
   return { days: Number(m[1] ?? 0), hours: Number(m[2] ?? 0), minutes: Number(m[3] ?? 0) };
+}
+
+/** A stored time (local, or an instant) as the wall time `YYYY-MM-DDTHH:mm` in `zone`. */
+export function wall(value: string | null | undefined, zone: string): string {
+  if (!value) return "";
+  if (/[zZ]|[+-]\d\d:\d\d$/.test(value)) {
+    const t = DateTime.fromISO(value, { setZone: true }).setZone(zone);
+    return t.isValid ? t.toFormat("yyyy-MM-dd'T'HH:mm") : value;
+  }
+  return value.slice(0, 16);
+}
+
+/** A new freeze's id from its name: lower case, dashes, at most 40 characters. */
+export function slug(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 40) || "freeze"
+  );
 }
