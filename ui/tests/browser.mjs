@@ -229,6 +229,8 @@ await test("the dark theme can be chosen and is remembered", async (page) => {
 await test("editing a recurring freeze: the builder writes the rule, the preview follows, save and undo", async (page) => {
   await page.keyboard.press("s");
   const settings = page.getByTestId("settings");
+  await settings.getByRole("button", { name: "Edit No Friday deploys" }).waitFor();
+  await page.screenshot({ path: join(artifacts, "settings-freezes.png") });
   await settings.getByRole("button", { name: "Edit No Friday deploys" }).click();
   const form = page.getByTestId("freeze-form");
   // The stored rule is read back into the builder.
