@@ -4,7 +4,7 @@
 //! wakes the sync loop and the notification scheduler to look again.
 
 use crate::AppState;
-use relcal_api::{ApiError, ErrorCode, Store};
+use relcal_api::{ApiError, Store};
 use std::ops::{Deref, DerefMut};
 use std::sync::MutexGuard;
 
@@ -49,12 +49,15 @@ impl Drop for Writing<'_> {
 
 fn lock(state: &AppState) -> Result<MutexGuard<'_, Store>, ApiError> {
     match &state.store {
-        Ok(store) => store.lock().map_err(|_| {
-            ApiError::new(
-                ErrorCode::Internal,
-                "the calendar is unavailable after an earlier failure",
-            )
-        }),
+        // A command that panicked while holding the calendar left it as the
+        // database has it: its transaction rolled back as it unwound, and the
+        // store drops its cached catalog before every write. So the next
+        // command goes on, instead of every command failing from then on.
+        Ok(store) => Ok(store.lock().unwrap_or_else(|poisoned| {
+            tracing::warn!("a command failed while it held the calendar; going on");
+            store.clear_poison();
+            poisoned.into_inner()
+        })),
         Err(e) => Err(ApiError::new(e.code, e.message.clone())),
     }
 }
@@ -70,6 +73,14 @@ pub fn write(state: &AppState) -> Result<Writing<'_>, ApiError> {
         guard: Some(lock(state)?),
         state,
     })
+}
+
+/// The open calendar for a background loop's own bookkeeping (the
+/// scheduler recording what it sent, on the window's connection when it has
+/// none of its own): unlike [`write`], releasing it wakes nobody, so the
+/// loop does not wake itself.
+pub fn bookkeeping(state: &AppState) -> Result<MutexGuard<'_, Store>, ApiError> {
+    lock(state)
 }
 
 /// Writes with `change`, then does `then` with what it wrote (keeping a
@@ -91,4 +102,36 @@ pub fn change_then<T>(
         return Err(e);
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a test should fail loudly on a broken fixture"
+    )]
+
+    #[test]
+    fn a_command_that_panicked_holding_the_calendar_does_not_stop_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::open_state(Some(dir.path().join("c.db")));
+        std::thread::scope(|scope| {
+            let crashed = scope.spawn(|| {
+                let _held = super::write(&state).unwrap();
+                panic!("a bug in a command");
+            });
+            assert!(crashed.join().is_err());
+        });
+        let Ok(store) = &state.store else {
+            panic!("the calendar opened");
+        };
+        assert!(store.is_poisoned());
+        // The next command reads and writes as before.
+        let read = super::read(&state).unwrap();
+        assert!(relcal_api::stored_plan(&read).is_ok());
+        drop(read);
+        assert!(!store.is_poisoned());
+        let mut write = super::write(&state).unwrap();
+        relcal_api::set_user_name(&mut write, "ana", relcal_api::clock::now()).unwrap();
+    }
 }

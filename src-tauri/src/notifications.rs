@@ -205,14 +205,9 @@ pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
                     }
                 }
             }
-            None => match &state.store {
+            None => match crate::handle::bookkeeping(&state) {
                 Err(_) => None,
-                Ok(store) => {
-                    let Ok(mut store) = store.lock() else {
-                        return;
-                    };
-                    Some(step(&mut store, &app))
-                }
+                Ok(mut store) => Some(step(&mut store, &app)),
             },
         };
         // While the calendar opens, look again in a second.

@@ -280,7 +280,13 @@ pub async fn run_connections<R: Runtime>(
         "connections",
         &state.sync.adapters_busy,
         || {},
-        |store| relcal_api::run_adapters(store, &relcal_http::HttpForges, relcal_api::clock::now()),
+        |store| {
+            relcal_api::run_adapters(
+                store,
+                &relcal_http::HttpForges::new(),
+                relcal_api::clock::now(),
+            )
+        },
     )
     .await;
     if let Ok(runs) = &result {

@@ -319,8 +319,13 @@ fn adapt_github(command: GitHubCommand) -> Result<(), ApiError> {
     let GitHubCommand::Releases { db, repo, api } = command;
     let mut store = open_as(&db, None)?;
     let now = relcal_api::clock::now();
-    match relcal_api::poll_github_releases(&mut store, &relcal_http::HttpForges, &api, &repo, now)?
-    {
+    match relcal_api::poll_github_releases(
+        &mut store,
+        &relcal_http::HttpForges::new(),
+        &api,
+        &repo,
+        now,
+    )? {
         None => println!("GitHub {repo} releases: not modified since the last poll"),
         Some(r) => print_report(&format!("GitHub {repo} releases"), &r),
     }

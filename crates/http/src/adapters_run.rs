@@ -27,13 +27,34 @@ pub fn github_token(api: &str) -> Option<String> {
     load_secret(&github_account(api), "GITHUB_TOKEN")
 }
 
-/// GitLab and GitHub over HTTP, for `relcal_api::run_adapters`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HttpForges;
+/// GitLab and GitHub over HTTP, for `relcal_api::run_adapters`. One run
+/// asks a GitLab instance twice (freeze periods, deployments): its client
+/// and token are made once and kept for the run. (No `Debug`: it holds a token.)
+#[derive(Default)]
+pub struct HttpForges {
+    gitlab: std::sync::Mutex<Option<(String, std::sync::Arc<GitLab>)>>,
+}
 
 impl HttpForges {
-    fn gitlab(url: &str) -> Result<GitLab, ApiError> {
-        GitLab::new(url, gitlab_token(url))
+    /// Forges with nothing connected yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn gitlab(&self, url: &str) -> Result<std::sync::Arc<GitLab>, ApiError> {
+        // What it holds is checked against the URL on every use.
+        let mut held = self
+            .gitlab
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((for_url, client)) = &*held {
+            if for_url == url {
+                return Ok(client.clone());
+            }
+        }
+        let client = std::sync::Arc::new(GitLab::new(url, gitlab_token(url))?);
+        *held = Some((url.to_owned(), client.clone()));
+        Ok(client)
     }
 }
 
@@ -43,7 +64,7 @@ impl Forges for HttpForges {
         url: &str,
         project: &str,
     ) -> Result<Vec<GitLabFreezePeriod>, ApiError> {
-        Self::gitlab(url)?.freeze_periods(project)
+        self.gitlab(url)?.freeze_periods(project)
     }
 
     fn gitlab_deployments(
@@ -51,7 +72,7 @@ impl Forges for HttpForges {
         url: &str,
         project: &str,
     ) -> Result<Vec<GitLabDeployment>, ApiError> {
-        Self::gitlab(url)?.deployments(project, None)
+        self.gitlab(url)?.deployments(project, None)
     }
 
     fn github_releases(

@@ -152,11 +152,6 @@ impl HttpTransport {
         self
     }
 
-    /// The server's base URL, without a trailing slash.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// Every wait between tries so far, in order (for tests and logs).
     pub fn waits(&self) -> &[Duration] {
         &self.waits

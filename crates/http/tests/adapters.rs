@@ -373,7 +373,7 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
         "trailing slash dropped"
     );
 
-    let runs = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges, now).unwrap();
+    let runs = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges::new(), now).unwrap();
     let sources: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
     assert_eq!(
         sources,
@@ -399,7 +399,7 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
     assert_eq!(relcal_api::adapter_runs(&store).unwrap().len(), 3);
 
     // Again: GitLab's freezes are unchanged, GitHub answers 304.
-    let again = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges, now).unwrap();
+    let again = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges::new(), now).unwrap();
     assert!(again.iter().all(|r| r.changes == 0), "{again:?}");
     assert_eq!(
         again[0].summary,
@@ -412,7 +412,8 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
 
     // Without the token GitLab refuses: the run says why; GitHub still runs.
     relcal_http::forget_secret(&relcal_http::gitlab_account(&base)).unwrap();
-    let refused = relcal_api::run_adapters(&mut store, &relcal_http::HttpForges, now).unwrap();
+    let refused =
+        relcal_api::run_adapters(&mut store, &relcal_http::HttpForges::new(), now).unwrap();
     assert!(
         refused[0].error.as_deref().unwrap().contains("401"),
         "{refused:?}"

@@ -1,5 +1,14 @@
-/** How times are shown everywhere in the window: one zone, switched in the status bar. */
-export const display = $state({ zone: "local" });
+const ZONE_KEY = "relcal.zone";
+const storage = typeof localStorage === "undefined" ? null : localStorage;
+
+/** How times are shown everywhere in the window: one zone, switched in the
+ * status bar and remembered between sessions. The one place the zone is kept. */
+export const display = $state({ zone: storage?.getItem(ZONE_KEY) ?? "local" });
+$effect.root(() => {
+  $effect(() => {
+    storage?.setItem(ZONE_KEY, display.zone);
+  });
+});
 
 /** A choice of the window remembered between sessions (`localStorage`), applied by `apply`. */
 export function remembered(key: string, fallback: string, apply: (value: string) => void) {
