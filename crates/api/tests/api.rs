@@ -5,12 +5,9 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use chrono::{DateTime, Utc};
 use relcal_api::*;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 #[test]
 fn a_new_calendar_gets_the_demo_moved_to_the_coming_days() {

@@ -6,21 +6,11 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use chrono::{DateTime, Utc};
 use relcal_api::*;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-const NOW: &str = "2026-11-25T00:00:00Z";
-
-fn demo() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
-    import_plan_text(&mut store, DEMO_PLAN).unwrap();
-    (dir, store)
-}
+mod common;
+use common::{demo, NOW};
+use relcal_testkit::at;
 
 fn export(store: &Store) -> String {
     export_plan_json(store).unwrap()

@@ -12,9 +12,7 @@ use chrono::{DateTime, Utc};
 use relcal_api::*;
 use std::collections::BTreeMap;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 const PLAN: &str = r#"{
   "version": 1, "timezone": "Europe/London",

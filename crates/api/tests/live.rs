@@ -11,9 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use relcal_api::*;
 use relcal_domain::Interval;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 /// A calendar of 600 releases over two months, with freezes, windows,
 /// capacity limits, dependencies and readiness rules all in play.

@@ -7,12 +7,9 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use chrono::{DateTime, Utc};
 use relcal_api::*;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 fn run(store: &mut Store, now: &str) -> Vec<String> {
     let mut shown = Vec::new();

@@ -5,13 +5,10 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use chrono::{DateTime, Utc};
 use relcal_domain::{check, parse_plan, parse_plan_value};
 use serde_json::{json, Value};
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 /// (code, severity, releases) of every conflict, in the engine's order.
 fn summary(plan: Value, now: &str) -> Vec<(String, String, Vec<String>)> {

@@ -13,14 +13,12 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use proptest::prelude::*;
 use relcal_domain::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")

@@ -5,15 +5,12 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use chrono::{DateTime, Utc};
 use relcal_domain::{
     gate, parse_plan, parse_plan_value, EnvironmentId, GateQuery, Plan, ServiceId, TeamId,
 };
 use serde_json::json;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 fn demo() -> Plan {
     parse_plan(

@@ -6,12 +6,10 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use relcal_domain::*;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 fn plan() -> Plan {
     parse_plan(

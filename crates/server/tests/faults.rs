@@ -10,16 +10,13 @@
 )]
 
 mod common;
-use chrono::{DateTime, Utc};
 use common::{start, token, Backend, Fault, FaultProxy, Server, ServerDb};
 use relcal_http::{HttpTransport, RetryPolicy};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use relcal_testkit::at;
 
 /// Mutations per request here (small, so a few dozen edits make several).
 const CHUNK: usize = 25;

@@ -465,11 +465,7 @@ mod sync {
 mod desktops {
     //! Two desktop databases and one server, through the real HTTP client.
     use super::*;
-    use chrono::{DateTime, Utc};
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-    }
+    use relcal_testkit::at;
 
     fn desktop(dir: &std::path::Path, name: &str, user: &str) -> relcal_api::Store {
         let mut store = relcal_api::open_store(&dir.join(format!("{name}.db"))).unwrap();

@@ -6,6 +6,18 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
+/// An RFC 3339 instant of a test's fixture (`"2026-12-01T09:00:00Z"`). Panics
+/// on a malformed one: a broken fixture should fail its test loudly.
+#[allow(
+    clippy::expect_used,
+    reason = "fixtures are the test's own text; a typo must fail the test"
+)]
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("a fixture instant in RFC 3339")
+        .to_utc()
+}
+
 /// SplitMix64: a tiny, well-known generator; good enough to spread fixtures.
 pub struct Rng(u64);
 
