@@ -16,7 +16,7 @@ macro_rules! say {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use axum::extract::{DefaultBodyLimit, Query, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -93,6 +93,15 @@ type Shared = Arc<Served>;
 /// An `ApiError` as an HTTP response.
 struct Failure(ApiError);
 
+/// A body over [`BODY_LIMIT`]: 413, still as `{code, message}`.
+struct TooLarge(ApiError);
+
+impl IntoResponse for TooLarge {
+    fn into_response(self) -> Response {
+        (StatusCode::PAYLOAD_TOO_LARGE, Json(self.0)).into_response()
+    }
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let status = match self.0.code {
@@ -146,6 +155,34 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
 }
 
+/// The parameters of `endpoint`'s query, each at most once and each one of
+/// `known`: anything else is a 400 with `{code, message}` naming it.
+fn single_params(
+    endpoint: &str,
+    query: Option<String>,
+    known: &[&str],
+) -> Result<std::collections::HashMap<String, String>, Failure> {
+    let mut out = std::collections::HashMap::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if !known.contains(&k.as_ref()) {
+            return Err(Failure(ApiError::new(
+                ErrorCode::Validation,
+                format!(
+                    "{endpoint}: `{k}` is not a parameter; use {}",
+                    known.join(", ")
+                ),
+            )));
+        }
+        if out.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(Failure(ApiError::new(
+                ErrorCode::Validation,
+                format!("{endpoint}: field `{k}` is given more than once"),
+            )));
+        }
+    }
+    Ok(out)
+}
+
 fn token_of(headers: &HeaderMap) -> Option<String> {
     bearer(headers).map(str::to_owned)
 }
@@ -160,11 +197,18 @@ async fn gate(
     let token = token_of(&headers);
     let (mut env, mut services, mut team, mut at) = (None, Vec::new(), None, None);
     for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let once = |slot: &mut Option<String>| match slot.replace(v.to_string()) {
+            None => Ok(()),
+            Some(_) => Err(Failure(ApiError::new(
+                ErrorCode::Validation,
+                format!("gate: field `{k}` is given more than once"),
+            ))),
+        };
         match k.as_ref() {
-            "env" => env = Some(v.into_owned()),
+            "env" => once(&mut env)?,
             "service" => services.push(v.into_owned()),
-            "team" => team = Some(v.into_owned()),
-            "at" => at = Some(v.into_owned()),
+            "team" => once(&mut team)?,
+            "at" => once(&mut at)?,
             other => {
                 return Err(Failure(ApiError::new(
                     ErrorCode::Validation,
@@ -219,19 +263,15 @@ async fn off_workers<T: Send + 'static>(
         .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
 }
 
-#[derive(Deserialize)]
-struct FeedQuery {
-    token: Option<String>,
-}
-
 /// `GET /v1/calendar.ics?token=..`: the calendar as iCalendar, for Outlook
 /// and Google Calendar subscriptions (which cannot send headers).
 async fn calendar_ics(
     State(store): State<Shared>,
     headers: HeaderMap,
-    Query(q): Query<FeedQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, Failure> {
-    let token = q.token.or_else(|| token_of(&headers));
+    let mut q = single_params("calendar.ics", query, &["token"])?;
+    let token = q.remove("token").or_else(|| token_of(&headers));
     let plan = warm_plan(store, token).await?;
     let ics = off_workers(move || {
         Ok(relcal_server_core::server_ics(
@@ -271,26 +311,30 @@ async fn whoami(
     .await
 }
 
-#[derive(Deserialize)]
-struct SinceQuery {
-    since: Option<String>,
-}
-
 /// `GET /v1/changes?since=CURSOR`: changes after the cursor (0: everything).
 async fn changes(
     State(store): State<Shared>,
     headers: HeaderMap,
-    Query(q): Query<SinceQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<relcal_api::Changes>, Failure> {
     let token = token_of(&headers);
-    let since = match q.since.as_deref() {
+    let q = single_params("changes", query, &["since"])?;
+    let since = match q.get("since") {
         None => 0,
-        Some(s) => s.parse::<u64>().map_err(|_| {
-            Failure(ApiError::new(
-                ErrorCode::Validation,
-                format!("changes: field `since`: `{s}` is not a cursor"),
-            ))
-        })?,
+        // A cursor is a position in the log: it fits the log's own integers.
+        Some(s) => s
+            .parse::<u64>()
+            .ok()
+            .filter(|n| i64::try_from(*n).is_ok())
+            .ok_or_else(|| {
+                Failure(ApiError::new(
+                    ErrorCode::Validation,
+                    format!(
+                        "changes: field `since`: `{s}` is not a cursor (0 to {})",
+                        i64::MAX
+                    ),
+                ))
+            })?,
     };
     with_store(store, move |s| {
         relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
@@ -318,6 +362,16 @@ async fn mutations(
     headers: HeaderMap,
     body: Result<Json<Batch>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Failure> {
+    // Too large is about the request, not the calendar: said at once.
+    if let Err(e) = &body {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Ok(TooLarge(ApiError::new(
+                ErrorCode::Validation,
+                format!("mutations: the body is over the limit of {BODY_LIMIT} bytes; send fewer mutations per request"),
+            ))
+            .into_response());
+        }
+    }
     let token = token_of(&headers);
     let key = headers
         .get("idempotency-key")

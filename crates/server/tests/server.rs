@@ -147,7 +147,60 @@ fn token_creation_refuses_bad_roles_and_names(backend: Backend) {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));
 }
 
+fn bad_requests_get_json_errors_and_an_oversized_body_gets_413(backend: Backend) {
+    let (_dir, db, viewer) = setup(backend);
+    let server = start(&db);
+    let http = reqwest::blocking::Client::new();
+    let get = |path: &str| {
+        http.get(format!("{}{path}", server.base))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+    };
+    for (path, field) in [
+        ("/v1/changes?since=18446744073709551615", "`since`"),
+        ("/v1/changes?since=-1", "`since`"),
+        ("/v1/changes?since=1&since=2", "`since`"),
+        ("/v1/changes?after=1", "`after`"),
+        ("/v1/gate?env=prod&env=staging&service=ingress", "`env`"),
+        ("/v1/calendar.ics?token=a&token=b", "`token`"),
+    ] {
+        let answer = get(path);
+        assert_eq!(answer.status(), 400, "{path}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/json",
+            "{path}"
+        );
+        let body: serde_json::Value = answer.json().unwrap();
+        assert_eq!(body["code"], "validation", "{path}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(field),
+            "{path}: {body}"
+        );
+    }
+    let big = format!(
+        "{{\"mutations\": [], \"pad\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let answer = http
+        .post(format!("{}/v1/mutations", server.base))
+        .bearer_auth(&viewer)
+        .header("Idempotency-Key", "big")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 413);
+    let body: serde_json::Value = answer.json().unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("over the limit"),
+        "{body}"
+    );
+}
+
 on_both_backends!(
+    bad_requests_get_json_errors_and_an_oversized_body_gets_413,
     every_endpoint_needs_a_valid_token,
     the_gate_answers_pipelines_like_relcal_gate,
     the_calendar_feed_takes_its_token_in_the_url,
