@@ -418,6 +418,17 @@ async fn not_found() -> Failure {
     ))
 }
 
+async fn not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(ApiError::new(
+            ErrorCode::Validation,
+            "this endpoint does not take that method; see docs/openapi.yaml",
+        )),
+    )
+        .into_response()
+}
+
 fn router(store: Shared) -> Router {
     Router::new()
         .route("/v1/gate", get(gate))
@@ -427,6 +438,7 @@ fn router(store: Shared) -> Router {
         .route("/v1/changes", get(changes))
         .route("/v1/mutations", axum::routing::post(mutations))
         .fallback(not_found)
+        .method_not_allowed_fallback(not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(store)
 }

@@ -179,6 +179,14 @@ fn bad_requests_get_json_errors_and_an_oversized_body_gets_413(backend: Backend)
             "{path}: {body}"
         );
     }
+    let wrong_method = http
+        .post(format!("{}/v1/gate?env=prod&service=ingress", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    let body: serde_json::Value = wrong_method.json().unwrap();
+    assert_eq!(body["code"], "validation", "{body}");
     let big = format!(
         "{{\"mutations\": [], \"pad\": \"{}\"}}",
         "x".repeat(2 * 1024 * 1024)
