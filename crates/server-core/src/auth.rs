@@ -12,6 +12,9 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Read the iCalendar feed, and nothing else: the token a calendar
+    /// service (Google, Outlook) subscribes with, the only kind accepted in a URL.
+    Feed,
     /// Read the calendar, the gate and the feed.
     Viewer,
     /// Also change releases and freezes.
@@ -26,6 +29,7 @@ impl Role {
     /// The role named `s`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "feed" => Some(Self::Feed),
             "viewer" => Some(Self::Viewer),
             "editor" => Some(Self::Editor),
             "approver" => Some(Self::Approver),
@@ -37,6 +41,7 @@ impl Role {
     /// Its name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Feed => "feed",
             Self::Viewer => "viewer",
             Self::Editor => "editor",
             Self::Approver => "approver",
@@ -76,7 +81,7 @@ pub fn create_token(
     let role = Role::parse(role).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Validation,
-            format!("--role: \"{role}\" is not a role; expected viewer, editor, approver or admin"),
+            format!("--role: \"{role}\" is not a role; expected viewer, editor, approver, admin or feed"),
         )
     })?;
     let mut bytes = [0u8; 32];

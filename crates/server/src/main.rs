@@ -75,7 +75,8 @@ enum TokenCommand {
         /// The user's name.
         #[arg(long)]
         user: String,
-        /// viewer, editor, approver or admin.
+        /// viewer, editor, approver, admin, or feed (reads only the iCalendar
+        /// feed; the only token a URL may carry).
         #[arg(long)]
         role: String,
     },
@@ -271,8 +272,29 @@ async fn calendar_ics(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Failure> {
     let mut q = single_params("calendar.ics", query, &["token"])?;
-    let token = q.remove("token").or_else(|| token_of(&headers));
-    let plan = warm_plan(store, token).await?;
+    // A token in a URL ends up in the subscribing service and in proxy logs:
+    // only a feed token, which reads this feed and nothing else, may go there.
+    let (token, in_url) = match q.remove("token") {
+        Some(t) => (Some(t), true),
+        None => (token_of(&headers), false),
+    };
+    let served = store.clone();
+    let plan = with_store(store, move |s| {
+        let who = relcal_server_core::authenticate(s, token.as_deref(), Role::Feed)?;
+        if in_url && who.role != Role::Feed {
+            return Err(Failure(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} is a {} token: only a feed token may be given in a URL (make one with \
+                     `relcal-server token create --role feed`); send this one as Authorization: Bearer",
+                    who.user,
+                    who.role.as_str()
+                ),
+            )));
+        }
+        Ok(served.warm.plan(s)?)
+    })
+    .await?;
     let ics = off_workers(move || {
         Ok(relcal_server_core::server_ics(
             &plan,

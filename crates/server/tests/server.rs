@@ -121,9 +121,15 @@ fn the_gate_answers_pipelines_like_relcal_gate(backend: Backend) {
 
 fn the_calendar_feed_takes_its_token_in_the_url(backend: Backend) {
     let (_dir, db, viewer) = setup(backend);
+    let out = token(&db, "google-calendar", "feed");
+    assert_eq!(out.status.code(), Some(0));
+    let subscription = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let server = start(&db);
-    let feed =
-        reqwest::blocking::get(format!("{}/v1/calendar.ics?token={viewer}", server.base)).unwrap();
+    let feed = reqwest::blocking::get(format!(
+        "{}/v1/calendar.ics?token={subscription}",
+        server.base
+    ))
+    .unwrap();
     assert_eq!(feed.status(), 200);
     assert_eq!(
         feed.headers()["content-type"],
@@ -135,6 +141,34 @@ fn the_calendar_feed_takes_its_token_in_the_url(backend: Backend) {
     let denied =
         reqwest::blocking::get(format!("{}/v1/calendar.ics?token=guess", server.base)).unwrap();
     assert_eq!(denied.status(), 401);
+    // Any other token in a URL would hand a read (or write) credential to the
+    // subscribing service: refused, saying which token to use.
+    let leaked =
+        reqwest::blocking::get(format!("{}/v1/calendar.ics?token={viewer}", server.base)).unwrap();
+    assert_eq!(leaked.status(), 403);
+    let body: serde_json::Value = leaked.json().unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("--role feed"),
+        "{body}"
+    );
+    // In a header, any role reads the feed; a feed token reads nothing else.
+    let http = reqwest::blocking::Client::new();
+    let with = |path: &str, token: &str| {
+        http.get(format!("{}{path}", server.base))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(with("/v1/calendar.ics", &viewer), 200);
+    assert_eq!(with("/v1/calendar.ics", &subscription), 200);
+    for path in [
+        "/v1/plan",
+        "/v1/gate?env=prod&service=ingress",
+        "/v1/changes",
+    ] {
+        assert_eq!(with(path, &subscription), 403, "{path}");
+    }
 }
 
 fn token_creation_refuses_bad_roles_and_names(backend: Backend) {

@@ -322,6 +322,20 @@ CREATE TABLE sync_status (
 );
 "#;
 
+/// The `feed` role (reads only the iCalendar feed; the one token a URL may
+/// carry). SQLite cannot change a CHECK, so the table is rebuilt, its rows kept.
+const V12_FEED_ROLE: &str = r#"
+CREATE TABLE server_tokens_v12 (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('feed', 'viewer', 'editor', 'approver', 'admin')),
+    created_at TEXT NOT NULL
+);
+INSERT INTO server_tokens_v12 SELECT token_sha256, user_name, role, created_at FROM server_tokens;
+DROP TABLE server_tokens;
+ALTER TABLE server_tokens_v12 RENAME TO server_tokens;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -336,6 +350,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V9_SYNC_CLIENT),
         M::up(V10_SYNC_PENDING),
         M::up(V11_SYNC_INFLIGHT),
+        M::up(V12_FEED_ROLE),
     ])
 }
 
@@ -377,5 +392,39 @@ mod tests {
                 ("r2".into(), r#"["a"]"#.into(), r#"["r1"]"#.into())
             ]
         );
+    }
+
+    #[test]
+    fn version_12_keeps_the_tokens_and_takes_feed_tokens() {
+        use rusqlite::Connection;
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 11).unwrap();
+        conn.execute_batch(
+            "INSERT INTO server_tokens VALUES ('h1', 'ana', 'admin', '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+        assert!(conn
+            .execute_batch("INSERT INTO server_tokens VALUES ('h2', 'cal', 'feed', 'x');")
+            .is_err());
+        super::migrations().to_latest(&mut conn).unwrap();
+        conn.execute_batch("INSERT INTO server_tokens VALUES ('h2', 'cal', 'feed', 'x');")
+            .unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT user_name, role FROM server_tokens ORDER BY token_sha256")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("ana".into(), "admin".into()),
+                ("cal".into(), "feed".into())
+            ]
+        );
+        assert!(conn
+            .execute_batch("INSERT INTO server_tokens VALUES ('h3', 'x', 'root', 'x');")
+            .is_err());
     }
 }
