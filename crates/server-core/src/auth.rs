@@ -69,8 +69,26 @@ pub fn create_token(
     store: &mut dyn ServerStore,
     user: &str,
     role: &str,
+    expires: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, ApiError> {
+    // How long it lasts: an ISO 8601 duration (P90D, PT12H), at most a year.
+    let expires_at = match expires {
+        None => None,
+        Some(text) => {
+            let length = relcal_domain::PlanDuration::parse(text.trim())
+                .map_err(|e| ApiError::new(ErrorCode::Validation, format!("--expires: {e}")))?;
+            // Days count on UTC's wall clock: exact days.
+            let at = length.end_from(now.naive_utc(), relcal_domain::Tz::UTC);
+            if at <= now {
+                return Err(ApiError::new(
+                    ErrorCode::Validation,
+                    "--expires: give a length above zero, such as P90D",
+                ));
+            }
+            Some(utc(at))
+        }
+    };
     let user = user.trim();
     if user.is_empty() || user.len() > 100 {
         return Err(ApiError::new(
@@ -99,17 +117,75 @@ pub fn create_token(
         object_kind: "user".into(),
         object_id: user.into(),
         before: None,
-        after: Some(serde_json::json!({ "user": user, "role": role.as_str() }).to_string()),
+        after: Some(
+            serde_json::json!({ "user": user, "role": role.as_str(), "expires_at": expires_at })
+                .to_string(),
+        ),
     };
-    store.add_token(&digest(&token), user, role.as_str(), &utc(now), &[rec])?;
+    store.add_token(
+        &digest(&token),
+        user,
+        role.as_str(),
+        &utc(now),
+        expires_at.as_deref(),
+        &[rec],
+    )?;
     Ok(token)
 }
 
-/// The user a bearer token belongs to, if it has at least `needed`.
+/// Every token the server knows: id, user, role, created, expires, last used
+/// (never the token itself: only its hash is stored).
+pub fn list_tokens(store: &mut dyn ServerStore) -> Result<Vec<crate::TokenRecord>, ApiError> {
+    store.tokens()
+}
+
+/// Revokes the token with `id` (from [`list_tokens`]): its next request gets 401.
+pub fn revoke_token(
+    store: &mut dyn ServerStore,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::TokenRecord, ApiError> {
+    let id = id.trim().to_ascii_lowercase();
+    if id.len() != crate::TOKEN_ID_LEN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "ID: \"{id}\" is not a token id; `relcal-server token list` shows them ({} hex digits)",
+                crate::TOKEN_ID_LEN
+            ),
+        ));
+    }
+    let Some(token) = store.tokens()?.into_iter().find(|t| t.id == id) else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no token has the id {id}"),
+        ));
+    };
+    let rec = AuditRecord {
+        at: utc(now),
+        actor: "relcal-server".into(),
+        action: "server.token_revoke".into(),
+        object_kind: "user".into(),
+        object_id: token.user.clone(),
+        before: Some(serde_json::json!({ "id": id, "role": token.role }).to_string()),
+        after: None,
+    };
+    if !store.revoke_token(&id, &[rec])? {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no token has the id {id}"),
+        ));
+    }
+    Ok(token)
+}
+
+/// The user a bearer token belongs to at `now`, if it has at least `needed`
+/// and has not expired; the request is noted as its last use.
 pub fn authenticate(
     store: &mut dyn ServerStore,
     token: Option<&str>,
     needed: Role,
+    now: DateTime<Utc>,
 ) -> Result<Principal, ApiError> {
     let token = token
         .map(str::trim)
@@ -120,9 +196,20 @@ pub fn authenticate(
                 "a bearer token is required (Authorization: Bearer …)",
             )
         })?;
-    let (user, role) = store
-        .token_owner(&digest(token))?
+    let sha = digest(token);
+    let record = store
+        .token(&sha)?
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the token is not valid"))?;
+    if let Some(expires_at) = &record.expires_at {
+        let expired = DateTime::parse_from_rfc3339(expires_at).map_or(true, |t| t.to_utc() <= now);
+        if expired {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                format!("the token expired at {expires_at}; ask for a new one"),
+            ));
+        }
+    }
+    let (user, role) = (record.user, record.role);
     let role = Role::parse(&role).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Internal,
@@ -139,6 +226,7 @@ pub fn authenticate(
             ),
         ));
     }
+    store.touch_token(&sha, &utc(now), &utc(now - chrono::Duration::minutes(1)))?;
     Ok(Principal { user, role })
 }
 

@@ -14,6 +14,11 @@ mod auth;
 mod merge;
 mod store;
 
-pub use auth::{authenticate, create_token, import_server_plan, server_ics, Principal, Role};
+pub use auth::{
+    authenticate, create_token, import_server_plan, list_tokens, revoke_token, server_ics,
+    Principal, Role,
+};
 pub use merge::{apply_mutations, changes_since};
-pub use store::{server_calendar, ChangeWrite, ServerStore, SyncRow, WarmCalendar};
+pub use store::{
+    server_calendar, ChangeWrite, ServerStore, SyncRow, TokenRecord, WarmCalendar, TOKEN_ID_LEN,
+};

@@ -21,6 +21,26 @@ pub struct SyncRow {
     pub object: Option<String>,
 }
 
+/// A server token as it is stored: never the token itself, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRecord {
+    /// Its id (the first 12 hex digits of its SHA-256): what `token revoke` takes.
+    pub id: String,
+    /// Whose it is.
+    pub user: String,
+    /// Its role.
+    pub role: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// When it stops working, if ever (RFC 3339).
+    pub expires_at: Option<String>,
+    /// When a request last came with it (to the minute), if ever.
+    pub last_used_at: Option<String>,
+}
+
+/// How many hex digits of a token's hash make its id.
+pub const TOKEN_ID_LEN: usize = 12;
+
 /// One accepted change, written whole or not at all.
 pub struct ChangeWrite<'a> {
     /// The whole calendar after the change (validated).
@@ -48,17 +68,27 @@ pub trait ServerStore: Send {
     fn calendar(&mut self) -> Result<Option<Plan>, ApiError>;
     /// Replaces the calendar (an import), audited.
     fn replace_calendar(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), ApiError>;
-    /// A token's user and role, by the token's SHA-256.
-    fn token_owner(&mut self, token_sha256: &str) -> Result<Option<(String, String)>, ApiError>;
-    /// Stores a token's SHA-256 for a user and role, audited.
+    /// A token, by its SHA-256.
+    fn token(&mut self, token_sha256: &str) -> Result<Option<TokenRecord>, ApiError>;
+    /// Stores a token's SHA-256 for a user and role (until `expires_at`, if
+    /// given), audited.
     fn add_token(
         &mut self,
         token_sha256: &str,
         user: &str,
         role: &str,
         at: &str,
+        expires_at: Option<&str>,
         audit: &[AuditRecord],
     ) -> Result<(), ApiError>;
+    /// Every token, oldest first.
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, ApiError>;
+    /// Removes the token whose hash starts with `id` (a full id), audited;
+    /// `false` when there is none.
+    fn revoke_token(&mut self, id: &str, audit: &[AuditRecord]) -> Result<bool, ApiError>;
+    /// Notes that a request came with the token at `at`, unless one already
+    /// did since `since` (so a busy token costs a write a minute, not one a request).
+    fn touch_token(&mut self, token_sha256: &str, at: &str, since: &str) -> Result<(), ApiError>;
     /// How many changes the log holds.
     fn log_len(&mut self) -> Result<u64, ApiError>;
     /// The calendar's version: the audit trail's last entry, which every

@@ -79,6 +79,22 @@ enum TokenCommand {
         /// feed; the only token a URL may carry).
         #[arg(long)]
         role: String,
+        /// How long it works, as an ISO 8601 duration (P90D, PT12H; at most a
+        /// year); without it, until revoked.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List every token: id, user, role, created, expires, last used (never
+    /// the token itself).
+    List {
+        /// text (a table) or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// Revoke a token by its id (from `token list`): its next request gets 401.
+    Revoke {
+        /// The token's id.
+        id: String,
     },
 }
 
@@ -249,7 +265,12 @@ async fn warm_plan(
 ) -> Result<Arc<relcal_api::Plan>, Failure> {
     let served = shared.clone();
     with_store(shared, move |s| {
-        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            Role::Viewer,
+            relcal_api::clock::now(),
+        )?;
         Ok(served.warm.plan(s)?)
     })
     .await
@@ -280,7 +301,7 @@ async fn calendar_ics(
     };
     let served = store.clone();
     let plan = with_store(store, move |s| {
-        let who = relcal_server_core::authenticate(s, token.as_deref(), Role::Feed)?;
+        let who = relcal_server_core::authenticate(s, token.as_deref(), Role::Feed, relcal_api::clock::now())?;
         if in_url && who.role != Role::Feed {
             return Err(Failure(ApiError::new(
                 ErrorCode::Forbidden,
@@ -328,6 +349,7 @@ async fn whoami(
             s,
             token.as_deref(),
             Role::Viewer,
+            relcal_api::clock::now(),
         )?))
     })
     .await
@@ -359,7 +381,12 @@ async fn changes(
             })?,
     };
     with_store(store, move |s| {
-        relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            Role::Viewer,
+            relcal_api::clock::now(),
+        )?;
         Ok(Json(relcal_server_core::changes_since(
             s,
             since,
@@ -402,7 +429,12 @@ async fn mutations(
         .map(str::to_owned);
     let body = with_store(store, move |s| {
         // Who asks comes first: a stranger learns nothing about the request.
-        let who = relcal_server_core::authenticate(s, token.as_deref(), Role::Viewer)?;
+        let who = relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            Role::Viewer,
+            relcal_api::clock::now(),
+        )?;
         let key = key.ok_or_else(|| {
             Failure(ApiError::new(
                 ErrorCode::Validation,
@@ -517,7 +549,12 @@ fn main() -> ExitCode {
         let mut store = open(cli.db, cli.database_url)?;
         match cli.command {
             Some(Command::Token {
-                command: TokenCommand::Create { user, role },
+                command:
+                    TokenCommand::Create {
+                        user,
+                        role,
+                        expires,
+                    },
             }) => {
                 say!(
                     "{}",
@@ -525,8 +562,64 @@ fn main() -> ExitCode {
                         store.as_mut(),
                         &user,
                         &role,
+                        expires.as_deref(),
                         relcal_api::clock::now()
                     )?
+                );
+                Ok(())
+            }
+            Some(Command::Token {
+                command: TokenCommand::List { format },
+            }) => {
+                let tokens = relcal_server_core::list_tokens(store.as_mut())?;
+                match format.as_str() {
+                    "json" => say!(
+                        "{}",
+                        serde_json::to_string_pretty(&tokens).unwrap_or_default()
+                    ),
+                    "text" => {
+                        say!(
+                            "{:<12}  {:<20}  {:<8}  {:<20}  {:<20}  last used",
+                            "id",
+                            "user",
+                            "role",
+                            "created",
+                            "expires"
+                        );
+                        for t in &tokens {
+                            say!(
+                                "{:<12}  {:<20}  {:<8}  {:<20}  {:<20}  {}",
+                                t.id,
+                                t.user,
+                                t.role,
+                                t.created_at,
+                                t.expires_at.as_deref().unwrap_or("never"),
+                                t.last_used_at.as_deref().unwrap_or("never")
+                            );
+                        }
+                    }
+                    other => {
+                        return Err(ApiError::new(
+                            ErrorCode::Validation,
+                            format!("--format: \"{other}\" is not text or json"),
+                        ))
+                    }
+                }
+                Ok(())
+            }
+            Some(Command::Token {
+                command: TokenCommand::Revoke { id },
+            }) => {
+                let gone = relcal_server_core::revoke_token(
+                    store.as_mut(),
+                    &id,
+                    relcal_api::clock::now(),
+                )?;
+                say!(
+                    "revoked {} ({}, {}): its next request gets 401",
+                    gone.id,
+                    gone.user,
+                    gone.role
                 );
                 Ok(())
             }

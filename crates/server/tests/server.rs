@@ -8,7 +8,7 @@
 )]
 
 mod common;
-use common::{start, token, Backend, Server, ServerDb};
+use common::{server_cmd, start, start_at, token, Backend, Server, ServerDb};
 use std::process::Command;
 
 fn setup(backend: Backend) -> (tempfile::TempDir, ServerDb, String) {
@@ -241,7 +241,120 @@ fn bad_requests_get_json_errors_and_an_oversized_body_gets_413(backend: Backend)
     );
 }
 
+fn tokens_are_listed_without_the_secret_revoked_and_expire(backend: Backend) {
+    let (_dir, db, viewer) = setup(backend);
+    let made = server_cmd(
+        &db,
+        &[
+            "token",
+            "create",
+            "--user",
+            "ci",
+            "--role",
+            "viewer",
+            "--expires",
+            "P1D",
+        ],
+        Some("2026-12-01T09:00:00Z"),
+    );
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let ci = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let bad = server_cmd(
+        &db,
+        &[
+            "token",
+            "create",
+            "--user",
+            "x",
+            "--role",
+            "viewer",
+            "--expires",
+            "soon",
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--expires"));
+
+    // Within its day it works; the day after, 401 saying it expired.
+    let whoami = |server: &Server, token: &str| {
+        reqwest::blocking::Client::new()
+            .get(format!("{}/v1/whoami", server.base))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+    };
+    let during = start_at(&db, Some("2026-12-01T10:00:00Z"));
+    assert_eq!(whoami(&during, &ci).status(), 200);
+    drop(during);
+    let after = start_at(&db, Some("2026-12-02T09:00:01Z"));
+    let expired = whoami(&after, &ci);
+    assert_eq!(expired.status(), 401);
+    let body: serde_json::Value = expired.json().unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired at 2026-12-02T09:00:00Z"),
+        "{body}"
+    );
+    drop(after);
+
+    // The list: ids, users, roles, dates, last use; never a token.
+    let server = start(&db);
+    assert_eq!(whoami(&server, &viewer).status(), 200);
+    let listed = server_cmd(&db, &["token", "list", "--format", "json"], None);
+    assert_eq!(listed.status.code(), Some(0));
+    let text = String::from_utf8(listed.stdout).unwrap();
+    assert!(!text.contains(&viewer) && !text.contains(&ci), "{text}");
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ana = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["user"] == "ana")
+        .unwrap()
+        .clone();
+    let ci_row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["user"] == "ci")
+        .unwrap()
+        .clone();
+    assert_eq!(ci_row["expires_at"], "2026-12-02T09:00:00Z", "{text}");
+    assert_eq!(ana["expires_at"], serde_json::Value::Null);
+    assert!(ana["last_used_at"].is_string(), "{text}");
+    let table = String::from_utf8(server_cmd(&db, &["token", "list"], None).stdout).unwrap();
+    assert!(
+        table.contains(ana["id"].as_str().unwrap()) && table.contains("never"),
+        "{table}"
+    );
+
+    // Revoked: the next request gets 401; an unknown id is refused.
+    let id = ana["id"].as_str().unwrap();
+    let revoked = server_cmd(&db, &["token", "revoke", id], None);
+    assert_eq!(
+        revoked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    assert_eq!(whoami(&server, &viewer).status(), 401);
+    let again = server_cmd(&db, &["token", "revoke", id], None);
+    assert_eq!(again.status.code(), Some(2));
+    let garbage = server_cmd(&db, &["token", "revoke", "nope"], None);
+    assert_eq!(garbage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&garbage.stderr).contains("token id"));
+}
+
 on_both_backends!(
+    tokens_are_listed_without_the_secret_revoked_and_expire,
     bad_requests_get_json_errors_and_an_oversized_body_gets_413,
     every_endpoint_needs_a_valid_token,
     the_gate_answers_pipelines_like_relcal_gate,

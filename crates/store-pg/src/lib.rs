@@ -14,7 +14,7 @@
 use postgres::{Client, NoTls, Transaction};
 use relcal_domain::{chain, AuditRecord, ObjectKind, Plan};
 use relcal_protocol::{ApiError, ErrorCode};
-use relcal_server_core::{ChangeWrite, ServerStore, SyncRow};
+use relcal_server_core::{ChangeWrite, ServerStore, SyncRow, TokenRecord, TOKEN_ID_LEN};
 use serde_json::Value;
 
 /// The advisory lock every write transaction takes first.
@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS server_tokens (
     role TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+ALTER TABLE server_tokens ADD COLUMN IF NOT EXISTS expires_at TEXT;
+ALTER TABLE server_tokens ADD COLUMN IF NOT EXISTS last_used_at TEXT;
 CREATE TABLE IF NOT EXISTS sync_log (
     seq BIGSERIAL PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -75,6 +77,21 @@ fn db_error(e: postgres::Error) -> ApiError {
         ErrorCode::Internal
     };
     ApiError::new(code, format!("PostgreSQL: {e}"))
+}
+
+const TOKEN_SELECT: &str =
+    "SELECT token_sha256, user_name, role, created_at, expires_at, last_used_at FROM server_tokens";
+
+fn token_record(r: &postgres::Row) -> TokenRecord {
+    let sha: String = r.get(0);
+    TokenRecord {
+        id: sha.chars().take(TOKEN_ID_LEN).collect(),
+        user: r.get(1),
+        role: r.get(2),
+        created_at: r.get(3),
+        expires_at: r.get(4),
+        last_used_at: r.get(5),
+    }
 }
 
 fn seq(v: i64) -> u64 {
@@ -269,14 +286,14 @@ impl ServerStore for PgStore {
         tx.commit().map_err(db_error)
     }
 
-    fn token_owner(&mut self, token_sha256: &str) -> Result<Option<(String, String)>, ApiError> {
+    fn token(&mut self, token_sha256: &str) -> Result<Option<TokenRecord>, ApiError> {
         self.read(|c| {
             Ok(c.query_opt(
-                "SELECT user_name, role FROM server_tokens WHERE token_sha256 = $1",
+                &format!("{TOKEN_SELECT} WHERE token_sha256 = $1"),
                 &[&token_sha256],
             )
             .map_err(db_error)?
-            .map(|r| (r.get(0), r.get(1))))
+            .map(|r| token_record(&r)))
         })
     }
 
@@ -286,16 +303,59 @@ impl ServerStore for PgStore {
         user: &str,
         role: &str,
         at: &str,
+        expires_at: Option<&str>,
         audit: &[AuditRecord],
     ) -> Result<(), ApiError> {
         let mut tx = self.write()?;
         tx.execute(
-            "INSERT INTO server_tokens (token_sha256, user_name, role, created_at) VALUES ($1, $2, $3, $4)",
-            &[&token_sha256, &user, &role, &at],
+            "INSERT INTO server_tokens (token_sha256, user_name, role, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&token_sha256, &user, &role, &at, &expires_at],
         )
         .map_err(db_error)?;
         append_audit(&mut tx, audit)?;
         tx.commit().map_err(db_error)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, ApiError> {
+        self.read(|c| {
+            Ok(c.query(
+                &format!("{TOKEN_SELECT} ORDER BY created_at, token_sha256"),
+                &[],
+            )
+            .map_err(db_error)?
+            .iter()
+            .map(token_record)
+            .collect())
+        })
+    }
+
+    fn revoke_token(&mut self, id: &str, audit: &[AuditRecord]) -> Result<bool, ApiError> {
+        let mut tx = self.write()?;
+        let gone = tx
+            .execute(
+                "DELETE FROM server_tokens WHERE starts_with(token_sha256, $1)",
+                &[&id],
+            )
+            .map_err(db_error)?;
+        if gone == 0 {
+            return Ok(false);
+        }
+        append_audit(&mut tx, audit)?;
+        tx.commit().map_err(db_error)?;
+        Ok(true)
+    }
+
+    fn touch_token(&mut self, token_sha256: &str, at: &str, since: &str) -> Result<(), ApiError> {
+        self.read(|c| {
+            c.execute(
+                "UPDATE server_tokens SET last_used_at = $2
+                 WHERE token_sha256 = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+                &[&token_sha256, &at, &since],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
     }
 
     fn calendar_version(&mut self) -> Result<u64, ApiError> {

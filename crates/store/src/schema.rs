@@ -336,6 +336,12 @@ DROP TABLE server_tokens;
 ALTER TABLE server_tokens_v12 RENAME TO server_tokens;
 "#;
 
+/// Tokens that expire, and when each was last used (`relcal-server token list`).
+const V13_TOKEN_LIFECYCLE: &str = r#"
+ALTER TABLE server_tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE server_tokens ADD COLUMN last_used_at TEXT;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -351,6 +357,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V10_SYNC_PENDING),
         M::up(V11_SYNC_INFLIGHT),
         M::up(V12_FEED_ROLE),
+        M::up(V13_TOKEN_LIFECYCLE),
     ])
 }
 
@@ -406,7 +413,7 @@ mod tests {
         assert!(conn
             .execute_batch("INSERT INTO server_tokens VALUES ('h2', 'cal', 'feed', 'x');")
             .is_err());
-        super::migrations().to_latest(&mut conn).unwrap();
+        super::migrations().to_version(&mut conn, 12).unwrap();
         conn.execute_batch("INSERT INTO server_tokens VALUES ('h2', 'cal', 'feed', 'x');")
             .unwrap();
         let rows: Vec<(String, String)> = conn
@@ -426,5 +433,15 @@ mod tests {
         assert!(conn
             .execute_batch("INSERT INTO server_tokens VALUES ('h3', 'x', 'root', 'x');")
             .is_err());
+        // Version 13 adds when each expires and was last used, and keeps them.
+        super::migrations().to_latest(&mut conn).unwrap();
+        let kept: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM server_tokens WHERE expires_at IS NULL AND last_used_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 2);
     }
 }

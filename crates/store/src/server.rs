@@ -5,7 +5,7 @@
 use crate::{Store, SyncWrite};
 use relcal_domain::{AuditRecord, ObjectKind, Plan};
 use relcal_protocol::ApiError;
-use relcal_server_core::{ChangeWrite, ServerStore, SyncRow};
+use relcal_server_core::{ChangeWrite, ServerStore, SyncRow, TokenRecord};
 
 impl ServerStore for Store {
     fn calendar(&mut self) -> Result<Option<Plan>, ApiError> {
@@ -14,7 +14,7 @@ impl ServerStore for Store {
     fn replace_calendar(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), ApiError> {
         Ok(self.replace_plan(plan, audit)?)
     }
-    fn token_owner(&mut self, token_sha256: &str) -> Result<Option<(String, String)>, ApiError> {
+    fn token(&mut self, token_sha256: &str) -> Result<Option<TokenRecord>, ApiError> {
         Ok(self.server_token(token_sha256)?)
     }
     fn add_token(
@@ -23,9 +23,19 @@ impl ServerStore for Store {
         user: &str,
         role: &str,
         at: &str,
+        expires_at: Option<&str>,
         audit: &[AuditRecord],
     ) -> Result<(), ApiError> {
-        Ok(self.add_server_token(token_sha256, user, role, at, audit)?)
+        Ok(self.add_server_token(token_sha256, user, role, at, expires_at, audit)?)
+    }
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, ApiError> {
+        Ok(self.server_tokens()?)
+    }
+    fn revoke_token(&mut self, id: &str, audit: &[AuditRecord]) -> Result<bool, ApiError> {
+        Ok(self.revoke_server_token(id, audit)?)
+    }
+    fn touch_token(&mut self, token_sha256: &str, at: &str, since: &str) -> Result<(), ApiError> {
+        Ok(self.touch_server_token(token_sha256, at, since)?)
     }
     fn log_len(&mut self) -> Result<u64, ApiError> {
         Ok(self.sync_log_len()?)

@@ -3,37 +3,100 @@
 
 use crate::audit::append;
 use crate::{AuditRecord, Store, StoreError};
+use relcal_server_core::{TokenRecord, TOKEN_ID_LEN};
 use rusqlite::{params, OptionalExtension};
 
+const SELECT: &str =
+    "SELECT token_sha256, user_name, role, created_at, expires_at, last_used_at FROM server_tokens";
+
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let sha: String = r.get(0)?;
+    Ok(TokenRecord {
+        id: sha.chars().take(TOKEN_ID_LEN).collect(),
+        user: r.get(1)?,
+        role: r.get(2)?,
+        created_at: r.get(3)?,
+        expires_at: r.get(4)?,
+        last_used_at: r.get(5)?,
+    })
+}
+
 impl Store {
-    /// Adds a server token (its hash) for `user` with `role`.
+    /// Adds a server token (its hash) for `user` with `role`, until
+    /// `expires_at` if given.
     pub fn add_server_token(
         &mut self,
         token_sha256: &str,
         user: &str,
         role: &str,
         created_at: &str,
+        expires_at: Option<&str>,
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
         tx.execute(
-            "INSERT INTO server_tokens (token_sha256, user_name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token_sha256, user, role, created_at],
+            "INSERT INTO server_tokens (token_sha256, user_name, role, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_sha256, user, role, created_at, expires_at],
         )?;
         append(&tx, audit)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// The user and role a token hash belongs to.
-    pub fn server_token(&self, token_sha256: &str) -> Result<Option<(String, String)>, StoreError> {
+    /// The token with this hash.
+    pub fn server_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT user_name, role FROM server_tokens WHERE token_sha256 = ?1",
+                &format!("{SELECT} WHERE token_sha256 = ?1"),
                 [token_sha256],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                record,
             )
             .optional()?)
+    }
+
+    /// Every server token, oldest first.
+    pub fn server_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{SELECT} ORDER BY created_at, token_sha256"))?;
+        let rows = stmt.query_map([], record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Removes the token whose hash starts with `id`, with its audit entry;
+    /// `false` when there is none (nothing written).
+    pub fn revoke_server_token(
+        &mut self,
+        id: &str,
+        audit: &[AuditRecord],
+    ) -> Result<bool, StoreError> {
+        let tx = self.write_transaction()?;
+        let gone = tx.execute(
+            "DELETE FROM server_tokens WHERE substr(token_sha256, 1, ?2) = ?1",
+            params![id, i64::try_from(id.len()).unwrap_or(i64::MAX)],
+        )?;
+        if gone == 0 {
+            return Ok(false);
+        }
+        append(&tx, audit)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Notes a request with the token at `at`, unless one was noted since `since`.
+    pub fn touch_server_token(
+        &mut self,
+        token_sha256: &str,
+        at: &str,
+        since: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE server_tokens SET last_used_at = ?2
+             WHERE token_sha256 = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)",
+            params![token_sha256, at, since],
+        )?;
+        Ok(())
     }
 }

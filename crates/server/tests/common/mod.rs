@@ -204,9 +204,28 @@ pub fn token(db: &ServerDb, user: &str, role: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs `relcal-server ARGS` on `db` (its clock at `now`, if given).
+pub fn server_cmd(db: &ServerDb, args: &[&str], now: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relcal-server"));
+    cmd.args(&db.args).args(args);
+    if let Some(now) = now {
+        cmd.env("RELCAL_NOW", now);
+    }
+    cmd.output().unwrap()
+}
+
 /// Starts the server on a free loopback port.
 pub fn start(db: &ServerDb) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relcal-server"))
+    start_at(db, None)
+}
+
+/// [`start`], with the server's clock at `now` (`RELCAL_NOW`), if given.
+pub fn start_at(db: &ServerDb, now: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_relcal-server"));
+    if let Some(now) = now {
+        command.env("RELCAL_NOW", now);
+    }
+    let mut child = command
         .args(&db.args)
         .args(["--listen", "127.0.0.1:0"])
         .env("RELCAL_LOG", "warn")
