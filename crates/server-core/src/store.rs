@@ -125,13 +125,11 @@ pub trait ServerStore: Send {
 
 /// The calendar, or a clear error when there is none yet.
 pub fn server_calendar(store: &mut dyn ServerStore) -> Result<Plan, ApiError> {
+    // Where it lives (a path, a host) is the server's business, not the client's.
     store.calendar()?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotFound,
-            format!(
-                "{} holds no calendar yet; import a plan first",
-                store.describe()
-            ),
+            "the server holds no calendar yet; import a plan first (relcal-server import)",
         )
     })
 }

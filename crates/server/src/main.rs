@@ -119,6 +119,33 @@ impl IntoResponse for TooLarge {
     }
 }
 
+/// Numbers the failures whose detail stays in the server's log.
+static INCIDENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Failure {
+    /// What the client may see: an internal failure or an unreachable
+    /// database says so with a number to find it by in the server's log, and
+    /// the detail (database errors, paths, hosts) goes only to the log.
+    fn for_client(self) -> ApiError {
+        match self.0.code {
+            ErrorCode::Internal | ErrorCode::Unavailable => {
+                let n = INCIDENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(incident = n, code = ?self.0.code, "{}", self.0.message);
+                let said = if self.0.code == ErrorCode::Internal {
+                    "the server failed to answer"
+                } else {
+                    "the server's database is unavailable; retry the same request"
+                };
+                ApiError::new(
+                    self.0.code,
+                    format!("{said} (incident {n} in the server's log)"),
+                )
+            }
+            _ => self.0,
+        }
+    }
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let status = match self.0.code {
@@ -129,7 +156,7 @@ impl IntoResponse for Failure {
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let mut response = (status, Json(self.0)).into_response();
+        let mut response = (status, Json(self.for_client())).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -160,12 +187,14 @@ async fn with_store<T: Send + 'static>(
     f: impl FnOnce(&mut dyn ServerStore) -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
     tokio::task::spawn_blocking(move || {
-        let mut guard = store.store.lock().map_err(|_| {
-            Failure(ApiError::new(
-                ErrorCode::Internal,
-                "the database is unavailable after an earlier failure",
-            ))
-        })?;
+        // A request that panicked while it held the storage failed alone: its
+        // transaction rolled back as it unwound (SQLite and PostgreSQL alike),
+        // so the next request goes on instead of every one failing from then.
+        let mut guard = store.store.lock().unwrap_or_else(|poisoned| {
+            tracing::error!("a request failed while it held the storage; going on");
+            store.store.clear_poison();
+            poisoned.into_inner()
+        });
         f(guard.as_mut())
     })
     .await
@@ -483,6 +512,36 @@ async fn not_allowed() -> Response {
         .into_response()
 }
 
+/// The request log: method, path (a token in the query shown as `…`),
+/// status and time, one line a request.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri();
+    let query: Vec<String> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .map(|(k, v)| {
+            if k == "token" {
+                format!("{k}=…")
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    let path = if query.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{}", uri.path(), query.join("&"))
+    };
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "relcal_server::request",
+        "{method} {path} {} {} ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}
+
 fn router(store: Shared) -> Router {
     Router::new()
         .route("/v1/gate", get(gate))
@@ -494,6 +553,7 @@ fn router(store: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(store)
 }
 

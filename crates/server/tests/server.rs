@@ -353,7 +353,62 @@ fn tokens_are_listed_without_the_secret_revoked_and_expire(backend: Backend) {
     assert!(String::from_utf8_lossy(&garbage.stderr).contains("token id"));
 }
 
+#[test]
+fn a_database_failure_tells_the_client_nothing_of_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ServerDb::new(Backend::Postgres, dir.path());
+    db.import(relcal_api::DEMO_PLAN);
+    let viewer = String::from_utf8(token(&db, "ana", "viewer").stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let server = start(&db);
+    let pg = db.postgres.as_ref().unwrap();
+    pg.stop();
+    let answer = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/gate?env=prod&service=ingress", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    let body: serde_json::Value = answer.json().unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("incident"), "{message}");
+    for secret in [
+        "PostgreSQL",
+        "postgres",
+        "socket",
+        pg.dir().to_str().unwrap(),
+    ] {
+        assert!(!message.contains(secret), "{message} names {secret}");
+    }
+}
+
+fn an_empty_server_does_not_say_where_its_data_lives(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ServerDb::new(backend, dir.path());
+    let viewer = String::from_utf8(token(&db, "ana", "viewer").stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let server = start(&db);
+    let answer = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/plan", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    let body: serde_json::Value = answer.json().unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("no calendar yet"), "{message}");
+    assert!(
+        !message.contains(dir.path().to_str().unwrap()) && !message.contains("host="),
+        "{message}"
+    );
+}
+
 on_both_backends!(
+    an_empty_server_does_not_say_where_its_data_lives,
     tokens_are_listed_without_the_secret_revoked_and_expire,
     bad_requests_get_json_errors_and_an_oversized_body_gets_413,
     every_endpoint_needs_a_valid_token,

@@ -130,6 +130,27 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// Stops the cluster at once, as a crashed database host would.
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        let _ = pg_command(self.as_root, &self.bin.join("pg_ctl"))
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+    }
+
+    /// Where its socket and files are, which no client may be told.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
