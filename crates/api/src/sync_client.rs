@@ -232,12 +232,42 @@ pub fn sync_once(
         let entries = store.audit_entries(None)?;
         let mut objects: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut last = state.pushed_audit_seq;
+        let mut whole_calendar = None;
         for e in entries.iter().filter(|e| e.seq > state.pushed_audit_seq) {
             last = last.max(e.seq);
-            if e.action.ends_with(".pulled") || ObjectKind::from_noun(&e.object_kind).is_none() {
+            if e.action.ends_with(".pulled") {
+                continue;
+            }
+            if ObjectKind::from_noun(&e.object_kind).is_none() {
+                // An import replaced the calendar: any object may have changed.
+                if e.object_kind == "calendar" {
+                    whole_calendar = Some(e.seq);
+                }
                 continue;
             }
             objects.insert((e.object_kind.clone(), e.object_id.clone()), e.seq);
+        }
+        if let Some(seq) = whole_calendar {
+            // Every object here and every one the server knows: those that
+            // did not change are left out below, the others go out.
+            let doc = stored_plan(store)?.to_json();
+            for kind in ObjectKind::ALL {
+                for object in doc
+                    .get(kind.list())
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(id) = object.get("id").and_then(Value::as_str) {
+                        objects
+                            .entry((kind.noun().to_owned(), id.to_owned()))
+                            .or_insert(seq);
+                    }
+                }
+            }
+            for key in store.sync_known_objects()? {
+                objects.entry(key).or_insert(seq);
+            }
         }
         // Objects a person chose to keep in a conflict go out again, on the
         // server's version they were compared with.

@@ -866,8 +866,43 @@ mod desktops {
         assert_eq!(err.code, relcal_api::ErrorCode::NotFound);
     }
 
+    fn an_import_after_a_sync_reaches_the_server(backend: Backend) {
+        // Issue 14, item 15: the import's audit entry names the calendar, not
+        // an object, and the push used to send nothing for it.
+        let (dir, db, viewer) = setup(backend);
+        let li = String::from_utf8(token(&db, "li", "admin").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+        let mut a = desktop(dir.path(), "a", "li");
+        assert_eq!(sync(&mut a, &server, &li).pulled, 16);
+        // The same calendar, edited: a release moved, one removed, a team renamed.
+        let mut plan: serde_json::Value =
+            serde_json::from_str(&relcal_api::export_plan_json(&a).unwrap()).unwrap();
+        let releases = plan["releases"].as_array_mut().unwrap();
+        releases.retain(|r| r["id"] != "ingress-xmas");
+        for r in releases.iter_mut().filter(|r| r["id"] == "checkout-2.0") {
+            r["start"] = "2026-12-03T15:00:00Z".into();
+            r["end"] = "2026-12-03T17:00:00Z".into();
+        }
+        for t in plan["teams"].as_array_mut().unwrap() {
+            if t["id"] == "payments" {
+                t["name"] = "Payments & billing".into();
+            }
+        }
+        relcal_api::import_plan_text(&mut a, &plan.to_string()).unwrap();
+        let report = sync(&mut a, &server, &li);
+        assert_eq!(report.pushed, 3, "{report:?}");
+        assert_eq!(report.conflicts, 0, "{report:?}");
+        assert_eq!(plan_of(&a), server_plan(&server, &viewer));
+        // Nothing left to send.
+        assert_eq!(sync(&mut a, &server, &li).pushed, 0);
+    }
+
     crate::on_both_backends!(
-        edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict
+        edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict,
+        an_import_after_a_sync_reaches_the_server
     );
 }
 

@@ -151,6 +151,15 @@ impl Store {
         Ok(())
     }
 
+    /// Every object the server has told this desktop of (kind, id), live or deleted.
+    pub fn sync_known_objects(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, id FROM sync_known ORDER BY kind, id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// What this desktop knows of an object on the server: version and copy.
     pub fn sync_known(
         &self,
