@@ -36,13 +36,21 @@ pub struct SyncReport {
     pub conflicts: u32,
 }
 
+/// One object as the server sent it, with who changed it there.
+pub(crate) struct Pulled {
+    pub(crate) kind: String,
+    pub(crate) id: String,
+    pub(crate) object: Option<Value>,
+    /// Recorded in this desktop's audit trail as "{by} (via sync)".
+    pub(crate) by: String,
+}
+
 /// Writes what was pulled here in one go (a calendar's objects may refer to
 /// each other in any order), validated like any edit and audited as pulled
 /// (so it is not pushed back). Returns how many objects changed.
 pub(crate) fn apply_pulled(
     store: &mut Store,
-    pulled: &[(String, String, Option<Value>)],
-    by: &str,
+    pulled: &[Pulled],
     now: DateTime<Utc>,
 ) -> Result<u32, ApiError> {
     let plan = store.load_plan()?;
@@ -55,7 +63,13 @@ pub(crate) fn apply_pulled(
     let mut records = Vec::new();
     let mut catalog_changed = false;
     let mut releases: Vec<String> = Vec::new();
-    for (kind, id, object) in pulled {
+    for Pulled {
+        kind,
+        id,
+        object,
+        by,
+    } in pulled
+    {
         let Some(okind) = ObjectKind::from_noun(kind) else {
             continue;
         };
@@ -332,9 +346,20 @@ pub fn sync_once(
                 // Kept as it is here until a person resolves the conflict.
                 continue;
             }
-            pulled.push((kind.to_owned(), c.id.clone(), c.object.clone()));
+            // Who really made it, as the server authenticated them; a server
+            // before `by` says nothing, and the change counts as pulled by us.
+            let by = match &c.by {
+                Some(author) => format!("{author} (via sync)"),
+                None => format!("{me} (sync)"),
+            };
+            pulled.push(Pulled {
+                kind: kind.to_owned(),
+                id: c.id.clone(),
+                object: c.object.clone(),
+                by,
+            });
         }
-        report.pulled += apply_pulled(store, &pulled, &format!("{me} (sync)"), now)?;
+        report.pulled += apply_pulled(store, &pulled, now)?;
         state.cursor = page.cursor;
         if !page.more {
             break;

@@ -148,8 +148,15 @@ pub fn resolve_sync_conflict(
             .sync_known(&kind, &id)?
             .and_then(|(_, o)| o)
             .and_then(|o| serde_json::from_str(&o).ok());
+        // Taking the server's copy is this person's choice: recorded as theirs.
         let me = store.actor().to_owned();
-        apply_pulled(store, &[(kind, id, theirs)], &format!("{me} (sync)"), now)?;
+        let pulled = crate::sync_client::Pulled {
+            kind,
+            id,
+            object: theirs,
+            by: format!("{me} (sync)"),
+        };
+        apply_pulled(store, &[pulled], now)?;
     }
     Ok(())
 }

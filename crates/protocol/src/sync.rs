@@ -23,6 +23,10 @@ pub struct Change {
     pub version: u64,
     /// The object as plan-file JSON, or null when it was deleted (a tombstone).
     pub object: Option<Value>,
+    /// Who made the change, as the server authenticated them (absent from
+    /// servers before this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// Changes after a cursor.

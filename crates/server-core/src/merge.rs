@@ -87,6 +87,7 @@ pub fn changes_since(
                 id: r.id,
                 version: r.version,
                 object,
+                by: Some(r.by),
             })
         })
         .collect::<Result<_, ApiError>>()?;

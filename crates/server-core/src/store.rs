@@ -19,6 +19,8 @@ pub struct SyncRow {
     pub version: u64,
     /// The object (JSON text), or `None` for a deletion.
     pub object: Option<String>,
+    /// Who made the change (the authenticated user).
+    pub by: String,
 }
 
 /// A server token as it is stored: never the token itself, only its hash.

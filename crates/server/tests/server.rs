@@ -900,9 +900,35 @@ mod desktops {
         assert_eq!(sync(&mut a, &server, &li).pushed, 0);
     }
 
+    fn a_pulled_change_keeps_its_real_author_in_the_audit_trail(backend: Backend) {
+        let (dir, db, _viewer) = setup(backend);
+        let [li, omar] = ["li", "omar"].map(|user| {
+            String::from_utf8(token(&db, user, "editor").stdout)
+                .unwrap()
+                .trim()
+                .to_owned()
+        });
+        let server = start(&db);
+        let mut a = desktop(dir.path(), "a", "li");
+        let mut b = desktop(dir.path(), "b", "omar");
+        sync(&mut a, &server, &li);
+        sync(&mut b, &server, &omar);
+        let mut input = relcal_api::release_input(&b, "checkout-2.0").unwrap();
+        input.owner = Some("omar".into());
+        relcal_api::save_release(&mut b, input, at("2026-11-25T00:00:00Z")).unwrap();
+        sync(&mut b, &server, &omar);
+        assert_eq!(sync(&mut a, &server, &li).pulled, 1);
+        let trail = relcal_api::audit_log(&a, Some("checkout-2.0")).unwrap();
+        let last = trail.iter().max_by_key(|e| e.seq).unwrap();
+        // omar made it, as the server authenticated him; li only received it.
+        assert_eq!(last.actor, "omar (via sync)", "{trail:?}");
+        assert_eq!(last.action, "release.pulled");
+    }
+
     crate::on_both_backends!(
         edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict,
-        an_import_after_a_sync_reaches_the_server
+        an_import_after_a_sync_reaches_the_server,
+        a_pulled_change_keeps_its_real_author_in_the_audit_trail
     );
 }
 

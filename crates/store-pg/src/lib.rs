@@ -394,7 +394,7 @@ impl ServerStore for PgStore {
         self.read(|c| {
             let rows = c
                 .query(
-                    "SELECT seq, kind, id, version, object FROM sync_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    "SELECT seq, kind, id, version, object, by_user FROM sync_log WHERE seq > $1 ORDER BY seq LIMIT $2",
                     &[&int(since), &i64::try_from(limit).unwrap_or(i64::MAX)],
                 )
                 .map_err(db_error)?;
@@ -406,6 +406,7 @@ impl ServerStore for PgStore {
                     id: r.get(2),
                     version: seq(r.get(3)),
                     object: r.get(4),
+                    by: r.get(5),
                 })
                 .collect())
         })

@@ -36,7 +36,7 @@ impl Store {
     /// Up to `limit` changes after `since`, in order.
     pub fn sync_log_after(&self, since: u64, limit: usize) -> Result<Vec<SyncRow>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, kind, id, version, object FROM sync_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, kind, id, version, object, by FROM sync_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![since, limit as i64], |r| {
             Ok(SyncRow {
@@ -45,6 +45,7 @@ impl Store {
                 id: r.get(2)?,
                 version: r.get(3)?,
                 object: r.get(4)?,
+                by: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
