@@ -6,8 +6,35 @@
 use relcal_protocol::{ApiError, ErrorCode, GitHubReleases, GitLabDeployment, GitLabFreezePeriod};
 use std::time::Duration;
 
+/// Follows a redirect only to the same scheme, host and port. reqwest drops
+/// `Authorization` on a cross-host redirect but not GitLab's `PRIVATE-TOKEN`:
+/// a forge that redirects elsewhere gets its answer, not the token.
+fn same_origin_only() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let origin = |u: &reqwest::Url| {
+            (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_owned),
+                u.port_or_known_default(),
+            )
+        };
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| origin(first) == origin(attempt.url()));
+        if !same {
+            attempt.stop()
+        } else if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 fn client() -> Result<reqwest::blocking::Client, ApiError> {
     reqwest::blocking::Client::builder()
+        .redirect(same_origin_only())
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("relcal/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -36,6 +63,21 @@ fn url(base: &str, segments: &[&str], query: &[(&str, &str)]) -> Result<reqwest:
 
 fn failed(what: &str, r: reqwest::blocking::Response) -> ApiError {
     let status = r.status();
+    if status.is_redirection() {
+        let to = r
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("elsewhere")
+            .to_owned();
+        return ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "{what}: the server redirects to another host ({to}); the token is not sent there. \
+                 Give the URL of the API itself"
+            ),
+        );
+    }
     let body = r.text().unwrap_or_default();
     let message = serde_json::from_str::<serde_json::Value>(&body)
         .ok()

@@ -422,3 +422,62 @@ fn the_connections_a_calendar_follows_run_together_and_each_run_is_recorded() {
         .any(|r| r.source == "GitLab freeze periods" && r.error.is_some()));
     keyring_core::unset_default_store();
 }
+
+#[test]
+fn a_token_never_follows_a_redirect_to_another_host() {
+    // The "other host": another loopback port, recording what arrives.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere_url = format!("http://{}", elsewhere.local_addr().unwrap());
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = got.clone();
+    std::thread::spawn(move || {
+        for conn in elsewhere.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                log.lock().unwrap().push(line.trim().to_ascii_lowercase());
+            }
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]"
+            );
+        }
+    });
+    // The forge: every request is sent on to the other host.
+    let forge = TcpListener::bind("127.0.0.1:0").unwrap();
+    let forge_url = format!("http://{}", forge.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in forge.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut first = String::new();
+            reader.read_line(&mut first).unwrap_or(0);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+            }
+            let target = first.split(' ').nth(1).unwrap_or_default().to_owned();
+            let _ = write!(
+                conn,
+                "HTTP/1.1 302 Found\r\nlocation: {elsewhere_url}{target}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    let gitlab = relcal_http::GitLab::new(&forge_url, Some("glpat-secret".into())).unwrap();
+    let err = gitlab.freeze_periods("acme/checkout").unwrap_err();
+    assert_eq!(err.code, ErrorCode::Validation, "{}", err.message);
+    assert!(
+        err.message.contains("redirects to another host"),
+        "{}",
+        err.message
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let seen = got.lock().unwrap();
+    assert!(seen.is_empty(), "the other host was asked: {seen:?}");
+}
