@@ -44,7 +44,8 @@ impl Default for LiveSlot {
 #[derive(Default)]
 pub struct LiveCell {
     slot: Mutex<LiveSlot>,
-    reopen: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Starts an opening thread; `false` when none could be started.
+    reopen: OnceLock<Box<dyn Fn() -> bool + Send + Sync>>,
 }
 
 impl LiveCell {
@@ -54,8 +55,11 @@ impl LiveCell {
         let Some(reopen) = self.reopen.get() else {
             return false;
         };
-        *slot = LiveSlot::default();
-        reopen();
+        *slot = if reopen() {
+            LiveSlot::default()
+        } else {
+            LiveSlot::Unavailable(Instant::now())
+        };
         true
     }
 }
@@ -78,13 +82,19 @@ pub fn open_in_background<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
     let again = app.clone();
     // Later openings (after a change to freezes or teams, or a failure) go
     // the same way.
-    let _ = app.state::<AppState>().live.reopen.set(Box::new(move || {
-        start_opening(again.clone());
-    }));
-    start_opening(app);
+    let _ = app
+        .state::<AppState>()
+        .live
+        .reopen
+        .set(Box::new(move || start_opening(again.clone())));
+    if !start_opening(app.clone()) {
+        *slot(&app.state::<AppState>()) = LiveSlot::Unavailable(Instant::now());
+    }
 }
 
-fn start_opening<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
+/// Starts the opening thread; `false` when it could not be started (the
+/// caller, who may hold the slot, marks it unavailable).
+fn start_opening<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> bool {
     let handle = app.clone();
     let spawned = std::thread::Builder::new()
         .name("relcal-open".into())
@@ -103,9 +113,12 @@ fn start_opening<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
             drop(slot);
             let _ = app.emit(OPENING_EVENT, None::<OpenProgress>);
         });
-    if let Err(e) = spawned {
-        tracing::warn!("cannot start the calendar's opening thread: {e}");
-        *slot(&app.state::<AppState>()) = LiveSlot::Unavailable(Instant::now());
+    match spawned {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!("cannot start the calendar's opening thread: {e}");
+            false
+        }
     }
 }
 
@@ -200,6 +213,7 @@ mod tests {
         let counted = calls.clone();
         let _ = cell.reopen.set(Box::new(move || {
             counted.fetch_add(1, Ordering::SeqCst);
+            true
         }));
         (cell, calls)
     }

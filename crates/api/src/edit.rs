@@ -133,6 +133,9 @@ fn commit(
         .and_then(|l| position(l, id).map(|i| l[i].clone()));
     let deleted = new_value.is_none();
     let changed = relcal_domain::parse_plan_value(doc)?;
+    // The object as it is stored now (defaults left out, as a read gives it):
+    // what an undo compares the stored object with.
+    let stored_after = relcal_domain::object_in(&changed.to_json(), kind, id);
     let (before_list, before) = reports(relcal_domain::check(plan, now));
     let (after_list, after) = reports(relcal_domain::check(&changed, now));
     let action = match (&previous, deleted) {
@@ -176,7 +179,7 @@ fn commit(
             kind,
             id: id.to_owned(),
             before: previous.as_ref().map(|p| p.value.to_string()),
-            after: new_value.as_ref().map(Value::to_string),
+            after: stored_after.as_ref().map(Value::to_string),
             position: previous.as_ref().map(|p| p.position),
         },
         before,

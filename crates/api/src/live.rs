@@ -348,6 +348,9 @@ impl Live {
         send: &mut dyn FnMut(&crate::OutgoingNotice) -> Result<(), String>,
     ) -> Result<crate::NotifyRun, ApiError> {
         use crate::notify::{conflict_key, notice_range, run_on, run_since, ErrorConflict};
+        // The app's caller has just brought it up to date (and opens it again
+        // on its own thread when it must); this catches only a write that
+        // landed in between.
         self.refresh_or_reopen(store, now)?;
         let settings = crate::notify_settings(store)?;
         let Some(warm) = &self.warm else {

@@ -348,8 +348,17 @@ pub fn sync_once(
             }
             // Who really made it, as the server authenticated them; a server
             // before `by` says nothing, and the change counts as pulled by us.
+            // A name, as the server says it: printable and short (a server
+            // could send anything), and who received it.
             let by = match &c.by {
-                Some(author) => format!("{author} (via sync)"),
+                Some(author) => {
+                    let author: String = author
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(100)
+                        .collect();
+                    format!("{author} (via sync, pulled by {me})")
+                }
                 None => format!("{me} (sync)"),
             };
             pulled.push(Pulled {

@@ -123,6 +123,20 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
         .as_deref()
         .map(|t| object(kind, id, "after", t))
         .transpose()?;
+    // An undo puts back the object it names, never another one.
+    for (which, copy) in [("before", &before), ("after", &after)] {
+        if let Some(copy) = copy {
+            if copy.get("id").and_then(Value::as_str) != Some(id) {
+                return Err(ApiError::new(
+                    ErrorCode::Validation,
+                    format!(
+                        "undo of {} \"{id}\": `{which}` is another object",
+                        kind.noun()
+                    ),
+                ));
+            }
+        }
+    }
     let now_stored = current(store, kind, id)?;
     match (before, after, now_stored) {
         // It was created: remove it, unless it was changed since.

@@ -195,3 +195,39 @@ fn a_new_release_undone_is_gone_and_a_broken_undo_is_refused() {
     assert!(err.message.contains("`before`"), "{}", err.message);
     assert_eq!(export_plan_json(&store).unwrap(), before);
 }
+
+#[test]
+fn an_object_saved_with_its_defaults_undoes_and_an_undo_cannot_name_another_object() {
+    let (_dir, mut store) = demo();
+    let before = export_plan_json(&store).unwrap();
+    // Not production, no approvals: the stored form leaves both out.
+    let env = EnvironmentInput {
+        id: "qa".into(),
+        name: "QA".into(),
+        production: false,
+        max_concurrent: None,
+        required_approvals: 0,
+    };
+    let created = save_environment(&mut store, env, at(NOW)).unwrap();
+    undo_change(&mut store, &created.undo, at(NOW)).unwrap();
+    assert_eq!(export_plan_json(&store).unwrap(), before);
+
+    // A copy of another release under this one's id is refused, nothing written.
+    let moved = move_release(
+        &mut store,
+        "ingress-xmas",
+        "2027-01-12T09:00:00Z",
+        "2027-01-12T10:00:00Z",
+        at(NOW),
+    )
+    .unwrap();
+    let kept = export_plan_json(&store).unwrap();
+    let other = release(&store, "checkout-2.0").to_string();
+    let forged = Undo {
+        before: Some(other),
+        ..moved.undo.clone()
+    };
+    let err = undo_change(&mut store, &forged, at(NOW)).unwrap_err();
+    assert!(err.message.contains("another object"), "{}", err.message);
+    assert_eq!(export_plan_json(&store).unwrap(), kept);
+}

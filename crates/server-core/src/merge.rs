@@ -317,8 +317,9 @@ fn apply_one(
     }) {
         // A foreign key (a team still used, ...): refused, nothing written.
         *calendar = Some(plan);
-        if e.code == ErrorCode::Unavailable {
-            // The database went away: not the mutation's fault; try again later.
+        if matches!(e.code, ErrorCode::Unavailable | ErrorCode::Internal) {
+            // The database went away or failed: not the mutation's fault, and
+            // its detail is for the server's log (the request fails, numbered).
             return Err(e);
         }
         return Ok(rejected(

@@ -512,25 +512,26 @@ async fn not_allowed() -> Response {
         .into_response()
 }
 
+/// A request's path and query for the log: re-encoded, so a value cannot
+/// write a line of its own into the log, and a token shown as `…`.
+fn logged_path(uri: &axum::http::Uri) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        query.append_pair(&k, if k == "token" { "…" } else { &v });
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{query}", uri.path())
+    }
+}
+
 /// The request log: method, path (a token in the query shown as `…`),
 /// status and time, one line a request.
 async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let method = request.method().clone();
-    let uri = request.uri();
-    let query: Vec<String> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .map(|(k, v)| {
-            if k == "token" {
-                format!("{k}=…")
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .collect();
-    let path = if query.is_empty() {
-        uri.path().to_owned()
-    } else {
-        format!("{}?{}", uri.path(), query.join("&"))
-    };
+    let path = logged_path(request.uri());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     tracing::info!(

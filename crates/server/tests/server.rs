@@ -921,7 +921,7 @@ mod desktops {
         let trail = relcal_api::audit_log(&a, Some("checkout-2.0")).unwrap();
         let last = trail.iter().max_by_key(|e| e.seq).unwrap();
         // omar made it, as the server authenticated him; li only received it.
-        assert_eq!(last.actor, "omar (via sync)", "{trail:?}");
+        assert_eq!(last.actor, "omar (via sync, pulled by li)", "{trail:?}");
         assert_eq!(last.action, "release.pulled");
     }
 
