@@ -297,6 +297,8 @@ await test("import asks before replacing the calendar; export says where it wrot
   const confirm = page.getByTestId("import-confirm");
   await confirm.getByText("/home/ana/plans/q1.json").waitFor();
   await confirm.getByText("12 releases").waitFor();
+  // Sync is off here: nothing is said of a server.
+  if ((await confirm.getByTestId("import-synced").count()) !== 0) throw new Error("a server warning without sync");
   await confirm.getByRole("button", { name: "Cancel" }).click();
   if ((await page.evaluate(() => globalThis.relcalCalls.import_chosen_plan ?? 0)) !== 0) throw new Error("cancel imported");
   await page.keyboard.press("Control+o");
@@ -575,6 +577,12 @@ await test("sync: connect with a token, see the status, resolve a conflict with 
   // Taking theirs changed the release here.
   const owner = await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("release_detail", { id: "checkout" }));
   if (owner.owner !== "li") throw new Error(`owner: ${owner.owner}`);
+  // Importing a plan into a synced calendar says what it does on the server.
+  await page.keyboard.press("Control+o");
+  const confirm = page.getByTestId("import-confirm");
+  await confirm.getByTestId("import-synced").filter({ hasText: "relcal.example.com" }).waitFor();
+  await confirm.getByTestId("import-synced").filter({ hasText: "is removed on the server" }).waitFor();
+  await confirm.getByRole("button", { name: "Cancel" }).click();
 });
 
 await test("connections: GitLab and GitHub are followed, with tokens kept and each run's result", async (page) => {
