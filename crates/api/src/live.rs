@@ -358,7 +358,8 @@ impl Live {
         };
         let (checker, owner) = (warm.borrow_dependent(), warm.borrow_owner());
         let rules = settings.rules(owner.timezone)?;
-        let (_, since) = run_since(store, now)?;
+        let at = run_since(store, now)?;
+        let since = at.since;
         // The calendar without releases, and the releases (as edited since
         // it was read) whose notices this run can send or wait for.
         let plan = Plan {
@@ -389,7 +390,7 @@ impl Live {
             })
             .collect();
         let summary = self.summary();
-        run_on(store, &settings, &plan, errors, summary, now, send)
+        run_on(store, &settings, &plan, errors, summary, at, send)
     }
 
     /// What the tray shows, from the warm state (as of the last refresh).

@@ -227,7 +227,8 @@ pub fn run_notifications(
             release: c.releases.first().map(String::as_str),
         })
         .collect();
-    run_on(store, &settings, &plan, errors, report.summary, now, send)
+    let at = run_since(store, now)?;
+    run_on(store, &settings, &plan, errors, report.summary, at, send)
 }
 
 /// An error conflict as the scheduler remembers it between runs (borrowed
@@ -281,10 +282,7 @@ pub(crate) fn notice_range(
 
 /// When the last run looked, or a minute back on a first run (or after the
 /// clock was set back): sent keys stop repeats.
-pub(crate) fn run_since(
-    store: &Store,
-    now: DateTime<Utc>,
-) -> Result<(Option<DateTime<Utc>>, DateTime<Utc>), ApiError> {
+pub(crate) fn run_since(store: &Store, now: DateTime<Utc>) -> Result<RunAt, ApiError> {
     let checkpoint = store
         .setting("notify_checkpoint")?
         .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
@@ -293,20 +291,39 @@ pub(crate) fn run_since(
         Some(c) if c < now => c,
         _ => now - Duration::minutes(1),
     };
-    Ok((checkpoint, since))
+    Ok(RunAt {
+        checkpoint,
+        since,
+        now,
+    })
+}
+
+/// When a run happens: now, and what the last run covered up to.
+pub(crate) struct RunAt {
+    /// The last run's checkpoint; `None` on a first run.
+    pub(crate) checkpoint: Option<DateTime<Utc>>,
+    /// Where this run's notices start (after the checkpoint).
+    pub(crate) since: DateTime<Utc>,
+    pub(crate) now: DateTime<Utc>,
 }
 
 /// One run over `plan` (the calendar, or the part of it around `now` that
-/// the run looks at: [`notice_range`]) and its error conflicts.
+/// the run looks at: [`notice_range`]) and its error conflicts, from the
+/// last run's checkpoint ([`run_since`]).
 pub(crate) fn run_on(
     store: &mut Store,
     settings: &NotifySettings,
     plan: &relcal_domain::Plan,
     errors: Vec<ErrorConflict<'_>>,
     summary: crate::CheckSummary,
-    now: DateTime<Utc>,
+    at: RunAt,
     send: &mut dyn FnMut(&OutgoingNotice) -> Result<(), String>,
 ) -> Result<NotifyRun, ApiError> {
+    let RunAt {
+        checkpoint,
+        since,
+        now,
+    } = at;
     let rules = settings.rules(plan.timezone)?;
     let next_at =
         relcal_domain::next_notice_at(plan, &rules, now, Duration::days(HORIZON_DAYS)).map(utc);
@@ -319,7 +336,6 @@ pub(crate) fn run_on(
             tray,
         });
     }
-    let (checkpoint, since) = run_since(store, now)?;
     let mut due = notices_between(plan, &rules, since, now);
     if checkpoint.is_none() {
         // The first run: what is about to begin still gets its warning, even

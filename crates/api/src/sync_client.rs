@@ -261,10 +261,12 @@ pub fn sync_once(
             }
             objects.insert((e.object_kind.clone(), e.object_id.clone()), e.seq);
         }
+        // The calendar as a plan document, read once for both uses below.
+        let mut doc: Option<Value> = None;
         if let Some(seq) = whole_calendar {
             // Every object here and every one the server knows: those that
             // did not change are left out below, the others go out.
-            let doc = stored_plan(store)?.to_json();
+            let doc = doc.insert(stored_plan(store)?.to_json());
             for kind in ObjectKind::ALL {
                 for object in doc
                     .get(kind.list())
@@ -290,7 +292,10 @@ pub fn sync_once(
             objects.entry((kind.clone(), id.clone())).or_insert(last);
         }
         if !objects.is_empty() {
-            let doc = stored_plan(store)?.to_json();
+            let doc = match doc {
+                Some(doc) => doc,
+                None => stored_plan(store)?.to_json(),
+            };
             let mut batch = Vec::new();
             for ((kind, id), seq) in &objects {
                 let Some(okind) = ObjectKind::from_noun(kind) else {

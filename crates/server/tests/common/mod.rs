@@ -153,16 +153,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = pg_command(self.as_root, &self.bin.join("pg_ctl"))
-            .args([
-                "-D",
-                data.to_str().unwrap_or_default(),
-                "-m",
-                "immediate",
-                "stop",
-            ])
-            .output();
+        self.stop();
     }
 }
 
@@ -218,11 +209,11 @@ impl ServerDb {
 
 /// Creates a token with `relcal-server token create`.
 pub fn token(db: &ServerDb, user: &str, role: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_relcal-server"))
-        .args(&db.args)
-        .args(["token", "create", "--user", user, "--role", role])
-        .output()
-        .unwrap()
+    server_cmd(
+        db,
+        &["token", "create", "--user", user, "--role", role],
+        None,
+    )
 }
 
 /// Runs `relcal-server ARGS` on `db` (its clock at `now`, if given).
