@@ -273,7 +273,7 @@ async fn gate(
         None => relcal_api::clock::now(),
         Some(t) => relcal_api::clock::parse_instant("gate: field `at`", t).map_err(Failure)?,
     };
-    let plan = warm_plan(store, token).await?;
+    let plan = warm_plan(store, token, Role::Viewer, false).await?;
     // The answer is worked out from the warm calendar, without the storage.
     off_workers(move || {
         Ok(Json(relcal_api::gate_plan(
@@ -287,19 +287,35 @@ async fn gate(
     .await
 }
 
-/// The calendar for a viewer's `token`, from memory while it is unchanged.
+/// The calendar for `token` (of at least `needed`; a feed token when it came
+/// `in_url`), from memory while it is unchanged.
 async fn warm_plan(
     shared: Shared,
     token: Option<String>,
+    needed: Role,
+    in_url: bool,
 ) -> Result<Arc<relcal_api::Plan>, Failure> {
     let served = shared.clone();
     with_store(shared, move |s| {
-        relcal_server_core::authenticate(
+        let who = relcal_server_core::authenticate(
             s,
             token.as_deref(),
-            Role::Viewer,
+            needed,
             relcal_api::clock::now(),
         )?;
+        // A token in a URL ends up in the subscribing service and in proxy
+        // logs: only a feed token, which reads the feed and nothing else.
+        if in_url && who.role != Role::Feed {
+            return Err(Failure(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} is a {} token: only a feed token may be given in a URL (make one with \
+                     `relcal-server token create --role feed`); send this one as Authorization: Bearer",
+                    who.user,
+                    who.role.as_str()
+                ),
+            )));
+        }
         Ok(served.warm.plan(s)?)
     })
     .await
@@ -322,29 +338,11 @@ async fn calendar_ics(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Failure> {
     let mut q = single_params("calendar.ics", query, &["token"])?;
-    // A token in a URL ends up in the subscribing service and in proxy logs:
-    // only a feed token, which reads this feed and nothing else, may go there.
     let (token, in_url) = match q.remove("token") {
         Some(t) => (Some(t), true),
         None => (token_of(&headers), false),
     };
-    let served = store.clone();
-    let plan = with_store(store, move |s| {
-        let who = relcal_server_core::authenticate(s, token.as_deref(), Role::Feed, relcal_api::clock::now())?;
-        if in_url && who.role != Role::Feed {
-            return Err(Failure(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "{} is a {} token: only a feed token may be given in a URL (make one with \
-                     `relcal-server token create --role feed`); send this one as Authorization: Bearer",
-                    who.user,
-                    who.role.as_str()
-                ),
-            )));
-        }
-        Ok(served.warm.plan(s)?)
-    })
-    .await?;
+    let plan = warm_plan(store, token, Role::Feed, in_url).await?;
     let ics = off_workers(move || {
         Ok(relcal_server_core::server_ics(
             &plan,
@@ -362,7 +360,7 @@ async fn calendar_ics(
 /// `GET /v1/plan`: the calendar as a plan file.
 async fn plan(State(store): State<Shared>, headers: HeaderMap) -> Result<Response, Failure> {
     let token = token_of(&headers);
-    let plan = warm_plan(store, token).await?;
+    let plan = warm_plan(store, token, Role::Viewer, false).await?;
     let json = off_workers(move || Ok(plan.to_json_pretty())).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
