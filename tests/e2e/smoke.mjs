@@ -219,8 +219,17 @@ await test("a new database shows the demo calendar in the month view", async () 
     };
     await click("[data-testid='release-panel'] .buttons button");
     const titleBox = await element(session, "[data-testid='release-form'] input[placeholder='checkout 2.1']");
-    await wd("POST", `/session/${session}/element/${Object.values(titleBox)[0]}/clear`, {});
-    await wd("POST", `/session/${session}/element/${Object.values(titleBox)[0]}/value`, { text: "checkout 2.0 (blue-green)" });
+    const titleId = Object.values(titleBox)[0];
+    // The form moves the focus to its first field as it opens: keys typed in
+    // that moment can be lost, so the title is typed until the field holds it.
+    for (let tries = 0; ; tries++) {
+      await wd("POST", `/session/${session}/element/${titleId}/clear`, {});
+      await wd("POST", `/session/${session}/element/${titleId}/value`, { text: "checkout 2.0 (blue-green)" });
+      const typed = await wd("GET", `/session/${session}/element/${titleId}/property/value`);
+      if (typed === "checkout 2.0 (blue-green)") break;
+      if (tries === 4) throw new Error(`the title field holds ${JSON.stringify(typed)}`);
+      await sleep(200);
+    }
     await snap(session, "release-form");
     await click("[data-testid='release-form'] button[type='submit']");
     await waitForText(session, (t) => t.includes("Saved checkout 2.0 (blue-green)"), "the saved toast");
