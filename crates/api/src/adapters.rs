@@ -14,15 +14,16 @@
 //! audited (so it syncs to the team's server like a person's change). The
 //! HTTP side (pagination, tokens, ETags) is `relcal_http`'s.
 
-use crate::document::write_document;
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
+use crate::write::{commit_plan, commit_releases};
 use chrono::{DateTime, Utc};
-use relcal_domain::{freeze_from_cron, object_in, put, CronPart, ObjectKind};
+use relcal_domain::wire::{WireFreeze, WireScope};
+use relcal_domain::{freeze_from_cron, CronPart, ObjectKind, Release, WireObject};
 use relcal_protocol::{GitHubRelease, GitLabDeployment, GitLabFreezePeriod};
 use relcal_store::{AuditRecord, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// What an adapter did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -39,14 +40,14 @@ pub struct AdapterReport {
     pub skipped: Vec<String>,
 }
 
-/// A GitLab freeze period as a Relcal freeze (plan-file JSON), recurring in
+/// A GitLab freeze period as a Relcal freeze (as a plan document holds it), recurring in
 /// its cron zone (`relcal_domain::freeze_from_cron`). A period cron cannot
 /// express as one rule with one length is refused, naming the field and why.
 pub fn freeze_from_gitlab(
     project: &str,
     period: &GitLabFreezePeriod,
     now: DateTime<Utc>,
-) -> Result<Value, String> {
+) -> Result<WireFreeze, String> {
     let f = freeze_from_cron(
         &period.freeze_start,
         &period.freeze_end,
@@ -62,16 +63,22 @@ pub fn freeze_from_gitlab(
         format!("GitLab freeze period {}: field `{field}`: {e}", period.id)
     })?;
     let zone = f.zone.name();
-    Ok(json!({
-        "id": format!("gitlab-{}-{}", slug(project), period.id),
-        "name": format!("GitLab deploy freeze ({project})"),
-        "severity": "hard",
-        "timezone": zone,
-        "start": f.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        "duration": f.duration,
-        "rrule": f.rrule,
-        "reason": format!("GitLab deploy freeze {}: `{}` to `{}` ({zone})", period.id, period.freeze_start, period.freeze_end),
-    }))
+    Ok(WireFreeze {
+        id: format!("gitlab-{}-{}", slug(project), period.id),
+        name: format!("GitLab deploy freeze ({project})"),
+        severity: "hard".into(),
+        timezone: Some(zone.to_owned()),
+        start: f.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        end: None,
+        duration: Some(f.duration.clone()),
+        rrule: Some(f.rrule.clone()),
+        exdates: Vec::new(),
+        scope: None,
+        reason: Some(format!(
+            "GitLab deploy freeze {}: `{}` to `{}` ({zone})",
+            period.id, period.freeze_start, period.freeze_end
+        )),
+    })
 }
 
 /// A project path as an id part: `group/app` → `group-app`.
@@ -118,28 +125,32 @@ pub fn import_gitlab_freezes(
         let mut freeze = freeze_from_gitlab(project, p, now)
             .map_err(|e| ApiError::new(ErrorCode::Validation, e))?;
         if !environments.is_empty() {
-            freeze["scope"] = json!({ "environments": environments });
+            freeze.scope = Some(WireScope {
+                environments: environments.to_vec(),
+                ..WireScope::default()
+            });
         }
-        wanted.push(freeze);
+        wanted.push(WireObject::Freeze(freeze));
     }
     let prefix = format!("gitlab-{}-", slug(project));
-    let mut doc = stored_plan(store)?.to_json();
+    let mut doc = stored_plan(store)?.to_document();
     let mut records = Vec::new();
-    let existing: Vec<String> = doc["freezes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| {
-            f["id"]
-                .as_str()
-                .filter(|id| id.starts_with(&prefix))
-                .map(str::to_owned)
-        })
+    let existing: Vec<String> = doc
+        .freezes
+        .iter()
+        .map(|f| f.id.clone())
+        .filter(|id| id.starts_with(&prefix))
         .collect();
-    for freeze in &wanted {
-        let id = freeze["id"].as_str().unwrap_or_default().to_owned();
-        let before = object_in(&doc, ObjectKind::Freeze, &id);
-        if before.as_ref() == Some(freeze) {
+    for freeze in wanted.iter().cloned() {
+        let id = freeze.id().to_owned();
+        let before = doc.take(ObjectKind::Freeze, &id);
+        let (at, before) = match before {
+            Some((i, o)) => (Some(i), Some(o.to_json())),
+            None => (None, None),
+        };
+        let after = freeze.to_json();
+        doc.put(freeze, at);
+        if before.as_ref() == Some(&after) {
             report.unchanged += 1;
             continue;
         }
@@ -160,21 +171,14 @@ pub fn import_gitlab_freezes(
             "freeze",
             &id,
             before.as_ref(),
-            Some(freeze),
+            Some(&after),
         ));
-        put(
-            &mut doc,
-            ObjectKind::Freeze,
-            &id,
-            Some(freeze.clone()),
-            None,
-        );
     }
     for id in existing {
-        if wanted.iter().any(|f| f["id"] == id.as_str()) {
+        if wanted.iter().any(|f| f.id() == id) {
             continue;
         }
-        let before = object_in(&doc, ObjectKind::Freeze, &id);
+        let before = doc.take(ObjectKind::Freeze, &id).map(|(_, o)| o.to_json());
         records.push(record(
             store,
             now,
@@ -184,10 +188,12 @@ pub fn import_gitlab_freezes(
             before.as_ref(),
             None,
         ));
-        put(&mut doc, ObjectKind::Freeze, &id, None, None);
         report.removed += 1;
     }
-    write_document(store, doc, &records, true, &[])?;
+    if !records.is_empty() {
+        let changed = relcal_domain::parse_plan_document(doc)?;
+        commit_plan(store, &changed, &records, true, &[])?;
+    }
     Ok(report)
 }
 
@@ -213,7 +219,7 @@ pub fn apply_gitlab_deployments(
 ) -> Result<AdapterReport, ApiError> {
     let mut report = AdapterReport::default();
     let plan = stored_plan(store)?;
-    let mut doc = plan.to_json();
+    let mut changed: Vec<Release> = Vec::new();
     let mut newest: Vec<&GitLabDeployment> = Vec::new();
     for d in deployments {
         match newest
@@ -226,7 +232,6 @@ pub fn apply_gitlab_deployments(
         }
     }
     let mut records = Vec::new();
-    let mut releases = Vec::new();
     for d in newest {
         let Some(status) = status_of(&d.status) else {
             report.unchanged += 1;
@@ -254,44 +259,41 @@ pub fn apply_gitlab_deployments(
             continue;
         };
         let id = release.id.as_str().to_owned();
-        let Some(before) = object_in(&doc, ObjectKind::Release, &id) else {
-            continue;
-        };
-        if before["status"] == status {
+        // The release as this run left it so far (two deployments may name it).
+        let current = changed
+            .iter()
+            .find(|r: &&Release| r.id == release.id)
+            .cloned()
+            .unwrap_or_else(|| release.clone());
+        if current.status.as_str() == status {
             report.unchanged += 1;
             continue;
         }
-        let mut after = before.clone();
-        after["status"] = json!(status);
         // Each on its own: one the calendar refuses does not stop the others.
-        let mut trial = doc.clone();
-        put(
-            &mut trial,
-            ObjectKind::Release,
-            &id,
-            Some(after.clone()),
-            None,
-        );
-        if let Err(e) = relcal_domain::parse_plan_value(trial.clone()) {
-            report
-                .skipped
-                .push(format!("GitLab deployment {} ({status}): {e}", d.id));
-            continue;
-        }
-        doc = trial;
+        let object = format!("release \"{id}\"");
+        let after = match current.with_status(&object, status) {
+            Ok(after) => after,
+            Err(e) => {
+                report
+                    .skipped
+                    .push(format!("GitLab deployment {} ({status}): {e}", d.id));
+                continue;
+            }
+        };
         records.push(record(
             store,
             now,
             "release.status",
             "release",
             &id,
-            Some(&before),
-            Some(&after),
+            Some(&relcal_domain::release_to_json(&current)),
+            Some(&relcal_domain::release_to_json(&after)),
         ));
-        releases.push(id);
+        changed.retain(|r| r.id != after.id);
+        changed.push(after);
         report.updated += 1;
     }
-    write_document(store, doc, &records, false, &releases)?;
+    commit_releases(store, &changed, &records)?;
     Ok(report)
 }
 
@@ -306,12 +308,11 @@ pub fn apply_github_releases(
 ) -> Result<AdapterReport, ApiError> {
     let mut report = AdapterReport::default();
     let plan = stored_plan(store)?;
-    let mut doc = plan.to_json();
+    let mut changed: Vec<Release> = Vec::new();
     let mut records = Vec::new();
-    let mut releases = Vec::new();
     for g in list {
         let bare = g.tag_name.strip_prefix('v').unwrap_or(&g.tag_name);
-        let matching: Vec<String> = plan
+        let matching: Vec<&Release> = plan
             .releases
             .iter()
             .filter(|r| {
@@ -319,7 +320,6 @@ pub fn apply_github_releases(
                     .as_deref()
                     .is_some_and(|v| v == g.tag_name || v.strip_prefix('v').unwrap_or(v) == bare)
             })
-            .map(|r| r.id.as_str().to_owned())
             .collect();
         if matching.is_empty() {
             report.skipped.push(format!(
@@ -328,44 +328,36 @@ pub fn apply_github_releases(
             ));
             continue;
         }
-        for id in matching {
-            let Some(before) = object_in(&doc, ObjectKind::Release, &id) else {
-                continue;
-            };
-            let mut after = before.clone();
-            let obj = after
-                .as_object_mut()
-                .ok_or_else(|| ApiError::new(ErrorCode::Internal, "a release is not an object"))?;
-            if g.draft {
-                obj.remove("artifact");
-            } else {
-                obj.insert("artifact".into(), json!(g.html_url));
-            }
-            if after == before {
+        for release in matching {
+            let current = changed
+                .iter()
+                .find(|r| r.id == release.id)
+                .unwrap_or(release)
+                .clone();
+            let mut wire = current.to_wire();
+            wire.artifact = (!g.draft).then(|| g.html_url.clone());
+            let object = format!("release \"{}\"", release.id);
+            let after = relcal_domain::parse_release_document(&plan, &object, wire)?;
+            if after == current {
                 report.unchanged += 1;
                 continue;
             }
-            put(
-                &mut doc,
-                ObjectKind::Release,
-                &id,
-                Some(after.clone()),
-                None,
-            );
+            let id = release.id.as_str();
             records.push(record(
                 store,
                 now,
                 "release.artifact",
                 "release",
-                &id,
-                Some(&before),
-                Some(&after),
+                id,
+                Some(&relcal_domain::release_to_json(&current)),
+                Some(&relcal_domain::release_to_json(&after)),
             ));
-            releases.push(id);
+            changed.retain(|r| r.id != after.id);
+            changed.push(after);
             report.updated += 1;
         }
     }
-    write_document(store, doc, &records, false, &releases)?;
+    commit_releases(store, &changed, &records)?;
     Ok(report)
 }
 

@@ -3,7 +3,8 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
-use crate::release::{append, apply, check_approved, edited, find, refuse, ReleaseChange};
+use crate::release::{append, apply, check_approved, edited, find, refuse};
+use crate::write::Change;
 use chrono::{DateTime, Utc};
 use relcal_domain::utc_text as utc;
 use relcal_store::Store;
@@ -15,7 +16,7 @@ pub fn approve_release(
     store: &mut Store,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let who = store.actor().to_owned();
@@ -54,7 +55,7 @@ pub fn revoke_approval(
     id: &str,
     approver: &str,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     if !release.approvals.iter().any(|a| a.by == approver) {
@@ -84,7 +85,7 @@ pub fn request_override(
     reason: &str,
     approver: &str,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let (reason, approver) = (reason.trim(), approver.trim());

@@ -9,44 +9,16 @@
 //! it was and as it left it, so the app can undo it with
 //! [`crate::undo_change`].
 
-use crate::check::{CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
+use crate::write::{commit, Change, Edit};
 use chrono::{DateTime, Utc};
-use relcal_domain::{position, put, ObjectKind};
-use relcal_domain::{Conflict, Plan};
+use relcal_domain::wire::{
+    WireEnvironment, WireFreeze, WirePlan, WireScope, WireService, WireTeam,
+};
+use relcal_domain::{ObjectKind, Plan, WireObject};
 use relcal_store::{CatalogKind, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
-use std::collections::HashSet;
-
-/// What one change of a calendar object did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ObjectChange {
-    /// What kind of object changed.
-    pub kind: ObjectKind,
-    /// Its id.
-    pub id: String,
-    /// `created`, `updated` or `deleted`.
-    pub action: String,
-    /// The whole calendar's counts before the change.
-    pub before: CheckSummary,
-    /// The whole calendar's counts after the change.
-    pub after: CheckSummary,
-    /// Conflicts the change created (at most 50; see `gained_total`).
-    pub gained: Vec<ConflictReport>,
-    /// How many conflicts the change created.
-    pub gained_total: u32,
-    /// Conflicts the change resolved (at most 50; see `resolved_total`).
-    pub resolved: Vec<ConflictReport>,
-    /// How many conflicts the change resolved.
-    pub resolved_total: u32,
-    /// What takes the change back (`undo_change`).
-    pub undo: crate::Undo,
-}
-
-pub(crate) const LISTED: usize = 50;
 
 pub(crate) fn not_found(kind: ObjectKind, id: &str) -> ApiError {
     ApiError::new(
@@ -55,151 +27,27 @@ pub(crate) fn not_found(kind: ObjectKind, id: &str) -> ApiError {
     )
 }
 
-/// An object as it is stored: its plan-file JSON and its place.
-pub(crate) struct Stored {
-    pub(crate) value: Value,
-    /// Index in its list (teams, ...), or the release's stored position.
-    position: u32,
-}
-
-/// The stored calendar as a plan document, with the object `id` of `kind`.
-pub(crate) fn document(
-    store: &Store,
+/// The stored calendar as a plan document with the object `id` of `kind`
+/// taken out of it, and where it was.
+pub(crate) fn taken(
     plan: &Plan,
     kind: ObjectKind,
     id: &str,
-) -> Result<(Value, Option<Stored>), ApiError> {
-    let doc = plan.to_json();
-    let index = doc
-        .get(kind.list())
-        .and_then(Value::as_array)
-        .and_then(|list| position(list, id).map(|i| (i, list[i].clone())));
-    let Some((i, value)) = index else {
-        return Ok((doc, None));
-    };
-    let position = match kind {
-        ObjectKind::Release => store.release_position(id)?.unwrap_or(0),
-        _ => i64::try_from(i).unwrap_or(i64::MAX),
-    };
-    let position = u32::try_from(position).unwrap_or(u32::MAX);
-    Ok((doc, Some(Stored { value, position })))
+) -> (WirePlan, Option<(usize, WireObject)>) {
+    let mut doc = plan.to_document();
+    let old = doc.take(kind, id);
+    (doc, old)
 }
 
-fn key(c: &ConflictReport) -> (String, Vec<String>, Option<String>, String) {
-    (
-        c.code.clone(),
-        c.releases.clone(),
-        c.freeze.clone(),
-        c.start.clone(),
-    )
-}
-
-pub(crate) fn reports(conflicts: Vec<Conflict>) -> (Vec<ConflictReport>, CheckSummary) {
-    let mut summary = CheckSummary::default();
-    let list = conflicts
-        .into_iter()
-        .map(|c| {
-            summary.count(c.severity);
-            ConflictReport::from(c)
-        })
-        .collect();
-    (list, summary)
-}
-
-/// The conflicts of `after` missing from `before`: (listed, total).
-pub(crate) fn difference(
-    after: &[ConflictReport],
-    before: &[ConflictReport],
-) -> (Vec<ConflictReport>, u32) {
-    let seen: HashSet<_> = before.iter().map(key).collect();
-    let new: Vec<&ConflictReport> = after.iter().filter(|c| !seen.contains(&key(c))).collect();
-    let total = u32::try_from(new.len()).unwrap_or(u32::MAX);
-    (new.into_iter().take(LISTED).cloned().collect(), total)
-}
-
-/// Validates `doc`, checks it against `plan`, writes it, and reports.
-fn commit(
-    store: &mut Store,
-    plan: &Plan,
-    doc: Value,
-    (kind, id): (ObjectKind, &str),
-    previous: Option<Stored>,
-    restore_at: Option<Option<u32>>,
-    now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
-    let new_value = doc
-        .get(kind.list())
-        .and_then(Value::as_array)
-        .and_then(|l| position(l, id).map(|i| l[i].clone()));
-    let deleted = new_value.is_none();
-    let changed = relcal_domain::parse_plan_value(doc)?;
-    // The object as it is stored now (defaults left out, as a read gives it):
-    // what an undo compares the stored object with.
-    let stored_after = relcal_domain::object_in(&changed.to_json(), kind, id);
-    let (before_list, before) = reports(relcal_domain::check(plan, now));
-    let (after_list, after) = reports(relcal_domain::check(&changed, now));
-    let action = match (&previous, deleted) {
-        (_, true) => "deleted",
-        (None, false) => "created",
-        (Some(_), false) => "updated",
-    };
-    // An undo is recorded as what it is.
-    let verb = if restore_at.is_some() {
-        "restored"
-    } else {
-        action
-    };
-    let rec = crate::audit::record(
-        store,
-        now,
-        &format!("{}.{verb}", kind.noun()),
-        (kind.noun(), id),
-        previous.as_ref().map(|p| &p.value),
-        new_value.as_ref(),
-    );
-    match kind {
-        ObjectKind::Release => match changed.releases.iter().find(|r| r.id.as_str() == id) {
-            Some(r) => {
-                store.replace_release_at(r, restore_at.flatten().map(i64::from), &[rec])?;
-            }
-            None => {
-                store.delete_release(id, &[rec])?;
-            }
-        },
-        _ => store.replace_catalog(&changed, &[rec])?,
-    }
-    tracing::info!(kind = kind.noun(), id, action, "calendar object changed");
-    let (gained, gained_total) = difference(&after_list, &before_list);
-    let (resolved, resolved_total) = difference(&before_list, &after_list);
-    Ok(ObjectChange {
-        kind,
-        id: id.to_owned(),
-        action: action.to_owned(),
-        undo: crate::Undo {
-            kind,
-            id: id.to_owned(),
-            before: previous.as_ref().map(|p| p.value.to_string()),
-            after: stored_after.as_ref().map(Value::to_string),
-            position: previous.as_ref().map(|p| p.position),
-        },
-        before,
-        after,
-        gained,
-        gained_total,
-        resolved,
-        resolved_total,
-    })
-}
-
-/// Puts the object as `fields` over what is stored (so fields the caller
-/// does not edit are kept), validates, checks and writes.
+/// Puts the object `edit` makes of the stored one (or of none, for a new
+/// one) in its place, validates the whole calendar, checks and writes it.
 fn save(
     store: &mut Store,
     kind: ObjectKind,
     id: &str,
-    fields: Map<String, Value>,
+    edit: impl FnOnce(&str, Option<WireObject>) -> WireObject,
     now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
+) -> Result<Change, ApiError> {
     let id = id.trim();
     if id.is_empty() {
         return Err(ApiError::new(
@@ -208,44 +56,36 @@ fn save(
         ));
     }
     let plan = stored_plan(store)?;
-    let (mut doc, previous) = document(store, &plan, kind, id)?;
-    let mut value = previous
-        .as_ref()
-        .map_or_else(|| json!({}), |p| p.value.clone());
-    if let Some(obj) = value.as_object_mut() {
-        for (k, v) in fields {
-            if v.is_null() {
-                obj.remove(&k);
-            } else {
-                obj.insert(k, v);
-            }
-        }
-        obj.insert("id".into(), Value::String(id.to_owned()));
-    }
-    put(&mut doc, kind, id, Some(value), None);
-    commit(store, &plan, doc, (kind, id), previous, None, now)
+    let (mut doc, old) = taken(&plan, kind, id);
+    let at = old.as_ref().map(|(i, _)| *i);
+    doc.put(edit(id, old.map(|(_, o)| o)), at);
+    let changed = relcal_domain::parse_plan_document(doc)?;
+    let edit = Edit::Object {
+        changed,
+        kind,
+        id,
+        position: None,
+        restoring: false,
+    };
+    commit(store, &plan, edit, now)
 }
 
-/// Text, or null when blank.
-fn optional(s: &Option<String>) -> Value {
+/// Text, or none when blank.
+fn optional(s: &Option<String>) -> Option<String> {
     s.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map_or(Value::Null, |s| Value::String(s.to_owned()))
+        .map(str::to_owned)
 }
 
-/// A list, or null when empty (the plan file leaves empty lists out).
-fn list(items: &[String]) -> Value {
-    let items: Vec<&str> = items
+/// The items that are not blank, trimmed.
+fn list(items: &[String]) -> Vec<String> {
+    items
         .iter()
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .collect();
-    if items.is_empty() {
-        Value::Null
-    } else {
-        Value::from(items)
-    }
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The fields of a team the app edits. Its allowed windows are kept.
@@ -322,46 +162,33 @@ pub struct FreezeInput {
 }
 
 impl FreezeInput {
-    pub(crate) fn fields(&self) -> Map<String, Value> {
-        let scope = json!({
-            "teams": list(&self.teams),
-            "services": list(&self.services),
-            "environments": list(&self.environments),
-        });
-        let scope: Map<String, Value> = scope
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let mut m = Map::new();
-        m.insert("name".into(), Value::String(self.name.clone()));
-        m.insert("severity".into(), Value::String(self.severity.clone()));
-        m.insert("timezone".into(), optional(&self.timezone));
-        m.insert("start".into(), Value::String(self.start.trim().to_owned()));
-        m.insert("end".into(), optional(&self.end));
-        m.insert("duration".into(), optional(&self.duration));
-        m.insert(
-            "rrule".into(),
-            optional(
+    /// The freeze as a plan document holds it, with id `id`.
+    pub(crate) fn to_wire(&self, id: &str) -> WireFreeze {
+        let scope = WireScope {
+            teams: list(&self.teams),
+            services: list(&self.services),
+            environments: list(&self.environments),
+        };
+        let global =
+            scope.teams.is_empty() && scope.services.is_empty() && scope.environments.is_empty();
+        WireFreeze {
+            id: id.to_owned(),
+            name: self.name.clone(),
+            severity: self.severity.clone(),
+            timezone: optional(&self.timezone),
+            start: self.start.trim().to_owned(),
+            end: optional(&self.end),
+            duration: optional(&self.duration),
+            rrule: optional(
                 &self
                     .rrule
                     .as_deref()
                     .map(|r| r.trim().trim_start_matches("RRULE:").to_owned()),
             ),
-        );
-        m.insert("exdates".into(), list(&self.exdates));
-        m.insert(
-            "scope".into(),
-            if scope.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(scope)
-            },
-        );
-        m.insert("reason".into(), optional(&self.reason));
-        m
+            exdates: list(&self.exdates),
+            scope: (!global).then_some(scope),
+            reason: optional(&self.reason),
+        }
     }
 }
 
@@ -370,11 +197,26 @@ pub fn save_team(
     store: &mut Store,
     input: TeamInput,
     now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
-    let mut m = Map::new();
-    m.insert("name".into(), Value::String(input.name.clone()));
-    m.insert("timezone".into(), optional(&input.timezone));
-    save(store, ObjectKind::Team, &input.id, m, now)
+) -> Result<Change, ApiError> {
+    save(
+        store,
+        ObjectKind::Team,
+        &input.id,
+        |id, old| {
+            // Its allowed windows are kept.
+            let allowed_windows = match old {
+                Some(WireObject::Team(t)) => t.allowed_windows,
+                _ => Vec::new(),
+            };
+            WireObject::Team(WireTeam {
+                id: id.to_owned(),
+                name: input.name.clone(),
+                timezone: optional(&input.timezone),
+                allowed_windows,
+            })
+        },
+        now,
+    )
 }
 
 /// Creates or updates a service.
@@ -382,11 +224,20 @@ pub fn save_service(
     store: &mut Store,
     input: ServiceInput,
     now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
-    let mut m = Map::new();
-    m.insert("team".into(), Value::String(input.team.clone()));
-    m.insert("depends_on".into(), list(&input.depends_on));
-    save(store, ObjectKind::Service, &input.id, m, now)
+) -> Result<Change, ApiError> {
+    save(
+        store,
+        ObjectKind::Service,
+        &input.id,
+        |id, _| {
+            WireObject::Service(WireService {
+                id: id.to_owned(),
+                team: input.team.clone(),
+                depends_on: list(&input.depends_on),
+            })
+        },
+        now,
+    )
 }
 
 /// Creates or updates an environment.
@@ -394,19 +245,22 @@ pub fn save_environment(
     store: &mut Store,
     input: EnvironmentInput,
     now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
-    let mut m = Map::new();
-    m.insert("name".into(), Value::String(input.name.clone()));
-    m.insert("production".into(), Value::Bool(input.production));
-    m.insert(
-        "max_concurrent".into(),
-        input.max_concurrent.map_or(Value::Null, Value::from),
-    );
-    m.insert(
-        "required_approvals".into(),
-        Value::from(input.required_approvals),
-    );
-    save(store, ObjectKind::Environment, &input.id, m, now)
+) -> Result<Change, ApiError> {
+    save(
+        store,
+        ObjectKind::Environment,
+        &input.id,
+        |id, _| {
+            WireObject::Environment(WireEnvironment {
+                id: id.to_owned(),
+                name: input.name.clone(),
+                production: input.production,
+                max_concurrent: input.max_concurrent,
+                required_approvals: input.required_approvals,
+            })
+        },
+        now,
+    )
 }
 
 /// Creates or updates a freeze.
@@ -414,8 +268,14 @@ pub fn save_freeze(
     store: &mut Store,
     input: FreezeInput,
     now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
-    save(store, ObjectKind::Freeze, &input.id, input.fields(), now)
+) -> Result<Change, ApiError> {
+    save(
+        store,
+        ObjectKind::Freeze,
+        &input.id,
+        |id, _| WireObject::Freeze(input.to_wire(id)),
+        now,
+    )
 }
 
 /// What still refers to the object, as a sentence, or None when nothing does.
@@ -498,10 +358,10 @@ pub fn delete_object(
     kind: ObjectKind,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
-    let (mut doc, previous) = document(store, &plan, kind, id)?;
-    if previous.is_none() {
+    let (doc, old) = taken(&plan, kind, id);
+    if old.is_none() {
         return Err(not_found(kind, id));
     }
     if let Some(uses) = still_used(store, &plan, kind, id)? {
@@ -513,13 +373,20 @@ pub fn delete_object(
             ),
         ));
     }
-    put(&mut doc, kind, id, None, None);
-    commit(store, &plan, doc, (kind, id), previous, None, now)
+    let changed = relcal_domain::parse_plan_document(doc)?;
+    let edit = Edit::Object {
+        changed,
+        kind,
+        id,
+        position: None,
+        restoring: false,
+    };
+    commit(store, &plan, edit, now)
 }
 
-/// Puts an object back as it was and where it was (`previous` and
-/// `position` from an [`ObjectChange`]), or removes it when `previous` is
-/// null: the undo of any change.
+/// Puts an object back as `previous` (plan-file JSON text) where it was
+/// (`position`, as an [`crate::Undo`] holds it), or removes it when
+/// `previous` is none: how [`crate::undo_change`] writes.
 pub fn restore_object(
     store: &mut Store,
     kind: ObjectKind,
@@ -527,23 +394,36 @@ pub fn restore_object(
     previous: Option<&str>,
     position: Option<u32>,
     now: DateTime<Utc>,
-) -> Result<ObjectChange, ApiError> {
+) -> Result<Change, ApiError> {
     let value = previous
-        .map(serde_json::from_str::<Value>)
+        .map(|text| serde_json::from_str(text).and_then(|v| WireObject::from_json(kind, v)))
         .transpose()
         .map_err(|e| {
             ApiError::new(
                 ErrorCode::Validation,
-                format!("{} \"{id}\": the saved copy is not JSON: {e}", kind.noun()),
+                format!(
+                    "{0} \"{id}\": the saved copy is not a {0}: {e}",
+                    kind.noun()
+                ),
             )
         })?;
     let plan = stored_plan(store)?;
-    let (mut doc, current) = document(store, &plan, kind, id)?;
-    let at = match kind {
+    let (mut doc, old) = taken(&plan, kind, id);
+    if let Some(value) = value {
         // A release's place is its stored position, not an index.
-        ObjectKind::Release => None,
-        _ => position.map(|p| p as usize),
+        let at = match kind {
+            ObjectKind::Release => None,
+            _ => old.map(|(i, _)| i).or(position.map(|p| p as usize)),
+        };
+        doc.put(value, at);
+    }
+    let changed = relcal_domain::parse_plan_document(doc)?;
+    let edit = Edit::Object {
+        changed,
+        kind,
+        id,
+        position,
+        restoring: true,
     };
-    put(&mut doc, kind, id, value, at);
-    commit(store, &plan, doc, (kind, id), current, Some(position), now)
+    commit(store, &plan, edit, now)
 }

@@ -3,16 +3,16 @@
 //! occurrences, the conflicts it would cause).
 
 use crate::check::ConflictReport;
-use crate::edit::{document, not_found, FreezeInput, LISTED};
+use crate::edit::{not_found, taken, FreezeInput};
 use crate::error::ApiError;
 use crate::plan::stored_plan;
+use crate::write::LISTED;
 use chrono::{DateTime, Utc};
 use relcal_domain::utc_text as utc;
 use relcal_domain::FreezeSchedule;
-use relcal_domain::{put, ObjectKind};
+use relcal_domain::{ObjectKind, WireObject};
 use relcal_store::Store;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 /// The form's view of a freeze.
 pub fn freeze_input(store: &Store, id: &str) -> Result<FreezeInput, ApiError> {
@@ -87,20 +87,9 @@ pub fn preview_freeze(
         input.id.trim()
     };
     let plan = stored_plan(store)?;
-    let (mut doc, previous) = document(store, &plan, ObjectKind::Freeze, id)?;
-    let mut value = previous.map_or_else(|| json!({}), |p| p.value);
-    if let Some(obj) = value.as_object_mut() {
-        for (k, v) in input.fields() {
-            if v.is_null() {
-                obj.remove(&k);
-            } else {
-                obj.insert(k, v);
-            }
-        }
-        obj.insert("id".into(), Value::String(id.to_owned()));
-    }
-    put(&mut doc, ObjectKind::Freeze, id, Some(value), None);
-    let changed = relcal_domain::parse_plan_value(doc)?;
+    let (mut doc, old) = taken(&plan, ObjectKind::Freeze, id);
+    doc.put(WireObject::Freeze(input.to_wire(id)), old.map(|(i, _)| i));
+    let changed = relcal_domain::parse_plan_document(doc)?;
     let freeze = changed
         .freezes
         .iter()

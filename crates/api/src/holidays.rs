@@ -1,13 +1,13 @@
 //! A holiday calendar (.ics) imported as one-off freezes.
 
-use crate::edit::{difference, reports};
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
+use crate::write::{commit_plan, difference, reports};
 use chrono::{DateTime, Utc};
-use relcal_domain::{position, put, ObjectKind};
+use relcal_domain::wire::{WireFreeze, WireScope};
+use relcal_domain::{ObjectKind, WireObject};
 use relcal_store::Store;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 /// What importing a holiday calendar did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,25 +44,27 @@ pub fn import_holidays(
         ));
     }
     let plan = stored_plan(store)?;
-    let mut doc = plan.to_json();
+    let mut doc = plan.to_document();
     let mut records = Vec::new();
     let (mut created, mut updated) = (0u32, 0u32);
     for e in &events {
-        let mut value = json!({
-            "id": e.id,
-            "name": e.name,
-            "severity": severity,
-            "start": relcal_domain::day_start(&e.start),
-            "end": relcal_domain::day_start(&e.end),
-            "reason": "Imported holiday",
+        let freeze = WireObject::Freeze(WireFreeze {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            severity: severity.to_owned(),
+            timezone: None,
+            start: relcal_domain::day_start(&e.start),
+            end: Some(relcal_domain::day_start(&e.end)),
+            duration: None,
+            rrule: None,
+            exdates: Vec::new(),
+            scope: (!environments.is_empty()).then(|| WireScope {
+                environments: environments.to_vec(),
+                ..WireScope::default()
+            }),
+            reason: Some("Imported holiday".into()),
         });
-        if !environments.is_empty() {
-            value["scope"] = json!({ "environments": environments });
-        }
-        let previous = doc
-            .get("freezes")
-            .and_then(Value::as_array)
-            .and_then(|l| position(l, &e.id).map(|i| l[i].clone()));
+        let previous = doc.take(ObjectKind::Freeze, &e.id);
         if previous.is_some() {
             updated += 1;
         } else {
@@ -77,15 +79,15 @@ pub fn import_holidays(
                 "freeze.created"
             },
             ("freeze", &e.id),
-            previous.as_ref(),
-            Some(&value),
+            previous.as_ref().map(|(_, o)| o.to_json()).as_ref(),
+            Some(&freeze.to_json()),
         ));
-        put(&mut doc, ObjectKind::Freeze, &e.id, Some(value), None);
+        doc.put(freeze, previous.map(|(i, _)| i));
     }
-    let changed = relcal_domain::parse_plan_value(doc)?;
+    let changed = relcal_domain::parse_plan_document(doc)?;
     let (before_list, _) = reports(relcal_domain::check(&plan, now));
     let (after_list, _) = reports(relcal_domain::check(&changed, now));
-    store.replace_catalog(&changed, &records)?;
+    commit_plan(store, &changed, &records, true, &[])?;
     let (_, gained_total) = difference(&after_list, &before_list);
     Ok(HolidayImport {
         created,

@@ -17,7 +17,6 @@ mod audit;
 mod calendar;
 mod check;
 pub mod clock;
-mod document;
 mod edit;
 mod error;
 mod freeze_form;
@@ -36,6 +35,7 @@ mod sync_client;
 mod sync_conflicts;
 mod templates;
 mod undo;
+mod write;
 
 pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
@@ -45,7 +45,7 @@ pub use check::{
 };
 pub use edit::{
     delete_object, restore_object, save_environment, save_freeze, save_service, save_team,
-    EnvironmentInput, FreezeInput, ObjectChange, ServiceInput, TeamInput,
+    EnvironmentInput, FreezeInput, ServiceInput, TeamInput,
 };
 pub use error::{ApiError, ErrorCode};
 pub use freeze_form::{freeze_input, preview_freeze, FreezePreview, PeriodView};
@@ -77,11 +77,11 @@ pub use readiness::{
 };
 pub use relcal_domain::Plan;
 pub use relcal_protocol::{
-    Change, Changes, Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment,
+    Changes, Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment,
     GitLabFreezePeriod, ImportSummary, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK,
 };
 pub use relcal_store::Store;
-pub use release::{move_release, set_release_status, ReleaseChange};
+pub use release::{move_release, set_release_status};
 pub use release_detail::{
     release_detail, ApprovalView, ChecklistView, OverrideView, ReleaseDetail, ReleaseLink,
     RollbackView,
@@ -101,4 +101,5 @@ pub use templates::{
     checklist_templates, save_checklist_templates, ChecklistTemplate, ChecklistTemplates,
     TemplateItem,
 };
-pub use undo::{undo_change, Undo, Undone};
+pub use undo::{undo_change, Undo};
+pub use write::{Change, ChangeAction, ReleaseAfter};

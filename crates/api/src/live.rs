@@ -12,8 +12,8 @@
 
 use crate::check::{badges_of, conflict_item, CheckSummary, ConflictBadge, ConflictsView};
 use crate::error::{ApiError, ErrorCode};
-use crate::release::{change_report, check_approved, summary_of, write_change, Details};
-use crate::ReleaseChange;
+use crate::release::check_approved;
+use crate::write::{release_change, summary_of, write_release, Change, Details};
 use chrono::{DateTime, Utc};
 use relcal_domain::utc_text as utc;
 use relcal_domain::{Checker, Interval, Plan, Release, ReleaseId};
@@ -270,7 +270,7 @@ impl Live {
         start: &str,
         end: &str,
         now: DateTime<Utc>,
-    ) -> Result<ReleaseChange, ApiError> {
+    ) -> Result<Change, ApiError> {
         self.change_release(store, id, "release.move", now, |release, object, plan| {
             Ok(release.with_window(object, start, end, plan.timezone)?)
         })
@@ -284,7 +284,7 @@ impl Live {
         id: &str,
         status: &str,
         now: DateTime<Utc>,
-    ) -> Result<ReleaseChange, ApiError> {
+    ) -> Result<Change, ApiError> {
         self.change_release(store, id, "release.status", now, |release, object, plan| {
             let changed = release.with_status(object, status)?;
             check_approved(plan, &changed, object)?;
@@ -299,7 +299,7 @@ impl Live {
         action: &str,
         now: DateTime<Utc>,
         change: impl Fn(&Release, &str, &Plan) -> Result<Release, ApiError>,
-    ) -> Result<ReleaseChange, ApiError> {
+    ) -> Result<Change, ApiError> {
         self.refresh_or_reopen(store, now)?;
         let warm = self.warm.as_ref().ok_or_else(|| no_calendar(store))?;
         let plan = warm.borrow_owner();
@@ -318,8 +318,8 @@ impl Live {
                 change(&release, &object, plan)?
             }
         };
-        let before = checker.conflicts_of(&rid);
-        let undo = write_change(
+        let before = (checker.conflicts_of(&rid), self.summary());
+        let undo = write_release(
             store,
             Some(&release),
             &changed,
@@ -331,9 +331,8 @@ impl Live {
         // (and with anything another connection wrote meanwhile).
         self.refresh_or_reopen(store, now)?;
         let checker = self.checker().ok_or_else(|| no_calendar(store))?;
-        let after = checker.conflicts_of(&rid);
-        let summary = self.summary();
-        Ok(change_report(&changed, before, after, summary, undo))
+        let after = (checker.conflicts_of(&rid), self.summary());
+        Ok(release_change(&changed, before, after, undo))
     }
 }
 

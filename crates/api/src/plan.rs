@@ -56,7 +56,7 @@ pub fn import_plan_text(store: &mut Store, text: &str) -> Result<ImportSummary, 
         None,
         Some(&summary),
     );
-    store.replace_plan(&plan, &[rec])?;
+    store.write(relcal_store::Write::new(&[rec]).whole(&plan))?;
     tracing::info!(releases = plan.releases.len(), "imported plan");
     Ok(ImportSummary::of(&plan))
 }
@@ -112,7 +112,7 @@ pub fn seed_demo_if_new(store: &mut Store, now: DateTime<Utc>) -> Result<bool, A
         None,
         Some(&summary),
     );
-    store.replace_plan(&shifted, &[rec])?;
+    store.write(relcal_store::Write::new(&[rec]).whole(&shifted))?;
     Ok(true)
 }
 

@@ -4,9 +4,10 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
-use crate::release::{append, apply_with, edited, find, refuse, Details};
+use crate::release::{append, apply_with, edited, find, refuse};
 use crate::templates::{checklist_templates, template_for};
-use crate::ReleaseChange;
+use crate::write::Change;
+use crate::write::Details;
 use chrono::{DateTime, Utc};
 use relcal_domain::utc_text as utc;
 use relcal_store::Store;
@@ -19,7 +20,7 @@ pub fn apply_checklist_template(
     store: &mut Store,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let templates = checklist_templates(store)?;
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
@@ -70,7 +71,7 @@ pub fn set_checklist_item(
     id: &str,
     input: ChecklistItemInput,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let Some(index) = release.checklist.iter().position(|c| c.id == input.item_id) else {
@@ -145,7 +146,7 @@ pub fn save_rollback(
     id: &str,
     input: crate::RollbackView,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let steps: Vec<String> = input

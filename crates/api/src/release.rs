@@ -1,38 +1,12 @@
 //! Changing one release: move it, change its status. Each change is checked
 //! (the release's conflicts before and after) and written in one transaction.
 
-use crate::check::{CheckSummary, ConflictReport};
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
+use crate::write::{commit, Change, Details, Edit};
 use chrono::{DateTime, Utc};
-use relcal_domain::utc_text as utc;
-use relcal_domain::{Checker, Conflict, Plan, Release, ReleaseId};
+use relcal_domain::{Plan, Release};
 use relcal_store::Store;
-use serde::Serialize;
-
-/// What one change did to a release and to the calendar's conflicts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ReleaseChange {
-    /// The release changed.
-    pub release: String,
-    /// Its title.
-    pub title: String,
-    /// Its window after the change, RFC 3339 UTC.
-    pub start: String,
-    /// Its window after the change, RFC 3339 UTC.
-    pub end: String,
-    /// Its status after the change.
-    pub status: String,
-    /// Its conflicts before the change.
-    pub before: Vec<ConflictReport>,
-    /// Its conflicts after the change.
-    pub after: Vec<ConflictReport>,
-    /// The whole calendar's counts after the change.
-    pub summary: CheckSummary,
-    /// What takes the change back (`undo_change`).
-    pub undo: crate::Undo,
-}
 
 /// The release with `id`, and how plan-file errors name it.
 pub(crate) fn find<'p>(plan: &'p Plan, id: &str) -> Result<(&'p Release, String), ApiError> {
@@ -59,15 +33,8 @@ pub(crate) fn apply(
     changed: Release,
     action: &str,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     apply_with(store, plan, changed, action, Details::default(), now)
-}
-
-/// What the plan format does not carry, written with a release.
-#[derive(Default)]
-pub(crate) struct Details {
-    pub checklist: Option<relcal_store::ChecklistDetail>,
-    pub rollback: Option<relcal_store::RollbackDetail>,
 }
 
 /// [`apply`], also writing `details` in the same transaction.
@@ -78,88 +45,13 @@ pub(crate) fn apply_with(
     action: &str,
     details: Details,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
-    let id: ReleaseId = changed.id.clone();
-    let mut checker = Checker::new(plan, now);
-    let before = checker.conflicts_of(&id);
-    checker.upsert_release(changed.clone());
-    let after = checker.conflicts_of(&id);
-    let summary = summary_of(&checker);
-    let old = plan.releases.iter().find(|r| r.id == changed.id);
-    let undo = write_change(store, old, &changed, action, details, now)?;
-    Ok(change_report(&changed, before, after, summary, undo))
-}
-
-/// The checker's counts by severity.
-pub(crate) fn summary_of(checker: &Checker<'_>) -> CheckSummary {
-    let [errors, warnings, infos] = checker.count_by_severity();
-    let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
-    CheckSummary {
-        errors: n(errors),
-        warnings: n(warnings),
-        infos: n(infos),
-    }
-}
-
-/// Stores `changed` (replacing `old`, if any) with `details` and its audit
-/// entry, in one transaction; returns what takes it back.
-pub(crate) fn write_change(
-    store: &mut Store,
-    old: Option<&Release>,
-    changed: &Release,
-    action: &str,
-    details: Details,
-    now: DateTime<Utc>,
-) -> Result<crate::Undo, ApiError> {
-    let old = old.map(relcal_domain::release_to_json);
-    let new = relcal_domain::release_to_json(changed);
-    let action = match (&old, action) {
-        (None, "release.update") => "release.create",
-        (_, a) => a,
-    };
-    let rec = crate::audit::record(
-        store,
-        now,
+) -> Result<Change, ApiError> {
+    let edit = Edit::Release {
+        changed: Box::new(changed),
         action,
-        ("release", changed.id.as_str()),
-        old.as_ref(),
-        Some(&new),
-    );
-    store.replace_release_with_details(
-        changed,
-        details.checklist.as_ref(),
-        details.rollback.as_ref(),
-        &[rec],
-    )?;
-    tracing::info!(release = %changed.id, "release changed");
-    Ok(crate::Undo {
-        kind: relcal_domain::ObjectKind::Release,
-        id: changed.id.to_string(),
-        before: old.map(|v| v.to_string()),
-        after: Some(new.to_string()),
-        position: None,
-    })
-}
-
-/// What a change did, for the caller.
-pub(crate) fn change_report(
-    changed: &Release,
-    before: Vec<Conflict>,
-    after: Vec<Conflict>,
-    summary: CheckSummary,
-    undo: crate::Undo,
-) -> ReleaseChange {
-    ReleaseChange {
-        release: changed.id.to_string(),
-        title: changed.title.clone(),
-        start: utc(changed.start.utc),
-        end: utc(changed.end.utc),
-        status: changed.status.as_str().to_owned(),
-        before: before.into_iter().map(ConflictReport::from).collect(),
-        after: after.into_iter().map(ConflictReport::from).collect(),
-        summary,
-        undo,
-    }
+        details,
+    };
+    commit(store, plan, edit, now)
 }
 
 /// Reschedules a release to `[start, end)` (instants, or local times in the
@@ -170,7 +62,7 @@ pub fn move_release(
     start: &str,
     end: &str,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let moved = release.with_window(&object, start, end, plan.timezone)?;
@@ -183,7 +75,7 @@ pub fn set_release_status(
     id: &str,
     status: &str,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let changed = release.with_status(&object, status)?;

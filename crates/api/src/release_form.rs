@@ -4,7 +4,8 @@
 use crate::check::ConflictReport;
 use crate::error::ApiError;
 use crate::plan::stored_plan;
-use crate::release::{apply, check_approved, find, ReleaseChange};
+use crate::release::{apply, check_approved, find};
+use crate::write::Change;
 use chrono::{DateTime, Utc};
 use relcal_domain::{Checker, Plan, Release, ReleaseId};
 use relcal_store::Store;
@@ -170,7 +171,7 @@ pub fn save_release(
     store: &mut Store,
     input: ReleaseInput,
     now: DateTime<Utc>,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let templates = crate::checklist_templates(store)?;
     let template = crate::templates::template_for(&templates, &plan, &input.environment);

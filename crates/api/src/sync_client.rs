@@ -10,9 +10,9 @@
 //! never applied twice. The transport (HTTP in the CLI and the app) is the
 //! caller's.
 
-use crate::document::write_document;
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
+use crate::write::commit_document;
 use chrono::{DateTime, Utc};
 use relcal_domain::utc_text as utc;
 use relcal_domain::{object_in, put, ObjectKind};
@@ -93,7 +93,7 @@ pub(crate) fn apply_pulled(
             after: object.as_ref().map(Value::to_string),
         });
     }
-    write_document(store, doc, &records, catalog_changed, &releases)?;
+    commit_document(store, doc, &records, catalog_changed, &releases)?;
     Ok(u32::try_from(records.len()).unwrap_or(u32::MAX))
 }
 

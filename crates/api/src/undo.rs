@@ -8,10 +8,11 @@
 //! sync pull) moves it back and keeps the approval; a field changed again
 //! since is named, and nothing is written.
 
-use crate::edit::{delete_object, restore_object, ObjectChange};
+use crate::edit::{delete_object, restore_object};
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
-use crate::release::{apply, ReleaseChange};
+use crate::release::apply;
+use crate::write::Change;
 use chrono::{DateTime, Utc};
 use relcal_domain::ObjectKind;
 use relcal_store::Store;
@@ -34,18 +35,6 @@ pub struct Undo {
     pub after: Option<String>,
     /// Where it was in its list, for putting a deleted object back there.
     pub position: Option<u32>,
-}
-
-/// What an undo did: a release changed back, or another object (or a
-/// release created or deleted) put back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(untagged)]
-pub enum Undone {
-    /// A release's fields put back.
-    Release(ReleaseChange),
-    /// An object put back, or removed again.
-    Object(ObjectChange),
 }
 
 fn object(
@@ -73,11 +62,10 @@ fn current(
     id: &str,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
     let plan = stored_plan(store)?;
-    let (_, stored) = crate::edit::document(store, &plan, kind, id)?;
-    Ok(stored.and_then(|s| match s.value {
-        Value::Object(map) => Some(map),
+    Ok(match plan.object_json(kind, id) {
+        Some((_, Value::Object(map))) => Some(map),
         _ => None,
-    }))
+    })
 }
 
 /// The fields where `now` no longer holds what `after` left, among those
@@ -111,7 +99,7 @@ fn changed_again(kind: ObjectKind, id: &str, fields: &[&str]) -> ApiError {
 }
 
 /// Takes back the change that returned `undo` (see the module documentation).
-pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result<Undone, ApiError> {
+pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result<Change, ApiError> {
     let (kind, id) = (undo.kind, undo.id.as_str());
     let before = undo
         .before
@@ -153,17 +141,17 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
             if !fields.is_empty() {
                 return Err(changed_again(kind, id, &fields));
             }
-            Ok(Undone::Object(delete_object(store, kind, id, now)?))
+            delete_object(store, kind, id, now)
         }
         // It was deleted: put it back where it was.
-        (Some(before), None, None) => Ok(Undone::Object(restore_object(
+        (Some(before), None, None) => restore_object(
             store,
             kind,
             id,
             Some(&Value::Object(before).to_string()),
             undo.position,
             now,
-        )?)),
+        ),
         // It was changed: put back the fields the change changed.
         (Some(before), Some(after), Some(stored)) => {
             let fields = changed_since(&before, &after, &stored);
@@ -198,22 +186,16 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
                         &object,
                         Value::Object(restored),
                     )?;
-                    Ok(Undone::Release(apply(
-                        store,
-                        &plan,
-                        release,
-                        "release.undo",
-                        now,
-                    )?))
+                    apply(store, &plan, release, "release.undo", now)
                 }
-                _ => Ok(Undone::Object(restore_object(
+                _ => restore_object(
                     store,
                     kind,
                     id,
                     Some(&Value::Object(restored).to_string()),
                     undo.position,
                     now,
-                )?)),
+                ),
             }
         }
         (None, _, Some(_)) | (Some(_), None, Some(_)) => Err(ApiError::new(

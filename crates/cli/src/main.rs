@@ -380,24 +380,28 @@ fn sync_conflicts(db: DbArg, format: TextOrJson) -> Result<bool, ApiError> {
 }
 
 /// Prints what a release change did: the new state and the conflicts it gained or lost.
-fn print_change(change: &relcal_api::ReleaseChange) {
-    println!(
-        "{} ({}): {} from {} to {}",
-        change.title, change.release, change.status, change.start, change.end
-    );
-    let key =
-        |c: &relcal_api::ConflictReport| (c.code.clone(), c.releases.clone(), c.freeze.clone());
-    for c in &change.after {
-        if !change.before.iter().any(|b| key(b) == key(c)) {
-            println!("  new {:<8} {:<22} {}", c.severity, c.code, c.message);
-        }
+fn print_change(change: &relcal_api::Change) {
+    if let Some(r) = &change.release {
+        println!(
+            "{} ({}): {} from {} to {}",
+            r.title, change.id, r.status, r.start, r.end
+        );
     }
-    for c in &change.before {
-        if !change.after.iter().any(|a| key(a) == key(c)) {
-            println!("  gone {:<7} {:<22} {}", c.severity, c.code, c.message);
+    let more = |listed: usize, total: u32| {
+        let rest = (total as usize).saturating_sub(listed);
+        if rest > 0 {
+            println!("  … and {rest} more");
         }
+    };
+    for c in &change.gained {
+        println!("  new {:<8} {:<22} {}", c.severity, c.code, c.message);
     }
-    let s = change.summary;
+    more(change.gained.len(), change.gained_total);
+    for c in &change.resolved {
+        println!("  gone {:<7} {:<22} {}", c.severity, c.code, c.message);
+    }
+    more(change.resolved.len(), change.resolved_total);
+    let s = change.after;
     println!(
         "calendar: {} errors, {} warnings, {} infos",
         s.errors, s.warnings, s.infos

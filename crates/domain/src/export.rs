@@ -1,5 +1,6 @@
 //! A validated [`Plan`] back to the plan file's JSON.
 
+use crate::kind::ObjectKind;
 use crate::plan::*;
 use crate::recurrence::Recurrence;
 use crate::wire::*;
@@ -22,40 +23,70 @@ impl Plan {
     /// The plan as a plan-file JSON document. `parse_plan_value(plan.to_json())`
     /// gives back an equal plan.
     pub fn to_json(&self) -> serde_json::Value {
-        let wire = WirePlan {
+        // The wire types are plain strings, numbers and lists: this cannot fail.
+        serde_json::to_value(self.to_document()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The plan as a plan document, to put objects into and validate again
+    /// ([`crate::parse_plan_document`] gives back an equal plan).
+    pub fn to_document(&self) -> WirePlan {
+        WirePlan {
             version: PLAN_FORMAT_VERSION,
             timezone: self.timezone.name().to_owned(),
             teams: self.teams.iter().map(team).collect(),
-            services: self
-                .services
-                .iter()
-                .map(|s| WireService {
-                    id: s.id.to_string(),
-                    team: s.team.to_string(),
-                    depends_on: strings(&s.depends_on),
-                })
-                .collect(),
-            environments: self
-                .environments
-                .iter()
-                .map(|e| WireEnvironment {
-                    id: e.id.to_string(),
-                    name: e.name.clone(),
-                    production: e.production,
-                    max_concurrent: e.max_concurrent,
-                    required_approvals: e.required_approvals,
-                })
-                .collect(),
+            services: self.services.iter().map(service).collect(),
+            environments: self.environments.iter().map(environment).collect(),
             freezes: self.freezes.iter().map(freeze).collect(),
             releases: self.releases.iter().map(release).collect(),
-        };
-        // The wire types are plain strings, numbers and lists: this cannot fail.
-        serde_json::to_value(wire).unwrap_or(serde_json::Value::Null)
+        }
+    }
+
+    /// The object `id` of `kind` as plan-file JSON, with its index in its
+    /// list: what `to_json` would hold for it, without writing out the rest.
+    pub fn object_json(&self, kind: ObjectKind, id: &str) -> Option<(usize, serde_json::Value)> {
+        fn find<'a, T>(
+            list: &'a [T],
+            id: impl Fn(&T) -> &str,
+            want: &str,
+        ) -> Option<(usize, &'a T)> {
+            list.iter().enumerate().find(|(_, x)| id(x) == want)
+        }
+        let json = |w: Result<serde_json::Value, serde_json::Error>| w.unwrap_or_default();
+        match kind {
+            ObjectKind::Team => find(&self.teams, |t| t.id.as_str(), id)
+                .map(|(i, t)| (i, json(serde_json::to_value(team(t))))),
+            ObjectKind::Service => find(&self.services, |s| s.id.as_str(), id)
+                .map(|(i, s)| (i, json(serde_json::to_value(service(s))))),
+            ObjectKind::Environment => find(&self.environments, |e| e.id.as_str(), id)
+                .map(|(i, e)| (i, json(serde_json::to_value(environment(e))))),
+            ObjectKind::Freeze => find(&self.freezes, |f| f.id.as_str(), id)
+                .map(|(i, f)| (i, json(serde_json::to_value(freeze(f))))),
+            ObjectKind::Release => find(&self.releases, |r| r.id.as_str(), id)
+                .map(|(i, r)| (i, json(serde_json::to_value(release(r))))),
+        }
     }
 
     /// The plan as pretty-printed JSON text.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(&self.to_json()).unwrap_or_default()
+    }
+}
+
+fn service(s: &Service) -> WireService {
+    WireService {
+        id: s.id.to_string(),
+        team: s.team.to_string(),
+        depends_on: strings(&s.depends_on),
+    }
+}
+
+fn environment(e: &Environment) -> WireEnvironment {
+    WireEnvironment {
+        id: e.id.to_string(),
+        name: e.name.clone(),
+        production: e.production,
+        max_concurrent: e.max_concurrent,
+        required_approvals: e.required_approvals,
     }
 }
 
@@ -146,6 +177,14 @@ fn release(r: &Release) -> WireRelease {
             .collect(),
         version: r.version.clone(),
         artifact: r.artifact.clone(),
+    }
+}
+
+impl Release {
+    /// The release as a plan document holds it (to edit, then validate
+    /// again with [`crate::parse_release_document`]).
+    pub fn to_wire(&self) -> WireRelease {
+        release(self)
     }
 }
 

@@ -35,7 +35,7 @@ pub use audit::{
 };
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
 pub use cron::{freeze_from_cron, CronError, CronFreeze, CronPart};
-pub use document::{object_in, position, put};
+pub use document::{object_in, position, put, WireObject};
 pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
 pub use export::release_to_json;

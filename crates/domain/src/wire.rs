@@ -66,7 +66,7 @@ fn is_zero(n: &u32) -> bool {
 }
 
 /// A whole plan (its `version` is the format version, checked).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WirePlan {
     pub version: u32,
     pub timezone: String,
@@ -78,7 +78,7 @@ pub struct WirePlan {
 }
 
 /// A team (`teams[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireTeam {
     pub id: String,
@@ -94,7 +94,7 @@ pub struct WireTeam {
 }
 
 /// A recurring allowed window of a team (`teams[].allowed_windows[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireRecurrence {
     pub start: String,
@@ -107,7 +107,7 @@ pub struct WireRecurrence {
 }
 
 /// A service (`services[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireService {
     pub id: String,
@@ -117,7 +117,7 @@ pub struct WireService {
 }
 
 /// An environment (`environments[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireEnvironment {
     pub id: String,
@@ -131,7 +131,7 @@ pub struct WireEnvironment {
 }
 
 /// A freeze, one-off or recurring (`freezes[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireFreeze {
     pub id: String,
@@ -159,7 +159,7 @@ pub struct WireFreeze {
 }
 
 /// What a freeze covers (`freezes[].scope`); empty lists mean every.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireScope {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -171,7 +171,7 @@ pub struct WireScope {
 }
 
 /// A release (`releases[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireRelease {
     pub id: String,
@@ -217,7 +217,7 @@ pub struct WireRelease {
 }
 
 /// An approval of a release (`releases[].approvals[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireApproval {
     pub by: String,
@@ -225,7 +225,7 @@ pub struct WireApproval {
 }
 
 /// A readiness checklist item (`releases[].checklist[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireChecklistItem {
     pub id: String,
@@ -237,7 +237,7 @@ pub struct WireChecklistItem {
 }
 
 /// A rollback plan (`releases[].rollback`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireRollback {
     pub steps: Vec<String>,
@@ -250,7 +250,7 @@ pub struct WireRollback {
 }
 
 /// An approved exception to a freeze (`releases[].overrides[]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireOverride {
     pub freeze: String,

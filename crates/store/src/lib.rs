@@ -21,12 +21,14 @@ mod server;
 mod settings;
 mod sync;
 mod tokens;
+mod write;
 
 pub use calendar::ReleaseRow;
-pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail, SyncWrite};
+pub use plan::{CatalogKind, ChecklistDetail, RollbackDetail};
 pub use relcal_domain::AuditRecord;
 pub use relcal_server_core::SyncRow;
 pub use sync::{SyncClient, SyncInflight, SyncOutcome};
+pub use write::{ReleaseWrite, Synced, Write};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,9 @@ pub enum StoreError {
     /// The stored calendar does not validate (edited by hand, or a bug).
     #[error("the calendar stored in the database is not valid: {0}")]
     Corrupt(#[from] relcal_domain::PlanError),
+    /// A write deletes a release that is not stored (nothing was written).
+    #[error("release \"{0}\" does not exist")]
+    NoSuchRelease(String),
 }
 
 /// An open calendar database.
@@ -161,6 +166,7 @@ impl From<StoreError> for relcal_protocol::ApiError {
         let code = match &e {
             S::Open { .. } | S::Migration(_) => ErrorCode::Unavailable,
             S::Sqlite(_) | S::Corrupt(_) => ErrorCode::Internal,
+            S::NoSuchRelease(_) => ErrorCode::NotFound,
         };
         Self::new(code, e.to_string())
     }

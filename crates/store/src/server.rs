@@ -2,7 +2,7 @@
 //! half of `relcal_server_core::ServerStore` (zero set-up; PostgreSQL is
 //! `relcal-store-pg`).
 
-use crate::{Store, SyncWrite};
+use crate::{Store, Synced, Write};
 use relcal_domain::{AuditRecord, ObjectKind, Plan};
 use relcal_protocol::ApiError;
 use relcal_server_core::{ChangeWrite, ServerStore, SyncRow, TokenRecord};
@@ -12,7 +12,7 @@ impl ServerStore for Store {
         Ok(self.load_plan()?)
     }
     fn replace_calendar(&mut self, plan: &Plan, audit: &[AuditRecord]) -> Result<(), ApiError> {
-        Ok(self.replace_plan(plan, audit)?)
+        Ok(self.write(Write::new(audit).whole(plan))?)
     }
     fn token(&mut self, token_sha256: &str) -> Result<Option<TokenRecord>, ApiError> {
         Ok(self.server_token(token_sha256)?)
@@ -72,22 +72,25 @@ impl ServerStore for Store {
         Ok(self.record_sync_mutation(key, answer)?)
     }
     fn write_change(&mut self, c: ChangeWrite<'_>) -> Result<(), ApiError> {
+        let audit = std::slice::from_ref(c.audit);
         let write = match c.kind {
             ObjectKind::Release => match c.calendar.releases.iter().find(|r| r.id.as_str() == c.id)
             {
-                Some(r) => SyncWrite::Release(r),
-                None => SyncWrite::DeleteRelease(c.id),
+                Some(r) => Write::new(audit).release(r),
+                None => Write::new(audit).delete_release(c.id),
             },
-            _ => SyncWrite::Catalog(c.calendar),
+            _ => Write::new(audit).catalog(c.calendar),
         };
-        Ok(self.write_synced(
-            write,
-            std::slice::from_ref(c.audit),
-            (c.kind.noun(), c.id, c.object),
-            c.at,
-            c.by,
-            c.answer,
-        )?)
+        let (mutation_id, answer) = c.answer;
+        Ok(self.write(write.synced(Synced {
+            kind: c.kind.noun(),
+            id: c.id,
+            object: c.object,
+            at: c.at,
+            by: c.by,
+            mutation_id,
+            answer,
+        }))?)
     }
     fn describe(&self) -> String {
         format!("the database {}", self.path().display())

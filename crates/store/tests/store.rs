@@ -6,7 +6,7 @@
 )]
 
 use relcal_domain::parse_plan;
-use relcal_store::Store;
+use relcal_store::{Store, Synced, Write};
 
 fn demo() -> relcal_domain::Plan {
     let text = std::fs::read_to_string(concat!(
@@ -34,7 +34,7 @@ fn a_plan_survives_a_round_trip_through_the_file() {
     let plan = demo();
     Store::open(&path)
         .unwrap()
-        .replace_plan(&plan, &[])
+        .write(Write::new(&[]).whole(&plan))
         .unwrap();
     // A fresh connection reads what the first wrote.
     let store = Store::open(&path).unwrap();
@@ -49,13 +49,13 @@ fn a_plan_survives_a_round_trip_through_the_file() {
 fn replacing_drops_the_old_calendar_entirely() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
-    store.replace_plan(&demo(), &[]).unwrap();
+    store.write(Write::new(&[]).whole(&demo())).unwrap();
     let small = parse_plan(
         r#"{"version":1,"timezone":"Europe/London","teams":[{"id":"a","name":"A"}],
         "services":[],"environments":[],"freezes":[],"releases":[]}"#,
     )
     .unwrap();
-    store.replace_plan(&small, &[]).unwrap();
+    store.write(Write::new(&[]).whole(&small)).unwrap();
     assert_eq!(store.load_plan().unwrap(), Some(small));
 }
 
@@ -63,7 +63,7 @@ fn replacing_drops_the_old_calendar_entirely() {
 fn the_range_query_finds_overlapping_releases_only() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
-    store.replace_plan(&demo(), &[]).unwrap();
+    store.write(Write::new(&[]).whole(&demo())).unwrap();
     let ts = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
     // auth-5.2 runs 14:00-16:00Z, checkout-2.0 15:00-17:00Z on 1 Dec.
     let ids = |from, to| -> Vec<String> {
@@ -111,7 +111,7 @@ fn replacing_the_catalog_keeps_every_release() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     let plan = demo();
-    store.replace_plan(&plan, &[]).unwrap();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
     let mut changed = plan.clone();
     let unused = plan
         .freezes
@@ -124,7 +124,7 @@ fn replacing_the_catalog_keeps_every_release() {
         .unwrap();
     changed.freezes.remove(unused);
     changed.teams[0].name = "Renamed team".into();
-    store.replace_catalog(&changed, &[]).unwrap();
+    store.write(Write::new(&[]).catalog(&changed)).unwrap();
     let back = store.load_plan().unwrap().unwrap();
     assert_eq!(back.releases, plan.releases);
     assert_eq!(back.freezes, changed.freezes);
@@ -137,7 +137,7 @@ fn a_catalog_that_drops_a_used_team_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     let plan = demo();
-    store.replace_plan(&plan, &[]).unwrap();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
     let used = plan.releases[0].team.clone();
     assert!(
         store
@@ -149,9 +149,28 @@ fn a_catalog_that_drops_a_used_team_is_refused_and_changes_nothing() {
     broken.teams.retain(|t| t.id != used);
     broken.services.retain(|s| s.team != used);
     broken.freezes.clear();
-    let err = store.replace_catalog(&broken, &[]).unwrap_err();
+    let err = store.write(Write::new(&[]).catalog(&broken)).unwrap_err();
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
     assert_eq!(store.load_plan().unwrap().as_ref(), Some(&plan));
+}
+
+/// The server's bookkeeping of mutation `mutation_id`, by "li".
+fn synced<'a>(
+    kind: &'a str,
+    id: &'a str,
+    object: Option<&'a str>,
+    mutation_id: &'a str,
+    answer: &'a str,
+) -> Synced<'a> {
+    Synced {
+        kind,
+        id,
+        object,
+        at: "2026-11-23T10:00:00Z",
+        by: "li",
+        mutation_id,
+        answer,
+    }
 }
 
 #[test]
@@ -159,10 +178,16 @@ fn deleting_a_release_removes_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     let plan = demo();
-    store.replace_plan(&plan, &[]).unwrap();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
     let id = plan.releases[0].id.as_str().to_owned();
-    assert!(store.delete_release(&id, &[]).unwrap());
-    assert!(!store.delete_release(&id, &[]).unwrap());
+    store.write(Write::new(&[]).delete_release(&id)).unwrap();
+    let again = store
+        .write(Write::new(&[]).delete_release(&id))
+        .unwrap_err();
+    assert!(
+        matches!(again, relcal_store::StoreError::NoSuchRelease(_)),
+        "{again}"
+    );
     let back = store.load_plan().unwrap().unwrap();
     assert_eq!(back.releases.len(), plan.releases.len() - 1);
     assert!(back.releases.iter().all(|r| r.id.as_str() != id));
@@ -174,7 +199,7 @@ fn the_cached_catalog_follows_this_store_and_other_connections() {
     let path = dir.path().join("cal.db");
     let mut store = Store::open(&path).unwrap();
     let plan = demo();
-    store.replace_plan(&plan, &[]).unwrap();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
     assert_eq!(
         store.load_plan_without_releases().unwrap().unwrap().teams,
         plan.teams
@@ -182,7 +207,7 @@ fn the_cached_catalog_follows_this_store_and_other_connections() {
     // This store's own write.
     let mut renamed = plan.clone();
     renamed.teams[0].name = "Renamed here".into();
-    store.replace_catalog(&renamed, &[]).unwrap();
+    store.write(Write::new(&[]).catalog(&renamed)).unwrap();
     assert_eq!(
         store.load_plan_without_releases().unwrap().unwrap().teams[0].name,
         "Renamed here"
@@ -190,7 +215,7 @@ fn the_cached_catalog_follows_this_store_and_other_connections() {
     // Another connection's write (the CLI, another window).
     let mut other = Store::open(&path).unwrap();
     renamed.teams[0].name = "Renamed elsewhere".into();
-    other.replace_catalog(&renamed, &[]).unwrap();
+    other.write(Write::new(&[]).catalog(&renamed)).unwrap();
     assert_eq!(
         store.load_plan_without_releases().unwrap().unwrap().teams[0].name,
         "Renamed elsewhere"
@@ -203,10 +228,10 @@ fn each_release_row_carries_the_same_lists_as_its_normalised_rows() {
     let path = dir.path().join("cal.db");
     let mut store = Store::open(&path).unwrap();
     let plan = demo();
-    store.replace_plan(&plan, &[]).unwrap();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
     let mut moved = plan.releases[1].clone();
     moved.services.push(plan.services[1].id.clone());
-    store.replace_release(&moved, &[]).unwrap();
+    store.write(Write::new(&[]).release(&moved)).unwrap();
     let rows = store.releases_between(0, i64::MAX / 2).unwrap();
     let back = store.load_plan().unwrap().unwrap();
     assert_eq!(rows.len(), back.releases.len());
@@ -246,16 +271,17 @@ fn changes_and_their_audit_entries_commit_together_and_chain() {
     let mut store = Store::open(&path).unwrap();
     let plan = demo();
     store
-        .replace_plan(&plan, &[record("calendar.import", "calendar")])
+        .write(Write::new(&[record("calendar.import", "calendar")]).whole(&plan))
         .unwrap();
     let id = plan.releases[0].id.as_str().to_owned();
+    let deleted = [record("release.delete", &id)];
     store
-        .delete_release(&id, &[record("release.delete", &id)])
+        .write(Write::new(&deleted).delete_release(&id))
         .unwrap();
     // A failed change writes no entry: the release is gone, so there is nothing to delete.
     store
-        .delete_release(&id, &[record("release.delete", &id)])
-        .unwrap();
+        .write(Write::new(&deleted).delete_release(&id))
+        .unwrap_err();
     let entries = store.audit_entries(None).unwrap();
     assert_eq!(
         entries
@@ -282,7 +308,7 @@ fn the_trail_refuses_edits_and_verify_names_the_first_tampered_entry() {
     let records: Vec<_> = (1..=5)
         .map(|i| record("release.move", &format!("r{i}")))
         .collect();
-    store.replace_plan(&plan, &records).unwrap();
+    store.write(Write::new(&records).whole(&plan)).unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     // The table itself refuses changes.
     let refused = raw.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", []);
@@ -340,7 +366,7 @@ fn a_synced_change_and_its_log_entry_and_answer_commit_together_or_not_at_all() 
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
     let plan = demo();
-    store.replace_plan(&plan, &[]).unwrap();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
     // Dropping a team that releases use fails at commit: nothing of it stays.
     let used = plan.releases[0].team.clone();
     let mut broken = plan.clone();
@@ -348,13 +374,10 @@ fn a_synced_change_and_its_log_entry_and_answer_commit_together_or_not_at_all() 
     broken.services.retain(|s| s.team != used);
     broken.freezes.clear();
     let err = store
-        .write_synced(
-            relcal_store::SyncWrite::Catalog(&broken),
-            &[record("team.sync", used.as_str())],
-            ("team", used.as_str(), None),
-            "2026-11-23T10:00:00Z",
-            "li",
-            ("m1", "{}"),
+        .write(
+            Write::new(&[record("team.sync", used.as_str())])
+                .catalog(&broken)
+                .synced(synced("team", used.as_str(), None, "m1", "{}")),
         )
         .unwrap_err();
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
@@ -366,13 +389,16 @@ fn a_synced_change_and_its_log_entry_and_answer_commit_together_or_not_at_all() 
     let mut moved = plan.releases[0].clone();
     moved.title = "renamed".into();
     store
-        .write_synced(
-            relcal_store::SyncWrite::Release(&moved),
-            &[record("release.sync", moved.id.as_str())],
-            ("release", moved.id.as_str(), Some("{}")),
-            "2026-11-23T10:00:00Z",
-            "li",
-            ("m2", "{\"ok\":1}"),
+        .write(
+            Write::new(&[record("release.sync", moved.id.as_str())])
+                .release(&moved)
+                .synced(synced(
+                    "release",
+                    moved.id.as_str(),
+                    Some("{}"),
+                    "m2",
+                    "{\"ok\":1}",
+                )),
         )
         .unwrap();
     assert_eq!(
@@ -391,7 +417,7 @@ fn an_unreadable_change_log_entry_is_an_error_never_a_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.db");
     let mut store = Store::open(&path).unwrap();
-    store.replace_plan(&demo(), &[]).unwrap();
+    store.write(Write::new(&[]).whole(&demo())).unwrap();
     let now = chrono::DateTime::parse_from_rfc3339("2027-01-04T09:00:00Z")
         .unwrap()
         .to_utc();

@@ -4,7 +4,7 @@
 use super::{store, store_mut};
 use crate::AppState;
 use relcal_api::{
-    ApiError, EnvironmentInput, FreezeInput, FreezePreview, ObjectChange, ObjectKind, ServiceInput,
+    ApiError, Change, EnvironmentInput, FreezeInput, FreezePreview, ObjectKind, ServiceInput,
     Settings, TeamInput,
 };
 use tauri::State;
@@ -19,10 +19,7 @@ pub async fn settings(state: State<'_, AppState>) -> Result<Settings, ApiError> 
 /// Creates or updates a team; errors name the field.
 #[tauri::command]
 #[specta::specta]
-pub async fn save_team(
-    state: State<'_, AppState>,
-    input: TeamInput,
-) -> Result<ObjectChange, ApiError> {
+pub async fn save_team(state: State<'_, AppState>, input: TeamInput) -> Result<Change, ApiError> {
     relcal_api::save_team(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
@@ -32,7 +29,7 @@ pub async fn save_team(
 pub async fn save_service(
     state: State<'_, AppState>,
     input: ServiceInput,
-) -> Result<ObjectChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::save_service(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
@@ -42,7 +39,7 @@ pub async fn save_service(
 pub async fn save_environment(
     state: State<'_, AppState>,
     input: EnvironmentInput,
-) -> Result<ObjectChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::save_environment(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
@@ -70,7 +67,7 @@ pub async fn preview_freeze(
 pub async fn save_freeze(
     state: State<'_, AppState>,
     input: FreezeInput,
-) -> Result<ObjectChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::save_freeze(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
@@ -82,7 +79,7 @@ pub async fn delete_object(
     state: State<'_, AppState>,
     kind: ObjectKind,
     id: String,
-) -> Result<ObjectChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::delete_object(
         &mut *store_mut(&state)?,
         kind,
@@ -99,7 +96,7 @@ pub async fn delete_object(
 pub async fn undo_change(
     state: State<'_, AppState>,
     undo: relcal_api::Undo,
-) -> Result<relcal_api::Undone, ApiError> {
+) -> Result<relcal_api::Change, ApiError> {
     relcal_api::undo_change(&mut *store_mut(&state)?, &undo, relcal_api::clock::now())
 }
 

@@ -4,8 +4,8 @@
 use super::{instant, store, store_mut};
 use crate::AppState;
 use relcal_api::{
-    ApiError, CalendarView, Catalog, ConflictsView, ErrorCode, ReleaseChange, ReleaseDetail,
-    ReleaseInput, ReleasePreview,
+    ApiError, CalendarView, Catalog, Change, ConflictsView, ErrorCode, ReleaseDetail, ReleaseInput,
+    ReleasePreview,
 };
 use tauri::State;
 
@@ -83,7 +83,7 @@ pub async fn move_release(
     id: String,
     start: String,
     end: String,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let now = relcal_api::clock::now();
     let mut store = store_mut(&state)?;
     crate::live::with_live(
@@ -129,7 +129,7 @@ pub async fn release_input(
 pub async fn save_release(
     state: State<'_, AppState>,
     input: ReleaseInput,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::save_release(&mut *store_mut(&state)?, input, relcal_api::clock::now())
 }
 
@@ -151,7 +151,7 @@ pub async fn set_release_status(
     state: State<'_, AppState>,
     id: String,
     status: String,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     let now = relcal_api::clock::now();
     let mut store = store_mut(&state)?;
     crate::live::with_live(
@@ -167,10 +167,7 @@ pub async fn set_release_status(
 /// Approves a release as the current user.
 #[tauri::command]
 #[specta::specta]
-pub async fn approve_release(
-    state: State<'_, AppState>,
-    id: String,
-) -> Result<ReleaseChange, ApiError> {
+pub async fn approve_release(state: State<'_, AppState>, id: String) -> Result<Change, ApiError> {
     relcal_api::approve_release(&mut *store_mut(&state)?, &id, relcal_api::clock::now())
 }
 
@@ -181,7 +178,7 @@ pub async fn revoke_approval(
     state: State<'_, AppState>,
     id: String,
     approver: String,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::revoke_approval(
         &mut *store_mut(&state)?,
         &id,
@@ -199,7 +196,7 @@ pub async fn request_override(
     freeze: String,
     reason: String,
     approver: String,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::request_override(
         &mut *store_mut(&state)?,
         &id,
@@ -230,7 +227,7 @@ pub async fn go_no_go(
 pub async fn apply_checklist_template(
     state: State<'_, AppState>,
     id: String,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::apply_checklist_template(&mut *store_mut(&state)?, &id, relcal_api::clock::now())
 }
 
@@ -241,7 +238,7 @@ pub async fn set_checklist_item(
     state: State<'_, AppState>,
     id: String,
     input: relcal_api::ChecklistItemInput,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::set_checklist_item(
         &mut *store_mut(&state)?,
         &id,
@@ -257,7 +254,7 @@ pub async fn save_rollback(
     state: State<'_, AppState>,
     id: String,
     input: relcal_api::RollbackView,
-) -> Result<ReleaseChange, ApiError> {
+) -> Result<Change, ApiError> {
     relcal_api::save_rollback(
         &mut *store_mut(&state)?,
         &id,

@@ -18,7 +18,7 @@ export const commands = {
 	 *  Reschedules a release to `[start, end)` (RFC 3339 instants) and reports the
 	 *  conflicts it gains or loses. Invalid input changes nothing.
 	 */
-	moveRelease: (id: string, start: string, end: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("move_release", { id, start, end })),
+	moveRelease: (id: string, start: string, end: string) => typedError<Change, ApiError>(__TAURI_INVOKE("move_release", { id, start, end })),
 	/**  One release with everything about it and its conflicts now. */
 	releaseDetail: (id: string) => typedError<ReleaseDetail, ApiError>(__TAURI_INVOKE("release_detail", { id })),
 	/**  Teams, services, environments and releases for the release form. */
@@ -26,24 +26,24 @@ export const commands = {
 	/**  The form's view of an existing release. */
 	releaseInput: (id: string) => typedError<ReleaseInput, ApiError>(__TAURI_INVOKE("release_input", { id })),
 	/**  Creates or updates a release from the form; errors name the field. */
-	saveRelease: (input: ReleaseInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("save_release", { input })),
+	saveRelease: (input: ReleaseInput) => typedError<Change, ApiError>(__TAURI_INVOKE("save_release", { input })),
 	/**
 	 *  A release as typed in the form, checked against the calendar without
 	 *  saving: its conflicts before and after.
 	 */
 	previewRelease: (input: ReleaseInput) => typedError<ReleasePreview, ApiError>(__TAURI_INVOKE("preview_release", { input })),
 	/**  Sets a release's status (e.g. `cancelled`). */
-	setReleaseStatus: (id: string, status: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("set_release_status", { id, status })),
+	setReleaseStatus: (id: string, status: string) => typedError<Change, ApiError>(__TAURI_INVOKE("set_release_status", { id, status })),
 	/**  Version, database and start-up problems. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
 	/**  Teams, services, environments and freezes for the settings screen. */
 	settings: () => typedError<Settings, ApiError>(__TAURI_INVOKE("settings")),
 	/**  Creates or updates a team; errors name the field. */
-	saveTeam: (input: TeamInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_team", { input })),
+	saveTeam: (input: TeamInput) => typedError<Change, ApiError>(__TAURI_INVOKE("save_team", { input })),
 	/**  Creates or updates a service. */
-	saveService: (input: ServiceInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_service", { input })),
+	saveService: (input: ServiceInput) => typedError<Change, ApiError>(__TAURI_INVOKE("save_service", { input })),
 	/**  Creates or updates an environment. */
-	saveEnvironment: (input: EnvironmentInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_environment", { input })),
+	saveEnvironment: (input: EnvironmentInput) => typedError<Change, ApiError>(__TAURI_INVOKE("save_environment", { input })),
 	/**  The form's view of a freeze. */
 	freezeInput: (id: string) => typedError<FreezeInput, ApiError>(__TAURI_INVOKE("freeze_input", { id })),
 	/**
@@ -52,18 +52,18 @@ export const commands = {
 	 */
 	previewFreeze: (input: FreezeInput) => typedError<FreezePreview, ApiError>(__TAURI_INVOKE("preview_freeze", { input })),
 	/**  Creates or updates a freeze. */
-	saveFreeze: (input: FreezeInput) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("save_freeze", { input })),
+	saveFreeze: (input: FreezeInput) => typedError<Change, ApiError>(__TAURI_INVOKE("save_freeze", { input })),
 	/**
 	 *  Deletes a team, service, environment, freeze or release; refused while
 	 *  anything refers to it.
 	 */
-	deleteObject: (kind: ObjectKind, id: string) => typedError<ObjectChange, ApiError>(__TAURI_INVOKE("delete_object", { kind, id })),
+	deleteObject: (kind: ObjectKind, id: string) => typedError<Change, ApiError>(__TAURI_INVOKE("delete_object", { kind, id })),
 	/**
 	 *  Takes a change back, whatever it changed: give it the change's `undo`.
 	 *  Only the fields the change changed go back; a field changed again since
 	 *  is named, and nothing is written.
 	 */
-	undoChange: (undo: Undo) => typedError<Undone, ApiError>(__TAURI_INVOKE("undo_change", { undo })),
+	undoChange: (undo: Undo) => typedError<Change, ApiError>(__TAURI_INVOKE("undo_change", { undo })),
 	/**
 	 *  Asks for a plan file and validates it without importing; remembers it for
 	 *  `import_chosen_plan`. Null when the person cancels.
@@ -81,11 +81,11 @@ export const commands = {
 	/**  Sets the name this app records changes under. */
 	setUserName: (name: string) => typedError<string, ApiError>(__TAURI_INVOKE("set_user_name", { name })),
 	/**  Approves a release as the current user. */
-	approveRelease: (id: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("approve_release", { id })),
+	approveRelease: (id: string) => typedError<Change, ApiError>(__TAURI_INVOKE("approve_release", { id })),
 	/**  Withdraws `approver`'s approval of a release. */
-	revokeApproval: (id: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("revoke_approval", { id, approver })),
+	revokeApproval: (id: string, approver: string) => typedError<Change, ApiError>(__TAURI_INVOKE("revoke_approval", { id, approver })),
 	/**  Records an approved exception to a freeze for a release. */
-	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
+	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<Change, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
 	/**  The go/no-go view of the next `days` days (default 7). */
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
 	/**  The notification settings. */
@@ -97,11 +97,11 @@ export const commands = {
 	/**  Saves edited checklist templates. */
 	saveChecklistTemplates: (templates: ChecklistTemplates) => typedError<ChecklistTemplates, ApiError>(__TAURI_INVOKE("save_checklist_templates", { templates })),
 	/**  Adds the missing items of its environment's template to a release. */
-	applyChecklistTemplate: (id: string) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("apply_checklist_template", { id })),
+	applyChecklistTemplate: (id: string) => typedError<Change, ApiError>(__TAURI_INVOKE("apply_checklist_template", { id })),
 	/**  Ticks or unticks a checklist item, with its owner and note. */
-	setChecklistItem: (id: string, input: ChecklistItemInput) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("set_checklist_item", { id, input })),
+	setChecklistItem: (id: string, input: ChecklistItemInput) => typedError<Change, ApiError>(__TAURI_INVOKE("set_checklist_item", { id, input })),
 	/**  Saves a release's rollback plan. */
-	saveRollback: (id: string, input: RollbackView) => typedError<ReleaseChange, ApiError>(__TAURI_INVOKE("save_rollback", { id, input })),
+	saveRollback: (id: string, input: RollbackView) => typedError<Change, ApiError>(__TAURI_INVOKE("save_rollback", { id, input })),
 	/**
 	 *  Asks where to save and writes the calendar as iCalendar there. Null when
 	 *  the person cancels.
@@ -267,6 +267,47 @@ export type CatalogEntry = {
 	/**  What it belongs to (a service's team), if anything. */
 	group: string | null,
 };
+
+/**  What one change of a calendar object did. */
+export type Change = {
+	/**  What kind of object changed. */
+	kind: ObjectKind,
+	/**  Its id. */
+	id: string,
+	/**  Whether the change created, updated or deleted it. */
+	action: ChangeAction,
+	/**
+	 *  The release as the change left it, when a release changed and is
+	 *  still there.
+	 */
+	release: ReleaseAfter | null,
+	/**  The whole calendar's counts before the change. */
+	before: CheckSummary,
+	/**  The whole calendar's counts after the change. */
+	after: CheckSummary,
+	/**
+	 *  Conflicts the change created (at most 50; see `gained_total`). For a
+	 *  release, those of the release.
+	 */
+	gained: ConflictReport[],
+	/**  How many conflicts the change created. */
+	gained_total: number,
+	/**  Conflicts the change resolved (at most 50; see `resolved_total`). */
+	resolved: ConflictReport[],
+	/**  How many conflicts the change resolved. */
+	resolved_total: number,
+	/**  What takes the change back (`undo_change`). */
+	undo: Undo,
+};
+
+/**  What a change did to its object. */
+export type ChangeAction = 
+/**  It is new. */
+"created" | 
+/**  It was there and is changed. */
+"updated" | 
+/**  It is gone. */
+"deleted";
 
 /**  Counts by severity. */
 export type CheckSummary = {
@@ -625,30 +666,6 @@ export type NotifySettings = {
 	do_not_disturb: boolean,
 };
 
-/**  What one change of a calendar object did. */
-export type ObjectChange = {
-	/**  What kind of object changed. */
-	kind: ObjectKind,
-	/**  Its id. */
-	id: string,
-	/**  `created`, `updated` or `deleted`. */
-	action: string,
-	/**  The whole calendar's counts before the change. */
-	before: CheckSummary,
-	/**  The whole calendar's counts after the change. */
-	after: CheckSummary,
-	/**  Conflicts the change created (at most 50; see `gained_total`). */
-	gained: ConflictReport[],
-	/**  How many conflicts the change created. */
-	gained_total: number,
-	/**  Conflicts the change resolved (at most 50; see `resolved_total`). */
-	resolved: ConflictReport[],
-	/**  How many conflicts the change resolved. */
-	resolved_total: number,
-	/**  What takes the change back (`undo_change`). */
-	undo: Undo,
-};
-
 /**  The kinds of object a person edits. */
 export type ObjectKind = 
 /**  A team. */
@@ -702,26 +719,18 @@ export type PlanFile = {
 	summary: ImportSummary,
 };
 
-/**  What one change did to a release and to the calendar's conflicts. */
-export type ReleaseChange = {
-	/**  The release changed. */
-	release: string,
+/**  A release as a change left it. */
+export type ReleaseAfter = {
 	/**  Its title. */
 	title: string,
-	/**  Its window after the change, RFC 3339 UTC. */
+	/**  Its window, RFC 3339 UTC. */
 	start: string,
-	/**  Its window after the change, RFC 3339 UTC. */
+	/**  Its window, RFC 3339 UTC. */
 	end: string,
-	/**  Its status after the change. */
+	/**  Its status. */
 	status: string,
-	/**  Its conflicts before the change. */
-	before: ConflictReport[],
-	/**  Its conflicts after the change. */
-	after: ConflictReport[],
-	/**  The whole calendar's counts after the change. */
-	summary: CheckSummary,
-	/**  What takes the change back (`undo_change`). */
-	undo: Undo,
+	/**  All its conflicts now. */
+	conflicts: ConflictReport[],
 };
 
 /**  Everything the release detail panel shows. */
@@ -1030,16 +1039,6 @@ export type Undo = {
 	/**  Where it was in its list, for putting a deleted object back there. */
 	position: number | null,
 };
-
-/**
- *  What an undo did: a release changed back, or another object (or a
- *  release created or deleted) put back.
- */
-export type Undone = 
-/**  A release's fields put back. */
-ReleaseChange | 
-/**  An object put back, or removed again. */
-ObjectChange;
 
 /**  How many releases use an object. */
 export type Usage = {

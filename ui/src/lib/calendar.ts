@@ -10,9 +10,10 @@ import type {
   ConflictReport,
   ConflictsView,
   FreezePeriod,
-  ObjectChange,
+  Change,
+  ChangeAction,
   ObjectKind,
-  ReleaseChange,
+  ReleasePreview,
   ReleaseEvent,
 } from "./bindings";
 import { ACTIVE_STATUSES, RELEASE_STATUSES, SEVERITIES } from "./bindings";
@@ -254,7 +255,7 @@ export function freezeTooltip(f: FreezePeriod, fmt: (iso: string) => string): st
 }
 
 /** What a change did to a release's conflicts: the ones it gained and the ones it lost. */
-export function changeDiff(change: Pick<ReleaseChange, "before" | "after">): { gained: ConflictReport[]; lost: ConflictReport[] } {
+export function changeDiff(change: Pick<ReleasePreview, "before" | "after">): { gained: ConflictReport[]; lost: ConflictReport[] } {
   const key = (c: ConflictReport) => `${c.code}|${c.releases.join(",")}|${c.freeze ?? ""}`;
   const before = new Set(change.before.map(key));
   const after = new Set(change.after.map(key));
@@ -278,31 +279,22 @@ export interface ToastModel {
   unchanged: string;
 }
 
-export function toastOfRelease(change: ReleaseChange, action: string): ToastModel {
-  const { gained, lost } = changeDiff(change);
-  return {
-    title: `${action} ${change.title}`,
-    when: { start: change.start, end: change.end },
-    gained,
-    lost,
-    gainedTotal: gained.length,
-    lostTotal: lost.length,
-    unchanged: `Its conflicts did not change (${change.after.length}).`,
-  };
-}
-
 const NOUN: Record<ObjectKind, string> = { team: "team", service: "service", environment: "environment", freeze: "freeze", release: "release" };
+const VERB: Record<ChangeAction, string> = { created: "Created", updated: "Saved", deleted: "Deleted" };
 
-export function toastOfObject(change: ObjectChange, action: string, name?: string): ToastModel {
-  const verb = action || { created: "Created", updated: "Saved", deleted: "Deleted" }[change.action] || "Changed";
+/** The toast of any change: a release's (with its window) or another object's. */
+export function toastOf(change: Change, action: string, name?: string): ToastModel {
+  const r = change.release;
   return {
-    title: `${verb} ${NOUN[change.kind]} ${name ?? change.id}`,
-    when: null,
+    title: r ? `${action || VERB[change.action]} ${r.title}` : `${action || VERB[change.action]} ${NOUN[change.kind]} ${name ?? change.id}`,
+    when: r ? { start: r.start, end: r.end } : null,
     gained: change.gained,
     lost: change.resolved,
     gainedTotal: change.gained_total,
     lostTotal: change.resolved_total,
-    unchanged: `The calendar's conflicts did not change (${change.after.errors} errors, ${change.after.warnings} warnings).`,
+    unchanged: r
+      ? `Its conflicts did not change (${r.conflicts.length}).`
+      : `The calendar's conflicts did not change (${change.after.errors} errors, ${change.after.warnings} warnings).`,
   };
 }
 

@@ -3,8 +3,9 @@
  * conflicts (the toast, with Undo), remember how to take it back, and let
  * the window refresh what it shows.
  */
-import { describeError, toastOfObject, toastOfRelease, type ToastModel } from "./calendar";
-import { isReleaseChange, undoOf, undoStack, type AnyChange, type Outcome } from "./undo.svelte";
+import type { Change } from "./bindings";
+import { describeError, toastOf, type ToastModel } from "./calendar";
+import { undoOf, undoStack, type Outcome } from "./undo.svelte";
 
 export type ChangeOptions = {
   /** The object's name for the toast. */
@@ -18,7 +19,7 @@ export class Changes {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** `after` runs after every change that was written (refresh the views). */
-  constructor(private after: (change: AnyChange) => void) {}
+  constructor(private after: (change: Change) => void) {}
 
   show(model: ToastModel) {
     this.toast = model;
@@ -27,13 +28,13 @@ export class Changes {
   }
 
   /** Runs a change; resolves to an error message to show, or null when it was written. */
-  apply = async (run: () => Promise<Outcome<AnyChange>>, action: string, options: ChangeOptions = {}): Promise<string | null> => {
+  apply = async (run: () => Promise<Outcome<Change>>, action: string, options: ChangeOptions = {}): Promise<string | null> => {
     const result = await run();
     if (result.status === "error") return describeError(result.error);
     const c = result.data;
     // Every change carries its own undo.
     if (options.undoable ?? true) undoStack.push(undoOf(c));
-    this.show(isReleaseChange(c) ? toastOfRelease(c, action) : toastOfObject(c, action, options.name));
+    this.show(toastOf(c, action, options.name));
     this.after(c);
     return null;
   };

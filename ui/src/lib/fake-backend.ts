@@ -7,14 +7,14 @@ import type {
   AppInfo,
   FreezeInput,
   FreezePreview,
-  ObjectChange,
+  Change,
+  ChangeAction,
   ObjectKind,
   Settings,
   CalendarView,
   Catalog,
   ConflictReport,
   ConflictsView,
-  ReleaseChange,
   ReleaseDetail,
   ReleaseEvent,
   ReleaseInput,
@@ -211,23 +211,34 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   };
   const approvals = new Map<string, { by: string; at: string }[]>();
   const overrides = new Map<string, { freeze: string; freeze_name: string; reason: string; by: string }[]>();
-  const change = (r: ReleaseEvent, before: ConflictReport[]) =>
-    ({
-      release: r.id,
-      title: r.title,
-      start: r.start,
-      end: r.end,
-      status: r.status,
-      before,
-      after: conflictsOf(r),
-      summary: summary(),
-    }) satisfies Omit<ReleaseChange, "undo">; // its undo is added by the dispatcher
+  /** A release's change as the real backend reports it; `summaryBefore` is the calendar's counts before. */
+  const change = (r: ReleaseEvent, before: ConflictReport[], summaryBefore = summary()) => {
+    const after = conflictsOf(r);
+    const key = (c: ConflictReport) => `${c.code}|${c.releases.join(",")}|${c.freeze ?? ""}|${c.start}`;
+    const had = new Set(before.map(key));
+    const has = new Set(after.map(key));
+    const gained = after.filter((c) => !had.has(key(c)));
+    const resolved = before.filter((c) => !has.has(key(c)));
+    return {
+      kind: "release",
+      id: r.id,
+      action: "updated",
+      release: { title: r.title, start: r.start, end: r.end, status: r.status, conflicts: after },
+      before: summaryBefore,
+      after: summary(),
+      gained,
+      gained_total: gained.length,
+      resolved,
+      resolved_total: resolved.length,
+    } satisfies Omit<Change, "undo">; // its undo is added by the dispatcher
+  };
   const noChange = { errors: 0, warnings: 0, infos: 0 };
   const listOf = (kind: ObjectKind) => (kind === "freeze" ? freezes : kind === "team" ? teamList : kind === "release" ? releases : []) as { id: string }[];
-  const objectChange = (kind: ObjectKind, id: string, action: string, previous: unknown): ObjectChange => ({
+  const objectChange = (kind: ObjectKind, id: string, action: ChangeAction, previous: unknown): Change => ({
     kind,
     id,
     action,
+    release: null,
     undo: {
       kind,
       id,
@@ -339,8 +350,8 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     const before = id === null ? null : releaseState(id);
     const result = handle(cmd, args);
     if (result !== null && typeof result === "object" && "release" in result && !("undo" in result)) {
-      const c = result as ReleaseChange;
-      c.undo = { kind: "release", id: c.release, before, after: releaseState(c.release), position: null };
+      const c = result as Change;
+      if (c.release) c.undo = { kind: "release", id: c.id, before, after: releaseState(c.id), position: null };
     }
     return result;
   };
@@ -406,18 +417,10 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const r = find(id);
         if (new Date(end) <= new Date(start)) throw { code: "validation", message: `releases (id "${id}"): field \`end\`: must be after start` };
         const before = conflictsOf(r);
+        const counts = summary();
         r.start = at(new Date(start).getTime());
         r.end = at(new Date(end).getTime());
-        return {
-          release: r.id,
-          title: r.title,
-          start: r.start,
-          end: r.end,
-          status: r.status,
-          before,
-          after: conflictsOf(r),
-          summary: summary(),
-        } satisfies Omit<ReleaseChange, "undo">; // its undo is added by the dispatcher
+        return change(r, before, counts);
       }
       case "catalog":
         return {
@@ -473,16 +476,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         };
         if (r) Object.assign(r, fields);
         else releases.push((r = { id: input.id, ...fields }));
-        return {
-          release: r.id,
-          title: r.title,
-          start: r.start,
-          end: r.end,
-          status: r.status,
-          before,
-          after: conflictsOf(r),
-          summary: summary(),
-        } satisfies Omit<ReleaseChange, "undo">; // its undo is added by the dispatcher
+        return change(r, before);
       }
       case "preview_release": {
         const input = (args as { input: ReleaseInput }).input;
@@ -504,10 +498,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const r = find(id);
         const before = conflictsOf(r);
         r.status = status;
-        return { release: r.id, title: r.title, start: r.start, end: r.end, status, before, after: conflictsOf(r), summary: summary() } satisfies Omit<
-          ReleaseChange,
-          "undo"
-        >; // its undo is added by the dispatcher
+        return change(r, before);
       }
       case "release_detail": {
         const r = find((args as { id: string }).id);

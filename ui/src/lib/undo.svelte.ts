@@ -4,15 +4,11 @@
  * it back is one call, `undoChange`: the backend puts back only the fields
  * that change changed, so what others changed since stays.
  */
-import { commands, type ApiError, type ObjectChange, type ReleaseChange, type Undo as UndoCopy } from "./bindings";
+import { commands, type ApiError, type Change, type Undo as UndoCopy } from "./bindings";
 
 export type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: ApiError };
-export type AnyChange = ReleaseChange | ObjectChange;
 /** Takes a change back; its outcome is a change too (undone in turn by nothing). */
-export type Undo = () => Promise<Outcome<AnyChange>>;
-
-/** Whether `c` changed one release (a move, a status, a checklist item, ...). */
-export const isReleaseChange = (c: AnyChange): c is ReleaseChange => "release" in c;
+export type Undo = () => Promise<Outcome<Change>>;
 
 /** The undo of any change: one call with what the change returned. */
 export const undoOf =
