@@ -1,5 +1,6 @@
 //! The release API server's core, whatever stores it and whatever serves
-//! HTTP: who may do what (tokens and roles, `auth.rs`), the change log and the
+//! HTTP: who may do what (tokens and roles, `auth.rs`; the role policy per
+//! object kind and field, `policy.rs`), the change log and the
 //! merge of desktops' mutations (`merge.rs`), and the storage it needs
 //! ([`ServerStore`], `store.rs`), which `relcal-store` (SQLite) and
 //! `relcal-store-pg` (PostgreSQL) implement.
@@ -12,6 +13,7 @@
 
 mod auth;
 mod merge;
+mod policy;
 mod store;
 
 pub use auth::{
@@ -19,6 +21,7 @@ pub use auth::{
     Principal, Role,
 };
 pub use merge::{apply_mutations, changes_since};
+pub use policy::{authorize, Rule, What, POLICY};
 pub use store::{
     server_calendar, ChangeWrite, ServerStore, SyncRow, TokenRecord, WarmCalendar, TOKEN_ID_LEN,
 };

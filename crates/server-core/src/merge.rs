@@ -167,9 +167,6 @@ fn apply_one(
     }
     let kind_name = m.kind.noun();
     if let Some(fields) = &m.fields {
-        if fields.contains_key("approvals") && who.role < Role::Approver {
-            return Ok(rejected(m, format!("{kind_name} \"{}\": field `approvals`: {} may not approve (approver role needed)", m.id, who.user)));
-        }
         if fields
             .get("id")
             .is_some_and(|v| v.as_str() != Some(m.id.as_str()))
@@ -287,6 +284,11 @@ fn apply_one(
             return Ok(rejected(m, e.to_string()));
         }
     };
+    // Who may change what, from the authenticated identity (`policy.rs`).
+    if let Err(reason) = crate::policy::authorize(who, &plan, &changed, m.kind, &m.id) {
+        *calendar = Some(plan);
+        return Ok(rejected(m, reason));
+    }
     let rec = AuditRecord {
         at: utc(now),
         actor: who.user.clone(),

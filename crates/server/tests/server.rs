@@ -580,7 +580,8 @@ mod sync {
         // through this server or another process on the same database, is
         // seen by the very next request.
         let (_dir, db, viewer) = setup(backend);
-        let editor = String::from_utf8(token(&db, "li", "editor").stdout)
+        // An approver: the hard freeze it adds, it also lifts (`policy.rs`).
+        let editor = String::from_utf8(token(&db, "li", "approver").stdout)
             .unwrap()
             .trim()
             .to_owned();
@@ -991,4 +992,360 @@ mod cli {
     }
 
     crate::on_both_backends!(relcal_http_pulls_the_calendar_and_lists_no_conflicts);
+}
+
+mod policy {
+    //! Who may change what, decided by the server from the token: approvals
+    //! and exceptions only in one's own name, the governance fields of an
+    //! environment an admin's, a hard freeze an approver's.
+
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// The server as several people, each with their own token, and the
+    /// version each object is at.
+    struct Team {
+        server: Server,
+        /// The database (a PostgreSQL cluster lives as long as it does).
+        _db: ServerDb,
+        tokens: std::collections::HashMap<&'static str, String>,
+        versions: std::collections::HashMap<String, u64>,
+        sent: u32,
+    }
+
+    impl Team {
+        /// Sends one mutation as `user`; the result, and the object's new
+        /// version remembered when it applied.
+        fn send(&mut self, user: &str, kind: &str, id: &str, fields: Value) -> Value {
+            self.sent += 1;
+            let key = format!("{kind}/{id}");
+            let base = *self.versions.get(&key).unwrap_or(&1);
+            let body = json!({ "mutations": [{
+                "mutation_id": format!("p{}", self.sent), "kind": kind, "id": id,
+                "base_version": base, "fields": fields
+            }]});
+            let r: Value = reqwest::blocking::Client::new()
+                .post(format!("{}/v1/mutations", self.server.base))
+                .bearer_auth(&self.tokens[user])
+                .header("Idempotency-Key", format!("k{}", self.sent))
+                .json(&body)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            let result = r["results"][0].clone();
+            if result["outcome"] == "applied" {
+                self.versions
+                    .insert(key, result["version"].as_u64().unwrap());
+            }
+            result
+        }
+
+        /// An object the calendar does not hold yet (its version is 0).
+        fn new_object(&mut self, kind: &str, id: &str) {
+            self.versions.insert(format!("{kind}/{id}"), 0);
+        }
+
+        fn applied(&mut self, user: &str, kind: &str, id: &str, fields: Value) {
+            let r = self.send(user, kind, id, fields.clone());
+            assert_eq!(r["outcome"], "applied", "{user} {kind} {id} {fields}: {r}");
+        }
+
+        /// Refused, with a reason that names the object, the field (none
+        /// for the object as a whole) and says `because`.
+        fn refused(
+            &mut self,
+            user: &str,
+            kind: &str,
+            id: &str,
+            fields: Value,
+            field: &str,
+            because: &str,
+        ) {
+            let r = self.send(user, kind, id, fields.clone());
+            assert_eq!(r["outcome"], "rejected", "{user} {kind} {id} {fields}: {r}");
+            let reason = r["reason"].as_str().unwrap();
+            let names = reason.starts_with(&format!("{kind} \"{id}\": "))
+                && (field.is_empty() || reason.contains(&format!("field `{field}`")));
+            assert!(
+                names && reason.contains(because),
+                "{user} {kind} {id}: {reason}"
+            );
+        }
+
+        fn plan(&self) -> Value {
+            reqwest::blocking::Client::new()
+                .get(format!("{}/v1/plan", self.server.base))
+                .bearer_auth(&self.tokens["li"])
+                .send()
+                .unwrap()
+                .json()
+                .unwrap()
+        }
+    }
+
+    fn team(backend: Backend) -> (tempfile::TempDir, Team) {
+        let (dir, db, _viewer) = setup(backend);
+        let mut tokens = std::collections::HashMap::new();
+        for (user, role) in [
+            ("li", "editor"),
+            ("bob", "approver"),
+            ("carol", "approver"),
+            ("dana", "approver"),
+            ("root", "admin"),
+        ] {
+            let out = token(&db, user, role);
+            tokens.insert(
+                user,
+                String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+            );
+        }
+        let server = start(&db);
+        let team = Team {
+            server,
+            _db: db,
+            tokens,
+            versions: Default::default(),
+            sent: 0,
+        };
+        (dir, team)
+    }
+
+    const AT: &str = "2026-11-30T09:00:00Z";
+
+    fn approvals_are_given_in_ones_own_name_once_and_never_by_the_owner(backend: Backend) {
+        let (_dir, mut t) = team(backend);
+        let (bob, carol, dana) = (
+            json!({ "by": "bob", "at": AT }),
+            json!({ "by": "carol", "at": AT }),
+            json!({ "by": "dana", "at": AT }),
+        );
+        let r = "checkout-2.0"; // owned by dana, in prod (two approvals needed)
+                                // One approver cannot reach two of two alone.
+        t.refused(
+            "bob",
+            "release",
+            r,
+            json!({ "approvals": [bob, carol] }),
+            "approvals",
+            "only in their own name, not as carol",
+        );
+        t.refused(
+            "li",
+            "release",
+            r,
+            json!({ "approvals": [json!({ "by": "li", "at": AT })] }),
+            "approvals",
+            "approver role needed",
+        );
+        t.applied("bob", "release", r, json!({ "approvals": [bob] }));
+        t.refused(
+            "bob",
+            "release",
+            r,
+            json!({ "approvals": [bob, json!({ "by": "bob", "at": "2026-11-30T10:00:00Z" })] }),
+            "approvals",
+            "approves once",
+        );
+        t.refused(
+            "bob",
+            "release",
+            r,
+            json!({ "status": "approved" }),
+            "status",
+            "needs 2 distinct approvals",
+        );
+        t.refused(
+            "dana",
+            "release",
+            r,
+            json!({ "approvals": [bob, dana] }),
+            "approvals",
+            "dana runs this release and cannot approve it",
+        );
+        t.applied("carol", "release", r, json!({ "approvals": [bob, carol] }));
+        // Nobody takes back another's approval, but an admin.
+        t.refused(
+            "carol",
+            "release",
+            r,
+            json!({ "approvals": [carol] }),
+            "approvals",
+            "not bob's (admin role needed)",
+        );
+        // Making an approver the owner would have them approve their own release.
+        t.refused(
+            "li",
+            "release",
+            r,
+            json!({ "owner": "bob" }),
+            "approvals",
+            "bob runs this release and cannot approve it",
+        );
+        t.applied("li", "release", r, json!({ "status": "approved" }));
+        t.applied(
+            "root",
+            "release",
+            r,
+            json!({ "approvals": [carol], "status": "planned" }),
+        );
+        t.applied(
+            "bob",
+            "release",
+            r,
+            json!({ "title": "checkout 2.0 (reviewed)" }),
+        );
+        let plan = t.plan();
+        let release = plan["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == r)
+            .unwrap()
+            .clone();
+        assert_eq!(release["approvals"], json!([carol]), "{release}");
+        assert_eq!(release["status"], "planned");
+        assert_eq!(release["title"], "checkout 2.0 (reviewed)");
+    }
+
+    fn exceptions_environments_and_hard_freezes_follow_the_role_policy(backend: Backend) {
+        let (_dir, mut t) = team(backend);
+        let exception = |by: &str| json!({ "overrides": [{ "freeze": "holidays", "reason": "TLS certificate expires", "by": by }] });
+        // An editor cannot turn a hard freeze into an override, in anyone's name.
+        t.refused(
+            "li",
+            "release",
+            "ingress-xmas",
+            exception("cto"),
+            "overrides",
+            "approver role needed",
+        );
+        t.refused(
+            "bob",
+            "release",
+            "ingress-xmas",
+            exception("cto"),
+            "overrides",
+            "only in their own name, not as cto",
+        );
+        t.applied("bob", "release", "ingress-xmas", exception("bob"));
+        // Taking an exception away only makes the calendar stricter.
+        t.applied(
+            "li",
+            "release",
+            "ingress-xmas",
+            json!({ "overrides": null }),
+        );
+
+        // What decides a release's governance is an admin's.
+        t.refused(
+            "li",
+            "environment",
+            "prod",
+            json!({ "required_approvals": 0 }),
+            "required_approvals",
+            "admin role needed",
+        );
+        t.refused(
+            "bob",
+            "environment",
+            "prod",
+            json!({ "production": false }),
+            "production",
+            "admin role needed",
+        );
+        t.new_object("environment", "sandbox");
+        t.refused(
+            "li",
+            "environment",
+            "sandbox",
+            json!({ "name": "Sandbox" }),
+            "",
+            "li may not create it (admin role needed",
+        );
+        t.applied(
+            "li",
+            "environment",
+            "prod",
+            json!({ "name": "Production (EU)" }),
+        );
+        t.applied(
+            "root",
+            "environment",
+            "prod",
+            json!({ "required_approvals": 1 }),
+        );
+
+        // A hard freeze is changed or lifted by an approver; a soft one, or a new one, by an editor.
+        t.refused(
+            "li",
+            "freeze",
+            "holidays",
+            json!({ "end": "2026-12-22T00:00:00" }),
+            "",
+            "may not change or delete this hard freeze (approver role needed",
+        );
+        t.refused(
+            "li",
+            "freeze",
+            "holidays",
+            Value::Null,
+            "",
+            "may not change or delete this hard freeze (approver role needed",
+        );
+        t.applied("li", "freeze", "no-friday", json!({ "duration": "PT10H" }));
+        t.new_object("freeze", "spring");
+        t.applied("li", "freeze", "spring", json!({ "name": "Spring", "severity": "hard", "start": "2027-03-01T00:00:00", "end": "2027-03-02T00:00:00" }));
+        t.applied(
+            "bob",
+            "freeze",
+            "holidays",
+            json!({ "end": "2027-01-03T00:00:00" }),
+        );
+        // A team's allowed windows too.
+        t.refused(
+            "li",
+            "team",
+            "payments",
+            json!({ "allowed_windows": null }),
+            "allowed_windows",
+            "approver role needed",
+        );
+        t.applied(
+            "li",
+            "team",
+            "payments",
+            json!({ "name": "Payments & Billing" }),
+        );
+
+        let plan = t.plan();
+        let find = |list: &str, id: &str| {
+            plan[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .cloned()
+        };
+        let prod = find("environments", "prod").unwrap();
+        assert_eq!(
+            (prod["name"].as_str(), prod["required_approvals"].as_u64()),
+            (Some("Production (EU)"), Some(1))
+        );
+        assert_eq!(
+            find("freezes", "holidays").unwrap()["end"],
+            "2027-01-03T00:00:00"
+        );
+        assert!(find("environments", "sandbox").is_none());
+        assert!(find("teams", "payments").unwrap()["allowed_windows"].is_array());
+        assert!(find("releases", "ingress-xmas")
+            .unwrap()
+            .get("overrides")
+            .is_none());
+    }
+
+    crate::on_both_backends!(
+        approvals_are_given_in_ones_own_name_once_and_never_by_the_owner,
+        exceptions_environments_and_hard_freezes_follow_the_role_policy
+    );
 }
