@@ -50,6 +50,32 @@ impl Role {
     }
 }
 
+/// The token presented, when it has the shape every token this server makes
+/// has (`rc_` and 64 hex digits): what a request without one, or with
+/// anything else, is refused with before the storage is asked, so a flood
+/// of such requests costs no database work.
+pub fn token_shape(token: Option<&str>) -> Result<&str, ApiError> {
+    let token = token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "a bearer token is required (Authorization: Bearer …)",
+            )
+        })?;
+    let well_formed = token
+        .strip_prefix("rc_")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !well_formed {
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "the token is not valid",
+        ));
+    }
+    Ok(token)
+}
+
 /// An authenticated user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Principal {
@@ -187,15 +213,7 @@ pub fn authenticate(
     needed: Role,
     now: DateTime<Utc>,
 ) -> Result<Principal, ApiError> {
-    let token = token
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "a bearer token is required (Authorization: Bearer …)",
-            )
-        })?;
+    let token = token_shape(token)?;
     let sha = digest(token);
     let record = store
         .token(&sha)?

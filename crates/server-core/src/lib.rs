@@ -18,7 +18,7 @@ mod store;
 
 pub use auth::{
     authenticate, create_token, import_server_plan, list_tokens, revoke_token, server_ics,
-    Principal, Role,
+    token_shape, Principal, Role,
 };
 pub use merge::{apply_mutations, changes_since};
 pub use policy::{authorize, Rule, What, POLICY};

@@ -32,6 +32,20 @@ use std::sync::{Arc, Mutex};
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 1024 * 1024;
 
+/// How much of the server one client, or a flood of them, can hold.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// How long a client may take to send a request's headers (a client
+    /// that trickles them, byte by byte, is cut off).
+    header_timeout: std::time::Duration,
+    /// Connections served at once; more wait in the listen queue.
+    max_connections: usize,
+    /// Requests worked on at once; more are answered 503 with Retry-After.
+    max_in_flight: usize,
+    /// Longest a request may take before it is answered 503.
+    request_timeout: std::time::Duration,
+}
+
 #[derive(Parser)]
 #[command(name = "relcal-server", version, about = "Relcal's release API server")]
 struct Cli {
@@ -52,6 +66,18 @@ struct Cli {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    header_timeout: u64,
+    /// Connections served at once (more wait to be accepted).
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    max_connections: u64,
+    /// Requests worked on at once (more are answered 503, Retry-After: 1).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_in_flight: u64,
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    request_timeout: u64,
 }
 
 #[derive(Subcommand)]
@@ -103,6 +129,9 @@ enum TokenCommand {
 struct Served {
     store: Mutex<Box<dyn ServerStore>>,
     warm: relcal_server_core::WarmCalendar,
+    limits: Limits,
+    /// One permit per request being worked on.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = Arc<Served>;
@@ -233,6 +262,13 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
     bearer(headers).map(str::to_owned)
 }
 
+/// `token`, refused at once when it is absent or not shaped like a token
+/// (`token_shape`): such requests never wait for, or cost, the storage.
+fn credentials(token: Option<String>) -> Result<Option<String>, Failure> {
+    relcal_server_core::token_shape(token.as_deref())?;
+    Ok(token)
+}
+
 /// `GET /v1/gate?env=..&service=..[&service=..][&team=..][&at=..]`: may a
 /// release with this scope start? Answers like `relcal gate --format json`.
 async fn gate(
@@ -295,6 +331,7 @@ async fn warm_plan(
     needed: Role,
     in_url: bool,
 ) -> Result<Arc<relcal_api::Plan>, Failure> {
+    let token = credentials(token)?;
     let served = shared.clone();
     with_store(shared, move |s| {
         let who = relcal_server_core::authenticate(
@@ -370,7 +407,7 @@ async fn whoami(
     State(store): State<Shared>,
     headers: HeaderMap,
 ) -> Result<Json<relcal_server_core::Principal>, Failure> {
-    let token = token_of(&headers);
+    let token = credentials(token_of(&headers))?;
     with_store(store, move |s| {
         Ok(Json(relcal_server_core::authenticate(
             s,
@@ -407,6 +444,7 @@ async fn changes(
                 ))
             })?,
     };
+    let token = credentials(token)?;
     with_store(store, move |s| {
         relcal_server_core::authenticate(
             s,
@@ -454,6 +492,7 @@ async fn mutations(
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.trim().is_empty() && k.len() <= 200)
         .map(str::to_owned);
+    let token = credentials(token)?;
     let body = with_store(store, move |s| {
         // Who asks comes first: a stranger learns nothing about the request.
         let who = relcal_server_core::authenticate(
@@ -541,6 +580,43 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
     response
 }
 
+/// The server is busy or a request took too long: 503 with `{code, message}`
+/// and when to retry.
+fn unavailable(message: String) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(ApiError::new(ErrorCode::Unavailable, message)),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
+}
+
+/// At most `max_in_flight` requests at once, each for at most `request_timeout`.
+async fn bounded(
+    State(served): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = served.in_flight.clone().try_acquire_owned() else {
+        return unavailable(format!(
+            "the server is working on {} requests; retry in a second",
+            served.limits.max_in_flight
+        ));
+    };
+    let limit = served.limits.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => unavailable(format!(
+            "the request took longer than {} s; retry it (a mutation is answered once: \
+             the same Idempotency-Key gets its answer)",
+            limit.as_secs()
+        )),
+    }
+}
+
 fn router(store: Shared) -> Router {
     Router::new()
         .route("/v1/gate", get(gate))
@@ -552,6 +628,7 @@ fn router(store: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(store.clone(), bounded))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(store)
 }
@@ -570,7 +647,7 @@ fn open(db: Option<PathBuf>, url: Option<String>) -> Result<Box<dyn ServerStore>
     Ok(Box::new(relcal_api::open_store(&path)?))
 }
 
-async fn serve(store: Box<dyn ServerStore>, listen: &str) -> Result<(), ApiError> {
+async fn serve(store: Box<dyn ServerStore>, listen: &str, limits: Limits) -> Result<(), ApiError> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -585,13 +662,51 @@ async fn serve(store: Box<dyn ServerStore>, listen: &str) -> Result<(), ApiError
     let shared = Arc::new(Served {
         store: Mutex::new(store),
         warm: relcal_server_core::WarmCalendar::default(),
+        limits,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
     });
-    axum::serve(listener, router(shared))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
+    let app = router(shared);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        // A connection is accepted only when one of the permits is free.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit
+                .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
+            _ = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, a reset before accept: go on.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+            drop(permit);
+        });
+    }
+    // Let the requests being answered finish (a few seconds at most).
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        connections.acquire_many(all),
+    )
+    .await;
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -710,7 +825,13 @@ fn main() -> ExitCode {
                     .enable_all()
                     .build()
                     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-                runtime.block_on(serve(store, &cli.listen))
+                let limits = Limits {
+                    header_timeout: std::time::Duration::from_secs(cli.header_timeout),
+                    max_connections: usize::try_from(cli.max_connections).unwrap_or(usize::MAX),
+                    max_in_flight: usize::try_from(cli.max_in_flight).unwrap_or(usize::MAX),
+                    request_timeout: std::time::Duration::from_secs(cli.request_timeout),
+                };
+                runtime.block_on(serve(store, &cli.listen, limits))
             }
         }
     })();

@@ -8,7 +8,7 @@
 )]
 
 mod common;
-use common::{server_cmd, start, start_at, token, Backend, Server, ServerDb};
+use common::{server_cmd, start, start_at, start_with, token, Backend, Server, ServerDb};
 use std::process::Command;
 
 fn setup(backend: Backend) -> (tempfile::TempDir, ServerDb, String) {
@@ -405,6 +405,119 @@ fn an_empty_server_does_not_say_where_its_data_lives(backend: Backend) {
         !message.contains(dir.path().to_str().unwrap()) && !message.contains("host="),
         "{message}"
     );
+}
+
+/// Sends `head` (and no more) on a new connection to `server`.
+fn stalled(server: &Server, head: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = server.base.strip_prefix("http://").unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s
+}
+
+/// What the server sends on `s` before it closes it (waiting at most 20 s).
+fn answer_of(s: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        if out.windows(4).any(|w| w == b"\r\n\r\n") && out.ends_with(b"}") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn clients_that_trickle_or_stall_cannot_hold_the_server() {
+    let (_dir, db, viewer) = setup(Backend::Sqlite);
+    let server = start_with(
+        &db,
+        None,
+        &[
+            "--header-timeout",
+            "1",
+            "--max-connections",
+            "4",
+            "--max-in-flight",
+            "1",
+            "--request-timeout",
+            "2",
+        ],
+    );
+    // Four clients that never finish their headers hold every connection...
+    let mut slow: Vec<_> = (0..4)
+        .map(|_| stalled(&server, "GET /v1/plan HTTP/1.1\r\nHost: relcal\r\n"))
+        .collect();
+    // ...until the header timeout cuts them off, and the next one is answered.
+    // A new connection per request: an idle one would be cut off too.
+    let http = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let plan = http
+        .get(format!("{}/v1/plan", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(plan.status(), 200);
+    for s in &mut slow {
+        let said = answer_of(s);
+        // Closed, with nothing or a 408, never a request served.
+        assert!(
+            said.is_empty() || said.starts_with("HTTP/1.1 408"),
+            "{said:?}"
+        );
+    }
+
+    // A request whose body never comes holds the one request slot: the next
+    // request is told the server is busy, and when to retry...
+    let mut stuck = stalled(
+        &server,
+        &format!(
+            "POST /v1/mutations HTTP/1.1\r\nHost: relcal\r\nAuthorization: Bearer {viewer}\r\n\
+             Idempotency-Key: k\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        ),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let busy = http
+        .get(format!("{}/v1/plan", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    let body: serde_json::Value = busy.json().unwrap();
+    assert_eq!(body["code"], "unavailable", "{body}");
+    // ...and the stalled request itself is answered once its time is up.
+    let said = answer_of(&mut stuck);
+    assert!(said.starts_with("HTTP/1.1 503"), "{said}");
+    assert!(said.contains("took longer than 2 s"), "{said}");
+    let again = http
+        .get(format!("{}/v1/plan", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 200);
+
+    // A request with no token, or one not shaped like a token, is refused
+    // before the storage is asked.
+    for bad in ["", "rc_short", &format!("xx_{}", "0".repeat(64))] {
+        let r = http
+            .get(format!("{}/v1/plan", server.base))
+            .header("Authorization", format!("Bearer {bad}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 401, "{bad:?}");
+    }
 }
 
 on_both_backends!(

@@ -233,6 +233,11 @@ pub fn start(db: &ServerDb) -> Server {
 
 /// [`start`], with the server's clock at `now` (`RELCAL_NOW`), if given.
 pub fn start_at(db: &ServerDb, now: Option<&str>) -> Server {
+    start_with(db, now, &[])
+}
+
+/// [`start_at`], with more arguments (`--header-timeout 1`, ...).
+pub fn start_with(db: &ServerDb, now: Option<&str>, args: &[&str]) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_relcal-server"));
     if let Some(now) = now {
         command.env("RELCAL_NOW", now);
@@ -240,6 +245,7 @@ pub fn start_at(db: &ServerDb, now: Option<&str>) -> Server {
     let mut child = command
         .args(&db.args)
         .args(["--listen", "127.0.0.1:0"])
+        .args(args)
         .env("RELCAL_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
