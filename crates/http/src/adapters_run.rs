@@ -1,8 +1,9 @@
 //! The forges over HTTP, each with this machine's token for it: from the
-//! keyring (`gitlab:<url>`, `github:<api>`) or `GITLAB_TOKEN` /
-//! `GITHUB_TOKEN`; public projects need none.
+//! keyring (`gitlab:<url>`, `github:<api>`) or `GITLAB_TOKEN` (for
+//! `CI_SERVER_URL` only) / `GITHUB_TOKEN` (for `GITHUB_API_URL`, default
+//! GitHub's API, only); public projects need none.
 
-use crate::token::load_secret;
+use crate::token::{load_secret, EnvToken};
 use crate::{GitHub, GitLab};
 use relcal_protocol::{ApiError, Forges, GitHubReleases, GitLabDeployment, GitLabFreezePeriod};
 
@@ -16,15 +17,27 @@ pub fn github_account(api: &str) -> String {
     format!("github:{}", api.trim_end_matches('/'))
 }
 
-/// This machine's token for a GitLab instance: the keyring's, else
-/// `GITLAB_TOKEN`; none for public projects.
+/// This machine's token for a GitLab instance: `GITLAB_TOKEN` when
+/// `CI_SERVER_URL` is this instance (or it is on this machine), else the
+/// keyring's; none for public projects.
 pub fn gitlab_token(url: &str) -> Option<String> {
-    load_secret(&gitlab_account(url), "GITLAB_TOKEN")
+    let env = EnvToken {
+        var: "GITLAB_TOKEN",
+        bound_to: "CI_SERVER_URL",
+        default: None,
+    };
+    load_secret(&gitlab_account(url), url, env)
 }
 
-/// This machine's token for a GitHub API: the keyring's, else `GITHUB_TOKEN`.
+/// This machine's token for a GitHub API: `GITHUB_TOKEN` when
+/// `GITHUB_API_URL` (default: GitHub's own API) is this API, else the keyring's.
 pub fn github_token(api: &str) -> Option<String> {
-    load_secret(&github_account(api), "GITHUB_TOKEN")
+    let env = EnvToken {
+        var: "GITHUB_TOKEN",
+        bound_to: "GITHUB_API_URL",
+        default: Some(relcal_protocol::GITHUB_API),
+    };
+    load_secret(&github_account(api), api, env)
 }
 
 /// GitLab and GitHub over HTTP, for `relcal_api::run_adapters`. One run

@@ -9,20 +9,25 @@
 //! jitter, or after the server's `Retry-After` when it gives one. Retrying is
 //! safe: changes are read by cursor, and a push carries an idempotency key
 //! and per-mutation ids the server answers once.
+//!
+//! A token goes over HTTPS, or over plain HTTP only to this machine
+//! ([`check_url`]); a token for one host never follows a redirect to another.
 
 #![deny(missing_docs)]
 
 mod adapters_run;
 mod outside;
+mod secure;
 mod token;
 
 pub use adapters_run::{github_account, github_token, gitlab_account, gitlab_token, HttpForges};
 pub use outside::{GitHub, GitLab};
 pub use relcal_protocol::{GitHubReleases, GITHUB_API};
+pub use secure::check_url;
 
 pub use token::{
-    forget_secret, forget_token, load_secret, load_token, save_secret, save_token, TokenSource,
-    SERVICE, TOKEN_ENV,
+    forget_secret, forget_token, load_secret, load_token, save_secret, save_token, EnvToken,
+    TokenSource, SERVICE, TOKEN_ENV, TOKEN_SERVER_ENV,
 };
 
 use relcal_protocol::{ApiError, Changes, ErrorCode, Mutation, MutationResult, Transport};
@@ -131,6 +136,7 @@ impl HttpTransport {
 
     /// A transport with its own retry policy.
     pub fn with_policy(server: &str, token: &str, policy: RetryPolicy) -> Result<Self, ApiError> {
+        check_url("the sync server", server)?;
         let client = reqwest::blocking::Client::builder()
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
@@ -171,7 +177,7 @@ impl HttpTransport {
         request: reqwest::blocking::RequestBuilder,
     ) -> Result<T, Failure> {
         let r = request.send().map_err(|e| Failure {
-            error: self.unavailable(what, e),
+            error: self.unavailable(what, secure::why(&e)),
             retry: true,
             retry_after: None,
         })?;

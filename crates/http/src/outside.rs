@@ -107,6 +107,7 @@ impl GitLab {
     /// `base` is the instance (`https://gitlab.com`); `token` a personal or
     /// project access token with `read_api` (none: public projects only).
     pub fn new(base: &str, token: Option<String>) -> Result<Self, ApiError> {
+        crate::check_url("the GitLab URL", base)?;
         Ok(Self {
             client: client()?,
             base: base.trim_end_matches('/').to_owned(),
@@ -132,9 +133,12 @@ impl GitLab {
             if let Some(t) = &self.token {
                 request = request.header("PRIVATE-TOKEN", t);
             }
-            let r = request
-                .send()
-                .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("{what}: {e}")))?;
+            let r = request.send().map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    format!("{what}: {}", crate::secure::why(&e)),
+                )
+            })?;
             if !r.status().is_success() {
                 return Err(failed(what, r));
             }
@@ -202,6 +206,7 @@ impl GitHub {
     /// `https://host/api/v3`); `token` a token with read access (none:
     /// public repositories only).
     pub fn new(api: &str, token: Option<String>) -> Result<Self, ApiError> {
+        crate::check_url("the GitHub API", api)?;
         Ok(Self {
             client: client()?,
             api: api.trim_end_matches('/').to_owned(),
@@ -239,9 +244,12 @@ impl GitHub {
         if let Some(e) = etag {
             request = request.header("If-None-Match", e);
         }
-        let r = request
-            .send()
-            .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("{what}: {e}")))?;
+        let r = request.send().map_err(|e| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                format!("{what}: {}", crate::secure::why(&e)),
+            )
+        })?;
         if r.status() == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(None);
         }

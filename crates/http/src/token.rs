@@ -2,13 +2,83 @@
 //! macOS, Credential Manager on Windows), one per server URL, never in a plain
 //! file. Where no keyring is available (a headless box, CI), `RELCAL_TOKEN`
 //! is the way, and the error says so.
+//!
+//! A token in the environment is bound to one host, so a pipeline's token
+//! is never sent to whatever server a command names: `RELCAL_TOKEN` goes
+//! only to `RELCAL_TOKEN_SERVER`, `GITLAB_TOKEN` only to `CI_SERVER_URL`
+//! (GitLab CI sets it), `GITHUB_TOKEN` only to `GITHUB_API_URL` (GitHub
+//! Actions sets it; unset, to `https://api.github.com`). With no binding set,
+//! an environment token goes only to this machine (loopback).
 
 use relcal_protocol::{ApiError, ErrorCode};
 
 /// The keyring's service name for Relcal's entries.
 pub const SERVICE: &str = "relcal";
-/// The environment variable that holds a token (and overrides the keyring).
+/// The environment variable that holds a token (and overrides the keyring
+/// for the server it is bound to).
 pub const TOKEN_ENV: &str = "RELCAL_TOKEN";
+/// The server `RELCAL_TOKEN` is for.
+pub const TOKEN_SERVER_ENV: &str = "RELCAL_TOKEN_SERVER";
+
+/// A token that may come from the environment, and where it may go.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvToken<'a> {
+    /// The variable holding the token (`GITLAB_TOKEN`).
+    pub var: &'a str,
+    /// The variable naming the one server it is for (`CI_SERVER_URL`).
+    pub bound_to: &'a str,
+    /// Where it may go when `bound_to` is unset, besides this machine.
+    pub default: Option<&'a str>,
+}
+
+/// Scheme, host and port: what makes two URLs the same server.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let u = reqwest::Url::parse(url.trim()).ok()?;
+    Some((
+        u.scheme().to_owned(),
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default()?,
+    ))
+}
+
+fn is_loopback(url: &str) -> bool {
+    origin(url).is_some_and(|(_, host, _)| {
+        host == "localhost"
+            || host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+/// The token in `env.var`, when it may be sent to `url`.
+fn from_env(url: &str, env: EnvToken<'_>) -> Option<String> {
+    let token = std::env::var(env.var)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())?;
+    let allowed = match std::env::var(env.bound_to)
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    {
+        Some(bound) => origin(&bound).is_some_and(|b| origin(url) == Some(b)),
+        None => {
+            is_loopback(url)
+                || env
+                    .default
+                    .is_some_and(|d| origin(d).is_some_and(|d| origin(url) == Some(d)))
+        }
+    };
+    if !allowed {
+        tracing::warn!(
+            "{} is set but not sent to {url}: it is only for {} (set {} to this URL to use it here)",
+            env.var,
+            std::env::var(env.bound_to).unwrap_or_else(|_| "this machine".into()),
+            env.bound_to
+        );
+    }
+    allowed.then_some(token)
+}
 
 /// Where a token was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -58,20 +128,23 @@ pub fn save_token(server: &str, token: &str) -> Result<(), ApiError> {
         .map_err(|why| no_keyring("keep the token in", &why))
 }
 
-/// The token for `server`: `RELCAL_TOKEN` if set, else the keyring's.
+/// The token for `server`: `RELCAL_TOKEN` if set and bound to `server`
+/// (`RELCAL_TOKEN_SERVER`, or this machine when unset), else the keyring's.
 pub fn load_token(server: &str) -> Result<(String, TokenSource), ApiError> {
-    if let Some(t) = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-    {
-        return Ok((t.trim().to_owned(), TokenSource::Environment));
+    let env = EnvToken {
+        var: TOKEN_ENV,
+        bound_to: TOKEN_SERVER_ENV,
+        default: None,
+    };
+    if let Some(t) = from_env(server, env) {
+        return Ok((t, TokenSource::Environment));
     }
     let entry = entry(server).map_err(|why| no_keyring("read", &why))?;
     match entry.get_password() {
         Ok(t) => Ok((t, TokenSource::Keyring)),
         Err(keyring_core::Error::NoEntry) => Err(ApiError::new(
             ErrorCode::Validation,
-            format!("no token for {server}: connect to the server with a token first, or set {TOKEN_ENV}"),
+            format!("no token for {server}: connect to the server with a token first, or set {TOKEN_ENV} (and {TOKEN_SERVER_ENV}={server})"),
         )),
         Err(e) => Err(no_keyring("read", &e.to_string())),
     }
@@ -92,11 +165,12 @@ pub fn save_secret(account: &str, secret: &str) -> Result<(), ApiError> {
     save_token(account, secret)
 }
 
-/// A secret for `account`: the environment variable `env` if set, else the
-/// keyring's; none when neither has one (or no keyring runs here).
-pub fn load_secret(account: &str, env: &str) -> Option<String> {
-    if let Some(t) = std::env::var(env).ok().filter(|t| !t.trim().is_empty()) {
-        return Some(t.trim().to_owned());
+/// A secret for `account`, to be sent to `url`: the environment's (`env`)
+/// when it is bound to `url`, else the keyring's; none when neither has
+/// one (or no keyring runs here).
+pub fn load_secret(account: &str, url: &str, env: EnvToken<'_>) -> Option<String> {
+    if let Some(t) = from_env(url, env) {
+        return Some(t);
     }
     entry(account).ok()?.get_password().ok()
 }
@@ -147,13 +221,62 @@ mod tests {
             err.message
         );
 
-        // The environment overrides the keyring (pipelines, headless boxes).
+        // The environment overrides the keyring (pipelines, headless boxes),
+        // for the one server it is bound to.
         std::env::set_var(TOKEN_ENV, "rc_env");
+        std::env::set_var(TOKEN_SERVER_ENV, "http://B.example:8080/");
         assert_eq!(
             load_token(b).unwrap(),
             ("rc_env".into(), TokenSource::Environment)
         );
-        std::env::remove_var(TOKEN_ENV);
+        // Never to another server a command names: that one's own token, or none.
+        save_token(a, "rc_aaa").unwrap();
+        assert_eq!(
+            load_token(a).unwrap(),
+            ("rc_aaa".into(), TokenSource::Keyring)
+        );
+        assert_eq!(
+            load_token("https://evil.example").unwrap_err().code,
+            ErrorCode::Validation
+        );
+        // Unbound, it goes only to this machine.
+        std::env::remove_var(TOKEN_SERVER_ENV);
+        assert_eq!(
+            load_token(b).unwrap(),
+            ("rc_bbb".into(), TokenSource::Keyring)
+        );
+        assert_eq!(
+            load_token("http://127.0.0.1:8080").unwrap(),
+            ("rc_env".into(), TokenSource::Environment)
+        );
+        // The forges' tokens alike: GITHUB_TOKEN to GitHub's API (or
+        // GITHUB_API_URL), GITLAB_TOKEN to CI_SERVER_URL.
+        let github = EnvToken {
+            var: "RELCAL_TEST_GH_TOKEN",
+            bound_to: "RELCAL_TEST_GH_API",
+            default: Some("https://api.github.com"),
+        };
+        std::env::set_var("RELCAL_TEST_GH_TOKEN", "ghp_env");
+        assert_eq!(
+            load_secret("github:x", "https://api.github.com", github).as_deref(),
+            Some("ghp_env")
+        );
+        assert_eq!(
+            load_secret("github:x", "https://ghe.example/api/v3", github),
+            None
+        );
+        std::env::set_var("RELCAL_TEST_GH_API", "https://ghe.example/api/v3");
+        assert_eq!(
+            load_secret("github:x", "https://ghe.example/api/v3", github).as_deref(),
+            Some("ghp_env")
+        );
+        assert_eq!(
+            load_secret("github:x", "https://api.github.com", github),
+            None
+        );
+        for var in [TOKEN_ENV, "RELCAL_TEST_GH_TOKEN", "RELCAL_TEST_GH_API"] {
+            std::env::remove_var(var);
+        }
         keyring_core::unset_default_store();
     }
 }

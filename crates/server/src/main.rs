@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
 use relcal_protocol::{ApiError, ErrorCode};
 use relcal_server_core::{Role, ServerStore};
 use serde::Deserialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -66,6 +66,12 @@ struct Cli {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Serve HTTPS only, with this certificate chain (PEM; with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM; with --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Seconds a client may take to send a request's headers.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     header_timeout: u64,
@@ -647,7 +653,44 @@ fn open(db: Option<PathBuf>, url: Option<String>) -> Result<Box<dyn ServerStore>
     Ok(Box::new(relcal_api::open_store(&path)?))
 }
 
-async fn serve(store: Box<dyn ServerStore>, listen: &str, limits: Limits) -> Result<(), ApiError> {
+/// The TLS set-up for `--tls-cert` and `--tls-key`: errors name the flag and file.
+fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, ApiError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |flag: &str, path: &Path, e: &dyn std::fmt::Display| {
+        ApiError::new(
+            ErrorCode::Validation,
+            format!("{flag} {}: {e}", path.display()),
+        )
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("--tls-cert", cert, &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("--tls-cert", cert, &e))?;
+    if chain.is_empty() {
+        return Err(bad("--tls-cert", cert, &"it holds no PEM certificate"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("--tls-key", key, &e))?;
+    let mut config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| {
+            bad(
+                "--tls-key",
+                cert,
+                &format!("does not go with the certificate: {e}"),
+            )
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn serve(
+    store: Box<dyn ServerStore>,
+    listen: &str,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Result<(), ApiError> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -658,7 +701,8 @@ async fn serve(store: Box<dyn ServerStore>, listen: &str, limits: Limits) -> Res
         .local_addr()
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     // Scripts and tests read the address (port 0 picks a free one).
-    say!("listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    say!("listening on {scheme}://{addr}");
     let shared = Arc::new(Served {
         store: Mutex::new(store),
         warm: relcal_server_core::WarmCalendar::default(),
@@ -688,12 +732,33 @@ async fn serve(store: Box<dyn ServerStore>, listen: &str, limits: Limits) -> Res
             _ = &mut stop => break,
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
+            let http = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            if let Err(e) = connection.await {
+                .to_owned();
+            let ended = match tls {
+                None => {
+                    http.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await
+                }
+                // The handshake, like the headers, has the header timeout.
+                Some(tls) => {
+                    match tokio::time::timeout(limits.header_timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            http.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake failed: {e}");
+                            Ok(())
+                        }
+                        Err(_) => Ok(()),
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!("connection ended: {e}");
             }
             drop(permit);
@@ -831,7 +896,11 @@ fn main() -> ExitCode {
                     max_in_flight: usize::try_from(cli.max_in_flight).unwrap_or(usize::MAX),
                     request_timeout: std::time::Duration::from_secs(cli.request_timeout),
                 };
-                runtime.block_on(serve(store, &cli.listen, limits))
+                let tls = match (&cli.tls_cert, &cli.tls_key) {
+                    (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
+                    _ => None,
+                };
+                runtime.block_on(serve(store, &cli.listen, limits, tls))
             }
         }
     })();

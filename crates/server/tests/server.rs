@@ -1462,3 +1462,97 @@ mod policy {
         exceptions_environments_and_hard_freezes_follow_the_role_policy
     );
 }
+
+/// A certificate for `localhost` and 127.0.0.1 and its key, as PEM files in `dir`.
+fn certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let pem = cert.cert.pem();
+    let (cert_file, key_file) = (dir.join("server.crt"), dir.join("server.key"));
+    std::fs::write(&cert_file, &pem).unwrap();
+    std::fs::write(&key_file, cert.signing_key.serialize_pem()).unwrap();
+    (cert_file, key_file, pem)
+}
+
+#[test]
+fn with_a_certificate_the_server_speaks_https_only() {
+    let (dir, db, viewer) = setup(Backend::Sqlite);
+    let (cert, key, pem) = certificate(dir.path());
+    let server = start_with(
+        &db,
+        None,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let https = reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let plan = https
+        .get(format!("{}/v1/plan", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(plan.status(), 200);
+    // Plain HTTP to the same port gets no answer: nothing goes in clear.
+    let plain = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/v1/plan",
+            server.base.replacen("https", "http", 1)
+        ))
+        .bearer_auth(&viewer)
+        .send();
+    assert!(plain.is_err(), "{plain:?}");
+    // The desktop's transport syncs over it, trusting the certificate the
+    // machine trusts; here it is not trusted, and that is said.
+    let once = relcal_http::RetryPolicy {
+        attempts: 1,
+        ..relcal_http::RetryPolicy::default()
+    };
+    let err = relcal_http::HttpTransport::with_policy(&server.base, &viewer, once)
+        .and_then(|mut t| relcal_api::Transport::changes(&mut t, 0))
+        .unwrap_err();
+    assert_eq!(
+        err.code,
+        relcal_api::ErrorCode::Unavailable,
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("certificate"), "{}", err.message);
+
+    // Files that are not a certificate and its key are named, and nothing starts.
+    std::fs::write(dir.path().join("empty.crt"), "").unwrap();
+    for (args, says) in [
+        (
+            vec!["--tls-cert", "empty.crt", "--tls-key", "server.key"],
+            "--tls-cert",
+        ),
+        (
+            vec!["--tls-cert", "server.crt", "--tls-key", "missing.key"],
+            "--tls-key",
+        ),
+        (vec!["--tls-cert", "server.crt"], "--tls-key"),
+    ] {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.ends_with(".crt") || a.ends_with(".key") {
+                    dir.path().join(a).display().to_string()
+                } else {
+                    (*a).to_owned()
+                }
+            })
+            .collect();
+        let mut all = vec!["--listen", "127.0.0.1:0"];
+        all.extend(args.iter().map(String::as_str));
+        let out = server_cmd(&db, &all, None);
+        assert_ne!(out.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}
