@@ -671,7 +671,12 @@ fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, Ap
         return Err(bad("--tls-cert", cert, &"it holds no PEM certificate"));
     }
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("--tls-key", key, &e))?;
-    let mut config = tokio_rustls::rustls::ServerConfig::builder()
+    // The provider named, not the process default: another crate in the
+    // build could enable a second one, and then no default is chosen.
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| {

@@ -1556,3 +1556,54 @@ fn with_a_certificate_the_server_speaks_https_only() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+#[test]
+fn the_server_reaches_postgresql_over_verified_tls_and_never_in_clear_to_another_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, _) = certificate(dir.path());
+    let pg = common::Postgres::start_with_tls(Some((&cert, &key)));
+    let server_cmd_with = |ca: Option<&std::path::Path>, url: &str, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_relcal-server"));
+        cmd.args(["--database-url", url]).args(args);
+        match ca {
+            Some(ca) => cmd.env("RELCAL_DATABASE_CA", ca),
+            None => cmd.env_remove("RELCAL_DATABASE_CA"),
+        };
+        cmd.output().unwrap()
+    };
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, relcal_api::DEMO_PLAN).unwrap();
+    // The certificate is checked: not trusted here, nothing is sent.
+    let untrusted = server_cmd_with(None, &pg.url, &["import", plan.to_str().unwrap()]);
+    assert_ne!(untrusted.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(said.contains("certificate"), "{said}");
+    // Trusted through RELCAL_DATABASE_CA, it is used over TLS.
+    let imported = server_cmd_with(Some(&cert), &pg.url, &["import", plan.to_str().unwrap()]);
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let made = server_cmd_with(
+        Some(&cert),
+        &pg.url,
+        &["token", "create", "--user", "ana", "--role", "viewer"],
+    );
+    assert_eq!(made.status.code(), Some(0));
+    // To a host that is not this machine, in clear is refused before any
+    // connection is tried.
+    for url in [
+        "host=db.example.com user=relcal dbname=relcal sslmode=disable",
+        "postgres://relcal@db.example.com/relcal?sslmode=disable",
+    ] {
+        let out = server_cmd_with(None, url, &["token", "list"]);
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("sslmode=disable") && said.contains("sslmode=require"),
+            "{said}"
+        );
+    }
+}

@@ -54,6 +54,13 @@ impl Postgres {
     /// initdb + pg_ctl start (as the `postgres` user when run as root: the
     /// server refuses to run as root).
     pub fn start() -> Self {
+        Self::start_with_tls(None)
+    }
+
+    /// [`Postgres::start`], also listening on loopback TCP with TLS on,
+    /// serving `cert` and `key` (PEM files); `url` then names that port with
+    /// `sslmode=require`.
+    pub fn start_with_tls(tls: Option<(&std::path::Path, &std::path::Path)>) -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
             .into_iter()
@@ -102,10 +109,37 @@ impl Postgres {
             "UTF8",
             "--no-sync",
         ]);
-        let options = format!(
-            "-k {} -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        let mut options = format!(
+            "-k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             dir.path().display()
         );
+        let mut port = None;
+        match tls {
+            None => options.push_str(" -c listen_addresses="),
+            Some((cert, key)) => {
+                // The key must be the server's own, readable by it alone.
+                for (from, to) in [(cert, "server.crt"), (key, "server.key")] {
+                    std::fs::copy(from, data.join(to)).unwrap();
+                }
+                let key_file = data.join("server.key");
+                let _ = Command::new("chmod").arg("600").arg(&key_file).status();
+                if as_root {
+                    let _ = Command::new("chown")
+                        .args(["postgres:postgres"])
+                        .arg(&key_file)
+                        .arg(data.join("server.crt"))
+                        .status();
+                }
+                let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let p = free.local_addr().unwrap().port();
+                drop(free);
+                port = Some(p);
+                options.push_str(&format!(
+                    " -c listen_addresses=127.0.0.1 -c port={p} -c ssl=on \
+                     -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+                ));
+            }
+        }
         run(&[
             pg_ctl.to_str().unwrap(),
             "-D",
@@ -117,10 +151,15 @@ impl Postgres {
             "-w",
             "start",
         ]);
-        let url = format!(
-            "host={} port=5432 user=relcal dbname=postgres",
-            dir.path().display()
-        );
+        let url = match port {
+            None => format!(
+                "host={} port=5432 user=relcal dbname=postgres",
+                dir.path().display()
+            ),
+            Some(p) => {
+                format!("host=127.0.0.1 port={p} user=relcal dbname=postgres sslmode=require")
+            }
+        };
         Self {
             dir,
             bin,
