@@ -130,8 +130,12 @@ pub fn request_override(
             format!("it already has an exception to {}", f.name),
         ));
     }
+    // Who asked is recorded with who approved (the plan format's `requested_by`).
+    let asked = store.actor().to_owned();
     let changed = edited(&plan, release, &object, |obj| {
-        let entry = serde_json::json!({ "freeze": freeze, "reason": reason, "by": approver });
+        let entry = serde_json::json!({
+            "freeze": freeze, "reason": reason, "by": approver, "requested_by": asked
+        });
         append(obj, "overrides", vec![entry]);
     })?;
     apply(store, &plan, changed, "release.override", now)

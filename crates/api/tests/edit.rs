@@ -646,6 +646,12 @@ fn a_freeze_exception_needs_a_reason_and_another_approver_and_turns_the_conflict
     assert_eq!(detail.overrides[0].by, "cto");
     assert_eq!(detail.history[0].action, "release.override");
     assert_eq!(detail.history[0].actor, "kai");
+    // Who asked is kept with who approved, as the plan format has it.
+    assert!(
+        export(&store).contains(r#""requested_by": "kai""#),
+        "{}",
+        export(&store)
+    );
 }
 
 #[test]

@@ -173,6 +173,8 @@ fn release(r: &Release) -> WireRelease {
                 freeze: o.freeze.to_string(),
                 reason: o.reason.clone(),
                 by: o.by.clone(),
+                requested_by: o.requested_by.clone(),
+                expires: o.expires.as_ref().map(|t| t.value.to_string()),
             })
             .collect(),
         version: r.version.clone(),

@@ -326,6 +326,10 @@ pub struct FreezeOverride {
     pub reason: String,
     /// Who approved the exception.
     pub by: String,
+    /// Who asked for it (never the one who approved it).
+    pub requested_by: Option<String>,
+    /// When it ends: from then on the freeze applies again.
+    pub expires: Option<PlanTime>,
 }
 
 /// A release window.

@@ -256,6 +256,10 @@ pub struct WireOverride {
     pub freeze: String,
     pub reason: String,
     pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 /// A top-level element with an id, for naming it in errors.

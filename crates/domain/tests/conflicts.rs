@@ -633,3 +633,105 @@ fn a_cycle_of_two() {
         &["a", "b"]
     )),);
 }
+
+#[test]
+fn an_expiring_exception_covers_the_freeze_only_before_it_expires() {
+    // A daily hard freeze 12:00–14:00 UTC, and a release from 11:00 on day 1
+    // to 13:00 on day 2: it meets the occurrences of day 1 and day 2.
+    let freeze = json!([{"id": "noon", "name": "Noon", "severity": "hard", "timezone": "UTC",
+                         "start": "2027-03-01T12:00:00", "duration": "PT2H", "rrule": "FREQ=DAILY"}]);
+    let exception = |expires: Option<&str>| {
+        let mut o =
+            json!({"freeze": "noon", "reason": "hotfix", "by": "cto", "requested_by": "ana"});
+        if let Some(e) = expires {
+            o["expires"] = json!(e);
+        }
+        json!({"overrides": [o]})
+    };
+    let one = |expires: Option<&str>| {
+        let plan = base(
+            freeze.clone(),
+            json!([rel(
+                "r",
+                "2027-03-01T11:00:00Z",
+                "2027-03-02T13:00:00Z",
+                exception(expires)
+            )]),
+        );
+        let plan = parse_plan_value(plan).unwrap();
+        let c: Vec<_> = check(&plan, at("2027-02-01T00:00:00Z"))
+            .into_iter()
+            .filter(|c| c.freeze.is_some())
+            .collect();
+        assert_eq!(c.len(), 1, "{c:?}");
+        (
+            c[0].code,
+            relcal_domain::utc_text(c[0].period.start),
+            c[0].message.clone(),
+        )
+    };
+    // No expiry, or one after the release: covered, first occurrence.
+    for expires in [
+        None,
+        Some("2027-03-02T13:00:00Z"),
+        Some("2027-03-05T00:00:00Z"),
+    ] {
+        let (code, start, _) = one(expires);
+        assert_eq!(
+            (code, start.as_str()),
+            ("freeze.overridden", "2027-03-01T12:00:00Z"),
+            "{expires:?}"
+        );
+    }
+    // Expired before the second occurrence: that one is a conflict again.
+    let (code, start, message) = one(Some("2027-03-01T20:00:00Z"));
+    assert_eq!(
+        (code, start.as_str()),
+        ("freeze.hard", "2027-03-02T12:00:00Z")
+    );
+    assert!(message.contains("expired"), "{message}");
+    // Expired inside an occurrence: some instant after it lies in both.
+    let (code, start, _) = one(Some("2027-03-01T13:00:00Z"));
+    assert_eq!(
+        (code, start.as_str()),
+        ("freeze.hard", "2027-03-01T12:00:00Z")
+    );
+    // Expired exactly at the end of the last occurrence met: covered.
+    let (code, _, _) = one(Some("2027-03-02T13:00:00Z"));
+    assert_eq!(code, "freeze.overridden");
+
+    // The one who asked cannot also approve; expires is an instant.
+    let bad = base(
+        freeze.clone(),
+        json!([rel(
+            "r",
+            "2027-03-01T11:00:00Z",
+            "2027-03-01T13:00:00Z",
+            json!({"overrides": [{"freeze": "noon", "reason": "x", "by": "ana", "requested_by": "ana", "expires": "soon"}]})
+        )]),
+    );
+    let e = parse_plan_value(bad).unwrap_err().to_string();
+    assert!(
+        e.contains("overrides[0].requested_by") && e.contains("cannot also approve"),
+        "{e}"
+    );
+    assert!(e.contains("overrides[0].expires"), "{e}");
+    // Both fields survive a round trip through the plan file.
+    let good = base(
+        freeze,
+        json!([rel(
+            "r",
+            "2027-03-01T11:00:00Z",
+            "2027-03-01T13:00:00Z",
+            exception(Some("2027-03-01T20:00:00Z"))
+        )]),
+    );
+    let plan = parse_plan_value(good).unwrap();
+    let text = plan.to_json_pretty();
+    assert!(
+        text.contains("\"requested_by\": \"ana\"")
+            && text.contains("\"expires\": \"2027-03-01T20:00:00Z\""),
+        "{text}"
+    );
+    assert_eq!(parse_plan(&text).unwrap(), plan);
+}

@@ -273,13 +273,15 @@ pub(crate) fn read_releases(
     )?;
     let mut overrides = grouped(
         conn,
-        "SELECT release_id, freeze_id, reason, approver FROM freeze_overrides {only} ORDER BY release_id, position",
+        "SELECT release_id, freeze_id, reason, approver, requested_by, expires FROM freeze_overrides {only} ORDER BY release_id, position",
         by_release,
         |r| {
             Ok(WireOverride {
                 freeze: r.get(1)?,
                 reason: r.get(2)?,
                 by: r.get(3)?,
+                requested_by: r.get(4)?,
+                expires: r.get(5)?,
             })
         },
     )?;

@@ -217,8 +217,8 @@ pub(crate) fn insert_releases<'r>(
     let mut step =
         tx.prepare("INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)")?;
     let mut exception = tx.prepare(
-        "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver, requested_by, expires)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (i, r) in releases {
         let id = r.id.as_str();
@@ -259,7 +259,15 @@ pub(crate) fn insert_releases<'r>(
             }
         }
         for (j, o) in r.overrides.iter().enumerate() {
-            exception.execute(params![id, j, o.freeze.as_str(), o.reason, o.by])?;
+            exception.execute(params![
+                id,
+                j,
+                o.freeze.as_str(),
+                o.reason,
+                o.by,
+                o.requested_by,
+                o.expires.as_ref().map(|t| t.value.to_string())
+            ])?;
         }
     }
     Ok(())

@@ -342,6 +342,12 @@ ALTER TABLE server_tokens ADD COLUMN expires_at TEXT;
 ALTER TABLE server_tokens ADD COLUMN last_used_at TEXT;
 "#;
 
+/// A freeze exception's requester and expiry (plan format: `overrides[]`).
+const V14_OVERRIDE_EXPIRY: &str = r#"
+ALTER TABLE freeze_overrides ADD COLUMN requested_by TEXT;
+ALTER TABLE freeze_overrides ADD COLUMN expires TEXT;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -358,6 +364,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V11_SYNC_INFLIGHT),
         M::up(V12_FEED_ROLE),
         M::up(V13_TOKEN_LIFECYCLE),
+        M::up(V14_OVERRIDE_EXPIRY),
     ])
 }
 

@@ -22,7 +22,7 @@ fn a_new_database_is_empty_and_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("new.db")).unwrap();
     assert!(store.is_empty().unwrap());
-    assert_eq!(store.schema_version().unwrap(), 13);
+    assert_eq!(store.schema_version().unwrap(), 14);
     assert!(store.load_plan().unwrap().is_none());
     assert_eq!(store.integrity_check().unwrap(), Ok(()));
 }
@@ -444,4 +444,39 @@ fn an_unreadable_change_log_entry_is_an_error_never_a_deletion() {
     let after = relcal_server_core::changes_since(&mut store, first.seq, 1000, now).unwrap();
     assert_eq!(after.changes.len(), all.changes.len() - 1);
     assert!(after.changes.iter().all(|c| c.object.is_some()));
+}
+
+#[test]
+fn an_expiring_exception_and_who_asked_for_it_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
+    let text = relcal_api_free_demo().replace(
+        r#""by": "cfo" }"#,
+        r#""by": "cfo", "requested_by": "sam", "expires": "2026-11-30T10:15:00Z" }"#,
+    );
+    assert!(text.contains("requested_by"));
+    let plan = parse_plan(&text).unwrap();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
+    let back = store.load_plan().unwrap().unwrap();
+    assert_eq!(back, plan);
+    let o = &back
+        .releases
+        .iter()
+        .find(|r| r.id.as_str() == "ledger-hotfix")
+        .unwrap()
+        .overrides[0];
+    assert_eq!(o.requested_by.as_deref(), Some("sam"));
+    assert_eq!(
+        o.expires.as_ref().map(|t| t.value.to_string()).as_deref(),
+        Some("2026-11-30T10:15:00Z")
+    );
+}
+
+/// The demo plan's text.
+fn relcal_api_free_demo() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/demo-plan.json"
+    ))
+    .unwrap()
 }

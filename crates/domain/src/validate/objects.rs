@@ -303,6 +303,22 @@ impl Validator {
                 let prefix = format!("overrides[{i}]");
                 self.non_empty(object, &format!("{prefix}.reason"), &o.reason);
                 self.non_empty(object, &format!("{prefix}.by"), &o.by);
+                if let Some(asked) = &o.requested_by {
+                    self.non_empty(object, &format!("{prefix}.requested_by"), asked);
+                    if asked.trim() == o.by.trim() && !asked.trim().is_empty() {
+                        self.err(
+                            object,
+                            format!("{prefix}.requested_by"),
+                            format!(
+                                "{asked} asked for the exception and cannot also approve it (`by`)"
+                            ),
+                        );
+                    }
+                }
+                let expires = o.expires.as_ref().and_then(|t| {
+                    self.time(object, &format!("{prefix}.expires"), t)
+                        .map(|at| PlanTime::new(at, zone))
+                });
                 FreezeOverride {
                     freeze: self.reference(
                         object,
@@ -314,6 +330,8 @@ impl Validator {
                     ),
                     reason: o.reason,
                     by: o.by,
+                    requested_by: o.requested_by,
+                    expires,
                 }
             })
             .collect();

@@ -96,7 +96,25 @@ impl<'p> Checker<'p> {
             };
             let zone = f.zone(self.plan_zone);
             let exception = r.overrides.iter().find(|o| o.freeze == f.id);
-            let (code, severity) = match (exception.is_some(), f.severity) {
+            // An exception with `expires` covers the freeze only before then:
+            // an occurrence the release meets at or after it is a conflict
+            // again, reported with the first such occurrence.
+            let mut period = period;
+            let mut expired = None;
+            if let Some(at) = exception.and_then(|o| o.expires.as_ref()) {
+                let after = Interval {
+                    start: r.interval().start.max(at.utc),
+                    end: r.interval().end,
+                };
+                if after.start < after.end {
+                    if let Some(p) = timeline.first_overlapping(after) {
+                        period = p;
+                        expired = Some(at.utc);
+                    }
+                }
+            }
+            let covered = exception.is_some() && expired.is_none();
+            let (code, severity) = match (covered, f.severity) {
                 (true, _) => ("freeze.overridden", ConflictSeverity::Info),
                 (false, FreezeSeverity::Hard) => ("freeze.hard", ConflictSeverity::Error),
                 (false, FreezeSeverity::Soft) => ("freeze.soft", ConflictSeverity::Warning),
@@ -110,8 +128,19 @@ impl<'p> Checker<'p> {
                 HumanTime(period.start, zone),
                 HumanTime(period.end, zone)
             );
-            if let Some(o) = exception {
-                let _ = write!(message, "; exception approved by {}: {}", o.by, o.reason);
+            match (exception, expired) {
+                (Some(o), None) => {
+                    let _ = write!(message, "; exception approved by {}: {}", o.by, o.reason);
+                }
+                (Some(o), Some(at)) => {
+                    let _ = write!(
+                        message,
+                        "; the exception approved by {} expired at {}",
+                        o.by,
+                        HumanTime(at, zone)
+                    );
+                }
+                _ => {}
             }
             out.push(Conflict {
                 code,
