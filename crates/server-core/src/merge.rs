@@ -99,6 +99,29 @@ pub fn changes_since(
     })
 }
 
+/// Sets `by` (and an approval's `at`) of each approval and freeze exception
+/// in `next` that `current` does not hold to `user` (and `at`).
+fn stamp(next: &mut Value, current: Option<&Value>, user: &str, at: &str) {
+    for (list, with_time) in [("approvals", true), ("overrides", false)] {
+        let held: Vec<Value> = current
+            .and_then(|c| c.get(list))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some(entries) = next.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for entry in entries.iter_mut().filter(|e| !held.contains(e)) {
+            if let Some(obj) = entry.as_object_mut() {
+                obj.insert("by".into(), Value::String(user.to_owned()));
+                if with_time {
+                    obj.insert("at".into(), Value::String(at.to_owned()));
+                }
+            }
+        }
+    }
+}
+
 fn rejected(m: &Mutation, reason: impl Into<String>) -> MutationResult {
     MutationResult::Rejected {
         mutation_id: m.mutation_id.clone(),
@@ -238,6 +261,12 @@ fn apply_one(
             Some(Value::Object(obj))
         }
     };
+    // An approval or exception added here is the authenticated user's, now:
+    // whatever name and time the client wrote (`policy.rs` checks the rest).
+    let mut next = next;
+    if let (ObjectKind::Release, Some(next)) = (m.kind, next.as_mut()) {
+        stamp(next, current.as_ref(), &who.user, &utc(now));
+    }
     if next.is_none() && current.is_none() {
         return Ok(rejected(
             m,

@@ -6,17 +6,19 @@
 //! that, [`authorize`] compares the object before and after the change, as
 //! the domain's typed values, and applies the rules of [`POLICY`]:
 //!
-//! - an approval can only be given, and taken back, in one's own name (an
-//!   admin may take back anyone's), by an approver who does not run the
-//!   release, once per person;
+//! - an approval added is stamped by the server (`merge.rs`) with the
+//!   authenticated user and the server's time; it is given by an approver
+//!   who does not run the release, once per person, and taken back only by
+//!   whoever gave it (an admin may take back anyone's);
 //! - a freeze exception (`overrides[]`) is granted only by an approver, in
-//!   their own name, never by the release's owner;
+//!   their own name (stamped too), never by the release's owner, and never
+//!   to someone who asked for it themselves (`requested_by`);
 //! - `approved` needs the environment's approvals, as the desktop says;
 //! - what decides how much governance a release gets (an environment's
 //!   required approvals, whether it is production, its capacity, an
 //!   environment created or deleted) is an admin's;
-//! - a hard freeze, once there, is changed or deleted only by an approver, and
-//!   so are a team's allowed windows.
+//! - a hard freeze, once there, is changed or deleted only by an admin, and
+//!   teams (their windows included) are an admin's.
 //!
 //! A refusal names the object, the field, the user and the role needed.
 
@@ -98,14 +100,38 @@ pub const POLICY: &[Rule] = &[
     Rule {
         kind: ObjectKind::Freeze,
         what: What::HardFreeze,
-        role: Role::Approver,
-        why: "a hard freeze is changed or lifted only by an approver",
+        role: Role::Admin,
+        why: "a hard freeze is changed or lifted only by an admin",
+    },
+    Rule {
+        kind: ObjectKind::Team,
+        what: What::Create,
+        role: Role::Admin,
+        why: "teams, and when they may release, are an admin's",
+    },
+    Rule {
+        kind: ObjectKind::Team,
+        what: What::Delete,
+        role: Role::Admin,
+        why: "teams, and when they may release, are an admin's",
+    },
+    Rule {
+        kind: ObjectKind::Team,
+        what: What::Field("name"),
+        role: Role::Admin,
+        why: "teams, and when they may release, are an admin's",
+    },
+    Rule {
+        kind: ObjectKind::Team,
+        what: What::Field("timezone"),
+        role: Role::Admin,
+        why: "teams, and when they may release, are an admin's",
     },
     Rule {
         kind: ObjectKind::Team,
         what: What::Field("allowed_windows"),
-        role: Role::Approver,
-        why: "a team's allowed windows are changed only by an approver",
+        role: Role::Admin,
+        why: "teams, and when they may release, are an admin's",
     },
 ];
 
@@ -267,19 +293,20 @@ fn release(
             ));
         }
     }
-    let mut people: Vec<&str> = new_approvals.iter().map(|(by, _)| *by).collect();
-    people.sort_unstable();
-    if people.windows(2).any(|w| w[0] == w[1]) && !added.is_empty() {
+    // One approval per person: a person counted more often than before.
+    let count =
+        |list: &[(&str, String)], who: &str| list.iter().filter(|(by, _)| *by == who).count();
+    if let Some((twice, _)) = new_approvals.iter().find(|(by, _)| {
+        count(&new_approvals, by) > 1 && count(&new_approvals, by) > count(&old_approvals, by)
+    }) {
         return Err(refuse(
             kind,
             id,
             "approvals",
-            format!(
-                "{} has already approved it; each person approves once",
-                who.user
-            ),
+            format!("{twice} has already approved it; each person approves once"),
         ));
     }
+    let people: Vec<&str> = new_approvals.iter().map(|(by, _)| *by).collect();
     let owner_changed = old.as_ref().map(|r| &r.owner) != Some(&new.owner);
     if let Some(owner) = new.owner.as_deref() {
         if (!added.is_empty() || owner_changed) && people.contains(&owner) {

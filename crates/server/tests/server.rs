@@ -693,8 +693,8 @@ mod sync {
         // through this server or another process on the same database, is
         // seen by the very next request.
         let (_dir, db, viewer) = setup(backend);
-        // An approver: the hard freeze it adds, it also lifts (`policy.rs`).
-        let editor = String::from_utf8(token(&db, "li", "approver").stdout)
+        // An admin: the hard freeze it adds, it also lifts (`policy.rs`).
+        let editor = String::from_utf8(token(&db, "li", "admin").stdout)
             .unwrap()
             .trim()
             .to_owned();
@@ -1109,8 +1109,8 @@ mod cli {
 
 mod policy {
     //! Who may change what, decided by the server from the token: approvals
-    //! and exceptions only in one's own name, the governance fields of an
-    //! environment an admin's, a hard freeze an approver's.
+    //! and exceptions stamped with the authenticated user and the server's
+    //! time, and every cell of the role policy (docs/roles.md).
 
     use super::*;
     use serde_json::{json, Value};
@@ -1126,9 +1126,13 @@ mod policy {
         sent: u32,
     }
 
+    /// The server's clock in these tests.
+    const NOW: &str = "2026-11-28T10:00:00Z";
+
     impl Team {
-        /// Sends one mutation as `user`; the result, and the object's new
-        /// version remembered when it applied.
+        /// Sends one mutation as `user`: its result, or, for a batch refused
+        /// as a whole (a viewer's), `{"outcome": "forbidden"}`. An applied
+        /// one's new version is remembered.
         fn send(&mut self, user: &str, kind: &str, id: &str, fields: Value) -> Value {
             self.sent += 1;
             let key = format!("{kind}/{id}");
@@ -1137,15 +1141,17 @@ mod policy {
                 "mutation_id": format!("p{}", self.sent), "kind": kind, "id": id,
                 "base_version": base, "fields": fields
             }]});
-            let r: Value = reqwest::blocking::Client::new()
+            let response = reqwest::blocking::Client::new()
                 .post(format!("{}/v1/mutations", self.server.base))
                 .bearer_auth(&self.tokens[user])
                 .header("Idempotency-Key", format!("k{}", self.sent))
                 .json(&body)
                 .send()
-                .unwrap()
-                .json()
                 .unwrap();
+            if response.status() == 403 {
+                return json!({ "outcome": "forbidden" });
+            }
+            let r: Value = response.json().unwrap();
             let result = r["results"][0].clone();
             if result["outcome"] == "applied" {
                 self.versions
@@ -1189,22 +1195,33 @@ mod policy {
         fn plan(&self) -> Value {
             reqwest::blocking::Client::new()
                 .get(format!("{}/v1/plan", self.server.base))
-                .bearer_auth(&self.tokens["li"])
+                .bearer_auth(&self.tokens["viewer"])
                 .send()
                 .unwrap()
                 .json()
                 .unwrap()
         }
+
+        fn object(&self, list: &str, id: &str) -> Option<Value> {
+            self.plan()[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .cloned()
+        }
     }
 
     fn team(backend: Backend) -> (tempfile::TempDir, Team) {
-        let (dir, db, _viewer) = setup(backend);
+        let (dir, db, viewer) = setup(backend);
         let mut tokens = std::collections::HashMap::new();
+        tokens.insert("viewer", viewer);
         for (user, role) in [
             ("li", "editor"),
             ("bob", "approver"),
             ("carol", "approver"),
             ("dana", "approver"),
+            ("kai", "approver"),
             ("root", "admin"),
         ] {
             let out = token(&db, user, role);
@@ -1213,7 +1230,7 @@ mod policy {
                 String::from_utf8(out.stdout).unwrap().trim().to_owned(),
             );
         }
-        let server = start(&db);
+        let server = start_at(&db, Some(NOW));
         let team = Team {
             server,
             _db: db,
@@ -1226,39 +1243,35 @@ mod policy {
 
     const AT: &str = "2026-11-30T09:00:00Z";
 
-    fn approvals_are_given_in_ones_own_name_once_and_never_by_the_owner(backend: Backend) {
+    fn approvals_and_exceptions_are_the_authenticated_users_own(backend: Backend) {
         let (_dir, mut t) = team(backend);
-        let (bob, carol, dana) = (
-            json!({ "by": "bob", "at": AT }),
-            json!({ "by": "carol", "at": AT }),
-            json!({ "by": "dana", "at": AT }),
-        );
         let r = "checkout-2.0"; // owned by dana, in prod (two approvals needed)
-                                // One approver cannot reach two of two alone.
+                                // Whatever name and time the client writes, the approval is bob's, now.
+        t.applied(
+            "bob",
+            "release",
+            r,
+            json!({ "approvals": [{ "by": "carol", "at": AT }] }),
+        );
+        let release = t.object("releases", r).unwrap();
+        let bob = json!({ "by": "bob", "at": NOW });
+        assert_eq!(release["approvals"], json!([bob]), "{release}");
+        // So one approver cannot reach two of two alone.
         t.refused(
             "bob",
             "release",
             r,
-            json!({ "approvals": [bob, carol] }),
+            json!({ "approvals": [bob, { "by": "carol", "at": AT }] }),
             "approvals",
-            "only in their own name, not as carol",
+            "bob has already approved it; each person approves once",
         );
         t.refused(
             "li",
             "release",
             r,
-            json!({ "approvals": [json!({ "by": "li", "at": AT })] }),
+            json!({ "approvals": [bob, { "by": "li", "at": AT }] }),
             "approvals",
             "approver role needed",
-        );
-        t.applied("bob", "release", r, json!({ "approvals": [bob] }));
-        t.refused(
-            "bob",
-            "release",
-            r,
-            json!({ "approvals": [bob, json!({ "by": "bob", "at": "2026-11-30T10:00:00Z" })] }),
-            "approvals",
-            "approves once",
         );
         t.refused(
             "bob",
@@ -1272,11 +1285,17 @@ mod policy {
             "dana",
             "release",
             r,
-            json!({ "approvals": [bob, dana] }),
+            json!({ "approvals": [bob, { "by": "dana", "at": AT }] }),
             "approvals",
             "dana runs this release and cannot approve it",
         );
-        t.applied("carol", "release", r, json!({ "approvals": [bob, carol] }));
+        t.applied(
+            "carol",
+            "release",
+            r,
+            json!({ "approvals": [bob, { "by": "carol", "at": AT }] }),
+        );
+        let carol = json!({ "by": "carol", "at": NOW });
         // Nobody takes back another's approval, but an admin.
         t.refused(
             "carol",
@@ -1308,40 +1327,42 @@ mod policy {
             r,
             json!({ "title": "checkout 2.0 (reviewed)" }),
         );
-        let plan = t.plan();
-        let release = plan["releases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["id"] == r)
-            .unwrap()
-            .clone();
+        let release = t.object("releases", r).unwrap();
         assert_eq!(release["approvals"], json!([carol]), "{release}");
         assert_eq!(release["status"], "planned");
         assert_eq!(release["title"], "checkout 2.0 (reviewed)");
-    }
 
-    fn exceptions_environments_and_hard_freezes_follow_the_role_policy(backend: Backend) {
-        let (_dir, mut t) = team(backend);
-        let exception = |by: &str| json!({ "overrides": [{ "freeze": "holidays", "reason": "TLS certificate expires", "by": by }] });
-        // An editor cannot turn a hard freeze into an override, in anyone's name.
+        // An exception is granted in the approver's own name, for someone
+        // else who asked, never by the owner (kai runs ingress-xmas).
+        let exception = |by: &str, asked: &str| json!({ "overrides": [{ "freeze": "holidays", "reason": "TLS certificate expires", "by": by, "requested_by": asked }] });
         t.refused(
             "li",
             "release",
             "ingress-xmas",
-            exception("cto"),
+            exception("cto", "ana"),
             "overrides",
             "approver role needed",
+        );
+        t.refused(
+            "kai",
+            "release",
+            "ingress-xmas",
+            exception("cto", "li"),
+            "overrides",
+            "kai runs this release and cannot grant it an exception",
         );
         t.refused(
             "bob",
             "release",
             "ingress-xmas",
-            exception("cto"),
-            "overrides",
-            "only in their own name, not as cto",
+            exception("cto", "bob"),
+            "overrides[0].requested_by",
+            "bob asked for the exception and cannot also approve it",
         );
-        t.applied("bob", "release", "ingress-xmas", exception("bob"));
+        t.applied("bob", "release", "ingress-xmas", exception("cto", "li"));
+        let release = t.object("releases", "ingress-xmas").unwrap();
+        assert_eq!(release["overrides"][0]["by"], "bob", "{release}");
+        assert_eq!(release["overrides"][0]["requested_by"], "li", "{release}");
         // Taking an exception away only makes the calendar stricter.
         t.applied(
             "li",
@@ -1349,117 +1370,259 @@ mod policy {
             "ingress-xmas",
             json!({ "overrides": null }),
         );
-
-        // What decides a release's governance is an admin's.
-        t.refused(
-            "li",
-            "environment",
-            "prod",
-            json!({ "required_approvals": 0 }),
-            "required_approvals",
-            "admin role needed",
-        );
-        t.refused(
-            "bob",
-            "environment",
-            "prod",
-            json!({ "production": false }),
-            "production",
-            "admin role needed",
-        );
-        t.new_object("environment", "sandbox");
-        t.refused(
-            "li",
-            "environment",
-            "sandbox",
-            json!({ "name": "Sandbox" }),
-            "",
-            "li may not create it (admin role needed",
-        );
-        t.applied(
-            "li",
-            "environment",
-            "prod",
-            json!({ "name": "Production (EU)" }),
-        );
-        t.applied(
-            "root",
-            "environment",
-            "prod",
-            json!({ "required_approvals": 1 }),
-        );
-
-        // A hard freeze is changed or lifted by an approver; a soft one, or a new one, by an editor.
-        t.refused(
-            "li",
-            "freeze",
-            "holidays",
-            json!({ "end": "2026-12-22T00:00:00" }),
-            "",
-            "may not change or delete this hard freeze (approver role needed",
-        );
-        t.refused(
-            "li",
-            "freeze",
-            "holidays",
-            Value::Null,
-            "",
-            "may not change or delete this hard freeze (approver role needed",
-        );
-        t.applied("li", "freeze", "no-friday", json!({ "duration": "PT10H" }));
-        t.new_object("freeze", "spring");
-        t.applied("li", "freeze", "spring", json!({ "name": "Spring", "severity": "hard", "start": "2027-03-01T00:00:00", "end": "2027-03-02T00:00:00" }));
-        t.applied(
-            "bob",
-            "freeze",
-            "holidays",
-            json!({ "end": "2027-01-03T00:00:00" }),
-        );
-        // A team's allowed windows too.
-        t.refused(
-            "li",
-            "team",
-            "payments",
-            json!({ "allowed_windows": null }),
-            "allowed_windows",
-            "approver role needed",
-        );
-        t.applied(
-            "li",
-            "team",
-            "payments",
-            json!({ "name": "Payments & Billing" }),
-        );
-
-        let plan = t.plan();
-        let find = |list: &str, id: &str| {
-            plan[list]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["id"] == id)
-                .cloned()
-        };
-        let prod = find("environments", "prod").unwrap();
-        assert_eq!(
-            (prod["name"].as_str(), prod["required_approvals"].as_u64()),
-            (Some("Production (EU)"), Some(1))
-        );
-        assert_eq!(
-            find("freezes", "holidays").unwrap()["end"],
-            "2027-01-03T00:00:00"
-        );
-        assert!(find("environments", "sandbox").is_none());
-        assert!(find("teams", "payments").unwrap()["allowed_windows"].is_array());
-        assert!(find("releases", "ingress-xmas")
+        assert!(t
+            .object("releases", "ingress-xmas")
             .unwrap()
             .get("overrides")
             .is_none());
     }
 
+    /// The roles, lowest first.
+    const ROLES: [(&str, u8); 4] = [("viewer", 0), ("li", 1), ("bob", 2), ("root", 3)];
+    const EDITOR: u8 = 1;
+    const APPROVER: u8 = 2;
+    const ADMIN: u8 = 3;
+
+    /// One cell of the table: what `role` sends, on an object made for it
+    /// by an admin first (`setup`), and the least role that may.
+    struct Rule {
+        what: &'static str,
+        needs: u8,
+        kind: &'static str,
+        setup: Option<fn(&str) -> Value>,
+        change: fn(&str) -> Option<Value>,
+    }
+
+    fn release(k: &str) -> Value {
+        json!({ "title": k, "team": "platform", "services": ["ingress"], "environment": "staging",
+                "start": "2027-02-01T10:00:00Z", "end": "2027-02-01T11:00:00Z", "status": "planned", "owner": "nobody" })
+    }
+    fn environment(_: &str) -> Value {
+        json!({ "name": "Env" })
+    }
+    fn soft(_: &str) -> Value {
+        json!({ "name": "Soft", "severity": "soft", "start": "2027-05-01T00:00:00", "end": "2027-05-02T00:00:00" })
+    }
+    fn hard(_: &str) -> Value {
+        json!({ "name": "Hard", "severity": "hard", "start": "2027-05-01T00:00:00", "end": "2027-05-02T00:00:00" })
+    }
+    fn a_team(_: &str) -> Value {
+        json!({ "name": "Team" })
+    }
+
+    const TABLE: &[Rule] = &[
+        Rule {
+            what: "create a release",
+            needs: EDITOR,
+            kind: "release",
+            setup: None,
+            change: |k| Some(release(k)),
+        },
+        Rule {
+            what: "change a release's title",
+            needs: EDITOR,
+            kind: "release",
+            setup: Some(release),
+            change: |_| Some(json!({ "title": "renamed" })),
+        },
+        Rule {
+            what: "approve a release",
+            needs: APPROVER,
+            kind: "release",
+            setup: Some(release),
+            change: |_| Some(json!({ "approvals": [{ "by": "x", "at": AT }] })),
+        },
+        Rule {
+            what: "grant a freeze exception",
+            needs: APPROVER,
+            kind: "release",
+            setup: Some(release),
+            change: |_| {
+                Some(json!({ "overrides": [{ "freeze": "holidays", "reason": "r", "by": "x" }] }))
+            },
+        },
+        Rule {
+            what: "delete a release",
+            needs: EDITOR,
+            kind: "release",
+            setup: Some(release),
+            change: |_| None,
+        },
+        Rule {
+            what: "create an environment",
+            needs: ADMIN,
+            kind: "environment",
+            setup: None,
+            change: |k| Some(environment(k)),
+        },
+        Rule {
+            what: "rename an environment",
+            needs: EDITOR,
+            kind: "environment",
+            setup: Some(environment),
+            change: |_| Some(json!({ "name": "Renamed" })),
+        },
+        Rule {
+            what: "set required_approvals",
+            needs: ADMIN,
+            kind: "environment",
+            setup: Some(environment),
+            change: |_| Some(json!({ "required_approvals": 3 })),
+        },
+        Rule {
+            what: "set production",
+            needs: ADMIN,
+            kind: "environment",
+            setup: Some(environment),
+            change: |_| Some(json!({ "production": true })),
+        },
+        Rule {
+            what: "set max_concurrent",
+            needs: ADMIN,
+            kind: "environment",
+            setup: Some(environment),
+            change: |_| Some(json!({ "max_concurrent": 1 })),
+        },
+        Rule {
+            what: "delete an environment",
+            needs: ADMIN,
+            kind: "environment",
+            setup: Some(environment),
+            change: |_| None,
+        },
+        Rule {
+            what: "create a freeze (even a hard one)",
+            needs: EDITOR,
+            kind: "freeze",
+            setup: None,
+            change: |k| Some(hard(k)),
+        },
+        Rule {
+            what: "change a soft freeze",
+            needs: EDITOR,
+            kind: "freeze",
+            setup: Some(soft),
+            change: |_| Some(json!({ "name": "Renamed" })),
+        },
+        Rule {
+            what: "delete a soft freeze",
+            needs: EDITOR,
+            kind: "freeze",
+            setup: Some(soft),
+            change: |_| None,
+        },
+        Rule {
+            what: "change a hard freeze",
+            needs: ADMIN,
+            kind: "freeze",
+            setup: Some(hard),
+            change: |_| Some(json!({ "name": "Renamed" })),
+        },
+        Rule {
+            what: "make a hard freeze soft",
+            needs: ADMIN,
+            kind: "freeze",
+            setup: Some(hard),
+            change: |_| Some(json!({ "severity": "soft" })),
+        },
+        Rule {
+            what: "delete a hard freeze",
+            needs: ADMIN,
+            kind: "freeze",
+            setup: Some(hard),
+            change: |_| None,
+        },
+        Rule {
+            what: "create a team",
+            needs: ADMIN,
+            kind: "team",
+            setup: None,
+            change: |k| Some(a_team(k)),
+        },
+        Rule {
+            what: "rename a team",
+            needs: ADMIN,
+            kind: "team",
+            setup: Some(a_team),
+            change: |_| Some(json!({ "name": "Renamed" })),
+        },
+        Rule {
+            what: "set a team's zone",
+            needs: ADMIN,
+            kind: "team",
+            setup: Some(a_team),
+            change: |_| Some(json!({ "timezone": "Europe/Berlin" })),
+        },
+        Rule {
+            what: "set a team's allowed windows",
+            needs: ADMIN,
+            kind: "team",
+            setup: Some(a_team),
+            change: |_| {
+                Some(
+                    json!({ "allowed_windows": [{ "start": "2027-01-04T09:00:00", "duration": "PT8H", "rrule": "FREQ=WEEKLY;BYDAY=MO" }] }),
+                )
+            },
+        },
+        Rule {
+            what: "delete a team",
+            needs: ADMIN,
+            kind: "team",
+            setup: Some(a_team),
+            change: |_| None,
+        },
+        Rule {
+            what: "create a service",
+            needs: EDITOR,
+            kind: "service",
+            setup: None,
+            change: |_| Some(json!({ "team": "platform" })),
+        },
+    ];
+
+    fn every_cell_of_the_role_policy_holds(backend: Backend) {
+        let (_dir, mut t) = team(backend);
+        let mut cells = 0;
+        for (n, rule) in TABLE.iter().enumerate() {
+            for (role, rank) in ROLES {
+                let id = format!("cell-{n}-{role}");
+                t.new_object(rule.kind, &id);
+                if let Some(setup) = rule.setup {
+                    t.applied("root", rule.kind, &id, setup(&id));
+                }
+                let r = t.send(
+                    role,
+                    rule.kind,
+                    &id,
+                    (rule.change)(&id).unwrap_or(Value::Null),
+                );
+                let allowed = rank >= rule.needs;
+                let outcome = r["outcome"].as_str().unwrap_or_default();
+                assert_eq!(
+                    outcome == "applied",
+                    allowed,
+                    "{} as {role}: {r}",
+                    rule.what
+                );
+                if !allowed && rank > 0 {
+                    let reason = r["reason"].as_str().unwrap_or_default();
+                    let role_needed =
+                        ["viewer", "editor", "approver", "admin"][rule.needs as usize];
+                    assert!(
+                        reason.contains(&format!("({role_needed} role needed")),
+                        "{} as {role}: {reason}",
+                        rule.what
+                    );
+                }
+                cells += 1;
+            }
+        }
+        assert_eq!(cells, TABLE.len() * ROLES.len());
+    }
+
     crate::on_both_backends!(
-        approvals_are_given_in_ones_own_name_once_and_never_by_the_owner,
-        exceptions_environments_and_hard_freezes_follow_the_role_policy
+        approvals_and_exceptions_are_the_authenticated_users_own,
+        every_cell_of_the_role_policy_holds
     );
 }
 
