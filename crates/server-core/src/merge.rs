@@ -152,9 +152,26 @@ pub fn apply_mutations(
             format!("{} is a viewer; changes need the editor role", who.user),
         ));
     }
+    // Everything a mutation is checked against is read under the batch lock,
+    // so another server process on the same database cannot change it
+    // before the write, nor apply the same mutation id as well.
+    store.lock_writes()?;
+    let applied = apply_locked(store, who, batch, now);
+    let unlocked = store.unlock_writes();
+    let out = applied?;
+    unlocked?;
+    Ok(out)
+}
+
+fn apply_locked(
+    store: &mut dyn ServerStore,
+    who: &Principal,
+    batch: &[Mutation],
+    now: DateTime<Utc>,
+) -> Result<Vec<MutationResult>, ApiError> {
     bootstrap(store, now)?;
-    // The calendar, read once per batch and kept current as mutations apply
-    // (another server process writing meanwhile is seen from the next batch).
+    // The calendar, read once per batch under the lock and kept current as
+    // mutations apply.
     let mut calendar: Option<Plan> = None;
     let mut out = Vec::with_capacity(batch.len());
     for m in batch {

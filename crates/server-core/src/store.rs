@@ -105,6 +105,14 @@ pub trait ServerStore: Send {
     ) -> Result<(), ApiError>;
     /// Up to `limit` changes after `since`, in order.
     fn log_after(&mut self, since: u64, limit: usize) -> Result<Vec<SyncRow>, ApiError>;
+    /// Takes the storage's batch lock, across server processes, until
+    /// [`ServerStore::unlock_writes`]: a batch of mutations reads what it
+    /// validates against and writes under it, so another process cannot
+    /// change that in between, nor apply the same mutation too. Taking it
+    /// again while held does nothing.
+    fn lock_writes(&mut self) -> Result<(), ApiError>;
+    /// Releases the batch lock (held or not).
+    fn unlock_writes(&mut self) -> Result<(), ApiError>;
     /// An object's current version and copy (0 and `None` when unknown).
     fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError>;
     /// An object's copy at `version`.

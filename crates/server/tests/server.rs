@@ -1770,3 +1770,138 @@ fn the_server_reaches_postgresql_over_verified_tls_and_never_in_clear_to_another
         );
     }
 }
+
+mod race {
+    //! Two server processes on one database, sent conflicting mutations at
+    //! the same instant.
+
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn post(server: &Server, token: &str, key: &str, mutations: Value) -> Value {
+        reqwest::blocking::Client::new()
+            .post(format!("{}/v1/mutations", server.base))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(&json!({ "mutations": mutations }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// `a` and `b` at once, from two threads released together.
+    fn together(
+        a: impl FnOnce() -> Value + Send,
+        b: impl FnOnce() -> Value + Send,
+    ) -> (Value, Value) {
+        let start = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            let ta = s.spawn(|| {
+                start.wait();
+                a()
+            });
+            let tb = s.spawn(|| {
+                start.wait();
+                b()
+            });
+            (ta.join().unwrap(), tb.join().unwrap())
+        })
+    }
+
+    fn two_processes_never_break_the_calendar_nor_apply_a_mutation_twice(backend: Backend) {
+        let (_dir, db, viewer) = setup(backend);
+        let root = String::from_utf8(token(&db, "root", "admin").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let (a, b) = (start(&db), start(&db));
+        for round in 0..12 {
+            // A deletes a team while B adds a release on it.
+            let team = format!("race-{round}");
+            let made = post(
+                &a,
+                &root,
+                &format!("t{round}"),
+                json!([{
+                    "mutation_id": format!("team-{round}"), "kind": "team", "id": team,
+                    "base_version": 0, "fields": { "name": "Race" }
+                }]),
+            );
+            assert_eq!(made["results"][0]["outcome"], "applied", "{made}");
+            let (deleted, added) = together(
+                || {
+                    post(
+                        &a,
+                        &root,
+                        &format!("d{round}"),
+                        json!([{
+                            "mutation_id": format!("del-{round}"), "kind": "team", "id": team,
+                            "base_version": 1, "fields": null
+                        }]),
+                    )
+                },
+                || {
+                    post(
+                        &b,
+                        &root,
+                        &format!("r{round}"),
+                        json!([{
+                            "mutation_id": format!("rel-{round}"), "kind": "release", "id": format!("on-{team}"),
+                            "base_version": 0, "fields": { "title": "On the team", "team": team, "services": ["ingress"],
+                                "environment": "staging", "start": "2027-02-01T10:00:00Z", "end": "2027-02-01T11:00:00Z",
+                                "status": "planned" }
+                        }]),
+                    )
+                },
+            );
+            let outcomes = [&deleted, &added].map(|r| r["results"][0]["outcome"].clone());
+            assert_eq!(
+                outcomes.iter().filter(|o| **o == "applied").count(),
+                1,
+                "round {round}: exactly one of the two applies: {deleted} {added}"
+            );
+            // The calendar still parses, and both processes serve it.
+            for server in [&a, &b] {
+                let plan = reqwest::blocking::Client::new()
+                    .get(format!("{}/v1/plan", server.base))
+                    .bearer_auth(&viewer)
+                    .send()
+                    .unwrap();
+                assert_eq!(plan.status(), 200, "round {round}");
+                relcal_api::validate_plan_text(&plan.text().unwrap()).unwrap();
+            }
+
+            // The same mutation sent to both at once is applied once.
+            let same = json!([{
+                "mutation_id": format!("same-{round}"), "kind": "release", "id": "checkout-2.0",
+                "base_version": 1 + round, "fields": { "title": format!("checkout, round {round}") }
+            }]);
+            let (x, y) = together(
+                || post(&a, &root, &format!("sa{round}"), same.clone()),
+                || post(&b, &root, &format!("sb{round}"), same.clone()),
+            );
+            assert_eq!(x["results"], y["results"], "round {round}: one answer");
+            assert_eq!(x["results"][0]["outcome"], "applied", "{x}");
+            assert_eq!(x["results"][0]["version"], 2 + round, "round {round}: {x}");
+        }
+        // Twelve title changes, each logged once.
+        let log: Value = reqwest::blocking::Client::new()
+            .get(format!("{}/v1/changes?since=0", a.base))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let versions: Vec<u64> = log["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == "checkout-2.0")
+            .map(|c| c["version"].as_u64().unwrap())
+            .collect();
+        assert_eq!(versions.iter().max(), Some(&13), "{versions:?}");
+    }
+
+    crate::on_both_backends!(two_processes_never_break_the_calendar_nor_apply_a_mutation_twice);
+}

@@ -552,6 +552,26 @@ impl ServerStore for PgStore {
         Ok(())
     }
 
+    fn lock_writes(&mut self) -> Result<(), ApiError> {
+        self.reconnect_if_closed()?;
+        // A session lock, the same key every write transaction takes: held
+        // across the batch's reads and writes, and dropped by PostgreSQL if
+        // this connection dies.
+        self.client
+            .execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK])
+            .map_err(db_error)?;
+        Ok(())
+    }
+    fn unlock_writes(&mut self) -> Result<(), ApiError> {
+        if self.client.is_closed() {
+            return Ok(());
+        }
+        // All of this session's: a batch that failed half-way leaves none.
+        self.client
+            .execute("SELECT pg_advisory_unlock_all()", &[])
+            .map_err(db_error)?;
+        Ok(())
+    }
     fn write_change(&mut self, c: ChangeWrite<'_>) -> Result<(), ApiError> {
         let kind = c.kind.noun();
         let mut tx = self.write()?;

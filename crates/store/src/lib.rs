@@ -68,6 +68,8 @@ pub struct Store {
     catalog: std::cell::RefCell<Option<(i64, relcal_domain::Plan)>>,
     /// Who the changes made through this store are recorded as.
     actor: String,
+    /// The server's batch lock while held (`ServerStore::lock_writes`).
+    batch_lock: Option<std::fs::File>,
 }
 
 /// The person running this process: `USER` (or `USERNAME`, `LOGNAME`),
@@ -110,6 +112,7 @@ impl Store {
             path: path.to_owned(),
             catalog: std::cell::RefCell::new(None),
             actor: os_user(),
+            batch_lock: None,
         })
     }
 

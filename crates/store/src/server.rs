@@ -92,6 +92,41 @@ impl ServerStore for Store {
             answer,
         }))?)
     }
+    fn lock_writes(&mut self) -> Result<(), ApiError> {
+        if self.batch_lock.is_some() {
+            return Ok(());
+        }
+        // An OS lock on a file beside the database, held by whichever server
+        // process applies a batch; released when it ends or the process dies.
+        let mut name = self.path().as_os_str().to_owned();
+        name.push(".batch-lock");
+        let unavailable = |e: std::io::Error| {
+            ApiError::new(
+                relcal_protocol::ErrorCode::Unavailable,
+                format!(
+                    "the server's batch lock beside {}: {e}",
+                    self.path().display()
+                ),
+            )
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .map_err(unavailable)?;
+        file.lock().map_err(unavailable)?;
+        self.batch_lock = Some(file);
+        Ok(())
+    }
+    fn unlock_writes(&mut self) -> Result<(), ApiError> {
+        if let Some(file) = self.batch_lock.take() {
+            // Closing the file releases the lock too; say so if unlocking fails.
+            file.unlock()
+                .map_err(|e| ApiError::new(relcal_protocol::ErrorCode::Internal, e.to_string()))?;
+        }
+        Ok(())
+    }
     fn describe(&self) -> String {
         format!("the database {}", self.path().display())
     }
