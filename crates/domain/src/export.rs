@@ -66,6 +66,66 @@ impl Plan {
         }
     }
 
+    /// A digest of what the plan holds, whatever order its lists are in: the
+    /// SHA-256 of each object's plan-file JSON, kind by kind and id by id,
+    /// and the calendar's zone. Two plans with equal objects have equal
+    /// digests, so a desktop and the server can tell they agree.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.timezone.name().as_bytes());
+        let json = |w: Result<serde_json::Value, serde_json::Error>| {
+            w.map(|v| v.to_string()).unwrap_or_default()
+        };
+        let lists: [(ObjectKind, Vec<(&str, String)>); 5] = [
+            (
+                ObjectKind::Team,
+                self.teams
+                    .iter()
+                    .map(|x| (x.id.as_str(), json(serde_json::to_value(team(x)))))
+                    .collect(),
+            ),
+            (
+                ObjectKind::Service,
+                self.services
+                    .iter()
+                    .map(|x| (x.id.as_str(), json(serde_json::to_value(service(x)))))
+                    .collect(),
+            ),
+            (
+                ObjectKind::Environment,
+                self.environments
+                    .iter()
+                    .map(|x| (x.id.as_str(), json(serde_json::to_value(environment(x)))))
+                    .collect(),
+            ),
+            (
+                ObjectKind::Freeze,
+                self.freezes
+                    .iter()
+                    .map(|x| (x.id.as_str(), json(serde_json::to_value(freeze(x)))))
+                    .collect(),
+            ),
+            (
+                ObjectKind::Release,
+                self.releases
+                    .iter()
+                    .map(|x| (x.id.as_str(), json(serde_json::to_value(release(x)))))
+                    .collect(),
+            ),
+        ];
+        for (kind, mut objects) in lists {
+            objects.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (id, text) in &objects {
+                for part in [kind.noun(), id, text.as_str()] {
+                    hasher.update((part.len() as u64).to_le_bytes());
+                    hasher.update(part.as_bytes());
+                }
+            }
+        }
+        crate::hex(&hasher.finalize())
+    }
+
     /// The plan as pretty-printed JSON text.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(&self.to_json()).unwrap_or_default()

@@ -38,6 +38,10 @@ pub struct Changes {
     pub cursor: u64,
     /// More changes wait after this page.
     pub more: bool,
+    /// On the last page: the server's calendar digest (`Plan::digest`), for
+    /// the client to tell whether it holds the same calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// One mutation of a batch.

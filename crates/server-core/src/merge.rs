@@ -96,6 +96,7 @@ pub fn changes_since(
         changes,
         cursor,
         more,
+        digest: None,
     })
 }
 

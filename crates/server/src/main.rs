@@ -451,6 +451,7 @@ async fn changes(
             })?,
     };
     let token = credentials(token)?;
+    let served = store.clone();
     with_store(store, move |s| {
         relcal_server_core::authenticate(
             s,
@@ -458,12 +459,17 @@ async fn changes(
             Role::Viewer,
             relcal_api::clock::now(),
         )?;
-        Ok(Json(relcal_server_core::changes_since(
-            s,
-            since,
-            1000,
-            relcal_api::clock::now(),
-        )?))
+        let mut page = relcal_server_core::changes_since(s, since, 1000, relcal_api::clock::now())?;
+        // The last page says what calendar it brings the client to.
+        if !page.more {
+            page.digest = match served.warm.plan(s) {
+                Ok(plan) => Some(plan.digest()),
+                // No calendar yet: nothing to agree on.
+                Err(e) if e.code == ErrorCode::NotFound => None,
+                Err(e) => return Err(e.into()),
+            };
+        }
+        Ok(Json(page))
     })
     .await
 }

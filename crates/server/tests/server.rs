@@ -1039,7 +1039,56 @@ mod desktops {
         assert_eq!(last.action, "release.pulled");
     }
 
+    fn a_calendar_that_differs_from_the_servers_without_a_pending_change_is_shown_never_hidden(
+        backend: Backend,
+    ) {
+        let (dir, db, viewer) = setup(backend);
+        let li = String::from_utf8(token(&db, "li", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+        let mut a = desktop(dir.path(), "a", "li");
+        sync(&mut a, &server, &li);
+        assert_eq!(plan_of(&a), server_plan(&server, &viewer));
+        // A change that left no trace in the audit trail (a bug, a hand edit,
+        // a restored backup): sync has nothing pending to send.
+        let file = rusqlite::Connection::open(dir.path().join("a.db")).unwrap();
+        file.execute(
+            "UPDATE releases SET title = 'edited behind sync' WHERE id = 'checkout-2.0'",
+            [],
+        )
+        .unwrap();
+        drop(file);
+        let report = sync(&mut a, &server, &li);
+        assert_eq!(report.diverged, 1, "{report:?}");
+        assert_eq!(report.pushed, 0, "{report:?}");
+        let views = relcal_api::sync_conflict_views(&a).unwrap();
+        assert_eq!(views.len(), 1, "{views:?}");
+        let title = views[0]
+            .fields
+            .iter()
+            .find(|f| f.name == "title")
+            .unwrap_or_else(|| panic!("{views:?}"));
+        assert_eq!(title.yours.as_deref(), Some("\"edited behind sync\""));
+        assert_eq!(title.theirs.as_deref(), Some("\"checkout 2.0\""));
+        // Until a person chooses, it is not reported again.
+        assert_eq!(sync(&mut a, &server, &li).diverged, 0);
+        // Keeping the server's copy makes them agree, and the next sync says so.
+        relcal_api::resolve_sync_conflict(
+            &mut a,
+            &views[0].mutation_id,
+            false,
+            at("2026-11-25T00:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(plan_of(&a), server_plan(&server, &viewer));
+        let report = sync(&mut a, &server, &li);
+        assert_eq!((report.diverged, report.conflicts), (0, 0), "{report:?}");
+    }
+
     crate::on_both_backends!(
+        a_calendar_that_differs_from_the_servers_without_a_pending_change_is_shown_never_hidden,
         edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict,
         an_import_after_a_sync_reaches_the_server,
         a_pulled_change_keeps_its_real_author_in_the_audit_trail

@@ -959,6 +959,12 @@ export type SyncReport = {
 	pulled: number,
 	/**  New conflicts (and refusals) waiting for a person. */
 	conflicts: number,
+	/**
+	 *  Objects found to differ from the server's copy although nothing was
+	 *  pending or in conflict (counted in `conflicts` too): each now waits
+	 *  among the sync conflicts, yours beside the server's.
+	 */
+	diverged: number,
 };
 
 /**  Where sync stands, for the app's status line. */

@@ -308,7 +308,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
       ...sync,
       status: { ...sync.status, last_ok_at: now, last_try_at: now, last_error: null, offline: false, pending: 0, conflicts: syncConflicts.length },
     };
-    return { pushed: 1, merged: 0, pulled: 0, conflicts: syncConflicts.length };
+    return { pushed: 1, merged: 0, pulled: 0, conflicts: syncConflicts.length, diverged: 0 };
   };
 
   /** Connections: none until saved; a check creates GitLab's freezes. */
