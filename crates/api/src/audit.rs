@@ -30,6 +30,56 @@ pub(crate) fn record(
     }
 }
 
+/// [`audit_verify`], and then the chain against the heads the sync server
+/// kept for this desktop (`transport.anchored`): a chain rewritten here,
+/// its head included, passes the first check and fails this one.
+pub fn audit_verify_anchored(
+    store: &Store,
+    transport: &mut dyn relcal_protocol::Transport,
+) -> Result<AuditVerdict, ApiError> {
+    let local = audit_verify(store)?;
+    if !local.intact {
+        return Ok(local);
+    }
+    let client = store.sync_client()?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Validation,
+            "--server: this database has never synced, so no server holds its audit heads",
+        )
+    })?;
+    let heads = transport.anchored(&client.client_id)?;
+    let entries = store.audit_entries(None)?;
+    let last = entries.last().map_or(0, |e| e.seq);
+    for (seq, hash, at) in &heads {
+        let here = entries.iter().find(|e| e.seq == *seq);
+        let broken = match here {
+            None => Some(format!(
+                "the trail ends at entry #{last} but the server kept entry #{seq} as this desktop's head at {at}: entries were removed"
+            )),
+            Some(e) if e.hash != *hash => Some(format!(
+                "entry #{seq} is not the one the server kept as this desktop's head at {at}: the trail was rewritten"
+            )),
+            Some(_) => None,
+        };
+        if let Some(message) = broken {
+            return Ok(AuditVerdict {
+                intact: false,
+                entries: 0,
+                first_bad: Some(u32::try_from(*seq).unwrap_or(u32::MAX)),
+                message: format!("the audit trail is broken: {message}"),
+            });
+        }
+    }
+    Ok(AuditVerdict {
+        message: format!(
+            "{}; it matches the {} heads the server kept",
+            local.message,
+            heads.len()
+        ),
+        ..local
+    })
+}
+
 /// One audit entry for people and programs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -37,7 +37,10 @@ mod templates;
 mod undo;
 mod write;
 
-pub use audit::{audit_log, audit_verify, load_user_name, set_user_name, AuditVerdict, AuditView};
+pub use audit::{
+    audit_log, audit_verify, audit_verify_anchored, load_user_name, set_user_name, AuditVerdict,
+    AuditView,
+};
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
     check_conflicts, check_plan, check_store, conflicts_view, summary_of, CheckReport,

@@ -413,6 +413,16 @@ pub fn sync_once(
     // What was pulled is not ours to push back.
     state.pushed_audit_seq = store.audit_head_seq()?;
     store.set_sync_client(&state)?;
+    // The chain's head, kept on the server: a chain rewritten here later,
+    // head and all, no longer matches it (`relcal audit verify --server`).
+    if let Some((seq, hash)) = store.audit_head()? {
+        if let Err(e) = transport.anchor(&state.client_id, seq, &hash) {
+            tracing::warn!(
+                "the server did not keep this desktop's audit head: {}",
+                e.message
+            );
+        }
+    }
     Ok(report)
 }
 

@@ -250,6 +250,10 @@ pub(crate) enum AuditCommand {
     Verify {
         #[command(flatten)]
         db: DbArg,
+        /// Also check it against the heads this sync server kept for this
+        /// database, so a chain rewritten with its head is caught.
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
     },
     /// List audit entries, oldest first.
     Log {

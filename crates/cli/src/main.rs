@@ -175,9 +175,15 @@ fn open_as(db: &DbArg, by: Option<&str>) -> Result<relcal_api::Store, ApiError> 
 /// Runs `audit`; `Ok(false)` when the chain is broken.
 fn audit(command: AuditCommand) -> Result<bool, ApiError> {
     match command {
-        AuditCommand::Verify { db } => {
+        AuditCommand::Verify { db, server } => {
             let store = open_existing(&db.path()?)?;
-            let verdict = relcal_api::audit_verify(&store)?;
+            let verdict = match server {
+                None => relcal_api::audit_verify(&store)?,
+                Some(server) => {
+                    let mut http = relcal_http::HttpTransport::connect(&server)?;
+                    relcal_api::audit_verify_anchored(&store, &mut http)?
+                }
+            };
             if verdict.intact {
                 println!("{}", verdict.message);
             } else {

@@ -276,6 +276,32 @@ impl Transport for HttpTransport {
             })?
             .results)
     }
+
+    fn anchor(&mut self, client: &str, seq: u64, hash: &str) -> Result<(), ApiError> {
+        let url = format!("{}/v1/audit-heads", self.base);
+        let token = self.token.clone();
+        let body = serde_json::json!({ "client": client, "seq": seq, "hash": hash });
+        self.call::<serde_json::Value>("audit-heads", |c| {
+            c.post(&url).bearer_auth(&token).json(&body)
+        })?;
+        Ok(())
+    }
+
+    fn anchored(&mut self, client: &str) -> Result<Vec<(u64, String, String)>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            seq: u64,
+            hash: String,
+            at: String,
+        }
+        let mut url = reqwest::Url::parse(&format!("{}/v1/audit-heads", self.base))
+            .map_err(|e| ApiError::new(ErrorCode::Validation, e.to_string()))?;
+        url.query_pairs_mut().append_pair("client", client);
+        let token = self.token.clone();
+        let heads: Vec<Head> =
+            self.call("audit-heads", |c| c.get(url.clone()).bearer_auth(&token))?;
+        Ok(heads.into_iter().map(|h| (h.seq, h.hash, h.at)).collect())
+    }
 }
 
 #[cfg(test)]

@@ -109,4 +109,10 @@ pub trait Transport {
     fn max_batch(&self) -> usize {
         PUSH_CHUNK
     }
+    /// `POST /v1/audit-heads`: keeps this desktop's audit-chain head
+    /// (`client`'s entry `seq` has `hash`) on the server.
+    fn anchor(&mut self, client: &str, seq: u64, hash: &str) -> Result<(), ApiError>;
+    /// `GET /v1/audit-heads?client=`: the heads the server keeps for `client`,
+    /// as (seq, hash, when received).
+    fn anchored(&mut self, client: &str) -> Result<Vec<(u64, String, String)>, ApiError>;
 }

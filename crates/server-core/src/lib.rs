@@ -23,5 +23,6 @@ pub use auth::{
 pub use merge::{apply_mutations, changes_since};
 pub use policy::{authorize, Rule, What, POLICY};
 pub use store::{
-    server_calendar, ChangeWrite, ServerStore, SyncRow, TokenRecord, WarmCalendar, TOKEN_ID_LEN,
+    server_calendar, AnchoredHead, ChangeWrite, ServerStore, SyncRow, TokenRecord, WarmCalendar,
+    TOKEN_ID_LEN,
 };

@@ -63,6 +63,19 @@ pub struct ChangeWrite<'a> {
     pub answer: (&'a str, &'a str),
 }
 
+/// A desktop's audit-chain head as the server keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnchoredHead {
+    /// The entry's number in that desktop's chain.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+    /// When the server received it.
+    pub at: String,
+    /// Who sent it (the authenticated user).
+    pub by: String,
+}
+
 /// The server's storage. Reads take `&mut` too: a database client may need
 /// it (and the server serves one request at a time per connection).
 pub trait ServerStore: Send {
@@ -105,6 +118,20 @@ pub trait ServerStore: Send {
     ) -> Result<(), ApiError>;
     /// Up to `limit` changes after `since`, in order.
     fn log_after(&mut self, since: u64, limit: usize) -> Result<Vec<SyncRow>, ApiError>;
+    /// Checks the server's own audit chain against its head: the number of
+    /// entries, or the first break.
+    fn verify_audit(&mut self) -> Result<Result<u64, relcal_domain::ChainBreak>, ApiError>;
+    /// Keeps a desktop's audit-chain head (`client`'s entry `seq` has `hash`),
+    /// as `user` sent it at `at`. The first hash kept for a `seq` stays.
+    fn anchor_head(
+        &mut self,
+        client: &str,
+        head: (u64, &str),
+        user: &str,
+        at: &str,
+    ) -> Result<(), ApiError>;
+    /// The heads kept for `client`, oldest first: (seq, hash, at, user).
+    fn anchored_heads(&mut self, client: &str) -> Result<Vec<AnchoredHead>, ApiError>;
     /// Takes the storage's batch lock, across server processes, until
     /// [`ServerStore::unlock_writes`]: a batch of mutations reads what it
     /// validates against and writes under it, so another process cannot

@@ -98,6 +98,18 @@ enum Command {
         /// The plan file (JSON).
         plan: PathBuf,
     },
+    /// The server's audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the server's hash chain against its head (exit 1 names the
+    /// first bad entry).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -474,6 +486,90 @@ async fn changes(
     .await
 }
 
+/// A desktop's audit-chain head, sent after each sync.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Head {
+    client: String,
+    seq: u64,
+    hash: String,
+}
+
+/// `POST /v1/audit-heads`: keeps a desktop's audit-chain head, so a chain
+/// rewritten later on that desktop (head included) no longer matches it.
+async fn anchor_head(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<Head>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let token = credentials(token_of(&headers))?;
+    let Json(head) = body.map_err(|e| {
+        Failure(ApiError::new(
+            ErrorCode::Validation,
+            format!("audit-heads: {}", e.body_text()),
+        ))
+    })?;
+    let client_ok = !head.client.is_empty()
+        && head.client.len() <= 64
+        && head
+            .client
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let hash_ok = head.hash.len() == 64 && head.hash.bytes().all(|b| b.is_ascii_hexdigit());
+    if !client_ok || !hash_ok || i64::try_from(head.seq).is_err() {
+        return Err(Failure(ApiError::new(
+            ErrorCode::Validation,
+            "audit-heads: give `client` (letters, digits, -), `seq` and `hash` (64 hex digits)",
+        )));
+    }
+    with_store(store, move |s| {
+        let who = relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            Role::Viewer,
+            relcal_api::clock::now(),
+        )?;
+        s.anchor_head(
+            &head.client,
+            (head.seq, &head.hash),
+            &who.user,
+            &relcal_domain_utc(relcal_api::clock::now()),
+        )?;
+        Ok(Json(serde_json::json!({ "kept": true })))
+    })
+    .await
+}
+
+/// `GET /v1/audit-heads?client=ID`: the heads kept for a desktop.
+async fn audit_heads(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<relcal_server_core::AnchoredHead>>, Failure> {
+    let token = credentials(token_of(&headers))?;
+    let q = single_params("audit-heads", query, &["client"])?;
+    let client = q.get("client").cloned().ok_or_else(|| {
+        Failure(ApiError::new(
+            ErrorCode::Validation,
+            "audit-heads: field `client` is required",
+        ))
+    })?;
+    with_store(store, move |s| {
+        relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            Role::Viewer,
+            relcal_api::clock::now(),
+        )?;
+        Ok(Json(s.anchored_heads(&client)?))
+    })
+    .await
+}
+
+fn relcal_domain_utc(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Batch {
@@ -637,6 +733,7 @@ fn router(store: Shared) -> Router {
         .route("/v1/whoami", get(whoami))
         .route("/v1/changes", get(changes))
         .route("/v1/mutations", axum::routing::post(mutations))
+        .route("/v1/audit-heads", get(audit_heads).post(anchor_head))
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -873,6 +970,18 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Some(Command::Audit {
+                command: AuditCommand::Verify,
+            }) => match store.verify_audit()? {
+                Ok(n) => {
+                    say!("the audit trail is intact: {n} entries");
+                    Ok(())
+                }
+                Err(broken) => {
+                    eprintln!("relcal-server: the audit trail is broken: {broken}");
+                    std::process::exit(1);
+                }
+            },
             Some(Command::Import { plan }) => {
                 let text = std::fs::read_to_string(&plan).map_err(|e| {
                     ApiError::new(

@@ -1153,7 +1153,169 @@ mod cli {
         assert!(String::from_utf8_lossy(&list.stdout).contains("0 unresolved"));
     }
 
-    crate::on_both_backends!(relcal_http_pulls_the_calendar_and_lists_no_conflicts);
+    /// Rewrites a desktop's whole audit chain, head included, as an intruder
+    /// with the file would: entry #1 says another actor, and every hash after
+    /// it is made again, so the chain on its own checks out.
+    fn rewrite_chain(file: &std::path::Path) {
+        let c = rusqlite::Connection::open(file).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete;
+             UPDATE audit_log SET actor = 'mallory' WHERE seq = 1;",
+        )
+        .unwrap();
+        let rows: Vec<relcal_domain::AuditEntry> = c
+            .prepare(
+                "SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash
+                 FROM audit_log ORDER BY seq",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok(relcal_domain::AuditEntry {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    object_kind: r.get(4)?,
+                    object_id: r.get(5)?,
+                    before: r.get(6)?,
+                    after: r.get(7)?,
+                    prev_hash: r.get(8)?,
+                    hash: r.get(9)?,
+                })
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut prev = relcal_domain::GENESIS.to_owned();
+        for mut e in rows {
+            e.prev_hash.clone_from(&prev);
+            let hash = e.computed_hash();
+            c.execute(
+                "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+                rusqlite::params![prev, hash, e.seq],
+            )
+            .unwrap();
+            c.execute(
+                "UPDATE audit_head SET seq = ?1, hash = ?2",
+                rusqlite::params![e.seq, hash],
+            )
+            .unwrap();
+            prev = hash;
+        }
+    }
+
+    fn a_rewritten_chain_is_caught_against_the_heads_the_server_kept(backend: Backend) {
+        let (dir, db, _viewer) = setup(backend);
+        let li = String::from_utf8(token(&db, "li", "editor").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+        let file = dir.path().join("desk.db");
+        relcal_api::open_store(&file).unwrap();
+        let file_arg = file.to_str().unwrap();
+        let sync = relcal()
+            .args(["sync", "--db", file_arg, "--server", &server.base])
+            .env("RELCAL_TOKEN", &li)
+            .output()
+            .unwrap();
+        assert_eq!(
+            sync.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&sync.stderr)
+        );
+        let verify = |anchored: bool| {
+            let mut args = vec!["audit", "verify", "--db", file_arg];
+            if anchored {
+                args.extend(["--server", &server.base]);
+            }
+            relcal()
+                .args(&args)
+                .env("RELCAL_TOKEN", &li)
+                .output()
+                .unwrap()
+        };
+        let ok = verify(true);
+        assert_eq!(
+            ok.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("matches the 1 heads the server kept"));
+
+        rewrite_chain(&file);
+        // On its own the rewritten chain checks out...
+        let alone = verify(false);
+        assert_eq!(
+            alone.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&alone.stderr)
+        );
+        // ...but not against what the server kept.
+        let caught = verify(true);
+        assert_eq!(caught.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&caught.stderr);
+        assert!(said.contains("the trail was rewritten"), "{said}");
+    }
+
+    fn the_servers_own_trail_is_verified_and_append_only(backend: Backend) {
+        let (_dir, db, _viewer) = setup(backend);
+        let ok = server_cmd(&db, &["audit", "verify"], None);
+        assert_eq!(
+            ok.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("the audit trail is intact"));
+        match &db.postgres {
+            Some(pg) => {
+                // The table refuses edits, deletions and truncation...
+                for sql in [
+                    "UPDATE audit_log SET actor = 'mallory' WHERE seq = 1",
+                    "DELETE FROM audit_log WHERE seq = 1",
+                    "TRUNCATE audit_log",
+                ] {
+                    let out = pg.psql(sql);
+                    assert!(!out.status.success(), "{sql}");
+                    assert!(
+                        String::from_utf8_lossy(&out.stderr).contains("append-only"),
+                        "{sql}"
+                    );
+                }
+                // ...and an edit made with the triggers off is found.
+                let out = pg.psql(
+                    "ALTER TABLE audit_log DISABLE TRIGGER USER; UPDATE audit_log SET actor = 'mallory' WHERE seq = 1",
+                );
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            None => {
+                let file = db.args[1].clone();
+                let c = rusqlite::Connection::open(file).unwrap();
+                c.execute_batch(
+                    "DROP TRIGGER audit_log_append_only_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 1;",
+                )
+                .unwrap();
+            }
+        }
+        let broken = server_cmd(&db, &["audit", "verify"], None);
+        assert_eq!(broken.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&broken.stderr);
+        assert!(said.contains("entry #1 was changed"), "{said}");
+    }
+
+    crate::on_both_backends!(
+        relcal_http_pulls_the_calendar_and_lists_no_conflicts,
+        a_rewritten_chain_is_caught_against_the_heads_the_server_kept,
+        the_servers_own_trail_is_verified_and_append_only
+    );
 }
 
 mod policy {

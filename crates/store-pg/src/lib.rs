@@ -14,7 +14,9 @@
 use postgres::{Client, NoTls, Transaction};
 use relcal_domain::{chain, AuditRecord, ObjectKind, Plan};
 use relcal_protocol::{ApiError, ErrorCode};
-use relcal_server_core::{ChangeWrite, ServerStore, SyncRow, TokenRecord, TOKEN_ID_LEN};
+use relcal_server_core::{
+    AnchoredHead, ChangeWrite, ServerStore, SyncRow, TokenRecord, TOKEN_ID_LEN,
+};
 use serde_json::Value;
 
 /// The advisory lock every write transaction takes first.
@@ -67,6 +69,28 @@ CREATE TABLE IF NOT EXISTS audit_log (
     after TEXT,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash)
+    SELECT 1, seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1
+    ON CONFLICT (id) DO NOTHING;
+CREATE OR REPLACE FUNCTION relcal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION relcal_append_only();
+CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION relcal_append_only();
+CREATE TABLE IF NOT EXISTS client_audit_heads (
+    client_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    PRIMARY KEY (client_id, seq)
 );
 "#;
 
@@ -293,6 +317,13 @@ fn append_audit(tx: &mut Transaction<'_>, records: &[AuditRecord]) -> Result<(),
             "INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[&int(c.seq), &r.at, &r.actor, &r.action, &r.object_kind, &r.object_id, &r.before, &r.after, &c.prev_hash, &c.hash],
+        )
+        .map_err(db_error)?;
+        // The head, so deleting the newest entries is seen.
+        tx.execute(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            &[&int(c.seq), &c.hash],
         )
         .map_err(db_error)?;
     }
@@ -552,6 +583,81 @@ impl ServerStore for PgStore {
         Ok(())
     }
 
+    fn verify_audit(&mut self) -> Result<Result<u64, relcal_domain::ChainBreak>, ApiError> {
+        self.reconnect_if_closed()?;
+        // One snapshot: the entries and the head as of the same instant.
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .map_err(db_error)?;
+        let entries = tx
+            .query(
+                "SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash
+                 FROM audit_log ORDER BY seq",
+                &[],
+            )
+            .map_err(db_error)?
+            .into_iter()
+            .map(|r| relcal_domain::AuditEntry {
+                seq: seq(r.get(0)),
+                at: r.get(1),
+                actor: r.get(2),
+                action: r.get(3),
+                object_kind: r.get(4),
+                object_id: r.get(5),
+                before: r.get(6),
+                after: r.get(7),
+                prev_hash: r.get(8),
+                hash: r.get(9),
+            })
+            .collect::<Vec<_>>();
+        let head = tx
+            .query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+            .map_err(db_error)?
+            .map(|r| (seq(r.get(0)), r.get::<_, String>(1)));
+        tx.commit().map_err(db_error)?;
+        Ok(relcal_domain::verify_chain(
+            &entries,
+            head.as_ref().map(|(s, h)| (*s, h.as_str())),
+        ))
+    }
+    fn anchor_head(
+        &mut self,
+        client: &str,
+        (at_seq, hash): (u64, &str),
+        user: &str,
+        at: &str,
+    ) -> Result<(), ApiError> {
+        self.reconnect_if_closed()?;
+        self.client
+            .execute(
+                "INSERT INTO client_audit_heads (client_id, seq, hash, at, by_user) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (client_id, seq) DO NOTHING",
+                &[&client, &int(at_seq), &hash, &at, &user],
+            )
+            .map_err(db_error)?;
+        Ok(())
+    }
+    fn anchored_heads(&mut self, client: &str) -> Result<Vec<AnchoredHead>, ApiError> {
+        self.reconnect_if_closed()?;
+        Ok(self
+            .client
+            .query(
+                "SELECT seq, hash, at, by_user FROM client_audit_heads WHERE client_id = $1 ORDER BY seq",
+                &[&client],
+            )
+            .map_err(db_error)?
+            .into_iter()
+            .map(|r| AnchoredHead {
+                seq: seq(r.get(0)),
+                hash: r.get(1),
+                at: r.get(2),
+                by: r.get(3),
+            })
+            .collect())
+    }
     fn lock_writes(&mut self) -> Result<(), ApiError> {
         self.reconnect_if_closed()?;
         // A session lock, the same key every write transaction takes: held

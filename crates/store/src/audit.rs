@@ -129,3 +129,41 @@ impl Store {
         ))
     }
 }
+
+impl Store {
+    /// Keeps a desktop's chain head (the first hash for a `seq` stays).
+    pub fn add_anchored_head(
+        &mut self,
+        client: &str,
+        seq: u64,
+        hash: &str,
+        by: &str,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO client_audit_heads (client_id, seq, hash, at, by) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (client_id, seq) DO NOTHING",
+            params![client, seq, hash, at, by],
+        )?;
+        Ok(())
+    }
+
+    /// The heads kept for `client`, oldest first.
+    pub fn anchored_heads_of(
+        &self,
+        client: &str,
+    ) -> Result<Vec<relcal_server_core::AnchoredHead>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, hash, at, by FROM client_audit_heads WHERE client_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([client], |r| {
+            Ok(relcal_server_core::AnchoredHead {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+                at: r.get(2)?,
+                by: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

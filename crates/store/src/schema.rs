@@ -348,6 +348,18 @@ ALTER TABLE freeze_overrides ADD COLUMN requested_by TEXT;
 ALTER TABLE freeze_overrides ADD COLUMN expires TEXT;
 "#;
 
+/// The desktops' audit-chain heads a server keeps (anchored audit).
+const V15_ANCHORED_HEADS: &str = r#"
+CREATE TABLE client_audit_heads (
+    client_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    PRIMARY KEY (client_id, seq)
+);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -365,6 +377,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V12_FEED_ROLE),
         M::up(V13_TOKEN_LIFECYCLE),
         M::up(V14_OVERRIDE_EXPIRY),
+        M::up(V15_ANCHORED_HEADS),
     ])
 }
 

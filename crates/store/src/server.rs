@@ -5,7 +5,7 @@
 use crate::{Store, Synced, Write};
 use relcal_domain::{AuditRecord, ObjectKind, Plan};
 use relcal_protocol::ApiError;
-use relcal_server_core::{ChangeWrite, ServerStore, SyncRow, TokenRecord};
+use relcal_server_core::{AnchoredHead, ChangeWrite, ServerStore, SyncRow, TokenRecord};
 
 impl ServerStore for Store {
     fn calendar(&mut self) -> Result<Option<Plan>, ApiError> {
@@ -91,6 +91,21 @@ impl ServerStore for Store {
             mutation_id,
             answer,
         }))?)
+    }
+    fn verify_audit(&mut self) -> Result<Result<u64, relcal_domain::ChainBreak>, ApiError> {
+        Ok(Store::verify_audit(self)?)
+    }
+    fn anchor_head(
+        &mut self,
+        client: &str,
+        (seq, hash): (u64, &str),
+        user: &str,
+        at: &str,
+    ) -> Result<(), ApiError> {
+        Ok(self.add_anchored_head(client, seq, hash, user, at)?)
+    }
+    fn anchored_heads(&mut self, client: &str) -> Result<Vec<AnchoredHead>, ApiError> {
+        Ok(self.anchored_heads_of(client)?)
     }
     fn lock_writes(&mut self) -> Result<(), ApiError> {
         if self.batch_lock.is_some() {

@@ -218,7 +218,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The newest audit entry's number (0 when none).
+    /// The audit chain's head: its newest entry's number and hash.
+    pub fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// The number of the newest audit entry (0 when none).
     pub fn audit_head_seq(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn

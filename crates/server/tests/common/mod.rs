@@ -184,6 +184,15 @@ impl Postgres {
             .output();
     }
 
+    /// Runs `sql` with psql as the cluster's superuser (a test playing an
+    /// intruder with database access); its output.
+    pub fn psql(&self, sql: &str) -> std::process::Output {
+        pg_command(self.as_root, &self.bin.join("psql"))
+            .args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &self.url, "-c", sql])
+            .output()
+            .unwrap()
+    }
+
     /// Where its socket and files are, which no client may be told.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
