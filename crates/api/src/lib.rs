@@ -33,6 +33,7 @@ mod release_form;
 mod settings;
 mod sync_client;
 mod sync_conflicts;
+mod sync_divergence;
 mod templates;
 mod undo;
 mod write;

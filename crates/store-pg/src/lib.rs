@@ -19,80 +19,14 @@ use relcal_server_core::{
 };
 use serde_json::Value;
 
+mod schema;
+mod tls;
+use schema::SCHEMA;
+pub use tls::DATABASE_CA_ENV;
+use tls::{tls_for, why};
+
 /// The advisory lock every write transaction takes first.
 const WRITE_LOCK: i64 = 0x7265_6c63_616c; // "relcal"
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS relcal_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS calendar (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    meta TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS objects (
-    kind TEXT NOT NULL,
-    id TEXT NOT NULL,
-    pos BIGSERIAL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (kind, id)
-);
-CREATE INDEX IF NOT EXISTS objects_in_order ON objects (kind, pos);
-CREATE TABLE IF NOT EXISTS server_tokens (
-    token_sha256 TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-ALTER TABLE server_tokens ADD COLUMN IF NOT EXISTS expires_at TEXT;
-ALTER TABLE server_tokens ADD COLUMN IF NOT EXISTS last_used_at TEXT;
-CREATE TABLE IF NOT EXISTS sync_log (
-    seq BIGSERIAL PRIMARY KEY,
-    kind TEXT NOT NULL,
-    id TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    object TEXT,
-    at TEXT NOT NULL,
-    by_user TEXT NOT NULL,
-    UNIQUE (kind, id, version)
-);
-CREATE TABLE IF NOT EXISTS sync_mutations (
-    mutation_id TEXT PRIMARY KEY,
-    result TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_log (
-    seq BIGINT PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    object_kind TEXT NOT NULL,
-    object_id TEXT NOT NULL,
-    before TEXT,
-    after TEXT,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq BIGINT NOT NULL,
-    hash TEXT NOT NULL
-);
-INSERT INTO audit_head (id, seq, hash)
-    SELECT 1, seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1
-    ON CONFLICT (id) DO NOTHING;
-CREATE OR REPLACE FUNCTION relcal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
-CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION relcal_append_only();
-CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION relcal_append_only();
-CREATE TABLE IF NOT EXISTS client_audit_heads (
-    client_id TEXT NOT NULL,
-    seq BIGINT NOT NULL,
-    hash TEXT NOT NULL,
-    at TEXT NOT NULL,
-    by_user TEXT NOT NULL,
-    PRIMARY KEY (client_id, seq)
-);
-"#;
 
 fn db_error(e: postgres::Error) -> ApiError {
     let code = if e.is_closed() || e.as_db_error().is_none() {
@@ -211,92 +145,6 @@ impl PgStore {
         }
         Ok(())
     }
-}
-
-/// The environment variable naming a PEM file of certificate authorities the
-/// database's certificate may be signed by (besides the system's).
-pub const DATABASE_CA_ENV: &str = "RELCAL_DATABASE_CA";
-
-/// An error with its causes ("… : invalid peer certificate: UnknownIssuer").
-fn why(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// How to connect: TLS (verified against the system's authorities and
-/// `RELCAL_DATABASE_CA`) with `sslmode=require`, which a host that is not
-/// this machine must use (the default `prefer` becomes `require` there, and
-/// `disable` is refused: the password would cross the network in clear);
-/// none over a Unix socket or loopback unless asked for.
-fn tls_for(
-    config: &mut postgres::Config,
-) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, ApiError> {
-    use postgres::config::{Host, SslMode};
-    let remote = config.get_hosts().iter().any(|h| match h {
-        Host::Tcp(name) => {
-            let name = name.trim_matches(|c| c == '[' || c == ']');
-            !(name.eq_ignore_ascii_case("localhost")
-                || name
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback()))
-        }
-        Host::Unix(_) => false,
-    });
-    match (config.get_ssl_mode(), remote) {
-        (SslMode::Disable, true) => return Err(ApiError::new(
-            ErrorCode::Validation,
-            "--database-url: sslmode=disable to a host that is not this machine would send the \
-                 password and the calendar in clear; use sslmode=require",
-        )),
-        (SslMode::Prefer, true) => {
-            config.ssl_mode(SslMode::Require);
-        }
-        _ => {}
-    }
-    if config.get_ssl_mode() != SslMode::Require {
-        return Ok(None);
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(file) = std::env::var_os(DATABASE_CA_ENV).filter(|f| !f.is_empty()) {
-        use rustls_pki_types::pem::PemObject;
-        let bad = |e: &dyn std::fmt::Display| {
-            ApiError::new(
-                ErrorCode::Validation,
-                format!(
-                    "{DATABASE_CA_ENV}={}: {e}",
-                    std::path::Path::new(&file).display()
-                ),
-            )
-        };
-        let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(&file)
-            .map_err(|e| bad(&e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(&e))?;
-        if certs.is_empty() {
-            return Err(bad(&"it holds no PEM certificate"));
-        }
-        for cert in certs {
-            roots.add(cert).map_err(|e| bad(&e))?;
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
 }
 
 /// Appends audit records to the chain inside `tx` (the write lock is held).

@@ -1,0 +1,165 @@
+//! The read routes: the gate, the plan, the iCalendar feed (the only one a
+//! token may come in the URL for, a feed token) and whoami, answered from the
+//! warm calendar.
+
+use crate::{credentials, single_params, token_of, with_store, Failure, Shared};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use relcal_protocol::{ApiError, ErrorCode};
+use relcal_server_core::Role;
+use std::sync::Arc;
+
+/// `GET /v1/gate?env=..&service=..[&service=..][&team=..][&at=..]`: may a
+/// release with this scope start? Answers like `relcal gate --format json`.
+pub(crate) async fn gate(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Json<relcal_api::GateReport>, Failure> {
+    let token = token_of(&headers);
+    let (mut env, mut services, mut team, mut at) = (None, Vec::new(), None, None);
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let once = |slot: &mut Option<String>| match slot.replace(v.to_string()) {
+            None => Ok(()),
+            Some(_) => Err(Failure(ApiError::new(
+                ErrorCode::Validation,
+                format!("gate: field `{k}` is given more than once"),
+            ))),
+        };
+        match k.as_ref() {
+            "env" => once(&mut env)?,
+            "service" => services.push(v.into_owned()),
+            "team" => once(&mut team)?,
+            "at" => once(&mut at)?,
+            other => {
+                return Err(Failure(ApiError::new(
+                    ErrorCode::Validation,
+                    format!("gate: `{other}` is not a parameter; use env, service, team, at"),
+                )))
+            }
+        }
+    }
+    let env = env.ok_or_else(|| {
+        Failure(ApiError::new(
+            ErrorCode::Validation,
+            "gate: field `env` is required",
+        ))
+    })?;
+    let at = match at.as_deref() {
+        None => relcal_api::clock::now(),
+        Some(t) => relcal_api::clock::parse_instant("gate: field `at`", t).map_err(Failure)?,
+    };
+    let plan = warm_plan(store, token, Role::Viewer, false).await?;
+    // The answer is worked out from the warm calendar, without the storage.
+    off_workers(move || {
+        Ok(Json(relcal_api::gate_plan(
+            &plan,
+            &env,
+            &services,
+            team.as_deref(),
+            at,
+        )?))
+    })
+    .await
+}
+
+/// The calendar for `token` (of at least `needed`; a feed token when it came
+/// `in_url`), from memory while it is unchanged.
+pub(crate) async fn warm_plan(
+    shared: Shared,
+    token: Option<String>,
+    needed: Role,
+    in_url: bool,
+) -> Result<Arc<relcal_api::Plan>, Failure> {
+    let token = credentials(token)?;
+    let served = shared.clone();
+    with_store(shared, move |s| {
+        let who = relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            needed,
+            relcal_api::clock::now(),
+        )?;
+        // A token in a URL ends up in the subscribing service and in proxy
+        // logs: only a feed token, which reads the feed and nothing else.
+        if in_url && who.role != Role::Feed {
+            return Err(Failure(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} is a {} token: only a feed token may be given in a URL (make one with \
+                     `relcal-server token create --role feed`); send this one as Authorization: Bearer",
+                    who.user,
+                    who.role.as_str()
+                ),
+            )));
+        }
+        Ok(served.warm.plan(s)?)
+    })
+    .await
+}
+
+/// Runs `f` off the async workers (without the storage).
+pub(crate) async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
+}
+
+/// `GET /v1/calendar.ics?token=..`: the calendar as iCalendar, for Outlook
+/// and Google Calendar subscriptions (which cannot send headers).
+pub(crate) async fn calendar_ics(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Failure> {
+    let mut q = single_params("calendar.ics", query, &["token"])?;
+    let (token, in_url) = match q.remove("token") {
+        Some(t) => (Some(t), true),
+        None => (token_of(&headers), false),
+    };
+    let plan = warm_plan(store, token, Role::Feed, in_url).await?;
+    let ics = off_workers(move || {
+        Ok(relcal_server_core::server_ics(
+            &plan,
+            relcal_api::clock::now(),
+        ))
+    })
+    .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        ics,
+    )
+        .into_response())
+}
+
+/// `GET /v1/plan`: the calendar as a plan file.
+pub(crate) async fn plan(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let token = token_of(&headers);
+    let plan = warm_plan(store, token, Role::Viewer, false).await?;
+    let json = off_workers(move || Ok(plan.to_json_pretty())).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// `GET /v1/whoami`: the token's user and role.
+pub(crate) async fn whoami(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<relcal_server_core::Principal>, Failure> {
+    let token = credentials(token_of(&headers))?;
+    with_store(store, move |s| {
+        Ok(Json(relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            Role::Viewer,
+            relcal_api::clock::now(),
+        )?))
+    })
+    .await
+}
