@@ -1087,7 +1087,102 @@ mod desktops {
         assert_eq!((report.diverged, report.conflicts), (0, 0), "{report:?}");
     }
 
+    fn every_kind_of_local_write_reaches_the_server(backend: Backend) {
+        let (dir, db, viewer) = setup(backend);
+        // An admin and an approver: every write below is theirs to make.
+        let li = String::from_utf8(token(&db, "li", "admin").stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let server = start(&db);
+        let mut a = desktop(dir.path(), "a", "li");
+        sync(&mut a, &server, &li);
+        let now = at("2026-11-25T00:00:00Z");
+        let same = |a: &mut relcal_api::Store, what: &str| {
+            let report = sync(a, &server, &li);
+            assert_eq!(
+                (report.conflicts, report.diverged),
+                (0, 0),
+                "after {what}: {report:?} {:?}",
+                relcal_api::sync_conflict_views(a).unwrap()
+            );
+            // The same objects; the order of a list is not part of the
+            // calendar (an object put back here goes to the end there).
+            let sorted = |text: String| {
+                let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                for list in ["teams", "services", "environments", "freezes", "releases"] {
+                    if let Some(items) = v[list].as_array_mut() {
+                        items.sort_by(|x, y| x["id"].as_str().cmp(&y["id"].as_str()));
+                    }
+                }
+                serde_json::to_string_pretty(&v).unwrap()
+            };
+            assert_eq!(
+                sorted(plan_of(a)),
+                sorted(server_plan(&server, &viewer)),
+                "after {what}"
+            );
+        };
+        // Each kind of write the app and the CLI make, each followed by a sync.
+        let moved = relcal_api::move_release(
+            &mut a,
+            "checkout-2.0",
+            "2026-12-03T15:00:00Z",
+            "2026-12-03T17:00:00Z",
+            now,
+        )
+        .unwrap();
+        same(&mut a, "a move");
+        relcal_api::undo_change(&mut a, &moved.undo, now).unwrap();
+        same(&mut a, "an undo");
+        relcal_api::set_release_status(&mut a, "ingress-xmas", "cancelled", now).unwrap();
+        same(&mut a, "a status");
+        relcal_api::approve_release(&mut a, "checkout-2.0", now).unwrap();
+        same(&mut a, "an approval (stamped by the server)");
+        relcal_api::set_checklist_item(
+            &mut a,
+            "checkout-2.0",
+            relcal_api::ChecklistItemInput {
+                item_id: "smoke".into(),
+                done: true,
+                owner: None,
+                note: None,
+            },
+            now,
+        )
+        .unwrap();
+        same(&mut a, "a checklist tick");
+        let team = relcal_api::TeamInput {
+            id: "web".into(),
+            name: "Web".into(),
+            timezone: None,
+        };
+        relcal_api::save_team(&mut a, team, now).unwrap();
+        same(&mut a, "a new team");
+        let deleted =
+            relcal_api::delete_object(&mut a, relcal_api::ObjectKind::Freeze, "no-friday", now)
+                .unwrap();
+        same(&mut a, "a deleted freeze");
+        relcal_api::undo_change(&mut a, &deleted.undo, now).unwrap();
+        same(&mut a, "a freeze put back");
+        let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n\
+                   UID:20270101-newyear@holidays.example\r\nDTSTAMP:20260101T000000Z\r\n\
+                   DTSTART;VALUE=DATE:20270101\r\nDTEND;VALUE=DATE:20270102\r\nSUMMARY:New Year\r\n\
+                   END:VEVENT\r\nEND:VCALENDAR\r\n";
+        relcal_api::import_holidays(&mut a, ics, "hard", &["prod".into()], now).unwrap();
+        same(&mut a, "a holiday import");
+        let mut plan: serde_json::Value =
+            serde_json::from_str(&relcal_api::export_plan_json(&a).unwrap()).unwrap();
+        plan["releases"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r["id"] != "ledger-hotfix");
+        relcal_api::import_plan_text(&mut a, &plan.to_string()).unwrap();
+        same(&mut a, "an import");
+    }
+
     crate::on_both_backends!(
+        every_kind_of_local_write_reaches_the_server,
         a_calendar_that_differs_from_the_servers_without_a_pending_change_is_shown_never_hidden,
         edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict,
         an_import_after_a_sync_reaches_the_server,

@@ -159,6 +159,7 @@ fn append_audit(tx: &mut Transaction<'_>, records: &[AuditRecord]) -> Result<(),
         )
         .map_err(db_error)?;
     let head = head.map(|r| (seq(r.get(0)), r.get::<_, String>(1)));
+    let mut newest = None;
     for c in chain(head, records) {
         let r = c.record;
         tx.execute(
@@ -167,11 +168,14 @@ fn append_audit(tx: &mut Transaction<'_>, records: &[AuditRecord]) -> Result<(),
             &[&int(c.seq), &r.at, &r.actor, &r.action, &r.object_kind, &r.object_id, &r.before, &r.after, &c.prev_hash, &c.hash],
         )
         .map_err(db_error)?;
-        // The head, so deleting the newest entries is seen.
+        newest = Some((c.seq, c.hash.clone()));
+    }
+    // The head, so deleting the newest entries is seen: once per write.
+    if let Some((at_seq, hash)) = newest {
         tx.execute(
             "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            &[&int(c.seq), &c.hash],
+            &[&int(at_seq), &hash],
         )
         .map_err(db_error)?;
     }
