@@ -34,17 +34,7 @@ pub fn check_url(what: &str, url: &str) -> Result<reqwest::Url, ApiError> {
 /// A failed request in words, with its causes: "error sending request for
 /// url (…): invalid peer certificate: UnknownIssuer", not only the first line.
 pub(crate) fn why(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
+    relcal_protocol::with_causes(e)
 }
 
 fn loopback(url: &reqwest::Url) -> bool {

@@ -49,3 +49,20 @@ impl From<relcal_domain::PlanError> for ApiError {
         Self::new(ErrorCode::Validation, e.to_string())
     }
 }
+
+/// An error in words with its causes, each once ("error sending request for
+/// url (…): invalid peer certificate: UnknownIssuer"): what a client tells a
+/// person about a failed connection, instead of only its first line.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}

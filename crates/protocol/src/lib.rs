@@ -15,7 +15,7 @@ mod forge;
 mod summary;
 mod sync;
 
-pub use error::{ApiError, ErrorCode};
+pub use error::{with_causes, ApiError, ErrorCode};
 pub use forge::{
     Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment, GitLabFreezePeriod,
     GITHUB_API,

@@ -21,9 +21,10 @@ use serde_json::Value;
 
 mod schema;
 mod tls;
+use relcal_protocol::with_causes as why;
 use schema::SCHEMA;
+use tls::tls_for;
 pub use tls::DATABASE_CA_ENV;
-use tls::{tls_for, why};
 
 /// The advisory lock every write transaction takes first.
 const WRITE_LOCK: i64 = 0x7265_6c63_616c; // "relcal"

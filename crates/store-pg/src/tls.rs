@@ -7,21 +7,6 @@ use relcal_protocol::{ApiError, ErrorCode};
 /// database's certificate may be signed by (besides the system's).
 pub const DATABASE_CA_ENV: &str = "RELCAL_DATABASE_CA";
 
-/// An error with its causes ("… : invalid peer certificate: UnknownIssuer").
-pub(crate) fn why(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// How to connect: TLS (verified against the system's authorities and
 /// `RELCAL_DATABASE_CA`) with `sslmode=require`, which a host that is not
 /// this machine must use (the default `prefer` becomes `require` there, and
