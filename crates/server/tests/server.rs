@@ -1258,28 +1258,10 @@ mod cli {
              UPDATE audit_log SET actor = 'mallory' WHERE seq = 1;",
         )
         .unwrap();
-        let rows: Vec<relcal_domain::AuditEntry> = c
-            .prepare(
-                "SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash
-                 FROM audit_log ORDER BY seq",
-            )
+        // The entries as the store reads them, the actor already changed.
+        let rows = relcal_api::open_store(file)
             .unwrap()
-            .query_map([], |r| {
-                Ok(relcal_domain::AuditEntry {
-                    seq: r.get(0)?,
-                    at: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    object_kind: r.get(4)?,
-                    object_id: r.get(5)?,
-                    before: r.get(6)?,
-                    after: r.get(7)?,
-                    prev_hash: r.get(8)?,
-                    hash: r.get(9)?,
-                })
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
+            .audit_entries(None)
             .unwrap();
         let mut prev = relcal_domain::GENESIS.to_owned();
         for mut e in rows {
@@ -1549,6 +1531,18 @@ mod policy {
 
     const AT: &str = "2026-11-30T09:00:00Z";
 
+    /// An approval the server wrote: `by`, at the server's time (its clock
+    /// starts at NOW and runs on), never the client's AT.
+    fn stamped(approval: &Value, by: &str) {
+        assert_eq!(approval["by"], by, "{approval}");
+        let at = relcal_testkit::at(approval["at"].as_str().unwrap());
+        let start = relcal_testkit::at(NOW);
+        assert!(
+            at >= start && at < start + chrono::Duration::minutes(10),
+            "{approval}"
+        );
+    }
+
     fn approvals_and_exceptions_are_the_authenticated_users_own(backend: Backend) {
         let (_dir, mut t) = team(backend);
         let r = "checkout-2.0"; // owned by dana, in prod (two approvals needed)
@@ -1560,8 +1554,13 @@ mod policy {
             json!({ "approvals": [{ "by": "carol", "at": AT }] }),
         );
         let release = t.object("releases", r).unwrap();
-        let bob = json!({ "by": "bob", "at": NOW });
-        assert_eq!(release["approvals"], json!([bob]), "{release}");
+        let bob = release["approvals"][0].clone();
+        stamped(&bob, "bob");
+        assert_eq!(
+            release["approvals"].as_array().unwrap().len(),
+            1,
+            "{release}"
+        );
         // So one approver cannot reach two of two alone.
         t.refused(
             "bob",
@@ -1601,7 +1600,8 @@ mod policy {
             r,
             json!({ "approvals": [bob, { "by": "carol", "at": AT }] }),
         );
-        let carol = json!({ "by": "carol", "at": NOW });
+        let carol = t.object("releases", r).unwrap()["approvals"][1].clone();
+        stamped(&carol, "carol");
         // Nobody takes back another's approval, but an admin.
         t.refused(
             "carol",
