@@ -74,47 +74,14 @@ impl Plan {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
         hasher.update(self.timezone.name().as_bytes());
-        let json = |w: Result<serde_json::Value, serde_json::Error>| {
-            w.map(|v| v.to_string()).unwrap_or_default()
-        };
-        let lists: [(ObjectKind, Vec<(&str, String)>); 5] = [
-            (
-                ObjectKind::Team,
-                self.teams
-                    .iter()
-                    .map(|x| (x.id.as_str(), json(serde_json::to_value(team(x)))))
-                    .collect(),
-            ),
-            (
-                ObjectKind::Service,
-                self.services
-                    .iter()
-                    .map(|x| (x.id.as_str(), json(serde_json::to_value(service(x)))))
-                    .collect(),
-            ),
-            (
-                ObjectKind::Environment,
-                self.environments
-                    .iter()
-                    .map(|x| (x.id.as_str(), json(serde_json::to_value(environment(x)))))
-                    .collect(),
-            ),
-            (
-                ObjectKind::Freeze,
-                self.freezes
-                    .iter()
-                    .map(|x| (x.id.as_str(), json(serde_json::to_value(freeze(x)))))
-                    .collect(),
-            ),
-            (
-                ObjectKind::Release,
-                self.releases
-                    .iter()
-                    .map(|x| (x.id.as_str(), json(serde_json::to_value(release(x)))))
-                    .collect(),
-            ),
-        ];
-        for (kind, mut objects) in lists {
+        let doc = self.to_json();
+        for kind in ObjectKind::ALL {
+            let mut objects: Vec<(&str, String)> = doc[kind.list()]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| (o["id"].as_str().unwrap_or_default(), o.to_string()))
+                .collect();
             objects.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for (id, text) in &objects {
                 for part in [kind.noun(), id, text.as_str()] {
