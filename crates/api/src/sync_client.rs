@@ -15,11 +15,12 @@ use crate::plan::stored_plan;
 use crate::write::commit_document;
 use chrono::{DateTime, Utc};
 use relcal_domain::utc_text as utc;
-use relcal_domain::{object_in, put, ObjectKind};
+use relcal_domain::wire::WirePlan;
+use relcal_domain::{changed_fields, ObjectKind, WireObject};
 use relcal_protocol::{Mutation, MutationResult, Transport, MAX_BATCH};
 use relcal_store::{AuditRecord, Store, SyncClient, SyncInflight};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What one sync did.
@@ -59,10 +60,8 @@ pub(crate) fn apply_pulled(
 ) -> Result<u32, ApiError> {
     let plan = store.load_plan()?;
     let mut doc = match &plan {
-        Some(p) => p.to_json(),
-        None => {
-            serde_json::json!({ "version": 1, "timezone": "UTC", "teams": [], "services": [], "environments": [], "freezes": [], "releases": [] })
-        }
+        Some(p) => p.to_document(),
+        None => WirePlan::empty("UTC"),
     };
     let mut records = Vec::new();
     let mut catalog_changed = false;
@@ -77,11 +76,29 @@ pub(crate) fn apply_pulled(
         let Some(okind) = ObjectKind::from_noun(kind) else {
             continue;
         };
-        let before = object_in(&doc, okind, id);
-        if before.as_ref() == object.as_ref() {
+        // What the server sent, typed: an object this desktop cannot read
+        // is an error, never a deletion nor an object left out.
+        let object = object
+            .as_ref()
+            .map(|v| {
+                WireObject::read(
+                    okind,
+                    &format!("{kind} \"{id}\" from the server"),
+                    v.clone(),
+                )
+            })
+            .transpose()?;
+        let after = object.as_ref().map(WireObject::to_json);
+        let before = doc.get(okind, id).map(|o| o.to_json());
+        if before == after {
             continue;
         }
-        put(&mut doc, okind, id, object.clone(), None);
+        match object {
+            Some(o) => doc.put(o, None),
+            None => {
+                doc.take(okind, id);
+            }
+        }
         if okind == ObjectKind::Release {
             releases.push(id.clone());
         } else {
@@ -94,7 +111,7 @@ pub(crate) fn apply_pulled(
             object_kind: kind.clone(),
             object_id: id.clone(),
             before: before.map(|v| v.to_string()),
-            after: object.as_ref().map(Value::to_string),
+            after: after.as_ref().map(Value::to_string),
         });
     }
     commit_document(store, doc, &records, catalog_changed, &releases)?;
@@ -174,25 +191,6 @@ fn push_rest(
     Ok(())
 }
 
-/// The fields of `now` that differ from `base` (removed ones as null).
-fn changed_fields(base: Option<&Value>, now: &Value) -> Map<String, Value> {
-    let empty = Map::new();
-    let b = base.and_then(Value::as_object).unwrap_or(&empty);
-    let n = now.as_object().cloned().unwrap_or_default();
-    let mut out = Map::new();
-    for (k, v) in &n {
-        if b.get(k) != Some(v) {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    for k in b.keys() {
-        if !n.contains_key(k) {
-            out.insert(k.clone(), Value::Null);
-        }
-    }
-    out
-}
-
 /// Pushes local changes and pulls the server's, once. The first sync of a
 /// database takes the server's calendar as it is (local history before it is
 /// not pushed).
@@ -265,25 +263,16 @@ pub fn sync_once(
             }
             objects.insert((e.object_kind.clone(), e.object_id.clone()), e.seq);
         }
-        // The calendar as a plan document, read once for both uses below.
-        let mut doc: Option<Value> = None;
+        // The calendar, read once for both uses below.
+        let mut doc: Option<relcal_domain::Plan> = None;
         if let Some(seq) = whole_calendar {
             // Every object here and every one the server knows: those that
             // did not change are left out below, the others go out.
-            let doc = doc.insert(stored_plan(store)?.to_json());
-            for kind in ObjectKind::ALL {
-                for object in doc
-                    .get(kind.list())
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(id) = object.get("id").and_then(Value::as_str) {
-                        objects
-                            .entry((kind.noun().to_owned(), id.to_owned()))
-                            .or_insert(seq);
-                    }
-                }
+            let doc = doc.insert(stored_plan(store)?);
+            for object in doc.objects() {
+                objects
+                    .entry((object.kind().noun().to_owned(), object.id().to_owned()))
+                    .or_insert(seq);
             }
             for key in store.sync_known_objects()? {
                 objects.entry(key).or_insert(seq);
@@ -298,7 +287,7 @@ pub fn sync_once(
         if !objects.is_empty() {
             let doc = match doc {
                 Some(doc) => doc,
-                None => stored_plan(store)?.to_json(),
+                None => stored_plan(store)?,
             };
             let mut batch = Vec::new();
             for ((kind, id), seq) in &objects {
@@ -307,7 +296,7 @@ pub fn sync_once(
                 };
                 let (version, base) = store.sync_known(kind, id)?.unwrap_or((0, None));
                 let base: Option<Value> = base.and_then(|b| serde_json::from_str(&b).ok());
-                let current = object_in(&doc, okind, id);
+                let current = doc.object_json(okind, id).map(|(_, v)| v);
                 let fields = match &current {
                     Some(c) => {
                         let f = changed_fields(base.as_ref(), c);

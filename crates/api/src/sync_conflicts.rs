@@ -5,7 +5,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
 use crate::sync_client::apply_pulled;
 use chrono::{DateTime, Utc};
-use relcal_domain::{object_in, ObjectKind};
+use relcal_domain::{field_names, ObjectKind};
 use relcal_store::Store;
 use serde::Serialize;
 use serde_json::Value;
@@ -60,11 +60,12 @@ pub struct SyncConflictView {
 /// The conflicts waiting for a person, with yours, theirs and the original
 /// side by side.
 pub fn sync_conflict_views(store: &Store) -> Result<Vec<SyncConflictView>, ApiError> {
-    let doc = stored_plan(store)?.to_json();
+    let plan = stored_plan(store)?;
     let text = |v: Option<&Value>| v.filter(|v| !v.is_null()).map(Value::to_string);
     let mut out = Vec::new();
     for (mutation_id, kind, id, detail) in sync_conflicts(store)? {
-        let yours = ObjectKind::from_noun(&kind).and_then(|k| object_in(&doc, k, &id));
+        let yours =
+            ObjectKind::from_noun(&kind).and_then(|k| plan.object_json(k, &id).map(|(_, v)| v));
         let theirs = detail.get("server").filter(|v| !v.is_null());
         let original = detail.get("base").filter(|v| !v.is_null());
         let refused = detail["outcome"] == "rejected";
@@ -80,14 +81,7 @@ pub fn sync_conflict_views(store: &Store) -> Result<Vec<SyncConflictView>, ApiEr
             listed
         } else {
             // The whole object (or a refusal): every field that differs.
-            let mut names: Vec<String> = Vec::new();
-            for v in [yours.as_ref(), theirs, original].into_iter().flatten() {
-                for k in v.as_object().into_iter().flat_map(|o| o.keys()) {
-                    if !names.contains(k) {
-                        names.push(k.clone());
-                    }
-                }
-            }
+            let mut names = field_names([yours.as_ref(), theirs, original].into_iter().flatten());
             names.retain(|k| {
                 let y = yours.as_ref().and_then(|v| v.get(k));
                 let t = theirs.and_then(|v| v.get(k));

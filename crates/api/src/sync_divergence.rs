@@ -17,21 +17,11 @@ pub(crate) fn list_divergence(
     plan: &relcal_domain::Plan,
     client: &str,
 ) -> Result<u32, ApiError> {
-    let doc = serde_json::to_value(plan.to_document()).unwrap_or_default();
     let mut keys: std::collections::BTreeSet<(String, String)> =
         store.sync_known_objects()?.into_iter().collect();
-    let mine: std::collections::HashMap<(String, String), Value> = ObjectKind::ALL
-        .into_iter()
-        .flat_map(|kind| {
-            doc.get(kind.list())
-                .and_then(|l| l.as_array().cloned())
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(move |v| {
-                    let id = v.get("id")?.as_str()?.to_owned();
-                    Some(((kind.noun().to_owned(), id), v))
-                })
-        })
+    let mine: std::collections::HashMap<(String, String), Value> = plan
+        .objects()
+        .map(|o| ((o.kind().noun().to_owned(), o.id().to_owned()), o.to_json()))
         .collect();
     keys.extend(mine.keys().cloned());
     let mut n = 0;

@@ -370,7 +370,7 @@ fn commit_object(
 /// records. A first pull into an empty database writes the whole calendar.
 pub(crate) fn commit_document(
     store: &mut Store,
-    doc: Value,
+    doc: relcal_domain::wire::WirePlan,
     records: &[AuditRecord],
     catalog_changed: bool,
     releases: &[String],
@@ -378,7 +378,7 @@ pub(crate) fn commit_document(
     if records.is_empty() {
         return Ok(());
     }
-    let changed = relcal_domain::parse_plan_value(doc)?;
+    let changed = relcal_domain::parse_plan_document(doc)?;
     commit_plan(store, &changed, records, catalog_changed, releases)
 }
 

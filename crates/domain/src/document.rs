@@ -1,40 +1,79 @@
-//! A plan file as a JSON document: finding, putting and removing one object
-//! by kind and id. The sync log, the adapters and the editors change a
-//! calendar this way, then validate the whole document again
-//! ([`crate::parse_plan_value`]).
+//! A plan's objects as plan-file JSON: the one place that knows it. The
+//! typed [`WireObject`] is what the editors, the undo, the adapters and sync
+//! put into a calendar; a sync mutation's `fields` (plan-file field names to
+//! values) are merged into an object's JSON here, and read back typed before
+//! anything is validated ([`crate::Plan::put_object`]).
 
 use crate::kind::ObjectKind;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-/// Where the object `id` is in a plan-file list.
-pub fn position(list: &[Value], id: &str) -> Option<usize> {
-    list.iter()
-        .position(|v| v.get("id").and_then(Value::as_str) == Some(id))
-}
+/// The fields a sync mutation sets on one object: plan-file field names to
+/// their new values, `null` removing a field.
+pub type Fields = Map<String, Value>;
 
-/// The object `id` of `kind` in a plan document.
-pub fn object_in(doc: &Value, kind: ObjectKind, id: &str) -> Option<Value> {
-    let list = doc.get(kind.list())?.as_array()?;
-    position(list, id).map(|i| list[i].clone())
-}
-
-/// Puts `value` in place of the object `id` (or at `at`, else at the end),
-/// or removes it.
-pub fn put(doc: &mut Value, kind: ObjectKind, id: &str, value: Option<Value>, at: Option<usize>) {
-    let Some(list) = doc.get_mut(kind.list()).and_then(Value::as_array_mut) else {
-        return;
-    };
-    match (position(list, id), value) {
-        (Some(i), Some(v)) => list[i] = v,
-        (None, Some(v)) => match at {
-            Some(i) => list.insert(i.min(list.len()), v),
-            None => list.push(v),
-        },
-        (Some(i), None) => {
-            list.remove(i);
+/// `current` (none: a new object) with `fields` set, a `null` removing its
+/// field, and its `id`: the object a mutation asks for, not yet read.
+pub fn merge_fields(current: Option<&Value>, id: &str, fields: &Fields) -> Value {
+    let mut obj = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in fields {
+        if v.is_null() {
+            obj.remove(k);
+        } else {
+            obj.insert(k.clone(), v.clone());
         }
-        (None, None) => {}
     }
+    obj.insert("id".into(), Value::String(id.to_owned()));
+    Value::Object(obj)
+}
+
+/// The fields of `now` that differ from `base` (removed ones as `null`):
+/// what a desktop sends for an object it changed.
+pub fn changed_fields(base: Option<&Value>, now: &Value) -> Fields {
+    let empty = Map::new();
+    let b = base.and_then(Value::as_object).unwrap_or(&empty);
+    let n = now.as_object().unwrap_or(&empty);
+    let mut out = Map::new();
+    for (k, v) in n {
+        if b.get(k) != Some(v) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for k in b.keys() {
+        if !n.contains_key(k) {
+            out.insert(k.clone(), Value::Null);
+        }
+    }
+    out
+}
+
+/// The names of `fields` that changed between `base` and `current` (on
+/// the server, since the version a mutation was made on) to another value
+/// than the mutation's: the fields that cannot merge.
+pub fn clashing_fields(base: Option<&Value>, current: &Value, fields: &Fields) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(k, v)| {
+            let server_changed = base.and_then(|b| b.get(*k)) != current.get(*k);
+            server_changed && current.get(*k).unwrap_or(&Value::Null) != *v
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// The names of the top-level fields any of `objects` has, in order of first appearance.
+pub fn field_names<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for v in objects {
+        for k in v.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+    }
+    names
 }
 
 use crate::wire::{Obj, WireEnvironment, WireFreeze, WirePlan, WireRelease, WireService, WireTeam};
@@ -95,6 +134,13 @@ impl WireObject {
         })
     }
 
+    /// An object of `kind` read from plan-file JSON as a plan file's
+    /// element would be: a JSON object with that kind's fields and no
+    /// others; the error names `object` and the field.
+    pub fn read(kind: ObjectKind, object: &str, value: Value) -> Result<Self, crate::PlanError> {
+        crate::validate::read_object(kind, object, value)
+    }
+
     /// Its plan-file JSON.
     pub fn to_json(&self) -> Value {
         // Plain strings, numbers and lists: this cannot fail.
@@ -134,6 +180,52 @@ impl WirePlan {
             WireObject::Freeze(o) => put_in(&mut self.freezes, o, at, |x| &x.id),
             WireObject::Release(o) => put_in(&mut self.releases, o, at, |x| &x.id),
         };
+    }
+
+    /// An empty plan document in `timezone`.
+    pub fn empty(timezone: &str) -> Self {
+        WirePlan {
+            version: crate::PLAN_FORMAT_VERSION,
+            timezone: timezone.to_owned(),
+            teams: vec![],
+            services: vec![],
+            environments: vec![],
+            freezes: vec![],
+            releases: vec![],
+        }
+    }
+
+    /// A copy of the object `id` of `kind`.
+    pub fn get(&self, kind: ObjectKind, id: &str) -> Option<WireObject> {
+        fn find<T: Clone>(list: &[T], want: &str, id: impl Fn(&T) -> &str) -> Option<T> {
+            list.iter().find(|x| id(x) == want).cloned()
+        }
+        match kind {
+            ObjectKind::Team => find(&self.teams, id, |x| &x.id).map(WireObject::Team),
+            ObjectKind::Service => find(&self.services, id, |x| &x.id).map(WireObject::Service),
+            ObjectKind::Environment => {
+                find(&self.environments, id, |x| &x.id).map(WireObject::Environment)
+            }
+            ObjectKind::Freeze => find(&self.freezes, id, |x| &x.id).map(WireObject::Freeze),
+            ObjectKind::Release => find(&self.releases, id, |x| &x.id).map(WireObject::Release),
+        }
+    }
+
+    /// Every object, kind by kind ([`ObjectKind::ALL`]) in list order.
+    pub fn into_objects(self) -> impl Iterator<Item = WireObject> {
+        let WirePlan {
+            teams,
+            services,
+            environments,
+            freezes,
+            releases,
+            ..
+        } = self;
+        (teams.into_iter().map(WireObject::Team))
+            .chain(services.into_iter().map(WireObject::Service))
+            .chain(environments.into_iter().map(WireObject::Environment))
+            .chain(freezes.into_iter().map(WireObject::Freeze))
+            .chain(releases.into_iter().map(WireObject::Release))
     }
 
     /// Takes the object `id` of `kind` out, with the index it had.

@@ -41,6 +41,12 @@ impl Plan {
         }
     }
 
+    /// Every object as its plan document holds it, kind by kind
+    /// ([`ObjectKind::ALL`]) in list order.
+    pub fn objects(&self) -> impl Iterator<Item = crate::WireObject> {
+        self.to_document().into_objects()
+    }
+
     /// The object `id` of `kind` as plan-file JSON, with its index in its
     /// list: what `to_json` would hold for it, without writing out the rest.
     pub fn object_json(&self, kind: ObjectKind, id: &str) -> Option<(usize, serde_json::Value)> {
@@ -74,20 +80,15 @@ impl Plan {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
         hasher.update(self.timezone.name().as_bytes());
-        let doc = self.to_json();
-        for kind in ObjectKind::ALL {
-            let mut objects: Vec<(&str, String)> = doc[kind.list()]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|o| (o["id"].as_str().unwrap_or_default(), o.to_string()))
-                .collect();
-            objects.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (id, text) in &objects {
-                for part in [kind.noun(), id, text.as_str()] {
-                    hasher.update((part.len() as u64).to_le_bytes());
-                    hasher.update(part.as_bytes());
-                }
+        let mut objects: Vec<(ObjectKind, String, String)> = self
+            .objects()
+            .map(|o| (o.kind(), o.id().to_owned(), o.to_json().to_string()))
+            .collect();
+        objects.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        for (kind, id, text) in &objects {
+            for part in [kind.noun(), id.as_str(), text.as_str()] {
+                hasher.update((part.len() as u64).to_le_bytes());
+                hasher.update(part.as_bytes());
             }
         }
         crate::hex(&hasher.finalize())

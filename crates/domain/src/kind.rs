@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds of object a person edits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The kinds of object a person edits, ordered as [`ObjectKind::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {

@@ -35,7 +35,9 @@ pub use audit::{
 };
 pub use conflicts::{check, human_time, sort_conflicts, Checker, Conflict, ConflictSeverity};
 pub use cron::{freeze_from_cron, CronError, CronFreeze, CronPart};
-pub use document::{object_in, position, put, WireObject};
+pub use document::{
+    changed_fields, clashing_fields, field_names, merge_fields, Fields, WireObject,
+};
 pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
 pub use export::release_to_json;

@@ -13,7 +13,9 @@ use serde_json::Value;
 use std::collections::HashSet;
 mod raw;
 use raw::{Element, RawTop, Shape};
+mod incremental;
 mod objects;
+pub(crate) use incremental::read_object;
 
 /// Parses and validates a plan file's text.
 ///

@@ -217,7 +217,7 @@ pub struct WireRelease {
 }
 
 /// An approval of a release (`releases[].approvals[]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireApproval {
     pub by: String,
@@ -250,7 +250,7 @@ pub struct WireRollback {
 }
 
 /// An approved exception to a freeze (`releases[].overrides[]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireOverride {
     pub freeze: String,

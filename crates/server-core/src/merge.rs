@@ -13,7 +13,10 @@
 use crate::auth::{Principal, Role};
 use crate::store::{server_calendar, ChangeWrite, ServerStore};
 use chrono::{DateTime, Utc};
-use relcal_domain::{put, utc_text as utc, AuditRecord, ObjectKind, Plan};
+use relcal_domain::wire::WireRelease;
+use relcal_domain::{
+    clashing_fields, merge_fields, utc_text as utc, AuditRecord, ObjectKind, Plan, WireObject,
+};
 use relcal_protocol::{ApiError, Change, Changes, ErrorCode, Mutation, MutationResult, MAX_BATCH};
 use serde_json::Value;
 
@@ -26,20 +29,13 @@ fn bootstrap(store: &mut dyn ServerStore, now: DateTime<Utc>) -> Result<(), ApiE
     let Some(plan) = store.calendar()? else {
         return Ok(());
     };
-    let doc = plan.to_json();
-    let mut entries = Vec::new();
-    for kind in ObjectKind::ALL {
-        for v in doc
-            .get(kind.list())
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(id) = v.get("id").and_then(Value::as_str) {
-                entries.push((kind.noun().to_owned(), id.to_owned(), Some(v.to_string())));
-            }
-        }
-    }
+    let entries: Vec<(String, String, Option<String>)> = plan
+        .objects()
+        .map(|o| {
+            let text = o.to_json().to_string();
+            (o.kind().noun().to_owned(), o.id().to_owned(), Some(text))
+        })
+        .collect();
     store.append_log(&entries, &utc(now), "bootstrap")?;
     Ok(())
 }
@@ -102,23 +98,18 @@ pub fn changes_since(
 
 /// Sets `by` (and an approval's `at`) of each approval and freeze exception
 /// in `next` that `current` does not hold to `user` (and `at`).
-fn stamp(next: &mut Value, current: Option<&Value>, user: &str, at: &str) {
-    for (list, with_time) in [("approvals", true), ("overrides", false)] {
-        let held: Vec<Value> = current
-            .and_then(|c| c.get(list))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let Some(entries) = next.get_mut(list).and_then(Value::as_array_mut) else {
-            continue;
-        };
-        for entry in entries.iter_mut().filter(|e| !held.contains(e)) {
-            if let Some(obj) = entry.as_object_mut() {
-                obj.insert("by".into(), Value::String(user.to_owned()));
-                if with_time {
-                    obj.insert("at".into(), Value::String(at.to_owned()));
-                }
-            }
+fn stamp(next: &mut WireRelease, current: Option<&WireRelease>, user: &str, at: &str) {
+    let held_approvals = current.map_or(&[][..], |c| &c.approvals[..]);
+    for a in next.approvals.iter_mut() {
+        if !held_approvals.contains(a) {
+            a.by = user.to_owned();
+            a.at = at.to_owned();
+        }
+    }
+    let held_overrides = current.map_or(&[][..], |c| &c.overrides[..]);
+    for o in next.overrides.iter_mut() {
+        if !held_overrides.contains(o) {
+            o.by = user.to_owned();
         }
     }
 }
@@ -221,8 +212,23 @@ fn apply_one(
             ));
         }
     }
+    let object = format!("{kind_name} \"{}\"", m.id);
+    let describe = store.describe();
+    // What the server holds is its own canonical JSON: unreadable, it is
+    // the server's fault (an error), never a missing object.
+    let stored = |text: Option<String>| -> Result<Option<Value>, ApiError> {
+        text.map(|t| {
+            serde_json::from_str::<Value>(&t).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("{describe}: {object} is unreadable: {e}"),
+                )
+            })
+        })
+        .transpose()
+    };
     let (version, current) = store.current(kind_name, &m.id)?;
-    let current: Option<Value> = current.and_then(|c| serde_json::from_str(&c).ok());
+    let current = stored(current)?;
     if m.base_version > version {
         return Ok(rejected(
             m,
@@ -234,20 +240,11 @@ fn apply_one(
     }
     let mut merged = false;
     if m.base_version < version {
-        let base: Option<Value> = store
-            .at_version(kind_name, &m.id, m.base_version)?
-            .and_then(|b| serde_json::from_str(&b).ok());
+        let base = stored(store.at_version(kind_name, &m.id, m.base_version)?)?;
         let clash: Vec<String> = match (&m.fields, &current) {
             // Deleting something changed since, or changing something deleted since.
             (None, _) | (_, None) => vec!["(the whole object)".to_owned()],
-            (Some(fields), Some(cur)) => fields
-                .iter()
-                .filter(|(k, v)| {
-                    let server_changed = base.as_ref().and_then(|b| b.get(*k)) != cur.get(*k);
-                    server_changed && cur.get(*k).unwrap_or(&Value::Null) != *v
-                })
-                .map(|(k, _)| k.clone())
-                .collect(),
+            (Some(fields), Some(cur)) => clashing_fields(base.as_ref(), cur, fields),
         };
         if !clash.is_empty() {
             return Ok(MutationResult::Conflict {
@@ -260,30 +257,33 @@ fn apply_one(
         }
         merged = true;
     }
+    // The object asked for, typed: a field of another kind or shape is
+    // refused here, naming it.
     let next = match &m.fields {
         None => None,
         Some(fields) => {
-            let mut obj = current
-                .as_ref()
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            for (k, v) in fields {
-                if v.is_null() {
-                    obj.remove(k);
-                } else {
-                    obj.insert(k.clone(), v.clone());
-                }
+            match WireObject::read(
+                m.kind,
+                &object,
+                merge_fields(current.as_ref(), &m.id, fields),
+            ) {
+                Ok(next) => Some(next),
+                Err(e) => return Ok(rejected(m, e.to_string())),
             }
-            obj.insert("id".into(), Value::String(m.id.clone()));
-            Some(Value::Object(obj))
         }
     };
     // An approval or exception added here is the authenticated user's, now:
     // whatever name and time the client wrote (`policy.rs` checks the rest).
     let mut next = next;
-    if let (ObjectKind::Release, Some(next)) = (m.kind, next.as_mut()) {
-        stamp(next, current.as_ref(), &who.user, &utc(now));
+    if let Some(WireObject::Release(next)) = next.as_mut() {
+        let held = match current.clone() {
+            Some(c) => match WireObject::read(ObjectKind::Release, &object, c) {
+                Ok(WireObject::Release(r)) => Some(r),
+                _ => None,
+            },
+            None => None,
+        };
+        stamp(next, held.as_ref(), &who.user, &utc(now));
     }
     if next.is_none() && current.is_none() {
         return Ok(rejected(
@@ -291,46 +291,23 @@ fn apply_one(
             format!("{kind_name} \"{}\" does not exist", m.id),
         ));
     }
-    // Validated like any edit, written in one transaction, audited. A
-    // release is validated against the calendar's teams, services,
-    // environments and freezes (all a release refers to); anything else
-    // with the whole calendar again.
+    // Validated like any edit, incrementally: the object alone against the
+    // calendar's zone and ids (a removal of a catalog object checks what
+    // refers to it), written in one transaction, audited.
     let plan = match calendar.take() {
         Some(p) => p,
         None => server_calendar(store)?,
     };
-    let validated = match (m.kind, &next) {
-        (ObjectKind::Release, Some(value)) => relcal_domain::parse_release_value(
-            &plan,
-            &format!("release \"{}\"", m.id),
-            value.clone(),
-        )
-        .map(|r| {
-            let mut changed = plan.clone();
-            match changed.releases.iter_mut().find(|x| x.id.as_str() == m.id) {
-                Some(slot) => *slot = r,
-                None => changed.releases.push(r),
-            }
-            changed
-        }),
-        (ObjectKind::Release, None) => {
-            let mut changed = plan.clone();
-            changed.releases.retain(|x| x.id.as_str() != m.id);
-            Ok(changed)
-        }
-        _ => {
-            let mut doc = plan.to_json();
-            put(&mut doc, m.kind, &m.id, next.clone(), None);
-            relcal_domain::parse_plan_value(doc)
-        }
+    let mut changed = plan.clone();
+    let validated = match next.clone() {
+        Some(object) => changed.put_object(object),
+        None => changed.remove_object(m.kind, &m.id),
     };
-    let changed = match validated {
-        Ok(p) => p,
-        Err(e) => {
-            *calendar = Some(plan);
-            return Ok(rejected(m, e.to_string()));
-        }
-    };
+    let next = next.map(|o| o.to_json());
+    if let Err(e) = validated {
+        *calendar = Some(plan);
+        return Ok(rejected(m, e.to_string()));
+    }
     // Who may change what, from the authenticated identity (`policy.rs`).
     if let Err(reason) = crate::policy::authorize(who, &plan, &changed, m.kind, &m.id) {
         *calendar = Some(plan);
