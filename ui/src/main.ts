@@ -1,3 +1,5 @@
+// Shared form styles first: each component's own rules come after and win.
+import "./lib/forms.css";
 import { mount } from "svelte";
 import App from "./App.svelte";
 import { commands } from "./lib/bindings";
