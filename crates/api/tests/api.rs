@@ -5,6 +5,7 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
+mod common;
 use relcal_api::*;
 
 use relcal_testkit::at;
@@ -77,9 +78,7 @@ fn the_demo_is_upcoming_on_every_day_and_hour_of_a_week() {
 
 #[test]
 fn invalid_import_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("a.db")).unwrap();
-    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let (_dir, mut store) = common::calendar_of(DEMO_PLAN);
     let before = export_plan_json(&store).unwrap();
     let bad = DEMO_PLAN.replace("\"Europe/Berlin\"", "\"Europe/Berlyn\"");
     let err = import_plan_text(&mut store, &bad).unwrap_err();
@@ -146,9 +145,7 @@ fn the_conflicts_view_names_teams_and_environments_for_filters() {
 
 #[test]
 fn release_detail_links_dependencies_both_ways_and_lists_its_conflicts() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("a.db")).unwrap();
-    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let (_dir, store) = common::calendar_of(DEMO_PLAN);
     let d = release_detail(&store, "checkout-2.0", at("2026-11-30T12:00:00Z")).unwrap();
     assert_eq!(
         (
@@ -188,9 +185,7 @@ fn release_detail_links_dependencies_both_ways_and_lists_its_conflicts() {
 
 #[test]
 fn saving_a_release_creates_or_updates_and_keeps_what_the_form_does_not_edit() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("a.db")).unwrap();
-    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let (_dir, mut store) = common::calendar_of(DEMO_PLAN);
     let now = at("2026-11-30T12:00:00Z");
 
     // Edit: move checkout after auth and add an owner; its checklist stays.

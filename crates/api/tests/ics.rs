@@ -8,6 +8,7 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
+mod common;
 use chrono::{DateTime, Utc};
 use relcal_api::*;
 use std::collections::BTreeMap;
@@ -62,9 +63,7 @@ fn independent_expansion(
 
 #[test]
 fn every_exported_event_expands_to_the_engines_periods() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
-    import_plan_text(&mut store, PLAN).unwrap();
+    let (dir, store) = common::calendar_of(PLAN);
     let ics = export_plan_ics(&store, at("2026-11-23T00:00:00Z")).unwrap();
     assert!(
         ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
@@ -126,9 +125,7 @@ fn every_exported_event_expands_to_the_engines_periods() {
 
 #[test]
 fn text_is_escaped_and_the_cli_writes_ics() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
-    import_plan_text(&mut store, PLAN).unwrap();
+    let (_dir, store) = common::calendar_of(PLAN);
     let ics = export_plan_ics(&store, at("2026-11-23T00:00:00Z")).unwrap();
     assert!(
         ics.contains(r#"SUMMARY:Release: Site 2.0\, with "quotes"\; and semicolons"#),
@@ -152,9 +149,7 @@ END:VCALENDAR\r\n";
 
 #[test]
 fn a_holiday_calendar_becomes_freezes_once_however_often_it_is_imported() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
-    import_plan_text(&mut store, PLAN).unwrap();
+    let (_dir, mut store) = common::calendar_of(PLAN);
     let now = at("2026-11-23T00:00:00Z");
     let done = import_holidays(&mut store, HOLIDAYS, "hard", &["prod".into()], now).unwrap();
     assert_eq!((done.created, done.updated), (2, 0));

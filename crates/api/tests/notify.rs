@@ -7,6 +7,7 @@
     reason = "a test should panic loudly on a broken assumption"
 )]
 
+mod common;
 use relcal_api::*;
 
 use relcal_testkit::at;
@@ -113,9 +114,7 @@ fn do_not_disturb_holds_and_a_failed_send_is_retried() {
 
 #[test]
 fn a_new_error_conflict_is_announced_once_and_the_first_run_only_looks() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
-    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let (_dir, mut store) = common::calendar_of(DEMO_PLAN);
     let s = NotifySettings {
         kinds: vec!["new_conflict".into()],
         ..Default::default()

@@ -20,6 +20,11 @@ fn relcal(args: &[&str]) -> Output {
         .expect("run relcal")
 }
 
+/// `relcal import PLAN --db DB`: the set-up most tests start from.
+fn import(plan: &str, db: &str) -> Output {
+    relcal(&["import", plan, "--db", db])
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -88,14 +93,9 @@ fn import_then_export_gives_the_same_calendar() {
     let path = write(dir.path(), "exported.json", &text(&exported.stdout));
     let db2 = dir.path().join("cal2.db");
     assert_eq!(
-        relcal(&[
-            "import",
-            path.to_str().unwrap(),
-            "--db",
-            db2.to_str().unwrap()
-        ])
-        .status
-        .code(),
+        import(path.to_str().unwrap(), db2.to_str().unwrap())
+            .status
+            .code(),
         Some(0)
     );
     let twice = relcal(&["export", "--db", db2.to_str().unwrap()]);
@@ -116,12 +116,7 @@ fn an_invalid_import_writes_nothing() {
         ),
     );
     // Into a new database: no file appears.
-    let out = relcal(&[
-        "import",
-        bad.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let out = import(bad.to_str().unwrap(), db.to_str().unwrap());
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr)
@@ -131,22 +126,12 @@ fn an_invalid_import_writes_nothing() {
     );
     assert!(!db.exists());
     // Into an existing one: it is unchanged.
-    assert_eq!(
-        relcal(&["import", DEMO, "--db", db.to_str().unwrap()])
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_eq!(import(DEMO, db.to_str().unwrap()).status.code(), Some(0));
     let before = relcal(&["export", "--db", db.to_str().unwrap()]).stdout;
     assert_eq!(
-        relcal(&[
-            "import",
-            bad.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap()
-        ])
-        .status
-        .code(),
+        import(bad.to_str().unwrap(), db.to_str().unwrap())
+            .status
+            .code(),
         Some(2)
     );
     assert_eq!(
@@ -168,7 +153,7 @@ fn a_database_that_cannot_be_opened_exits_3() {
         dir.path().join("absent.db").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(3));
-    let out = relcal(&["import", DEMO, "--db", "/proc/no/such/dir/x.db"]);
+    let out = import(DEMO, "/proc/no/such/dir/x.db");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
 
@@ -176,7 +161,7 @@ fn a_database_that_cannot_be_opened_exits_3() {
 fn ics_export_writes_every_release_and_freeze_as_an_event() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cal.db");
-    relcal(&["import", DEMO, "--db", db.to_str().unwrap()]);
+    import(DEMO, db.to_str().unwrap());
     let out = relcal(&["export", "--db", db.to_str().unwrap(), "--format", "ics"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let ics = text(&out.stdout);
@@ -333,7 +318,7 @@ mod check {
         assert!(text(&out.stdout).contains("0 errors, 0 warnings, 0 infos"));
 
         let db = dir.path().join("cal.db");
-        relcal(&["import", DEMO, "--db", db.to_str().unwrap()]);
+        import(DEMO, db.to_str().unwrap());
         let out = relcal(&[
             "check",
             "--db",
@@ -403,7 +388,7 @@ mod gate {
     fn allowed_exits_0_also_from_a_database_and_a_soft_freeze_warns() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("cal.db");
-        relcal(&["import", DEMO, "--db", db.to_str().unwrap()]);
+        import(DEMO, db.to_str().unwrap());
         let out = relcal(&[
             "gate",
             "--db",
@@ -441,10 +426,7 @@ mod release {
     fn imported() -> (tempfile::TempDir, String) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("cal.db").to_str().unwrap().to_owned();
-        assert_eq!(
-            relcal(&["import", DEMO, "--db", &db]).status.code(),
-            Some(0)
-        );
+        assert_eq!(import(DEMO, &db).status.code(), Some(0));
         (dir, db)
     }
 
@@ -665,7 +647,7 @@ mod audit {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("cal.db");
         let db = db.to_str().unwrap();
-        relcal(&["import", DEMO, "--db", db]);
+        import(DEMO, db);
         let out = relcal(&[
             "release",
             "status",

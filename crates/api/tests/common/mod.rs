@@ -18,8 +18,14 @@ pub const NOW: &str = "2026-11-25T00:00:00Z";
 /// The demo calendar imported into a fresh database file (kept while the
 /// directory lives).
 pub fn demo() -> (tempfile::TempDir, Store) {
+    calendar_of(DEMO_PLAN)
+}
+
+/// A plan file's text imported into a fresh database file (kept while the
+/// directory lives).
+pub fn calendar_of(plan: &str) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open_store(&dir.path().join("cal.db")).unwrap();
-    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    import_plan_text(&mut store, plan).unwrap();
     (dir, store)
 }
