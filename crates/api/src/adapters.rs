@@ -109,6 +109,51 @@ fn record(
     crate::audit::record(store, now, action, (kind, id), before, after)
 }
 
+/// The releases an adapter run changed so far, each with its audit record,
+/// written together at the end of the run.
+#[derive(Default)]
+struct Updates {
+    changed: Vec<Release>,
+    records: Vec<AuditRecord>,
+}
+
+impl Updates {
+    /// `release` as this run left it so far (two events may name it).
+    fn current(&self, release: &Release) -> Release {
+        self.changed
+            .iter()
+            .find(|r| r.id == release.id)
+            .cloned()
+            .unwrap_or_else(|| release.clone())
+    }
+
+    /// Records that `action` turned `current` into `after`.
+    fn update(
+        &mut self,
+        store: &Store,
+        now: DateTime<Utc>,
+        action: &str,
+        current: &Release,
+        after: Release,
+    ) {
+        self.records.push(record(
+            store,
+            now,
+            action,
+            "release",
+            after.id.as_str(),
+            Some(&relcal_domain::release_to_json(current)),
+            Some(&relcal_domain::release_to_json(&after)),
+        ));
+        self.changed.retain(|r| r.id != after.id);
+        self.changed.push(after);
+    }
+
+    fn commit(self, store: &mut Store) -> Result<(), ApiError> {
+        commit_releases(store, &self.changed, &self.records)
+    }
+}
+
 /// Imports a GitLab project's freeze periods: the project's freezes here
 /// become exactly these (created, updated, removed), limited to
 /// `environments` when given. Nothing is written when any period is refused.
@@ -219,7 +264,7 @@ pub fn apply_gitlab_deployments(
 ) -> Result<AdapterReport, ApiError> {
     let mut report = AdapterReport::default();
     let plan = stored_plan(store)?;
-    let mut changed: Vec<Release> = Vec::new();
+    let mut updates = Updates::default();
     let mut newest: Vec<&GitLabDeployment> = Vec::new();
     for d in deployments {
         match newest
@@ -231,7 +276,6 @@ pub fn apply_gitlab_deployments(
             None => newest.push(d),
         }
     }
-    let mut records = Vec::new();
     for d in newest {
         let Some(status) = status_of(&d.status) else {
             report.unchanged += 1;
@@ -259,12 +303,7 @@ pub fn apply_gitlab_deployments(
             continue;
         };
         let id = release.id.as_str().to_owned();
-        // The release as this run left it so far (two deployments may name it).
-        let current = changed
-            .iter()
-            .find(|r: &&Release| r.id == release.id)
-            .cloned()
-            .unwrap_or_else(|| release.clone());
+        let current = updates.current(release);
         if current.status.as_str() == status {
             report.unchanged += 1;
             continue;
@@ -280,20 +319,10 @@ pub fn apply_gitlab_deployments(
                 continue;
             }
         };
-        records.push(record(
-            store,
-            now,
-            "release.status",
-            "release",
-            &id,
-            Some(&relcal_domain::release_to_json(&current)),
-            Some(&relcal_domain::release_to_json(&after)),
-        ));
-        changed.retain(|r| r.id != after.id);
-        changed.push(after);
+        updates.update(store, now, "release.status", &current, after);
         report.updated += 1;
     }
-    commit_releases(store, &changed, &records)?;
+    updates.commit(store)?;
     Ok(report)
 }
 
@@ -308,8 +337,7 @@ pub fn apply_github_releases(
 ) -> Result<AdapterReport, ApiError> {
     let mut report = AdapterReport::default();
     let plan = stored_plan(store)?;
-    let mut changed: Vec<Release> = Vec::new();
-    let mut records = Vec::new();
+    let mut updates = Updates::default();
     for g in list {
         let bare = g.tag_name.strip_prefix('v').unwrap_or(&g.tag_name);
         let matching: Vec<&Release> = plan
@@ -329,11 +357,7 @@ pub fn apply_github_releases(
             continue;
         }
         for release in matching {
-            let current = changed
-                .iter()
-                .find(|r| r.id == release.id)
-                .unwrap_or(release)
-                .clone();
+            let current = updates.current(release);
             let mut wire = current.to_wire();
             wire.artifact = (!g.draft).then(|| g.html_url.clone());
             let object = format!("release \"{}\"", release.id);
@@ -342,22 +366,11 @@ pub fn apply_github_releases(
                 report.unchanged += 1;
                 continue;
             }
-            let id = release.id.as_str();
-            records.push(record(
-                store,
-                now,
-                "release.artifact",
-                "release",
-                id,
-                Some(&relcal_domain::release_to_json(&current)),
-                Some(&relcal_domain::release_to_json(&after)),
-            ));
-            changed.retain(|r| r.id != after.id);
-            changed.push(after);
+            updates.update(store, now, "release.artifact", &current, after);
             report.updated += 1;
         }
     }
-    commit_releases(store, &changed, &records)?;
+    updates.commit(store)?;
     Ok(report)
 }
 
