@@ -1,7 +1,8 @@
 //! Load on the release API server, on loopback: 20 clients push 500
 //! mutations each (batches of 10, each on the version the previous answer
 //! gave), against SQLite and against PostgreSQL (a private cluster, as in the
-//! tests). Prints throughput and request latency percentiles.
+//! tests), while 4 pipelines ask `/v1/gate` again and again. Prints the
+//! writers' throughput and request latency percentiles, and the gate's.
 //!
 //! `cargo bench -p relcal-server --bench sync_load` (BENCHMARKS.md has figures).
 
@@ -21,6 +22,17 @@ use std::time::{Duration, Instant};
 const CLIENTS: usize = 20;
 const PER_CLIENT: usize = 500;
 const BATCH: usize = 10;
+/// Pipelines asking the gate, one request after another, while the writers push.
+const GATES: usize = 4;
+
+fn percentiles(mut latencies: Vec<Duration>) -> (f64, f64, f64) {
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)].as_secs_f64()
+            * 1000.0
+    };
+    (pct(0.50), pct(0.99), pct(1.0))
+}
 
 fn run(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -59,6 +71,42 @@ fn run(backend: Backend) {
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(releases.len(), CLIENTS * BATCH);
+
+    let viewer = String::from_utf8(token(&db, "pipeline", "viewer").stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let plan: Value = http
+        .get(format!("{}/v1/plan", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let gate_url = format!(
+        "{}/v1/gate?env={}&service={}&at=2027-01-12T10:00:00Z",
+        server.base,
+        plan["environments"][0]["id"].as_str().unwrap(),
+        plan["services"][0]["id"].as_str().unwrap()
+    );
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gates: Vec<_> = (0..GATES)
+        .map(|_| {
+            let (url, viewer, done) = (gate_url.clone(), viewer.clone(), done.clone());
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                let mut latencies = Vec::new();
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    let r = http.get(&url).bearer_auth(&viewer).send().unwrap();
+                    assert_eq!(r.status(), 200);
+                    let _ = r.bytes().unwrap();
+                    latencies.push(t0.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
 
     let started = Instant::now();
     let handles: Vec<_> = (0..CLIENTS)
@@ -113,20 +161,18 @@ fn run(backend: Backend) {
         other.extend(o);
     }
     let wall = started.elapsed();
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)].as_secs_f64()
-            * 1000.0
-    };
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let gate_latencies: Vec<Duration> = gates.into_iter().flat_map(|g| g.join().unwrap()).collect();
+    let asked = gate_latencies.len();
+    let (p50, p99, max) = percentiles(latencies);
+    let (g50, g99, gmax) = percentiles(gate_latencies);
     println!(
         "{backend:?}: {applied} of {} mutations applied by {CLIENTS} clients in {:.1} s: \
-         {:.0} mutations/s; a request of {BATCH}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+         {:.0} mutations/s; a request of {BATCH}: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms; \
+         meanwhile {asked} gate requests from {GATES} pipelines: p50 {g50:.1} ms, p99 {g99:.1} ms, max {gmax:.1} ms",
         CLIENTS * PER_CLIENT,
         wall.as_secs_f64(),
         applied as f64 / wall.as_secs_f64(),
-        pct(0.50),
-        pct(0.99),
-        pct(1.0),
     );
     assert!(
         other.is_empty(),

@@ -1,7 +1,9 @@
 //! A desktop's audit-chain heads, kept by the server (`/v1/audit-heads`), so
 //! a chain rewritten on the desktop, head and all, is caught.
 
-use crate::{credentials, single_params, token_of, with_store, Failure, Shared};
+use crate::{
+    credentials, single_params, token_of, who_is, with_reader, with_store, Failure, Shared,
+};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -45,13 +47,8 @@ pub(crate) async fn anchor_head(
             "audit-heads: give `client` (letters, digits, -), `seq` and `hash` (64 hex digits)",
         )));
     }
+    let who = who_is(store.clone(), token, Role::Viewer).await?;
     with_store(store, move |s| {
-        let who = relcal_server_core::authenticate(
-            s,
-            token.as_deref(),
-            Role::Viewer,
-            relcal_api::clock::now(),
-        )?;
         s.anchor_head(
             &head.client,
             (head.seq, &head.hash),
@@ -77,7 +74,7 @@ pub(crate) async fn audit_heads(
             "audit-heads: field `client` is required",
         ))
     })?;
-    with_store(store, move |s| {
+    with_reader(store, move |s| {
         relcal_server_core::authenticate(
             s,
             token.as_deref(),

@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 mod audit_heads;
+mod pool;
 mod read_routes;
 mod serve;
 mod sync_routes;
@@ -75,6 +76,10 @@ struct Cli {
     /// Requests worked on at once (more are answered 503, Retry-After: 1).
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     max_in_flight: u64,
+    /// Reader connections to the database: reads and authentication run
+    /// on these, beside the one connection that writes.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    readers: u64,
     /// Seconds a request may take before it is answered 503.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     request_timeout: u64,
@@ -139,7 +144,10 @@ enum TokenCommand {
 /// What every request shares: the storage, one request at a time, and the
 /// calendar kept warm for the read endpoints.
 struct Served {
+    /// The one connection that writes (a batch holds it while it applies).
     store: Mutex<Box<dyn ServerStore>>,
+    /// Connections for reads and authentication (`pool.rs`).
+    readers: pool::Readers,
     warm: relcal_server_core::WarmCalendar,
     limits: Limits,
     /// One permit per request being worked on.
@@ -242,6 +250,35 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
 }
 
+/// Runs `f` on one of the reader connections off the async workers: reads
+/// and authentication never wait behind a write.
+async fn with_reader<T: Send + 'static>(
+    shared: Shared,
+    f: impl FnOnce(&mut dyn ServerStore) -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(move || shared.readers.with(f))
+        .await
+        .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
+}
+
+/// Who `token` is (of at least `needed`), asked on a reader connection: a
+/// flood of bad tokens never holds the writer.
+async fn who_is(
+    shared: Shared,
+    token: Option<String>,
+    needed: relcal_server_core::Role,
+) -> Result<relcal_server_core::Principal, Failure> {
+    with_reader(shared, move |s| {
+        Ok(relcal_server_core::authenticate(
+            s,
+            token.as_deref(),
+            needed,
+            relcal_api::clock::now(),
+        )?)
+    })
+    .await
+}
+
 /// The parameters of `endpoint`'s query, each at most once and each one of
 /// `known`: anything else is a 400 with `{code, message}` naming it.
 fn single_params(
@@ -341,6 +378,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = (|| -> Result<(), ApiError> {
         relcal_api::clock::init()?;
+        let (db, database_url) = (cli.db.clone(), cli.database_url.clone());
         let mut store = open(cli.db, cli.database_url)?;
         match cli.command {
             Some(Command::Token {
@@ -463,12 +501,14 @@ fn main() -> ExitCode {
                     max_connections: usize::try_from(cli.max_connections).unwrap_or(usize::MAX),
                     max_in_flight: usize::try_from(cli.max_in_flight).unwrap_or(usize::MAX),
                     request_timeout: std::time::Duration::from_secs(cli.request_timeout),
+                    readers: usize::try_from(cli.readers).unwrap_or(usize::MAX),
                 };
                 let tls = match (&cli.tls_cert, &cli.tls_key) {
                     (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
                     _ => None,
                 };
-                runtime.block_on(serve(store, &cli.listen, limits, tls))
+                let opener: pool::Opener = Box::new(move || open(db.clone(), database_url.clone()));
+                runtime.block_on(serve(store, opener, &cli.listen, limits, tls))
             }
         }
     })();

@@ -2,7 +2,7 @@
 //! token may come in the URL for, a feed token) and whoami, answered from the
 //! warm calendar.
 
-use crate::{credentials, single_params, token_of, with_store, Failure, Shared};
+use crate::{credentials, single_params, token_of, with_reader, Failure, Shared};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -75,7 +75,7 @@ pub(crate) async fn warm_plan(
 ) -> Result<Arc<relcal_api::Plan>, Failure> {
     let token = credentials(token)?;
     let served = shared.clone();
-    with_store(shared, move |s| {
+    with_reader(shared, move |s| {
         let who = relcal_server_core::authenticate(
             s,
             token.as_deref(),
@@ -153,7 +153,7 @@ pub(crate) async fn whoami(
     headers: HeaderMap,
 ) -> Result<Json<relcal_server_core::Principal>, Failure> {
     let token = credentials(token_of(&headers))?;
-    with_store(store, move |s| {
+    with_reader(store, move |s| {
         Ok(Json(relcal_server_core::authenticate(
             s,
             token.as_deref(),

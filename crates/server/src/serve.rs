@@ -24,6 +24,8 @@ pub(crate) struct Limits {
     pub(crate) max_in_flight: usize,
     /// Longest a request may take before it is answered 503.
     pub(crate) request_timeout: std::time::Duration,
+    /// Reader connections to the database, at most.
+    pub(crate) readers: usize,
 }
 
 /// A request's path and query for the log: re-encoded, so a value cannot
@@ -136,6 +138,7 @@ pub(crate) fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsA
 
 pub(crate) async fn serve(
     store: Box<dyn ServerStore>,
+    open_reader: crate::pool::Opener,
     listen: &str,
     limits: Limits,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -154,6 +157,7 @@ pub(crate) async fn serve(
     say!("listening on {scheme}://{addr}");
     let shared = Arc::new(Served {
         store: Mutex::new(store),
+        readers: crate::pool::Readers::new(open_reader, limits.readers),
         warm: relcal_server_core::WarmCalendar::default(),
         limits,
         in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),

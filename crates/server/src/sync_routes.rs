@@ -3,7 +3,8 @@
 //! idempotency key), over `relcal_server_core`.
 
 use crate::{
-    credentials, single_params, token_of, with_store, Failure, Shared, TooLarge, BODY_LIMIT,
+    credentials, single_params, token_of, who_is, with_reader, with_store, Failure, Shared,
+    TooLarge, BODY_LIMIT,
 };
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -40,13 +41,22 @@ pub(crate) async fn changes(
     };
     let token = credentials(token)?;
     let served = store.clone();
-    with_store(store, move |s| {
-        relcal_server_core::authenticate(
-            s,
-            token.as_deref(),
-            Role::Viewer,
-            relcal_api::clock::now(),
-        )?;
+    who_is(store.clone(), token, Role::Viewer).await?;
+    // A change log not yet started is started by the writer, once (under
+    // the batch lock, as a batch would); every page after is a read.
+    let started = with_reader(store.clone(), |s| Ok(s.log_len()? > 0)).await?;
+    if !started {
+        with_store(store.clone(), |s| {
+            s.lock_writes()?;
+            let begun =
+                relcal_server_core::changes_since(s, 0, 0, relcal_api::clock::now()).map(|_| ());
+            let unlocked = s.unlock_writes();
+            begun?;
+            Ok(unlocked?)
+        })
+        .await?;
+    }
+    with_reader(store, move |s| {
         let mut page = relcal_server_core::changes_since(s, since, 1000, relcal_api::clock::now())?;
         // The last page says what calendar it brings the client to.
         if !page.more {
@@ -93,14 +103,10 @@ pub(crate) async fn mutations(
         .filter(|k| !k.trim().is_empty() && k.len() <= 200)
         .map(str::to_owned);
     let token = credentials(token)?;
+    // Who asks comes first, on a reader: a stranger learns nothing about
+    // the request, and never holds the writer.
+    let who = who_is(store.clone(), token, Role::Viewer).await?;
     let body = with_store(store, move |s| {
-        // Who asks comes first: a stranger learns nothing about the request.
-        let who = relcal_server_core::authenticate(
-            s,
-            token.as_deref(),
-            Role::Viewer,
-            relcal_api::clock::now(),
-        )?;
         let key = key.ok_or_else(|| {
             Failure(ApiError::new(
                 ErrorCode::Validation,

@@ -1,0 +1,125 @@
+//! The reader connections of one server process: the read endpoints (gate,
+//! changes, plan, feed, whoami, audit heads) and every request's
+//! authentication run on one of these, so a read never waits behind a
+//! write. Writes keep their one connection (`Served::store`); SQLite in WAL
+//! mode gives each reader a consistent snapshot while the writer writes, and
+//! PostgreSQL each reader its own connection.
+
+use crate::Failure;
+use relcal_protocol::{ApiError, ErrorCode};
+use relcal_server_core::ServerStore;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Opens one more connection to the server's storage.
+pub(crate) type Opener = Box<dyn Fn() -> Result<Box<dyn ServerStore>, ApiError> + Send + Sync>;
+
+struct Idle {
+    connections: Vec<Box<dyn ServerStore>>,
+    /// Connections open now, idle or lent.
+    open: usize,
+}
+
+/// A pool of at most `max` reader connections, opened when first needed.
+pub(crate) struct Readers {
+    open: Opener,
+    max: usize,
+    idle: Mutex<Idle>,
+    freed: Condvar,
+}
+
+/// A connection lent out; back to the pool when dropped, unless its request
+/// panicked or its database went away (then it is closed, and a new one is
+/// opened when needed).
+struct Lease<'a> {
+    pool: &'a Readers,
+    connection: Option<Box<dyn ServerStore>>,
+    broken: bool,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let mut idle = self.pool.lock();
+        match self.connection.take() {
+            Some(c) if !self.broken && !std::thread::panicking() => idle.connections.push(c),
+            _ => idle.open -= 1,
+        }
+        self.pool.freed.notify_one();
+    }
+}
+
+impl Readers {
+    pub(crate) fn new(open: Opener, max: usize) -> Self {
+        Readers {
+            open,
+            max: max.max(1),
+            idle: Mutex::new(Idle {
+                connections: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// The pool's state; a panic elsewhere while it was held left it whole
+    /// (every change to it is one statement), so it is used on.
+    fn lock(&self) -> MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|poisoned| {
+            self.idle.clear_poison();
+            poisoned.into_inner()
+        })
+    }
+
+    /// Runs `f` on a reader connection: an idle one, else a new one while
+    /// fewer than `max` are open, else the next one freed. Blocking: call
+    /// it off the async workers.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut dyn ServerStore) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let mut lease = self.lease()?;
+        let Some(connection) = lease.connection.as_mut() else {
+            return Err(Failure(ApiError::new(
+                ErrorCode::Internal,
+                "a lent connection is missing",
+            )));
+        };
+        let out = f(connection.as_mut());
+        lease.broken = matches!(&out, Err(Failure(e)) if e.code == ErrorCode::Unavailable);
+        out
+    }
+
+    fn lease(&self) -> Result<Lease<'_>, ApiError> {
+        let mut idle = self.lock();
+        loop {
+            if let Some(c) = idle.connections.pop() {
+                return Ok(Lease {
+                    pool: self,
+                    connection: Some(c),
+                    broken: false,
+                });
+            }
+            if idle.open < self.max {
+                idle.open += 1;
+                drop(idle);
+                // Opened outside the lock: a slow database does not stop
+                // the others from returning theirs.
+                return match (self.open)() {
+                    Ok(c) => Ok(Lease {
+                        pool: self,
+                        connection: Some(c),
+                        broken: false,
+                    }),
+                    Err(e) => {
+                        self.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            idle = self.freed.wait(idle).unwrap_or_else(|poisoned| {
+                self.idle.clear_poison();
+                poisoned.into_inner()
+            });
+        }
+    }
+}
