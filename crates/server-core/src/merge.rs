@@ -11,7 +11,7 @@
 //! most once: a repeated id gets the first answer again.
 
 use crate::auth::{Principal, Role};
-use crate::store::{server_calendar, ChangeWrite, ServerStore};
+use crate::store::{server_calendar, ChangeWrite, ServerStore, WarmCalendar};
 use chrono::{DateTime, Utc};
 use relcal_domain::wire::WireRelease;
 use relcal_domain::{
@@ -123,11 +123,14 @@ fn rejected(m: &Mutation, reason: impl Into<String>) -> MutationResult {
 
 /// Applies a batch in order, each mutation on its own (one refused does not
 /// stop the others), as `who`.
+/// The calendar the batch leaves is handed to `warm`, when nothing else
+/// wrote meanwhile, so the read endpoints do not read it again.
 pub fn apply_mutations(
     store: &mut dyn ServerStore,
     who: &Principal,
     batch: &[Mutation],
     now: DateTime<Utc>,
+    warm: &WarmCalendar,
 ) -> Result<Vec<MutationResult>, ApiError> {
     if batch.len() > MAX_BATCH {
         return Err(ApiError::new(
@@ -148,7 +151,7 @@ pub fn apply_mutations(
     // so another server process on the same database cannot change it
     // before the write, nor apply the same mutation id as well.
     store.lock_writes()?;
-    let applied = apply_locked(store, who, batch, now);
+    let applied = apply_locked(store, who, batch, now, warm);
     let unlocked = store.unlock_writes();
     let out = applied?;
     unlocked?;
@@ -160,8 +163,11 @@ fn apply_locked(
     who: &Principal,
     batch: &[Mutation],
     now: DateTime<Utc>,
+    warm: &WarmCalendar,
 ) -> Result<Vec<MutationResult>, ApiError> {
     bootstrap(store, now)?;
+    let version_before = store.calendar_version()?;
+    let mut written: u64 = 0;
     // The calendar, read once per batch under the lock and kept current as
     // mutations apply.
     let mut calendar: Option<Plan> = None;
@@ -175,11 +181,23 @@ fn apply_locked(
             continue;
         }
         let result = apply_one(store, &mut calendar, who, m, now)?;
+        if matches!(result, MutationResult::Applied { .. }) {
+            written += 1;
+        }
         store.record_answer(
             &m.mutation_id,
             &serde_json::to_string(&result).unwrap_or_default(),
         )?;
         out.push(result);
+    }
+    // Each applied mutation wrote one audit entry: when the trail moved by
+    // exactly that many, nothing else wrote, and the calendar here is the
+    // stored one at the new version.
+    if let (Some(plan), true) = (calendar, written > 0) {
+        let version = store.calendar_version()?;
+        if version == version_before + written {
+            warm.put(version, plan);
+        }
     }
     Ok(out)
 }

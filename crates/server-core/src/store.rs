@@ -196,6 +196,12 @@ impl WarmCalendar {
         Ok(plan)
     }
 
+    /// Holds `plan` as the calendar at `version`: what a writer that just
+    /// wrote it knows, so the readers need not read it again.
+    pub fn put(&self, version: u64, plan: Plan) {
+        *self.lock() = Some((version, std::sync::Arc::new(plan)));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, std::sync::Arc<Plan>)>> {
         // What it holds is checked against the version on every use.
         self.held

@@ -106,6 +106,7 @@ pub(crate) async fn mutations(
     // Who asks comes first, on a reader: a stranger learns nothing about
     // the request, and never holds the writer.
     let who = who_is(store.clone(), token, Role::Viewer).await?;
+    let served = store.clone();
     let body = with_store(store, move |s| {
         let key = key.ok_or_else(|| {
             Failure(ApiError::new(
@@ -128,6 +129,7 @@ pub(crate) async fn mutations(
             &who,
             &batch.mutations,
             relcal_api::clock::now(),
+            &served.warm,
         )?;
         let body = serde_json::json!({ "results": results }).to_string();
         s.record_answer(&batch_key, &body)?;

@@ -666,7 +666,7 @@ export type NotifySettings = {
 	do_not_disturb: boolean,
 };
 
-/**  The kinds of object a person edits. */
+/**  The kinds of object a person edits, ordered as [`ObjectKind::ALL`]. */
 export type ObjectKind = 
 /**  A team. */
 "team" | 
