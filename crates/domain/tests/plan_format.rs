@@ -1,4 +1,4 @@
-//! The plan format against `shared/spec/plan-format.md`: every kind of bad
+//! The plan format against `docs/plan-format.md`: every kind of bad
 //! input is refused with the object and field named, and export(parse(x))
 //! parses back to an equal plan.
 

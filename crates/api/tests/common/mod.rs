@@ -10,7 +10,7 @@
     reason = "a broken fixture should fail its test loudly"
 )]
 
-use relcal_api::{import_plan_text, open_store, Store, DEMO_PLAN};
+use relcal_api::{export_plan_json, import_plan_text, open_store, Store, DEMO_PLAN};
 
 /// The instant the tests on the demo calendar run at (before its releases).
 pub const NOW: &str = "2026-11-25T00:00:00Z";
@@ -28,4 +28,9 @@ pub fn calendar_of(plan: &str) -> (tempfile::TempDir, Store) {
     let mut store = open_store(&dir.path().join("cal.db")).unwrap();
     import_plan_text(&mut store, plan).unwrap();
     (dir, store)
+}
+
+/// The calendar as `relcal export` writes it.
+pub fn export(store: &Store) -> String {
+    export_plan_json(store).unwrap()
 }

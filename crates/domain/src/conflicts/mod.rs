@@ -1,4 +1,4 @@
-//! The conflict engine (`shared/spec/conflict-rules.md`): a pure function of a
+//! The conflict engine (`docs/conflict-rules.md`): a pure function of a
 //! plan and the time `now`, plus a [`Checker`] that re-checks only what one
 //! release edit can affect.
 //!
