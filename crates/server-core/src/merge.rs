@@ -151,11 +151,47 @@ pub fn apply_mutations(
     // so another server process on the same database cannot change it
     // before the write, nor apply the same mutation id as well.
     store.lock_writes()?;
-    let applied = apply_locked(store, who, batch, now, warm);
+    let applied = apply_batch(store, who, batch, now);
     let unlocked = store.unlock_writes();
-    let out = applied?;
+    let (out, warmed) = applied?;
     unlocked?;
+    if let Some((version, plan)) = warmed {
+        warm.put(version, plan);
+    }
     Ok(out)
+}
+
+/// The calendar a batch left, at its version, when it is known to be the
+/// stored one.
+type Warmed = Option<(u64, Plan)>;
+
+/// The batch in one transaction where the storage can (readers then see
+/// it whole, and it costs one commit); when that commit fails (a foreign
+/// key broken, which validation should have refused), all of it is undone
+/// and the batch applied again one mutation at a time, each then refused
+/// or written on its own.
+fn apply_batch(
+    store: &mut dyn ServerStore,
+    who: &Principal,
+    batch: &[Mutation],
+    now: DateTime<Utc>,
+) -> Result<(Vec<MutationResult>, Warmed), ApiError> {
+    if store.begin_batch()? {
+        match apply_locked(store, who, batch, now) {
+            Ok(done) => match store.commit_batch() {
+                Ok(()) => return Ok(done),
+                Err(e) => {
+                    tracing::warn!("a batch failed at commit, applied again one by one: {e}");
+                    store.rollback_batch();
+                }
+            },
+            Err(e) => {
+                store.rollback_batch();
+                return Err(e);
+            }
+        }
+    }
+    apply_locked(store, who, batch, now)
 }
 
 fn apply_locked(
@@ -163,8 +199,7 @@ fn apply_locked(
     who: &Principal,
     batch: &[Mutation],
     now: DateTime<Utc>,
-    warm: &WarmCalendar,
-) -> Result<Vec<MutationResult>, ApiError> {
+) -> Result<(Vec<MutationResult>, Warmed), ApiError> {
     bootstrap(store, now)?;
     let version_before = store.calendar_version()?;
     let mut written: u64 = 0;
@@ -193,13 +228,14 @@ fn apply_locked(
     // Each applied mutation wrote one audit entry: when the trail moved by
     // exactly that many, nothing else wrote, and the calendar here is the
     // stored one at the new version.
+    let mut warmed = None;
     if let (Some(plan), true) = (calendar, written > 0) {
         let version = store.calendar_version()?;
         if version == version_before + written {
-            warm.put(version, plan);
+            warmed = Some((version, plan));
         }
     }
-    Ok(out)
+    Ok((out, warmed))
 }
 
 fn apply_one(

@@ -140,6 +140,21 @@ pub trait ServerStore: Send {
     fn lock_writes(&mut self) -> Result<(), ApiError>;
     /// Releases the batch lock (held or not).
     fn unlock_writes(&mut self) -> Result<(), ApiError>;
+    /// Opens one transaction for a whole batch (under the batch lock): each
+    /// mutation's write becomes a part of it, undone alone when it fails,
+    /// and the batch reaches the database, and readers, at once with
+    /// [`ServerStore::commit_batch`]. `false`: this storage writes each
+    /// mutation on its own (the default).
+    fn begin_batch(&mut self) -> Result<bool, ApiError> {
+        Ok(false)
+    }
+    /// Commits the batch's transaction; on an error it is still open, for
+    /// [`ServerStore::rollback_batch`].
+    fn commit_batch(&mut self) -> Result<(), ApiError> {
+        Ok(())
+    }
+    /// Undoes the batch's transaction, all of it.
+    fn rollback_batch(&mut self) {}
     /// An object's current version and copy (0 and `None` when unknown).
     fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError>;
     /// An object's copy at `version`.

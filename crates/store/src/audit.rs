@@ -3,10 +3,10 @@
 
 use crate::{Store, StoreError};
 use relcal_domain::{chain, verify_chain, AuditEntry, AuditRecord, ChainBreak};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 
 /// Appends `records` to the chain inside `tx`.
-pub(crate) fn append(tx: &Transaction<'_>, records: &[AuditRecord]) -> Result<(), StoreError> {
+pub(crate) fn append(tx: &rusqlite::Connection, records: &[AuditRecord]) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -115,7 +115,7 @@ impl Store {
 
     /// the first break.
     pub fn verify_audit(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.read_view()?;
         let entries = self.audit_entries(None)?;
         let head: Option<(u64, String)> = tx
             .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {

@@ -37,7 +37,7 @@ impl Store {
     pub fn releases_between(&self, from: i64, to: i64) -> Result<Vec<ReleaseRow>, StoreError> {
         // One read transaction: a consistent view, and one file lock instead
         // of one per statement (the per-release lookups below are thousands).
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.read_view()?;
         let rows = self.releases_between_in(from, to)?;
         tx.finish()?;
         Ok(rows)

@@ -70,6 +70,65 @@ pub struct Store {
     actor: String,
     /// The server's batch lock while held (`ServerStore::lock_writes`).
     batch_lock: Option<std::fs::File>,
+    /// A server batch's transaction is open (`ServerStore::begin_batch`):
+    /// each write is a savepoint of it.
+    batch: bool,
+}
+
+/// How long a write waits for another connection's write lock.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A write: a transaction of its own, or a savepoint of a server batch's.
+pub(crate) enum Tx<'a> {
+    Transaction(rusqlite::Transaction<'a>),
+    Savepoint(rusqlite::Savepoint<'a>),
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Tx::Transaction(t) => t,
+            Tx::Savepoint(s) => s,
+        }
+    }
+}
+
+/// A consistent read: a read transaction of its own, or, inside a server
+/// batch's transaction, that transaction (which also sees its own writes).
+pub(crate) enum ReadView<'a> {
+    Own(rusqlite::Transaction<'a>),
+    Batch(&'a Connection),
+}
+
+impl std::ops::Deref for ReadView<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            ReadView::Own(t) => t,
+            ReadView::Batch(c) => c,
+        }
+    }
+}
+
+impl ReadView<'_> {
+    /// Ends the read (nothing was written).
+    pub(crate) fn finish(self) -> rusqlite::Result<()> {
+        match self {
+            ReadView::Own(t) => t.finish(),
+            ReadView::Batch(_) => Ok(()),
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Commits it (a savepoint: releases it into the batch's transaction).
+    pub(crate) fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            Tx::Transaction(t) => t.commit(),
+            Tx::Savepoint(s) => s.commit(),
+        }
+    }
 }
 
 /// The person running this process: `USER` (or `USERNAME`, `LOGNAME`),
@@ -104,8 +163,7 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update_and_check(None, "mmap_size", 268_435_456, |_| Ok(()))
             .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         schema::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -113,6 +171,7 @@ impl Store {
             catalog: std::cell::RefCell::new(None),
             actor: os_user(),
             batch_lock: None,
+            batch: false,
         })
     }
 
@@ -121,9 +180,54 @@ impl Store {
     /// reads first (the audit head) and cannot wait when another connection
     /// (the sync loop, the scheduler, the CLI) commits before it writes:
     /// SQLite then fails it at once with "database is locked".
-    pub(crate) fn write_transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    pub(crate) fn write_transaction(&mut self) -> rusqlite::Result<Tx<'_>> {
+        if self.batch {
+            // Inside the server's batch transaction: this write is one
+            // savepoint of it, undone alone when it fails.
+            return self.conn.savepoint().map(Tx::Savepoint);
+        }
         self.conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map(Tx::Transaction)
+    }
+
+    /// A consistent read of several statements (see [`ReadView`]).
+    pub(crate) fn read_view(&self) -> rusqlite::Result<ReadView<'_>> {
+        if self.batch {
+            return Ok(ReadView::Batch(&self.conn));
+        }
+        self.conn.unchecked_transaction().map(ReadView::Own)
+    }
+
+    /// Opens the server's batch transaction (IMMEDIATE: it takes the write
+    /// lock now); until it is committed or rolled back every write is a
+    /// savepoint of it.
+    pub(crate) fn begin_batch_transaction(&mut self) -> Result<bool, StoreError> {
+        if !self.batch {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.batch = true;
+        }
+        Ok(true)
+    }
+
+    /// Commits the batch transaction. On an error (a foreign key the batch
+    /// broke, checked at commit) it stays open for the rollback.
+    pub(crate) fn commit_batch_transaction(&mut self) -> Result<(), StoreError> {
+        if self.batch {
+            self.conn.execute_batch("COMMIT")?;
+            self.batch = false;
+        }
+        Ok(())
+    }
+
+    /// Rolls the batch transaction back, all of it.
+    pub(crate) fn rollback_batch_transaction(&mut self) {
+        if self.batch {
+            // Nothing left to undo if it fails: the transaction is gone.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.batch = false;
+            self.catalog.replace(None);
+        }
     }
 
     /// Who changes are recorded as (default: the OS user).

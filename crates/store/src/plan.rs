@@ -166,7 +166,7 @@ impl Store {
     pub fn load_releases(&self, catalog: &Plan, ids: &[&str]) -> Result<Vec<Release>, StoreError> {
         // A list of strings always serialises.
         let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.read_view()?;
         let wires = read_releases(&tx, Some(&list))?;
         tx.finish()?;
         wires
@@ -182,7 +182,7 @@ impl Store {
 
     fn load(&self, with_releases: bool) -> Result<Option<Plan>, StoreError> {
         // Read in one transaction so a concurrent writer cannot tear the view.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.read_view()?;
         let Some(doc) = read(&tx, with_releases)? else {
             return Ok(None);
         };

@@ -5,13 +5,13 @@
 use crate::plan::{exdates_json, strings};
 use crate::StoreError;
 use relcal_domain::{Plan, Recurrence, Release};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
 
 /// Writes one release (all its rows), keeping its place in the calendar's
 /// order; a new one goes to `position`, else to the end.
 pub(crate) fn write_release(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     release: &Release,
     position: Option<i64>,
 ) -> Result<(), StoreError> {
@@ -35,7 +35,7 @@ pub(crate) fn write_release(
     insert_releases(tx, [(position, release)].into_iter())
 }
 
-pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn clear(tx: &rusqlite::Connection) -> Result<(), StoreError> {
     tx.execute_batch(
         "DELETE FROM checklist_details; DELETE FROM rollback_details; DELETE FROM freeze_overrides; DELETE FROM rollback_steps; DELETE FROM rollback_plans;
          DELETE FROM checklist_items; DELETE FROM approvals; DELETE FROM release_dependencies;
@@ -57,7 +57,7 @@ pub(crate) fn insert_recurrence_fields(r: &Recurrence) -> (String, String, Strin
 }
 
 pub(crate) fn insert(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     plan: &Plan,
     imported_at: &str,
 ) -> Result<(), StoreError> {
@@ -73,7 +73,7 @@ pub(crate) fn insert(
 }
 
 /// Deletes teams, services, environments and freezes (not releases).
-pub(crate) fn clear_catalog(tx: &Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn clear_catalog(tx: &rusqlite::Connection) -> Result<(), StoreError> {
     tx.execute_batch(
         "DELETE FROM freeze_scope; DELETE FROM freezes; DELETE FROM environments;
          DELETE FROM service_dependencies; DELETE FROM services;
@@ -83,7 +83,7 @@ pub(crate) fn clear_catalog(tx: &Transaction<'_>) -> Result<(), StoreError> {
 }
 
 /// Inserts teams, services, environments and freezes.
-pub(crate) fn insert_catalog(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+pub(crate) fn insert_catalog(tx: &rusqlite::Connection, plan: &Plan) -> Result<(), StoreError> {
     {
         let mut team =
             tx.prepare("INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)")?;
@@ -190,7 +190,7 @@ pub(crate) fn insert_catalog(tx: &Transaction<'_>, plan: &Plan) -> Result<(), St
 }
 
 pub(crate) fn insert_releases<'r>(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     releases: impl Iterator<Item = (i64, &'r Release)>,
 ) -> Result<(), StoreError> {
     let mut release = tx.prepare(

@@ -145,4 +145,13 @@ impl ServerStore for Store {
     fn describe(&self) -> String {
         format!("the database {}", self.path().display())
     }
+    fn begin_batch(&mut self) -> Result<bool, ApiError> {
+        Ok(self.begin_batch_transaction()?)
+    }
+    fn commit_batch(&mut self) -> Result<(), ApiError> {
+        Ok(self.commit_batch_transaction()?)
+    }
+    fn rollback_batch(&mut self) {
+        self.rollback_batch_transaction();
+    }
 }

@@ -8,7 +8,7 @@ use crate::plan::{ChecklistDetail, RollbackDetail};
 use crate::rows::{clear, clear_catalog, insert, insert_catalog, write_release};
 use crate::{AuditRecord, Store, StoreError};
 use relcal_domain::{Plan, Release};
-use rusqlite::{params, Transaction};
+use rusqlite::params;
 use serde_json::Value;
 
 /// Everything one change writes. Build it with [`Write::new`] and the
@@ -171,7 +171,7 @@ impl Store {
     }
 }
 
-fn details(tx: &Transaction<'_>, r: &ReleaseWrite<'_>) -> Result<(), StoreError> {
+fn details(tx: &rusqlite::Connection, r: &ReleaseWrite<'_>) -> Result<(), StoreError> {
     let id = r.release.id.as_str();
     if let Some(d) = r.checklist {
         tx.execute(

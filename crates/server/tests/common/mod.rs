@@ -113,10 +113,14 @@ impl Postgres {
             "UTF8",
             "--no-sync",
         ]);
-        let mut options = format!(
-            "-k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            dir.path().display()
-        );
+        // Tests need no durability; the load bench can ask for it
+        // (RELCAL_TEST_PG_DURABLE=1: commits reach the disk, as in production).
+        let durability = if std::env::var_os("RELCAL_TEST_PG_DURABLE").is_some() {
+            "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+        } else {
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
+        let mut options = format!("-k {} {durability}", dir.path().display());
         let mut port = None;
         match tls {
             None => options.push_str(" -c listen_addresses="),
