@@ -4,10 +4,12 @@
 //! The calendar is kept as documents: one row per team, service, environment,
 //! freeze and release (its plan-file JSON), in calendar order, beside the
 //! change log, the answers given to mutations, the tokens and the audit chain
-//! (the same SHA-256 chain as the desktop's). The server validates the whole
-//! calendar before every write, as with SQLite. Every write transaction first
-//! takes one advisory lock, so several server processes on one database
-//! write one at a time and the change log's order is its commit order.
+//! (the same SHA-256 chain as the desktop's). The server validates each
+//! object before it writes it, as with SQLite. Every write first takes one
+//! advisory lock, so several server processes on one database write one at
+//! a time and the change log's order is its commit order; a batch of
+//! mutations holds it as a session lock and is one transaction, each write
+//! a savepoint of it (`PgTx`).
 
 #![deny(missing_docs)]
 
@@ -66,13 +68,71 @@ pub struct PgStore {
     client: Client,
     url: String,
     where_: String,
+    /// A server batch's transaction is open (`ServerStore::begin_batch`):
+    /// each write is a savepoint of it.
+    batch: bool,
+}
+
+type Params<'p> = &'p [&'p (dyn postgres::types::ToSql + Sync)];
+
+/// A write: a transaction of its own, or a savepoint of a server batch's
+/// transaction, undone alone when dropped without `commit`.
+enum PgTx<'a> {
+    Own(Transaction<'a>),
+    Batch(Savepoint<'a>),
+}
+
+/// A savepoint of the batch's transaction on its connection.
+struct Savepoint<'a> {
+    client: &'a mut Client,
+    released: bool,
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            // Nothing more to do if it fails: the batch then fails at commit.
+            let _ = self.client.batch_execute(
+                "ROLLBACK TO SAVEPOINT relcal_write; RELEASE SAVEPOINT relcal_write",
+            );
+        }
+    }
+}
+
+impl PgTx<'_> {
+    fn execute(&mut self, query: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        match self {
+            PgTx::Own(t) => t.execute(query, params),
+            PgTx::Batch(s) => s.client.execute(query, params),
+        }
+    }
+    fn query_opt(
+        &mut self,
+        query: &str,
+        params: Params<'_>,
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        match self {
+            PgTx::Own(t) => t.query_opt(query, params),
+            PgTx::Batch(s) => s.client.query_opt(query, params),
+        }
+    }
+    fn commit(self) -> Result<(), postgres::Error> {
+        match self {
+            PgTx::Own(t) => t.commit(),
+            PgTx::Batch(mut s) => {
+                s.client.batch_execute("RELEASE SAVEPOINT relcal_write")?;
+                s.released = true;
+                Ok(())
+            }
+        }
+    }
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`) and creates the
     /// tables on first use.
     pub fn connect(url: &str) -> Result<Self, ApiError> {
-        let config: postgres::Config = url.parse().map_err(|e| {
+        let config: postgres::Config = tls::with_verified_modes(url).parse().map_err(|e| {
             ApiError::new(
                 ErrorCode::Validation,
                 format!("--database-url: not a PostgreSQL URL ({e})"),
@@ -127,21 +187,33 @@ impl PgStore {
             client,
             url: url.to_owned(),
             where_,
+            batch: false,
         })
     }
 
     /// A write transaction, holding the write lock. A connection lost since
     /// the last request (PostgreSQL restarted) is made again first.
-    fn write(&mut self) -> Result<Transaction<'_>, ApiError> {
+    fn write(&mut self) -> Result<PgTx<'_>, ApiError> {
+        if self.batch {
+            // The batch holds the lock (`lock_writes`); a lost connection
+            // lost the batch too, which then fails as a whole.
+            self.client
+                .batch_execute("SAVEPOINT relcal_write")
+                .map_err(db_error)?;
+            return Ok(PgTx::Batch(Savepoint {
+                client: &mut self.client,
+                released: false,
+            }));
+        }
         self.reconnect_if_closed()?;
         let mut tx = self.client.transaction().map_err(db_error)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
             .map_err(db_error)?;
-        Ok(tx)
+        Ok(PgTx::Own(tx))
     }
 
     fn reconnect_if_closed(&mut self) -> Result<(), ApiError> {
-        if self.client.is_closed() {
+        if self.client.is_closed() && !self.batch {
             *self = Self::connect(&self.url.clone())?;
         }
         Ok(())
@@ -149,7 +221,7 @@ impl PgStore {
 }
 
 /// Appends audit records to the chain inside `tx` (the write lock is held).
-fn append_audit(tx: &mut Transaction<'_>, records: &[AuditRecord]) -> Result<(), ApiError> {
+fn append_audit(tx: &mut PgTx<'_>, records: &[AuditRecord]) -> Result<(), ApiError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -184,7 +256,7 @@ fn append_audit(tx: &mut Transaction<'_>, records: &[AuditRecord]) -> Result<(),
 }
 
 fn append_log(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     (kind, id, object): (&str, &str, Option<&str>),
     at: &str,
     by: &str,
@@ -520,6 +592,27 @@ impl ServerStore for PgStore {
             .execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK])
             .map_err(db_error)?;
         Ok(())
+    }
+    fn begin_batch(&mut self) -> Result<bool, ApiError> {
+        if !self.batch {
+            self.client.batch_execute("BEGIN").map_err(db_error)?;
+            self.batch = true;
+        }
+        Ok(true)
+    }
+    fn commit_batch(&mut self) -> Result<(), ApiError> {
+        if self.batch {
+            self.client.batch_execute("COMMIT").map_err(db_error)?;
+            self.batch = false;
+        }
+        Ok(())
+    }
+    fn rollback_batch(&mut self) {
+        if self.batch {
+            // Nothing left to undo if it fails: the transaction is gone.
+            let _ = self.client.batch_execute("ROLLBACK");
+            self.batch = false;
+        }
     }
     fn unlock_writes(&mut self) -> Result<(), ApiError> {
         if self.client.is_closed() {
