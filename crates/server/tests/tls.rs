@@ -141,6 +141,31 @@ fn the_server_reaches_postgresql_over_verified_tls_and_never_in_clear_to_another
         &["token", "create", "--user", "ana", "--role", "viewer"],
     );
     assert_eq!(made.status.code(), Some(0));
+    // libpq's verify-full and verify-ca are understood: the same checks
+    // (chain and host name), refused without the authority, used with it.
+    for mode in ["verify-full", "verify-ca"] {
+        let url = pg
+            .url
+            .replace("sslmode=require", &format!("sslmode={mode}"));
+        assert!(url.contains(mode), "{url}");
+        let without = server_cmd_with(None, &url, &["token", "list"]);
+        assert_ne!(without.status.code(), Some(0), "{mode}");
+        assert!(
+            String::from_utf8_lossy(&without.stderr).contains("certificate"),
+            "{mode}"
+        );
+        let with = server_cmd_with(Some(&cert), &url, &["token", "list"]);
+        assert_eq!(
+            with.status.code(),
+            Some(0),
+            "{mode}: {}",
+            String::from_utf8_lossy(&with.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&with.stdout).contains("ana"),
+            "{mode}"
+        );
+    }
     // To a host that is not this machine, in clear is refused before any
     // connection is tried.
     for url in [

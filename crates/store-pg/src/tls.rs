@@ -7,6 +7,15 @@ use relcal_protocol::{ApiError, ErrorCode};
 /// database's certificate may be signed by (besides the system's).
 pub const DATABASE_CA_ENV: &str = "RELCAL_DATABASE_CA";
 
+/// `url` with libpq's `sslmode=verify-full` and `sslmode=verify-ca`, which
+/// the PostgreSQL client here does not know, as `sslmode=require`: here
+/// `require` always verifies the certificate's chain and its host name
+/// (rustls), so it is `verify-full` (and `verify-ca` is as strict).
+pub(crate) fn with_verified_modes(url: &str) -> String {
+    url.replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require")
+}
+
 /// How to connect: TLS (verified against the system's authorities and
 /// `RELCAL_DATABASE_CA`) with `sslmode=require`, which a host that is not
 /// this machine must use (the default `prefer` becomes `require` there, and
