@@ -67,6 +67,40 @@ pub(crate) enum Command {
         #[command(subcommand)]
         change: ReleaseCommand,
     },
+    /// Approve a release as yourself (--by, else your user name), or withdraw
+    /// your approval (--revoke). The owner cannot approve; each person counts once.
+    Approve {
+        /// Release id.
+        id: String,
+        /// Withdraw the approval instead.
+        #[arg(long)]
+        revoke: bool,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who approves (recorded in the audit trail). Default: the user name.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Show a release's readiness checklist, or tick (--done) and untick
+    /// (--undone) its items; an unknown item writes nothing.
+    Checklist {
+        /// Release id.
+        id: String,
+        /// Tick this item (its id; repeat for several).
+        #[arg(long = "done", value_name = "ITEM")]
+        done: Vec<String>,
+        /// Untick this item (repeat for several).
+        #[arg(long = "undone", value_name = "ITEM")]
+        undone: Vec<String>,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who ticks (recorded with the item and in the audit trail).
+        #[arg(long)]
+        by: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
     /// GitLab adapters: deploy freeze periods and deployments.
     Gitlab {
         #[command(subcommand)]

@@ -29,6 +29,7 @@ macro_rules! print {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod args;
+mod readiness;
 
 use args::{
     AuditCommand, Cli, Command, DbArg, ExportFormat, GitHubCommand, GitLabCommand, ReleaseCommand,
@@ -79,7 +80,7 @@ fn plan_from(plan: Option<PathBuf>, db: Option<PathBuf>) -> Result<relcal_api::P
     }
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<(), ApiError> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), ApiError> {
     let json = serde_json::to_string_pretty(value)
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     println!("{json}");
@@ -160,7 +161,7 @@ fn gate(
 
 /// Opens the database for a change made by `by` (default: the database's
 /// user setting, else the OS user).
-fn open_as(db: &DbArg, by: Option<&str>) -> Result<relcal_api::Store, ApiError> {
+pub(crate) fn open_as(db: &DbArg, by: Option<&str>) -> Result<relcal_api::Store, ApiError> {
     let mut store = open_existing(&db.path()?)?;
     relcal_api::load_user_name(&mut store)?;
     if let Some(by) = by {
@@ -386,7 +387,7 @@ fn sync_conflicts(db: DbArg, format: TextOrJson) -> Result<bool, ApiError> {
 }
 
 /// Prints what a release change did: the new state and the conflicts it gained or lost.
-fn print_change(change: &relcal_api::Change) {
+pub(crate) fn print_change(change: &relcal_api::Change) {
     if let Some(r) = &change.release {
         println!(
             "{} ({}): {} from {} to {}",
@@ -455,6 +456,17 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             format,
         } => return gate(plan, db, env, services, team, at, format),
         Command::Release { change } => release(change)?,
+        Command::Approve { id, revoke, db, by } => {
+            readiness::approve(&id, revoke, &db, by.as_deref())?
+        }
+        Command::Checklist {
+            id,
+            done,
+            undone,
+            db,
+            by,
+            format,
+        } => readiness::checklist(&id, &done, &undone, &db, by.as_deref(), format)?,
         Command::Gitlab { command } => adapt_gitlab(command)?,
         Command::Github { command } => adapt_github(command)?,
         Command::Audit { command } => return audit(command),

@@ -1,0 +1,162 @@
+//! `relcal approve` and `relcal checklist` against a real database: the
+//! app's rules (the owner cannot approve, each person once), refusals that
+//! exit 2 naming the field with nothing written.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should panic loudly on a broken assumption"
+)]
+
+mod common;
+use common::*;
+
+fn export(db: &str) -> String {
+    text(&relcal(&["export", "--db", db]).stdout)
+}
+
+fn approvals_of(db: &str, id: &str) -> Vec<String> {
+    let plan: serde_json::Value = serde_json::from_str(&export(db)).unwrap();
+    plan["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap()["approvals"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["by"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn approvals_from_the_command_line_follow_the_apps_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cal.db");
+    let db = db.to_str().unwrap();
+    assert_eq!(import(DEMO, db).status.code(), Some(0));
+    // dana runs checkout-2.0: refused, naming the field, nothing written.
+    let before = export(db);
+    let out = relcal(&["approve", "checkout-2.0", "--db", db, "--by", "dana"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("\"checkout-2.0\"") && said.contains("field `approvals`"),
+        "{said}"
+    );
+    assert_eq!(export(db), before);
+    // li approves once; a second time is refused.
+    let out = relcal(&["approve", "checkout-2.0", "--db", db, "--by", "li"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(approvals_of(db, "checkout-2.0"), ["li"]);
+    let again = relcal(&["approve", "checkout-2.0", "--db", db, "--by", "li"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already approved"));
+    assert_eq!(approvals_of(db, "checkout-2.0"), ["li"]);
+    // omar too; then li withdraws hers.
+    let out = relcal(&["approve", "checkout-2.0", "--db", db, "--by", "omar"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = relcal(&[
+        "approve",
+        "checkout-2.0",
+        "--revoke",
+        "--db",
+        db,
+        "--by",
+        "li",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(approvals_of(db, "checkout-2.0"), ["omar"]);
+    // Withdrawing what one never gave, or a release that is not there: exit 2.
+    let out = relcal(&[
+        "approve",
+        "checkout-2.0",
+        "--revoke",
+        "--db",
+        db,
+        "--by",
+        "li",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = relcal(&["approve", "no-such-release", "--db", db, "--by", "li"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Every change is in the audit trail under its person.
+    let log = text(&relcal(&["audit", "log", "--db", db, "--release", "checkout-2.0"]).stdout);
+    assert!(
+        log.contains("release.approve") && log.contains("omar"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_checklist_is_shown_ticked_and_unticked_and_an_unknown_item_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cal.db");
+    let db = db.to_str().unwrap();
+    assert_eq!(import(DEMO, db).status.code(), Some(0));
+    let shown = relcal(&["checklist", "checkout-2.0", "--db", db]);
+    assert_eq!(shown.status.code(), Some(0));
+    assert!(
+        text(&shown.stdout).contains("[ ] smoke"),
+        "{}",
+        text(&shown.stdout)
+    );
+
+    // One unknown item among good ones: refused, naming it; nothing ticked.
+    let before = export(db);
+    let out = relcal(&[
+        "checklist",
+        "checkout-2.0",
+        "--done",
+        "smoke",
+        "--done",
+        "nope",
+        "--db",
+        db,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("field `checklist`") && said.contains("\"nope\""),
+        "{said}"
+    );
+    assert_eq!(export(db), before);
+    let out = relcal(&[
+        "checklist",
+        "checkout-2.0",
+        "--done",
+        "smoke",
+        "--undone",
+        "smoke",
+        "--db",
+        db,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // Ticked by sam: who and when are kept, shown in JSON too.
+    let out = relcal(&[
+        "checklist",
+        "checkout-2.0",
+        "--done",
+        "smoke",
+        "--db",
+        db,
+        "--by",
+        "sam",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items[0]["id"], "smoke");
+    assert_eq!(items[0]["done"], true);
+    assert_eq!(items[0]["done_by"], "sam");
+    assert!(items[0]["done_at"].as_str().unwrap().ends_with('Z'));
+    assert_ne!(export(db), before);
+    // Unticked again.
+    let out = relcal(&["checklist", "checkout-2.0", "--undone", "smoke", "--db", db]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("[ ] smoke"));
+}
