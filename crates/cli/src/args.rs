@@ -101,6 +101,41 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// List the releases in a range (default: the next 30 days).
+    Releases {
+        #[command(flatten)]
+        db: DbArg,
+        /// From (RFC 3339, or a local time in the calendar's zone). Default: now.
+        #[arg(long, value_name = "T")]
+        from: Option<String>,
+        /// To (at most 366 days after --from). Default: 30 days after --from.
+        #[arg(long, value_name = "T")]
+        to: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// List the freezes, each with its rule in words.
+    Freezes {
+        #[command(flatten)]
+        db: DbArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// The go/no-go view: each active release of the next N days with its
+    /// verdict (go, at_risk, no_go) and the reasons.
+    #[command(name = "go-no-go")]
+    GoNoGo {
+        #[command(flatten)]
+        db: DbArg,
+        /// Days ahead, 1 to 31.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=31))]
+        days: u32,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
     /// GitLab adapters: deploy freeze periods and deployments.
     Gitlab {
         #[command(subcommand)]

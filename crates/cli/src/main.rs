@@ -29,11 +29,10 @@ macro_rules! print {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod args;
-mod readiness;
+mod releases;
 
 use args::{
-    AuditCommand, Cli, Command, DbArg, ExportFormat, GitHubCommand, GitLabCommand, ReleaseCommand,
-    TextOrJson,
+    AuditCommand, Cli, Command, DbArg, ExportFormat, GitHubCommand, GitLabCommand, TextOrJson,
 };
 use clap::Parser;
 use relcal_api::{ApiError, ErrorCode};
@@ -56,7 +55,7 @@ fn instant(flag: &str, text: Option<&str>) -> Result<chrono::DateTime<chrono::Ut
     }
 }
 
-fn open_existing(path: &Path) -> Result<relcal_api::Store, ApiError> {
+pub(crate) fn open_existing(path: &Path) -> Result<relcal_api::Store, ApiError> {
     if !path.exists() {
         return Err(ApiError::new(
             ErrorCode::Unavailable,
@@ -386,57 +385,6 @@ fn sync_conflicts(db: DbArg, format: TextOrJson) -> Result<bool, ApiError> {
     Ok(list.is_empty())
 }
 
-/// Prints what a release change did: the new state and the conflicts it gained or lost.
-pub(crate) fn print_change(change: &relcal_api::Change) {
-    if let Some(r) = &change.release {
-        println!(
-            "{} ({}): {} from {} to {}",
-            r.title, change.id, r.status, r.start, r.end
-        );
-    }
-    let more = |listed: usize, total: u32| {
-        let rest = (total as usize).saturating_sub(listed);
-        if rest > 0 {
-            println!("  … and {rest} more");
-        }
-    };
-    for c in &change.gained {
-        println!("  new {:<8} {:<22} {}", c.severity, c.code, c.message);
-    }
-    more(change.gained.len(), change.gained_total);
-    for c in &change.resolved {
-        println!("  gone {:<7} {:<22} {}", c.severity, c.code, c.message);
-    }
-    more(change.resolved.len(), change.resolved_total);
-    let s = change.after;
-    println!(
-        "calendar: {} errors, {} warnings, {} infos",
-        s.errors, s.warnings, s.infos
-    );
-}
-
-fn release(change: ReleaseCommand) -> Result<(), ApiError> {
-    let now = relcal_api::clock::now();
-    let done = match change {
-        ReleaseCommand::Status { id, status, db, by } => {
-            let mut store = open_as(&db, by.as_deref())?;
-            relcal_api::set_release_status(&mut store, &id, &status, now)?
-        }
-        ReleaseCommand::Move {
-            id,
-            start,
-            end,
-            db,
-            by,
-        } => {
-            let mut store = open_as(&db, by.as_deref())?;
-            relcal_api::move_release(&mut store, &id, &start, &end, now)?
-        }
-    };
-    print_change(&done);
-    Ok(())
-}
-
 fn run(cli: Cli) -> Result<bool, ApiError> {
     relcal_api::clock::init()?;
     match cli.command {
@@ -455,9 +403,9 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             at,
             format,
         } => return gate(plan, db, env, services, team, at, format),
-        Command::Release { change } => release(change)?,
+        Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {
-            readiness::approve(&id, revoke, &db, by.as_deref())?
+            releases::approve(&id, revoke, &db, by.as_deref())?
         }
         Command::Checklist {
             id,
@@ -466,7 +414,15 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             db,
             by,
             format,
-        } => readiness::checklist(&id, &done, &undone, &db, by.as_deref(), format)?,
+        } => releases::checklist(&id, &done, &undone, &db, by.as_deref(), format)?,
+        Command::Releases {
+            db,
+            from,
+            to,
+            format,
+        } => releases::releases(&db, from.as_deref(), to.as_deref(), format)?,
+        Command::Freezes { db, format } => releases::freezes(&db, format)?,
+        Command::GoNoGo { db, days, format } => releases::go_no_go(&db, days, format)?,
         Command::Gitlab { command } => adapt_gitlab(command)?,
         Command::Github { command } => adapt_github(command)?,
         Command::Audit { command } => return audit(command),

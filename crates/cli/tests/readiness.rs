@@ -160,3 +160,91 @@ fn a_checklist_is_shown_ticked_and_unticked_and_an_unknown_item_writes_nothing()
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("[ ] smoke"));
 }
+
+#[test]
+fn releases_freezes_and_the_go_no_go_view_are_listed_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cal.db");
+    let db = db.to_str().unwrap();
+    assert_eq!(import(DEMO, db).status.code(), Some(0));
+    // The demo's releases fall between 30 Nov and 24 Dec 2026.
+    let at = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_relcal"))
+            .args(args)
+            .env("RELCAL_NOW", "2026-11-29T00:00:00Z")
+            .output()
+            .unwrap()
+    };
+    let out = at(&["releases", "--db", db, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"checkout-2.0") && ids.contains(&"ledger-hotfix"),
+        "{ids:?}"
+    );
+    // A range: only what starts in it.
+    let out = at(&[
+        "releases",
+        "--db",
+        db,
+        "--from",
+        "2026-12-20T00:00:00Z",
+        "--to",
+        "2026-12-31T00:00:00Z",
+    ]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("ingress-xmas") && !shown.contains("ledger-hotfix"),
+        "{shown}"
+    );
+    // A range the wrong way round: exit 2, naming it.
+    let out = at(&[
+        "releases",
+        "--db",
+        db,
+        "--from",
+        "2026-12-31T00:00:00Z",
+        "--to",
+        "2026-12-01T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // Freezes with their rule in words, never the raw RRULE.
+    let out = at(&["freezes", "--db", db]);
+    assert_eq!(out.status.code(), Some(0));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("every") && !shown.contains("FREQ="),
+        "{shown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&at(&["freezes", "--db", db, "--format", "json"]).stdout).unwrap();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["schedule"].is_string()));
+
+    // The go/no-go view of the next 7 days, each release with a verdict.
+    let out = at(&["go-no-go", "--db", db, "--days", "7", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = view["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert!(
+            ["go", "at_risk", "no_go"].contains(&r["verdict"].as_str().unwrap()),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        at(&["go-no-go", "--db", db, "--days", "40"]).status.code(),
+        Some(2)
+    );
+}
