@@ -396,17 +396,20 @@ pub fn restore_object(
     now: DateTime<Utc>,
 ) -> Result<Change, ApiError> {
     let value = previous
-        .map(|text| serde_json::from_str(text).and_then(|v| WireObject::from_json(kind, v)))
-        .transpose()
-        .map_err(|e| {
-            ApiError::new(
-                ErrorCode::Validation,
-                format!(
-                    "{0} \"{id}\": the saved copy is not a {0}: {e}",
-                    kind.noun()
-                ),
-            )
-        })?;
+        .map(|text| {
+            let json = serde_json::from_str(text).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Validation,
+                    format!(
+                        "{0} \"{id}\": the saved copy is not a {0}: {e}",
+                        kind.noun()
+                    ),
+                )
+            })?;
+            let object = format!("{} \"{id}\", its saved copy", kind.noun());
+            Ok::<_, ApiError>(WireObject::read(kind, &object, json)?)
+        })
+        .transpose()?;
     let plan = stored_plan(store)?;
     let (mut doc, old) = taken(&plan, kind, id);
     if let Some(value) = value {

@@ -36,7 +36,7 @@ pub(crate) fn list_divergence(
             ObjectKind::Release => relcal_domain::parse_release_value(plan, "", v.clone())
                 .map(|r| relcal_domain::release_to_json(&r))
                 .unwrap_or(v),
-            _ => relcal_domain::WireObject::from_json(okind, v.clone())
+            _ => relcal_domain::WireObject::read(okind, "", v.clone())
                 .map(|o| o.to_json())
                 .unwrap_or(v),
         });

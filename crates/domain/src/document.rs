@@ -76,7 +76,7 @@ pub fn field_names<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Vec<Stri
     names
 }
 
-use crate::wire::{Obj, WireEnvironment, WireFreeze, WirePlan, WireRelease, WireService, WireTeam};
+use crate::wire::{WireEnvironment, WireFreeze, WirePlan, WireRelease, WireService, WireTeam};
 
 /// One object of a plan document, typed: what the editors, the undo and
 /// the adapters put into a calendar before it is validated again
@@ -117,21 +117,6 @@ impl WireObject {
             WireObject::Freeze(o) => &o.id,
             WireObject::Release(o) => &o.id,
         }
-    }
-
-    /// An object of `kind` read from its plan-file JSON: a JSON object with
-    /// that kind's fields and no others (nothing else is checked yet).
-    pub fn from_json(kind: ObjectKind, value: Value) -> Result<Self, serde_json::Error> {
-        fn read<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, serde_json::Error> {
-            serde_json::from_value::<Obj<T>>(v).map(|o| o.0)
-        }
-        Ok(match kind {
-            ObjectKind::Team => WireObject::Team(read(value)?),
-            ObjectKind::Service => WireObject::Service(read(value)?),
-            ObjectKind::Environment => WireObject::Environment(read(value)?),
-            ObjectKind::Freeze => WireObject::Freeze(read(value)?),
-            ObjectKind::Release => WireObject::Release(read(value)?),
-        })
     }
 
     /// An object of `kind` read from plan-file JSON as a plan file's
