@@ -11,7 +11,7 @@
 //! most once: a repeated id gets the first answer again.
 
 use crate::auth::{Principal, Role};
-use crate::store::{server_calendar, ChangeWrite, ServerStore, WarmCalendar};
+use crate::store::{ChangeWrite, ServerStore, WarmCalendar};
 use chrono::{DateTime, Utc};
 use relcal_domain::wire::WireRelease;
 use relcal_domain::{
@@ -151,13 +151,10 @@ pub fn apply_mutations(
     // so another server process on the same database cannot change it
     // before the write, nor apply the same mutation id as well.
     store.lock_writes()?;
-    let applied = apply_batch(store, who, batch, now);
+    let applied = apply_batch(store, who, batch, now, warm);
     let unlocked = store.unlock_writes();
-    let (out, warmed) = applied?;
+    let out = applied?;
     unlocked?;
-    if let Some((version, plan)) = warmed {
-        warm.put(version, plan);
-    }
     Ok(out)
 }
 
@@ -175,23 +172,40 @@ fn apply_batch(
     who: &Principal,
     batch: &[Mutation],
     now: DateTime<Utc>,
-) -> Result<(Vec<MutationResult>, Warmed), ApiError> {
+    warm: &WarmCalendar,
+) -> Result<Vec<MutationResult>, ApiError> {
     if store.begin_batch()? {
-        match apply_locked(store, who, batch, now) {
-            Ok(done) => match store.commit_batch() {
-                Ok(()) => return Ok(done),
-                Err(e) => {
-                    tracing::warn!("a batch failed at commit, applied again one by one: {e}");
-                    store.rollback_batch();
+        match apply_locked(store, who, batch, now, warm) {
+            Ok((out, warmed)) => {
+                // Warm before the commit: readers see the new version and
+                // find it at once (`WarmCalendar::put`).
+                let version = warmed.map(|(version, plan)| {
+                    warm.put(version, plan);
+                    version
+                });
+                match store.commit_batch() {
+                    Ok(()) => return Ok(out),
+                    Err(e) => {
+                        if let Some(version) = version {
+                            warm.forget(version);
+                        }
+                        tracing::warn!("a batch failed at commit, applied again one by one: {e}");
+                        store.rollback_batch();
+                    }
                 }
-            },
+            }
             Err(e) => {
                 store.rollback_batch();
                 return Err(e);
             }
         }
     }
-    apply_locked(store, who, batch, now)
+    // Each mutation committed on its own: warm once they all are.
+    let (out, warmed) = apply_locked(store, who, batch, now, warm)?;
+    if let Some((version, plan)) = warmed {
+        warm.put(version, plan);
+    }
+    Ok(out)
 }
 
 fn apply_locked(
@@ -199,6 +213,7 @@ fn apply_locked(
     who: &Principal,
     batch: &[Mutation],
     now: DateTime<Utc>,
+    warm: &WarmCalendar,
 ) -> Result<(Vec<MutationResult>, Warmed), ApiError> {
     bootstrap(store, now)?;
     let version_before = store.calendar_version()?;
@@ -215,14 +230,16 @@ fn apply_locked(
             );
             continue;
         }
-        let result = apply_one(store, &mut calendar, who, m, now)?;
+        let result = apply_one(store, &mut calendar, who, m, now, warm)?;
         if matches!(result, MutationResult::Applied { .. }) {
+            // Its answer was written with the change.
             written += 1;
+        } else {
+            store.record_answer(
+                &m.mutation_id,
+                &serde_json::to_string(&result).unwrap_or_default(),
+            )?;
         }
-        store.record_answer(
-            &m.mutation_id,
-            &serde_json::to_string(&result).unwrap_or_default(),
-        )?;
         out.push(result);
     }
     // Each applied mutation wrote one audit entry: when the trail moved by
@@ -244,6 +261,7 @@ fn apply_one(
     who: &Principal,
     m: &Mutation,
     now: DateTime<Utc>,
+    warm: &WarmCalendar,
 ) -> Result<MutationResult, ApiError> {
     if m.mutation_id.trim().is_empty() || m.mutation_id.len() > 200 {
         return Ok(rejected(
@@ -347,24 +365,36 @@ fn apply_one(
     }
     // Validated like any edit, incrementally: the object alone against the
     // calendar's zone and ids (a removal of a catalog object checks what
-    // refers to it), written in one transaction, audited.
-    let plan = match calendar.take() {
+    // refers to it), written in one transaction, audited. The calendar is
+    // changed in place; a change refused after that is taken back.
+    let mut plan = match calendar.take() {
         Some(p) => p,
-        None => server_calendar(store)?,
+        None => std::sync::Arc::unwrap_or_clone(warm.plan(store)?),
     };
-    let mut changed = plan.clone();
+    let before = crate::policy::Before::of(&plan, m.kind, &m.id);
+    let was_at = plan.releases.iter().position(|r| r.id.as_str() == m.id);
+    // A release is put back from `before`; anything else (rare) from a copy.
+    let copy = (m.kind != ObjectKind::Release).then(|| plan.clone());
     let validated = match next.clone() {
-        Some(object) => changed.put_object(object),
-        None => changed.remove_object(m.kind, &m.id),
+        Some(object) => plan.put_object(object),
+        None => plan.remove_object(m.kind, &m.id),
+    };
+    let take_back = |mut plan: Plan, copy: Option<Plan>| match copy {
+        Some(copy) => copy,
+        None => {
+            restore_release(&mut plan, &m.id, was_at.zip(before.release().cloned()));
+            plan
+        }
     };
     let next = next.map(|o| o.to_json());
     if let Err(e) = validated {
+        // Unchanged: a put or a removal that fails changes nothing.
         *calendar = Some(plan);
         return Ok(rejected(m, e.to_string()));
     }
     // Who may change what, from the authenticated identity (`policy.rs`).
-    if let Err(reason) = crate::policy::authorize(who, &plan, &changed, m.kind, &m.id) {
-        *calendar = Some(plan);
+    if let Err(reason) = crate::policy::authorize(who, &before, &plan, m.kind, &m.id) {
+        *calendar = Some(take_back(plan, copy));
         return Ok(rejected(m, reason));
     }
     let rec = AuditRecord {
@@ -386,7 +416,7 @@ fn apply_one(
     let at = utc(now);
     // The change, its audit entry, its log entry and this answer: one transaction.
     if let Err(e) = store.write_change(ChangeWrite {
-        calendar: &changed,
+        calendar: &plan,
         kind: m.kind,
         id: &m.id,
         object: object_text.as_deref(),
@@ -396,7 +426,7 @@ fn apply_one(
         answer: (&m.mutation_id, &answer_text),
     }) {
         // A foreign key (a team still used, ...): refused, nothing written.
-        *calendar = Some(plan);
+        *calendar = Some(take_back(plan, copy));
         if matches!(e.code, ErrorCode::Unavailable | ErrorCode::Internal) {
             // The database went away or failed: not the mutation's fault, and
             // its detail is for the server's log (the request fails, numbered).
@@ -407,6 +437,21 @@ fn apply_one(
             format!("{kind_name} \"{}\": {}", m.id, e.message),
         ));
     }
-    *calendar = Some(changed);
+    *calendar = Some(plan);
     Ok(answer)
+}
+
+/// Puts the release `id` back as it was, at its place (`None`: it was not
+/// there).
+fn restore_release(plan: &mut Plan, id: &str, was: Option<(usize, relcal_domain::Release)>) {
+    let at = plan.releases.iter().position(|r| r.id.as_str() == id);
+    match (at, was) {
+        (Some(i), Some((_, was))) => plan.releases[i] = was,
+        (Some(i), None) => {
+            plan.releases.remove(i);
+        }
+        // Removed by the change: back where it was.
+        (None, Some((i, was))) => plan.releases.insert(i.min(plan.releases.len()), was),
+        (None, None) => {}
+    }
 }

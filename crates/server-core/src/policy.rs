@@ -184,14 +184,14 @@ fn changed_fields(before: Option<&Value>, after: Option<&Value>) -> Vec<String> 
 /// refusal names the object and field.
 pub fn authorize(
     who: &Principal,
-    before: &Plan,
+    before: &Before,
     after: &Plan,
     kind: ObjectKind,
     id: &str,
 ) -> Result<(), String> {
-    let old = before.object_json(kind, id).map(|(_, v)| v);
+    let old = before.json.as_ref();
     let new = after.object_json(kind, id).map(|(_, v)| v);
-    match (&old, &new) {
+    match (old, &new) {
         (None, Some(_)) => needs(who, kind, id, What::Create)?,
         (Some(_), None) => needs(who, kind, id, What::Delete)?,
         _ => {}
@@ -200,21 +200,17 @@ pub fn authorize(
         ObjectKind::Freeze => {
             // Adding a freeze, or changing a soft one, is an editor's; a hard
             // one, once there, is an approver's.
-            let was_hard = before
-                .freezes
-                .iter()
-                .any(|f| f.id.as_str() == id && f.severity == relcal_domain::FreezeSeverity::Hard);
-            if was_hard && old != new {
+            if before.hard_freeze && old != new.as_ref() {
                 needs(who, kind, id, What::HardFreeze)?;
             }
         }
         ObjectKind::Release => {
-            let find = |p: &'_ Plan| p.releases.iter().find(|r| r.id.as_str() == id).cloned();
-            release(who, after, find(before), find(after))?;
+            let new_release = after.releases.iter().find(|r| r.id.as_str() == id).cloned();
+            release(who, after, before.release.clone(), new_release)?;
         }
         _ => {}
     }
-    for field in changed_fields(old.as_ref(), new.as_ref()) {
+    for field in changed_fields(old, new.as_ref()) {
         if kind == ObjectKind::Release && (field == "approvals" || field == "overrides") {
             continue; // Checked entry by entry above.
         }
@@ -227,6 +223,37 @@ pub fn authorize(
         }
     }
     Ok(())
+}
+
+/// What [`authorize`] compares a change with: the object as it was, taken
+/// from the calendar before the change (so the change can then be made in
+/// place).
+pub struct Before {
+    json: Option<Value>,
+    release: Option<Release>,
+    hard_freeze: bool,
+}
+
+impl Before {
+    /// The object `id` of `kind` in `plan`, if there is one.
+    pub fn of(plan: &Plan, kind: ObjectKind, id: &str) -> Before {
+        Before {
+            json: plan.object_json(kind, id).map(|(_, v)| v),
+            release: match kind {
+                ObjectKind::Release => plan.releases.iter().find(|r| r.id.as_str() == id).cloned(),
+                _ => None,
+            },
+            hard_freeze: kind == ObjectKind::Freeze
+                && plan.freezes.iter().any(|f| {
+                    f.id.as_str() == id && f.severity == relcal_domain::FreezeSeverity::Hard
+                }),
+        }
+    }
+
+    /// The release as it was (for a release).
+    pub fn release(&self) -> Option<&Release> {
+        self.release.as_ref()
+    }
 }
 
 /// The release rules: approvals and exceptions in one's own name, once, by

@@ -191,33 +191,55 @@ pub fn server_calendar(store: &mut dyn ServerStore) -> Result<Plan, ApiError> {
 /// pipeline's gate on a large calendar costs the check, not a load.
 #[derive(Default)]
 pub struct WarmCalendar {
-    held: std::sync::Mutex<Option<(u64, std::sync::Arc<Plan>)>>,
+    /// The calendar at the newest versions seen (at most [`WARM_VERSIONS`]):
+    /// a batch puts its calendar in before it commits, so readers find the
+    /// new version warm the moment it is visible, and those still on the
+    /// version before find theirs.
+    held: std::sync::Mutex<Vec<(u64, std::sync::Arc<Plan>)>>,
 }
+
+/// How many versions [`WarmCalendar`] keeps.
+const WARM_VERSIONS: usize = 2;
 
 impl WarmCalendar {
     /// The current calendar (see [`server_calendar`]), from memory while the
-    /// version is the one it was read at.
+    /// version is one it holds.
     pub fn plan(&self, store: &mut dyn ServerStore) -> Result<std::sync::Arc<Plan>, ApiError> {
         // The version first: a write landing during the read is then seen as
         // newer on the next request, never hidden under this version.
         let version = store.calendar_version()?;
-        if let Some((held, plan)) = &*self.lock() {
-            if *held == version {
-                return Ok(plan.clone());
-            }
+        if let Some((_, plan)) = self.lock().iter().find(|(v, _)| *v == version) {
+            return Ok(plan.clone());
         }
         let plan = std::sync::Arc::new(server_calendar(store)?);
-        *self.lock() = Some((version, plan.clone()));
+        self.hold(version, plan.clone());
         Ok(plan)
     }
 
-    /// Holds `plan` as the calendar at `version`: what a writer that just
-    /// wrote it knows, so the readers need not read it again.
+    /// Holds `plan` as the calendar at `version`: what a writer that wrote
+    /// it knows, so the readers need not read it again. Only a version the
+    /// database will show (or that [`WarmCalendar::forget`] then drops)
+    /// may be put: a reader asks for the version it read there.
     pub fn put(&self, version: u64, plan: Plan) {
-        *self.lock() = Some((version, std::sync::Arc::new(plan)));
+        self.hold(version, std::sync::Arc::new(plan));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, std::sync::Arc<Plan>)>> {
+    /// Drops what is held for `version` (a batch put before its commit,
+    /// which then failed).
+    pub fn forget(&self, version: u64) {
+        self.lock().retain(|(v, _)| *v != version);
+    }
+
+    fn hold(&self, version: u64, plan: std::sync::Arc<Plan>) {
+        let mut held = self.lock();
+        held.retain(|(v, _)| *v != version);
+        held.push((version, plan));
+        // The newest versions stay.
+        held.sort_by_key(|(v, _)| std::cmp::Reverse(*v));
+        held.truncate(WARM_VERSIONS);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(u64, std::sync::Arc<Plan>)>> {
         // What it holds is checked against the version on every use.
         self.held
             .lock()

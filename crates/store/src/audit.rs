@@ -11,12 +11,11 @@ pub(crate) fn append(tx: &rusqlite::Connection, records: &[AuditRecord]) -> Resu
         return Ok(());
     }
     let head: Option<(u64, String)> = tx
-        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let chained = chain(head, records);
-    let mut insert = tx.prepare(
+    let mut insert = tx.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
@@ -39,11 +38,11 @@ pub(crate) fn append(tx: &rusqlite::Connection, records: &[AuditRecord]) -> Resu
         return Ok(());
     };
     let (seq, prev) = (last.seq, &last.hash);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![seq, prev],
-    )?;
+    )?
+    .execute(params![seq, prev])?;
     Ok(())
 }
 
@@ -56,7 +55,7 @@ impl Store {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let sql = "SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash
                    FROM audit_log WHERE (?1 IS NULL OR (object_kind = ?1 AND object_id = ?2)) ORDER BY seq";
-        let mut stmt = self.conn.prepare(sql)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let (kind, id) = object.map_or((None, None), |(k, i)| (Some(k), Some(i)));
         let rows = stmt.query_map(params![kind, id], |r| {
             Ok(AuditEntry {
@@ -83,7 +82,8 @@ impl Store {
     pub fn audit_seq(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))
+            .prepare_cached("SELECT seq FROM audit_head WHERE id = 1")?
+            .query_row([], |r| r.get(0))
             .optional()?
             .unwrap_or(0))
     }
@@ -118,9 +118,8 @@ impl Store {
         let tx = self.read_view()?;
         let entries = self.audit_entries(None)?;
         let head: Option<(u64, String)> = tx
-            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         tx.finish()?;
         Ok(verify_chain(
@@ -140,10 +139,8 @@ impl Store {
         by: &str,
         at: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO client_audit_heads (client_id, seq, hash, at, by) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (client_id, seq) DO NOTHING",
-            params![client, seq, hash, at, by],
+        self.conn.prepare_cached("INSERT INTO client_audit_heads (client_id, seq, hash, at, by) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (client_id, seq) DO NOTHING")?.execute(params![client, seq, hash, at, by],
         )?;
         Ok(())
     }
@@ -153,7 +150,7 @@ impl Store {
         &self,
         client: &str,
     ) -> Result<Vec<relcal_server_core::AnchoredHead>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT seq, hash, at, by FROM client_audit_heads WHERE client_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([client], |r| {

@@ -45,11 +45,10 @@ impl Store {
 
     fn releases_between_in(&self, from: i64, to: i64) -> Result<Vec<ReleaseRow>, StoreError> {
         // The longest release bounds how far back a window may start.
-        let longest: i64 = self.conn.query_row(
-            "SELECT coalesce(max(end_utc - start_utc), 0) FROM releases",
-            [],
-            |r| r.get(0),
-        )?;
+        let longest: i64 = self
+            .conn
+            .prepare_cached("SELECT coalesce(max(end_utc - start_utc), 0) FROM releases")?
+            .query_row([], |r| r.get(0))?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, r.title, r.team_id, r.environment_id, r.start_utc, r.end_utc, r.status, r.owner,
                     r.services_json, r.depends_json, r.readiness

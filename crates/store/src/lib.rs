@@ -164,6 +164,8 @@ impl Store {
         conn.pragma_update_and_check(None, "mmap_size", 268_435_456, |_| Ok(()))
             .map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Every statement the store runs, prepared once per connection.
+        conn.set_prepared_statement_cache_capacity(256);
         schema::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -259,7 +261,8 @@ impl Store {
     pub fn integrity_check(&self) -> Result<Result<(), String>, StoreError> {
         let answer: String = self
             .conn
-            .query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+            .prepare_cached("PRAGMA integrity_check")?
+            .query_row([], |row| row.get(0))?;
         Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
     }
 }

@@ -24,7 +24,9 @@ impl Store {
         if self.setting("notify_checkpoint")?.is_none() {
             return Ok(None);
         }
-        let mut stmt = self.conn.prepare("SELECT key FROM known_conflicts")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key FROM known_conflicts")?;
         let keys = stmt.query_map([], |r| r.get(0))?;
         Ok(Some(keys.collect::<Result<_, _>>()?))
     }
@@ -44,18 +46,19 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
         {
-            let mut insert = tx.prepare(
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO notifications_sent (key, sent_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
             )?;
             for k in sent {
                 insert.execute(params![k, sent_at])?;
             }
-            let mut known = tx.prepare(
+            let mut known = tx.prepare_cached(
                 "INSERT INTO known_conflicts (key) VALUES (?1) ON CONFLICT (key) DO NOTHING",
             )?;
             match before {
                 Some(before) => {
-                    let mut gone = tx.prepare("DELETE FROM known_conflicts WHERE key = ?1")?;
+                    let mut gone =
+                        tx.prepare_cached("DELETE FROM known_conflicts WHERE key = ?1")?;
                     for k in before.difference(known_conflicts) {
                         gone.execute([k])?;
                     }
@@ -64,17 +67,18 @@ impl Store {
                     }
                 }
                 None => {
-                    tx.execute("DELETE FROM known_conflicts", [])?;
+                    tx.prepare_cached("DELETE FROM known_conflicts")?
+                        .execute([])?;
                     for k in known_conflicts {
                         known.execute([k])?;
                     }
                 }
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO app_settings (key, value) VALUES ('notify_checkpoint', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [checkpoint],
-            )?;
+            )?
+            .execute([checkpoint])?;
         }
         tx.commit()?;
         Ok(())

@@ -58,7 +58,8 @@ impl Store {
     pub fn is_empty(&self) -> Result<bool, StoreError> {
         let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM calendar", [], |r| r.get(0))?;
+            .prepare_cached("SELECT count(*) FROM calendar")?
+            .query_row([], |r| r.get(0))?;
         Ok(n == 0)
     }
 
@@ -67,21 +68,21 @@ impl Store {
     pub fn release_position(&self, id: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT position FROM releases WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT position FROM releases WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?)
     }
 
     /// Where the release with `id` stands among the releases (from 0), as a
     /// plan file lists them (0 for an unknown id).
     pub fn release_index(&self, id: &str) -> Result<u64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM releases
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM releases
              WHERE position < (SELECT position FROM releases WHERE id = ?1)",
-            [id],
-            |r| r.get(0),
-        )?)
+            )?
+            .query_row([id], |r| r.get(0))?)
     }
 
     /// The details of a release's checklist items (only items that have some).
@@ -105,9 +106,7 @@ impl Store {
     pub fn rollback_detail(&self, release_id: &str) -> Result<Option<RollbackDetail>, StoreError> {
         let row: Option<(Option<String>, Option<bool>, String)> = self
             .conn
-            .query_row(
-                "SELECT tested_on, migration_reversible, triggers FROM rollback_details WHERE release_id = ?1",
-                [release_id],
+            .prepare_cached("SELECT tested_on, migration_reversible, triggers FROM rollback_details WHERE release_id = ?1")?.query_row([release_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;

@@ -19,7 +19,7 @@ fn grouped<T>(
 ) -> Result<HashMap<String, Vec<T>>, StoreError> {
     let mut out: HashMap<String, Vec<T>> = HashMap::new();
     let (sql, ids) = only_filter(sql, only);
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = match ids {
         Some(ids) => stmt.query([ids])?,
         None => stmt.query([])?,
@@ -63,9 +63,8 @@ fn string_list(text: &str, object: impl FnOnce() -> String) -> Result<Vec<String
 /// Reads the calendar back as a plan document, with or without its releases.
 pub(crate) fn read(conn: &Connection, with_releases: bool) -> Result<Option<WirePlan>, StoreError> {
     let Some(timezone) = conn
-        .query_row("SELECT timezone FROM calendar WHERE id = 1", [], |r| {
-            r.get::<_, String>(0)
-        })
+        .prepare_cached("SELECT timezone FROM calendar WHERE id = 1")?
+        .query_row([], |r| r.get::<_, String>(0))
         .optional()?
     else {
         return Ok(None);
@@ -107,7 +106,7 @@ pub(crate) fn read(conn: &Connection, with_releases: bool) -> Result<Option<Wire
         })
         .collect::<Result<_, StoreError>>()?;
     let mut teams = Vec::new();
-    let mut stmt = conn.prepare("SELECT id, name, timezone FROM teams ORDER BY position")?;
+    let mut stmt = conn.prepare_cached("SELECT id, name, timezone FROM teams ORDER BY position")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
@@ -126,7 +125,7 @@ pub(crate) fn read(conn: &Connection, with_releases: bool) -> Result<Option<Wire
         |r| r.get::<_, String>(1),
     )?;
     let mut services = Vec::new();
-    let mut stmt = conn.prepare("SELECT id, team_id FROM services ORDER BY position")?;
+    let mut stmt = conn.prepare_cached("SELECT id, team_id FROM services ORDER BY position")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
@@ -138,7 +137,7 @@ pub(crate) fn read(conn: &Connection, with_releases: bool) -> Result<Option<Wire
     }
 
     let mut environments = Vec::new();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, name, production, max_concurrent, required_approvals FROM environments ORDER BY position",
     )?;
     let mut rows = stmt.query([])?;
@@ -159,7 +158,7 @@ pub(crate) fn read(conn: &Connection, with_releases: bool) -> Result<Option<Wire
         |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
     )?;
     let mut freezes = Vec::new();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, name, severity, timezone, start, end, duration, rrule, exdates, reason
          FROM freezes ORDER BY position",
     )?;
@@ -291,7 +290,7 @@ pub(crate) fn read_releases(
          FROM releases {only} ORDER BY position",
         only.map(|ids| ("id", ids)),
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = match ids {
         Some(ids) => stmt.query([ids])?,
         None => stmt.query([])?,

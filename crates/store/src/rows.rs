@@ -16,22 +16,18 @@ pub(crate) fn write_release(
     position: Option<i64>,
 ) -> Result<(), StoreError> {
     let existing: Option<i64> = tx
-        .query_row(
-            "SELECT position FROM releases WHERE id = ?1",
-            [release.id.as_str()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT position FROM releases WHERE id = ?1")?
+        .query_row([release.id.as_str()], |r| r.get(0))
         .optional()?;
     let position: i64 = match existing.or(position) {
         Some(p) => p,
-        None => tx.query_row(
-            "SELECT coalesce(max(position) + 1, 0) FROM releases",
-            [],
-            |r| r.get(0),
-        )?,
+        None => tx
+            .prepare_cached("SELECT coalesce(max(position) + 1, 0) FROM releases")?
+            .query_row([], |r| r.get(0))?,
     };
     // Child rows go with it (ON DELETE CASCADE); the detail tables stay.
-    tx.execute("DELETE FROM releases WHERE id = ?1", [release.id.as_str()])?;
+    tx.prepare_cached("DELETE FROM releases WHERE id = ?1")?
+        .execute([release.id.as_str()])?;
     insert_releases(tx, [(position, release)].into_iter())
 }
 
@@ -61,10 +57,8 @@ pub(crate) fn insert(
     plan: &Plan,
     imported_at: &str,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO calendar (id, timezone, imported_at) VALUES (1, ?1, ?2)",
-        params![plan.timezone.name(), imported_at],
-    )?;
+    tx.prepare_cached("INSERT INTO calendar (id, timezone, imported_at) VALUES (1, ?1, ?2)")?
+        .execute(params![plan.timezone.name(), imported_at])?;
     insert_catalog(tx, plan)?;
     insert_releases(
         tx,
@@ -85,9 +79,10 @@ pub(crate) fn clear_catalog(tx: &rusqlite::Connection) -> Result<(), StoreError>
 /// Inserts teams, services, environments and freezes.
 pub(crate) fn insert_catalog(tx: &rusqlite::Connection, plan: &Plan) -> Result<(), StoreError> {
     {
-        let mut team =
-            tx.prepare("INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut window = tx.prepare(
+        let mut team = tx.prepare_cached(
+            "INSERT INTO teams (id, position, name, timezone) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut window = tx.prepare_cached(
             "INSERT INTO team_allowed_windows (team_id, position, start, duration, rrule, timezone, exdates)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
@@ -114,12 +109,12 @@ pub(crate) fn insert_catalog(tx: &rusqlite::Connection, plan: &Plan) -> Result<(
     }
     {
         let mut service =
-            tx.prepare("INSERT INTO services (id, position, team_id) VALUES (?1, ?2, ?3)")?;
+            tx.prepare_cached("INSERT INTO services (id, position, team_id) VALUES (?1, ?2, ?3)")?;
         for (i, s) in plan.services.iter().enumerate() {
             service.execute(params![s.id.as_str(), i, s.team.as_str()])?;
         }
         // After all services exist: dependencies may point forward.
-        let mut dep = tx.prepare(
+        let mut dep = tx.prepare_cached(
             "INSERT INTO service_dependencies (service_id, position, depends_on) VALUES (?1, ?2, ?3)",
         )?;
         for s in &plan.services {
@@ -129,7 +124,7 @@ pub(crate) fn insert_catalog(tx: &rusqlite::Connection, plan: &Plan) -> Result<(
         }
     }
     {
-        let mut env = tx.prepare(
+        let mut env = tx.prepare_cached(
             "INSERT INTO environments (id, position, name, production, max_concurrent, required_approvals)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
@@ -145,11 +140,11 @@ pub(crate) fn insert_catalog(tx: &rusqlite::Connection, plan: &Plan) -> Result<(
         }
     }
     {
-        let mut freeze = tx.prepare(
+        let mut freeze = tx.prepare_cached(
             "INSERT INTO freezes (id, position, name, severity, timezone, start, end, duration, rrule, exdates, reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
-        let mut scope = tx.prepare(
+        let mut scope = tx.prepare_cached(
             "INSERT INTO freeze_scope (freeze_id, kind, position, ref_id) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (i, f) in plan.freezes.iter().enumerate() {
@@ -193,30 +188,31 @@ pub(crate) fn insert_releases<'r>(
     tx: &rusqlite::Connection,
     releases: impl Iterator<Item = (i64, &'r Release)>,
 ) -> Result<(), StoreError> {
-    let mut release = tx.prepare(
+    let mut release = tx.prepare_cached(
         "INSERT INTO releases (id, position, title, team_id, environment_id, start, end, start_utc, end_utc,
                                status, owner, version, artifact, services_json, depends_json, readiness)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
-    let mut service = tx.prepare(
+    let mut service = tx.prepare_cached(
         "INSERT INTO release_services (release_id, position, service_id) VALUES (?1, ?2, ?3)",
     )?;
-    let mut dep = tx.prepare(
+    let mut dep = tx.prepare_cached(
         "INSERT INTO release_dependencies (release_id, position, depends_on) VALUES (?1, ?2, ?3)",
     )?;
-    let mut approval = tx.prepare(
+    let mut approval = tx.prepare_cached(
         "INSERT INTO approvals (release_id, position, approver, at) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut item = tx.prepare(
+    let mut item = tx.prepare_cached(
         "INSERT INTO checklist_items (release_id, position, item_id, text, required, done)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut rollback = tx.prepare(
+    let mut rollback = tx.prepare_cached(
         "INSERT INTO rollback_plans (release_id, owner, time_budget_minutes, tested) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut step =
-        tx.prepare("INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)")?;
-    let mut exception = tx.prepare(
+    let mut step = tx.prepare_cached(
+        "INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut exception = tx.prepare_cached(
         "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver, requested_by, expires)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;

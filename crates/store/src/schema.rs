@@ -456,9 +456,9 @@ mod tests {
         // Version 13 adds when each expires and was last used, and keeps them.
         super::migrations().to_latest(&mut conn).unwrap();
         let kept: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM server_tokens WHERE expires_at IS NULL AND last_used_at IS NULL",
-                [],
+            .prepare_cached("SELECT count(*) FROM server_tokens WHERE expires_at IS NULL AND last_used_at IS NULL")
+            .unwrap()
+            .query_row([],
                 |r| r.get(0),
             )
             .unwrap();

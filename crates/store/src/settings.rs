@@ -11,11 +11,8 @@ impl Store {
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT value FROM app_settings WHERE key = ?1",
-                [key],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT value FROM app_settings WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
             .optional()?)
     }
 
@@ -27,11 +24,11 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO app_settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
+        )?
+        .execute(params![key, value])?;
         append(&tx, audit)?;
         tx.commit()?;
         Ok(())

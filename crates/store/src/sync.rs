@@ -9,7 +9,8 @@ impl Store {
     pub fn sync_log_len(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT count(*) FROM sync_log", [], |r| r.get(0))?)
+            .prepare_cached("SELECT count(*) FROM sync_log")?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// Appends changes, each with its object's next version, in one transaction.
@@ -21,7 +22,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
         {
-            let mut insert = tx.prepare(
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO sync_log (kind, id, version, object, at, by)
                  VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = ?1 AND id = ?2), ?3, ?4, ?5)",
             )?;
@@ -35,7 +36,7 @@ impl Store {
 
     /// Up to `limit` changes after `since`, in order.
     pub fn sync_log_after(&self, since: u64, limit: usize) -> Result<Vec<SyncRow>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT seq, kind, id, version, object, by FROM sync_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![since, limit as i64], |r| {
@@ -55,9 +56,7 @@ impl Store {
     pub fn sync_current(&self, kind: &str, id: &str) -> Result<(u64, Option<String>), StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT version, object FROM sync_log WHERE kind = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
-                params![kind, id],
+            .prepare_cached("SELECT version, object FROM sync_log WHERE kind = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1")?.query_row(params![kind, id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
@@ -73,11 +72,10 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT object FROM sync_log WHERE kind = ?1 AND id = ?2 AND version = ?3",
-                params![kind, id, version],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![kind, id, version], |r| r.get(0))
             .optional()?
             .flatten())
     }
@@ -86,11 +84,8 @@ impl Store {
     pub fn sync_mutation_result(&self, mutation_id: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT result FROM sync_mutations WHERE mutation_id = ?1",
-                [mutation_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT result FROM sync_mutations WHERE mutation_id = ?1")?
+            .query_row([mutation_id], |r| r.get(0))
             .optional()?)
     }
 
@@ -100,9 +95,7 @@ impl Store {
         mutation_id: &str,
         result: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sync_mutations (mutation_id, result) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![mutation_id, result],
+        self.conn.prepare_cached("INSERT INTO sync_mutations (mutation_id, result) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?.execute(params![mutation_id, result],
         )?;
         Ok(())
     }
@@ -126,28 +119,25 @@ impl Store {
     pub fn sync_client(&self) -> Result<Option<SyncClient>, StoreError> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT client_id, server, cursor, pushed_audit_seq FROM sync_client WHERE id = 1",
-                [],
-                |r| {
-                    Ok(SyncClient {
-                        client_id: r.get(0)?,
-                        server: r.get(1)?,
-                        cursor: r.get(2)?,
-                        pushed_audit_seq: r.get(3)?,
-                    })
-                },
-            )
+            )?
+            .query_row([], |r| {
+                Ok(SyncClient {
+                    client_id: r.get(0)?,
+                    server: r.get(1)?,
+                    cursor: r.get(2)?,
+                    pushed_audit_seq: r.get(3)?,
+                })
+            })
             .optional()?)
     }
 
     /// Saves the sync position.
     pub fn set_sync_client(&mut self, c: &SyncClient) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sync_client (id, client_id, server, cursor, pushed_audit_seq) VALUES (1, ?1, ?2, ?3, ?4)
+        self.conn.prepare_cached("INSERT INTO sync_client (id, client_id, server, cursor, pushed_audit_seq) VALUES (1, ?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, server = excluded.server,
-               cursor = excluded.cursor, pushed_audit_seq = excluded.pushed_audit_seq",
-            params![c.client_id, c.server, c.cursor, c.pushed_audit_seq],
+               cursor = excluded.cursor, pushed_audit_seq = excluded.pushed_audit_seq")?.execute(params![c.client_id, c.server, c.cursor, c.pushed_audit_seq],
         )?;
         Ok(())
     }
@@ -169,11 +159,8 @@ impl Store {
     ) -> Result<Option<(u64, Option<String>)>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT version, object FROM sync_known WHERE kind = ?1 AND id = ?2",
-                params![kind, id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT version, object FROM sync_known WHERE kind = ?1 AND id = ?2")?
+            .query_row(params![kind, id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
@@ -185,10 +172,8 @@ impl Store {
         version: u64,
         object: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sync_known (kind, id, version, object) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, object = excluded.object",
-            params![kind, id, version, object],
+        self.conn.prepare_cached("INSERT INTO sync_known (kind, id, version, object) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, object = excluded.object")?.execute(params![kind, id, version, object],
         )?;
         Ok(())
     }
@@ -201,17 +186,18 @@ impl Store {
         id: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sync_conflicts (mutation_id, kind, id, detail) VALUES (?1, ?2, ?3, ?4)
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_conflicts (mutation_id, kind, id, detail) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (mutation_id) DO UPDATE SET detail = excluded.detail",
-            params![mutation_id, kind, id, detail],
-        )?;
+            )?
+            .execute(params![mutation_id, kind, id, detail])?;
         Ok(())
     }
 
     /// Unresolved conflicts: (mutation id, kind, id, detail JSON).
     pub fn sync_conflicts(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT mutation_id, kind, id, detail FROM sync_conflicts ORDER BY mutation_id",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
@@ -222,9 +208,8 @@ impl Store {
     pub fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
@@ -232,9 +217,8 @@ impl Store {
     pub fn audit_head_seq(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT coalesce(max(seq), 0) FROM audit_log", [], |r| {
-                r.get(0)
-            })?)
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit_log")?
+            .query_row([], |r| r.get(0))?)
     }
 }
 
@@ -248,22 +232,17 @@ impl Store {
     ) -> Result<Option<(String, String)>, StoreError> {
         let tx = self.write_transaction()?;
         let found: Option<(String, String)> = tx
-            .query_row(
-                "SELECT kind, id FROM sync_conflicts WHERE mutation_id = ?1",
-                [mutation_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT kind, id FROM sync_conflicts WHERE mutation_id = ?1")?
+            .query_row([mutation_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((kind, id)) = &found {
-            tx.execute(
-                "DELETE FROM sync_conflicts WHERE mutation_id = ?1",
-                [mutation_id],
-            )?;
+            tx.prepare_cached("DELETE FROM sync_conflicts WHERE mutation_id = ?1")?
+                .execute([mutation_id])?;
             if keep_mine {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO sync_pending (kind, id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![kind, id],
-                )?;
+                )?
+                .execute(params![kind, id])?;
             }
         }
         tx.commit()?;
@@ -281,10 +260,9 @@ impl Store {
 
     /// Clears the pending mark of an object once pushed.
     pub fn clear_sync_pending(&mut self, kind: &str, id: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "DELETE FROM sync_pending WHERE kind = ?1 AND id = ?2",
-            params![kind, id],
-        )?;
+        self.conn
+            .prepare_cached("DELETE FROM sync_pending WHERE kind = ?1 AND id = ?2")?
+            .execute(params![kind, id])?;
         Ok(())
     }
 }
@@ -314,28 +292,30 @@ impl Store {
     pub fn sync_inflight(&self) -> Result<Option<SyncInflight>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT batch, upto FROM sync_inflight WHERE id = 1",
-                [],
-                |r| {
-                    Ok(SyncInflight {
-                        batch: r.get(0)?,
-                        upto: r.get(1)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT batch, upto FROM sync_inflight WHERE id = 1")?
+            .query_row([], |r| {
+                Ok(SyncInflight {
+                    batch: r.get(0)?,
+                    upto: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
     /// Records a push before it is sent (`None`: it was answered).
     pub fn set_sync_inflight(&mut self, inflight: Option<&SyncInflight>) -> Result<(), StoreError> {
         match inflight {
-            Some(i) => self.conn.execute(
-                "INSERT INTO sync_inflight (id, batch, upto) VALUES (1, ?1, ?2)
+            Some(i) => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO sync_inflight (id, batch, upto) VALUES (1, ?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET batch = excluded.batch, upto = excluded.upto",
-                params![i.batch, i.upto],
-            )?,
-            None => self.conn.execute("DELETE FROM sync_inflight", [])?,
+                )?
+                .execute(params![i.batch, i.upto])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM sync_inflight")?
+                .execute([])?,
         };
         Ok(())
     }
@@ -344,30 +324,27 @@ impl Store {
     pub fn sync_outcome(&self) -> Result<SyncOutcome, StoreError> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT last_ok_at, last_try_at, last_error FROM sync_status WHERE id = 1",
-                [],
-                |r| {
-                    Ok(SyncOutcome {
-                        last_ok_at: r.get(0)?,
-                        last_try_at: r.get(1)?,
-                        last_error: r.get(2)?,
-                    })
-                },
-            )
+            )?
+            .query_row([], |r| {
+                Ok(SyncOutcome {
+                    last_ok_at: r.get(0)?,
+                    last_try_at: r.get(1)?,
+                    last_error: r.get(2)?,
+                })
+            })
             .optional()?
             .unwrap_or_default())
     }
 
     /// Records a try: `error` is `None` when it finished.
     pub fn record_sync_try(&mut self, at: &str, error: Option<&str>) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sync_status (id, last_ok_at, last_try_at, last_error)
+        self.conn.prepare_cached("INSERT INTO sync_status (id, last_ok_at, last_try_at, last_error)
                VALUES (1, CASE WHEN ?2 IS NULL THEN ?1 END, ?1, ?2)
              ON CONFLICT (id) DO UPDATE SET
                last_ok_at = CASE WHEN excluded.last_error IS NULL THEN excluded.last_try_at ELSE last_ok_at END,
-               last_try_at = excluded.last_try_at, last_error = excluded.last_error",
-            params![at, error],
+               last_try_at = excluded.last_try_at, last_error = excluded.last_error")?.execute(params![at, error],
         )?;
         Ok(())
     }
@@ -375,14 +352,15 @@ impl Store {
     /// How many local objects wait to be pushed: changed here since the last
     /// push (pulled changes aside), or kept by a person in a conflict.
     pub fn sync_pending_count(&self, since_audit_seq: u64) -> Result<u64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM (
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM (
                SELECT object_kind, object_id FROM audit_log
                 WHERE seq > ?1 AND action NOT LIKE '%.pulled'
                   AND object_kind IN ('team', 'service', 'environment', 'freeze', 'release')
                UNION SELECT kind, id FROM sync_pending)",
-            [since_audit_seq],
-            |r| r.get(0),
-        )?)
+            )?
+            .query_row([since_audit_seq], |r| r.get(0))?)
     }
 }

@@ -34,11 +34,11 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let tx = self.write_transaction()?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO server_tokens (token_sha256, user_name, role, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![token_sha256, user, role, created_at, expires_at],
-        )?;
+        )?
+        .execute(params![token_sha256, user, role, created_at, expires_at])?;
         append(&tx, audit)?;
         tx.commit()?;
         Ok(())
@@ -73,10 +73,9 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<bool, StoreError> {
         let tx = self.write_transaction()?;
-        let gone = tx.execute(
-            "DELETE FROM server_tokens WHERE substr(token_sha256, 1, ?2) = ?1",
-            params![id, i64::try_from(id.len()).unwrap_or(i64::MAX)],
-        )?;
+        let gone = tx
+            .prepare_cached("DELETE FROM server_tokens WHERE substr(token_sha256, 1, ?2) = ?1")?
+            .execute(params![id, i64::try_from(id.len()).unwrap_or(i64::MAX)])?;
         if gone == 0 {
             return Ok(false);
         }
@@ -96,12 +95,11 @@ impl Store {
         // writer (an UPDATE would take the write lock even to change nothing).
         let stale = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT 1 FROM server_tokens
                  WHERE token_sha256 = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-                params![token_sha256, since],
-                |_| Ok(()),
-            )
+            )?
+            .query_row(params![token_sha256, since], |_| Ok(()))
             .optional()?
             .is_some();
         if !stale {
@@ -110,11 +108,13 @@ impl Store {
         // A hint, kept at most once a minute: when a batch holds the write
         // lock it is left for a later request, never waited for.
         self.conn.busy_timeout(std::time::Duration::ZERO)?;
-        let touched = self.conn.execute(
-            "UPDATE server_tokens SET last_used_at = ?2
+        let touched = self
+            .conn
+            .prepare_cached(
+                "UPDATE server_tokens SET last_used_at = ?2
              WHERE token_sha256 = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)",
-            params![token_sha256, at, since],
-        );
+            )?
+            .execute(params![token_sha256, at, since]);
         self.conn.busy_timeout(crate::BUSY_TIMEOUT)?;
         match touched {
             Err(rusqlite::Error::SqliteFailure(e, _))

@@ -132,8 +132,15 @@ impl Store {
         if w.whole.is_some() || w.catalog.is_some() {
             self.catalog.replace(None);
         }
+        // Replacing the catalog removes what releases refer to and puts it
+        // back: its foreign keys are checked at commit. Only then: setting
+        // the pragma expires every prepared statement. (A release is put
+        // with its rows in an order the keys allow, so it needs none.)
+        let replaces = w.whole.is_some() || w.catalog.is_some();
         let tx = self.write_transaction()?;
-        tx.pragma_update(None, "defer_foreign_keys", true)?;
+        if replaces {
+            tx.pragma_update(None, "defer_foreign_keys", true)?;
+        }
         if let Some(plan) = w.whole {
             clear(&tx)?;
             // The import's own time, from its audit record: the store reads no clock.
@@ -144,11 +151,17 @@ impl Store {
             insert_catalog(&tx, plan)?;
         }
         for id in &w.deleted {
-            if tx.execute("DELETE FROM releases WHERE id = ?1", [id])? == 0 {
+            if tx
+                .prepare_cached("DELETE FROM releases WHERE id = ?1")?
+                .execute([id])?
+                == 0
+            {
                 return Err(StoreError::NoSuchRelease((*id).to_owned()));
             }
-            tx.execute("DELETE FROM checklist_details WHERE release_id = ?1", [id])?;
-            tx.execute("DELETE FROM rollback_details WHERE release_id = ?1", [id])?;
+            tx.prepare_cached("DELETE FROM checklist_details WHERE release_id = ?1")?
+                .execute([id])?;
+            tx.prepare_cached("DELETE FROM rollback_details WHERE release_id = ?1")?
+                .execute([id])?;
         }
         for r in &w.releases {
             write_release(&tx, r.release, r.position)?;
@@ -156,14 +169,10 @@ impl Store {
         }
         crate::audit::append(&tx, w.audit)?;
         if let Some(s) = &w.synced {
-            tx.execute(
-                "INSERT INTO sync_log (kind, id, version, object, at, by)
-                 VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = ?1 AND id = ?2), ?3, ?4, ?5)",
-                params![s.kind, s.id, s.object, s.at, s.by],
+            tx.prepare_cached("INSERT INTO sync_log (kind, id, version, object, at, by)
+                 VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = ?1 AND id = ?2), ?3, ?4, ?5)")?.execute(params![s.kind, s.id, s.object, s.at, s.by],
             )?;
-            tx.execute(
-                "INSERT INTO sync_mutations (mutation_id, result) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![s.mutation_id, s.answer],
+            tx.prepare_cached("INSERT INTO sync_mutations (mutation_id, result) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?.execute(params![s.mutation_id, s.answer],
             )?;
         }
         tx.commit()?;
@@ -174,27 +183,29 @@ impl Store {
 fn details(tx: &rusqlite::Connection, r: &ReleaseWrite<'_>) -> Result<(), StoreError> {
     let id = r.release.id.as_str();
     if let Some(d) = r.checklist {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO checklist_details (release_id, item_id, owner, done_by, done_at, note)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (release_id, item_id) DO UPDATE SET owner = excluded.owner,
                done_by = excluded.done_by, done_at = excluded.done_at, note = excluded.note",
-            params![id, d.item_id, d.owner, d.done_by, d.done_at, d.note],
-        )?;
+        )?
+        .execute(params![
+            id, d.item_id, d.owner, d.done_by, d.done_at, d.note
+        ])?;
     }
     if let Some(d) = r.rollback {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO rollback_details (release_id, tested_on, migration_reversible, triggers)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (release_id) DO UPDATE SET tested_on = excluded.tested_on,
                migration_reversible = excluded.migration_reversible, triggers = excluded.triggers",
-            params![
-                id,
-                d.tested_on,
-                d.migration_reversible,
-                Value::from(d.triggers.clone()).to_string()
-            ],
-        )?;
+        )?
+        .execute(params![
+            id,
+            d.tested_on,
+            d.migration_reversible,
+            Value::from(d.triggers.clone()).to_string()
+        ])?;
     }
     Ok(())
 }
