@@ -197,12 +197,10 @@ pub fn authorize(
         _ => {}
     }
     match kind {
-        ObjectKind::Freeze => {
-            // Adding a freeze, or changing a soft one, is an editor's; a hard
-            // one, once there, is an approver's.
-            if before.hard_freeze && old != new.as_ref() {
-                needs(who, kind, id, What::HardFreeze)?;
-            }
+        // Adding a freeze, or changing a soft one, is an editor's; a hard
+        // one, once there, is an approver's.
+        ObjectKind::Freeze if before.hard_freeze && old != new.as_ref() => {
+            needs(who, kind, id, What::HardFreeze)?;
         }
         ObjectKind::Release => {
             let new_release = after.releases.iter().find(|r| r.id.as_str() == id).cloned();
