@@ -222,24 +222,28 @@ fn apply_locked(
     // mutations apply.
     let mut calendar: Option<Plan> = None;
     let mut out = Vec::with_capacity(batch.len());
+    // The answers already given, asked for once (a repeated batch, or
+    // mutations sent again after a lost answer).
+    let ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
+    let mut given = store.answers(&ids)?;
     for m in batch {
-        if let Some(previous) = store.answer(&m.mutation_id)? {
+        if let Some(previous) = given.get(&m.mutation_id) {
             out.push(
-                serde_json::from_str(&previous)
+                serde_json::from_str(previous)
                     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
             );
             continue;
         }
         let result = apply_one(store, &mut calendar, who, m, now, warm)?;
+        let text = serde_json::to_string(&result).unwrap_or_default();
         if matches!(result, MutationResult::Applied { .. }) {
             // Its answer was written with the change.
             written += 1;
         } else {
-            store.record_answer(
-                &m.mutation_id,
-                &serde_json::to_string(&result).unwrap_or_default(),
-            )?;
+            store.record_answer(&m.mutation_id, &text)?;
         }
+        // The same id again in this batch gets this answer.
+        given.insert(m.mutation_id.clone(), text);
         out.push(result);
     }
     // Each applied mutation wrote one audit entry: when the trail moved by

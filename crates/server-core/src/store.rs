@@ -166,6 +166,20 @@ pub trait ServerStore: Send {
     ) -> Result<Option<String>, ApiError>;
     /// The answer already given to a mutation id (or a batch key).
     fn answer(&mut self, key: &str) -> Result<Option<String>, ApiError>;
+    /// The answers already given to any of `keys`, by key (one question
+    /// where the storage can: a batch asks for all its mutation ids).
+    fn answers(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, ApiError> {
+        let mut found = std::collections::HashMap::new();
+        for key in keys {
+            if let Some(answer) = self.answer(key)? {
+                found.insert((*key).to_owned(), answer);
+            }
+        }
+        Ok(found)
+    }
     /// Remembers an answer (the first one stays).
     fn record_answer(&mut self, key: &str, answer: &str) -> Result<(), ApiError>;
     /// Writes an accepted change: object, audit entry, log entry, answer.

@@ -153,6 +153,22 @@ fn different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_noth
         (checkout["owner"].clone(), checkout["version"].clone()),
         (json!("li"), json!("2.0.1"))
     );
+    // The same mutation id twice in one batch: applied once, answered twice alike.
+    let twice: Value = post(
+        &server,
+        &editor,
+        "kD",
+        &json!({ "mutations": [
+            mutation("d1", 3, json!({ "title": "Checkout 2.0, once" })),
+            mutation("d1", 3, json!({ "title": "Checkout 2.0, once" })),
+        ] }),
+    )
+    .json()
+    .unwrap();
+    assert_eq!(twice["results"][0]["outcome"], "applied", "{twice}");
+    assert_eq!(twice["results"][0], twice["results"][1]);
+    let after = changes(&server, &viewer, cursor);
+    assert_eq!(after["changes"].as_array().unwrap().len(), 3, "{after}");
 }
 
 fn gate(server: &Server, token: &str, at: &str) -> bool {

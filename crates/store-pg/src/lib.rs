@@ -71,7 +71,35 @@ pub struct PgStore {
     /// A server batch's transaction is open (`ServerStore::begin_batch`):
     /// each write is a savepoint of it.
     batch: bool,
+    /// The statements run per mutation, prepared once on this connection
+    /// (each is then one round trip, not two).
+    prepared: std::collections::HashMap<&'static str, postgres::Statement>,
+    /// In a batch: the audit chain's head after its last write (the batch
+    /// holds the write lock, so nothing else moves it).
+    batch_head: Option<Option<(u64, String)>>,
 }
+
+/// A mutation's whole write in a batch, one statement: the object put or
+/// deleted, its audit entry and the chain's head, its change-log entry and
+/// its answer. One statement is all or nothing, so it needs no savepoint.
+const BATCH_WRITE: &str = "WITH put AS (
+    INSERT INTO objects (kind, id, body) SELECT $1, $2, $3 WHERE $3::text IS NOT NULL
+    ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body RETURNING 1
+), gone AS (
+    DELETE FROM objects WHERE $3::text IS NULL AND kind = $1 AND id = $2 RETURNING 1
+), audit AS (
+    INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
+    VALUES ($4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING 1
+), head AS (
+    INSERT INTO audit_head (id, seq, hash) VALUES (1, $4, $13)
+    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash RETURNING 1
+), log AS (
+    INSERT INTO sync_log (kind, id, version, object, at, by_user)
+    VALUES ($1, $2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = $1 AND id = $2), $3, $14, $15)
+    RETURNING 1
+), answer AS (
+    INSERT INTO sync_mutations (mutation_id, result) VALUES ($16, $17) ON CONFLICT DO NOTHING RETURNING 1
+) SELECT 1";
 
 type Params<'p> = &'p [&'p (dyn postgres::types::ToSql + Sync)];
 
@@ -188,7 +216,19 @@ impl PgStore {
             url: url.to_owned(),
             where_,
             batch: false,
+            prepared: std::collections::HashMap::new(),
+            batch_head: None,
         })
+    }
+
+    /// `sql` prepared on this connection, once.
+    fn prepared(&mut self, sql: &'static str) -> Result<postgres::Statement, ApiError> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).map_err(db_error)?;
+        self.prepared.insert(sql, s.clone());
+        Ok(s)
     }
 
     /// A write transaction, holding the write lock. A connection lost since
@@ -406,13 +446,10 @@ impl ServerStore for PgStore {
     }
 
     fn calendar_version(&mut self) -> Result<u64, ApiError> {
-        self.read(|c| {
-            let n: i64 = c
-                .query_one("SELECT COALESCE(MAX(seq), 0) FROM audit_log", &[])
-                .map_err(db_error)?
-                .get(0);
-            Ok(seq(n))
-        })
+        self.reconnect_if_closed()?;
+        let stmt = self.prepared("SELECT COALESCE(MAX(seq), 0) FROM audit_log")?;
+        let n: i64 = self.client.query_one(&stmt, &[]).map_err(db_error)?.get(0);
+        Ok(seq(n))
     }
     fn log_len(&mut self) -> Result<u64, ApiError> {
         self.read(|c| {
@@ -460,14 +497,15 @@ impl ServerStore for PgStore {
     }
 
     fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError> {
-        self.read(|c| {
-            Ok(c.query_opt(
-                "SELECT version, object FROM sync_log WHERE kind = $1 AND id = $2 ORDER BY version DESC LIMIT 1",
-                &[&kind, &id],
-            )
+        self.reconnect_if_closed()?;
+        let stmt = self.prepared(
+            "SELECT version, object FROM sync_log WHERE kind = $1 AND id = $2 ORDER BY version DESC LIMIT 1",
+        )?;
+        Ok(self
+            .client
+            .query_opt(&stmt, &[&kind, &id])
             .map_err(db_error)?
             .map_or((0, None), |r| (seq(r.get(0)), r.get(1))))
-        })
     }
 
     fn at_version(
@@ -487,23 +525,40 @@ impl ServerStore for PgStore {
     }
 
     fn answer(&mut self, key: &str) -> Result<Option<String>, ApiError> {
-        self.read(|c| {
-            Ok(c.query_opt(
-                "SELECT result FROM sync_mutations WHERE mutation_id = $1",
-                &[&key],
-            )
+        self.reconnect_if_closed()?;
+        let stmt = self.prepared("SELECT result FROM sync_mutations WHERE mutation_id = $1")?;
+        Ok(self
+            .client
+            .query_opt(&stmt, &[&key])
             .map_err(db_error)?
             .map(|r| r.get(0)))
-        })
+    }
+
+    fn answers(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, ApiError> {
+        self.reconnect_if_closed()?;
+        let stmt = self.prepared(
+            "SELECT mutation_id, result FROM sync_mutations WHERE mutation_id = ANY($1)",
+        )?;
+        let keys: Vec<&str> = keys.to_vec();
+        Ok(self
+            .client
+            .query(&stmt, &[&keys])
+            .map_err(db_error)?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
     }
 
     fn record_answer(&mut self, key: &str, answer: &str) -> Result<(), ApiError> {
         self.reconnect_if_closed()?;
+        let stmt = self.prepared(
+            "INSERT INTO sync_mutations (mutation_id, result) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )?;
         self.client
-            .execute(
-                "INSERT INTO sync_mutations (mutation_id, result) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&key, &answer],
-            )
+            .execute(&stmt, &[&key, &answer])
             .map_err(db_error)?;
         Ok(())
     }
@@ -597,11 +652,13 @@ impl ServerStore for PgStore {
         if !self.batch {
             self.client.batch_execute("BEGIN").map_err(db_error)?;
             self.batch = true;
+            self.batch_head = None;
         }
         Ok(true)
     }
     fn commit_batch(&mut self) -> Result<(), ApiError> {
         if self.batch {
+            self.batch_head = None;
             self.client.batch_execute("COMMIT").map_err(db_error)?;
             self.batch = false;
         }
@@ -612,6 +669,7 @@ impl ServerStore for PgStore {
             // Nothing left to undo if it fails: the transaction is gone.
             let _ = self.client.batch_execute("ROLLBACK");
             self.batch = false;
+            self.batch_head = None;
         }
     }
     fn unlock_writes(&mut self) -> Result<(), ApiError> {
@@ -626,6 +684,9 @@ impl ServerStore for PgStore {
     }
     fn write_change(&mut self, c: ChangeWrite<'_>) -> Result<(), ApiError> {
         let kind = c.kind.noun();
+        if self.batch {
+            return self.batch_write(&c);
+        }
         let mut tx = self.write()?;
         match c.object {
             Some(body) => tx.execute(
@@ -655,6 +716,62 @@ impl ServerStore for PgStore {
 }
 
 impl PgStore {
+    /// A mutation's write inside the batch: [`BATCH_WRITE`], chained on the
+    /// head this batch last wrote. Any failure fails the batch (a statement
+    /// that fails aborts PostgreSQL's transaction), which is then rolled
+    /// back whole.
+    fn batch_write(&mut self, c: &ChangeWrite<'_>) -> Result<(), ApiError> {
+        let head = match self.batch_head.take() {
+            Some(head) => head,
+            None => {
+                let stmt =
+                    self.prepared("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?;
+                self.client
+                    .query_opt(&stmt, &[])
+                    .map_err(db_error)?
+                    .map(|r| (seq(r.get(0)), r.get::<_, String>(1)))
+            }
+        };
+        let records = std::slice::from_ref(c.audit);
+        let chained = chain(head, records);
+        let Some(link) = chained.first() else {
+            return Ok(());
+        };
+        let r = link.record;
+        let stmt = self.prepared(BATCH_WRITE)?;
+        let written = self.client.execute(
+            &stmt,
+            &[
+                &c.kind.noun(),
+                &c.id,
+                &c.object,
+                &int(link.seq),
+                &r.at,
+                &r.actor,
+                &r.action,
+                &r.object_kind,
+                &r.object_id,
+                &r.before,
+                &r.after,
+                &link.prev_hash,
+                &link.hash,
+                &c.at,
+                &c.by,
+                &c.answer.0,
+                &c.answer.1,
+            ],
+        );
+        if let Err(e) = written {
+            // The transaction is aborted: nothing more can be written in it.
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                format!("{}: a batch's write failed: {}", self.where_, why(&e)),
+            ));
+        }
+        self.batch_head = Some(Some((link.seq, link.hash.clone())));
+        Ok(())
+    }
+
     /// Runs a read on the connection (made again first if it was lost).
     fn read<T>(
         &mut self,
