@@ -423,6 +423,7 @@ fn apply_one(
         calendar: &plan,
         kind: m.kind,
         id: &m.id,
+        before: before.release(),
         object: object_text.as_deref(),
         audit: &rec,
         at: &at,

@@ -51,6 +51,9 @@ pub struct ChangeWrite<'a> {
     pub kind: ObjectKind,
     /// The object's id.
     pub id: &'a str,
+    /// A release as it was before the change, when it was there (the store
+    /// may then write only what changed).
+    pub before: Option<&'a relcal_domain::Release>,
     /// The object after (plan-file JSON text), or `None`: deleted.
     pub object: Option<&'a str>,
     /// Its audit entry.

@@ -193,33 +193,9 @@ pub(crate) fn insert_releases<'r>(
                                status, owner, version, artifact, services_json, depends_json, readiness)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
-    let mut service = tx.prepare_cached(
-        "INSERT INTO release_services (release_id, position, service_id) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut dep = tx.prepare_cached(
-        "INSERT INTO release_dependencies (release_id, position, depends_on) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut approval = tx.prepare_cached(
-        "INSERT INTO approvals (release_id, position, approver, at) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let mut item = tx.prepare_cached(
-        "INSERT INTO checklist_items (release_id, position, item_id, text, required, done)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut rollback = tx.prepare_cached(
-        "INSERT INTO rollback_plans (release_id, owner, time_budget_minutes, tested) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let mut step = tx.prepare_cached(
-        "INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut exception = tx.prepare_cached(
-        "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver, requested_by, expires)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
     for (i, r) in releases {
-        let id = r.id.as_str();
         release.execute(params![
-            id,
+            r.id.as_str(),
             i,
             r.title,
             r.team.as_str(),
@@ -236,24 +212,101 @@ pub(crate) fn insert_releases<'r>(
             Value::from(strings(&r.depends_on)).to_string(),
             r.readiness_score()
         ])?;
+        insert_parts(tx, r, Parts::ALL)?;
+    }
+    Ok(())
+}
+
+/// Which of a release's row sets to write.
+#[derive(Clone, Copy)]
+struct Parts {
+    services: bool,
+    dependencies: bool,
+    approvals: bool,
+    checklist: bool,
+    rollback: bool,
+    overrides: bool,
+}
+
+impl Parts {
+    const ALL: Parts = Parts {
+        services: true,
+        dependencies: true,
+        approvals: true,
+        checklist: true,
+        rollback: true,
+        overrides: true,
+    };
+
+    /// The row sets that differ between `old` and `new`.
+    fn changed(old: &Release, new: &Release) -> Parts {
+        Parts {
+            services: old.services != new.services,
+            dependencies: old.depends_on != new.depends_on,
+            approvals: old.approvals != new.approvals,
+            checklist: old.checklist != new.checklist,
+            rollback: old.rollback != new.rollback,
+            overrides: old.overrides != new.overrides,
+        }
+    }
+}
+
+/// Inserts the release's rows of the sets in `parts` (the release's own
+/// row is there, and those sets' old rows are gone).
+fn insert_parts(tx: &rusqlite::Connection, r: &Release, parts: Parts) -> Result<(), StoreError> {
+    let id = r.id.as_str();
+    if parts.services {
+        let mut service = tx.prepare_cached(
+            "INSERT INTO release_services (release_id, position, service_id) VALUES (?1, ?2, ?3)",
+        )?;
         for (j, s) in r.services.iter().enumerate() {
             service.execute(params![id, j, s.as_str()])?;
         }
+    }
+    if parts.dependencies {
+        let mut dep = tx.prepare_cached(
+            "INSERT INTO release_dependencies (release_id, position, depends_on) VALUES (?1, ?2, ?3)",
+        )?;
         for (j, d) in r.depends_on.iter().enumerate() {
             dep.execute(params![id, j, d.as_str()])?;
         }
+    }
+    if parts.approvals {
+        let mut approval = tx.prepare_cached(
+            "INSERT INTO approvals (release_id, position, approver, at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         for (j, a) in r.approvals.iter().enumerate() {
             approval.execute(params![id, j, a.by, a.at.value.to_string()])?;
         }
+    }
+    if parts.checklist {
+        let mut item = tx.prepare_cached(
+            "INSERT INTO checklist_items (release_id, position, item_id, text, required, done)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
         for (j, c) in r.checklist.iter().enumerate() {
             item.execute(params![id, j, c.id, c.text, c.required, c.done])?;
         }
+    }
+    if parts.rollback {
         if let Some(rb) = &r.rollback {
-            rollback.execute(params![id, rb.owner, rb.time_budget_minutes, rb.tested])?;
+            tx.prepare_cached(
+                "INSERT INTO rollback_plans (release_id, owner, time_budget_minutes, tested) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id, rb.owner, rb.time_budget_minutes, rb.tested])?;
+            let mut step = tx.prepare_cached(
+                "INSERT INTO rollback_steps (release_id, position, step) VALUES (?1, ?2, ?3)",
+            )?;
             for (j, s) in rb.steps.iter().enumerate() {
                 step.execute(params![id, j, s])?;
             }
         }
+    }
+    if parts.overrides {
+        let mut exception = tx.prepare_cached(
+            "INSERT INTO freeze_overrides (release_id, position, freeze_id, reason, approver, requested_by, expires)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
         for (j, o) in r.overrides.iter().enumerate() {
             exception.execute(params![
                 id,
@@ -267,4 +320,69 @@ pub(crate) fn insert_releases<'r>(
         }
     }
     Ok(())
+}
+
+/// Rewrites a stored release `old` as `new` in place: its own row updated,
+/// and only the row sets that changed deleted and inserted again (an
+/// owner changed is one UPDATE). False when no such release is stored.
+pub(crate) fn update_release(
+    tx: &rusqlite::Connection,
+    old: &Release,
+    new: &Release,
+) -> Result<bool, StoreError> {
+    let id = new.id.as_str();
+    let updated = tx
+        .prepare_cached(
+            "UPDATE releases SET title = ?2, team_id = ?3, environment_id = ?4, start = ?5, end = ?6,
+               start_utc = ?7, end_utc = ?8, status = ?9, owner = ?10, version = ?11, artifact = ?12,
+               services_json = ?13, depends_json = ?14, readiness = ?15
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            new.title,
+            new.team.as_str(),
+            new.environment.as_str(),
+            new.start.value.to_string(),
+            new.end.value.to_string(),
+            new.start.utc.timestamp(),
+            new.end.utc.timestamp(),
+            new.status.as_str(),
+            new.owner,
+            new.version,
+            new.artifact,
+            Value::from(strings(&new.services)).to_string(),
+            Value::from(strings(&new.depends_on)).to_string(),
+            new.readiness_score()
+        ])?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    let parts = Parts::changed(old, new);
+    let clear = |table: &str| -> Result<(), StoreError> {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE release_id = ?1"))?
+            .execute([id])?;
+        Ok(())
+    };
+    if parts.services {
+        clear("release_services")?;
+    }
+    if parts.dependencies {
+        clear("release_dependencies")?;
+    }
+    if parts.approvals {
+        clear("approvals")?;
+    }
+    if parts.checklist {
+        clear("checklist_items")?;
+    }
+    if parts.rollback {
+        clear("rollback_steps")?;
+        clear("rollback_plans")?;
+    }
+    if parts.overrides {
+        clear("freeze_overrides")?;
+    }
+    insert_parts(tx, new, parts)?;
+    Ok(true)
 }

@@ -143,7 +143,7 @@ CREATE INDEX releases_by_length ON releases (end_utc - start_utc);
 
 /// Calendar views read releases by time. Each release row also carries its
 /// services and dependencies as JSON arrays (written with the normalised rows,
-/// in the same statement group, by `insert_releases` only), and a covering
+/// in the same statement group, by `insert_releases` and `update_release` only), and a covering
 /// index answers the range scan without visiting the table.
 const V3_VIEW_READS: &str = r#"
 ALTER TABLE releases ADD COLUMN services_json TEXT NOT NULL DEFAULT '[]'

@@ -76,7 +76,10 @@ impl ServerStore for Store {
         let write = match c.kind {
             ObjectKind::Release => match c.calendar.releases.iter().find(|r| r.id.as_str() == c.id)
             {
-                Some(r) => Write::new(audit).release(r),
+                Some(r) => match c.before {
+                    Some(old) => Write::new(audit).release_replacing(r, old),
+                    None => Write::new(audit).release(r),
+                },
                 None => Write::new(audit).delete_release(c.id),
             },
             _ => Write::new(audit).catalog(c.calendar),

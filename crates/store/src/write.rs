@@ -5,7 +5,7 @@
 //! else writes the calendar's tables.
 
 use crate::plan::{ChecklistDetail, RollbackDetail};
-use crate::rows::{clear, clear_catalog, insert, insert_catalog, write_release};
+use crate::rows::{clear, clear_catalog, insert, insert_catalog, update_release, write_release};
 use crate::{AuditRecord, Store, StoreError};
 use relcal_domain::{Plan, Release};
 use rusqlite::params;
@@ -28,6 +28,8 @@ pub struct Write<'a> {
 /// carry about it.
 pub struct ReleaseWrite<'a> {
     release: &'a Release,
+    /// The release as stored before, when the writer knows it.
+    previous: Option<&'a Release>,
     position: Option<i64>,
     checklist: Option<&'a ChecklistDetail>,
     rollback: Option<&'a RollbackDetail>,
@@ -87,7 +89,22 @@ impl<'a> Write<'a> {
     pub fn release_at(mut self, release: &'a Release, position: Option<i64>) -> Self {
         self.releases.push(ReleaseWrite {
             release,
+            previous: None,
             position,
+            checklist: None,
+            rollback: None,
+        });
+        self
+    }
+
+    /// Puts a release over `previous`, as it is stored now: only its row
+    /// and the row sets that differ are written (a new one, or one not
+    /// stored as `previous` says, is written whole).
+    pub fn release_replacing(mut self, release: &'a Release, previous: &'a Release) -> Self {
+        self.releases.push(ReleaseWrite {
+            release,
+            previous: Some(previous),
+            position: None,
             checklist: None,
             rollback: None,
         });
@@ -104,6 +121,7 @@ impl<'a> Write<'a> {
     ) -> Self {
         self.releases.push(ReleaseWrite {
             release,
+            previous: None,
             position: None,
             checklist,
             rollback,
@@ -164,7 +182,13 @@ impl Store {
                 .execute([id])?;
         }
         for r in &w.releases {
-            write_release(&tx, r.release, r.position)?;
+            let in_place = match r.previous {
+                Some(previous) => update_release(&tx, previous, r.release)?,
+                None => false,
+            };
+            if !in_place {
+                write_release(&tx, r.release, r.position)?;
+            }
             details(&tx, r)?;
         }
         crate::audit::append(&tx, w.audit)?;

@@ -480,3 +480,107 @@ fn relcal_api_free_demo() -> String {
     ))
     .unwrap()
 }
+
+#[test]
+fn a_release_rewritten_in_place_reads_back_as_if_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("cal.db")).unwrap();
+    let plan = demo();
+    store.write(Write::new(&[]).whole(&plan)).unwrap();
+    // One change of each row set, and of the release's own row, alone and together.
+    let base = plan
+        .releases
+        .iter()
+        .find(|r| r.rollback.is_some() && !r.approvals.is_empty())
+        .unwrap()
+        .clone();
+    let other_service = plan
+        .services
+        .iter()
+        .find(|s| !base.services.contains(&s.id))
+        .unwrap()
+        .id
+        .clone();
+    let other_release = plan
+        .releases
+        .iter()
+        .find(|r| r.id != base.id)
+        .unwrap()
+        .id
+        .clone();
+    let freeze = plan.freezes[0].id.clone();
+    let changes: Vec<(&str, Box<dyn Fn(&mut relcal_domain::Release)>)> = vec![
+        ("owner", Box::new(|r| r.owner = Some("someone else".into()))),
+        (
+            "services",
+            Box::new(move |r| r.services.push(other_service.clone())),
+        ),
+        (
+            "dependencies",
+            Box::new(move |r| r.depends_on = vec![other_release.clone()]),
+        ),
+        ("approvals", Box::new(|r| r.approvals.truncate(1))),
+        (
+            "checklist",
+            Box::new(|r| {
+                r.checklist = vec![relcal_domain::ChecklistItem {
+                    id: "new".into(),
+                    text: "New".into(),
+                    required: true,
+                    done: true,
+                }]
+            }),
+        ),
+        ("rollback gone", Box::new(|r| r.rollback = None)),
+        (
+            "overrides",
+            Box::new(move |r| {
+                r.overrides = vec![relcal_domain::FreezeOverride {
+                    freeze: freeze.clone(),
+                    reason: "why".into(),
+                    by: "cfo".into(),
+                    requested_by: Some("li".into()),
+                    expires: None,
+                }]
+            }),
+        ),
+    ];
+    let mut stored = base.clone();
+    for (what, change) in &changes {
+        let mut next = stored.clone();
+        change(&mut next);
+        store
+            .write(Write::new(&[]).release_replacing(&next, &stored))
+            .unwrap();
+        let read = store.load_plan().unwrap().unwrap();
+        let got = read.releases.iter().find(|r| r.id == base.id).unwrap();
+        assert_eq!(got, &next, "after changing {what}");
+        // Its place and the other releases stay.
+        assert_eq!(
+            read.releases.iter().position(|r| r.id == base.id),
+            plan.releases.iter().position(|r| r.id == base.id)
+        );
+        assert_eq!(read.releases.len(), plan.releases.len());
+        stored = next;
+    }
+    // The rollback plan comes back, with its steps.
+    let mut next = stored.clone();
+    next.rollback = base.rollback.clone();
+    store
+        .write(Write::new(&[]).release_replacing(&next, &stored))
+        .unwrap();
+    let read = store.load_plan().unwrap().unwrap();
+    assert_eq!(
+        read.releases.iter().find(|r| r.id == base.id).unwrap(),
+        &next
+    );
+    assert_eq!(store.integrity_check().unwrap(), Ok(()));
+    // A release not stored is written whole, at the end.
+    let mut new = base.clone();
+    new.id = relcal_domain::ReleaseId::new("brand-new");
+    store
+        .write(Write::new(&[]).release_replacing(&new, &base))
+        .unwrap();
+    let read = store.load_plan().unwrap().unwrap();
+    assert_eq!(read.releases.last(), Some(&new));
+}
