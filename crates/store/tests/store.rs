@@ -509,7 +509,8 @@ fn a_release_rewritten_in_place_reads_back_as_if_written_whole() {
         .id
         .clone();
     let freeze = plan.freezes[0].id.clone();
-    let changes: Vec<(&str, Box<dyn Fn(&mut relcal_domain::Release)>)> = vec![
+    type Change = Box<dyn Fn(&mut relcal_domain::Release)>;
+    let changes: Vec<(&str, Change)> = vec![
         ("owner", Box::new(|r| r.owner = Some("someone else".into()))),
         (
             "services",
