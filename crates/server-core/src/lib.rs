@@ -21,8 +21,8 @@ pub use auth::{
     token_shape, Principal, Role,
 };
 pub use merge::{apply_mutations, changes_since};
-pub use policy::{authorize, Rule, What, POLICY};
+pub use policy::{authorize, Before, Rule, What, POLICY};
 pub use store::{
-    server_calendar, AnchoredHead, ChangeWrite, ServerStore, SyncRow, TokenRecord, WarmCalendar,
-    TOKEN_ID_LEN,
+    server_calendar, AnchoredHead, ChangeWrite, Currents, ServerStore, SyncRow, TokenRecord,
+    WarmCalendar, TOKEN_ID_LEN,
 };

@@ -226,6 +226,13 @@ fn apply_locked(
     // mutations sent again after a lost answer).
     let ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
     let mut given = store.answers(&ids)?;
+    // Each object's version and copy, asked for once and kept current as
+    // the batch writes.
+    let objects: Vec<(&str, &str)> = batch
+        .iter()
+        .map(|m| (m.kind.noun(), m.id.as_str()))
+        .collect();
+    let mut currents = store.currents(&objects)?;
     for m in batch {
         if let Some(previous) = given.get(&m.mutation_id) {
             out.push(
@@ -234,7 +241,7 @@ fn apply_locked(
             );
             continue;
         }
-        let result = apply_one(store, &mut calendar, who, m, now, warm)?;
+        let result = apply_one(store, &mut calendar, &mut currents, who, m, now, warm)?;
         let text = serde_json::to_string(&result).unwrap_or_default();
         if matches!(result, MutationResult::Applied { .. }) {
             // Its answer was written with the change.
@@ -259,9 +266,14 @@ fn apply_locked(
     Ok((out, warmed))
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the batch's state, passed down to each mutation"
+)]
 fn apply_one(
     store: &mut dyn ServerStore,
     calendar: &mut Option<Plan>,
+    currents: &mut crate::store::Currents,
     who: &Principal,
     m: &Mutation,
     now: DateTime<Utc>,
@@ -303,7 +315,11 @@ fn apply_one(
         })
         .transpose()
     };
-    let (version, current) = store.current(kind_name, &m.id)?;
+    let key = (kind_name.to_owned(), m.id.clone());
+    let (version, current) = match currents.get(&key) {
+        Some(known) => known.clone(),
+        None => store.current(kind_name, &m.id)?,
+    };
     let current = stored(current)?;
     if m.base_version > version {
         return Ok(rejected(
@@ -443,6 +459,7 @@ fn apply_one(
         ));
     }
     *calendar = Some(plan);
+    currents.insert(key, (version + 1, object_text));
     Ok(answer)
 }
 

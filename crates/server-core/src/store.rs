@@ -43,6 +43,9 @@ pub struct TokenRecord {
 /// How many hex digits of a token's hash make its id.
 pub const TOKEN_ID_LEN: usize = 12;
 
+/// Objects' current versions and copies, by (kind noun, id).
+pub type Currents = std::collections::HashMap<(String, String), (u64, Option<String>)>;
+
 /// One accepted change, written whole or not at all.
 pub struct ChangeWrite<'a> {
     /// The whole calendar after the change (validated).
@@ -160,6 +163,16 @@ pub trait ServerStore: Send {
     fn rollback_batch(&mut self) {}
     /// An object's current version and copy (0 and `None` when unknown).
     fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError>;
+    /// [`ServerStore::current`] of each (kind noun, id), by it (one question
+    /// where the storage can: a batch asks for all its objects).
+    fn currents(&mut self, objects: &[(&str, &str)]) -> Result<Currents, ApiError> {
+        let mut found = Currents::new();
+        for (kind, id) in objects {
+            let current = self.current(kind, id)?;
+            found.insert(((*kind).to_owned(), (*id).to_owned()), current);
+        }
+        Ok(found)
+    }
     /// An object's copy at `version`.
     fn at_version(
         &mut self,

@@ -534,6 +534,35 @@ impl ServerStore for PgStore {
             .map(|r| r.get(0)))
     }
 
+    fn currents(
+        &mut self,
+        objects: &[(&str, &str)],
+    ) -> Result<relcal_server_core::Currents, ApiError> {
+        self.reconnect_if_closed()?;
+        let stmt = self.prepared(
+            "SELECT DISTINCT ON (l.kind, l.id) l.kind, l.id, l.version, l.object
+             FROM sync_log l JOIN unnest($1::text[], $2::text[]) AS o (kind, id)
+               ON l.kind = o.kind AND l.id = o.id
+             ORDER BY l.kind, l.id, l.version DESC",
+        )?;
+        let kinds: Vec<&str> = objects.iter().map(|(k, _)| *k).collect();
+        let ids: Vec<&str> = objects.iter().map(|(_, i)| *i).collect();
+        let mut found: relcal_server_core::Currents = self
+            .client
+            .query(&stmt, &[&kinds, &ids])
+            .map_err(db_error)?
+            .into_iter()
+            .map(|r| ((r.get(0), r.get(1)), (seq(r.get(2)), r.get(3))))
+            .collect();
+        // An object never logged: version 0, no copy.
+        for (kind, id) in objects {
+            found
+                .entry(((*kind).to_owned(), (*id).to_owned()))
+                .or_insert((0, None));
+        }
+        Ok(found)
+    }
+
     fn answers(
         &mut self,
         keys: &[&str],
