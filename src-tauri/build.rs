@@ -48,6 +48,8 @@ fn main() {
         "connections",
         "save_connections",
         "run_connections",
+        "background_settings",
+        "save_background_settings",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri build failed: {e:#}");

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod commands;
+mod desktop;
 mod handle;
 mod live;
 mod notifications;
@@ -29,6 +30,8 @@ pub struct AppState {
     sync: sync::SyncState,
     /// The calendar and its conflicts kept warm (`relcal_api::Live`).
     live: live::LiveCell,
+    /// No other Relcal opens this database while this one runs.
+    _db_lock: Option<desktop::DatabaseLock>,
 }
 
 /// Every command the window may call, once: the bindings' list
@@ -83,7 +86,9 @@ macro_rules! app_commands {
             resolve_sync_conflict,
             connections,
             save_connections,
-            run_connections [Wry]
+            run_connections [Wry],
+            background_settings [Wry],
+            save_background_settings [Wry]
         )
     };
     (@list specta; $($name:ident $([$runtime:ident])?),*) => {
@@ -119,6 +124,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             ConflictSeverity::ALL.map(ConflictSeverity::as_str),
         )
         .constant("NOTICE_KINDS", NoticeKind::ALL.map(NoticeKind::as_str))
+        // The native menu's items the window acts on (`relcal://menu`).
+        .constant("MENU_ITEMS", desktop::window_items())
 }
 
 /// Writes the TypeScript bindings to `path`.
@@ -151,9 +158,21 @@ fn chosen_db_path() -> Option<PathBuf> {
 /// The app's state over the database at `db_path` (none: the calendar is
 /// unavailable, and the window says why).
 pub fn open_state(db_path: Option<PathBuf>) -> AppState {
-    let store = relcal_api::open_calendar(db_path.as_deref(), relcal_api::clock::now())
-        .and_then(|mut s| relcal_api::load_user_name(&mut s).map(|_| s))
-        .map(Mutex::new);
+    // The lock first: a calendar another Relcal has open is not opened at all.
+    let lock = match db_path.as_deref().map(desktop::lock_database) {
+        Some(Err(why)) => Err(ApiError::new(relcal_api::ErrorCode::Unavailable, why)),
+        Some(Ok(lock)) => Ok(lock),
+        None => Ok(None),
+    };
+    let (store, lock) = match lock {
+        Ok(lock) => (
+            relcal_api::open_calendar(db_path.as_deref(), relcal_api::clock::now())
+                .and_then(|mut s| relcal_api::load_user_name(&mut s).map(|_| s))
+                .map(Mutex::new),
+            lock,
+        ),
+        Err(e) => (Err(e), None),
+    };
     if let Err(e) = &store {
         tracing::error!("cannot open the calendar: {e}");
     }
@@ -164,6 +183,7 @@ pub fn open_state(db_path: Option<PathBuf>) -> AppState {
         changed: tokio::sync::Notify::new(),
         sync: sync::SyncState::default(),
         live: live::LiveCell::default(),
+        _db_lock: lock,
     }
 }
 
@@ -183,11 +203,31 @@ pub fn build_app<R: tauri::Runtime>(
     state: AppState,
     background: bool,
 ) -> tauri::Builder<R> {
+    // The desktop's plugins (single instance first) on the real app only.
+    let builder = if background {
+        desktop::plugins(builder).on_window_event(desktop::on_window_event)
+    } else {
+        builder
+    };
     builder
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .setup(move |app| {
             if background {
+                let handle = app.handle();
+                match desktop::menu(handle) {
+                    Ok(menu) => {
+                        if let Err(e) = app.set_menu(menu) {
+                            tracing::warn!("no menu bar: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("no menu bar: {e}"),
+                }
+                app.on_menu_event(|app, event| desktop::on_menu(app, &event));
+                // Started at login: stay in the tray until asked for.
+                if !desktop::launched_hidden() {
+                    desktop::show_main(handle);
+                }
                 open_warm_calendar(app.handle());
                 tauri::async_runtime::spawn(notifications::scheduler(app.handle().clone()));
                 tauri::async_runtime::spawn(sync::run(app.handle().clone()));

@@ -39,10 +39,7 @@ pub(crate) fn show<R: Runtime>(app: &AppHandle<R>, notice: &OutgoingNotice) -> R
         std::thread::spawn(move || {
             handle.wait_for_action(|action| {
                 if action == "default" {
-                    if let Some(w) = app.get_webview_window("main") {
-                        let _ = w.show();
-                        let _ = w.set_focus();
-                    }
+                    crate::desktop::show_main(&app);
                     let _ = app.emit(OPEN_EVENT, target);
                 }
             });
@@ -76,12 +73,7 @@ pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> Option<Tray<R>> {
             .menu(&menu)
             .tooltip("Relcal")
             .on_menu_event(|app, event| match event.id.as_ref() {
-                "show" => {
-                    if let Some(w) = app.get_webview_window("main") {
-                        let _ = w.show();
-                        let _ = w.set_focus();
-                    }
-                }
+                "show" => crate::desktop::show_main(app),
                 "quit" => app.exit(0),
                 _ => {}
             });

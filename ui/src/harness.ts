@@ -12,5 +12,7 @@ mockIPC(
     teams: Number(params.get("teams") ?? 0),
     opening: params.has("opening"),
   }),
+  // The app's events (a menu item, a clicked notification) are emitted by the tests.
+  { shouldMockEvents: true },
 );
 await import("./main");

@@ -146,6 +146,39 @@ await test("week and agenda views and the keyboard", async (page) => {
   await page.getByTestId("conflicts-panel").waitFor({ state: "detached" });
 });
 
+await test("the native menu bar's items run the window's actions: views, go/no-go, conflicts, shortcuts", async (page) => {
+  // The shell sends relcal://menu with the item's id (src-tauri/src/desktop.rs).
+  const choose = (id) => page.evaluate((id) => window.__TAURI_INTERNALS__.invoke("plugin:event|emit", { event: "relcal://menu", payload: id }), id);
+  await choose("week");
+  await page.locator(".fc-timeGridWeek-view").waitFor();
+  await choose("agenda");
+  await page.locator(".fc-list").getByText("Auth rotation").waitFor();
+  await choose("goNoGo");
+  await page.getByTestId("go-no-go").waitFor();
+  // Back to the calendar, at the month, from another layout.
+  await choose("month");
+  await page.locator(".fc-dayGridMonth-view").waitFor();
+  await page.keyboard.press("c");
+  await page.getByTestId("conflicts-panel").waitFor({ state: "detached" });
+  await choose("conflicts");
+  await page.getByTestId("conflicts-panel").waitFor();
+  await choose("help");
+  await page.getByTestId("shortcuts").getByText("Undo the last change").waitFor();
+});
+
+await test("Settings ▸ Notifications: keep running in the background and start at login apply at once", async (page) => {
+  await page.keyboard.press("s");
+  await page.getByRole("tab", { name: "Notifications" }).click();
+  const keep = page.getByLabel("Keep running in the background");
+  if (!(await keep.isChecked())) throw new Error("keep running is off by default");
+  await keep.uncheck();
+  await page.getByText("Closing the window now quits Relcal.").waitFor();
+  await page.getByLabel("Start at login").check();
+  await page.getByText("Relcal will start at login, in the tray.").waitFor();
+  const saved = await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("background_settings"));
+  if (saved.keep_running !== false || saved.start_at_login !== true) throw new Error(`saved: ${JSON.stringify(saved)}`);
+});
+
 await test("clicking a release opens its details; Escape closes them", async (page) => {
   await page.locator(".fc-event.release", { hasText: "Auth rotation" }).click();
   const panel = page.getByTestId("release-panel");

@@ -14,6 +14,7 @@ mod adapters;
 mod adapters_run;
 mod approvals;
 mod audit;
+mod background;
 mod calendar;
 mod check;
 pub mod clock;
@@ -41,6 +42,9 @@ mod write;
 pub use audit::{
     audit_log, audit_verify, audit_verify_anchored, load_user_name, set_user_name, AuditVerdict,
     AuditView,
+};
+pub use background::{
+    background_settings, first_time_hidden, save_background_settings, BackgroundSettings,
 };
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{

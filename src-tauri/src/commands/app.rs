@@ -68,3 +68,77 @@ pub async fn save_notify_settings(
 ) -> Result<relcal_api::NotifySettings, ApiError> {
     relcal_api::save_notify_settings(&mut *store_mut(&state)?, settings, relcal_api::clock::now())
 }
+
+/// How the app lives in the background (Settings ▸ Notifications).
+#[derive(Debug, Serialize, serde::Deserialize, specta::Type)]
+pub struct Background {
+    /// Closing the window hides it to the tray, where notifications and
+    /// sync go on; off, closing the window quits.
+    pub keep_running: bool,
+    /// The app starts at login, hidden in the tray.
+    pub start_at_login: bool,
+    /// Whether starting at login can be set here.
+    pub start_at_login_available: bool,
+}
+
+fn background_of<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    keep_running: bool,
+) -> Result<Background, ApiError> {
+    let login = crate::desktop::starts_at_login(app).map_err(|e| {
+        ApiError::new(
+            relcal_api::ErrorCode::Unavailable,
+            format!("cannot read the login entry: {e}"),
+        )
+    })?;
+    Ok(Background {
+        keep_running,
+        start_at_login: login.unwrap_or(false),
+        start_at_login_available: login.is_some(),
+    })
+}
+
+/// The background settings: the database's, and the login entry's.
+#[tauri::command]
+#[specta::specta]
+pub async fn background_settings<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Background, ApiError> {
+    let keep = relcal_api::background_settings(&*store(&state)?)?.keep_running;
+    background_of(&app, keep)
+}
+
+/// Saves the background settings; the login entry is written or removed.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_background_settings<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    settings: Background,
+) -> Result<Background, ApiError> {
+    let saved = relcal_api::save_background_settings(
+        &mut *store_mut(&state)?,
+        relcal_api::BackgroundSettings {
+            keep_running: settings.keep_running,
+        },
+        relcal_api::clock::now(),
+    )?;
+    let current = background_of(&app, saved.keep_running)?;
+    if current.start_at_login_available && current.start_at_login != settings.start_at_login {
+        crate::desktop::set_start_at_login(&app, settings.start_at_login).map_err(|e| {
+            ApiError::new(
+                relcal_api::ErrorCode::Unavailable,
+                format!(
+                    "start at login: field `start_at_login`: the login entry could not be {}: {e}",
+                    if settings.start_at_login {
+                        "written"
+                    } else {
+                        "removed"
+                    }
+                ),
+            )
+        })?;
+    }
+    background_of(&app, saved.keep_running)
+}

@@ -140,10 +140,16 @@ export const commands = {
 	saveConnections: (settings: AdapterSettings, gitlabToken: string | null, githubToken: string | null) => typedError<ConnectionsView, ApiError>(__TAURI_INVOKE("save_connections", { settings, gitlabToken, githubToken })),
 	/**  Runs the followed systems now. */
 	runConnections: () => typedError<ConnectionsView, ApiError>(__TAURI_INVOKE("run_connections")),
+	/**  The background settings: the database's, and the login entry's. */
+	backgroundSettings: () => typedError<Background, ApiError>(__TAURI_INVOKE("background_settings")),
+	/**  Saves the background settings; the login entry is written or removed. */
+	saveBackgroundSettings: (settings: Background) => typedError<Background, ApiError>(__TAURI_INVOKE("save_background_settings", { settings })),
 };
 
 /* Constants */
 export const ACTIVE_STATUSES = ["draft","planned","approved","in_progress"] as const;
+
+export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","conflicts","help"] as const;
 
 export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict"] as const;
 
@@ -232,6 +238,19 @@ export type AuditView = {
 	after: string | null,
 	/**  The entry's hash. */
 	hash: string,
+};
+
+/**  How the app lives in the background (Settings ▸ Notifications). */
+export type Background = {
+	/**
+	 *  Closing the window hides it to the tray, where notifications and
+	 *  sync go on; off, closing the window quits.
+	 */
+	keep_running: boolean,
+	/**  The app starts at login, hidden in the tray. */
+	start_at_login: boolean,
+	/**  Whether starting at login can be set here. */
+	start_at_login_available: boolean,
 };
 
 /**  Everything a calendar view needs for `[from, to)`. */

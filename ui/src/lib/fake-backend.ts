@@ -152,6 +152,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   ];
   let teamList = teams.map((t) => ({ ...t }));
   let userName = "ana";
+  let backgroundState = { keep_running: true, start_at_login: false, start_at_login_available: true };
   let notifyState = {
     kinds: [...NOTICE_KINDS],
     freeze_leads: [1440, 60],
@@ -778,6 +779,12 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
             message: `notification settings: field \`freeze_leads\`: ${n.freeze_leads.find((m) => m <= 0)} minutes is not from 1 minute to 14 days`,
           };
         return (notifyState = n);
+      }
+      case "background_settings":
+        return backgroundState;
+      case "save_background_settings": {
+        const b = (args as { settings: typeof backgroundState }).settings;
+        return (backgroundState = { ...b, start_at_login_available: true });
       }
       case "plugin:event|listen":
         return 1;
