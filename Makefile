@@ -46,6 +46,7 @@ test-rust: ui
 e2e: app
 	cargo build -p relcal-cli -p relcal-server
 	xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/smoke.mjs
+	xvfb-run -a -s "-screen 0 1400x900x24" node tests/e2e/background.mjs
 
 # Real desktop notifications: relcal notify to dunst on a private session D-Bus,
 # and the app's tray menu read over D-Bus.

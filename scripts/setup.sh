@@ -10,7 +10,8 @@ app_packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libssl-dev pkg-config build-essential
 )
-test_packages=(xvfb xauth webkit2gtk-driver dbus-x11 dbus-bin dbus-daemon dunst imagemagick sqlite3 chromium postgresql gnome-keyring)
+test_packages=(xvfb xauth webkit2gtk-driver dbus-x11 dbus-bin dbus-daemon dunst imagemagick sqlite3 chromium postgresql gnome-keyring
+  python3-xlib libglib2.0-bin)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
