@@ -4,14 +4,14 @@ SHELL := bash
 CARGO_FEATURES := --features relcal-app/custom-protocol
 NEXTEST := $(shell command -v cargo-nextest >/dev/null && echo "nextest run" || echo test)
 
-.PHONY: run test setup setup-test ui app lint test-rust test-ui test-browser e2e test-notify test-keyring bindings
+.PHONY: run test setup setup-test ui app lint test-rust test-ui test-browser e2e test-notify test-keyring test-package bundle bindings
 
 ## Start the desktop app (installs missing system packages and npm packages first).
 run: setup ui
 	cargo run -p relcal-app $(CARGO_FEATURES) -- $(if $(DB),--db $(DB),)
 
 ## Run every check and test: format, lints, UI type check and unit tests, browser tests, Rust tests, e2e in the real window.
-test: setup-test ui lint test-ui test-browser test-rust e2e test-notify test-keyring
+test: setup-test ui lint test-ui test-browser test-rust e2e test-notify test-keyring test-package
 
 setup:
 	scripts/setup.sh app
@@ -59,6 +59,14 @@ test-notify: app
 test-keyring:
 	cargo build -p relcal-cli -p relcal-server
 	tests/keyring/keyring.sh
+
+# The .deb built by the Tauri bundler, installed with dpkg -i, the installed app and CLI run.
+test-package: app
+	tests/package/install.sh
+
+## Build the Linux packages (.deb and .rpm, release build) into target/release/bundle/.
+bundle: setup
+	scripts/bundle.sh
 
 ## Regenerate the TypeScript bindings from the Rust types.
 bindings: ui
