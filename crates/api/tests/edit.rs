@@ -515,3 +515,22 @@ fn every_edit_and_its_undo_are_in_the_audit_trail_under_the_user_name() {
     .is_err());
     assert_eq!(audit_log(&store, None).unwrap().len(), before);
 }
+
+#[test]
+fn settings_list_each_freeze_with_its_rule_in_the_engines_words() {
+    let (_dir, store) = demo();
+    let s = settings(&store).unwrap();
+    let schedule = |id: &str| {
+        s.freezes
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.schedule.clone())
+            .unwrap()
+    };
+    let weekly = schedule("no-friday");
+    assert_eq!(weekly, "every Friday at 12:00 for 12 hours (Europe/Berlin)");
+    for f in &s.freezes {
+        assert!(!f.schedule.contains("FREQ="), "{}: {}", f.id, f.schedule);
+        assert!(!f.schedule.contains("PT"), "{}: {}", f.id, f.schedule);
+    }
+}
