@@ -156,12 +156,14 @@ pub fn on_menu<R: Runtime>(app: &AppHandle<R>, event: &MenuEvent) {
     }
 }
 
-/// Whether closing the window keeps the app running (the setting; with no
-/// calendar open there is nothing to watch, so the app quits).
+/// Whether closing the window keeps the app running: the setting, with a
+/// tray icon to come back from (without one, or with no calendar open to
+/// watch, the app quits).
 fn keeps_running(state: &AppState) -> bool {
-    crate::handle::read(state)
-        .and_then(|s| relcal_api::background_settings(&s))
-        .is_ok_and(|s| s.keep_running)
+    state.tray.load(std::sync::atomic::Ordering::Relaxed)
+        && crate::handle::read(state)
+            .and_then(|s| relcal_api::background_settings(&s))
+            .is_ok_and(|s| s.keep_running)
 }
 
 /// Closing the main window hides it to the tray while the setting says so;
@@ -195,9 +197,9 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
                     .appname("Relcal")
                     .summary("Relcal is still running")
                     .body(
-                        "Freeze and release notices keep coming. Open Relcal from its tray icon; \
-                         quit it there or with File ▸ Quit. Settings ▸ Notifications can make \
-                         closing the window quit instead.",
+                        "Freeze and release notices keep coming. Open Relcal from its tray icon, \
+                         or start it again; quit it from the tray or with File ▸ Quit. \
+                         Settings ▸ Notifications can make closing the window quit instead.",
                     )
                     .show();
                 if let Err(e) = shown {
@@ -224,8 +226,33 @@ pub fn set_start_at_login<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<()
     let Some(m) = app.try_state::<tauri_plugin_autostart::AutoLaunchManager>() else {
         return Err("starting at login is not available here".to_owned());
     };
+    // The entry's Exec line holds the program's path unquoted: a path it
+    // would misread is refused rather than written.
+    if on {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let path = exe.to_string_lossy();
+        if let Err(why) = exec_safe(&path) {
+            return Err(format!(
+                "Relcal's path {path} {why}; install it where the path has none"
+            ));
+        }
+    }
     let done = if on { m.enable() } else { m.disable() };
     done.map_err(|e| e.to_string())
+}
+
+/// Whether a program path can stand unquoted in a desktop entry's Exec line.
+fn exec_safe(path: &str) -> Result<(), &'static str> {
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("holds a space or a control character");
+    }
+    if path
+        .chars()
+        .any(|c| matches!(c, '%' | '"' | '\'' | '\\' | '`' | '$'))
+    {
+        return Err("holds a character a desktop entry reads specially (% \" ' \\ ` $)");
+    }
+    Ok(())
 }
 
 /// Held while this app has the database open, so no second Relcal opens it
@@ -240,23 +267,37 @@ pub fn lock_database(path: &std::path::Path) -> Result<Option<DatabaseLock>, Str
     if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
         return Ok(None);
     }
-    let mut name = path.as_os_str().to_owned();
-    name.push(".app-lock");
-    let name = std::path::PathBuf::from(name);
-    if let Some(dir) = name.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // The database's own folder: opening the store creates it too.
         let _ = std::fs::create_dir_all(dir);
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&name)
+    // One lock per database, however it is reached (a symlink, `..`).
+    let real = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(file)) => std::fs::canonicalize(if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        })
+        .map(|d| {
+            let joined = d.join(file);
+            std::fs::canonicalize(&joined).unwrap_or(joined)
+        })
+        .unwrap_or_else(|_| path.to_owned()),
+        _ => path.to_owned(),
+    };
+    let mut name = real.into_os_string();
+    name.push(".app-lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(std::path::PathBuf::from(name))
         .map_err(|e| format!("cannot lock the calendar {}: {e}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(DatabaseLock { _file: file })),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "the calendar {} is already open in another Relcal; use that window, or quit it first",
+            "the calendar {} is already open in another Relcal (perhaps hidden in its tray, or in another session); quit that one first",
             path.display()
         )),
         Err(std::fs::TryLockError::Error(e)) => {
@@ -284,6 +325,16 @@ mod tests {
             "{second}"
         );
         assert!(second.contains("cal.db"), "{second}");
+        // Reached another way, it is the same database.
+        let other_way = dir.path().join(".").join("cal.db");
+        assert!(super::lock_database(&other_way).is_err());
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.db");
+            std::fs::write(&db, b"").unwrap();
+            std::os::unix::fs::symlink(&db, &link).unwrap();
+            assert!(super::lock_database(&link).is_err(), "a symlink to it");
+        }
         drop(first);
         assert!(super::lock_database(&db).unwrap().is_some());
         assert!(super::lock_database(std::path::Path::new(":memory:"))
@@ -344,6 +395,14 @@ mod tests {
         let help = items("Help");
         assert_eq!(help[0], "Keyboard shortcuts");
         assert!(help[1].contains("About"), "{help:?}");
+    }
+
+    #[test]
+    fn only_a_path_an_exec_line_reads_as_written_goes_in_the_login_entry() {
+        assert!(super::exec_safe("/usr/bin/relcal-app").is_ok());
+        assert!(super::exec_safe("/home/ana/My Apps/relcal-app").is_err());
+        assert!(super::exec_safe("/opt/100%/relcal-app").is_err());
+        assert!(super::exec_safe("/opt/a\nX-Evil=1/relcal-app").is_err());
     }
 
     #[test]

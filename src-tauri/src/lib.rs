@@ -32,6 +32,8 @@ pub struct AppState {
     live: live::LiveCell,
     /// No other Relcal opens this database while this one runs.
     _db_lock: Option<desktop::DatabaseLock>,
+    /// The tray icon was made: closing the window may hide it there.
+    tray: std::sync::atomic::AtomicBool,
 }
 
 /// Every command the window may call, once: the bindings' list
@@ -184,6 +186,7 @@ pub fn open_state(db_path: Option<PathBuf>) -> AppState {
         sync: sync::SyncState::default(),
         live: live::LiveCell::default(),
         _db_lock: lock,
+        tray: std::sync::atomic::AtomicBool::new(false),
     }
 }
 

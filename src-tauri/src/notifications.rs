@@ -174,6 +174,9 @@ fn own_connection(state: &AppState) -> Option<relcal_api::Store> {
 /// Runs until the app exits.
 pub async fn scheduler<R: Runtime>(app: AppHandle<R>) {
     let tray = create_tray(&app);
+    app.state::<AppState>()
+        .tray
+        .store(tray.is_some(), std::sync::atomic::Ordering::Relaxed);
     let mut own = own_connection(&app.state::<AppState>());
     loop {
         let state = app.state::<AppState>();

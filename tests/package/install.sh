@@ -11,7 +11,8 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 work="$(mktemp -d)"
 sudo_cmd=()
-[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+# Never waits for a password: without root or password-less sudo it fails, saying so.
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo -n)
 installed=""
 cleanup() {
   [ -n "$installed" ] && "${sudo_cmd[@]}" dpkg -r relcal >/dev/null 2>&1 || true
@@ -20,6 +21,11 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "package: $*" >&2; exit 1; }
 
+# It installs and removes the package named relcal: never over one already there.
+if dpkg-query -W -f='${Status}' relcal 2>/dev/null | grep -q "install ok"; then
+  fail "a relcal package is installed on this machine; remove it (dpkg -r relcal) to run this test"
+fi
+rm -f target/debug/bundle/deb/*.deb target/debug/bundle/rpm/*.rpm
 scripts/bundle.sh --debug >"$work/bundle.log" 2>&1 || { cat "$work/bundle.log" >&2; fail "scripts/bundle.sh --debug failed"; }
 deb=$(ls target/debug/bundle/deb/*.deb)
 rpm=$(ls target/debug/bundle/rpm/*.rpm)
@@ -46,8 +52,8 @@ done
 [ "$(stat -c %s "$rpm")" -gt 1000000 ] || fail "$rpm is too small to hold the app"
 
 # Installed on this machine.
-"${sudo_cmd[@]}" dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i failed"; }
 installed=1
+"${sudo_cmd[@]}" dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i failed"; }
 dpkg-query -W -f='${Status}' relcal | grep -q "install ok installed" || fail "dpkg does not list relcal as installed"
 [ "$(/usr/bin/relcal --version)" = "relcal $(dpkg-deb -f "$deb" Version)" ] || fail "the installed relcal says: $(/usr/bin/relcal --version)"
 /usr/bin/relcal import "$root/assets/demo-plan.json" --db "$work/cal.db" >/dev/null || fail "the installed relcal cannot import"
