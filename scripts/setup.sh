@@ -11,7 +11,7 @@ app_packages=(
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libssl-dev pkg-config build-essential
 )
 test_packages=(xvfb xauth webkit2gtk-driver dbus-x11 dbus-bin dbus-daemon dunst imagemagick sqlite3 chromium postgresql gnome-keyring
-  python3-xlib libglib2.0-bin)
+  python3-xlib libglib2.0-bin xdotool)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -228,4 +228,36 @@ await test("Start at login writes and removes the login entry, and the entry sta
   });
 });
 
+await test("the native menu bar drives the window: View ▸ Week, Help ▸ Keyboard shortcuts, File ▸ Quit (Ctrl+Q)", async () => {
+  await withNotificationDaemon(async ({ address, busEnv }) => {
+    const db = calendar("menu", 3600);
+    const own = home("menu");
+    const env = { ...busEnv, ...own };
+    // Keys as a person presses them, to the GTK window (not the web page): the pointer over
+    // the window gives it the keyboard (no window manager here), F10 opens the menu bar.
+    const keys = (...k) => {
+      const out = child.spawnSync("xdotool", ["mousemove", "600", "400", "sleep", "0.2", "key", "--delay", "150", ...k], { env, encoding: "utf8" });
+      if (out.status !== 0) throw new Error(`xdotool: ${out.stderr}`);
+    };
+    await withApp(
+      db,
+      "native-menu",
+      async (session) => {
+        await waitForText(session, (t) => t.includes("Launch freeze"), "the window");
+        const w = await theWindow(env);
+        // View is the third menu; Week its second item.
+        keys("F10", "Right", "Right", "Down", "Down", "Return");
+        await until("the week view", () => run(session, "return !!document.querySelector('.fc-timeGridWeek-view')"), 10_000);
+        // Help ▸ Keyboard shortcuts.
+        keys("F10", "Left", "Down", "Return");
+        await waitForText(session, (t) => t.includes("Undo the last change"), "the shortcuts list", 10_000);
+        await press(session, "Escape");
+        keys("ctrl+q");
+        await until("the app to end", () => !alive(w.pid), 10_000);
+      },
+      { ...own, DBUS_SESSION_BUS_ADDRESS: address },
+    );
+  });
+});
+
 finish("e2e background");
