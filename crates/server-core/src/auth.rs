@@ -246,7 +246,15 @@ pub fn authenticate(
     }
     // Noting the use is bookkeeping: a busy or read-only database must not
     // turn a read into a failure, so a failure to note it is let go.
-    let _ = store.touch_token(&sha, &utc(now), &utc(now - chrono::Duration::minutes(1)));
+    // At most once a minute: a pipeline polling the gate does not write per request.
+    let since = utc(now - chrono::Duration::minutes(1));
+    if record
+        .last_used_at
+        .as_deref()
+        .is_none_or(|t| t < since.as_str())
+    {
+        let _ = store.touch_token(&sha, &utc(now), &since);
+    }
     Ok(Principal { user, role })
 }
 

@@ -374,14 +374,16 @@ impl ServerStore for PgStore {
     }
 
     fn token(&mut self, token_sha256: &str) -> Result<Option<TokenRecord>, ApiError> {
-        self.read(|c| {
-            Ok(c.query_opt(
-                &format!("{TOKEN_SELECT} WHERE token_sha256 = $1"),
-                &[&token_sha256],
-            )
+        // Every request signs in: prepared once.
+        static BY_HASH: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{TOKEN_SELECT} WHERE token_sha256 = $1"));
+        self.reconnect_if_closed()?;
+        let stmt = self.prepared(BY_HASH.as_str())?;
+        Ok(self
+            .client
+            .query_opt(&stmt, &[&token_sha256])
             .map_err(db_error)?
             .map(|r| token_record(&r)))
-        })
     }
 
     fn add_token(
