@@ -57,7 +57,7 @@ pub use edit::{
 };
 pub use error::{ApiError, ErrorCode};
 pub use freeze_form::{freeze_input, preview_freeze, FreezePreview, PeriodView};
-pub use gate::{gate_plan, GateFreeze, GateReport};
+pub use gate::{gate_plan, gate_recheck_at, gate_timeout, GateFreeze, GateReport, GATE_RECHECK};
 pub use holidays::{import_holidays, HolidayImport};
 pub use live::{Freshness, Live, OpenProgress};
 pub use plan::{

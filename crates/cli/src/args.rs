@@ -56,8 +56,15 @@ pub(crate) enum Command {
         #[arg(long, value_name = "T")]
         team: Option<String>,
         /// The instant to ask about (RFC 3339). Default: now.
-        #[arg(long, value_name = "INSTANT")]
+        #[arg(long, value_name = "INSTANT", conflicts_with = "wait")]
         at: Option<String>,
+        /// Wait until the scope may start, reading the calendar again at
+        /// least every minute; exit 1 when --timeout runs out first.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits at most (ISO 8601). Default: PT24H.
+        #[arg(long, value_name = "DURATION", requires = "wait")]
+        timeout: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,

@@ -158,6 +158,72 @@ fn gate(
     Ok(report.allowed)
 }
 
+/// `gate --wait`: reads the calendar (the file or the database, again each
+/// time, so a freeze lifted early or added meanwhile counts) until the scope
+/// may start; says why it waits and until when. True when open, false when
+/// the timeout ran out first.
+fn gate_wait(
+    (plan, db): (Option<PathBuf>, Option<PathBuf>),
+    (env, services, team): (String, Vec<String>, Option<String>),
+    timeout: Option<&str>,
+    format: TextOrJson,
+) -> Result<bool, ApiError> {
+    let limit = relcal_api::gate_timeout(timeout.unwrap_or("PT24H"))?;
+    let started = relcal_api::clock::now();
+    let deadline = started + limit;
+    let mut said = String::new();
+    loop {
+        let now = relcal_api::clock::now();
+        let report = relcal_api::gate_plan(
+            &plan_from(plan.clone(), db.clone())?,
+            &env,
+            &services,
+            team.as_deref(),
+            now,
+        )?;
+        if report.allowed || now >= deadline {
+            if format == TextOrJson::Json {
+                print_json(&report)?;
+            } else if report.allowed {
+                println!("{}", report.message);
+            } else {
+                println!(
+                    "gate: still closed after waiting {}: {}",
+                    timeout.unwrap_or("PT24H"),
+                    report.message
+                );
+            }
+            return Ok(report.allowed);
+        }
+        let next = relcal_api::gate_recheck_at(&report, now, deadline);
+        // Said again only when it changes (a pipeline log stays short).
+        let why = format!(
+            "waiting: {}{}",
+            report.message,
+            report.blocked_by.iter().fold(String::new(), |mut s, f| {
+                s.push_str(&format!(
+                    "
+  blocked by {}",
+                    f.description
+                ));
+                s
+            })
+        );
+        if why != said {
+            eprintln!("{why}");
+            eprintln!(
+                "  reading the calendar again at {} (at least every minute)",
+                next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            said = why;
+        }
+        let pause = (next - relcal_api::clock::now())
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(1));
+        std::thread::sleep(pause);
+    }
+}
+
 /// Opens the database for a change made by `by` (default: the database's
 /// user setting, else the OS user).
 pub(crate) fn open_as(db: &DbArg, by: Option<&str>) -> Result<relcal_api::Store, ApiError> {
@@ -401,8 +467,20 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             services,
             team,
             at,
+            wait,
+            timeout,
             format,
-        } => return gate(plan, db, env, services, team, at, format),
+        } => {
+            if wait {
+                return gate_wait(
+                    (plan, db),
+                    (env, services, team),
+                    timeout.as_deref(),
+                    format,
+                );
+            }
+            return gate(plan, db, env, services, team, at, format);
+        }
         Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {
             releases::approve(&id, revoke, &db, by.as_deref())?
