@@ -6,7 +6,7 @@
 //! XDG autostart file on Linux) is the one place that says so, and the app
 //! reads it from there.
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use relcal_store::Store;
 use serde::{Deserialize, Serialize};
@@ -33,15 +33,12 @@ impl Default for BackgroundSettings {
 
 /// The background settings (defaults when never saved).
 pub fn background_settings(store: &Store) -> Result<BackgroundSettings, ApiError> {
-    match store.setting(SETTINGS_KEY)? {
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            ApiError::new(
-                ErrorCode::Internal,
-                format!("the stored background settings are not valid: {e}"),
-            )
-        }),
-        None => Ok(BackgroundSettings::default()),
-    }
+    crate::json_setting::read(
+        store,
+        SETTINGS_KEY,
+        "background settings",
+        BackgroundSettings::default,
+    )
 }
 
 /// Saves the background settings, audited.
@@ -54,17 +51,13 @@ pub fn save_background_settings(
     if before == settings {
         return Ok(settings);
     }
-    let text = serde_json::to_string(&settings)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    let rec = crate::audit::record(
+    crate::json_setting::save(
         store,
-        now,
+        SETTINGS_KEY,
         "settings.background",
-        ("settings", SETTINGS_KEY),
-        serde_json::to_value(&before).ok().as_ref(),
-        serde_json::to_value(&settings).ok().as_ref(),
-    );
-    store.set_setting(SETTINGS_KEY, &text, &[rec])?;
+        (&before, &settings),
+        now,
+    )?;
     Ok(settings)
 }
 

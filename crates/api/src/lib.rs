@@ -24,6 +24,7 @@ mod freeze_form;
 mod gate;
 mod gonogo;
 mod holidays;
+mod json_setting;
 mod live;
 mod notify;
 mod plan;

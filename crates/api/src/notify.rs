@@ -132,15 +132,12 @@ impl NotifySettings {
 
 /// This database's notification settings (the defaults until saved).
 pub fn notify_settings(store: &Store) -> Result<NotifySettings, ApiError> {
-    match store.setting(SETTINGS_KEY)? {
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            ApiError::new(
-                ErrorCode::Internal,
-                format!("the stored notification settings are not valid: {e}"),
-            )
-        }),
-        None => Ok(NotifySettings::default()),
-    }
+    crate::json_setting::read(
+        store,
+        SETTINGS_KEY,
+        "notification settings",
+        NotifySettings::default,
+    )
 }
 
 /// Saves notification settings; errors name the field.
@@ -154,17 +151,13 @@ pub fn save_notify_settings(
         .map_or(Tz::UTC, |p| p.timezone);
     settings.rules(zone)?;
     let before = notify_settings(store)?;
-    let text = serde_json::to_string(&settings)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    let rec = crate::audit::record(
+    crate::json_setting::save(
         store,
-        now,
+        SETTINGS_KEY,
         "settings.notifications",
-        ("settings", SETTINGS_KEY),
-        serde_json::to_value(&before).ok().as_ref(),
-        serde_json::to_value(&settings).ok().as_ref(),
-    );
-    store.set_setting(SETTINGS_KEY, &text, &[rec])?;
+        (&before, &settings),
+        now,
+    )?;
     Ok(settings)
 }
 

@@ -122,17 +122,13 @@ pub fn save_checklist_templates(
 ) -> Result<ChecklistTemplates, ApiError> {
     validate_templates(&templates)?;
     let before = checklist_templates(store)?;
-    let text = serde_json::to_string(&templates)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    let rec = crate::audit::record(
+    crate::json_setting::save(
         store,
-        now,
+        TEMPLATES_KEY,
         "settings.checklist_templates",
-        ("settings", TEMPLATES_KEY),
-        serde_json::to_value(&before).ok().as_ref(),
-        serde_json::to_value(&templates).ok().as_ref(),
-    );
-    store.set_setting(TEMPLATES_KEY, &text, &[rec])?;
+        (&before, &templates),
+        now,
+    )?;
     Ok(templates)
 }
 
