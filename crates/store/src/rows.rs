@@ -194,27 +194,72 @@ pub(crate) fn insert_releases<'r>(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for (i, r) in releases {
-        release.execute(params![
-            r.id.as_str(),
-            i,
-            r.title,
-            r.team.as_str(),
-            r.environment.as_str(),
-            r.start.value.to_string(),
-            r.end.value.to_string(),
-            r.start.utc.timestamp(),
-            r.end.utc.timestamp(),
-            r.status.as_str(),
-            r.owner,
-            r.version,
-            r.artifact,
-            Value::from(strings(&r.services)).to_string(),
-            Value::from(strings(&r.depends_on)).to_string(),
-            r.readiness_score()
-        ])?;
+        let row = ReleaseRow::of(r);
+        let id = r.id.as_str();
+        release.execute(rusqlite::params_from_iter(
+            [&id as &dyn rusqlite::ToSql, &i]
+                .into_iter()
+                .chain(row.values()),
+        ))?;
         insert_parts(tx, r, Parts::ALL)?;
     }
     Ok(())
+}
+
+/// A release's own row after its id (and position), as both the insert and
+/// the in-place update write it, in the columns' order: title, team_id,
+/// environment_id, start, end, start_utc, end_utc, status, owner, version,
+/// artifact, services_json, depends_json, readiness.
+struct ReleaseRow<'r> {
+    r: &'r Release,
+    team: &'r str,
+    environment: &'r str,
+    status: &'static str,
+    start: String,
+    end: String,
+    start_utc: i64,
+    end_utc: i64,
+    services: String,
+    depends: String,
+    readiness: u8,
+}
+
+impl<'r> ReleaseRow<'r> {
+    fn of(r: &'r Release) -> Self {
+        ReleaseRow {
+            r,
+            team: r.team.as_str(),
+            environment: r.environment.as_str(),
+            status: r.status.as_str(),
+            start: r.start.value.to_string(),
+            end: r.end.value.to_string(),
+            start_utc: r.start.utc.timestamp(),
+            end_utc: r.end.utc.timestamp(),
+            services: Value::from(strings(&r.services)).to_string(),
+            depends: Value::from(strings(&r.depends_on)).to_string(),
+            readiness: r.readiness_score(),
+        }
+    }
+
+    fn values(&self) -> [&dyn rusqlite::ToSql; 14] {
+        let r = self.r;
+        [
+            &r.title,
+            &self.team,
+            &self.environment,
+            &self.start,
+            &self.end,
+            &self.start_utc,
+            &self.end_utc,
+            &self.status,
+            &r.owner,
+            &r.version,
+            &r.artifact,
+            &self.services,
+            &self.depends,
+            &self.readiness,
+        ]
+    }
 }
 
 /// Which of a release's row sets to write.
@@ -338,23 +383,11 @@ pub(crate) fn update_release(
                services_json = ?13, depends_json = ?14, readiness = ?15
              WHERE id = ?1",
         )?
-        .execute(params![
-            id,
-            new.title,
-            new.team.as_str(),
-            new.environment.as_str(),
-            new.start.value.to_string(),
-            new.end.value.to_string(),
-            new.start.utc.timestamp(),
-            new.end.utc.timestamp(),
-            new.status.as_str(),
-            new.owner,
-            new.version,
-            new.artifact,
-            Value::from(strings(&new.services)).to_string(),
-            Value::from(strings(&new.depends_on)).to_string(),
-            new.readiness_score()
-        ])?;
+        .execute(rusqlite::params_from_iter(
+            [&id as &dyn rusqlite::ToSql]
+                .into_iter()
+                .chain(ReleaseRow::of(new).values()),
+        ))?;
     if updated == 0 {
         return Ok(false);
     }
