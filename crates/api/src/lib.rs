@@ -33,6 +33,7 @@ mod release;
 mod release_detail;
 mod release_form;
 mod settings;
+mod slot;
 mod sync_client;
 mod sync_conflicts;
 mod sync_divergence;
@@ -68,6 +69,7 @@ pub use plan::{
 };
 pub use relcal_domain::{Interval, ObjectKind};
 pub use settings::{settings, FreezeSummary, Settings, Usage};
+pub use slot::{slot_plan, SlotReport, SlotRequest, SlotSkip, SLOT_WITHIN_DEFAULT};
 
 pub use adapters::{
     adapter_runs, adapter_settings, apply_github_releases, apply_gitlab_deployments,

@@ -69,6 +69,45 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// The earliest start of a release with this scope and length that would
+    /// have no error-severity conflict. Exit 0 found, 1 none within --within.
+    Slot {
+        /// A plan file; or use --db.
+        plan: Option<PathBuf>,
+        /// Use the calendar in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// The target environment id.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// A service the release changes (repeat for several).
+        #[arg(long = "service", value_name = "S")]
+        services: Vec<String>,
+        /// The team running the release (default: the team owning the services).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
+        /// Whose release it is: their other releases must not overlap it.
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
+        /// A release it must follow (repeat for several).
+        #[arg(long = "after-release", value_name = "ID")]
+        after_releases: Vec<String>,
+        /// Its length (ISO 8601: PT2H, P1D; days count on the team's wall clock).
+        #[arg(long, value_name = "DURATION")]
+        duration: String,
+        /// The earliest start (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT")]
+        after: Option<String>,
+        /// How far past --after to look (ISO 8601). Default: P90D.
+        #[arg(long, value_name = "DURATION")]
+        within: Option<String>,
+        /// Keep out of soft freezes too.
+        #[arg(long)]
+        avoid_soft: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
     /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
     Release {
         #[command(subcommand)]

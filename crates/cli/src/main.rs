@@ -224,6 +224,35 @@ fn gate_wait(
     }
 }
 
+/// Runs `slot`; `Ok(false)` when no slot starts within the search.
+fn slot(
+    (plan, db): (Option<PathBuf>, Option<PathBuf>),
+    request: &relcal_api::SlotRequest,
+    format: TextOrJson,
+) -> Result<bool, ApiError> {
+    let now = relcal_api::clock::now();
+    let report = relcal_api::slot_plan(&plan_from(plan, db)?, request, now)?;
+    if format == TextOrJson::Json {
+        print_json(&report.contract_json())?;
+    } else {
+        println!("{}", report.message);
+        if let (Some(start), Some(end)) = (&report.start, &report.end) {
+            println!("  start {start}");
+            println!("  end   {end}");
+        }
+        if !report.skipped.is_empty() {
+            println!("  earlier times were refused:");
+        }
+        for k in &report.skipped {
+            println!("  {} to {}  {:<22} {}", k.start, k.end, k.code, k.reason);
+        }
+        if report.skipped_truncated {
+            println!("  (and more)");
+        }
+    }
+    Ok(report.found)
+}
+
 /// Opens the database for a change made by `by` (default: the database's
 /// user setting, else the OS user).
 pub(crate) fn open_as(db: &DbArg, by: Option<&str>) -> Result<relcal_api::Store, ApiError> {
@@ -480,6 +509,34 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
                 );
             }
             return gate(plan, db, env, services, team, at, format);
+        }
+        Command::Slot {
+            plan,
+            db,
+            env,
+            services,
+            team,
+            owner,
+            after_releases,
+            duration,
+            after,
+            within,
+            avoid_soft,
+            format,
+        } => {
+            let request = relcal_api::SlotRequest {
+                environment: env,
+                services,
+                team,
+                owner,
+                after_releases,
+                duration,
+                after,
+                within,
+                avoid_soft,
+                moving: None,
+            };
+            return slot((plan, db), &request, format);
         }
         Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {

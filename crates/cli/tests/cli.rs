@@ -396,6 +396,214 @@ mod gate {
     }
 }
 
+mod slot {
+    //! `relcal slot`: exit 0 found, 1 none within --within, 2 invalid.
+    use super::*;
+
+    #[test]
+    fn the_first_start_after_a_freeze_inside_the_teams_window_and_what_was_skipped() {
+        let args = [
+            "slot",
+            DEMO,
+            "--env",
+            "prod",
+            "--service",
+            "checkout-api",
+            "--duration",
+            "PT2H",
+            "--after",
+            "2026-12-24T12:00:00Z",
+        ];
+        let out = relcal(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.starts_with("earliest slot in Production: 4 Jan 2027 09:00 CET to 4 Jan 2027 11:00 CET (Europe/Berlin)"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("freeze.hard"), "{stdout}");
+        let json = relcal(&[&args[..], &["--format", "json"]].concat());
+        assert_eq!(json.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        // Exactly the contract's keys.
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["end", "found", "skipped", "start"]);
+        assert_eq!(v["found"], true);
+        assert_eq!(v["start"], "2027-01-04T08:00:00Z");
+        assert_eq!(v["end"], "2027-01-04T10:00:00Z");
+        let codes: Vec<&str> = v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["freeze.hard", "window.outside_allowed"], "{v}");
+        let first = &v["skipped"][0];
+        assert_eq!(first["start"], "2026-12-21T05:00:00Z");
+        assert_eq!(first["end"], "2027-01-04T05:00:00Z");
+        assert!(
+            first["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("Holiday freeze (hard)"),
+            "{first}"
+        );
+        let mut entry: Vec<&str> = first
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        entry.sort_unstable();
+        assert_eq!(entry, ["code", "end", "reason", "start"]);
+    }
+
+    #[test]
+    fn the_owner_and_capacity_count_and_the_database_answers_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cal.db");
+        import(DEMO, db.to_str().unwrap());
+        let out = relcal(&[
+            "slot",
+            "--db",
+            db.to_str().unwrap(),
+            "--env",
+            "prod",
+            "--service",
+            "ingress",
+            "--owner",
+            "dana",
+            "--duration",
+            "PT1H",
+            "--after",
+            "2026-12-01T14:30:00Z",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Dana runs auth-5.2 (14:00-16:00) and checkout-2.0 (15:00-17:00).
+        assert_eq!(v["start"], "2026-12-01T17:00:00Z", "{v}");
+        assert!(
+            v["skipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|k| k["code"] == "owner.double_booked"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn nothing_within_the_search_exits_1() {
+        let out = relcal(&[
+            "slot",
+            DEMO,
+            "--env",
+            "prod",
+            "--service",
+            "ingress",
+            "--duration",
+            "PT1H",
+            "--after",
+            "2026-12-25T00:00:00Z",
+            "--within",
+            "P2D",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["found"], false);
+        assert_eq!(v["start"], serde_json::Value::Null);
+        assert_eq!(v["end"], serde_json::Value::Null);
+        assert_eq!(v["skipped"][0]["code"], "freeze.hard");
+        let text_out = relcal(&[
+            "slot",
+            DEMO,
+            "--env",
+            "prod",
+            "--service",
+            "ingress",
+            "--duration",
+            "PT1H",
+            "--after",
+            "2026-12-25T00:00:00Z",
+            "--within",
+            "P2D",
+        ]);
+        assert_eq!(text_out.status.code(), Some(1));
+        assert!(
+            text(&text_out.stdout).starts_with("no slot of PT1H in Production starts between"),
+            "{}",
+            text(&text_out.stdout)
+        );
+    }
+
+    #[test]
+    fn bad_input_exits_2_naming_the_flag() {
+        for (extra, flag) in [
+            (&["--env", "qa", "--duration", "PT1H"][..], "--env"),
+            (
+                &["--env", "prod", "--duration", "two hours"][..],
+                "--duration",
+            ),
+            (&["--env", "prod", "--duration", "PT0S"][..], "--duration"),
+            (
+                &["--env", "prod", "--duration", "PT1H", "--within", "P1Y"][..],
+                "--within",
+            ),
+            (
+                &["--env", "prod", "--duration", "PT1H", "--after", "soon"][..],
+                "--after",
+            ),
+            (
+                &[
+                    "--env",
+                    "prod",
+                    "--duration",
+                    "PT1H",
+                    "--after-release",
+                    "nope",
+                ][..],
+                "--after-release",
+            ),
+            (
+                &["--env", "prod", "--duration", "PT1H", "--service", "cart"][..],
+                "--service",
+            ),
+            (
+                &[
+                    "--env",
+                    "prod",
+                    "--duration",
+                    "PT1H",
+                    "--service",
+                    "auth",
+                    "--service",
+                    "ingress",
+                ][..],
+                "--team",
+            ),
+        ] {
+            let out = relcal(&[&["slot", DEMO][..], extra].concat());
+            assert_eq!(out.status.code(), Some(2), "{extra:?}");
+            assert!(
+                text(&out.stderr).contains(flag),
+                "{extra:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(out.stdout.is_empty(), "{extra:?}");
+        }
+        // --duration is required.
+        assert_eq!(
+            relcal(&["slot", DEMO, "--env", "prod"]).status.code(),
+            Some(2)
+        );
+    }
+}
+
 mod release {
     //! `relcal release status|move`: one release changed, checked and written in one transaction.
     use super::*;

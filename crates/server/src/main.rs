@@ -34,7 +34,7 @@ mod read_routes;
 mod serve;
 mod sync_routes;
 use audit_heads::{anchor_head, audit_heads};
-use read_routes::{calendar_ics, gate, plan, whoami};
+use read_routes::{calendar_ics, gate, plan, slot, whoami};
 use serve::{bounded, log_request, serve, tls_acceptor, Limits};
 use sync_routes::{changes, mutations};
 
@@ -339,6 +339,7 @@ async fn not_allowed() -> Response {
 fn router(store: Shared) -> Router {
     Router::new()
         .route("/v1/gate", get(gate))
+        .route("/v1/slot", get(slot))
         .route("/v1/calendar.ics", get(calendar_ics))
         .route("/v1/plan", get(plan))
         .route("/v1/whoami", get(whoami))

@@ -65,6 +65,89 @@ pub(crate) async fn gate(
     .await
 }
 
+/// `GET /v1/slot?env=..&duration=..[&service=..]...[&team=..][&owner=..]
+/// [&after_release=..]...[&after=..][&within=..][&avoid_soft=true]`: the
+/// earliest start with no error-severity conflict, for pipelines. Answers like
+/// `relcal slot --format json`, with `message`, `team`, `zone` and
+/// `skipped_truncated` besides.
+pub(crate) async fn slot(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Json<relcal_api::SlotReport>, Failure> {
+    let token = token_of(&headers);
+    let mut request = relcal_api::SlotRequest::default();
+    let (mut env, mut duration, mut avoid_soft) = (None, None, None);
+    let invalid = |message: String| Failure(ApiError::new(ErrorCode::Validation, message));
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let once = |slot: &mut Option<String>| match slot.replace(v.to_string()) {
+            None => Ok(()),
+            Some(_) => Err(invalid(format!(
+                "slot: field `{k}` is given more than once"
+            ))),
+        };
+        match k.as_ref() {
+            "env" => once(&mut env)?,
+            "service" => request.services.push(v.into_owned()),
+            "team" => once(&mut request.team)?,
+            "owner" => once(&mut request.owner)?,
+            "after_release" => request.after_releases.push(v.into_owned()),
+            "duration" => once(&mut duration)?,
+            "after" => once(&mut request.after)?,
+            "within" => once(&mut request.within)?,
+            "avoid_soft" => once(&mut avoid_soft)?,
+            other => {
+                return Err(invalid(format!(
+                    "slot: `{other}` is not a parameter; use env, service, team, owner, \
+                     after_release, duration, after, within, avoid_soft"
+                )))
+            }
+        }
+    }
+    request.environment = env.ok_or_else(|| invalid("slot: field `env` is required".into()))?;
+    request.duration =
+        duration.ok_or_else(|| invalid("slot: field `duration` is required".into()))?;
+    request.avoid_soft = match avoid_soft.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(invalid(format!(
+                "slot: field `avoid_soft`: `{other}` is neither true nor false"
+            )))
+        }
+    };
+    let plan = warm_plan(store, token, Role::Viewer, false).await?;
+    off_workers(move || {
+        relcal_api::slot_plan(&plan, &request, relcal_api::clock::now())
+            .map(Json)
+            .map_err(|mut e| {
+                e.message = query_fields(&e.message);
+                Failure(e)
+            })
+    })
+    .await
+}
+
+/// An error worded for the command line (`slot: --after-release: ...`),
+/// reworded for the HTTP query (`slot: field `after_release`: ...`).
+fn query_fields(message: &str) -> String {
+    for (flag, field) in [
+        ("--env", "env"),
+        ("--service", "service"),
+        ("--team", "team"),
+        ("--owner", "owner"),
+        ("--after-release", "after_release"),
+        ("--duration", "duration"),
+        ("--after", "after"),
+        ("--within", "within"),
+    ] {
+        if let Some(rest) = message.strip_prefix(&format!("slot: {flag}:")) {
+            return format!("slot: field `{field}`:{rest}");
+        }
+    }
+    message.to_owned()
+}
+
 /// The calendar for `token` (of at least `needed`; a feed token when it came
 /// `in_url`), from memory while it is unchanged.
 pub(crate) async fn warm_plan(

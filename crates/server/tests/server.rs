@@ -103,6 +103,70 @@ fn the_gate_answers_pipelines_like_relcal_gate(backend: Backend) {
     assert_eq!(unknown.status(), 404);
 }
 
+fn the_slot_answers_pipelines_like_relcal_slot(backend: Backend) {
+    let (_dir, db, viewer) = setup(backend);
+    let server = start(&db);
+    let http = reqwest::blocking::Client::new();
+    let ask = |query: &str| {
+        http.get(format!("{}/v1/slot?{query}", server.base))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+    };
+    // Inside the holiday freeze: the first start after it, inside the
+    // payments team's Monday-to-Thursday window (09:00 Berlin).
+    let found = ask("env=prod&service=checkout-api&duration=PT2H&after=2026-12-24T12:00:00Z");
+    assert_eq!(found.status(), 200);
+    let found: serde_json::Value = found.json().unwrap();
+    assert_eq!(found["found"], true, "{found}");
+    assert_eq!(found["start"], "2027-01-04T08:00:00Z");
+    assert_eq!(found["end"], "2027-01-04T10:00:00Z");
+    assert_eq!(found["skipped"][0]["code"], "freeze.hard", "{found}");
+    assert_eq!(found["team"], "payments");
+    assert_eq!(found["zone"], "Europe/Berlin");
+    let none: serde_json::Value =
+        ask("env=prod&service=checkout-api&duration=PT2H&after=2026-12-24T12:00:00Z&within=P1D")
+            .json()
+            .unwrap();
+    assert_eq!(none["found"], false, "{none}");
+    assert_eq!(none["start"], serde_json::Value::Null);
+    for (query, field) in [
+        (
+            "env=prod&duration=PT2H&after_release=nope",
+            "field `after_release`",
+        ),
+        ("env=qa&duration=PT2H", "field `env`"),
+        ("env=prod&duration=2h", "field `duration`"),
+        (
+            "env=prod&duration=PT1H&avoid_soft=yes",
+            "field `avoid_soft`",
+        ),
+        (
+            "env=prod&duration=PT1H&within=P1D&within=P2D",
+            "field `within`",
+        ),
+        ("env=prod", "field `duration`"),
+        (
+            "env=prod&duration=PT1H&colour=red",
+            "`colour` is not a parameter",
+        ),
+    ] {
+        let bad = ask(query);
+        assert_eq!(bad.status(), 400, "{query}");
+        let body: serde_json::Value = bad.json().unwrap();
+        assert_eq!(body["code"], "validation", "{query}");
+        assert!(
+            body["message"].as_str().unwrap().contains(field),
+            "{query}: {body}"
+        );
+    }
+    let anonymous = http
+        .get(format!("{}/v1/slot?env=prod&duration=PT1H", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
 fn the_calendar_feed_takes_its_token_in_the_url(backend: Backend) {
     let (_dir, db, viewer) = setup(backend);
     let out = token(&db, "google-calendar", "feed");
@@ -510,6 +574,7 @@ on_both_backends!(
     bad_requests_get_json_errors_and_an_oversized_body_gets_413,
     every_endpoint_needs_a_valid_token,
     the_gate_answers_pipelines_like_relcal_gate,
+    the_slot_answers_pipelines_like_relcal_slot,
     the_calendar_feed_takes_its_token_in_the_url,
     token_creation_refuses_bad_roles_and_names,
 );
