@@ -10,6 +10,7 @@ fn main() {
         "release_input",
         "save_release",
         "preview_release",
+        "find_slot",
         "set_release_status",
         "app_info",
         "settings",

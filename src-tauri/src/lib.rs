@@ -51,6 +51,7 @@ macro_rules! app_commands {
             release_input,
             save_release,
             preview_release,
+            find_slot,
             set_release_status,
             app_info,
             settings,

@@ -219,6 +219,44 @@ await test("creating a release in a freeze shows the conflict; cancelling it cle
   await toast.getByText("resolved").waitFor();
 });
 
+await test("find a slot fills the first start after the freeze, says why earlier times were refused, and puts back the typed times", async (page) => {
+  await page.keyboard.press("n");
+  const form = page.getByTestId("release-form");
+  await form.waitFor();
+  await form.getByPlaceholder("checkout 2.1").fill("Hotfix");
+  // A typed start in the freeze (or, when the freeze day is past, "now", which the search starts from).
+  const dayAfter = new Date(Date.parse(`${freezeDay}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
+  const typedStart = Date.parse(`${freezeDay}T09:00:00Z`) > NOW.getTime() ? `${freezeDay}T09:00` : null;
+  if (typedStart) {
+    await form.getByLabel("Start", { exact: true }).fill(typedStart);
+    await form.getByLabel("End", { exact: true }).fill(`${freezeDay}T10:30`);
+  }
+  const finder = form.getByTestId("slot-finder");
+  await finder.getByRole("button", { name: "Find a slot" }).click();
+  await finder.getByRole("status").getByText("Earliest slot:").waitFor();
+  if (typedStart) {
+    // The freeze ends at midnight: the slot keeps the 90 minutes.
+    await finder
+      .getByText(`to ${Number(dayAfter.slice(8))}`, { exact: false })
+      .first()
+      .waitFor();
+    if ((await form.getByLabel("Start", { exact: true }).inputValue()) !== `${dayAfter}T00:00`) throw new Error("the start was not filled");
+    if ((await form.getByLabel("End", { exact: true }).inputValue()) !== `${dayAfter}T01:30`) throw new Error("the end was not filled");
+    await finder.getByTestId("slot-skipped").getByText("freeze.hard").waitFor();
+    await finder.getByTestId("slot-skipped").getByText("Launch freeze (hard)").waitFor();
+    // The preview checks the filled times: no conflict.
+    await form.getByTestId("release-preview").getByText("No conflicts.").waitFor();
+    await finder.getByRole("button", { name: "Put back the times typed" }).click();
+    if ((await form.getByLabel("Start", { exact: true }).inputValue()) !== typedStart) throw new Error("the typed start was not put back");
+  }
+  // A bad length is refused before asking, and said.
+  await form.getByLabel("End", { exact: true }).fill(`${freezeDay}T00:00`);
+  await form.getByLabel("Start", { exact: true }).fill(`${freezeDay}T05:00`);
+  await page.keyboard.press("Alt+f");
+  await finder.getByRole("alert").getByText("The end must be after the start").waitFor();
+  await form.getByRole("button", { name: "Cancel" }).click();
+});
+
 await test("the release form names the field of a refused edit and keeps what was typed", async (page) => {
   await page.locator(".fc-event.release", { hasText: "Auth rotation" }).click();
   await page.getByTestId("release-panel").getByRole("button", { name: "Edit" }).click();

@@ -144,6 +144,19 @@ pub async fn preview_release(
     relcal_api::preview_release(&*store(&state)?, &input, relcal_api::clock::now())
 }
 
+/// The release form's "Find a slot": the earliest start with no
+/// error-severity conflict for the release as typed, and why earlier times
+/// were refused.
+#[tauri::command]
+#[specta::specta]
+pub async fn find_slot(
+    state: State<'_, AppState>,
+    request: relcal_api::SlotRequest,
+) -> Result<relcal_api::SlotReport, ApiError> {
+    let plan = relcal_api::stored_plan(&*store(&state)?)?;
+    relcal_api::slot_plan(&plan, &request, relcal_api::clock::now())
+}
+
 /// Sets a release's status (e.g. `cancelled`).
 #[tauri::command]
 #[specta::specta]

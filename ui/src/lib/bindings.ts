@@ -32,6 +32,12 @@ export const commands = {
 	 *  saving: its conflicts before and after.
 	 */
 	previewRelease: (input: ReleaseInput) => typedError<ReleasePreview, ApiError>(__TAURI_INVOKE("preview_release", { input })),
+	/**
+	 *  The release form's "Find a slot": the earliest start with no
+	 *  error-severity conflict for the release as typed, and why earlier times
+	 *  were refused.
+	 */
+	findSlot: (request: SlotRequest) => typedError<SlotReport, ApiError>(__TAURI_INVOKE("find_slot", { request })),
 	/**  Sets a release's status (e.g. `cancelled`). */
 	setReleaseStatus: (id: string, status: string) => typedError<Change, ApiError>(__TAURI_INVOKE("set_release_status", { id, status })),
 	/**  Version, database and start-up problems. */
@@ -928,6 +934,68 @@ export type Settings = {
 	 *  "used by N releases".
 	 */
 	usage: Usage[],
+};
+
+/**  The answer. */
+export type SlotReport = {
+	/**  True when a slot starts within the search. */
+	found: boolean,
+	/**  Its start. */
+	start: string | null,
+	/**  Its end. */
+	end: string | null,
+	/**  What kept earlier starts out, in time order. */
+	skipped: SlotSkip[],
+	/**  True when more stretches were refused than are listed. */
+	skipped_truncated: boolean,
+	/**  The releasing team, as resolved. */
+	team: string | null,
+	/**  The zone the length is read in. */
+	zone: string,
+	/**  One line for a person or a pipeline log. */
+	message: string,
+};
+
+/**
+ *  What to place, as the command line, the HTTP query and the release form
+ *  give it: ids and texts, checked here.
+ */
+export type SlotRequest = {
+	/**  Environment id. */
+	environment: string,
+	/**  Service ids. */
+	services: string[],
+	/**  Releasing team (default: the team owning the services). */
+	team: string | null,
+	/**  Whose release it is. */
+	owner: string | null,
+	/**  Release ids it must follow. */
+	after_releases: string[],
+	/**  ISO 8601 length (`PT2H`, `P1D`). */
+	duration: string,
+	/**  Earliest start, RFC 3339 (default: now). */
+	after: string | null,
+	/**  ISO 8601 search length (default `P90D`; a day counts 24 hours). */
+	within: string | null,
+	/**  Keep out of soft freezes too. */
+	avoid_soft: boolean,
+	/**
+	 *  The release being moved (the release form): left out of the search,
+	 *  and its dependents must still start after it ends.
+	 */
+	moving: string | null,
+};
+
+/**  One refused stretch. Times are RFC 3339 in UTC. */
+export type SlotSkip = {
+	/**  Start of what blocked. */
+	start: string,
+	/**  End of what blocked. */
+	end: string,
+	/**  What blocked, for people. */
+	reason: string,
+	/**  A conflict code, or `window.outside_allowed`. */
+	code: string,
 };
 
 /**  One field of a sync conflict, as JSON text (none: not set). */

@@ -18,6 +18,8 @@ import type {
   ReleaseDetail,
   ReleaseEvent,
   ReleaseInput,
+  SlotReport,
+  SlotRequest,
   SyncConflictView,
   SyncView,
   ConnectionsView,
@@ -493,6 +495,33 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           end: at(new Date(input.end).getTime()),
         };
         return { before: existing ? conflictsOf(existing) : [], after: conflictsOf(candidate) };
+      }
+      case "find_slot": {
+        // Like the backend, with the one rule this stand-in knows: the first
+        // start at or after `after` whose stretch misses the hard freeze.
+        const request = (args as { request: SlotRequest }).request;
+        const length = /^PT(\d+)([MS])$/.exec(request.duration);
+        if (!length) throw { code: "validation", message: `slot: --duration: \`${request.duration}\` is not an ISO 8601 duration` };
+        const ms = Number(length[1]) * (length[2] === "M" ? 60_000 : 1000);
+        let start = request.after ? new Date(request.after).getTime() : clock();
+        const skipped: SlotReport["skipped"] = [];
+        const fs = new Date(freeze.start).getTime(),
+          fe = new Date(freeze.end).getTime();
+        if (start < fe && fs < start + ms) {
+          skipped.push({ start: freeze.start, end: freeze.end, code: "freeze.hard", reason: `${freeze.name} (hard) from ${freeze.start} to ${freeze.end}` });
+          start = fe;
+        }
+        const iso = (t: number) => new Date(t).toISOString().replace(/\.000Z$/, "Z");
+        return {
+          found: true,
+          start: iso(start),
+          end: iso(start + ms),
+          skipped,
+          skipped_truncated: false,
+          team: request.team,
+          zone: "UTC",
+          message: `earliest slot: ${iso(start)}`,
+        } satisfies SlotReport;
       }
       case "set_release_status": {
         const { id, status } = args as { id: string; status: string };
