@@ -232,6 +232,48 @@ await test("dragging a release into a hard freeze is flagged at once and can be 
   });
 });
 
+await test("find a slot in the release form moves a release out of a freeze with the real engine, and it is stored", async () => {
+  const day = (d) => d.toISOString().slice(0, 10);
+  const today = now();
+  const tomorrow = new Date(today.getTime() + 86400000);
+  const after = new Date(today.getTime() + 2 * 86400000);
+  const plan = {
+    version: 1, timezone: "UTC",
+    teams: [{ id: "web", name: "Web" }], services: [{ id: "site", team: "web" }],
+    environments: [{ id: "live", name: "Live" }],
+    freezes: [{ id: "launch", name: "Launch freeze", severity: "hard",
+      start: `${day(tomorrow)}T00:00:00Z`, end: `${day(after)}T00:00:00Z` }],
+    releases: [{ id: "slot-me", title: "Slot me", team: "web", services: ["site"], environment: "live",
+      start: `${day(tomorrow)}T10:00:00Z`, end: `${day(tomorrow)}T11:30:00Z`, status: "planned" }],
+  };
+  const planPath = join(dir, "slot-plan.json");
+  writeFileSync(planPath, JSON.stringify(plan));
+  const db = join(dir, "slot.db");
+  const imported = spawnSync(relcal, ["import", planPath, "--db", db], { encoding: "utf8" });
+  if (imported.status !== 0) throw new Error(`import failed: ${imported.stderr}`);
+
+  await withApp(db, "find-a-slot", async (session) => {
+    await waitForText(session, (t) => t.includes("Slot me"), "the release");
+    await run(session, "Array.from(document.querySelectorAll('.fc-event.release')).find(e => e.textContent.includes('Slot me')).click()");
+    await clickOn(session, "[data-testid='release-panel'] .buttons button");
+    await element(session, "[data-testid='slot-finder']");
+    await run(session, "Array.from(document.querySelectorAll('[data-testid=slot-finder] button')).find(b => b.textContent.includes('Find a slot')).click()");
+    const text = await waitForText(session, (t) => t.includes("Earliest slot:") && t.includes("freeze.hard"), "the slot and why earlier times were refused");
+    if (!text.includes("Launch freeze (hard)")) throw new Error(`the refused stretch does not name the freeze:\n${text}`);
+    await snap(session, "find-a-slot");
+    await clickOn(session, "[data-testid='release-form'] button[type='submit']");
+    await waitForText(session, (t) => t.includes("Saved Slot me"), "the saved toast");
+    const saved = exportOf(db).releases.find((r) => r.id === "slot-me");
+    // The freeze ends at midnight UTC; the slot keeps the 90 minutes.
+    if (Date.parse(saved.start) !== Date.parse(`${day(after)}T00:00:00Z`) || Date.parse(saved.end) !== Date.parse(`${day(after)}T01:30:00Z`)) {
+      throw new Error(`the slot was not stored: ${saved.start} to ${saved.end}`);
+    }
+    // The CLI agrees: the stored release has no blocking conflict.
+    const check = spawnSync(relcal, ["check", "--db", db], { encoding: "utf8" });
+    if (check.status !== 0) throw new Error(`relcal check after the slot: ${check.stdout}${check.stderr}`);
+  });
+});
+
 await test("a recurring freeze is rebuilt in the editor, described by the engine, stored, and undone", async () => {
   const db = join(dir, "freeze.db");
   await withApp(db, "settings", async (session) => {
