@@ -28,6 +28,7 @@ mod json_setting;
 mod live;
 mod notify;
 mod plan;
+mod push;
 mod readiness;
 mod release;
 mod release_detail;
@@ -66,6 +67,10 @@ pub use plan::{
     default_db_path, export_plan_file, export_plan_ics, export_plan_json, import_plan_file,
     import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new, stored_plan,
     validate_plan_text, DEMO_PLAN,
+};
+pub use push::{
+    argocd_sync_windows, push_gitlab_freezes, sync_windows_yaml, FreezeFilter, GitLabPushReport,
+    PushedPeriod, Refusal, SyncWindow, SyncWindows,
 };
 pub use relcal_domain::{Interval, ObjectKind};
 pub use settings::{settings, FreezeSummary, Settings, Usage};

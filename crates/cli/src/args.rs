@@ -187,6 +187,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: GitLabCommand,
     },
+    /// Argo CD: the calendar's freezes as an AppProject's sync windows.
+    Argocd {
+        #[command(subcommand)]
+        command: ArgoCommand,
+    },
     /// GitHub adapter: releases.
     Github {
         #[command(subcommand)]
@@ -300,6 +305,25 @@ pub(crate) enum GitLabCommand {
         #[arg(long, value_delimiter = ',')]
         environments: Vec<String>,
     },
+    /// Make the project's deploy freeze periods exactly the calendar's
+    /// freezes that a cron pattern can say (the others are named on stderr
+    /// and make the exit code 1): keeps, rewrites, adds and removes periods.
+    /// Token: GITLAB_TOKEN, with the `api` scope.
+    PushFreezes {
+        #[command(flatten)]
+        on: GitLabProject,
+        /// Only freezes that can apply to this service (repeat for several; default: any).
+        #[arg(long = "service", value_name = "S")]
+        services: Vec<String>,
+        #[command(flatten)]
+        filter: PushFilter,
+        /// Say what would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
     /// Set the status of releases from a project's latest deployments
     /// (matched by version = deployed ref, and environment). Token: GITLAB_TOKEN.
     Deployments {
@@ -309,6 +333,42 @@ pub(crate) enum GitLabCommand {
         #[arg(long)]
         environment: Option<String>,
     },
+}
+
+/// Which freezes go out (`gitlab push-freezes`, `argocd sync-windows`).
+#[derive(clap::Args)]
+pub(crate) struct PushFilter {
+    /// Only freezes that can apply in this environment (repeat for several).
+    #[arg(long = "env", value_name = "ENV")]
+    pub(crate) environments: Vec<String>,
+    /// Soft freezes too (default: hard freezes only).
+    #[arg(long)]
+    pub(crate) include_soft: bool,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ArgoCommand {
+    /// Print the freezes a cron pattern can say exactly as Argo CD sync
+    /// windows (kind: deny) for an AppProject's spec; the others are named on
+    /// stderr and make the exit code 1.
+    SyncWindows {
+        /// A plan file; or use --db.
+        plan: Option<PathBuf>,
+        /// Use the calendar in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        #[command(flatten)]
+        filter: PushFilter,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = YamlOrJson::Yaml)]
+        format: YamlOrJson,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum YamlOrJson {
+    Yaml,
+    Json,
 }
 
 #[derive(Subcommand)]

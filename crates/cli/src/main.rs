@@ -387,9 +387,105 @@ fn print_report(what: &str, r: &relcal_api::AdapterReport) {
     }
 }
 
-/// Runs `gitlab freezes|deployments`.
-fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
+/// Says which freezes were not pushed, on stderr.
+fn say_refused(refused: &[relcal_api::Refusal]) {
+    for r in refused {
+        eprintln!(
+            "relcal: freeze \"{}\" ({}) is not pushed: {}",
+            r.freeze, r.name, r.reason
+        );
+    }
+}
+
+/// Runs `argocd sync-windows`; `Ok(false)` when a freeze was refused.
+fn argocd(command: args::ArgoCommand) -> Result<bool, ApiError> {
+    let args::ArgoCommand::SyncWindows {
+        plan,
+        db,
+        filter,
+        format,
+    } = command;
+    let plan = plan_from(plan, db)?;
+    let filter = relcal_api::FreezeFilter {
+        environments: filter.environments,
+        services: Vec::new(),
+        include_soft: filter.include_soft,
+    };
+    let windows = relcal_api::argocd_sync_windows(&plan, &filter, relcal_api::clock::now())?;
+    match format {
+        args::YamlOrJson::Json => print_json(&serde_json::json!({
+            "syncWindows": windows.windows,
+            "refused": windows.refused,
+        }))?,
+        args::YamlOrJson::Yaml => print!("{}", relcal_api::sync_windows_yaml(&windows, &plan)),
+    }
+    say_refused(&windows.refused);
+    Ok(windows.refused.is_empty())
+}
+
+/// Runs `gitlab freezes|deployments|push-freezes`; `Ok(false)` when a
+/// freeze could not be pushed.
+fn adapt_gitlab(command: GitLabCommand) -> Result<bool, ApiError> {
     match command {
+        GitLabCommand::PushFreezes {
+            on,
+            services,
+            filter,
+            dry_run,
+            format,
+        } => {
+            let plan = relcal_api::stored_plan(&open_existing(&on.db.path()?)?)?;
+            let filter = relcal_api::FreezeFilter {
+                environments: filter.environments,
+                services,
+                include_soft: filter.include_soft,
+            };
+            let r = relcal_api::push_gitlab_freezes(
+                &plan,
+                &on.client()?,
+                &on.project,
+                &filter,
+                relcal_api::clock::now(),
+                dry_run,
+            )?;
+            if format == TextOrJson::Json {
+                print_json(&r)?;
+            } else {
+                let count = |a: &str| r.periods.iter().filter(|p| p.action == a).count();
+                println!(
+                    "GitLab {}: {} freeze period{}{} ({} kept, {} updated, {} created), {} removed",
+                    r.project,
+                    r.periods.len(),
+                    if r.periods.len() == 1 { "" } else { "s" },
+                    if r.dry_run { " would be" } else { "" },
+                    count("kept"),
+                    count("updated"),
+                    count("created"),
+                    r.removed.len()
+                );
+                for p in &r.periods {
+                    println!(
+                        "  {:<8} `{}` to `{}` ({}){}  from {}{}",
+                        p.action,
+                        p.freeze_start,
+                        p.freeze_end,
+                        p.cron_timezone,
+                        p.id.map(|id| format!(" #{id}")).unwrap_or_default(),
+                        p.freezes.join(", "),
+                        if p.one_off {
+                            " (one-off: cron repeats its date yearly; the next push after it ends removes it)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                for id in &r.removed {
+                    println!("  removed  #{id}");
+                }
+            }
+            say_refused(&r.refused);
+            return Ok(r.refused.is_empty());
+        }
         GitLabCommand::Freezes { on, environments } => {
             let periods = on.client()?.freeze_periods(&on.project)?;
             let mut store = open_as(&on.db, None)?;
@@ -412,7 +508,7 @@ fn adapt_gitlab(command: GitLabCommand) -> Result<(), ApiError> {
             print_report(&format!("GitLab {} deployments", on.project), &r);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Runs `github releases`.
@@ -558,7 +654,8 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
         } => releases::releases(&db, from.as_deref(), to.as_deref(), format)?,
         Command::Freezes { db, format } => releases::freezes(&db, format)?,
         Command::GoNoGo { db, days, format } => releases::go_no_go(&db, days, format)?,
-        Command::Gitlab { command } => adapt_gitlab(command)?,
+        Command::Gitlab { command } => return adapt_gitlab(command),
+        Command::Argocd { command } => return argocd(command),
         Command::Github { command } => adapt_github(command)?,
         Command::Audit { command } => return audit(command),
         Command::Notify { db, once, now } => return notify(db, once, now),

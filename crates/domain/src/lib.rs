@@ -24,6 +24,7 @@ mod ids;
 mod kind;
 mod notify;
 mod plan;
+mod push;
 mod recurrence;
 mod shift;
 mod slot;
@@ -55,6 +56,7 @@ pub use plan::{
     AllowedWindow, Approval, ChecklistItem, Environment, Freeze, FreezeOverride, FreezeSchedule,
     FreezeSeverity, Plan, Release, ReleaseStatus, RollbackPlan, ScheduleText, Scope, Service, Team,
 };
+pub use push::{freeze_as_cron, CronPeriod};
 pub use recurrence::{
     Frequency, Occurrence, Recurrence, RecurrenceRule, MAX_COUNT, MAX_INTERVAL,
     MAX_OCCURRENCES_PER_DAY,

@@ -3,7 +3,10 @@
 //! `PRIVATE-TOKEN`, and GitHub's REST API with `ETag` / `If-None-Match`, so
 //! polling an unchanged list costs nothing against the rate limit.
 
-use relcal_protocol::{ApiError, ErrorCode, GitHubReleases, GitLabDeployment, GitLabFreezePeriod};
+use relcal_protocol::{
+    ApiError, ErrorCode, GitHubReleases, GitLabDeployment, GitLabFreezePeriod, GitLabFreezeSpec,
+    GitLabFreezeWriter,
+};
 use std::time::Duration;
 
 /// Follows a redirect only to the same scheme, host and port. reqwest drops
@@ -57,7 +60,9 @@ fn url(base: &str, segments: &[&str], query: &[(&str, &str)]) -> Result<reqwest:
         })?
         .pop_if_empty()
         .extend(segments);
-    u.query_pairs_mut().extend_pairs(query);
+    if !query.is_empty() {
+        u.query_pairs_mut().extend_pairs(query);
+    }
     Ok(u)
 }
 
@@ -190,6 +195,75 @@ impl GitLab {
             &["api", "v4", "projects", project, "deployments"],
             &query,
             1,
+        )
+    }
+}
+
+impl GitLab {
+    /// One write: `method` on `segments` with a JSON `body`; a 2xx is success.
+    fn write(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        segments: &[&str],
+        body: Option<&GitLabFreezeSpec>,
+    ) -> Result<(), ApiError> {
+        let mut request = self.client.request(method, url(&self.base, segments, &[])?);
+        if let Some(t) = &self.token {
+            request = request.header("PRIVATE-TOKEN", t);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request.send().map_err(|e| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                format!("{what}: {}", crate::secure::why(&e)),
+            )
+        })?;
+        if !r.status().is_success() {
+            return Err(failed(what, r));
+        }
+        Ok(())
+    }
+}
+
+impl GitLabFreezeWriter for GitLab {
+    fn list_freeze_periods(&self, project: &str) -> Result<Vec<GitLabFreezePeriod>, ApiError> {
+        self.freeze_periods(project)
+    }
+
+    fn create_freeze_period(&self, project: &str, spec: &GitLabFreezeSpec) -> Result<(), ApiError> {
+        self.write(
+            &format!("GitLab {project}: adding a freeze period"),
+            reqwest::Method::POST,
+            &["api", "v4", "projects", project, "freeze_periods"],
+            Some(spec),
+        )
+    }
+
+    fn update_freeze_period(
+        &self,
+        project: &str,
+        id: u64,
+        spec: &GitLabFreezeSpec,
+    ) -> Result<(), ApiError> {
+        let id = id.to_string();
+        self.write(
+            &format!("GitLab {project}: changing freeze period {id}"),
+            reqwest::Method::PUT,
+            &["api", "v4", "projects", project, "freeze_periods", &id],
+            Some(spec),
+        )
+    }
+
+    fn delete_freeze_period(&self, project: &str, id: u64) -> Result<(), ApiError> {
+        let id = id.to_string();
+        self.write(
+            &format!("GitLab {project}: removing freeze period {id}"),
+            reqwest::Method::DELETE,
+            &["api", "v4", "projects", project, "freeze_periods", &id],
+            None,
         )
     }
 }

@@ -89,3 +89,42 @@ pub trait Forges {
         etag: Option<&str>,
     ) -> Result<Option<GitHubReleases>, ApiError>;
 }
+
+/// A deploy freeze period to write to GitLab (`POST` or `PUT
+/// /projects/:id/freeze_periods`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct GitLabFreezeSpec {
+    /// Cron: when each freeze starts.
+    pub freeze_start: String,
+    /// Cron: when each freeze ends.
+    pub freeze_end: String,
+    /// IANA zone of both crons.
+    pub cron_timezone: String,
+}
+
+impl GitLabFreezeSpec {
+    /// Whether an existing period says the same (GitLab's zone defaults to UTC).
+    pub fn same_as(&self, p: &GitLabFreezePeriod) -> bool {
+        self.freeze_start == p.freeze_start.trim()
+            && self.freeze_end == p.freeze_end.trim()
+            && self.cron_timezone == p.cron_timezone.as_deref().unwrap_or("UTC")
+    }
+}
+
+/// A GitLab project's deploy freeze periods, read and written
+/// (`relcal gitlab push-freezes`; `relcal_http::GitLab`, recorded exchanges in tests).
+pub trait GitLabFreezeWriter {
+    /// Every period of the project.
+    fn list_freeze_periods(&self, project: &str) -> Result<Vec<GitLabFreezePeriod>, ApiError>;
+    /// Adds a period.
+    fn create_freeze_period(&self, project: &str, spec: &GitLabFreezeSpec) -> Result<(), ApiError>;
+    /// Rewrites period `id`.
+    fn update_freeze_period(
+        &self,
+        project: &str,
+        id: u64,
+        spec: &GitLabFreezeSpec,
+    ) -> Result<(), ApiError>;
+    /// Removes period `id`.
+    fn delete_freeze_period(&self, project: &str, id: u64) -> Result<(), ApiError>;
+}

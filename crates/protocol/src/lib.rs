@@ -18,7 +18,7 @@ mod sync;
 pub use error::{with_causes, ApiError, ErrorCode};
 pub use forge::{
     Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment, GitLabFreezePeriod,
-    GITHUB_API,
+    GitLabFreezeSpec, GitLabFreezeWriter, GITHUB_API,
 };
 pub use summary::ImportSummary;
 pub use sync::{Change, Changes, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK};
