@@ -10,9 +10,9 @@
 use crate::cron::freeze_from_cron;
 use crate::plan::{Freeze, FreezeSchedule};
 use crate::recurrence::{Recurrence, RecurrenceRule};
-use crate::time::{resolve_local, Interval, TimeValue};
+use crate::time::{Interval, TimeValue};
 use crate::PlanDuration;
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 /// How far ahead a translation is compared with the freeze.
@@ -243,7 +243,10 @@ pub fn freeze_as_cron(
                 return Err("it starts or ends between whole minutes".into());
             }
             // The wall times must name the instants (not a daylight-saving gap or fold).
-            if resolve_local(s, zone) != start.utc || resolve_local(e, zone) != end.utc {
+            let single = |t: NaiveDateTime| {
+                matches!(zone.from_local_datetime(&t), chrono::LocalResult::Single(_))
+            };
+            if !single(s) || !single(e) {
                 return Err(format!(
                     "its start or end falls in a daylight-saving change in {}, which cron reads differently",
                     zone.name()
