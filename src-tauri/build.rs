@@ -33,6 +33,8 @@ fn main() {
         "go_no_go",
         "notify_settings",
         "save_notify_settings",
+        "risk_weights",
+        "save_risk_weights",
         "checklist_templates",
         "save_checklist_templates",
         "apply_checklist_template",

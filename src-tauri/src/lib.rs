@@ -74,6 +74,8 @@ macro_rules! app_commands {
             go_no_go,
             notify_settings,
             save_notify_settings,
+            risk_weights,
+            save_risk_weights,
             checklist_templates,
             save_checklist_templates,
             apply_checklist_template,

@@ -274,6 +274,27 @@ await test("find a slot in the release form moves a release out of a freeze with
   });
 });
 
+await test("risk in the real window: the panel's score and reasons, and weights saved in settings that the CLI reads", async () => {
+  const db = join(dir, "risk.db");
+  await withApp(db, "risk", async (session) => {
+    await waitForText(session, (t) => t.includes("checkout 2.0"), "the demo releases");
+    await run(session, "Array.from(document.querySelectorAll('.fc-event.release')).find(e => e.textContent.includes('checkout 2.0')).click()");
+    const text = await waitForText(session, (t) => t.includes("production environment (Production)"), "the risk section");
+    if (!/Risk[\s\S]*high/i.test(text)) throw new Error(`the panel does not show a high risk:\n${text}`);
+    await snap(session, "risk-panel");
+    await press(session, "s");
+    await run(session, "Array.from(document.querySelectorAll('[role=tab]')).find(b => b.textContent.trim() === 'Risk').click()");
+    await type(session, "input[aria-label='Production environment']", "40");
+    await run(session, "Array.from(document.querySelectorAll('button')).find(b => b.textContent.includes('Save weights')).click()");
+    await waitForText(session, (t) => t.includes("Saved."), "the saved weights");
+  });
+  const out = spawnSync(relcal, ["risk", "--db", db, "--release", "checkout-2.0", "--format", "json"], { encoding: "utf8" });
+  const report = JSON.parse(out.stdout);
+  if (report.weights.production !== 40) throw new Error(`the weights were not stored: ${out.stdout}`);
+  const production = report.releases[0].factors.find((f) => f.code === "production");
+  if (!production || production.points !== 40) throw new Error(`the CLI does not score with the saved weights: ${out.stdout}`);
+});
+
 await test("a recurring freeze is rebuilt in the editor, described by the engine, stored, and undone", async () => {
   const db = join(dir, "freeze.db");
   await withApp(db, "settings", async (session) => {

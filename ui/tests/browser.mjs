@@ -528,6 +528,34 @@ await test("the go/no-go view lists each coming release with its verdict and rea
   await page.screenshot({ path: join(artifacts, "go-no-go.png") });
 });
 
+await test("risk: the score and its reasons in the panel and the go/no-go view, with the team's weights from settings", async (page) => {
+  await page.keyboard.press("g");
+  const view = page.getByTestId("go-no-go");
+  const checkout = view.locator("tr", { hasText: "Checkout launch" });
+  // Production (20) and no rollback plan (15): 35, medium.
+  await checkout.getByText("35", { exact: true }).waitFor();
+  await checkout.getByText("medium").waitFor();
+  await checkout.getByRole("button", { name: "Checkout launch" }).click();
+  const risk = page.getByTestId("release-panel").getByTestId("risk-section");
+  await risk.getByText("+20 production environment (Production)").waitFor();
+  await risk.getByText("+15 no rollback plan").waitFor();
+  // The team weighs production more: the score follows.
+  await page.keyboard.press("s");
+  const settings = page.getByTestId("settings");
+  await settings.getByRole("tab", { name: "Risk" }).click();
+  await settings.getByLabel("Production environment").fill("150");
+  await settings.getByRole("button", { name: "Save weights" }).click();
+  await settings.getByRole("alert").filter({ hasText: "field `production`: at most 100 points" }).waitFor();
+  await settings.getByLabel("Production environment").fill("50");
+  await settings.getByRole("button", { name: "Save weights" }).click();
+  await settings.getByRole("status").getByText("Saved.").waitFor();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("g");
+  await view.locator("tr", { hasText: "Checkout launch" }).getByText("65", { exact: true }).waitFor();
+  await view.locator("tr", { hasText: "Checkout launch" }).getByText("high").waitFor();
+  await page.screenshot({ path: join(artifacts, "risk.png") });
+});
+
 await test("holidays from an .ics file become freezes; the calendar exports as iCalendar", async (page) => {
   await page.getByRole("button", { name: "Calendar ▾" }).click();
   await page.getByRole("menuitem", { name: /Import holidays/ }).click();

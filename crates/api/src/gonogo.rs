@@ -50,6 +50,8 @@ pub struct GoNoGoRow {
     pub verdict: String,
     /// Why, one line each, worst first.
     pub reasons: Vec<String>,
+    /// Its risk score and the reasons (docs/risk.md).
+    pub risk: crate::RiskView,
 }
 
 /// The go/no-go view of `[from, to)`.
@@ -73,6 +75,7 @@ pub fn go_no_go(store: &Store, now: DateTime<Utc>, days: u32) -> Result<GoNoGo, 
     let plan = stored_plan(store)?;
     let to = now + Duration::days(i64::from(days.clamp(1, 31)));
     let checker = Checker::new(&plan, now);
+    let weights = crate::risk_weights(store)?;
     let mut rows: Vec<GoNoGoRow> = plan
         .releases
         .iter()
@@ -157,6 +160,7 @@ pub fn go_no_go(store: &Store, now: DateTime<Utc>, days: u32) -> Result<GoNoGo, 
                 conflicts: summary,
                 verdict: verdict.to_owned(),
                 reasons: blockers.into_iter().chain(risks).collect(),
+                risk: crate::risk_view(&plan, r, &weights),
             }
         })
         .collect();

@@ -33,6 +33,7 @@ mod readiness;
 mod release;
 mod release_detail;
 mod release_form;
+mod risk;
 mod settings;
 mod slot;
 mod sync_client;
@@ -72,7 +73,12 @@ pub use push::{
     argocd_sync_windows, push_gitlab_freezes, sync_windows_yaml, FreezeFilter, GitLabPushReport,
     PushedPeriod, Refusal, SyncWindow, SyncWindows,
 };
+pub use relcal_domain::RiskWeights;
 pub use relcal_domain::{Interval, ObjectKind};
+pub use risk::{
+    risk_report, risk_view, risk_weights, save_risk_weights, ReleaseRisk, RiskFactorView,
+    RiskReport, RiskView,
+};
 pub use settings::{settings, FreezeSummary, Settings, Usage};
 pub use slot::{slot_plan, SlotReport, SlotRequest, SlotSkip, SLOT_WITHIN_DEFAULT};
 

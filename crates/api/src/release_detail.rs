@@ -141,6 +141,8 @@ pub struct ReleaseDetail {
     pub conflicts: Vec<ConflictReport>,
     /// Its audit trail, newest first.
     pub history: Vec<crate::AuditView>,
+    /// Its risk score and the reasons (docs/risk.md).
+    pub risk: crate::RiskView,
 }
 
 fn link(plan: &Plan, id: &str) -> ReleaseLink {
@@ -173,6 +175,7 @@ pub fn release_detail(
         .into_iter()
         .map(ConflictReport::from)
         .collect();
+    let risk = crate::risk_view(&plan, r, &crate::risk_weights(store)?);
     Ok(ReleaseDetail {
         id: r.id.to_string(),
         title: r.title.clone(),
@@ -260,5 +263,6 @@ pub fn release_detail(
             h.reverse();
             h
         },
+        risk,
     })
 }

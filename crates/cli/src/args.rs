@@ -108,6 +108,24 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// Risk scores with their reasons (docs/risk.md): every active release
+    /// from --from (default now), highest first, or one release.
+    Risk {
+        /// A plan file (default weights); or use --db (the team's weights).
+        plan: Option<PathBuf>,
+        /// Use the calendar and weights in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// Only this release.
+        #[arg(long, value_name = "ID")]
+        release: Option<String>,
+        /// Releases starting at or after this instant (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT", conflicts_with = "release")]
+        from: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
     /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
     Release {
         #[command(subcommand)]

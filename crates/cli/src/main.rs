@@ -253,6 +253,50 @@ fn slot(
     Ok(report.found)
 }
 
+/// Runs `risk`.
+fn risk(
+    (plan, db): (Option<PathBuf>, Option<PathBuf>),
+    release: Option<&str>,
+    from: Option<&str>,
+    format: TextOrJson,
+) -> Result<(), ApiError> {
+    let from = instant("--from", from)?;
+    let (calendar, weights) = match plan {
+        Some(_) => (plan_from(plan, None)?, relcal_api::RiskWeights::default()),
+        None => {
+            let path = match db {
+                Some(p) => p,
+                None => relcal_api::default_db_path()?,
+            };
+            let store = open_existing(&path)?;
+            (
+                relcal_api::stored_plan(&store)?,
+                relcal_api::risk_weights(&store)?,
+            )
+        }
+    };
+    let report = relcal_api::risk_report(&calendar, weights, release, from)?;
+    if format == TextOrJson::Json {
+        return print_json(&report);
+    }
+    if report.releases.is_empty() {
+        println!(
+            "no active release starts from {}",
+            from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+    }
+    for r in &report.releases {
+        println!(
+            "{:>3} {:<6} {} ({}, {}, {})",
+            r.risk.score, r.risk.level, r.title, r.id, r.environment, r.start
+        );
+        for f in &r.risk.factors {
+            println!("      +{:<3} {}", f.points, f.reason);
+        }
+    }
+    Ok(())
+}
+
 /// Opens the database for a change made by `by` (default: the database's
 /// user setting, else the OS user).
 pub(crate) fn open_as(db: &DbArg, by: Option<&str>) -> Result<relcal_api::Store, ApiError> {
@@ -634,6 +678,13 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             };
             return slot((plan, db), &request, format);
         }
+        Command::Risk {
+            plan,
+            db,
+            release,
+            from,
+            format,
+        } => risk((plan, db), release.as_deref(), from.as_deref(), format)?,
         Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {
             releases::approve(&id, revoke, &db, by.as_deref())?

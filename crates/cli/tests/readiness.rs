@@ -248,3 +248,82 @@ fn releases_freezes_and_the_go_no_go_view_are_listed_in_text_and_json() {
         Some(2)
     );
 }
+
+mod risk {
+    //! `relcal risk`: scores with reasons, from a plan (the model's weights)
+    //! or a database (the team's).
+    use super::*;
+
+    #[test]
+    fn scores_are_listed_highest_first_with_their_reasons() {
+        let out = relcal(&[
+            "risk",
+            DEMO,
+            "--from",
+            "2026-11-25T00:00:00Z",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = v["releases"].as_array().unwrap();
+        let scores: Vec<u64> = rows.iter().map(|r| r["score"].as_u64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        let checkout = rows.iter().find(|r| r["id"] == "checkout-2.0").unwrap();
+        assert_eq!(checkout["level"], "high", "{checkout}");
+        let codes: Vec<&str> = checkout["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert!(
+            codes.contains(&"production") && codes.contains(&"owner_double_booked"),
+            "{codes:?}"
+        );
+        assert_eq!(v["weights"]["production"], 20);
+        let one = relcal(&["risk", DEMO, "--release", "checkout-2.0"]);
+        assert_eq!(one.status.code(), Some(0));
+        assert!(
+            text(&one.stdout).contains("+20  production environment (Production)"),
+            "{}",
+            text(&one.stdout)
+        );
+        let missing = relcal(&["risk", DEMO, "--release", "nope"]);
+        assert_eq!(missing.status.code(), Some(2));
+        assert!(text(&missing.stderr).contains("--release: release \"nope\" does not exist"));
+    }
+
+    #[test]
+    fn a_database_scores_with_the_teams_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cal.db");
+        import(DEMO, db.to_str().unwrap());
+        // The weights as Settings ▸ Risk saves them.
+        let mut weights: serde_json::Value = serde_json::json!({
+            "production": 0, "services": 0, "dependents": 0, "freeze_nearby": 0, "readiness": 0,
+            "approvals": 0, "rollback": 0, "recent_rollbacks": 0, "out_of_hours": 0, "owner_double_booked": 7
+        });
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(
+            "INSERT INTO app_settings (key, value) VALUES ('risk_weights', ?1)",
+            [weights.to_string()],
+        )
+        .unwrap();
+        drop(conn);
+        let out = relcal(&[
+            "risk",
+            "--db",
+            db.to_str().unwrap(),
+            "--release",
+            "checkout-2.0",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["releases"][0]["score"], 7, "{v}");
+        weights["owner_double_booked"] = serde_json::json!(7);
+        assert_eq!(v["weights"], weights);
+    }
+}

@@ -26,6 +26,7 @@ mod notify;
 mod plan;
 mod push;
 mod recurrence;
+mod risk;
 mod shift;
 mod slot;
 mod time;
@@ -61,6 +62,7 @@ pub use recurrence::{
     Frequency, Occurrence, Recurrence, RecurrenceRule, MAX_COUNT, MAX_INTERVAL,
     MAX_OCCURRENCES_PER_DAY,
 };
+pub use risk::{risk_of, Risk, RiskFactor, RiskWeights};
 pub use slot::{find_slot, Skipped, SlotAnswer, SlotQuery, MAX_SKIPPED};
 pub use time::{
     check_year, end_of_supported_years, resolve_local, utc_text, Interval, PlanTime, TimeValue,

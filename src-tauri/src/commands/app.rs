@@ -69,6 +69,23 @@ pub async fn save_notify_settings(
     relcal_api::save_notify_settings(&mut *store_mut(&state)?, settings, relcal_api::clock::now())
 }
 
+/// The team's risk weights (Settings ▸ Risk; docs/risk.md).
+#[tauri::command]
+#[specta::specta]
+pub async fn risk_weights(state: State<'_, AppState>) -> Result<relcal_api::RiskWeights, ApiError> {
+    relcal_api::risk_weights(&*store(&state)?)
+}
+
+/// Saves the team's risk weights (each 0 to 100).
+#[tauri::command]
+#[specta::specta]
+pub async fn save_risk_weights(
+    state: State<'_, AppState>,
+    weights: relcal_api::RiskWeights,
+) -> Result<relcal_api::RiskWeights, ApiError> {
+    relcal_api::save_risk_weights(&mut *store_mut(&state)?, weights, relcal_api::clock::now())
+}
+
 /// How the app lives in the background (Settings ▸ Notifications).
 #[derive(Debug, Serialize, serde::Deserialize, specta::Type)]
 pub struct Background {

@@ -98,6 +98,10 @@ export const commands = {
 	notifySettings: () => typedError<NotifySettings, ApiError>(__TAURI_INVOKE("notify_settings")),
 	/**  Saves the notification settings. */
 	saveNotifySettings: (settings: NotifySettings) => typedError<NotifySettings, ApiError>(__TAURI_INVOKE("save_notify_settings", { settings })),
+	/**  The team's risk weights (Settings ▸ Risk; docs/risk.md). */
+	riskWeights: () => typedError<RiskWeights, ApiError>(__TAURI_INVOKE("risk_weights")),
+	/**  Saves the team's risk weights (each 0 to 100). */
+	saveRiskWeights: (weights: RiskWeights) => typedError<RiskWeights, ApiError>(__TAURI_INVOKE("save_risk_weights", { weights })),
 	/**  The checklist templates, and which environment gets which. */
 	checklistTemplates: () => typedError<ChecklistTemplates, ApiError>(__TAURI_INVOKE("checklist_templates")),
 	/**  Saves edited checklist templates. */
@@ -638,6 +642,8 @@ export type GoNoGoRow = {
 	verdict: string,
 	/**  Why, one line each, worst first. */
 	reasons: string[],
+	/**  Its risk score and the reasons (docs/risk.md). */
+	risk: RiskView,
 };
 
 /**  What importing a holiday calendar did. */
@@ -808,6 +814,8 @@ export type ReleaseDetail = {
 	conflicts: ConflictReport[],
 	/**  Its audit trail, newest first. */
 	history: AuditView[],
+	/**  Its risk score and the reasons (docs/risk.md). */
+	risk: RiskView,
 };
 
 /**  A release window in a view. Times are RFC 3339 in UTC. */
@@ -887,6 +895,50 @@ export type ReleasePreview = {
 	before: ConflictReport[],
 	/**  Its conflicts if saved as typed. */
 	after: ConflictReport[],
+};
+
+/**  One factor of a score. */
+export type RiskFactorView = {
+	/**  The factor (a weight's name). */
+	code: string,
+	/**  Points it adds. */
+	points: number,
+	/**  Why. */
+	reason: string,
+};
+
+/**  A release's risk. */
+export type RiskView = {
+	/**  From 0 to 100. */
+	score: number,
+	/**  `low`, `medium` or `high`. */
+	level: string,
+	/**  The factors that apply, most points first. */
+	factors: RiskFactorView[],
+};
+
+/**  What each factor is worth at most, in points of 100 (docs/risk.md). */
+export type RiskWeights = {
+	/**  A production environment. */
+	production: number,
+	/**  Services changed beyond the first, each a fifth (five or more: all). */
+	services: number,
+	/**  Active releases that depend on it, each a fifth (five or more: all). */
+	dependents: number,
+	/**  A freeze in scope within a day of the window (within three days: half). */
+	freeze_nearby: number,
+	/**  Readiness short of 100%, in proportion. */
+	readiness: number,
+	/**  Approvals short of what the environment requires, in proportion. */
+	approvals: number,
+	/**  No rollback plan, or one never rehearsed. */
+	rollback: number,
+	/**  Rolled-back releases of its services in the 90 days before it, each a third. */
+	recent_rollbacks: number,
+	/**  A start on a weekend or outside 08:00–18:00 in the team's zone. */
+	out_of_hours: number,
+	/**  The owner runs another release at the same time. */
+	owner_double_booked: number,
 };
 
 /**  A rollback plan, as the panel shows it and the editor saves it. */

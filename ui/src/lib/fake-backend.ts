@@ -18,6 +18,8 @@ import type {
   ReleaseDetail,
   ReleaseEvent,
   ReleaseInput,
+  RiskView,
+  RiskWeights,
   SlotReport,
   SlotRequest,
   SyncConflictView,
@@ -28,6 +30,7 @@ import type {
 } from "./bindings";
 import { NOTICE_KINDS } from "./bindings";
 import { isActive } from "./calendar";
+import { DEFAULT_RISK_WEIGHTS } from "./risk";
 
 const DAY = 86_400_000;
 
@@ -359,6 +362,23 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     return result;
   };
 
+  /** Risk like the model's, for its two factors this stand-in knows: production, and no rollback plan there. */
+  let riskWeights: RiskWeights = { ...DEFAULT_RISK_WEIGHTS };
+  function riskOf(r: { production: boolean; environment_name: string }): RiskView {
+    const factors = r.production
+      ? [
+          { code: "production", points: riskWeights.production, reason: `production environment (${r.environment_name})` },
+          { code: "rollback", points: riskWeights.rollback, reason: "no rollback plan" },
+        ].filter((f) => f.points > 0)
+      : [];
+    factors.sort((a, b) => b.points - a.points);
+    const score = Math.min(
+      100,
+      factors.reduce((n, f) => n + f.points, 0),
+    );
+    return { score, level: score < 30 ? "low" : score < 60 ? "medium" : "high", factors };
+  }
+
   function handle(cmd: string, args: Record<string, unknown> | undefined): unknown {
     // Tests read how often each command was called.
     const calls = ((globalThis as { relcalCalls?: Record<string, number> }).relcalCalls ??= {});
@@ -523,6 +543,15 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           message: `earliest slot: ${iso(start)}`,
         } satisfies SlotReport;
       }
+      case "risk_weights":
+        return riskWeights;
+      case "save_risk_weights": {
+        const weights = (args as { weights: RiskWeights }).weights;
+        const bad = Object.entries(weights).find(([, w]) => !Number.isInteger(w) || w < 0 || w > 100);
+        if (bad) throw { code: "validation", message: `risk weights: field \`${bad[0]}\`: at most 100 points` };
+        riskWeights = { ...weights };
+        return riskWeights;
+      }
       case "set_release_status": {
         const { id, status } = args as { id: string; status: string };
         const r = find(id);
@@ -570,6 +599,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
               hash: "0".repeat(64),
             },
           ],
+          risk: riskOf(r),
         } satisfies ReleaseDetail;
       }
       case "settings":
@@ -716,6 +746,7 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
               conflicts: { errors: conflictsOf(r).length, warnings: 0, infos: 0 },
               verdict: reasons.length ? "no_go" : "go",
               reasons,
+              risk: riskOf(r),
             };
           });
         return { from: at(clock()), to: at(clock() + 7 * DAY), rows };
