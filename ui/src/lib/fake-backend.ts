@@ -349,6 +349,8 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   };
 
   // Each release change carries its undo, as the real backend's does.
+  let riskWeights: RiskWeights = { ...DEFAULT_RISK_WEIGHTS };
+
   return (cmd: string, payload?: unknown): unknown => {
     const args = payload as Record<string, unknown> | undefined;
     const input = args?.input as { id?: unknown } | undefined;
@@ -363,7 +365,6 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
   };
 
   /** Risk like the model's, for its two factors this stand-in knows: production, and no rollback plan there. */
-  let riskWeights: RiskWeights = { ...DEFAULT_RISK_WEIGHTS };
   function riskOf(r: { production: boolean; environment_name: string }): RiskView {
     const factors = r.production
       ? [
