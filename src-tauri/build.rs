@@ -31,6 +31,7 @@ fn main() {
         "revoke_approval",
         "request_override",
         "go_no_go",
+        "agenda",
         "notify_settings",
         "save_notify_settings",
         "risk_weights",

@@ -31,12 +31,13 @@ pub const FILE_ITEMS: [(&str, &str); 5] = [
 /// Edit.
 pub const EDIT_ITEMS: [(&str, &str); 1] = [("undo", "Undo the last change")];
 /// View.
-pub const VIEW_ITEMS: [(&str, &str); 6] = [
+pub const VIEW_ITEMS: [(&str, &str); 7] = [
     ("month", "Month"),
     ("week", "Week"),
     ("agenda", "Agenda"),
     ("timeline", "Team timeline"),
     ("goNoGo", "Go/no-go"),
+    ("cab", "CAB agenda"),
     ("conflicts", "Conflicts"),
 ];
 /// Help (About is the shell's own dialog).
@@ -389,6 +390,7 @@ mod tests {
                 "Agenda",
                 "Team timeline",
                 "Go/no-go",
+                "CAB agenda",
                 "Conflicts"
             ]
         );

@@ -72,6 +72,7 @@ macro_rules! app_commands {
             revoke_approval,
             request_override,
             go_no_go,
+            agenda,
             notify_settings,
             save_notify_settings,
             risk_weights,

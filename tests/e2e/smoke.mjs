@@ -295,6 +295,21 @@ await test("risk in the real window: the panel's score and reasons, and weights 
   if (!production || production.points !== 40) throw new Error(`the CLI does not score with the saved weights: ${out.stdout}`);
 });
 
+await test("the CAB agenda in the real window: what awaits a decision, by risk, with the decision asked", async () => {
+  const db = join(dir, "cab.db");
+  await withApp(db, "cab-agenda", async (session) => {
+    await waitForText(session, (t) => t.includes("checkout 2.0"), "the demo releases");
+    await press(session, "b");
+    // The demo is moved so its first releases fall in the current week: the agenda of the next seven days has them.
+    const text = await waitForText(session, (t) => t.includes("CAB agenda") && t.includes("Decision:"), "the agenda");
+    if (!/Production[\s\S]*Decision:/.test(text)) throw new Error(`the agenda has no production releases:\n${text}`);
+    if (!text.includes("risk ")) throw new Error(`the agenda shows no risk:\n${text}`);
+    await snap(session, "cab-agenda");
+    const markdown = await run(session, "return document.querySelector('textarea[aria-label=\"Agenda as Markdown\"]').value");
+    if (!markdown.startsWith("# CAB agenda")) throw new Error(`the Markdown: ${markdown}`);
+  });
+});
+
 await test("a recurring freeze is rebuilt in the editor, described by the engine, stored, and undone", async () => {
   const db = join(dir, "freeze.db");
   await withApp(db, "settings", async (session) => {

@@ -155,6 +155,8 @@ await test("the native menu bar's items run the window's actions: views, go/no-g
   await page.locator(".fc-list").getByText("Auth rotation").waitFor();
   await choose("goNoGo");
   await page.getByTestId("go-no-go").waitFor();
+  await choose("cab");
+  await page.getByTestId("cab-agenda").waitFor();
   // Back to the calendar, at the month, from another layout.
   await choose("month");
   await page.locator(".fc-dayGridMonth-view").waitFor();
@@ -554,6 +556,37 @@ await test("risk: the score and its reasons in the panel and the go/no-go view, 
   await view.locator("tr", { hasText: "Checkout launch" }).getByText("65", { exact: true }).waitFor();
   await view.locator("tr", { hasText: "Checkout launch" }).getByText("high").waitFor();
   await page.screenshot({ path: join(artifacts, "risk.png") });
+});
+
+await test("the CAB agenda lists what awaits a decision by environment and risk, prints alone, and copies as Markdown", async (page) => {
+  await page.keyboard.press("b");
+  const cab = page.getByTestId("cab-agenda");
+  const checkout = cab.getByTestId("cab-item").filter({ hasText: "Checkout launch" });
+  await checkout.getByText("Decision: approve (0 of 2)").waitFor();
+  await checkout.getByText("risk 35").waitFor();
+  await cab.getByRole("heading", { name: /Production · production/ }).waitFor();
+  // Production comes first, and within it the highest risk first.
+  const headings = await cab.getByRole("heading", { level: 3 }).allInnerTexts();
+  if (!headings[0].startsWith("Production")) throw new Error(`groups: ${headings}`);
+  await cab.getByRole("button", { name: "Copy as Markdown" }).click();
+  await cab.getByRole("status").getByText("Copied.").waitFor();
+  await cab.getByText("Markdown", { exact: true }).click();
+  const markdown = await cab.getByLabel("Agenda as Markdown").inputValue();
+  if (!markdown.startsWith("# CAB agenda") || !markdown.includes("### 1. Checkout launch (risk 35, medium)")) throw new Error(markdown);
+  // Printing shows the agenda alone: the top bar is hidden in print.
+  await page.emulateMedia({ media: "print" });
+  const topbarVisible = await page.evaluate(() => {
+    const bar = document.querySelector(".layout");
+    return bar ? getComputedStyle(bar).visibility !== "hidden" : false;
+  });
+  if (topbarVisible) throw new Error("the top bar prints with the agenda");
+  if (!(await checkout.isVisible())) throw new Error("the agenda does not print");
+  await page.emulateMedia({ media: "screen" });
+  await page.screenshot({ path: join(artifacts, "cab-agenda.png") });
+  // A range with nothing in it says so.
+  await cab.getByLabel("Agenda from").fill("2030-01-01");
+  await cab.getByLabel("Agenda to").fill("2030-01-08");
+  await cab.getByText("Nothing awaits a decision between 2030-01-01 and 2030-01-08.").waitFor();
 });
 
 await test("holidays from an .ics file become freezes; the calendar exports as iCalendar", async (page) => {

@@ -12,6 +12,7 @@
 
 mod adapters;
 mod adapters_run;
+mod agenda;
 mod approvals;
 mod audit;
 mod background;
@@ -43,6 +44,10 @@ mod templates;
 mod undo;
 mod write;
 
+pub use agenda::{
+    agenda, agenda_markdown, agenda_of_store, Agenda, AgendaGroup, AgendaItem, AgendaView,
+    AGENDA_MAX_DAYS,
+};
 pub use audit::{
     audit_log, audit_verify, audit_verify_anchored, load_user_name, set_user_name, AuditVerdict,
     AuditView,

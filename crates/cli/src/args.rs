@@ -126,6 +126,25 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// The CAB agenda: releases starting in the range that await a decision,
+    /// by environment and risk, with readiness, rollback, approvals,
+    /// conflicts and the decision asked for.
+    Agenda {
+        /// A plan file (the model's risk weights); or use --db (the team's).
+        plan: Option<PathBuf>,
+        /// Use the calendar in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// Range start (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT")]
+        from: Option<String>,
+        /// Range end (RFC 3339). Default: seven days after --from.
+        #[arg(long, value_name = "INSTANT")]
+        to: Option<String>,
+        /// Output format: Markdown for a meeting document, or JSON.
+        #[arg(long, value_enum, default_value_t = MdOrJson::Md)]
+        format: MdOrJson,
+    },
     /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
     Release {
         #[command(subcommand)]
@@ -381,6 +400,12 @@ pub(crate) enum ArgoCommand {
         #[arg(long, value_enum, default_value_t = YamlOrJson::Yaml)]
         format: YamlOrJson,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MdOrJson {
+    Md,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

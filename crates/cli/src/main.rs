@@ -253,6 +253,52 @@ fn slot(
     Ok(report.found)
 }
 
+/// The calendar and the risk weights: a plan file's with the model's
+/// weights, or a database's with the team's.
+fn plan_and_weights(
+    plan: Option<PathBuf>,
+    db: Option<PathBuf>,
+) -> Result<(relcal_api::Plan, relcal_api::RiskWeights), ApiError> {
+    match plan {
+        Some(_) => Ok((plan_from(plan, None)?, relcal_api::RiskWeights::default())),
+        None => {
+            let path = match db {
+                Some(p) => p,
+                None => relcal_api::default_db_path()?,
+            };
+            let store = open_existing(&path)?;
+            Ok((
+                relcal_api::stored_plan(&store)?,
+                relcal_api::risk_weights(&store)?,
+            ))
+        }
+    }
+}
+
+/// Runs `agenda`.
+fn agenda(
+    (plan, db): (Option<PathBuf>, Option<PathBuf>),
+    from: Option<&str>,
+    to: Option<&str>,
+    format: args::MdOrJson,
+) -> Result<(), ApiError> {
+    let now = relcal_api::clock::now();
+    let from = instant("--from", from)?;
+    let to = match to {
+        Some(t) => relcal_api::clock::parse_instant("--to", t)?,
+        None => from + chrono::Duration::days(7),
+    };
+    let (calendar, weights) = plan_and_weights(plan, db)?;
+    let a = relcal_api::agenda(&calendar, &weights, from, to, now)?;
+    match format {
+        args::MdOrJson::Json => print_json(&a),
+        args::MdOrJson::Md => {
+            print!("{}", relcal_api::agenda_markdown(&a));
+            Ok(())
+        }
+    }
+}
+
 /// Runs `risk`.
 fn risk(
     (plan, db): (Option<PathBuf>, Option<PathBuf>),
@@ -261,20 +307,7 @@ fn risk(
     format: TextOrJson,
 ) -> Result<(), ApiError> {
     let from = instant("--from", from)?;
-    let (calendar, weights) = match plan {
-        Some(_) => (plan_from(plan, None)?, relcal_api::RiskWeights::default()),
-        None => {
-            let path = match db {
-                Some(p) => p,
-                None => relcal_api::default_db_path()?,
-            };
-            let store = open_existing(&path)?;
-            (
-                relcal_api::stored_plan(&store)?,
-                relcal_api::risk_weights(&store)?,
-            )
-        }
-    };
+    let (calendar, weights) = plan_and_weights(plan, db)?;
     let report = relcal_api::risk_report(&calendar, weights, release, from)?;
     if format == TextOrJson::Json {
         return print_json(&report);
@@ -685,6 +718,13 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             from,
             format,
         } => risk((plan, db), release.as_deref(), from.as_deref(), format)?,
+        Command::Agenda {
+            plan,
+            db,
+            from,
+            to,
+            format,
+        } => agenda((plan, db), from.as_deref(), to.as_deref(), format)?,
         Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {
             releases::approve(&id, revoke, &db, by.as_deref())?

@@ -327,3 +327,117 @@ mod risk {
         assert_eq!(v["weights"], weights);
     }
 }
+
+mod agenda {
+    //! `relcal agenda`: the CAB agenda as Markdown or JSON.
+    use super::*;
+
+    /// `relcal agenda` with the clock set: what a conflict says depends on "now".
+    fn at_now(args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_relcal"))
+            .args(args)
+            .env("RELCAL_NOW", "2026-11-30T00:00:00Z")
+            .output()
+            .unwrap()
+    }
+
+    fn agenda(extra: &[&str]) -> std::process::Output {
+        at_now(
+            &[
+                &[
+                    "agenda",
+                    DEMO,
+                    "--from",
+                    "2026-11-30T00:00:00Z",
+                    "--to",
+                    "2026-12-31T00:00:00Z",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        )
+    }
+
+    #[test]
+    fn releases_awaiting_a_decision_by_environment_and_risk_with_the_decision_asked() {
+        let out = agenda(&["--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let groups = v["groups"].as_array().unwrap();
+        assert_eq!(groups[0]["environment"], "prod");
+        let items = groups[0]["items"].as_array().unwrap();
+        let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        // Highest risk first; the ledger hotfix is in progress: no decision to take.
+        assert_eq!(ids, ["checkout-2.0", "ingress-xmas", "auth-5.2"], "{v}");
+        let scores: Vec<u64> = items
+            .iter()
+            .map(|i| i["risk"]["score"].as_u64().unwrap())
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+        let ingress = &items[1];
+        assert_eq!(
+            ingress["decision"],
+            "grant an exception to Holiday freeze or move it; approve (0 of 2)"
+        );
+        // The next free slot is after the holidays.
+        assert_eq!(ingress["next_slot"], "2027-01-04T05:00:00Z");
+        assert_eq!(items[0]["rollback"], "none");
+        assert_eq!(items[0]["approvals_needed"], 2);
+        assert_eq!(v["total"], 3);
+    }
+
+    #[test]
+    fn the_markdown_pastes_into_a_meeting_document() {
+        let out = agenda(&[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let md = text(&out.stdout);
+        assert!(
+            md.starts_with("# CAB agenda: 2026-11-30 to 2026-12-31\n\n3 releases need a decision."),
+            "{md}"
+        );
+        assert!(md.contains("\n## Production (3)\n"), "{md}");
+        assert!(md.contains("\n### 1. checkout 2.0 (risk 75, high)\n\n- **Decision:** approve (0 of 2); resolve 2 blocking conflicts\n"), "{md}");
+        assert!(
+            md.contains("- **Next free slot:** 2027-01-04T05:00:00Z\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("  - error `freeze.hard`: ingress TLS update overlaps Holiday freeze"),
+            "{md}"
+        );
+        // Every line is a heading, a list item, a sentence or blank: nothing a pasted document mangles.
+        for line in md.lines() {
+            assert!(
+                !line.starts_with(' ') || line.starts_with("  - "),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_range_exits_2_naming_the_flag() {
+        let out = relcal(&[
+            "agenda",
+            DEMO,
+            "--from",
+            "2026-12-31T00:00:00Z",
+            "--to",
+            "2026-11-30T00:00:00Z",
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--to must be after --from"));
+        let out = relcal(&[
+            "agenda",
+            DEMO,
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2027-01-01T00:00:00Z",
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("at most 92 days"));
+        let out = at_now(&["agenda", DEMO, "--from", "soon"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--from"));
+    }
+}

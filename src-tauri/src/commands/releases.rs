@@ -220,6 +220,19 @@ pub async fn request_override(
     )
 }
 
+/// The CAB agenda of `[from, to)` (RFC 3339), with its Markdown.
+#[tauri::command]
+#[specta::specta]
+pub async fn agenda(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+) -> Result<relcal_api::AgendaView, ApiError> {
+    let from = super::instant("agenda", "from", &from)?;
+    let to = super::instant("agenda", "to", &to)?;
+    relcal_api::agenda_of_store(&*store(&state)?, from, to, relcal_api::clock::now())
+}
+
 /// The go/no-go view of the next `days` days (default 7).
 #[tauri::command]
 #[specta::specta]

@@ -94,6 +94,8 @@ export const commands = {
 	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<Change, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
 	/**  The go/no-go view of the next `days` days (default 7). */
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
+	/**  The CAB agenda of `[from, to)` (RFC 3339), with its Markdown. */
+	agenda: (from: string, to: string) => typedError<AgendaView, ApiError>(__TAURI_INVOKE("agenda", { from, to })),
 	/**  The notification settings. */
 	notifySettings: () => typedError<NotifySettings, ApiError>(__TAURI_INVOKE("notify_settings")),
 	/**  Saves the notification settings. */
@@ -159,7 +161,7 @@ export const commands = {
 /* Constants */
 export const ACTIVE_STATUSES = ["draft","planned","approved","in_progress"] as const;
 
-export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","conflicts","help"] as const;
+export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","cab","conflicts","help"] as const;
 
 export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict"] as const;
 
@@ -196,6 +198,83 @@ export type AdapterSettings = {
 	github_repo: string | null,
 	/**  The API for GitHub Enterprise; none: `https://api.github.com`. */
 	github_api: string | null,
+};
+
+/**  The agenda of `[from, to)`. */
+export type Agenda = {
+	/**  Range start, RFC 3339 UTC. */
+	from: string,
+	/**  Range end, RFC 3339 UTC. */
+	to: string,
+	/**  The zone times are written in for people (the calendar's). */
+	timezone: string,
+	/**  When it was made, RFC 3339 UTC. */
+	generated_at: string,
+	/**  Production environments first, then by name. */
+	groups: AgendaGroup[],
+	/**  Releases on it. */
+	total: number,
+};
+
+/**  One environment's releases, highest risk first. */
+export type AgendaGroup = {
+	/**  Environment id. */
+	environment: string,
+	/**  Environment name. */
+	environment_name: string,
+	/**  A production environment. */
+	production: boolean,
+	/**  Its releases. */
+	items: AgendaItem[],
+};
+
+/**  One release on the agenda. */
+export type AgendaItem = {
+	/**  Release id. */
+	id: string,
+	/**  Title. */
+	title: string,
+	/**  Team name. */
+	team_name: string,
+	/**  Window start, RFC 3339 UTC. */
+	start: string,
+	/**  Window end, RFC 3339 UTC. */
+	end: string,
+	/**  The window in the calendar's zone, for people. */
+	when: string,
+	/**  Status. */
+	status: string,
+	/**  Who runs it. */
+	owner: string | null,
+	/**  Its risk score and reasons. */
+	risk: RiskView,
+	/**  Readiness from 0 to 100. */
+	readiness: number,
+	/**  Required checklist items not done. */
+	required_open: number,
+	/**  `none`, `untested` or `tested`. */
+	rollback: string,
+	/**  Distinct approvers. */
+	approvals: number,
+	/**  Approvals its environment requires. */
+	approvals_needed: number,
+	/**  Its error and warning conflicts. */
+	conflicts: ConflictReport[],
+	/**  The decision the board is asked for, in a few words. */
+	decision: string,
+	/**
+	 *  When a conflict blocks it: the earliest start with no error-severity
+	 *  conflict (the next free slot), if one exists within 90 days.
+	 */
+	next_slot: string | null,
+};
+
+/**  The CAB view's content: the agenda and its Markdown. */
+export type AgendaView = {
+	/**  The agenda. */
+	agenda: Agenda,
+	/**  The same as Markdown, to paste into a meeting document. */
+	markdown: string,
 };
 
 /**  A use case failed. */

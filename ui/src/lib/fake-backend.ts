@@ -18,6 +18,7 @@ import type {
   ReleaseDetail,
   ReleaseEvent,
   ReleaseInput,
+  AgendaView,
   RiskView,
   RiskWeights,
   SlotReport,
@@ -543,6 +544,68 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           zone: "UTC",
           message: `earliest slot: ${iso(start)}`,
         } satisfies SlotReport;
+      }
+      case "agenda": {
+        // Like the backend's, for what this stand-in knows: production needs two approvals.
+        const { from, to } = args as { from: string; to: string };
+        const f = Date.parse(from),
+          t = Date.parse(to);
+        const items = releases
+          .filter((r) => !r.id.startsWith("bulk-") && ["draft", "planned", "approved"].includes(r.status))
+          .filter((r) => Date.parse(r.start) >= f && Date.parse(r.start) < t)
+          .map((r) => {
+            const have = new Set((approvals.get(r.id) ?? []).map((a) => a.by)).size;
+            const need = r.production ? 2 : 0;
+            const conflicts = conflictsOf(r);
+            const asks = [
+              ...(conflicts.length ? [`grant an exception to ${freeze.name} or move it`] : []),
+              ...(have < need ? [`approve (${have} of ${need})`] : []),
+            ];
+            return {
+              env: r.environment_name,
+              production: r.production,
+              item: {
+                id: r.id,
+                title: r.title,
+                team_name: r.team_name,
+                start: r.start,
+                end: r.end,
+                when: `${r.start} – ${r.end}`,
+                status: r.status,
+                owner: r.owner,
+                risk: riskOf(r),
+                readiness: r.production ? 50 : 100,
+                required_open: r.production ? 1 : 0,
+                rollback: r.production ? "none" : "tested",
+                approvals: have,
+                approvals_needed: need,
+                conflicts,
+                decision: asks.length ? asks.join("; ") : "confirm go",
+                next_slot: conflicts.length ? freeze.end : null,
+              },
+            };
+          });
+        const names = [...new Set(items.map((i) => i.env))].sort(
+          (a, b) => Number(items.find((i) => i.env === b)!.production) - Number(items.find((i) => i.env === a)!.production) || a.localeCompare(b),
+        );
+        const groups = names.map((name) => {
+          const mine = items.filter((i) => i.env === name);
+          return {
+            environment: name.toLowerCase(),
+            environment_name: name,
+            production: mine[0]!.production,
+            items: mine.map((i) => i.item).sort((a, b) => b.risk.score - a.risk.score || a.start.localeCompare(b.start)),
+          };
+        });
+        const agenda = { from, to, timezone: "UTC", generated_at: at(clock()), groups, total: items.length };
+        const markdown = [
+          `# CAB agenda: ${from.slice(0, 10)} to ${to.slice(0, 10)}`,
+          ...groups.flatMap((g) => [
+            `## ${g.environment_name} (${g.items.length})`,
+            ...g.items.map((i, n) => `### ${n + 1}. ${i.title} (risk ${i.risk.score}, ${i.risk.level})`),
+          ]),
+        ].join("\n\n");
+        return { agenda, markdown } satisfies AgendaView;
       }
       case "risk_weights":
         return riskWeights;

@@ -11,6 +11,7 @@ export type Action =
   | "search"
   | "layout"
   | "goNoGo"
+  | "cab"
   | "conflicts"
   | "edit"
   | "delete"
@@ -43,6 +44,7 @@ export const SHORTCUTS: Shortcut[] = [
   { label: "M W A", what: "Month, week, agenda" },
   { label: "L", what: "Calendar or team timeline", action: "layout", keys: ["l", "L"] },
   { label: "G", what: "Go/no-go for the coming days", action: "goNoGo", keys: ["g", "G"] },
+  { label: "B", what: "CAB agenda (board meeting), printable", action: "cab", keys: ["b", "B"] },
   { label: "PageUp PageDown", what: "Previous / next teams on the timeline" },
   { label: "C", what: "Show or hide conflicts", action: "conflicts", keys: ["c", "C"] },
   { label: "E", what: "Edit the open release", action: "edit", keys: ["e", "E"] },
