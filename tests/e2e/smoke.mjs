@@ -283,7 +283,8 @@ await test("risk in the real window: the panel's score and reasons, and weights 
     if (!/Risk[\s\S]*high/i.test(text)) throw new Error(`the panel does not show a high risk:\n${text}`);
     await snap(session, "risk-panel");
     await press(session, "s");
-    await run(session, "Array.from(document.querySelectorAll('[role=tab]')).find(b => b.textContent.trim() === 'Risk').click()");
+    await element(session, "[data-testid='settings'] [role=tab]");
+    await run(session, "Array.from(document.querySelectorAll('[data-testid=settings] [role=tab]')).find(b => b.textContent.trim() === 'Risk').click()");
     await type(session, "input[aria-label='Production environment']", "40");
     await run(session, "Array.from(document.querySelectorAll('button')).find(b => b.textContent.includes('Save weights')).click()");
     await waitForText(session, (t) => t.includes("Saved."), "the saved weights");

@@ -331,6 +331,22 @@ await test("editing a recurring freeze: the builder writes the rule, the preview
   await page.getByTestId("settings").getByText("rule FREQ=WEEKLY;BYDAY=FR for PT12H").waitFor();
 });
 
+await test("the freeze preview warns of a start in a daylight-saving gap and says what happens", async (page) => {
+  await page.keyboard.press("f");
+  const form = page.getByTestId("freeze-form");
+  await form.getByLabel("Name").fill("Backup");
+  await form.getByLabel("Time zone").fill("Europe/Berlin");
+  await form.getByText("Repeats", { exact: true }).first().click();
+  await form.getByLabel("Frequency").selectOption("daily");
+  await form.getByLabel("Start").fill("2027-01-01T02:30");
+  const dst = form.getByTestId("freeze-dst");
+  await dst.getByText("28 Mar 2027 02:30 does not exist in Europe/Berlin (the clocks go forward); this occurrence starts at 03:30").waitFor();
+  // At an ordinary hour the warning goes.
+  await form.getByLabel("Start").fill("2027-01-01T12:30");
+  await dst.waitFor({ state: "detached" });
+  await page.keyboard.press("Escape");
+});
+
 await test("a custom rule the engine refuses shows its message with the field, and cannot be saved", async (page) => {
   await page.keyboard.press("f");
   const form = page.getByTestId("freeze-form");

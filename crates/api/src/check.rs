@@ -101,6 +101,43 @@ pub fn check_plan(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
     }
 }
 
+/// How far ahead daylight-saving warnings look (`relcal check --dst`).
+pub const DST_HORIZON_DAYS: i64 = 366;
+
+/// The daylight-saving warnings of `plan` for the year from `now`
+/// (docs/dst.md), as `info` entries of a check report.
+pub fn dst_reports(plan: &Plan, now: DateTime<Utc>) -> Vec<ConflictReport> {
+    relcal_domain::dst_warnings(plan, now, now + chrono::Duration::days(DST_HORIZON_DAYS))
+        .into_iter()
+        .map(|w| ConflictReport {
+            code: w.code.to_owned(),
+            severity: "info".to_owned(),
+            releases: Vec::new(),
+            freeze: plan
+                .freezes
+                .iter()
+                .any(|f| f.id.as_str() == w.object)
+                .then(|| w.object.clone()),
+            start: utc(w.at),
+            end: utc(w.at),
+            message: w.message,
+        })
+        .collect()
+}
+
+/// `check_plan`, with the daylight-saving warnings among the infos, in the
+/// report's order (by start, then code).
+pub fn check_plan_with_dst(plan: &Plan, now: DateTime<Utc>) -> CheckReport {
+    let mut report = check_plan(plan, now);
+    let dst = dst_reports(plan, now);
+    report.summary.infos += dst.len() as u32;
+    report.conflicts.extend(dst);
+    report
+        .conflicts
+        .sort_by(|a, b| (&a.start, &a.code, &a.releases).cmp(&(&b.start, &b.code, &b.releases)));
+    report
+}
+
 /// Checks the calendar stored in `store` at `now`.
 pub fn check_store(store: &Store, now: DateTime<Utc>) -> Result<CheckReport, ApiError> {
     Ok(check_plan(&stored_plan(store)?, now))

@@ -71,6 +71,9 @@ pub struct FreezePreview {
     pub conflicts: Vec<ConflictReport>,
     /// How many conflicts it would cause.
     pub conflicts_total: u32,
+    /// Its occurrences in the next two years whose local start falls in a
+    /// daylight-saving gap or fold, with what actually happens (docs/dst.md).
+    pub dst_warnings: Vec<String>,
 }
 
 /// Validates a freeze as typed and tells what it would be: the rule in
@@ -128,6 +131,12 @@ pub fn preview_freeze(
         .map(ConflictReport::from)
         .collect();
     let conflicts_total = u32::try_from(mine.len()).unwrap_or(u32::MAX);
+    let dst_warnings =
+        relcal_domain::dst_warnings(&changed, now, now + chrono::Duration::days(731))
+            .into_iter()
+            .filter(|w| w.object == id && w.code != "window.dst_drift")
+            .map(|w| w.message)
+            .collect();
     Ok(FreezePreview {
         description,
         timezone: zone.name().to_owned(),
@@ -135,5 +144,6 @@ pub fn preview_freeze(
         infinite,
         conflicts: mine.into_iter().take(LISTED).collect(),
         conflicts_total,
+        dst_warnings,
     })
 }

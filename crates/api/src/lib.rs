@@ -57,8 +57,9 @@ pub use background::{
 };
 pub use calendar::{calendar_view, CalendarView, FreezePeriod, ReleaseEvent, TeamSummary};
 pub use check::{
-    check_conflicts, check_plan, check_store, conflicts_view, summary_of, CheckReport,
-    CheckSummary, ConflictBadge, ConflictItem, ConflictReport, ConflictsView,
+    check_conflicts, check_plan, check_plan_with_dst, check_store, conflicts_view, dst_reports,
+    summary_of, CheckReport, CheckSummary, ConflictBadge, ConflictItem, ConflictReport,
+    ConflictsView, DST_HORIZON_DAYS,
 };
 pub use edit::{
     delete_object, restore_object, save_environment, save_freeze, save_service, save_team,

@@ -35,6 +35,10 @@ pub(crate) enum Command {
         /// The time readiness rules compare against (RFC 3339). Default: now.
         #[arg(long, value_name = "INSTANT")]
         now: Option<String>,
+        /// Also list daylight-saving warnings for the year from --now (info
+        /// codes dst.gap, dst.fold, window.dst_drift; docs/dst.md).
+        #[arg(long)]
+        dst: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,

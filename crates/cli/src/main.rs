@@ -91,14 +91,34 @@ fn check(
     plan: Option<PathBuf>,
     db: Option<PathBuf>,
     now: Option<String>,
+    dst: bool,
     format: TextOrJson,
 ) -> Result<bool, ApiError> {
     let now = instant("--now", now.as_deref())?;
     let plan = plan_from(plan, db)?;
     if format == TextOrJson::Json {
-        let report = relcal_api::check_plan(&plan, now);
+        let report = if dst {
+            relcal_api::check_plan_with_dst(&plan, now)
+        } else {
+            relcal_api::check_plan(&plan, now)
+        };
         print_json(&report)?;
         return Ok(report.summary.errors == 0);
+    }
+    if dst {
+        let report = relcal_api::check_plan_with_dst(&plan, now);
+        let s = report.summary;
+        let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        for c in &report.conflicts {
+            println!("{:<8} {:<22} {}", c.severity, c.code, c.message);
+        }
+        println!(
+            "{}, {}, {}",
+            plural(s.errors, "error"),
+            plural(s.warnings, "warning"),
+            plural(s.infos, "info")
+        );
+        return Ok(s.errors == 0);
     }
     let checker = relcal_api::check_conflicts(&plan, now);
     let conflicts = checker.sorted();
@@ -660,8 +680,9 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             plan,
             db,
             now,
+            dst,
             format,
-        } => return check(plan, db, now, format),
+        } => return check(plan, db, now, dst, format),
         Command::Gate {
             plan,
             db,

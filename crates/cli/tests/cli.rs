@@ -730,3 +730,65 @@ mod release {
         assert_eq!(plan.releases[3].status.as_str(), "cancelled");
     }
 }
+
+mod dst {
+    //! `relcal check --dst`: daylight-saving warnings as infos, and plain
+    //! `check` unchanged.
+    use super::*;
+
+    const PLAN: &str = r#"{"version": 1, "timezone": "Europe/Berlin",
+        "teams": [{"id": "t", "name": "Payments", "allowed_windows": [
+            {"timezone": "UTC", "start": "2027-01-04T09:00:00", "duration": "PT8H", "rrule": "FREQ=WEEKLY;BYDAY=MO"}]}],
+        "services": [{"id": "s", "team": "t"}],
+        "environments": [{"id": "prod", "name": "Production"}],
+        "freezes": [{"id": "backup", "name": "Backup", "severity": "hard", "start": "2027-01-01T02:30:00",
+                     "duration": "PT1H", "rrule": "FREQ=DAILY"}],
+        "releases": []}"#;
+
+    #[test]
+    fn check_dst_lists_gaps_folds_and_drifting_windows_as_infos() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = write(dir.path(), "plan.json", PLAN);
+        let plan = plan.to_str().unwrap();
+        let json = relcal(&[
+            "check",
+            plan,
+            "--now",
+            "2027-01-01T00:00:00Z",
+            "--dst",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let codes: Vec<&str> = v["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["window.dst_drift", "dst.gap", "dst.fold"], "{v}");
+        assert_eq!(v["summary"]["infos"], 3);
+        assert_eq!(v["conflicts"][1]["freeze"], "backup");
+        assert_eq!(v["conflicts"][1]["severity"], "info");
+        assert_eq!(v["conflicts"][1]["start"], "2027-03-28T01:30:00Z");
+        let text_out = relcal(&["check", plan, "--now", "2027-01-01T00:00:00Z", "--dst"]);
+        let stdout = text(&text_out.stdout);
+        assert!(stdout.contains("info     dst.gap                Backup (backup): 28 Mar 2027 02:30 does not exist in Europe/Berlin"), "{stdout}");
+        assert!(
+            stdout.ends_with("0 errors, 0 warnings, 3 infos\n"),
+            "{stdout}"
+        );
+        // Without --dst, exactly the contract's codes: nothing here.
+        let plain = relcal(&[
+            "check",
+            plan,
+            "--now",
+            "2027-01-01T00:00:00Z",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+        assert_eq!(v["conflicts"], serde_json::json!([]));
+    }
+}

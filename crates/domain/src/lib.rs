@@ -14,6 +14,7 @@ mod audit;
 mod conflicts;
 mod cron;
 mod document;
+mod dst;
 mod duration;
 mod error;
 mod export;
@@ -41,6 +42,7 @@ pub use cron::{freeze_from_cron, CronError, CronFreeze, CronPart};
 pub use document::{
     changed_fields, clashing_fields, field_names, merge_fields, Fields, WireObject,
 };
+pub use dst::{dst_warnings, DstWarning};
 pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
 pub use export::release_to_json;

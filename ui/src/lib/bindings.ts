@@ -659,6 +659,11 @@ export type FreezePreview = {
 	conflicts: ConflictReport[],
 	/**  How many conflicts it would cause. */
 	conflicts_total: number,
+	/**
+	 *  Its occurrences in the next two years whose local start falls in a
+	 *  daylight-saving gap or fold, with what actually happens (docs/dst.md).
+	 */
+	dst_warnings: string[],
 };
 
 /**  One freeze in the settings list. */

@@ -698,6 +698,14 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           next: [0, 1, 2].map((i) => ({ start: at(first + i * 7 * DAY), end: at(first + i * 7 * DAY + 3600_000) })),
           conflicts: [],
           conflicts_total: 0,
+          // Like the backend, for the one case this stand-in knows: a daily
+          // start between 02:00 and 03:00 in Berlin meets the spring gap.
+          dst_warnings:
+            f.rrule?.startsWith("FREQ=DAILY") && f.timezone === "Europe/Berlin" && /T02:/.test(f.start)
+              ? [
+                  `${f.name} (${f.id}): 28 Mar 2027 ${f.start.slice(11, 16)} does not exist in Europe/Berlin (the clocks go forward); this occurrence starts at 03:${f.start.slice(14, 16)}`,
+                ]
+              : [],
         } satisfies FreezePreview;
       }
       case "save_freeze": {
