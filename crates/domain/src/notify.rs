@@ -24,17 +24,20 @@ pub enum NoticeKind {
     ReadinessGap,
     /// A new error-severity conflict appeared.
     NewConflict,
+    /// A freeze exception I hold expires while my release is still in the freeze.
+    ExceptionExpires,
 }
 
 impl NoticeKind {
     /// Every kind.
-    pub const ALL: [NoticeKind; 6] = [
+    pub const ALL: [NoticeKind; 7] = [
         Self::FreezeUpcoming,
         Self::FreezeStarts,
         Self::FreezeEnds,
         Self::ReleaseUpcoming,
         Self::ReadinessGap,
         Self::NewConflict,
+        Self::ExceptionExpires,
     ];
 
     /// The settings' name of the kind.
@@ -46,6 +49,7 @@ impl NoticeKind {
             Self::ReleaseUpcoming => "release_upcoming",
             Self::ReadinessGap => "readiness_gap",
             Self::NewConflict => "new_conflict",
+            Self::ExceptionExpires => "exception_expires",
         }
     }
 
@@ -352,6 +356,68 @@ pub fn notices_between(
                         summary: format!("{} is not ready: {}", r.title, gaps.join(", ")),
                         body: body.clone(),
                         target: target.clone(),
+                        starts: None,
+                    },
+                );
+            }
+        }
+    }
+    if rules.wants(NoticeKind::ExceptionExpires) {
+        for r in plan.releases.iter().filter(|r| r.status.is_active()) {
+            for o in &r.overrides {
+                let Some(expires) = o.expires.map(|e| e.utc) else {
+                    continue;
+                };
+                let held = mine(plan, rules, r)
+                    || rules.me.as_deref().is_some_and(|me| {
+                        o.requested_by.as_deref().map(str::trim) == Some(me.trim())
+                    });
+                let Some(f) = plan.freezes.iter().find(|f| f.id == o.freeze) else {
+                    continue;
+                };
+                // Still in the freeze from the expiry on: some occurrence
+                // meets the part of the window after it.
+                let after = crate::Interval {
+                    start: r.start.utc.max(expires),
+                    end: r.end.utc,
+                };
+                if !held || after.start >= after.end || !f.scope.matches(r) {
+                    continue;
+                }
+                let Some(p) = f
+                    .periods_between(plan.timezone, after, 1)
+                    .into_iter()
+                    .next()
+                else {
+                    continue;
+                };
+                let severity = match f.severity {
+                    FreezeSeverity::Hard => "hard",
+                    FreezeSeverity::Soft => "soft",
+                };
+                push(
+                    &mut out,
+                    Notice {
+                        key: format!(
+                            "exception:{}:{}:{}",
+                            r.id,
+                            f.id,
+                            expires.timestamp()
+                        ),
+                        kind: NoticeKind::ExceptionExpires,
+                        due: expires,
+                        show_at: expires,
+                        summary: format!("Exception to {} for {} expires", f.name, r.title),
+                        body: format!(
+                            "{} runs until {}; from {} the {severity} freeze applies to it again (until {}) · approved by {}: {}",
+                            r.title,
+                            when(r.end.utc),
+                            when(expires),
+                            when(p.end),
+                            o.by,
+                            o.reason
+                        ),
+                        target: ("release".to_owned(), r.id.to_string()),
                         starts: None,
                     },
                 );

@@ -228,3 +228,98 @@ fn quiet_hours_hold_notices_and_the_next_one_is_known() {
         None
     );
 }
+
+/// A release in the holiday freeze with an exception that expires midway.
+fn with_exception(expires: &str, requested_by: &str, owner: &str) -> Plan {
+    parse_plan(&format!(
+        r#"{{ "version": 1, "timezone": "UTC",
+      "teams": [ {{ "id": "pay", "name": "Payments" }} ],
+      "services": [ {{ "id": "ledger", "team": "pay" }} ],
+      "environments": [ {{ "id": "prod", "name": "Production" }} ],
+      "freezes": [ {{ "id": "xmas", "name": "Holiday freeze", "severity": "hard",
+          "start": "2026-12-21T00:00:00Z", "end": "2027-01-04T00:00:00Z" }} ],
+      "releases": [
+        {{ "id": "r1", "title": "ledger hotfix", "team": "pay", "services": ["ledger"], "environment": "prod",
+          "start": "2026-12-22T09:00:00Z", "end": "2026-12-22T12:00:00Z", "status": "planned", "owner": "{owner}",
+          "overrides": [ {{ "freeze": "xmas", "reason": "payment outage", "by": "li", "requested_by": "{requested_by}",
+                           "expires": "{expires}" }} ] }}
+      ] }}"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn an_exception_that_expires_while_the_release_is_still_in_the_freeze_is_announced_to_who_holds_it()
+{
+    let p = with_exception("2026-12-22T10:00:00Z", "sam", "sam");
+    let week = |rules: &NotifyRules| {
+        notices_between(
+            &p,
+            rules,
+            at("2026-12-21T00:00:00Z"),
+            at("2026-12-23T00:00:00Z"),
+        )
+        .into_iter()
+        .filter(|n| n.kind == NoticeKind::ExceptionExpires)
+        .collect::<Vec<_>>()
+    };
+    let everyone = NotifyRules::defaults(Tz::UTC);
+    let ns = week(&everyone);
+    assert_eq!(
+        keys(&ns),
+        [(
+            "2026-12-22T10:00".to_owned(),
+            "Exception to Holiday freeze for ledger hotfix expires".to_owned()
+        )]
+    );
+    assert!(
+        ns[0]
+            .body
+            .contains("from 22 Dec 2026 10:00 UTC (UTC) the hard freeze applies to it again"),
+        "{}",
+        ns[0].body
+    );
+    assert!(
+        ns[0].body.ends_with("approved by li: payment outage"),
+        "{}",
+        ns[0].body
+    );
+    assert_eq!(ns[0].target, ("release".to_owned(), "r1".to_owned()));
+    // The person who asked for it gets it; someone else does not.
+    let sam = NotifyRules {
+        me: Some("sam".into()),
+        ..NotifyRules::defaults(Tz::UTC)
+    };
+    assert_eq!(week(&sam).len(), 1);
+    let ana = NotifyRules {
+        me: Some("ana".into()),
+        ..NotifyRules::defaults(Tz::UTC)
+    };
+    assert!(week(&ana).is_empty());
+    let asked = with_exception("2026-12-22T10:00:00Z", "ana", "sam");
+    let ana_asked: Vec<_> = notices_between(
+        &asked,
+        &ana,
+        at("2026-12-21T00:00:00Z"),
+        at("2026-12-23T00:00:00Z"),
+    )
+    .into_iter()
+    .filter(|n| n.kind == NoticeKind::ExceptionExpires)
+    .collect();
+    assert_eq!(ana_asked.len(), 1);
+    // Expiring after the release ends, or turned off: nothing.
+    let late = with_exception("2026-12-22T12:00:00Z", "sam", "sam");
+    assert!(notices_between(
+        &late,
+        &everyone,
+        at("2026-12-21T00:00:00Z"),
+        at("2026-12-23T00:00:00Z")
+    )
+    .iter()
+    .all(|n| n.kind != NoticeKind::ExceptionExpires));
+    let off = NotifyRules {
+        kinds: vec![NoticeKind::FreezeStarts],
+        ..NotifyRules::defaults(Tz::UTC)
+    };
+    assert!(week(&off).is_empty());
+}

@@ -163,7 +163,7 @@ export const ACTIVE_STATUSES = ["draft","planned","approved","in_progress"] as c
 
 export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","cab","conflicts","help"] as const;
 
-export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict"] as const;
+export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict","exception_expires"] as const;
 
 export const RELEASE_STATUSES = ["draft","planned","approved","in_progress","done","rolled_back","cancelled"] as const;
 
