@@ -149,6 +149,30 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = MdOrJson::Md)]
         format: MdOrJson,
     },
+    /// Delivery metrics over a period (docs/metrics.md): deployment frequency,
+    /// change failure rate, time to restore, lead time (with --db).
+    Metrics {
+        /// A plan file; or use --db (lead time needs the audit trail).
+        plan: Option<PathBuf>,
+        /// Use the calendar and audit trail in this database instead of a plan file.
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        db: Option<PathBuf>,
+        /// Period start (RFC 3339). Default: 30 days before --to.
+        #[arg(long, value_name = "INSTANT")]
+        from: Option<String>,
+        /// Period end, exclusive (RFC 3339). Default: now.
+        #[arg(long, value_name = "INSTANT")]
+        to: Option<String>,
+        /// An environment (repeat for several). Default: the production ones.
+        #[arg(long = "env", value_name = "ENV")]
+        environments: Vec<String>,
+        /// A team (repeat for several). Default: all.
+        #[arg(long = "team", value_name = "T")]
+        teams: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
     /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
     Release {
         #[command(subcommand)]

@@ -319,6 +319,83 @@ fn agenda(
     }
 }
 
+/// Runs `metrics`.
+fn metrics(
+    (plan, db): (Option<PathBuf>, Option<PathBuf>),
+    (from, to): (Option<String>, Option<String>),
+    (environments, teams): (&[String], &[String]),
+    format: TextOrJson,
+) -> Result<(), ApiError> {
+    let to = instant("--to", to.as_deref())?;
+    let from = match from {
+        Some(t) => relcal_api::clock::parse_instant("--from", &t)?,
+        None => to - chrono::Duration::days(30),
+    };
+    let (calendar, entered) = match plan {
+        Some(_) => (plan_from(plan, None)?, None),
+        None => {
+            let path = match db {
+                Some(p) => p,
+                None => relcal_api::default_db_path()?,
+            };
+            let store = open_existing(&path)?;
+            (
+                relcal_api::stored_plan(&store)?,
+                Some(relcal_api::entered_from_audit(&store)?),
+            )
+        }
+    };
+    let r = relcal_api::metrics_report(&calendar, from, to, environments, teams, entered.as_ref())?;
+    if format == TextOrJson::Json {
+        return print_json(&r);
+    }
+    let figure = |x: Option<f64>, unit: &str| {
+        x.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}{unit}"))
+    };
+    println!(
+        "{} to {} · {} · {}",
+        r.from,
+        r.to,
+        if r.environments.is_empty() {
+            "no environment".to_owned()
+        } else {
+            r.environments.join(", ")
+        },
+        if r.teams.is_empty() {
+            "all teams".to_owned()
+        } else {
+            r.teams.join(", ")
+        }
+    );
+    println!(
+        "deployments            {} ({:.2} a week)",
+        r.deployments, r.deployment_frequency_per_week
+    );
+    println!(
+        "change failure rate    {}",
+        r.change_failure_rate.map_or_else(
+            || "n/a".to_owned(),
+            |v| format!("{:.1}% ({} rolled back)", v * 100.0, r.rolled_back)
+        )
+    );
+    println!(
+        "time to restore        {} (median of {})",
+        figure(r.time_to_restore_median_hours, " h"),
+        r.restored
+    );
+    println!(
+        "lead time              {} (median of {}{})",
+        figure(r.lead_time_median_hours, " h"),
+        r.lead_time_samples,
+        if r.lead_time_source == "none" {
+            "; needs --db"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
 /// Runs `risk`.
 fn risk(
     (plan, db): (Option<PathBuf>, Option<PathBuf>),
@@ -746,6 +823,15 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             to,
             format,
         } => agenda((plan, db), from.as_deref(), to.as_deref(), format)?,
+        Command::Metrics {
+            plan,
+            db,
+            from,
+            to,
+            environments,
+            teams,
+            format,
+        } => metrics((plan, db), (from, to), (&environments, &teams), format)?,
         Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {
             releases::approve(&id, revoke, &db, by.as_deref())?

@@ -441,3 +441,117 @@ mod agenda {
         assert!(text(&out.stderr).contains("--from"));
     }
 }
+
+mod metrics {
+    //! `relcal metrics`: the contract's JSON, and lead time from the audit trail with --db.
+    use super::*;
+
+    const PLAN: &str = r#"{"version": 1, "timezone": "UTC",
+        "teams": [{"id": "t", "name": "T"}, {"id": "u", "name": "U"}],
+        "services": [{"id": "api", "team": "t"}, {"id": "web", "team": "u"}],
+        "environments": [{"id": "stg", "name": "Staging"}, {"id": "prod", "name": "Production", "production": true}],
+        "freezes": [],
+        "releases": [
+          {"id": "a", "title": "a", "team": "t", "services": ["api"], "environment": "prod", "start": "2027-01-05T09:00:00Z", "end": "2027-01-05T10:00:00Z", "status": "done"},
+          {"id": "b", "title": "b", "team": "t", "services": ["api"], "environment": "prod", "start": "2027-01-06T09:00:00Z", "end": "2027-01-06T10:00:00Z", "status": "rolled_back"},
+          {"id": "c", "title": "c", "team": "t", "services": ["api"], "environment": "prod", "start": "2027-01-06T15:00:00Z", "end": "2027-01-06T16:00:00Z", "status": "planned"},
+          {"id": "d", "title": "d", "team": "u", "services": ["web"], "environment": "prod", "start": "2027-01-20T09:00:00Z", "end": "2027-01-20T10:00:00Z", "status": "done"}
+        ]}"#;
+
+    fn at_now(now: &str, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_relcal"))
+            .args(args)
+            .env("RELCAL_NOW", now)
+            .output()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_contract_json_and_lead_time_from_when_releases_entered_the_calendar() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = write(dir.path(), "plan.json", PLAN);
+        let db = dir.path().join("cal.db");
+        let (plan, db) = (plan.to_str().unwrap(), db.to_str().unwrap());
+        // The calendar enters the database on 2 Jan; c is marked done later.
+        assert_eq!(
+            at_now("2027-01-02T00:00:00Z", &["import", plan, "--db", db])
+                .status
+                .code(),
+            Some(0)
+        );
+        assert_eq!(
+            at_now(
+                "2027-01-06T16:00:00Z",
+                &["release", "status", "c", "done", "--db", db]
+            )
+            .status
+            .code(),
+            Some(0)
+        );
+        let period = [
+            "--from",
+            "2027-01-01T00:00:00Z",
+            "--to",
+            "2027-01-29T00:00:00Z",
+            "--format",
+            "json",
+        ];
+        let out = relcal(&[&["metrics", "--db", db][..], &period].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["from"], "2027-01-01T00:00:00Z");
+        assert_eq!(v["to"], "2027-01-29T00:00:00Z");
+        assert_eq!(v["deployments"], 4);
+        assert_eq!(v["deployment_frequency_per_week"], 1.0);
+        assert_eq!(v["change_failure_rate"], 0.25);
+        assert_eq!(v["time_to_restore_median_hours"], 6.0);
+        // From 2 Jan 00:00 to the ends of a (82 h), c (112 h) and d (442 h).
+        assert_eq!(v["lead_time_median_hours"], 112.0, "{v}");
+        // From a plan file, lead time is unknown; the rest is the same.
+        let file = relcal(&[&["metrics", plan][..], &period].concat());
+        let f: serde_json::Value = serde_json::from_slice(&file.stdout).unwrap();
+        assert_eq!(f["lead_time_median_hours"], serde_json::Value::Null);
+        assert_eq!(f["deployments"], 3, "c is only planned in the file: {f}");
+        // Per team and environment.
+        let team = relcal(&[&["metrics", "--db", db, "--team", "u"][..], &period].concat());
+        let t: serde_json::Value = serde_json::from_slice(&team.stdout).unwrap();
+        assert_eq!(
+            (t["deployments"].as_u64(), t["change_failure_rate"].as_f64()),
+            (Some(1), Some(0.0))
+        );
+        let text_out = relcal(&[&["metrics", "--db", db][..], &period[..4]].concat());
+        assert!(
+            text(&text_out.stdout).contains("change failure rate    25.0% (1 rolled back)"),
+            "{}",
+            text(&text_out.stdout)
+        );
+    }
+
+    #[test]
+    fn bad_input_exits_2_naming_the_flag() {
+        for (args, flag) in [
+            (&["metrics", DEMO, "--env", "qa"][..], "--env"),
+            (&["metrics", DEMO, "--team", "nobody"][..], "--team"),
+            (
+                &[
+                    "metrics",
+                    DEMO,
+                    "--from",
+                    "2027-02-01T00:00:00Z",
+                    "--to",
+                    "2027-01-01T00:00:00Z",
+                ][..],
+                "--to",
+            ),
+            (&["metrics", DEMO, "--from", "yesterday"][..], "--from"),
+        ] {
+            let out = relcal(args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(
+                text(&out.stderr).contains(flag),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+        }
+    }
+}

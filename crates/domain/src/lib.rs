@@ -23,6 +23,7 @@ mod hex;
 mod ics;
 mod ids;
 mod kind;
+mod metrics;
 mod notify;
 mod plan;
 mod push;
@@ -51,6 +52,7 @@ pub use hex::hex;
 pub use ics::{day_start, freezes_from_ics, plan_to_ics, ImportedFreeze};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use kind::ObjectKind;
+pub use metrics::{median, metrics, Metrics, MetricsQuery};
 pub use notify::{
     first_run_notices, next_notice_at, notices_between, quiet_hours, Notice, NoticeKind,
     NotifyRules, QuietHours,
