@@ -39,6 +39,94 @@ pub struct MetricsReport {
     pub lead_time_samples: u32,
     /// Where entry times come from: `audit trail`, or `none` for a plan file.
     pub lead_time_source: String,
+    /// Median hours from entering the calendar to the approval that met the
+    /// environment's `required_approvals`, over deployments that need
+    /// approvals (null when none, or without `--db`).
+    pub approval_lead_time_median_hours: Option<f64>,
+    /// Median hours from a rolled-back deployment's start (when it went
+    /// `in_progress`, else its planned start) to its rollback, as the audit
+    /// trail recorded it (null when none, or without `--db`).
+    pub start_to_rollback_median_hours: Option<f64>,
+    /// Deployments whose start was moved at least once (audit trail).
+    pub moved_releases: u32,
+    /// Moves of those deployments' starts, in all.
+    pub moves: u32,
+    /// Median hours a move shifted a start by, either way (null when none).
+    pub move_median_hours: Option<f64>,
+}
+
+/// What the audit trail tells of each release: when it entered the
+/// calendar, went in progress, was rolled back, and each move of its start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFacts {
+    /// When each release entered the calendar.
+    pub entered: HashMap<String, DateTime<Utc>>,
+    /// When each release first went `in_progress`.
+    pub started: HashMap<String, DateTime<Utc>>,
+    /// When each release was last marked `rolled_back`.
+    pub rolled_back: HashMap<String, DateTime<Utc>>,
+    /// Each move of a release's start, in hours either way.
+    pub moves: HashMap<String, Vec<f64>>,
+}
+
+fn field<'a>(json: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> {
+    json?.get(key)?.as_str()
+}
+
+/// Reads [`AuditFacts`] from the audit trail, oldest entry first.
+pub fn audit_facts(store: &Store) -> Result<AuditFacts, ApiError> {
+    let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc());
+    // A release's window as written may be a local time, read in the calendar's zone.
+    let zone = crate::stored_plan(store)?.timezone;
+    let window = |t: &str| {
+        relcal_domain::TimeValue::parse(t)
+            .ok()
+            .map(|v| v.resolve(zone))
+    };
+    let mut facts = AuditFacts {
+        entered: entered_from_audit(store)?,
+        ..AuditFacts::default()
+    };
+    for e in store.audit_entries(None)? {
+        if e.object_kind != "release" {
+            continue;
+        }
+        let Some(at) = parse(&e.at) else { continue };
+        let json = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        };
+        let (before, after) = (json(&e.before), json(&e.after));
+        let (was, now) = (
+            field(before.as_ref(), "status"),
+            field(after.as_ref(), "status"),
+        );
+        if was != now {
+            match now {
+                Some("in_progress") => {
+                    facts.started.entry(e.object_id.clone()).or_insert(at);
+                }
+                Some("rolled_back") => {
+                    facts.rolled_back.insert(e.object_id.clone(), at);
+                }
+                _ => {}
+            }
+        }
+        if let (Some(a), Some(b)) = (
+            field(before.as_ref(), "start").and_then(window),
+            field(after.as_ref(), "start").and_then(window),
+        ) {
+            if a != b {
+                let hours = (b - a).num_minutes().abs() as f64 / 60.0;
+                facts
+                    .moves
+                    .entry(e.object_id.clone())
+                    .or_default()
+                    .push(hours);
+            }
+        }
+    }
+    Ok(facts)
 }
 
 /// When each release entered the calendar, from the audit trail: its first
@@ -74,15 +162,16 @@ pub fn entered_from_audit(store: &Store) -> Result<HashMap<String, DateTime<Utc>
 
 /// The metrics of `plan` over `[from, to)` for `environments` (empty: the
 /// production ones) and `teams` (empty: all); `entered`: from
-/// [`entered_from_audit`], or `None` for a plan file (lead time unknown).
+/// [`audit_facts`], or `None` for a plan file (lead time unknown).
 pub fn metrics_report(
     plan: &Plan,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     environments: &[String],
     teams: &[String],
-    entered: Option<&HashMap<String, DateTime<Utc>>>,
+    facts: Option<&AuditFacts>,
 ) -> Result<MetricsReport, ApiError> {
+    let entered = facts.map(|f| &f.entered);
     if to <= from {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -113,6 +202,61 @@ pub fn metrics_report(
     };
     let lookup = |id: &ReleaseId| entered.and_then(|m| m.get(id.as_str()).copied());
     let m = relcal_domain::metrics(plan, &q, &lookup);
+    // The deployments again, for the figures the audit trail adds.
+    let deployed: Vec<&relcal_domain::Release> = plan
+        .releases
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.status,
+                relcal_domain::ReleaseStatus::Done | relcal_domain::ReleaseStatus::RolledBack
+            )
+        })
+        .filter(|r| m.environments.contains(&r.environment))
+        .filter(|r| q.teams.is_empty() || q.teams.contains(&r.team))
+        .filter(|r| r.end.utc >= from && r.end.utc < to)
+        .collect();
+    let hours = |d: chrono::Duration| d.num_milliseconds() as f64 / 3_600_000.0;
+    let mut approval_lead: Vec<f64> = Vec::new();
+    let mut to_rollback: Vec<f64> = Vec::new();
+    let mut move_hours: Vec<f64> = Vec::new();
+    let mut moved_releases = 0u32;
+    if let Some(f) = facts {
+        for r in &deployed {
+            let needed = plan
+                .environments
+                .iter()
+                .find(|e| e.id == r.environment)
+                .map_or(0, |e| e.required_approvals) as usize;
+            if let (true, Some(entered)) = (needed > 0, f.entered.get(r.id.as_str())) {
+                // Each person's first approval, in time order: the needed-th met the rule.
+                let mut firsts: Vec<DateTime<Utc>> = Vec::new();
+                let mut seen: Vec<&str> = Vec::new();
+                let mut approvals: Vec<_> = r.approvals.iter().collect();
+                approvals.sort_by_key(|a| a.at.utc);
+                for a in approvals {
+                    if !seen.contains(&a.by.as_str()) {
+                        seen.push(&a.by);
+                        firsts.push(a.at.utc);
+                    }
+                }
+                if let Some(met) = firsts.get(needed - 1) {
+                    approval_lead.push(hours(*met - *entered));
+                }
+            }
+            if r.status == relcal_domain::ReleaseStatus::RolledBack {
+                if let Some(back) = f.rolled_back.get(r.id.as_str()) {
+                    let began = f.started.get(r.id.as_str()).copied().unwrap_or(r.start.utc);
+                    to_rollback.push(hours(*back - began));
+                }
+            }
+            if let Some(list) = f.moves.get(r.id.as_str()) {
+                moved_releases += 1;
+                move_hours.extend(list);
+            }
+        }
+    }
+    let moves = move_hours.len() as u32;
     Ok(MetricsReport {
         from: utc(from),
         to: utc(to),
@@ -131,5 +275,10 @@ pub fn metrics_report(
         } else {
             "none".into()
         },
+        approval_lead_time_median_hours: relcal_domain::median(&mut approval_lead),
+        start_to_rollback_median_hours: relcal_domain::median(&mut to_rollback),
+        moved_releases,
+        moves,
+        move_median_hours: relcal_domain::median(&mut move_hours),
     })
 }

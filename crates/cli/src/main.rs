@@ -341,7 +341,7 @@ fn metrics(
             let store = open_existing(&path)?;
             (
                 relcal_api::stored_plan(&store)?,
-                Some(relcal_api::entered_from_audit(&store)?),
+                Some(relcal_api::audit_facts(&store)?),
             )
         }
     };
@@ -393,6 +393,24 @@ fn metrics(
             ""
         }
     );
+    if r.lead_time_source != "none" {
+        println!(
+            "approval lead time     {}",
+            figure(r.approval_lead_time_median_hours, " h")
+        );
+        println!(
+            "start to rollback      {}",
+            figure(r.start_to_rollback_median_hours, " h")
+        );
+        println!(
+            "moved                  {} release{}, {} move{} (median {})",
+            r.moved_releases,
+            if r.moved_releases == 1 { "" } else { "s" },
+            r.moves,
+            if r.moves == 1 { "" } else { "s" },
+            figure(r.move_median_hours, " h")
+        );
+    }
     Ok(())
 }
 

@@ -528,6 +528,116 @@ mod metrics {
     }
 
     #[test]
+    fn approvals_rollbacks_and_moves_from_the_audit_trail_after_real_cli_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        // Production needs two approvals; e is approved on 3 and 4 Jan, goes
+        // in progress, and is rolled back; f is moved twice.
+        let plan = PLAN
+            .replace(r#""production": true}"#, r#""production": true, "required_approvals": 2}"#)
+            .replace(
+                r#"{"id": "d","#,
+                r#"{"id": "e", "title": "e", "team": "t", "services": ["api"], "environment": "prod", "start": "2027-01-08T09:00:00Z", "end": "2027-01-08T10:00:00Z", "status": "planned", "owner": "sam",
+                    "approvals": [{"by": "li", "at": "2027-01-03T12:00:00Z"}, {"by": "li", "at": "2027-01-03T13:00:00Z"}, {"by": "ana", "at": "2027-01-04T00:00:00Z"}]},
+                   {"id": "f", "title": "f", "team": "t", "services": ["web"], "environment": "prod", "start": "2027-01-10T09:00:00Z", "end": "2027-01-10T10:00:00Z", "status": "planned"},
+                   {"id": "d","#,
+            );
+        let plan = write(dir.path(), "plan.json", &plan);
+        let db = dir.path().join("cal.db");
+        let (plan, db) = (plan.to_str().unwrap(), db.to_str().unwrap());
+        let ok = |now: &str, args: &[&str]| {
+            let out = at_now(now, args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+        };
+        ok("2027-01-02T00:00:00Z", &["import", plan, "--db", db]);
+        ok(
+            "2027-01-08T09:00:00Z",
+            &["release", "status", "e", "in_progress", "--db", db],
+        );
+        ok(
+            "2027-01-08T09:45:00Z",
+            &["release", "status", "e", "rolled_back", "--db", db],
+        );
+        ok(
+            "2027-01-05T00:00:00Z",
+            &[
+                "release",
+                "move",
+                "f",
+                "--start",
+                "2027-01-10T12:00:00Z",
+                "--end",
+                "2027-01-10T13:00:00Z",
+                "--db",
+                db,
+            ],
+        );
+        ok(
+            "2027-01-06T00:00:00Z",
+            &[
+                "release",
+                "move",
+                "f",
+                "--start",
+                "2027-01-11T00:00:00Z",
+                "--end",
+                "2027-01-11T01:00:00Z",
+                "--db",
+                db,
+            ],
+        );
+        ok(
+            "2027-01-11T01:00:00Z",
+            &["release", "status", "f", "done", "--db", db],
+        );
+        let out = relcal(&[
+            "metrics",
+            "--db",
+            db,
+            "--from",
+            "2027-01-01T00:00:00Z",
+            "--to",
+            "2027-01-29T00:00:00Z",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // e met its two approvals at ana's, 4 Jan 00:00: 48 h after 2 Jan (li counts once).
+        // a, b and d have no approvals: they never met the rule and are left out.
+        assert_eq!(v["approval_lead_time_median_hours"], 48.0, "{v}");
+        // In progress at 09:00, rolled back at 09:45.
+        assert_eq!(v["start_to_rollback_median_hours"], 0.75, "{v}");
+        // f moved by 3 h, then by 12 h.
+        assert_eq!(
+            (v["moved_releases"].as_u64(), v["moves"].as_u64()),
+            (Some(1), Some(2)),
+            "{v}"
+        );
+        assert_eq!(v["move_median_hours"], 7.5, "{v}");
+        // From a plan file, none of these is known.
+        let file = relcal(&[
+            "metrics",
+            plan,
+            "--from",
+            "2027-01-01T00:00:00Z",
+            "--to",
+            "2027-01-29T00:00:00Z",
+            "--format",
+            "json",
+        ]);
+        let f: serde_json::Value = serde_json::from_slice(&file.stdout).unwrap();
+        assert_eq!(
+            f["approval_lead_time_median_hours"],
+            serde_json::Value::Null
+        );
+        assert_eq!(f["moves"], 0);
+    }
+
+    #[test]
     fn bad_input_exits_2_naming_the_flag() {
         for (args, flag) in [
             (&["metrics", DEMO, "--env", "qa"][..], "--env"),
