@@ -53,6 +53,51 @@ pub struct MetricsReport {
     pub moves: u32,
     /// Median hours a move shifted a start by, either way (null when none).
     pub move_median_hours: Option<f64>,
+    /// Deployments in the 48 hours before hard freezes start, against the period's rate.
+    pub deploy_rush: DeployRushView,
+    /// The change failure rate in the week after hard freezes end, against the period's.
+    pub after_freeze: AfterFreezeView,
+    /// Time lost to moves out of hard freezes (audit trail; zero without `--db`).
+    pub freeze_delay: FreezeDelayView,
+}
+
+/// [`relcal_domain::DeployRush`] as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeployRushView {
+    /// Hard freeze starts in the period.
+    pub freeze_starts: u32,
+    /// Deployments in the 48 hours before them.
+    pub deployments: u32,
+    /// Those per day.
+    pub per_day: Option<f64>,
+    /// The period's deployments per day.
+    pub baseline_per_day: f64,
+    /// `per_day / baseline_per_day`.
+    pub ratio: Option<f64>,
+}
+
+/// [`relcal_domain::AfterFreeze`] as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AfterFreezeView {
+    /// Hard freeze ends in the period.
+    pub freeze_ends: u32,
+    /// Deployments in the seven days after them.
+    pub deployments: u32,
+    /// Their change failure rate.
+    pub change_failure_rate: Option<f64>,
+    /// The period's.
+    pub baseline_change_failure_rate: Option<f64>,
+}
+
+/// [`relcal_domain::FreezeDelay`] as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FreezeDelayView {
+    /// Deployments moved out of a hard freeze.
+    pub releases: u32,
+    /// The median hours each lost.
+    pub median_hours: Option<f64>,
+    /// Hours lost in all.
+    pub total_hours: f64,
 }
 
 /// What the audit trail tells of each release: when it entered the
@@ -67,6 +112,8 @@ pub struct AuditFacts {
     pub rolled_back: HashMap<String, DateTime<Utc>>,
     /// Each move of a release's start, in hours either way.
     pub moves: HashMap<String, Vec<f64>>,
+    /// Each move's windows, before and after.
+    pub windows: Vec<relcal_domain::Move>,
 }
 
 fn field<'a>(json: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> {
@@ -123,6 +170,17 @@ pub fn audit_facts(store: &Store) -> Result<AuditFacts, ApiError> {
                     .entry(e.object_id.clone())
                     .or_default()
                     .push(hours);
+                let ends = (
+                    field(before.as_ref(), "end").and_then(window),
+                    field(after.as_ref(), "end").and_then(window),
+                );
+                if let (Some(ea), Some(eb)) = ends {
+                    facts.windows.push(relcal_domain::Move {
+                        release: ReleaseId::new(e.object_id.clone()),
+                        before: relcal_domain::Interval { start: a, end: ea },
+                        after: relcal_domain::Interval { start: b, end: eb },
+                    });
+                }
             }
         }
     }
@@ -257,6 +315,8 @@ pub fn metrics_report(
         }
     }
     let moves = move_hours.len() as u32;
+    let effects =
+        relcal_domain::freeze_effects(plan, &q, facts.map_or(&[][..], |f| &f.windows[..]));
     Ok(MetricsReport {
         from: utc(from),
         to: utc(to),
@@ -280,5 +340,23 @@ pub fn metrics_report(
         moved_releases,
         moves,
         move_median_hours: relcal_domain::median(&mut move_hours),
+        deploy_rush: DeployRushView {
+            freeze_starts: effects.deploy_rush.freeze_starts,
+            deployments: effects.deploy_rush.deployments,
+            per_day: effects.deploy_rush.per_day,
+            baseline_per_day: effects.deploy_rush.baseline_per_day,
+            ratio: effects.deploy_rush.ratio,
+        },
+        after_freeze: AfterFreezeView {
+            freeze_ends: effects.after_freeze.freeze_ends,
+            deployments: effects.after_freeze.deployments,
+            change_failure_rate: effects.after_freeze.change_failure_rate,
+            baseline_change_failure_rate: effects.after_freeze.baseline_change_failure_rate,
+        },
+        freeze_delay: FreezeDelayView {
+            releases: effects.delay.releases,
+            median_hours: effects.delay.median_hours,
+            total_hours: effects.delay.total_hours,
+        },
     })
 }

@@ -393,7 +393,39 @@ fn metrics(
             ""
         }
     );
+    let rush = &r.deploy_rush;
+    println!(
+        "deploy rush            {} in the 48 h before {} freeze start{} ({} a day against {:.2}{})",
+        rush.deployments,
+        rush.freeze_starts,
+        if rush.freeze_starts == 1 { "" } else { "s" },
+        rush.per_day
+            .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}")),
+        rush.baseline_per_day,
+        rush.ratio.map(|x| format!(", {x:.1}×")).unwrap_or_default()
+    );
+    let after = &r.after_freeze;
+    let pct = |x: Option<f64>| x.map_or_else(|| "n/a".to_owned(), |v| format!("{:.1}%", v * 100.0));
+    println!(
+        "after freezes          {} failed of {} in the week after {} freeze end{} (against {})",
+        pct(after.change_failure_rate),
+        after.deployments,
+        after.freeze_ends,
+        if after.freeze_ends == 1 { "" } else { "s" },
+        pct(after.baseline_change_failure_rate)
+    );
     if r.lead_time_source != "none" {
+        println!(
+            "delay from freezes     {} release{} moved out, {:.1} h in all (median {})",
+            r.freeze_delay.releases,
+            if r.freeze_delay.releases == 1 {
+                ""
+            } else {
+                "s"
+            },
+            r.freeze_delay.total_hours,
+            figure(r.freeze_delay.median_hours, " h")
+        );
         println!(
             "approval lead time     {}",
             figure(r.approval_lead_time_median_hours, " h")

@@ -618,6 +618,8 @@ mod metrics {
             "{v}"
         );
         assert_eq!(v["move_median_hours"], 7.5, "{v}");
+        // No freeze in this calendar: no delay from freezes.
+        assert_eq!(v["freeze_delay"]["releases"], 0, "{v}");
         // From a plan file, none of these is known.
         let file = relcal(&[
             "metrics",
@@ -635,6 +637,88 @@ mod metrics {
             serde_json::Value::Null
         );
         assert_eq!(f["moves"], 0);
+    }
+
+    #[test]
+    fn a_release_moved_out_of_a_freeze_counts_the_delay_from_the_start_it_had() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = PLAN.replace(
+            r#""freezes": [],"#,
+            r#""freezes": [{"id": "x", "name": "X", "severity": "hard", "start": "2027-01-10T00:00:00Z", "end": "2027-01-10T23:00:00Z"}],"#,
+        ).replace(
+            r#"{"id": "d","#,
+            r#"{"id": "f", "title": "f", "team": "t", "services": ["web"], "environment": "prod", "start": "2027-01-10T09:00:00Z", "end": "2027-01-10T10:00:00Z", "status": "planned"},
+               {"id": "d","#,
+        );
+        let plan = write(dir.path(), "plan.json", &plan);
+        let db = dir.path().join("cal.db");
+        let (plan, db) = (plan.to_str().unwrap(), db.to_str().unwrap());
+        let ok = |now: &str, args: &[&str]| {
+            let out = at_now(now, args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+        };
+        ok("2027-01-02T00:00:00Z", &["import", plan, "--db", db]);
+        // Still in the freeze, then out of it: 15 hours from 09:00 on the 10th.
+        ok(
+            "2027-01-05T00:00:00Z",
+            &[
+                "release",
+                "move",
+                "f",
+                "--start",
+                "2027-01-10T12:00:00Z",
+                "--end",
+                "2027-01-10T13:00:00Z",
+                "--db",
+                db,
+            ],
+        );
+        ok(
+            "2027-01-06T00:00:00Z",
+            &[
+                "release",
+                "move",
+                "f",
+                "--start",
+                "2027-01-11T00:00:00Z",
+                "--end",
+                "2027-01-11T01:00:00Z",
+                "--db",
+                db,
+            ],
+        );
+        ok(
+            "2027-01-11T01:00:00Z",
+            &["release", "status", "f", "done", "--db", db],
+        );
+        let out = relcal(&[
+            "metrics",
+            "--db",
+            db,
+            "--from",
+            "2027-01-01T00:00:00Z",
+            "--to",
+            "2027-01-29T00:00:00Z",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["freeze_delay"],
+            serde_json::json!({"releases": 1, "median_hours": 15.0, "total_hours": 15.0}),
+            "{v}"
+        );
+        // X starts on the 10th: a (5th) and b, c (6th) ended more than 48 hours before it.
+        assert_eq!(v["deploy_rush"]["freeze_starts"], 1);
+        assert_eq!(v["deploy_rush"]["deployments"], 0);
+        // f ended on the 11th, in the week after X ended: done, so no failure there.
+        assert_eq!(v["after_freeze"]["deployments"], 1);
+        assert_eq!(v["after_freeze"]["change_failure_rate"], 0.0);
     }
 
     #[test]

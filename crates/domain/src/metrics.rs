@@ -133,3 +133,218 @@ pub fn metrics(
         lead_time_median_hours: median(&mut lead),
     }
 }
+
+/// The deploy rush: deployments in the 48 hours before a freeze starts,
+/// against the period's rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployRush {
+    /// Starts of hard freeze occurrences in the period that concern the
+    /// environments measured.
+    pub freeze_starts: u32,
+    /// Deployments (of the releases such a freeze concerns) that ended in the
+    /// 48 hours before one of those starts.
+    pub deployments: u32,
+    /// Those per day of the 48-hour windows.
+    pub per_day: Option<f64>,
+    /// Deployments per day over the whole period.
+    pub baseline_per_day: f64,
+    /// `per_day / baseline_per_day` (null when either is unknown or zero).
+    pub ratio: Option<f64>,
+}
+
+/// Change failures in the week after a freeze ends, against the period's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AfterFreeze {
+    /// Ends of hard freeze occurrences in the period that concern the
+    /// environments measured.
+    pub freeze_ends: u32,
+    /// Deployments that ended in the seven days after one of those ends.
+    pub deployments: u32,
+    /// Of those, the share rolled back (null without any).
+    pub change_failure_rate: Option<f64>,
+    /// The period's change failure rate (null without deployments).
+    pub baseline_change_failure_rate: Option<f64>,
+}
+
+/// The delay freezes added: releases moved out of a hard freeze.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreezeDelay {
+    /// Deployments of the period moved from a window that met a hard freeze
+    /// concerning them to one that does not.
+    pub releases: u32,
+    /// The median of the start each had before such a move to the start it got, in hours.
+    pub median_hours: Option<f64>,
+    /// Their sum, in hours.
+    pub total_hours: f64,
+}
+
+/// What freezes did to delivery in the period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreezeEffects {
+    /// Deployments crowding in before freezes.
+    pub deploy_rush: DeployRush,
+    /// Failures after freezes end.
+    pub after_freeze: AfterFreeze,
+    /// Time lost to moves out of freezes.
+    pub delay: FreezeDelay,
+}
+
+/// A release's window before and after one move (from the audit trail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// The release.
+    pub release: ReleaseId,
+    /// Its window before.
+    pub before: crate::Interval,
+    /// Its window after.
+    pub after: crate::Interval,
+}
+
+/// The freeze-aware figures of `plan` for `q` (docs/metrics.md), with the
+/// moves the audit trail recorded (none for a plan file).
+pub fn freeze_effects(plan: &Plan, q: &MetricsQuery, moves: &[Move]) -> FreezeEffects {
+    use crate::plan::FreezeSeverity;
+    let environments: Vec<EnvironmentId> = if q.environments.is_empty() {
+        plan.environments
+            .iter()
+            .filter(|e| e.production)
+            .map(|e| e.id.clone())
+            .collect()
+    } else {
+        q.environments.clone()
+    };
+    let deployed: Vec<&Release> = plan
+        .releases
+        .iter()
+        .filter(|r| matches!(r.status, ReleaseStatus::Done | ReleaseStatus::RolledBack))
+        .filter(|r| environments.contains(&r.environment))
+        .filter(|r| q.teams.is_empty() || q.teams.contains(&r.team))
+        .filter(|r| r.end.utc >= q.from && r.end.utc < q.to)
+        .collect();
+    let period = crate::Interval {
+        start: q.from,
+        end: q.to,
+    };
+    let hard: Vec<&crate::Freeze> = plan
+        .freezes
+        .iter()
+        .filter(|f| f.severity == FreezeSeverity::Hard)
+        .filter(|f| {
+            f.scope.environments.is_empty()
+                || f.scope
+                    .environments
+                    .iter()
+                    .any(|e| environments.contains(e))
+        })
+        .collect();
+    // Occurrences around the period (a start or end inside it counts).
+    let around = crate::Interval {
+        start: q.from - Duration::days(400),
+        end: q.to + Duration::days(1),
+    };
+    let occurrences: Vec<(&crate::Freeze, crate::Interval)> = hard
+        .iter()
+        .flat_map(|f| {
+            f.periods_between(plan.timezone, around, 20_000)
+                .into_iter()
+                .map(move |p| (*f, p))
+        })
+        .collect();
+    let days =
+        (q.to - q.from).num_milliseconds() as f64 / Duration::days(1).num_milliseconds() as f64;
+    let baseline_per_day = if days > 0.0 {
+        deployed.len() as f64 / days
+    } else {
+        0.0
+    };
+
+    let starts: Vec<&(&crate::Freeze, crate::Interval)> = occurrences
+        .iter()
+        .filter(|(_, p)| p.start >= period.start && p.start < period.end)
+        .collect();
+    let rushed: Vec<&Release> = deployed
+        .iter()
+        .copied()
+        .filter(|r| {
+            starts.iter().any(|(f, p)| {
+                f.scope.matches(r)
+                    && r.end.utc >= p.start - Duration::hours(48)
+                    && r.end.utc < p.start
+            })
+        })
+        .collect();
+    let per_day = (!starts.is_empty()).then(|| rushed.len() as f64 / (starts.len() as f64 * 2.0));
+
+    let ends: Vec<&(&crate::Freeze, crate::Interval)> = occurrences
+        .iter()
+        .filter(|(_, p)| p.end >= period.start && p.end < period.end)
+        .collect();
+    let after: Vec<&Release> = deployed
+        .iter()
+        .copied()
+        .filter(|r| {
+            ends.iter().any(|(f, p)| {
+                f.scope.matches(r) && r.end.utc >= p.end && r.end.utc < p.end + Duration::days(7)
+            })
+        })
+        .collect();
+    let failed = |rs: &[&Release]| {
+        (!rs.is_empty()).then(|| {
+            rs.iter()
+                .filter(|r| r.status == ReleaseStatus::RolledBack)
+                .count() as f64
+                / rs.len() as f64
+        })
+    };
+
+    // Moves out of a freeze: the earlier window met a hard freeze that
+    // concerns the release, the later one meets none of them.
+    let mut delays: Vec<f64> = Vec::new();
+    for r in &deployed {
+        let blocked = |w: &crate::Interval| {
+            hard.iter()
+                .any(|f| f.scope.matches(r) && !f.periods_between(plan.timezone, *w, 1).is_empty())
+        };
+        // From the start it had when first seen in a freeze to the start it
+        // got when a move took it out (moves in between included).
+        let mut delay = 0.0;
+        let mut any = false;
+        let mut had: Option<DateTime<Utc>> = None;
+        for m in moves.iter().filter(|m| m.release == r.id) {
+            if blocked(&m.before) {
+                let from = *had.get_or_insert(m.before.start);
+                if !blocked(&m.after) {
+                    any = true;
+                    delay += hours(m.after.start - from).max(0.0);
+                    had = None;
+                }
+            }
+        }
+        if any {
+            delays.push(delay);
+        }
+    }
+    let total_hours = delays.iter().sum();
+    FreezeEffects {
+        deploy_rush: DeployRush {
+            freeze_starts: starts.len() as u32,
+            deployments: rushed.len() as u32,
+            per_day,
+            baseline_per_day,
+            ratio: per_day
+                .filter(|_| baseline_per_day > 0.0)
+                .map(|p| p / baseline_per_day),
+        },
+        after_freeze: AfterFreeze {
+            freeze_ends: ends.len() as u32,
+            deployments: after.len() as u32,
+            change_failure_rate: failed(&after),
+            baseline_change_failure_rate: failed(&deployed),
+        },
+        delay: FreezeDelay {
+            releases: delays.len() as u32,
+            median_hours: median(&mut delays),
+            total_hours,
+        },
+    }
+}

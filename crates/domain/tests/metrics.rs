@@ -101,3 +101,92 @@ fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
     assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
     assert_eq!(median(&mut []), None);
 }
+
+/// Hand-computed: a freeze inside the period, one the period cuts, deployments around them.
+fn freezes_plan() -> Plan {
+    let r = |id: &str, end: &str, status: &str| {
+        json!({"id": id, "title": id, "team": "t", "services": ["api"], "environment": "prod",
+               "start": "2027-01-01T00:00:00Z", "end": end, "status": status})
+    };
+    parse_plan_value(json!({
+        "version": 1, "timezone": "UTC",
+        "teams": [{"id": "t", "name": "T"}], "services": [{"id": "api", "team": "t"}],
+        "environments": [{"id": "prod", "name": "Production", "production": true}],
+        "freezes": [
+            {"id": "x", "name": "X", "severity": "hard", "start": "2027-01-15T00:00:00Z", "end": "2027-01-18T00:00:00Z",
+             "scope": {"environments": ["prod"]}},
+            // Cut by the period: it started in December.
+            {"id": "y", "name": "Y", "severity": "hard", "start": "2026-12-28T00:00:00Z", "end": "2027-01-03T00:00:00Z"},
+            // Soft freezes do not count.
+            {"id": "s", "name": "S", "severity": "soft", "start": "2027-01-20T00:00:00Z", "end": "2027-01-21T00:00:00Z"}
+        ],
+        "releases": [
+            r("r1", "2027-01-14T12:00:00Z", "done"),
+            r("r2", "2027-01-13T23:00:00Z", "rolled_back"),
+            r("r3", "2027-01-12T00:00:00Z", "done"),
+            r("r4", "2027-01-19T00:00:00Z", "rolled_back"),
+            r("r5", "2027-01-04T00:00:00Z", "done"),
+            r("r6", "2027-01-25T00:00:00Z", "done")
+        ]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn freeze_aware_figures_the_rush_the_week_after_and_the_delay() {
+    use relcal_domain::{freeze_effects, Interval, Move, ReleaseId};
+    let p = freezes_plan();
+    let span = |a: &str, b: &str| Interval {
+        start: at(a),
+        end: at(b),
+    };
+    let moves = [
+        // r6 was moved out of X: 205 hours later.
+        Move {
+            release: ReleaseId::new("r6"),
+            before: span("2027-01-16T10:00:00Z", "2027-01-16T11:00:00Z"),
+            after: span("2027-01-24T23:00:00Z", "2027-01-25T00:00:00Z"),
+        },
+        // r3 moved an hour, no freeze either side: not a freeze's delay.
+        Move {
+            release: ReleaseId::new("r3"),
+            before: span("2027-01-11T23:00:00Z", "2027-01-12T00:00:00Z"),
+            after: span("2027-01-11T22:00:00Z", "2027-01-11T23:00:00Z"),
+        },
+    ];
+    let e = freeze_effects(&p, &query(&[], &[]), &moves);
+    // X starts in the period; r1 (12 h before) and r2 (25 h before) ended in its last 48 hours, r3 (72 h) did not.
+    assert_eq!(
+        (e.deploy_rush.freeze_starts, e.deploy_rush.deployments),
+        (1, 2)
+    );
+    assert_eq!(e.deploy_rush.per_day, Some(1.0));
+    assert!((e.deploy_rush.baseline_per_day - 6.0 / 28.0).abs() < 1e-12);
+    assert!((e.deploy_rush.ratio.unwrap() - 28.0 / 6.0).abs() < 1e-12);
+    // Y (cut by the period) and X end in it: r5 and r4 ended in the week after.
+    assert_eq!(
+        (e.after_freeze.freeze_ends, e.after_freeze.deployments),
+        (2, 2)
+    );
+    assert_eq!(e.after_freeze.change_failure_rate, Some(0.5));
+    assert!((e.after_freeze.baseline_change_failure_rate.unwrap() - 2.0 / 6.0).abs() < 1e-12);
+    assert_eq!(
+        (e.delay.releases, e.delay.median_hours, e.delay.total_hours),
+        (1, Some(205.0), 205.0)
+    );
+    // No deployments: nothing to compare.
+    let empty = MetricsQuery {
+        from: at("2030-01-01T00:00:00Z"),
+        to: at("2030-02-01T00:00:00Z"),
+        ..query(&[], &[])
+    };
+    let n = freeze_effects(&p, &empty, &[]);
+    assert_eq!(
+        (
+            n.deploy_rush.per_day,
+            n.deploy_rush.ratio,
+            n.after_freeze.change_failure_rate
+        ),
+        (None, None, None)
+    );
+}
