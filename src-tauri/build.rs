@@ -32,6 +32,7 @@ fn main() {
         "request_override",
         "go_no_go",
         "agenda",
+        "metrics_view",
         "notify_settings",
         "save_notify_settings",
         "risk_weights",

@@ -31,13 +31,14 @@ pub const FILE_ITEMS: [(&str, &str); 5] = [
 /// Edit.
 pub const EDIT_ITEMS: [(&str, &str); 1] = [("undo", "Undo the last change")];
 /// View.
-pub const VIEW_ITEMS: [(&str, &str); 7] = [
+pub const VIEW_ITEMS: [(&str, &str); 8] = [
     ("month", "Month"),
     ("week", "Week"),
     ("agenda", "Agenda"),
     ("timeline", "Team timeline"),
     ("goNoGo", "Go/no-go"),
     ("cab", "CAB agenda"),
+    ("metrics", "Delivery metrics"),
     ("conflicts", "Conflicts"),
 ];
 /// Help (About is the shell's own dialog).
@@ -391,6 +392,7 @@ mod tests {
                 "Team timeline",
                 "Go/no-go",
                 "CAB agenda",
+                "Delivery metrics",
                 "Conflicts"
             ]
         );

@@ -73,6 +73,7 @@ macro_rules! app_commands {
             request_override,
             go_no_go,
             agenda,
+            metrics_view,
             notify_settings,
             save_notify_settings,
             risk_weights,

@@ -311,6 +311,18 @@ await test("the CAB agenda in the real window: what awaits a decision, by risk, 
   });
 });
 
+await test("delivery metrics in the real window: the view asks the engine and draws its chart", async () => {
+  const db = join(dir, "metrics.db");
+  await withApp(db, "metrics", async (session) => {
+    await waitForText(session, (t) => t.includes("checkout 2.0"), "the demo releases");
+    await press(session, "k");
+    await waitForText(session, (t) => t.includes("Delivery metrics") && t.includes("Change failure rate") && t.includes("Deploy rush"), "the metrics view");
+    const drawn = await run(session, "const c = document.querySelector('[data-testid=metrics-chart]'); return !!c && c.width > 0 && c.height > 0");
+    if (!drawn) throw new Error("the chart has no canvas");
+    await snap(session, "metrics");
+  });
+});
+
 await test("a recurring freeze is rebuilt in the editor, described by the engine, stored, and undone", async () => {
   const db = join(dir, "freeze.db");
   await withApp(db, "settings", async (session) => {

@@ -157,6 +157,8 @@ await test("the native menu bar's items run the window's actions: views, go/no-g
   await page.getByTestId("go-no-go").waitFor();
   await choose("cab");
   await page.getByTestId("cab-agenda").waitFor();
+  await choose("metrics");
+  await page.getByTestId("metrics").waitFor();
   // Back to the calendar, at the month, from another layout.
   await choose("month");
   await page.locator(".fc-dayGridMonth-view").waitFor();
@@ -603,6 +605,42 @@ await test("the CAB agenda lists what awaits a decision by environment and risk,
   await cab.getByLabel("Agenda from").fill("2030-01-01");
   await cab.getByLabel("Agenda to").fill("2030-01-08");
   await cab.getByText("Nothing awaits a decision between 2030-01-01 and 2030-01-08.").waitFor();
+});
+
+await test("delivery metrics: the figures for a period and team, a weekly chart with freezes, and the releases behind a figure", async (page) => {
+  await page.keyboard.press("k");
+  const view = page.getByTestId("metrics");
+  // Twelve weeks back: the ten deployments of the stand-in, one in four rolled back.
+  const deployments = view.getByRole("button", { name: /Deployments/ }).first();
+  await deployments.getByText("10", { exact: true }).waitFor();
+  await view
+    .getByRole("button", { name: /Change failure rate/ })
+    .getByText("20.0%")
+    .waitFor();
+  // The chart is drawn: its canvas has coloured pixels.
+  const painted = await view.getByTestId("metrics-chart").evaluate((c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  if (painted < 1000) throw new Error(`the chart is not drawn (${painted} pixels)`);
+  await page.screenshot({ path: join(artifacts, "metrics-light.png") });
+  // One team: half of them.
+  await view.getByLabel("Metrics team").selectOption("payments");
+  await deployments.getByText("5", { exact: true }).waitFor();
+  // A figure opens the releases behind it, and a release opens its panel.
+  await deployments.click();
+  const behind = view.getByTestId("metrics-releases");
+  await behind.getByText("Deployments (5)").waitFor();
+  await behind.getByRole("button", { name: "Checkout launch" }).click();
+  await page.getByTestId("release-panel").getByText("Checkout launch").first().waitFor();
+  await page.keyboard.press("Escape");
+  // The dark theme redraws the chart in its colours.
+  await page.getByLabel("Theme").selectOption("dark");
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: join(artifacts, "metrics-dark.png") });
+  await page.getByLabel("Theme").selectOption("light");
 });
 
 await test("holidays from an .ics file become freezes; the calendar exports as iCalendar", async (page) => {

@@ -71,7 +71,11 @@ pub use freeze_form::{freeze_input, preview_freeze, FreezePreview, PeriodView};
 pub use gate::{gate_plan, gate_recheck_at, gate_timeout, GateFreeze, GateReport, GATE_RECHECK};
 pub use holidays::{import_holidays, HolidayImport};
 pub use live::{Freshness, Live, OpenProgress};
-pub use metrics::{audit_facts, entered_from_audit, metrics_report, AuditFacts, MetricsReport};
+pub use metrics::{
+    audit_facts, entered_from_audit, metrics_report, metrics_view, AuditFacts, MetricFigures,
+    MetricFreeze, MetricRelease, MetricReleases, MetricWeek, MetricsReport, MetricsView,
+    METRICS_VIEW_MAX_DAYS,
+};
 pub use plan::{
     default_db_path, export_plan_file, export_plan_ics, export_plan_json, import_plan_file,
     import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new, stored_plan,

@@ -360,3 +360,223 @@ pub fn metrics_report(
         },
     })
 }
+
+/// One release behind a figure of the Metrics view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MetricRelease {
+    /// Release id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Its end, RFC 3339 UTC.
+    pub end: String,
+    /// `done` or `rolled_back`.
+    pub status: String,
+}
+
+/// One week of the trend charts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MetricWeek {
+    /// The week's first instant, RFC 3339 UTC (weeks run from the period's start).
+    pub start: String,
+    /// Deployments that ended in it.
+    pub deployments: u32,
+    /// Of which rolled back.
+    pub rolled_back: u32,
+    /// Their change failure rate (null without deployments).
+    pub change_failure_rate: Option<f64>,
+}
+
+/// A hard freeze occurrence on the charts' time axis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MetricFreeze {
+    /// Freeze name.
+    pub name: String,
+    /// Start, RFC 3339 UTC.
+    pub start: String,
+    /// End, RFC 3339 UTC.
+    pub end: String,
+}
+
+/// The figures of the Metrics view, as [`MetricsReport`] has them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MetricFigures {
+    /// Deployments.
+    pub deployments: u32,
+    /// Per week.
+    pub deployment_frequency_per_week: f64,
+    /// Rolled back / deployments.
+    pub change_failure_rate: Option<f64>,
+    /// Median hours to the next done release after a rollback.
+    pub time_to_restore_median_hours: Option<f64>,
+    /// Median hours from entering the calendar to the end.
+    pub lead_time_median_hours: Option<f64>,
+    /// Median hours to the approval that met the rule.
+    pub approval_lead_time_median_hours: Option<f64>,
+    /// Deployments in the 48 hours before freezes, per day.
+    pub rush_per_day: Option<f64>,
+    /// The period's deployments per day.
+    pub baseline_per_day: f64,
+    /// Change failure rate in the week after freezes.
+    pub after_freeze_change_failure_rate: Option<f64>,
+    /// Hours lost to moves out of freezes.
+    pub freeze_delay_total_hours: f64,
+}
+
+/// The releases behind each figure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MetricReleases {
+    /// The deployments.
+    pub deployments: Vec<MetricRelease>,
+    /// The rolled-back ones.
+    pub rolled_back: Vec<MetricRelease>,
+    /// Those in the rush before freezes.
+    pub rush: Vec<MetricRelease>,
+    /// Those in the week after freezes.
+    pub after_freeze: Vec<MetricRelease>,
+}
+
+/// The app's Metrics view: figures, weekly trends, freezes on the time axis,
+/// and the releases behind each figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MetricsView {
+    /// Period start, RFC 3339 UTC.
+    pub from: String,
+    /// Period end, RFC 3339 UTC.
+    pub to: String,
+    /// Environments measured.
+    pub environments: Vec<String>,
+    /// The figures.
+    pub figures: MetricFigures,
+    /// One entry per week of the period.
+    pub weeks: Vec<MetricWeek>,
+    /// Hard freeze occurrences in the period that concern the environments (at most 200).
+    pub freezes: Vec<MetricFreeze>,
+    /// The releases behind the figures.
+    pub releases: MetricReleases,
+}
+
+/// The longest period the Metrics view draws.
+pub const METRICS_VIEW_MAX_DAYS: i64 = 731;
+
+/// The Metrics view of a database's calendar over `[from, to)`.
+pub fn metrics_view(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    environments: &[String],
+    teams: &[String],
+) -> Result<MetricsView, ApiError> {
+    if to - from > chrono::Duration::days(METRICS_VIEW_MAX_DAYS) {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("metrics: field `to`: the view spans at most {METRICS_VIEW_MAX_DAYS} days"),
+        ));
+    }
+    let plan = crate::stored_plan(store)?;
+    let facts = audit_facts(store)?;
+    let report = metrics_report(&plan, from, to, environments, teams, Some(&facts))?;
+    let q = MetricsQuery {
+        from,
+        to,
+        environments: report.environments.iter().map(EnvironmentId::new).collect(),
+        teams: teams.iter().map(TeamId::new).collect(),
+    };
+    let lookup = |id: &ReleaseId| facts.entered.get(id.as_str()).copied();
+    let m = relcal_domain::metrics(&plan, &q, &lookup);
+    let effects = relcal_domain::freeze_effects(&plan, &q, &facts.windows);
+    let by_id: HashMap<&str, &relcal_domain::Release> =
+        plan.releases.iter().map(|r| (r.id.as_str(), r)).collect();
+    let list = |ids: &[ReleaseId]| -> Vec<MetricRelease> {
+        ids.iter()
+            .filter_map(|id| by_id.get(id.as_str()))
+            .map(|r| MetricRelease {
+                id: r.id.to_string(),
+                title: r.title.clone(),
+                end: utc(r.end.utc),
+                status: r.status.as_str().to_owned(),
+            })
+            .collect()
+    };
+    let mut weeks = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = (start + chrono::Duration::weeks(1)).min(to);
+        let inside: Vec<&&relcal_domain::Release> = m
+            .deployed
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()))
+            .filter(|r| r.end.utc >= start && r.end.utc < end)
+            .collect();
+        let rolled = inside
+            .iter()
+            .filter(|r| r.status == relcal_domain::ReleaseStatus::RolledBack)
+            .count() as u32;
+        weeks.push(MetricWeek {
+            start: utc(start),
+            deployments: inside.len() as u32,
+            rolled_back: rolled,
+            change_failure_rate: (!inside.is_empty())
+                .then(|| f64::from(rolled) / inside.len() as f64),
+        });
+        start = end;
+    }
+    let period = relcal_domain::Interval {
+        start: from,
+        end: to,
+    };
+    let mut freezes: Vec<MetricFreeze> = plan
+        .freezes
+        .iter()
+        .filter(|f| f.severity == relcal_domain::FreezeSeverity::Hard)
+        .filter(|f| {
+            f.scope.environments.is_empty()
+                || f.scope
+                    .environments
+                    .iter()
+                    .any(|e| q.environments.contains(e))
+        })
+        .flat_map(|f| {
+            f.periods_between(plan.timezone, period, 200)
+                .into_iter()
+                .map(move |p| MetricFreeze {
+                    name: f.name.clone(),
+                    start: utc(p.start),
+                    end: utc(p.end),
+                })
+        })
+        .collect();
+    freezes.sort_by(|a, b| (&a.start, &a.name).cmp(&(&b.start, &b.name)));
+    freezes.truncate(200);
+    Ok(MetricsView {
+        from: report.from.clone(),
+        to: report.to.clone(),
+        environments: report.environments.clone(),
+        figures: MetricFigures {
+            deployments: report.deployments,
+            deployment_frequency_per_week: report.deployment_frequency_per_week,
+            change_failure_rate: report.change_failure_rate,
+            time_to_restore_median_hours: report.time_to_restore_median_hours,
+            lead_time_median_hours: report.lead_time_median_hours,
+            approval_lead_time_median_hours: report.approval_lead_time_median_hours,
+            rush_per_day: report.deploy_rush.per_day,
+            baseline_per_day: report.deploy_rush.baseline_per_day,
+            after_freeze_change_failure_rate: report.after_freeze.change_failure_rate,
+            freeze_delay_total_hours: report.freeze_delay.total_hours,
+        },
+        weeks,
+        freezes,
+        releases: MetricReleases {
+            deployments: list(&m.deployed),
+            rolled_back: list(&m.rolled_back_ids),
+            rush: list(&effects.deploy_rush.releases),
+            after_freeze: list(&effects.after_freeze.releases),
+        },
+    })
+}

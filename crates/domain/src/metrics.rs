@@ -43,6 +43,10 @@ pub struct Metrics {
     pub lead_time_median_hours: Option<f64>,
     /// How many done deployments had a known entry.
     pub lead_time_samples: u32,
+    /// The deployments, by end.
+    pub deployed: Vec<ReleaseId>,
+    /// The rolled-back ones among them.
+    pub rolled_back_ids: Vec<ReleaseId>,
 }
 
 fn hours(d: Duration) -> f64 {
@@ -88,6 +92,8 @@ pub fn metrics(
         .filter(|r| r.end.utc >= q.from && r.end.utc < q.to)
         .collect();
     let deployments = deployed.len() as u32;
+    let mut by_end = deployed.clone();
+    by_end.sort_by_key(|r| (r.end.utc, r.id.clone()));
     let rolled: Vec<&Release> = deployed
         .iter()
         .copied()
@@ -131,6 +137,12 @@ pub fn metrics(
         time_to_restore_median_hours: median(&mut restore),
         lead_time_samples: lead.len() as u32,
         lead_time_median_hours: median(&mut lead),
+        rolled_back_ids: by_end
+            .iter()
+            .filter(|r| r.status == ReleaseStatus::RolledBack)
+            .map(|r| r.id.clone())
+            .collect(),
+        deployed: by_end.into_iter().map(|r| r.id.clone()).collect(),
     }
 }
 
@@ -150,6 +162,8 @@ pub struct DeployRush {
     pub baseline_per_day: f64,
     /// `per_day / baseline_per_day` (null when either is unknown or zero).
     pub ratio: Option<f64>,
+    /// The deployments counted.
+    pub releases: Vec<ReleaseId>,
 }
 
 /// Change failures in the week after a freeze ends, against the period's.
@@ -164,6 +178,8 @@ pub struct AfterFreeze {
     pub change_failure_rate: Option<f64>,
     /// The period's change failure rate (null without deployments).
     pub baseline_change_failure_rate: Option<f64>,
+    /// The deployments counted.
+    pub releases: Vec<ReleaseId>,
 }
 
 /// The delay freezes added: releases moved out of a hard freeze.
@@ -258,35 +274,45 @@ pub fn freeze_effects(plan: &Plan, q: &MetricsQuery, moves: &[Move]) -> FreezeEf
         0.0
     };
 
-    let starts: Vec<&(&crate::Freeze, crate::Interval)> = occurrences
+    // Occurrence starts and ends inside the period, sorted, so each
+    // deployment finds the ones near its end by binary search.
+    let mut starts: Vec<(DateTime<Utc>, &crate::Freeze)> = occurrences
         .iter()
         .filter(|(_, p)| p.start >= period.start && p.start < period.end)
+        .map(|(f, p)| (p.start, *f))
         .collect();
+    starts.sort_by_key(|(t, f)| (*t, f.id.clone()));
+    starts.dedup_by(|a, b| a.0 == b.0 && a.1.id == b.1.id);
+    let mut ends: Vec<(DateTime<Utc>, &crate::Freeze)> = occurrences
+        .iter()
+        .filter(|(_, p)| p.end >= period.start && p.end < period.end)
+        .map(|(f, p)| (p.end, *f))
+        .collect();
+    ends.sort_by_key(|(t, f)| (*t, f.id.clone()));
+    ends.dedup_by(|a, b| a.0 == b.0 && a.1.id == b.1.id);
+    // Any (time, freeze) with time in (lo, hi] whose scope matches `r`.
+    let near = |list: &[(DateTime<Utc>, &crate::Freeze)],
+                r: &Release,
+                lo: DateTime<Utc>,
+                hi: DateTime<Utc>| {
+        let first = list.partition_point(|(t, _)| *t <= lo);
+        list[first..]
+            .iter()
+            .take_while(|(t, _)| *t <= hi)
+            .any(|(_, f)| f.scope.matches(r))
+    };
+    // A start s with end in [s - 48 h, s): s in (end, end + 48 h].
     let rushed: Vec<&Release> = deployed
         .iter()
         .copied()
-        .filter(|r| {
-            starts.iter().any(|(f, p)| {
-                f.scope.matches(r)
-                    && r.end.utc >= p.start - Duration::hours(48)
-                    && r.end.utc < p.start
-            })
-        })
+        .filter(|r| near(&starts, r, r.end.utc, r.end.utc + Duration::hours(48)))
         .collect();
     let per_day = (!starts.is_empty()).then(|| rushed.len() as f64 / (starts.len() as f64 * 2.0));
-
-    let ends: Vec<&(&crate::Freeze, crate::Interval)> = occurrences
-        .iter()
-        .filter(|(_, p)| p.end >= period.start && p.end < period.end)
-        .collect();
+    // An end e with end in [e, e + 7 d): e in (end - 7 d, end].
     let after: Vec<&Release> = deployed
         .iter()
         .copied()
-        .filter(|r| {
-            ends.iter().any(|(f, p)| {
-                f.scope.matches(r) && r.end.utc >= p.end && r.end.utc < p.end + Duration::days(7)
-            })
-        })
+        .filter(|r| near(&ends, r, r.end.utc - Duration::days(7), r.end.utc))
         .collect();
     let failed = |rs: &[&Release]| {
         (!rs.is_empty()).then(|| {
@@ -334,12 +360,14 @@ pub fn freeze_effects(plan: &Plan, q: &MetricsQuery, moves: &[Move]) -> FreezeEf
             ratio: per_day
                 .filter(|_| baseline_per_day > 0.0)
                 .map(|p| p / baseline_per_day),
+            releases: rushed.iter().map(|r| r.id.clone()).collect(),
         },
         after_freeze: AfterFreeze {
             freeze_ends: ends.len() as u32,
             deployments: after.len() as u32,
             change_failure_rate: failed(&after),
             baseline_change_failure_rate: failed(&deployed),
+            releases: after.iter().map(|r| r.id.clone()).collect(),
         },
         delay: FreezeDelay {
             releases: delays.len() as u32,

@@ -233,6 +233,24 @@ pub async fn agenda(
     relcal_api::agenda_of_store(&*store(&state)?, from, to, relcal_api::clock::now())
 }
 
+/// The Metrics view of `[from, to)` (RFC 3339), for one environment (none:
+/// the production ones) and one team (none: all).
+#[tauri::command]
+#[specta::specta]
+pub async fn metrics_view(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+    environment: Option<String>,
+    team: Option<String>,
+) -> Result<relcal_api::MetricsView, ApiError> {
+    let from = super::instant("metrics_view", "from", &from)?;
+    let to = super::instant("metrics_view", "to", &to)?;
+    let environments: Vec<String> = environment.into_iter().collect();
+    let teams: Vec<String> = team.into_iter().collect();
+    relcal_api::metrics_view(&*store(&state)?, from, to, &environments, &teams)
+}
+
 /// The go/no-go view of the next `days` days (default 7).
 #[tauri::command]
 #[specta::specta]

@@ -96,6 +96,11 @@ export const commands = {
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
 	/**  The CAB agenda of `[from, to)` (RFC 3339), with its Markdown. */
 	agenda: (from: string, to: string) => typedError<AgendaView, ApiError>(__TAURI_INVOKE("agenda", { from, to })),
+	/**
+	 *  The Metrics view of `[from, to)` (RFC 3339), for one environment (none:
+	 *  the production ones) and one team (none: all).
+	 */
+	metricsView: (from: string, to: string, environment: string | null, team: string | null) => typedError<MetricsView, ApiError>(__TAURI_INVOKE("metrics_view", { from, to, environment, team })),
 	/**  The notification settings. */
 	notifySettings: () => typedError<NotifySettings, ApiError>(__TAURI_INVOKE("notify_settings")),
 	/**  Saves the notification settings. */
@@ -161,7 +166,7 @@ export const commands = {
 /* Constants */
 export const ACTIVE_STATUSES = ["draft","planned","approved","in_progress"] as const;
 
-export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","cab","conflicts","help"] as const;
+export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","cab","metrics","conflicts","help"] as const;
 
 export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict","exception_expires"] as const;
 
@@ -754,6 +759,97 @@ export type ImportSummary = {
 	freezes: number,
 	/**  Releases stored. */
 	releases: number,
+};
+
+/**  The figures of the Metrics view, as [`MetricsReport`] has them. */
+export type MetricFigures = {
+	/**  Deployments. */
+	deployments: number,
+	/**  Per week. */
+	deployment_frequency_per_week: number | null,
+	/**  Rolled back / deployments. */
+	change_failure_rate: number | null,
+	/**  Median hours to the next done release after a rollback. */
+	time_to_restore_median_hours: number | null,
+	/**  Median hours from entering the calendar to the end. */
+	lead_time_median_hours: number | null,
+	/**  Median hours to the approval that met the rule. */
+	approval_lead_time_median_hours: number | null,
+	/**  Deployments in the 48 hours before freezes, per day. */
+	rush_per_day: number | null,
+	/**  The period's deployments per day. */
+	baseline_per_day: number | null,
+	/**  Change failure rate in the week after freezes. */
+	after_freeze_change_failure_rate: number | null,
+	/**  Hours lost to moves out of freezes. */
+	freeze_delay_total_hours: number | null,
+};
+
+/**  A hard freeze occurrence on the charts' time axis. */
+export type MetricFreeze = {
+	/**  Freeze name. */
+	name: string,
+	/**  Start, RFC 3339 UTC. */
+	start: string,
+	/**  End, RFC 3339 UTC. */
+	end: string,
+};
+
+/**  One release behind a figure of the Metrics view. */
+export type MetricRelease = {
+	/**  Release id. */
+	id: string,
+	/**  Title. */
+	title: string,
+	/**  Its end, RFC 3339 UTC. */
+	end: string,
+	/**  `done` or `rolled_back`. */
+	status: string,
+};
+
+/**  The releases behind each figure. */
+export type MetricReleases = {
+	/**  The deployments. */
+	deployments: MetricRelease[],
+	/**  The rolled-back ones. */
+	rolled_back: MetricRelease[],
+	/**  Those in the rush before freezes. */
+	rush: MetricRelease[],
+	/**  Those in the week after freezes. */
+	after_freeze: MetricRelease[],
+};
+
+/**  One week of the trend charts. */
+export type MetricWeek = {
+	/**  The week's first instant, RFC 3339 UTC (weeks run from the period's start). */
+	start: string,
+	/**  Deployments that ended in it. */
+	deployments: number,
+	/**  Of which rolled back. */
+	rolled_back: number,
+	/**  Their change failure rate (null without deployments). */
+	change_failure_rate: number | null,
+};
+
+/**
+ *  The app's Metrics view: figures, weekly trends, freezes on the time axis,
+ *  and the releases behind each figure.
+ */
+export type MetricsView = {
+	/**  Period start, RFC 3339 UTC. */
+	from: string,
+	/**  Period end, RFC 3339 UTC. */
+	to: string,
+	/**  Environments measured. */
+	environments: string[],
+	/**  The figures. */
+	figures: MetricFigures,
+	/**  One entry per week of the period. */
+	weeks: MetricWeek[],
+	/**  Hard freeze occurrences in the period that concern the environments (at most 200). */
+	freezes: MetricFreeze[],
+	/**  The releases behind the figures. */
+	releases: MetricReleases,
 };
 
 /**  What a person wants to be told, as the settings screen edits it. */

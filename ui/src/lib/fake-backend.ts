@@ -19,6 +19,9 @@ import type {
   ReleaseEvent,
   ReleaseInput,
   AgendaView,
+  MetricRelease,
+  MetricWeek,
+  MetricsView,
   RiskView,
   RiskWeights,
   SlotReport,
@@ -606,6 +609,50 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           ]),
         ].join("\n\n");
         return { agenda, markdown } satisfies AgendaView;
+      }
+      case "metrics_view": {
+        // Like the backend's, over ten releases of the last weeks that this
+        // stand-in knows as deployed (the first is Checkout launch, so a
+        // click opens its panel); hard freezes are the launch freeze.
+        const { from, to, team } = args as { from: string; to: string; environment: string | null; team: string | null };
+        const f = Date.parse(from),
+          t = Date.parse(to);
+        const past: MetricRelease[] = Array.from({ length: 10 }, (_, i) => ({
+          id: i === 0 ? "checkout" : `past-${i}`,
+          title: i === 0 ? "Checkout launch" : `Past release ${i}`,
+          end: at(clock() - (i + 1) * 6 * DAY),
+          status: i % 4 === 3 ? "rolled_back" : "done",
+        }));
+        const teamOf = (i: number) => (i % 2 === 0 ? "payments" : "identity");
+        const deployed = past.filter((r, i) => Date.parse(r.end) >= f && Date.parse(r.end) < t && (!team || teamOf(i) === team));
+        const rolled = deployed.filter((r) => r.status === "rolled_back");
+        const weeks: MetricWeek[] = [];
+        for (let w = f; w < t; w += 7 * DAY) {
+          const inside = deployed.filter((r) => Date.parse(r.end) >= w && Date.parse(r.end) < Math.min(t, w + 7 * DAY));
+          const failed = inside.filter((r) => r.status === "rolled_back").length;
+          weeks.push({ start: at(w), deployments: inside.length, rolled_back: failed, change_failure_rate: inside.length ? failed / inside.length : null });
+        }
+        const days = (t - f) / DAY;
+        return {
+          from,
+          to,
+          environments: ["prod"],
+          figures: {
+            deployments: deployed.length,
+            deployment_frequency_per_week: deployed.length / (days / 7),
+            change_failure_rate: deployed.length ? rolled.length / deployed.length : null,
+            time_to_restore_median_hours: rolled.length ? 6 : null,
+            lead_time_median_hours: deployed.length ? 30 : null,
+            approval_lead_time_median_hours: null,
+            rush_per_day: null,
+            baseline_per_day: deployed.length / days,
+            after_freeze_change_failure_rate: null,
+            freeze_delay_total_hours: 0,
+          },
+          weeks,
+          freezes: [{ name: freeze.name, start: freeze.start, end: freeze.end }].filter((z) => Date.parse(z.end) > f && Date.parse(z.start) < t),
+          releases: { deployments: deployed, rolled_back: rolled, rush: [], after_freeze: [] },
+        } satisfies MetricsView;
       }
       case "risk_weights":
         return riskWeights;

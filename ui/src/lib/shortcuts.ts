@@ -12,6 +12,7 @@ export type Action =
   | "layout"
   | "goNoGo"
   | "cab"
+  | "metrics"
   | "conflicts"
   | "edit"
   | "delete"
@@ -45,6 +46,7 @@ export const SHORTCUTS: Shortcut[] = [
   { label: "L", what: "Calendar or team timeline", action: "layout", keys: ["l", "L"] },
   { label: "G", what: "Go/no-go for the coming days", action: "goNoGo", keys: ["g", "G"] },
   { label: "B", what: "CAB agenda (board meeting), printable", action: "cab", keys: ["b", "B"] },
+  { label: "K", what: "Delivery metrics: the four keys and what freezes do", action: "metrics", keys: ["k", "K"] },
   { label: "PageUp PageDown", what: "Previous / next teams on the timeline" },
   { label: "C", what: "Show or hide conflicts", action: "conflicts", keys: ["c", "C"] },
   { label: "E", what: "Edit the open release", action: "edit", keys: ["e", "E"] },
