@@ -51,12 +51,25 @@ console.log(`month view, 2,000 releases: median ${month.median.toFixed(0)} ms (m
 const lanes = await sample(
   "?bulk=2000&teams=200",
   async (page) => {
-    await page.getByText("+").first().waitFor({ timeout: 60000 });
+    await page.getByRole("button", { name: "+ New release" }).waitFor({ timeout: 60000 });
     await page.keyboard.press("l");
   },
   "timeline",
   100,
 );
 console.log(`team timeline, 200 teams: median ${lanes.median.toFixed(0)} ms (min ${lanes.min.toFixed(0)}, max ${lanes.max.toFixed(0)})`);
+const metrics = await sample(
+  "?bulk=20000",
+  async (page) => {
+    await page.getByRole("button", { name: "+ New release" }).waitFor({ timeout: 60000 });
+    await page.keyboard.press("k");
+    await page.getByLabel("Metrics from").fill("2024-12-01");
+  },
+  "metrics",
+  15000,
+);
+console.log(
+  `metrics view, two years, 20,000 deployments: median ${metrics.median.toFixed(0)} ms (min ${metrics.min.toFixed(0)}, max ${metrics.max.toFixed(0)})`,
+);
 await browser.close();
 server.close();

@@ -617,10 +617,13 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         const { from, to, team } = args as { from: string; to: string; environment: string | null; team: string | null };
         const f = Date.parse(from),
           t = Date.parse(to);
-        const past: MetricRelease[] = Array.from({ length: 10 }, (_, i) => ({
+        // With `bulk` (the paint benchmark): that many more, over two years.
+        const count = 10 + (options.bulk ?? 0);
+        const spacing = count > 10 ? (730 * DAY) / count : 6 * DAY;
+        const past: MetricRelease[] = Array.from({ length: count }, (_, i) => ({
           id: i === 0 ? "checkout" : `past-${i}`,
           title: i === 0 ? "Checkout launch" : `Past release ${i}`,
-          end: at(clock() - (i + 1) * 6 * DAY),
+          end: at(clock() - (i + 1) * spacing),
           status: i % 4 === 3 ? "rolled_back" : "done",
         }));
         const teamOf = (i: number) => (i % 2 === 0 ? "payments" : "identity");
