@@ -190,3 +190,36 @@ fn freeze_aware_figures_the_rush_the_week_after_and_the_delay() {
         (None, None, None)
     );
 }
+
+#[test]
+fn a_rollback_with_no_later_fix_and_a_release_that_entered_before_the_period() {
+    let p = plan();
+    // Only b's environment and service, and a period that ends before c fixes it.
+    let q = MetricsQuery {
+        from: at("2027-01-06T00:00:00Z"),
+        to: at("2027-01-06T12:00:00Z"),
+        ..query(&[], &["t"])
+    };
+    // c ends after the period but still restores b: the fix need not fall in it.
+    let m = metrics(&p, &q, &|_| None);
+    assert_eq!((m.deployments, m.rolled_back, m.restored), (1, 1, 1));
+    // Without c and f (the later done releases of its service there), the
+    // rollback has no later fix: no time to restore.
+    let mut without = p.clone();
+    without
+        .releases
+        .retain(|r| !["c", "f"].contains(&r.id.as_str()));
+    let m = metrics(&without, &query(&[], &["t"]), &|_| None);
+    assert_eq!(
+        (m.rolled_back, m.restored, m.time_to_restore_median_hours),
+        (1, 0, None)
+    );
+    // a entered the calendar in November, before the period: its whole wait counts.
+    let early =
+        |id: &relcal_domain::ReleaseId| (id.as_str() == "a").then(|| at("2026-11-30T10:00:00Z"));
+    let m = metrics(&p, &query(&[], &[]), &early);
+    assert_eq!(
+        (m.lead_time_samples, m.lead_time_median_hours),
+        (1, Some(36.0 * 24.0))
+    );
+}
