@@ -523,8 +523,11 @@ await test("a release in a freeze gets an exception with a reason and an approve
   await panel.getByRole("button", { name: "Request an exception…" }).click();
   await panel.getByLabel("Reason").fill("Launch-day fix");
   await panel.getByLabel("Approved by").fill("cto");
+  await panel.getByLabel("Expires").fill(`${freezeDay}T09:30`);
   await panel.getByRole("button", { name: "Record exception" }).click();
-  await panel.getByText("Exception to Launch freeze approved by cto: Launch-day fix").waitFor();
+  await panel.getByText("Exception to Launch freeze approved by cto, asked for by me: Launch-day fix (until").waitFor();
+  const sent = await page.evaluate(() => globalThis.relcalLastOverride);
+  if (!sent || sent.expires !== `${freezeDay}T09:30:00Z`) throw new Error(`expires sent: ${JSON.stringify(sent)}`);
 });
 
 await test("the go/no-go view lists each coming release with its verdict and reasons, and follows approvals", async (page) => {

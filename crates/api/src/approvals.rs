@@ -86,6 +86,19 @@ pub fn request_override(
     approver: &str,
     now: DateTime<Utc>,
 ) -> Result<Change, ApiError> {
+    request_override_until(store, id, freeze, reason, approver, None, now)
+}
+
+/// [`request_override`] with an expiry: from `expires` on, the freeze applies again.
+pub fn request_override_until(
+    store: &mut Store,
+    id: &str,
+    freeze: &str,
+    reason: &str,
+    approver: &str,
+    expires: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Change, ApiError> {
     let plan = stored_plan(store)?;
     let (release, object) = find(&plan, id)?;
     let (reason, approver) = (reason.trim(), approver.trim());
@@ -130,12 +143,110 @@ pub fn request_override(
             format!("it already has an exception to {}", f.name),
         ));
     }
+    if let Some(at) = expires {
+        if at <= now {
+            return Err(refuse(
+                &object,
+                "overrides.expires",
+                format!("{} is not in the future", utc(at)),
+            ));
+        }
+    }
     // Who asked is recorded with who approved (the plan format's `requested_by`).
     let asked = store.actor().to_owned();
     let changed = edited(&plan, release, &object, |obj| {
-        let entry = serde_json::json!({
+        let mut entry = serde_json::json!({
             "freeze": freeze, "reason": reason, "by": approver, "requested_by": asked
         });
+        if let Some(at) = expires {
+            entry["expires"] = serde_json::Value::String(utc(at));
+        }
+        append(obj, "overrides", vec![entry]);
+    })?;
+    apply(store, &plan, changed, "release.override", now)
+}
+
+/// Grants a freeze exception as the store's actor (the approver, who acts
+/// and is recorded as `by`), asked for by `requested_by`, with a reason and
+/// an optional expiry after which the freeze applies again. Refused when the
+/// approver asked for it, runs the release, or the exception already exists.
+pub fn grant_exception(
+    store: &mut Store,
+    id: &str,
+    freeze: &str,
+    reason: &str,
+    requested_by: &str,
+    expires: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Change, ApiError> {
+    let plan = stored_plan(store)?;
+    let (release, object) = find(&plan, id)?;
+    let (reason, asked) = (reason.trim(), requested_by.trim());
+    let approver = store.actor().to_owned();
+    if reason.is_empty() {
+        return Err(refuse(
+            &object,
+            "overrides.reason",
+            "say why the freeze must be broken",
+        ));
+    }
+    if asked.is_empty() {
+        return Err(refuse(
+            &object,
+            "overrides.requested_by",
+            "name who asked for the exception",
+        ));
+    }
+    if asked == approver {
+        return Err(refuse(
+            &object,
+            "overrides.by",
+            format!("{approver} asked for the exception and cannot also approve it"),
+        ));
+    }
+    if release.owner.as_deref().map(str::trim) == Some(approver.as_str()) {
+        return Err(refuse(
+            &object,
+            "overrides.by",
+            format!("{approver} runs this release and cannot approve its exception"),
+        ));
+    }
+    if let Some(at) = expires {
+        if at <= now {
+            return Err(refuse(
+                &object,
+                "overrides.expires",
+                format!("{} is not in the future", utc(at)),
+            ));
+        }
+    }
+    let Some(f) = plan.freezes.iter().find(|f| f.id.as_str() == freeze) else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("--freeze: freeze \"{freeze}\" does not exist"),
+        ));
+    };
+    if !f.scope.matches(release) {
+        return Err(refuse(
+            &object,
+            "overrides.freeze",
+            format!("{} does not apply to this release", f.name),
+        ));
+    }
+    if release.overrides.iter().any(|o| o.freeze == f.id) {
+        return Err(refuse(
+            &object,
+            "overrides.freeze",
+            format!("it already has an exception to {}", f.name),
+        ));
+    }
+    let changed = edited(&plan, release, &object, |obj| {
+        let mut entry = serde_json::json!({
+            "freeze": freeze, "reason": reason, "by": approver, "requested_by": asked
+        });
+        if let Some(at) = expires {
+            entry["expires"] = serde_json::Value::String(utc(at));
+        }
         append(obj, "overrides", vec![entry]);
     })?;
     apply(store, &plan, changed, "release.override", now)

@@ -100,7 +100,9 @@ pub use adapters::{
     AdapterReport, AdapterRun, AdapterSettings,
 };
 pub use adapters_run::{poll_github_releases, run_adapters};
-pub use approvals::{approve_release, request_override, revoke_approval};
+pub use approvals::{
+    approve_release, grant_exception, request_override, request_override_until, revoke_approval,
+};
 pub use gonogo::{go_no_go, GoNoGo, GoNoGoRow};
 pub use notify::{
     notify_settings, run_notifications, save_notify_settings, tray_status, NotifyRun,

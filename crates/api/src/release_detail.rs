@@ -87,6 +87,10 @@ pub struct OverrideView {
     pub reason: String,
     /// Who approved it.
     pub by: String,
+    /// Who asked for it, if recorded.
+    pub requested_by: Option<String>,
+    /// When it ends (RFC 3339 UTC): from then the freeze applies again.
+    pub expires: Option<String>,
 }
 
 /// Everything the release detail panel shows.
@@ -255,6 +259,8 @@ pub fn release_detail(
                     .map_or_else(|| o.freeze.to_string(), |f| f.name.clone()),
                 reason: o.reason.clone(),
                 by: o.by.clone(),
+                requested_by: o.requested_by.clone(),
+                expires: o.expires.map(|t| utc(t.utc)),
             })
             .collect(),
         conflicts,

@@ -173,6 +173,30 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// Grant a freeze exception as yourself (--by, else your user name): the
+    /// approver acts; who asked is named, and may not be you; the release's
+    /// owner may not grant it. With --expires the freeze applies again from then.
+    Exception {
+        /// Release id.
+        id: String,
+        /// The freeze it may run in.
+        #[arg(long, value_name = "FREEZE")]
+        freeze: String,
+        /// Why the freeze must be broken.
+        #[arg(long)]
+        reason: String,
+        /// Who asked for it.
+        #[arg(long, value_name = "NAME")]
+        requested_by: String,
+        /// When it ends (RFC 3339).
+        #[arg(long, value_name = "INSTANT")]
+        expires: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who approves (recorded in the audit trail). Default: the OS user.
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
     Release {
         #[command(subcommand)]

@@ -882,6 +882,31 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             teams,
             format,
         } => metrics((plan, db), (from, to), (&environments, &teams), format)?,
+        Command::Exception {
+            id,
+            freeze,
+            reason,
+            requested_by,
+            expires,
+            db,
+            by,
+        } => {
+            let expires = expires
+                .as_deref()
+                .map(|t| relcal_api::clock::parse_instant("--expires", t))
+                .transpose()?;
+            let mut store = open_as(&db, by.as_deref())?;
+            let change = relcal_api::grant_exception(
+                &mut store,
+                &id,
+                &freeze,
+                &reason,
+                &requested_by,
+                expires,
+                relcal_api::clock::now(),
+            )?;
+            releases::print_change(&change);
+        }
         Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {
             releases::approve(&id, revoke, &db, by.as_deref())?

@@ -749,3 +749,114 @@ mod metrics {
         }
     }
 }
+
+mod exception {
+    //! `relcal exception`: the approver grants, the requester is named, with an expiry.
+    use super::*;
+
+    fn at_now(now: &str, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_relcal"))
+            .args(args)
+            .env("RELCAL_NOW", now)
+            .output()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_approver_grants_what_another_asked_for_until_it_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cal.db");
+        let db = db.to_str().unwrap();
+        import(DEMO, db);
+        let now = "2026-12-01T00:00:00Z";
+        let grant = |by: &str, asked: &str, expires: &str| {
+            at_now(
+                now,
+                &[
+                    "exception",
+                    "ingress-xmas",
+                    "--freeze",
+                    "holidays",
+                    "--reason",
+                    "certificate expires",
+                    "--requested-by",
+                    asked,
+                    "--expires",
+                    expires,
+                    "--db",
+                    db,
+                    "--by",
+                    by,
+                ],
+            )
+        };
+        // One person cannot both ask and approve; the owner (kai) cannot approve.
+        let same = grant("li", "li", "2026-12-22T09:30:00Z");
+        assert_eq!(same.status.code(), Some(2));
+        assert!(
+            text(&same.stderr).contains("li asked for the exception and cannot also approve it"),
+            "{}",
+            text(&same.stderr)
+        );
+        let owner = grant("kai", "ana", "2026-12-22T09:30:00Z");
+        assert_eq!(owner.status.code(), Some(2));
+        assert!(
+            text(&owner.stderr).contains("kai runs this release"),
+            "{}",
+            text(&owner.stderr)
+        );
+        let past = grant("li", "kai", "2026-11-01T00:00:00Z");
+        assert_eq!(past.status.code(), Some(2));
+        assert!(
+            text(&past.stderr).contains("overrides.expires"),
+            "{}",
+            text(&past.stderr)
+        );
+        let ok = grant("li", "kai", "2026-12-22T09:30:00Z");
+        assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+        let plan: serde_json::Value =
+            serde_json::from_slice(&relcal(&["export", "--db", db]).stdout).unwrap();
+        let r = plan["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "ingress-xmas")
+            .unwrap();
+        assert_eq!(
+            r["overrides"],
+            serde_json::json!([{"freeze": "holidays", "reason": "certificate expires", "by": "li",
+                                "requested_by": "kai", "expires": "2026-12-22T09:30:00Z"}])
+        );
+        // The release runs past the expiry (until 10:00), so the freeze applies again.
+        let check = at_now(now, &["check", "--db", db, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+        let codes: Vec<&str> = v["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["releases"] == serde_json::json!(["ingress-xmas"]))
+            .map(|c| c["code"].as_str().unwrap())
+            .collect();
+        assert!(codes.contains(&"freeze.hard"), "{codes:?}");
+        // A second exception to the same freeze is refused; the audit trail names the approver.
+        assert_eq!(
+            grant("ana", "kai", "2026-12-22T10:00:00Z").status.code(),
+            Some(2)
+        );
+        let log = relcal(&[
+            "audit",
+            "log",
+            "--db",
+            db,
+            "--release",
+            "ingress-xmas",
+            "--format",
+            "json",
+        ]);
+        assert!(
+            text(&log.stdout).contains("release.override") && text(&log.stdout).contains("\"li\""),
+            "{}",
+            text(&log.stdout)
+        );
+    }
+}

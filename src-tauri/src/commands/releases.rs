@@ -200,7 +200,8 @@ pub async fn revoke_approval(
     )
 }
 
-/// Records an approved exception to a freeze for a release.
+/// Records an approved exception to a freeze for a release, until
+/// `expires` (RFC 3339) when given.
 #[tauri::command]
 #[specta::specta]
 pub async fn request_override(
@@ -209,13 +210,19 @@ pub async fn request_override(
     freeze: String,
     reason: String,
     approver: String,
+    expires: Option<String>,
 ) -> Result<Change, ApiError> {
-    relcal_api::request_override(
+    let expires = expires
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| instant("request_override", "expires", &t))
+        .transpose()?;
+    relcal_api::request_override_until(
         &mut *store_mut(&state)?,
         &id,
         &freeze,
         &reason,
         &approver,
+        expires,
         relcal_api::clock::now(),
     )
 }

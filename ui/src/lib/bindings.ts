@@ -90,8 +90,11 @@ export const commands = {
 	approveRelease: (id: string) => typedError<Change, ApiError>(__TAURI_INVOKE("approve_release", { id })),
 	/**  Withdraws `approver`'s approval of a release. */
 	revokeApproval: (id: string, approver: string) => typedError<Change, ApiError>(__TAURI_INVOKE("revoke_approval", { id, approver })),
-	/**  Records an approved exception to a freeze for a release. */
-	requestOverride: (id: string, freeze: string, reason: string, approver: string) => typedError<Change, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver })),
+	/**
+	 *  Records an approved exception to a freeze for a release, until
+	 *  `expires` (RFC 3339) when given.
+	 */
+	requestOverride: (id: string, freeze: string, reason: string, approver: string, expires: string | null) => typedError<Change, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver, expires })),
 	/**  The go/no-go view of the next `days` days (default 7). */
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
 	/**  The CAB agenda of `[from, to)` (RFC 3339), with its Markdown. */
@@ -912,6 +915,10 @@ export type OverrideView = {
 	reason: string,
 	/**  Who approved it. */
 	by: string,
+	/**  Who asked for it, if recorded. */
+	requested_by: string | null,
+	/**  When it ends (RFC 3339 UTC): from then the freeze applies again. */
+	expires: string | null,
 };
 
 /**  One period, RFC 3339 UTC. */

@@ -220,7 +220,10 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     return total ? Math.floor((items.filter((i) => i.done).reduce((n, i) => n + w(i), 0) * 100) / total) : 100;
   };
   const approvals = new Map<string, { by: string; at: string }[]>();
-  const overrides = new Map<string, { freeze: string; freeze_name: string; reason: string; by: string }[]>();
+  const overrides = new Map<
+    string,
+    { freeze: string; freeze_name: string; reason: string; by: string; requested_by: string | null; expires: string | null }[]
+  >();
   /** A release's change as the real backend reports it; `summaryBefore` is the calendar's counts before. */
   const change = (r: ReleaseEvent, before: ConflictReport[], summaryBefore = summary()) => {
     const after = conflictsOf(r);
@@ -836,10 +839,11 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return change(r, conflictsOf(r));
       }
       case "request_override": {
-        const { id, freeze: f, reason, approver } = args as { id: string; freeze: string; reason: string; approver: string };
+        const { id, freeze: f, reason, approver, expires } = args as { id: string; freeze: string; reason: string; approver: string; expires: string | null };
         const r = find(id);
         if (!reason.trim()) throw { code: "validation", message: `release (id "${r.id}"): field \`overrides.reason\`: say why the freeze must be broken` };
-        overrides.set(r.id, [...(overrides.get(r.id) ?? []), { freeze: f, freeze_name: freeze.name, reason, by: approver }]);
+        (globalThis as { relcalLastOverride?: unknown }).relcalLastOverride = { freeze: f, expires };
+        overrides.set(r.id, [...(overrides.get(r.id) ?? []), { freeze: f, freeze_name: freeze.name, reason, by: approver, requested_by: "me", expires }]);
         return change(r, conflictsOf(r));
       }
       case "go_no_go": {
