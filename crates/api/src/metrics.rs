@@ -121,20 +121,21 @@ fn field<'a>(json: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> 
 }
 
 /// Reads [`AuditFacts`] from the audit trail, oldest entry first.
-pub fn audit_facts(store: &Store) -> Result<AuditFacts, ApiError> {
+pub fn audit_facts(store: &Store, plan: &Plan) -> Result<AuditFacts, ApiError> {
     let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc());
     // A release's window as written may be a local time, read in the calendar's zone.
-    let zone = crate::stored_plan(store)?.timezone;
+    let zone = plan.timezone;
+    let entries = store.audit_entries(None)?;
     let window = |t: &str| {
         relcal_domain::TimeValue::parse(t)
             .ok()
             .map(|v| v.resolve(zone))
     };
     let mut facts = AuditFacts {
-        entered: entered_from_audit(store)?,
+        entered: entered_from(&entries, plan),
         ..AuditFacts::default()
     };
-    for e in store.audit_entries(None)? {
+    for e in &entries {
         if e.object_kind != "release" {
             continue;
         }
@@ -187,15 +188,18 @@ pub fn audit_facts(store: &Store) -> Result<AuditFacts, ApiError> {
     Ok(facts)
 }
 
-/// When each release entered the calendar, from the audit trail: its first
-/// entry when that created it; else the calendar import that brought it (the
-/// last import before its first entry); a release never changed on its own
-/// entered with the last import.
-pub fn entered_from_audit(store: &Store) -> Result<HashMap<String, DateTime<Utc>>, ApiError> {
+/// When each release of `plan` entered the calendar, from the audit trail:
+/// its first entry when that created it; else the calendar import that
+/// brought it (the last import before its first entry); a release never
+/// changed on its own entered with the last import.
+fn entered_from(
+    entries: &[relcal_domain::AuditEntry],
+    plan: &Plan,
+) -> HashMap<String, DateTime<Utc>> {
     let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc());
     let mut out = HashMap::new();
     let mut last_import: Option<DateTime<Utc>> = None;
-    for e in store.audit_entries(None)? {
+    for e in entries {
         let Some(at) = parse(&e.at) else { continue };
         if e.action == "calendar.import" {
             last_import = Some(at);
@@ -211,11 +215,17 @@ pub fn entered_from_audit(store: &Store) -> Result<HashMap<String, DateTime<Utc>
         }
     }
     if let Some(at) = last_import {
-        for r in crate::stored_plan(store)?.releases {
+        for r in &plan.releases {
             out.entry(r.id.to_string()).or_insert(at);
         }
     }
-    Ok(out)
+    out
+}
+
+/// [`entered_from`] for the calendar stored in `store`.
+pub fn entered_from_audit(store: &Store) -> Result<HashMap<String, DateTime<Utc>>, ApiError> {
+    let plan = crate::stored_plan(store)?;
+    Ok(entered_from(&store.audit_entries(None)?, &plan))
 }
 
 /// The metrics of `plan` over `[from, to)` for `environments` (empty: the
@@ -480,7 +490,7 @@ pub fn metrics_view(
         ));
     }
     let plan = crate::stored_plan(store)?;
-    let facts = audit_facts(store)?;
+    let facts = audit_facts(store, &plan)?;
     let report = metrics_report(&plan, from, to, environments, teams, Some(&facts))?;
     let q = MetricsQuery {
         from,

@@ -339,10 +339,9 @@ fn metrics(
                 None => relcal_api::default_db_path()?,
             };
             let store = open_existing(&path)?;
-            (
-                relcal_api::stored_plan(&store)?,
-                Some(relcal_api::audit_facts(&store)?),
-            )
+            let plan = relcal_api::stored_plan(&store)?;
+            let facts = relcal_api::audit_facts(&store, &plan)?;
+            (plan, Some(facts))
         }
     };
     let r = relcal_api::metrics_report(&calendar, from, to, environments, teams, entered.as_ref())?;
