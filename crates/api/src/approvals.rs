@@ -123,47 +123,16 @@ pub fn request_override_until(
             format!("{approver} asks for the exception and cannot also approve it"),
         ));
     }
-    let Some(f) = plan.freezes.iter().find(|f| f.id.as_str() == freeze) else {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("freeze \"{freeze}\" does not exist"),
-        ));
-    };
-    if !f.scope.matches(release) {
-        return Err(refuse(
-            &object,
-            "overrides.freeze",
-            format!("{} does not apply to this release", f.name),
-        ));
-    }
-    if release.overrides.iter().any(|o| o.freeze == f.id) {
-        return Err(refuse(
-            &object,
-            "overrides.freeze",
-            format!("it already has an exception to {}", f.name),
-        ));
-    }
-    if let Some(at) = expires {
-        if at <= now {
-            return Err(refuse(
-                &object,
-                "overrides.expires",
-                format!("{} is not in the future", utc(at)),
-            ));
-        }
-    }
     // Who asked is recorded with who approved (the plan format's `requested_by`).
     let asked = store.actor().to_owned();
-    let changed = edited(&plan, release, &object, |obj| {
-        let mut entry = serde_json::json!({
-            "freeze": freeze, "reason": reason, "by": approver, "requested_by": asked
-        });
-        if let Some(at) = expires {
-            entry["expires"] = serde_json::Value::String(utc(at));
-        }
-        append(obj, "overrides", vec![entry]);
-    })?;
-    apply(store, &plan, changed, "release.override", now)
+    write_exception(
+        store,
+        (&plan, release, &object),
+        freeze,
+        (reason, approver, &asked),
+        expires,
+        now,
+    )
 }
 
 /// Grants a freeze exception as the store's actor (the approver, who acts
@@ -211,10 +180,54 @@ pub fn grant_exception(
             format!("{approver} runs this release and cannot approve its exception"),
         ));
     }
+    write_exception(
+        store,
+        (&plan, release, &object),
+        freeze,
+        (reason, &approver, asked),
+        expires,
+        now,
+    )
+}
+
+/// Checks an exception to `freeze` ([`exception_target`]) and writes it:
+/// `reason`, approved `by`, `asked` for by, until `expires` when given.
+fn write_exception(
+    store: &mut Store,
+    (plan, release, object): (&relcal_domain::Plan, &relcal_domain::Release, &str),
+    freeze: &str,
+    (reason, by, asked): (&str, &str, &str),
+    expires: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Change, ApiError> {
+    exception_target(plan, release, object, freeze, expires, now)?;
+    let changed = edited(plan, release, object, |obj| {
+        let mut entry = serde_json::json!({
+            "freeze": freeze, "reason": reason, "by": by, "requested_by": asked
+        });
+        if let Some(at) = expires {
+            entry["expires"] = serde_json::Value::String(utc(at));
+        }
+        append(obj, "overrides", vec![entry]);
+    })?;
+    apply(store, plan, changed, "release.override", now)
+}
+
+/// Checks an exception about to be recorded for `release`: the freeze exists
+/// and applies to it, it has none to that freeze yet, and `expires`, when
+/// given, is in the future.
+fn exception_target<'p>(
+    plan: &'p relcal_domain::Plan,
+    release: &relcal_domain::Release,
+    object: &str,
+    freeze: &str,
+    expires: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<&'p relcal_domain::Freeze, ApiError> {
     if let Some(at) = expires {
         if at <= now {
             return Err(refuse(
-                &object,
+                object,
                 "overrides.expires",
                 format!("{} is not in the future", utc(at)),
             ));
@@ -223,31 +236,22 @@ pub fn grant_exception(
     let Some(f) = plan.freezes.iter().find(|f| f.id.as_str() == freeze) else {
         return Err(ApiError::new(
             ErrorCode::NotFound,
-            format!("--freeze: freeze \"{freeze}\" does not exist"),
+            format!("freeze \"{freeze}\" does not exist"),
         ));
     };
     if !f.scope.matches(release) {
         return Err(refuse(
-            &object,
+            object,
             "overrides.freeze",
             format!("{} does not apply to this release", f.name),
         ));
     }
     if release.overrides.iter().any(|o| o.freeze == f.id) {
         return Err(refuse(
-            &object,
+            object,
             "overrides.freeze",
             format!("it already has an exception to {}", f.name),
         ));
     }
-    let changed = edited(&plan, release, &object, |obj| {
-        let mut entry = serde_json::json!({
-            "freeze": freeze, "reason": reason, "by": approver, "requested_by": asked
-        });
-        if let Some(at) = expires {
-            entry["expires"] = serde_json::Value::String(utc(at));
-        }
-        append(obj, "overrides", vec![entry]);
-    })?;
-    apply(store, &plan, changed, "release.override", now)
+    Ok(f)
 }

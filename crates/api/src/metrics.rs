@@ -270,20 +270,8 @@ pub fn metrics_report(
     };
     let lookup = |id: &ReleaseId| entered.and_then(|m| m.get(id.as_str()).copied());
     let m = relcal_domain::metrics(plan, &q, &lookup);
-    // The deployments again, for the figures the audit trail adds.
-    let deployed: Vec<&relcal_domain::Release> = plan
-        .releases
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.status,
-                relcal_domain::ReleaseStatus::Done | relcal_domain::ReleaseStatus::RolledBack
-            )
-        })
-        .filter(|r| m.environments.contains(&r.environment))
-        .filter(|r| q.teams.is_empty() || q.teams.contains(&r.team))
-        .filter(|r| r.end.utc >= from && r.end.utc < to)
-        .collect();
+    // The deployments, for the figures the audit trail adds.
+    let (_, deployed) = relcal_domain::deployments_of(plan, &q);
     let hours = |d: chrono::Duration| d.num_milliseconds() as f64 / 3_600_000.0;
     let mut approval_lead: Vec<f64> = Vec::new();
     let mut to_rollback: Vec<f64> = Vec::new();

@@ -53,8 +53,8 @@ pub use ics::{day_start, freezes_from_ics, plan_to_ics, ImportedFreeze};
 pub use ids::{EnvironmentId, FreezeId, ReleaseId, ServiceId, TeamId};
 pub use kind::ObjectKind;
 pub use metrics::{
-    freeze_effects, median, metrics, AfterFreeze, DeployRush, FreezeDelay, FreezeEffects, Metrics,
-    MetricsQuery, Move,
+    deployments_of, freeze_effects, median, metrics, AfterFreeze, DeployRush, FreezeDelay,
+    FreezeEffects, Metrics, MetricsQuery, Move,
 };
 pub use notify::{
     first_run_notices, next_notice_at, notices_between, quiet_hours, Notice, NoticeKind,

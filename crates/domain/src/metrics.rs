@@ -67,13 +67,13 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     })
 }
 
-/// The metrics of `plan` for `q`; `entered` says when a release entered the
-/// calendar (from the audit trail), where known.
-pub fn metrics(
-    plan: &Plan,
+/// The environments `q` measures (the production ones when it names none)
+/// and its deployments: releases `done` or `rolled_back` there, of its teams,
+/// whose end falls in the period.
+pub fn deployments_of<'p>(
+    plan: &'p Plan,
     q: &MetricsQuery,
-    entered: &dyn Fn(&ReleaseId) -> Option<DateTime<Utc>>,
-) -> Metrics {
+) -> (Vec<EnvironmentId>, Vec<&'p Release>) {
     let environments: Vec<EnvironmentId> = if q.environments.is_empty() {
         plan.environments
             .iter()
@@ -83,7 +83,7 @@ pub fn metrics(
     } else {
         q.environments.clone()
     };
-    let deployed: Vec<&Release> = plan
+    let deployed = plan
         .releases
         .iter()
         .filter(|r| matches!(r.status, ReleaseStatus::Done | ReleaseStatus::RolledBack))
@@ -91,6 +91,17 @@ pub fn metrics(
         .filter(|r| q.teams.is_empty() || q.teams.contains(&r.team))
         .filter(|r| r.end.utc >= q.from && r.end.utc < q.to)
         .collect();
+    (environments, deployed)
+}
+
+/// The metrics of `plan` for `q`; `entered` says when a release entered the
+/// calendar (from the audit trail), where known.
+pub fn metrics(
+    plan: &Plan,
+    q: &MetricsQuery,
+    entered: &dyn Fn(&ReleaseId) -> Option<DateTime<Utc>>,
+) -> Metrics {
+    let (environments, deployed) = deployments_of(plan, q);
     let deployments = deployed.len() as u32;
     let mut by_end = deployed.clone();
     by_end.sort_by_key(|r| (r.end.utc, r.id.clone()));
@@ -220,23 +231,7 @@ pub struct Move {
 /// moves the audit trail recorded (none for a plan file).
 pub fn freeze_effects(plan: &Plan, q: &MetricsQuery, moves: &[Move]) -> FreezeEffects {
     use crate::plan::FreezeSeverity;
-    let environments: Vec<EnvironmentId> = if q.environments.is_empty() {
-        plan.environments
-            .iter()
-            .filter(|e| e.production)
-            .map(|e| e.id.clone())
-            .collect()
-    } else {
-        q.environments.clone()
-    };
-    let deployed: Vec<&Release> = plan
-        .releases
-        .iter()
-        .filter(|r| matches!(r.status, ReleaseStatus::Done | ReleaseStatus::RolledBack))
-        .filter(|r| environments.contains(&r.environment))
-        .filter(|r| q.teams.is_empty() || q.teams.contains(&r.team))
-        .filter(|r| r.end.utc >= q.from && r.end.utc < q.to)
-        .collect();
+    let (environments, deployed) = deployments_of(plan, q);
     let period = crate::Interval {
         start: q.from,
         end: q.to,
