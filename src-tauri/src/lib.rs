@@ -133,6 +133,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .constant("NOTICE_KINDS", NoticeKind::ALL.map(NoticeKind::as_str))
         // The native menu's items the window acts on (`relcal://menu`).
         .constant("MENU_ITEMS", desktop::window_items())
+        // The risk model's own weights (Settings ▸ Risk's reset), from the domain.
+        .constant("DEFAULT_RISK_WEIGHTS", relcal_api::RiskWeights::default())
 }
 
 /// Writes the TypeScript bindings to `path`.

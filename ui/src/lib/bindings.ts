@@ -169,6 +169,8 @@ export const commands = {
 /* Constants */
 export const ACTIVE_STATUSES = ["draft","planned","approved","in_progress"] as const;
 
+export const DEFAULT_RISK_WEIGHTS = {"production":20,"services":10,"dependents":10,"freeze_nearby":10,"readiness":15,"approvals":10,"rollback":15,"recent_rollbacks":15,"out_of_hours":10,"owner_double_booked":10} as const;
+
 export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","cab","metrics","conflicts","help"] as const;
 
 export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict","exception_expires"] as const;

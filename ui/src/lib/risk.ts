@@ -1,5 +1,6 @@
 /** The risk model's factors as the settings tab names them (docs/risk.md). */
 import type { RiskWeights } from "./bindings";
+export { DEFAULT_RISK_WEIGHTS } from "./bindings";
 
 /** Every weight, in the model's order, with words; a new weight fails the type check until it has words. */
 export const RISK_FACTORS: { key: keyof RiskWeights; label: string }[] = [
@@ -14,20 +15,6 @@ export const RISK_FACTORS: { key: keyof RiskWeights; label: string }[] = [
   { key: "out_of_hours", label: "Weekend or out of hours in the team's zone" },
   { key: "owner_double_booked", label: "Its owner runs another release at the same time" },
 ];
-
-/** The model's own weights (crates/domain/src/risk.rs `RiskWeights::default`). */
-export const DEFAULT_RISK_WEIGHTS: RiskWeights = {
-  production: 20,
-  services: 10,
-  dependents: 10,
-  freeze_nearby: 10,
-  readiness: 15,
-  approvals: 10,
-  rollback: 15,
-  recent_rollbacks: 15,
-  out_of_hours: 10,
-  owner_double_booked: 10,
-};
 
 /** Every weight is named once, in the order of the type. */
 export function missingFactors(weights: RiskWeights): string[] {
