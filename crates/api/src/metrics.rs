@@ -239,6 +239,25 @@ pub fn metrics_report(
     teams: &[String],
     facts: Option<&AuditFacts>,
 ) -> Result<MetricsReport, ApiError> {
+    measure(plan, (from, to), environments, teams, facts).map(|(report, _, _)| report)
+}
+
+/// [`metrics_report`], with the domain's figures it was made from (the
+/// Metrics view also lists the releases behind them).
+fn measure(
+    plan: &Plan,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    environments: &[String],
+    teams: &[String],
+    facts: Option<&AuditFacts>,
+) -> Result<
+    (
+        MetricsReport,
+        relcal_domain::Metrics,
+        relcal_domain::FreezeEffects,
+    ),
+    ApiError,
+> {
     let entered = facts.map(|f| &f.entered);
     if to <= from {
         return Err(ApiError::new(
@@ -315,7 +334,7 @@ pub fn metrics_report(
     let moves = move_hours.len() as u32;
     let effects =
         relcal_domain::freeze_effects(plan, &q, facts.map_or(&[][..], |f| &f.windows[..]));
-    Ok(MetricsReport {
+    let report = MetricsReport {
         from: utc(from),
         to: utc(to),
         deployments: m.deployments,
@@ -356,7 +375,8 @@ pub fn metrics_report(
             median_hours: effects.delay.median_hours,
             total_hours: effects.delay.total_hours,
         },
-    })
+    };
+    Ok((report, m, effects))
 }
 
 /// One release behind a figure of the Metrics view.
@@ -479,16 +499,13 @@ pub fn metrics_view(
     }
     let plan = crate::stored_plan(store)?;
     let facts = audit_facts(store, &plan)?;
-    let report = metrics_report(&plan, from, to, environments, teams, Some(&facts))?;
+    let (report, m, effects) = measure(&plan, (from, to), environments, teams, Some(&facts))?;
     let q = MetricsQuery {
         from,
         to,
         environments: report.environments.iter().map(EnvironmentId::new).collect(),
         teams: teams.iter().map(TeamId::new).collect(),
     };
-    let lookup = |id: &ReleaseId| facts.entered.get(id.as_str()).copied();
-    let m = relcal_domain::metrics(&plan, &q, &lookup);
-    let effects = relcal_domain::freeze_effects(&plan, &q, &facts.windows);
     let by_id: HashMap<&str, &relcal_domain::Release> =
         plan.releases.iter().map(|r| (r.id.as_str(), r)).collect();
     let list = |ids: &[ReleaseId]| -> Vec<MetricRelease> {
