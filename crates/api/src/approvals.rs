@@ -166,19 +166,8 @@ pub fn grant_exception(
             "name who asked for the exception",
         ));
     }
-    if asked == approver {
-        return Err(refuse(
-            &object,
-            "overrides.by",
-            format!("{approver} asked for the exception and cannot also approve it"),
-        ));
-    }
-    if release.owner.as_deref().map(str::trim) == Some(approver.as_str()) {
-        return Err(refuse(
-            &object,
-            "overrides.by",
-            format!("{approver} runs this release and cannot approve its exception"),
-        ));
+    if let Some(e) = relcal_domain::approver_refusal(release, asked, &approver) {
+        return Err(exception_error(&object, e));
     }
     write_exception(
         store,
@@ -192,7 +181,7 @@ pub fn grant_exception(
 
 /// Checks an exception to `freeze` ([`exception_target`]) and writes it:
 /// `reason`, approved `by`, `asked` for by, until `expires` when given.
-fn write_exception(
+pub(crate) fn write_exception(
     store: &mut Store,
     (plan, release, object): (&relcal_domain::Plan, &relcal_domain::Release, &str),
     freeze: &str,
@@ -213,9 +202,8 @@ fn write_exception(
     apply(store, plan, changed, "release.override", now)
 }
 
-/// Checks an exception about to be recorded for `release`: the freeze exists
-/// and applies to it, it has none to that freeze yet, and `expires`, when
-/// given, is in the future.
+/// Checks an exception about to be recorded for `release`
+/// ([`relcal_domain::exception_target`]), as an error naming the object and field.
 fn exception_target<'p>(
     plan: &'p relcal_domain::Plan,
     release: &relcal_domain::Release,
@@ -224,34 +212,16 @@ fn exception_target<'p>(
     expires: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<&'p relcal_domain::Freeze, ApiError> {
-    if let Some(at) = expires {
-        if at <= now {
-            return Err(refuse(
-                object,
-                "overrides.expires",
-                format!("{} is not in the future", utc(at)),
-            ));
+    relcal_domain::exception_target(plan, release, freeze, expires, now)
+        .map_err(|e| exception_error(object, e))
+}
+
+/// An exception refused, as an error naming the object and field.
+pub(crate) fn exception_error(object: &str, e: relcal_domain::ExceptionRefusal) -> ApiError {
+    match e {
+        relcal_domain::ExceptionRefusal::NoSuchFreeze(_) => {
+            ApiError::new(ErrorCode::NotFound, e.to_string())
         }
+        relcal_domain::ExceptionRefusal::Field(field, why) => refuse(object, field, why),
     }
-    let Some(f) = plan.freezes.iter().find(|f| f.id.as_str() == freeze) else {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("freeze \"{freeze}\" does not exist"),
-        ));
-    };
-    if !f.scope.matches(release) {
-        return Err(refuse(
-            object,
-            "overrides.freeze",
-            format!("{} does not apply to this release", f.name),
-        ));
-    }
-    if release.overrides.iter().any(|o| o.freeze == f.id) {
-        return Err(refuse(
-            object,
-            "overrides.freeze",
-            format!("it already has an exception to {}", f.name),
-        ));
-    }
-    Ok(f)
 }

@@ -21,6 +21,7 @@ mod check;
 pub mod clock;
 mod edit;
 mod error;
+mod exception_requests;
 mod freeze_form;
 mod gate;
 mod gonogo;
@@ -67,6 +68,10 @@ pub use edit::{
     EnvironmentInput, FreezeInput, ServiceInput, TeamInput,
 };
 pub use error::{ApiError, ErrorCode};
+pub use exception_requests::{
+    approve_exception_request, ask_exception, decline_exception_request, exception_requests,
+    exchange_requests, withdraw_exception_request, RequestsExchanged,
+};
 pub use freeze_form::{freeze_input, preview_freeze, FreezePreview, PeriodView};
 pub use gate::{gate_plan, gate_recheck_at, gate_timeout, GateFreeze, GateReport, GATE_RECHECK};
 pub use holidays::{import_holidays, HolidayImport};
@@ -87,6 +92,7 @@ pub use push::{
 };
 pub use relcal_domain::RiskWeights;
 pub use relcal_domain::{Interval, ObjectKind};
+pub use relcal_protocol::{ExceptionRequest, RequestState};
 pub use risk::{
     risk_report, risk_view, risk_weights, save_risk_weights, ReleaseRisk, RiskFactorView,
     RiskReport, RiskView,
@@ -119,8 +125,8 @@ pub use relcal_protocol::{
 pub use relcal_store::Store;
 pub use release::{move_release, set_release_status};
 pub use release_detail::{
-    release_detail, ApprovalView, ChecklistView, OverrideView, ReleaseDetail, ReleaseLink,
-    RollbackView,
+    release_detail, ApprovalView, ChecklistView, ExceptionRequestView, OverrideView, ReleaseDetail,
+    ReleaseLink, RollbackView,
 };
 pub use release_form::{
     catalog, preview_release, release_input, save_release, Catalog, CatalogEntry, ReleaseInput,

@@ -147,6 +147,36 @@ pub struct ReleaseDetail {
     pub history: Vec<crate::AuditView>,
     /// Its risk score and the reasons (docs/risk.md).
     pub risk: crate::RiskView,
+    /// Exceptions asked for (waiting for an approver, or decided), newest first.
+    pub exception_requests: Vec<ExceptionRequestView>,
+}
+
+/// An exception asked for, as the release panel shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ExceptionRequestView {
+    /// Its id (what approve, decline and withdraw take).
+    pub id: String,
+    /// The freeze.
+    pub freeze: String,
+    /// Its name (the id when the freeze is gone).
+    pub freeze_name: String,
+    /// Why.
+    pub reason: String,
+    /// When the exception would end (RFC 3339).
+    pub expires: Option<String>,
+    /// Who asked.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: String,
+    /// `pending`, `approved`, `declined` or `withdrawn`.
+    pub state: String,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<String>,
+    /// Why it was declined or withdrawn.
+    pub note: Option<String>,
 }
 
 fn link(plan: &Plan, id: &str) -> ReleaseLink {
@@ -180,7 +210,29 @@ pub fn release_detail(
         .map(ConflictReport::from)
         .collect();
     let risk = crate::risk_view(&plan, r, &crate::risk_weights(store)?);
+    let exception_requests = crate::exception_requests(store, false)?
+        .into_iter()
+        .filter(|q| q.release == id)
+        .map(|q| ExceptionRequestView {
+            freeze_name: plan
+                .freezes
+                .iter()
+                .find(|f| f.id.as_str() == q.freeze)
+                .map_or_else(|| q.freeze.clone(), |f| f.name.clone()),
+            id: q.id,
+            freeze: q.freeze,
+            reason: q.reason,
+            expires: q.expires,
+            requested_by: q.requested_by,
+            requested_at: q.requested_at,
+            state: q.state.as_str().to_owned(),
+            decided_by: q.decided_by,
+            decided_at: q.decided_at,
+            note: q.note,
+        })
+        .collect();
     Ok(ReleaseDetail {
+        exception_requests,
         id: r.id.to_string(),
         title: r.title.clone(),
         team_id: r.team.to_string(),

@@ -412,6 +412,21 @@ pub fn sync_once(
             );
         }
     }
+    // Exceptions asked for and decided, here and on other desktops. After
+    // the push: an approval made here (the release's new exception) has
+    // already marked its request approved on the server.
+    match crate::exception_requests::exchange_requests(store, transport, now) {
+        Ok(done) => tracing::info!(
+            sent = done.sent,
+            refused = done.refused,
+            received = done.received,
+            "sync: exception requests"
+        ),
+        Err(e) => tracing::warn!(
+            "the exception requests were not exchanged with the server: {}",
+            e.message
+        ),
+    }
     Ok(report)
 }
 

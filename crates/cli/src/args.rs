@@ -176,6 +176,7 @@ pub(crate) enum Command {
     /// Grant a freeze exception as yourself (--by, else your user name): the
     /// approver acts; who asked is named, and may not be you; the release's
     /// owner may not grant it. With --expires the freeze applies again from then.
+    /// (To ask first and have it approved later, see `relcal exceptions`.)
     Exception {
         /// Release id.
         id: String,
@@ -196,6 +197,12 @@ pub(crate) enum Command {
         /// Who approves (recorded in the audit trail). Default: the OS user.
         #[arg(long)]
         by: Option<String>,
+    },
+    /// Freeze exceptions asked for by one person and approved by another,
+    /// maybe on another desktop (a synced database carries the requests).
+    Exceptions {
+        #[command(subcommand)]
+        action: ExceptionsCommand,
     },
     /// Change one release: a pipeline marks it in progress, done or rolled back, or reschedules it.
     Release {
@@ -479,6 +486,79 @@ pub(crate) enum GitHubCommand {
         /// The API, for GitHub Enterprise (https://host/api/v3).
         #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
         api: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ExceptionsCommand {
+    /// Ask, as yourself (--by, else your user name), for an exception to a
+    /// freeze for a release; someone else approves it later. Prints its id.
+    Ask {
+        /// Release id.
+        id: String,
+        /// The freeze it should run in.
+        #[arg(long, value_name = "FREEZE")]
+        freeze: String,
+        /// Why the freeze must be broken.
+        #[arg(long)]
+        reason: String,
+        /// When the exception would end (RFC 3339).
+        #[arg(long, value_name = "INSTANT")]
+        expires: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who asks (recorded in the audit trail). Default: the user name.
+        #[arg(long)]
+        by: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// List the requests, newest first (pending ones only unless --all).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// Also those approved, declined or withdrawn.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Approve a request as yourself: the release gets the exception, with
+    /// who asked, the reason and the expiry. Not for who asked, nor for the
+    /// release's owner.
+    Approve {
+        /// Request id (`relcal exceptions list`).
+        request: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who approves. Default: the user name.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Decline a request as yourself, saying why.
+    Decline {
+        /// Request id.
+        request: String,
+        /// Why.
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who declines. Default: the user name.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Withdraw a request you made.
+    Withdraw {
+        /// Request id.
+        request: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// Who withdraws (who asked). Default: the user name.
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 

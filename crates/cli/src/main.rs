@@ -29,6 +29,7 @@ macro_rules! print {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod args;
+mod exceptions;
 mod releases;
 
 use args::{
@@ -906,6 +907,7 @@ fn run(cli: Cli) -> Result<bool, ApiError> {
             )?;
             releases::print_change(&change);
         }
+        Command::Exceptions { action } => exceptions::exceptions(action)?,
         Command::Release { change } => releases::release(change)?,
         Command::Approve { id, revoke, db, by } => {
             releases::approve(&id, revoke, &db, by.as_deref())?

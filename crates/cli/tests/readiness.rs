@@ -859,4 +859,228 @@ mod exception {
             text(&log.stdout)
         );
     }
+
+    #[test]
+    fn one_person_asks_and_another_approves_later_or_declines() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cal.db");
+        let db = db.to_str().unwrap();
+        import(DEMO, db);
+        let now = "2026-12-01T00:00:00Z";
+        let run = |by: &str, args: &[&str]| {
+            let mut all = vec!["exceptions"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["--db", db, "--by", by]);
+            at_now(now, &all)
+        };
+        // Ana asks (kai owns the release); the answer is the request.
+        let asked = run(
+            "ana",
+            &[
+                "ask",
+                "ingress-xmas",
+                "--freeze",
+                "holidays",
+                "--reason",
+                "certificate expires",
+                "--expires",
+                "2026-12-22T09:30:00Z",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(asked.status.code(), Some(0), "{}", text(&asked.stderr));
+        let request: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
+        let id = request["id"].as_str().unwrap().to_owned();
+        assert_eq!(request["requested_by"], "ana");
+        assert_eq!(request["requested_at"], now);
+        assert_eq!(request["state"], "pending");
+        // Asking again for the same exception is refused, naming who asked.
+        let again = run(
+            "omar",
+            &[
+                "ask",
+                "ingress-xmas",
+                "--freeze",
+                "holidays",
+                "--reason",
+                "again",
+            ],
+        );
+        assert_eq!(again.status.code(), Some(2));
+        assert!(
+            text(&again.stderr).contains("ana already asked"),
+            "{}",
+            text(&again.stderr)
+        );
+        // Nothing is granted yet: the freeze still holds.
+        let plan: serde_json::Value =
+            serde_json::from_slice(&relcal(&["export", "--db", db]).stdout).unwrap();
+        let xmas = |plan: &serde_json::Value| {
+            plan["releases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == "ingress-xmas")
+                .unwrap()
+                .clone()
+        };
+        assert!(xmas(&plan).get("overrides").is_none());
+        let listed = at_now(now, &["exceptions", "list", "--db", db]);
+        assert!(
+            text(&listed.stdout).contains(&id),
+            "{}",
+            text(&listed.stdout)
+        );
+
+        // Omar declines it, saying why; ana asks again, and that one waits.
+        let declined = run(
+            "omar",
+            &["decline", &id, "--note", "use the spare certificate"],
+        );
+        assert_eq!(
+            declined.status.code(),
+            Some(0),
+            "{}",
+            text(&declined.stderr)
+        );
+        assert!(
+            text(&declined.stdout).contains("declined by omar"),
+            "{}",
+            text(&declined.stdout)
+        );
+        let all = at_now(
+            now,
+            &[
+                "exceptions",
+                "list",
+                "--all",
+                "--db",
+                db,
+                "--format",
+                "json",
+            ],
+        );
+        let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+        assert_eq!(all[0]["note"], "use the spare certificate");
+        let asked = run(
+            "ana",
+            &[
+                "ask",
+                "ingress-xmas",
+                "--freeze",
+                "holidays",
+                "--reason",
+                "certificate expires",
+                "--expires",
+                "2026-12-22T09:30:00Z",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(asked.status.code(), Some(0), "{}", text(&asked.stderr));
+        let id = serde_json::from_slice::<serde_json::Value>(&asked.stdout).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Who asked cannot approve; nor can the owner; nor may anyone else withdraw it.
+        for (by, args, said) in [
+            (
+                "ana",
+                &["approve", id.as_str()][..],
+                "ana asked for the exception",
+            ),
+            (
+                "kai",
+                &["approve", id.as_str()][..],
+                "kai runs this release",
+            ),
+            (
+                "li",
+                &["withdraw", id.as_str()][..],
+                "only ana who asked may withdraw it",
+            ),
+            ("ana", &["decline", id.as_str()][..], "withdraw it instead"),
+        ] {
+            let out = run(by, args);
+            assert_eq!(out.status.code(), Some(2), "{by} {args:?}");
+            assert!(
+                text(&out.stderr).contains(said),
+                "{by} {args:?}: {}",
+                text(&out.stderr)
+            );
+        }
+        // Li approves: the exception is the request's, approved by li.
+        let ok = run("li", &["approve", &id]);
+        assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+        let plan: serde_json::Value =
+            serde_json::from_slice(&relcal(&["export", "--db", db]).stdout).unwrap();
+        assert_eq!(
+            xmas(&plan)["overrides"],
+            serde_json::json!([{"freeze": "holidays", "reason": "certificate expires", "by": "li",
+                                "requested_by": "ana", "expires": "2026-12-22T09:30:00Z"}])
+        );
+        let all = at_now(
+            now,
+            &[
+                "exceptions",
+                "list",
+                "--all",
+                "--db",
+                db,
+                "--format",
+                "json",
+            ],
+        );
+        let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+        let this = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap();
+        assert_eq!(this["state"], "approved");
+        assert_eq!(this["decided_by"], "li");
+        // Decided once: a later decision is refused, and nothing waits any more.
+        let late = run("omar", &["decline", &id, "--note", "too late"]);
+        assert_eq!(late.status.code(), Some(2));
+        assert!(
+            text(&late.stderr).contains("already approved (by li)"),
+            "{}",
+            text(&late.stderr)
+        );
+        let waiting = at_now(now, &["exceptions", "list", "--db", db]);
+        assert!(
+            text(&waiting.stdout).contains("no exception requests wait"),
+            "{}",
+            text(&waiting.stdout)
+        );
+
+        // A request for a freeze that does not apply is refused, naming the field.
+        let wrong = run(
+            "ana",
+            &[
+                "ask",
+                "checkout-2.0",
+                "--freeze",
+                "month-close",
+                "--reason",
+                "x",
+            ],
+        );
+        assert_eq!(wrong.status.code(), Some(2));
+        assert!(
+            text(&wrong.stderr).contains("overrides.freeze"),
+            "{}",
+            text(&wrong.stderr)
+        );
+        let log = relcal(&["audit", "log", "--db", db, "--format", "json"]);
+        for action in [
+            "exception_request.asked",
+            "exception_request.declined",
+            "exception_request.approved",
+        ] {
+            assert!(text(&log.stdout).contains(action), "{action}");
+        }
+    }
 }

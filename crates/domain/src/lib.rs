@@ -17,6 +17,7 @@ mod document;
 mod dst;
 mod duration;
 mod error;
+mod exception;
 mod export;
 mod gate;
 mod hex;
@@ -46,6 +47,7 @@ pub use document::{
 pub use dst::{dst_warnings, DstWarning};
 pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
+pub use exception::{approver_refusal, exception_target, ExceptionRefusal};
 pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
 pub use hex::hex;

@@ -302,6 +302,17 @@ impl Transport for HttpTransport {
             self.call("audit-heads", |c| c.get(url.clone()).bearer_auth(&token))?;
         Ok(heads.into_iter().map(|h| (h.seq, h.hash, h.at)).collect())
     }
+
+    fn exchange_requests(
+        &mut self,
+        push: &relcal_protocol::RequestsPush,
+    ) -> Result<relcal_protocol::RequestsAnswer, ApiError> {
+        let url = format!("{}/v1/exception-requests", self.base);
+        let token = self.token.clone();
+        self.call("exception-requests", |c| {
+            c.post(&url).bearer_auth(&token).json(push)
+        })
+    }
 }
 
 #[cfg(test)]

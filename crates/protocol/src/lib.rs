@@ -12,6 +12,7 @@
 
 mod error;
 mod forge;
+mod requests;
 mod summary;
 mod sync;
 
@@ -19,6 +20,10 @@ pub use error::{with_causes, ApiError, ErrorCode};
 pub use forge::{
     Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment, GitLabFreezePeriod,
     GitLabFreezeSpec, GitLabFreezeWriter, GITHUB_API,
+};
+pub use requests::{
+    is_request_id, ExceptionRequest, RequestResult, RequestState, RequestsAnswer, RequestsPush,
+    MAX_REQUESTS_LISTED, MAX_REQUEST_TEXT,
 };
 pub use summary::ImportSummary;
 pub use sync::{Change, Changes, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK};

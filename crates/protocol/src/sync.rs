@@ -115,4 +115,10 @@ pub trait Transport {
     /// `GET /v1/audit-heads?client=`: the heads the server keeps for `client`,
     /// as (seq, hash, when received).
     fn anchored(&mut self, client: &str) -> Result<Vec<(u64, String, String)>, ApiError>;
+    /// `POST /v1/exception-requests`: the requests and decisions made here,
+    /// and back every request the server holds.
+    fn exchange_requests(
+        &mut self,
+        push: &crate::RequestsPush,
+    ) -> Result<crate::RequestsAnswer, ApiError>;
 }

@@ -265,7 +265,7 @@ pub fn import_server_plan(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportSummary, ApiError> {
-    if store.log_len()? > 0 {
+    if store.log_started()? {
         return Err(ApiError::new(
             ErrorCode::Validation,
             format!(

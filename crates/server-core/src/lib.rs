@@ -14,6 +14,7 @@
 mod auth;
 mod merge;
 mod policy;
+mod requests;
 mod store;
 
 pub use auth::{
@@ -22,6 +23,7 @@ pub use auth::{
 };
 pub use merge::{apply_mutations, changes_since};
 pub use policy::{authorize, Before, Rule, What, POLICY};
+pub use requests::exchange_requests;
 pub use store::{
     server_calendar, AnchoredHead, ChangeWrite, Currents, ServerStore, SyncRow, TokenRecord,
     WarmCalendar, TOKEN_ID_LEN,

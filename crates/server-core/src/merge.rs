@@ -23,7 +23,7 @@ use serde_json::Value;
 /// Logs every object as version 1 the first time sync is used on a calendar,
 /// so every object has a version and a base to merge against.
 fn bootstrap(store: &mut dyn ServerStore, now: DateTime<Utc>) -> Result<(), ApiError> {
-    if store.log_len()? > 0 {
+    if store.log_started()? {
         return Ok(());
     }
     let Some(plan) = store.calendar()? else {
@@ -122,13 +122,16 @@ fn rejected(m: &Mutation, reason: impl Into<String>) -> MutationResult {
 }
 
 /// Applies a batch in order, each mutation on its own (one refused does not
-/// stop the others), as `who`.
+/// stop the others), as `who`. `batch_key` (the request's idempotency key):
+/// a batch sent again with it gets the first answer, and nothing is applied
+/// again; the answer is kept in the batch's own transaction.
 /// The calendar the batch leaves is handed to `warm`, when nothing else
 /// wrote meanwhile, so the read endpoints do not read it again.
 pub fn apply_mutations(
     store: &mut dyn ServerStore,
     who: &Principal,
     batch: &[Mutation],
+    batch_key: Option<&str>,
     now: DateTime<Utc>,
     warm: &WarmCalendar,
 ) -> Result<Vec<MutationResult>, ApiError> {
@@ -151,7 +154,7 @@ pub fn apply_mutations(
     // so another server process on the same database cannot change it
     // before the write, nor apply the same mutation id as well.
     store.lock_writes()?;
-    let applied = apply_batch(store, who, batch, now, warm);
+    let applied = apply_batch(store, who, batch, batch_key, now, warm);
     let unlocked = store.unlock_writes();
     let out = applied?;
     unlocked?;
@@ -171,11 +174,12 @@ fn apply_batch(
     store: &mut dyn ServerStore,
     who: &Principal,
     batch: &[Mutation],
+    batch_key: Option<&str>,
     now: DateTime<Utc>,
     warm: &WarmCalendar,
 ) -> Result<Vec<MutationResult>, ApiError> {
     if store.begin_batch()? {
-        match apply_locked(store, who, batch, now, warm) {
+        match apply_locked(store, who, batch, batch_key, now, warm) {
             Ok((out, warmed)) => {
                 // Warm before the commit: readers see the new version and
                 // find it at once (`WarmCalendar::put`).
@@ -201,17 +205,23 @@ fn apply_batch(
         }
     }
     // Each mutation committed on its own: warm once they all are.
-    let (out, warmed) = apply_locked(store, who, batch, now, warm)?;
+    let (out, warmed) = apply_locked(store, who, batch, batch_key, now, warm)?;
     if let Some((version, plan)) = warmed {
         warm.put(version, plan);
     }
     Ok(out)
 }
 
+/// The answer a batch sent with `key` got (the results as JSON).
+fn batch_answer(results: &[MutationResult]) -> String {
+    serde_json::json!({ "results": results }).to_string()
+}
+
 fn apply_locked(
     store: &mut dyn ServerStore,
     who: &Principal,
     batch: &[Mutation],
+    batch_key: Option<&str>,
     now: DateTime<Utc>,
     warm: &WarmCalendar,
 ) -> Result<(Vec<MutationResult>, Warmed), ApiError> {
@@ -224,8 +234,20 @@ fn apply_locked(
     let mut out = Vec::with_capacity(batch.len());
     // The answers already given, asked for once (a repeated batch, or
     // mutations sent again after a lost answer).
-    let ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
+    // The batch's own key among them, in the same question.
+    let mut ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
+    ids.extend(batch_key);
     let mut given = store.answers(&ids)?;
+    if let Some(previous) = batch_key.and_then(|k| given.remove(k)) {
+        #[derive(serde::Deserialize)]
+        struct Answered {
+            results: Vec<MutationResult>,
+        }
+        let answered: Answered = serde_json::from_str(&previous).map_err(|e| {
+            ApiError::new(ErrorCode::Internal, format!("a batch's stored answer: {e}"))
+        })?;
+        return Ok((answered.results, None));
+    }
     // Each object's version and copy, asked for once and kept current as
     // the batch writes.
     let objects: Vec<(&str, &str)> = batch
@@ -252,6 +274,9 @@ fn apply_locked(
         // The same id again in this batch gets this answer.
         given.insert(m.mutation_id.clone(), text);
         out.push(result);
+    }
+    if let Some(key) = batch_key {
+        store.record_answer(key, &batch_answer(&out))?;
     }
     // Each applied mutation wrote one audit entry: when the trail moved by
     // exactly that many, nothing else wrote, and the calendar here is the
@@ -441,6 +466,7 @@ fn apply_one(
         id: &m.id,
         before: before.release(),
         object: object_text.as_deref(),
+        version: version + 1,
         audit: &rec,
         at: &at,
         by: &who.user,
@@ -457,6 +483,11 @@ fn apply_one(
             m,
             format!("{kind_name} \"{}\": {}", m.id, e.message),
         ));
+    }
+    if m.kind == ObjectKind::Release {
+        // An exception someone asked for, now granted: their request is approved.
+        let after = plan.releases.iter().find(|r| r.id.as_str() == m.id);
+        crate::requests::approved_by_change(store, who, before.release(), after, now)?;
     }
     *calendar = Some(plan);
     currents.insert(key, (version + 1, object_text));

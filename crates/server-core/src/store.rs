@@ -4,7 +4,7 @@
 //! mutations) are written once, against this trait.
 
 use relcal_domain::{AuditRecord, ObjectKind, Plan};
-use relcal_protocol::{ApiError, ErrorCode};
+use relcal_protocol::{ApiError, ErrorCode, ExceptionRequest};
 
 /// One entry of the change log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,9 @@ pub struct ChangeWrite<'a> {
     pub before: Option<&'a relcal_domain::Release>,
     /// The object after (plan-file JSON text), or `None`: deleted.
     pub object: Option<&'a str>,
+    /// The object's version after the change (one more than the current
+    /// one, read under the batch lock).
+    pub version: u64,
     /// Its audit entry.
     pub audit: &'a AuditRecord,
     /// When (RFC 3339) and by whom, for the change log.
@@ -110,8 +113,9 @@ pub trait ServerStore: Send {
     /// Notes that a request came with the token at `at`, unless one already
     /// did since `since` (so a busy token costs a write a minute, not one a request).
     fn touch_token(&mut self, token_sha256: &str, at: &str, since: &str) -> Result<(), ApiError>;
-    /// How many changes the log holds.
-    fn log_len(&mut self) -> Result<u64, ApiError>;
+    /// Whether the change log holds anything yet (it only grows: once it
+    /// has, it always will).
+    fn log_started(&mut self) -> Result<bool, ApiError>;
     /// The calendar's version: the audit trail's last entry, which every
     /// write (from this process or another) moves on.
     fn calendar_version(&mut self) -> Result<u64, ApiError>;
@@ -201,6 +205,17 @@ pub trait ServerStore: Send {
     /// Writes an accepted change: object, audit entry, log entry, answer.
     /// An error (a foreign key, ...) leaves nothing written.
     fn write_change(&mut self, change: ChangeWrite<'_>) -> Result<(), ApiError>;
+    /// The freeze-exception requests held, newest first, at most
+    /// [`relcal_protocol::MAX_REQUESTS_LISTED`].
+    fn exception_requests(&mut self) -> Result<Vec<ExceptionRequest>, ApiError>;
+    /// One request, by id.
+    fn exception_request(&mut self, id: &str) -> Result<Option<ExceptionRequest>, ApiError>;
+    /// Keeps a request (new, or its new state), audited.
+    fn put_exception_request(
+        &mut self,
+        request: &ExceptionRequest,
+        audit: &AuditRecord,
+    ) -> Result<(), ApiError>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
 }

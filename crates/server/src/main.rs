@@ -31,10 +31,12 @@ use std::sync::{Arc, Mutex};
 mod audit_heads;
 mod pool;
 mod read_routes;
+mod requests_routes;
 mod serve;
 mod sync_routes;
 use audit_heads::{anchor_head, audit_heads};
 use read_routes::{calendar_ics, gate, plan, slot, whoami};
+use requests_routes::{list_requests, push_requests};
 use serve::{bounded, log_request, serve, tls_acceptor, Limits};
 use sync_routes::{changes, mutations};
 
@@ -346,6 +348,10 @@ fn router(store: Shared) -> Router {
         .route("/v1/changes", get(changes))
         .route("/v1/mutations", axum::routing::post(mutations))
         .route("/v1/audit-heads", get(audit_heads).post(anchor_head))
+        .route(
+            "/v1/exception-requests",
+            get(list_requests).post(push_requests),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

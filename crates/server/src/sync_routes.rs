@@ -44,7 +44,7 @@ pub(crate) async fn changes(
     who_is(store.clone(), token, Role::Viewer).await?;
     // A change log not yet started is started by the writer, once (under
     // the batch lock, as a batch would); every page after is a read.
-    let started = with_reader(store.clone(), |s| Ok(s.log_len()? > 0)).await?;
+    let started = with_reader(store.clone(), |s| Ok(s.log_started()?)).await?;
     if !started {
         with_store(store.clone(), |s| {
             s.lock_writes()?;
@@ -120,20 +120,17 @@ pub(crate) async fn mutations(
                 format!("mutations: {}", e.body_text()),
             ))
         })?;
+        // The same key again gets the first answer (kept with the batch).
         let batch_key = format!("batch:{}:{key}", who.user);
-        if let Some(previous) = s.answer(&batch_key)? {
-            return Ok(previous);
-        }
         let results = relcal_server_core::apply_mutations(
             s,
             &who,
             &batch.mutations,
+            Some(&batch_key),
             relcal_api::clock::now(),
             &served.warm,
         )?;
-        let body = serde_json::json!({ "results": results }).to_string();
-        s.record_answer(&batch_key, &body)?;
-        Ok(body)
+        Ok(serde_json::json!({ "results": results }).to_string())
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())

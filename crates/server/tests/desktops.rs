@@ -355,12 +355,90 @@ fn every_kind_of_local_write_reaches_the_server(backend: Backend) {
     same(&mut a, "an import");
 }
 
+fn an_exception_asked_for_on_one_desktop_is_approved_on_another(backend: Backend) {
+    // Ana asks on her desktop; li, on his, finds the request at his next
+    // sync and approves it; ana's desktop then holds the exception and the
+    // approved request. The server says who asked and who approved.
+    let (dir, db, viewer) = setup(backend);
+    let tok = |user: &str, role: &str| {
+        String::from_utf8(token(&db, user, role).stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (ana, li) = (tok("ana", "editor"), tok("li", "approver"));
+    let server = start_at(&db, Some("2026-11-25T00:00:00Z"));
+    let mut a = desktop(dir.path(), "a", "ana");
+    let mut b = desktop(dir.path(), "b", "li");
+    sync(&mut a, &server, &ana);
+    sync(&mut b, &server, &li);
+    let now = at("2026-11-25T00:00:00Z");
+    let asked = relcal_api::ask_exception(
+        &mut a,
+        "ingress-xmas",
+        "holidays",
+        "certificate expires",
+        Some(at("2026-12-22T09:30:00Z")),
+        now,
+    )
+    .unwrap();
+    let mine = relcal_api::approve_exception_request(&mut a, &asked.id, now).unwrap_err();
+    assert!(
+        mine.message.contains("ana asked for the exception"),
+        "{}",
+        mine.message
+    );
+    // Not on li's desktop before ana syncs; there after both did.
+    sync(&mut b, &server, &li);
+    assert!(relcal_api::exception_requests(&b, true).unwrap().is_empty());
+    sync(&mut a, &server, &ana);
+    sync(&mut b, &server, &li);
+    let waiting = relcal_api::exception_requests(&b, true).unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].id, asked.id);
+    assert_eq!(waiting[0].requested_by, "ana");
+
+    relcal_api::approve_exception_request(&mut b, &asked.id, now).unwrap();
+    sync(&mut b, &server, &li);
+    let plan: serde_json::Value = serde_json::from_str(&server_plan(&server, &viewer)).unwrap();
+    let xmas = plan["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "ingress-xmas")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        xmas["overrides"],
+        serde_json::json!([{"freeze": "holidays", "reason": "certificate expires", "by": "li",
+                            "requested_by": "ana", "expires": "2026-12-22T09:30:00Z"}])
+    );
+    let on_server: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/exception-requests", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(on_server["requests"][0]["state"], "approved");
+    assert_eq!(on_server["requests"][0]["decided_by"], "li");
+
+    // Ana's desktop: the exception, and her request approved by li.
+    sync(&mut a, &server, &ana);
+    assert_eq!(plan_of(&a), server_plan(&server, &viewer));
+    let hers = relcal_api::exception_requests(&a, false).unwrap();
+    assert_eq!(hers[0].state, relcal_api::RequestState::Approved);
+    assert_eq!(hers[0].decided_by.as_deref(), Some("li"));
+    assert!(relcal_api::exception_requests(&a, true).unwrap().is_empty());
+}
+
 crate::on_both_backends!(
     every_kind_of_local_write_reaches_the_server,
     a_calendar_that_differs_from_the_servers_without_a_pending_change_is_shown_never_hidden,
     edits_of_different_fields_merge_and_all_three_agree_the_same_field_is_one_conflict,
     an_import_after_a_sync_reaches_the_server,
-    a_pulled_change_keeps_its_real_author_in_the_audit_trail
+    a_pulled_change_keeps_its_real_author_in_the_audit_trail,
+    an_exception_asked_for_on_one_desktop_is_approved_on_another
 );
 
 mod cli {

@@ -329,10 +329,360 @@ fn invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx(backen
     );
 }
 
+fn get(server: &Server, token: &str, path: &str) -> Value {
+    reqwest::blocking::Client::new()
+        .get(format!("{}{path}", server.base))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+fn a_batch_that_writes_an_object_twice_deletes_and_adds_it_again_is_stored_as_applied_in_order(
+    backend: Backend,
+) {
+    // A batch's writes reach the database together (on PostgreSQL in one
+    // statement, or one by one when the batch deletes): what is stored
+    // must be exactly what applying the mutations one at a time gives, in
+    // the calendar's order, the change log's versions and the audit chain.
+    let (_dir, db, viewer) = setup(backend);
+    let admin = String::from_utf8(token(&db, "li", "admin").stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let server = start(&db);
+    let cursor = changes(&server, &viewer, 0)["cursor"].as_u64().unwrap();
+    let freeze = |id: &str, name: &str, base: u64| {
+        json!({ "mutation_id": format!("{id}@{base}"), "kind": "freeze", "id": id, "base_version": base,
+                "fields": { "name": name, "severity": "soft",
+                            "start": "2027-02-01T00:00:00Z", "end": "2027-02-02T00:00:00Z" } })
+    };
+    // No deletion: two new objects, one release written twice (the second
+    // on the first's base: a merge of another field), one refusal.
+    let first = json!({ "mutations": [
+        freeze("zz-late", "Late", 0),
+        freeze("mm-middle", "Middle", 0),
+        freeze("aa-early", "Early", 0),
+        mutation("t1", 1, json!({ "title": "Checkout 2.0, renamed" })),
+        mutation("t2", 1, json!({ "owner": "omar" })),
+        mutation("t3", 1, json!({ "environment": "nowhere" })),
+    ]});
+    let answered: Value = post(&server, &admin, "b1", &first).json().unwrap();
+    let outcomes: Vec<&str> = answered["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["applied", "applied", "applied", "applied", "applied", "rejected"],
+        "{answered}"
+    );
+    assert_eq!(answered["results"][4]["version"], 3, "{answered}");
+    assert_eq!(answered["results"][4]["merged"], true, "{answered}");
+    // With a deletion: the first new freeze deleted and made again, the
+    // release changed once more.
+    let mut again = freeze("zz-late", "Late, again", 2);
+    again["mutation_id"] = json!("zz-late@2, again");
+    let second = json!({ "mutations": [
+        { "mutation_id": "gone", "kind": "freeze", "id": "zz-late", "base_version": 1, "fields": null },
+        again,
+        mutation("t4", 3, json!({ "title": "Checkout 2.0, third" })),
+    ]});
+    let answered: Value = post(&server, &admin, "b2", &second).json().unwrap();
+    assert!(
+        answered["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "applied"),
+        "{answered}"
+    );
+
+    let plan = get(&server, &viewer, "/v1/plan");
+    let freezes: Vec<&str> = plan["freezes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        freezes,
+        [
+            "holidays",
+            "no-friday",
+            "month-close",
+            "mm-middle",
+            "aa-early",
+            "zz-late"
+        ],
+        "new objects in the order they came (not by id), the one made again last"
+    );
+    let release = plan["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "checkout-2.0")
+        .unwrap();
+    assert_eq!(release["title"], "Checkout 2.0, third");
+    assert_eq!(release["owner"], "omar");
+    let late = plan["freezes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "zz-late")
+        .unwrap();
+    assert_eq!(late["name"], "Late, again");
+
+    // The change log: each write once, at its version, in order.
+    let log = changes(&server, &viewer, cursor);
+    let entries: Vec<(String, u64, bool)> = log["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["version"].as_u64().unwrap(),
+                c["object"].is_null(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("zz-late", 1, false),
+        ("mm-middle", 1, false),
+        ("aa-early", 1, false),
+        ("checkout-2.0", 2, false),
+        ("checkout-2.0", 3, false),
+        ("zz-late", 2, true),
+        ("zz-late", 3, false),
+        ("checkout-2.0", 4, false),
+    ];
+    assert_eq!(
+        entries,
+        expect
+            .iter()
+            .map(|(id, v, gone)| ((*id).to_owned(), *v, *gone))
+            .collect::<Vec<_>>(),
+        "{log}"
+    );
+
+    // The same batch again: the same answers, nothing written.
+    let repeated: Value = post(&server, &admin, "b1, again", &first).json().unwrap();
+    assert_eq!(repeated["results"][4]["version"], 3, "{repeated}");
+    assert_eq!(
+        changes(&server, &viewer, cursor)["changes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        expect.len()
+    );
+
+    // A server that reads it all from the database finds the same calendar
+    // (not only the one the writer kept in memory), and an intact trail.
+    let fresh = start(&db);
+    assert_eq!(get(&fresh, &viewer, "/v1/plan"), plan);
+    let verified = server_cmd(&db, &["audit", "verify"], None);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
+
+fn requests(server: &Server, token: &str, requests: Value) -> Value {
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/exception-requests", server.base))
+        .bearer_auth(token)
+        .json(&json!({ "requests": requests }))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.json().unwrap()
+}
+
+fn request(id: &str, release: &str, state: &str) -> Value {
+    json!({ "id": id, "release": release, "freeze": "holidays", "reason": "certificate expires",
+            "expires": "2026-12-22T09:30:00Z",
+            "requested_by": "mallory", "requested_at": "2020-01-01T00:00:00Z", "state": state })
+}
+
+fn an_exception_request_is_the_askers_and_decided_only_by_someone_else(backend: Backend) {
+    // Who asked, when, and who decided are the server's to say, from the
+    // authenticated identity; what each role may do is checked per request.
+    let (_dir, db, viewer) = setup(backend);
+    let tok = |user: &str, role: &str| {
+        String::from_utf8(token(&db, user, role).stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (ana, li, omar) = (
+        tok("ana", "editor"),
+        tok("li", "approver"),
+        tok("omar", "approver"),
+    );
+    let now = "2026-11-25T00:00:00Z";
+    let server = start_at(&db, Some(now));
+    let outcome = |answer: &Value, i: usize| {
+        let r = &answer["results"][i];
+        format!(
+            "{} {}",
+            r["outcome"].as_str().unwrap(),
+            r["reason"].as_str().unwrap_or("")
+        )
+    };
+
+    // A viewer may list, not ask.
+    let refused = requests(
+        &server,
+        &viewer,
+        json!([request("x-0", "ingress-xmas", "pending")]),
+    );
+    assert!(outcome(&refused, 0).contains("editor role"), "{refused}");
+    // Ana asks, claiming to be mallory long ago: the server stamps her, now.
+    let asked = requests(
+        &server,
+        &ana,
+        json!([request("x-1", "ingress-xmas", "pending")]),
+    );
+    assert_eq!(outcome(&asked, 0), "kept ", "{asked}");
+    let held = &asked["requests"][0];
+    assert_eq!(
+        (
+            held["requested_by"].as_str(),
+            held["requested_at"].as_str(),
+            held["state"].as_str()
+        ),
+        (Some("ana"), Some(now), Some("pending"))
+    );
+    // Sent again (an answer lost): kept, once.
+    let again = requests(
+        &server,
+        &ana,
+        json!([request("x-1", "ingress-xmas", "pending")]),
+    );
+    assert_eq!(outcome(&again, 0), "kept ");
+    assert_eq!(again["requests"].as_array().unwrap().len(), 1);
+    // Asked twice, a freeze that does not apply, a release that is not there,
+    // a bad id: each refused, naming the field.
+    let bad = requests(
+        &server,
+        &ana,
+        json!([
+            request("x-2", "ingress-xmas", "pending"),
+            { "id": "x-3", "release": "ingress-xmas", "freeze": "month-close", "reason": "r",
+              "requested_by": "ana", "requested_at": now, "state": "pending" },
+            request("x-4", "nope", "pending"),
+            request("x 5", "ingress-xmas", "pending"),
+        ]),
+    );
+    for (i, said) in [
+        "field `freeze`: ana already asked",
+        "does not apply to this release",
+        "field `release`: release \"nope\" does not exist",
+        "field `id`",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            outcome(&bad, i).starts_with("rejected") && outcome(&bad, i).contains(said),
+            "{i}: {bad}"
+        );
+    }
+    // Approving is granting the exception, not a state sent here; an
+    // editor cannot decline; only ana may withdraw; ana cannot decline her own.
+    for (who, state, said) in [
+        (&li, "approved", "adding the exception to the release"),
+        (&ana, "declined", "approver role"),
+        (&li, "withdrawn", "only ana who asked may withdraw it"),
+    ] {
+        let answer = requests(&server, who, json!([request("x-1", "ingress-xmas", state)]));
+        assert!(outcome(&answer, 0).contains(said), "{state}: {answer}");
+        assert_eq!(answer["requests"][0]["state"], "pending");
+    }
+    // Li declines, with a note: stamped li, now; decided once.
+    let mut decline = request("x-1", "ingress-xmas", "declined");
+    decline["note"] = json!("use the spare certificate");
+    decline["decided_by"] = json!("mallory");
+    let declined = requests(&server, &li, json!([decline]));
+    assert_eq!(outcome(&declined, 0), "kept ", "{declined}");
+    let held = &declined["requests"][0];
+    assert_eq!(held["state"], "declined");
+    assert_eq!(held["decided_by"], "li");
+    assert_eq!(held["decided_at"], now);
+    assert_eq!(held["note"], "use the spare certificate");
+    let late = requests(
+        &server,
+        &ana,
+        json!([request("x-1", "ingress-xmas", "withdrawn")]),
+    );
+    assert!(
+        outcome(&late, 0).contains("already declined (by li)"),
+        "{late}"
+    );
+
+    // Ana asks again; omar grants the exception (a mutation) naming her:
+    // stamped omar, and her request is approved by him.
+    requests(
+        &server,
+        &ana,
+        json!([request("x-6", "ingress-xmas", "pending")]),
+    );
+    let grant = json!({ "mutations": [{
+        "mutation_id": "grant", "kind": "release", "id": "ingress-xmas", "base_version": 1,
+        "fields": { "overrides": [{ "freeze": "holidays", "reason": "certificate expires",
+                                    "by": "mallory", "requested_by": "ana",
+                                    "expires": "2026-12-22T09:30:00Z" }] }
+    }]});
+    let granted: Value = post(&server, &omar, "grant", &grant).json().unwrap();
+    assert_eq!(granted["results"][0]["outcome"], "applied", "{granted}");
+    let list: Value = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/exception-requests", server.base))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let x6 = list["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "x-6")
+        .unwrap();
+    assert_eq!(
+        (x6["state"].as_str(), x6["decided_by"].as_str()),
+        (Some("approved"), Some("omar"))
+    );
+    let plan = get(&server, &viewer, "/v1/plan");
+    let xmas = plan["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "ingress-xmas")
+        .unwrap();
+    assert_eq!(xmas["overrides"][0]["by"], "omar");
+    assert_eq!(xmas["overrides"][0]["requested_by"], "ana");
+    // Every request and decision is in the server's own audit trail, intact.
+    let verified = server_cmd(&db, &["audit", "verify"], None);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
+
 crate::on_both_backends!(
     different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_nothing,
     invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx,
-    the_warm_calendar_follows_every_write_also_from_another_server_process
+    the_warm_calendar_follows_every_write_also_from_another_server_process,
+    a_batch_that_writes_an_object_twice_deletes_and_adds_it_again_is_stored_as_applied_in_order,
+    an_exception_request_is_the_askers_and_decided_only_by_someone_else
 );
 
 mod race {

@@ -8,14 +8,18 @@
 //! object before it writes it, as with SQLite. Every write first takes one
 //! advisory lock, so several server processes on one database write one at
 //! a time and the change log's order is its commit order; a batch of
-//! mutations holds it as a session lock and is one transaction, each write
-//! a savepoint of it (`PgTx`).
+//! mutations holds it as a session lock and is one transaction.
+//!
+//! A batch costs few round trips, since on a busy machine each is a wait for
+//! the database's process: the lock and `BEGIN` go with the first statement,
+//! the mutations' writes are kept and sent as one statement before the
+//! commit ([`FLUSH`]), and the commit releases the lock.
 
 #![deny(missing_docs)]
 
 use postgres::{Client, NoTls, Transaction};
 use relcal_domain::{chain, AuditRecord, ObjectKind, Plan};
-use relcal_protocol::{ApiError, ErrorCode};
+use relcal_protocol::{ApiError, ErrorCode, ExceptionRequest, RequestState};
 use relcal_server_core::{
     AnchoredHead, ChangeWrite, ServerStore, SyncRow, TokenRecord, TOKEN_ID_LEN,
 };
@@ -37,7 +41,8 @@ fn db_error(e: postgres::Error) -> ApiError {
     } else {
         ErrorCode::Internal
     };
-    ApiError::new(code, format!("PostgreSQL: {e}"))
+    // The database's own words (the server logs them; clients get a number).
+    ApiError::new(code, format!("PostgreSQL: {}", why(&e)))
 }
 
 const TOKEN_SELECT: &str =
@@ -52,6 +57,27 @@ fn token_record(r: &postgres::Row) -> TokenRecord {
         created_at: r.get(3),
         expires_at: r.get(4),
         last_used_at: r.get(5),
+    }
+}
+
+/// (`freeze` is a keyword in PostgreSQL.)
+const REQUEST_COLUMNS: &str = "id, release_id, freeze_id, reason, expires, requested_by, requested_at, state, decided_by, decided_at, note";
+
+fn request_row(r: &postgres::Row) -> ExceptionRequest {
+    let state: String = r.get(7);
+    ExceptionRequest {
+        id: r.get(0),
+        release: r.get(1),
+        freeze: r.get(2),
+        reason: r.get(3),
+        expires: r.get(4),
+        requested_by: r.get(5),
+        requested_at: r.get(6),
+        // The table's CHECK allows only these.
+        state: RequestState::parse(&state).unwrap_or(RequestState::Pending),
+        decided_by: r.get(8),
+        decided_at: r.get(9),
+        note: r.get(10),
     }
 }
 
@@ -77,28 +103,82 @@ pub struct PgStore {
     /// In a batch: the audit chain's head after its last write (the batch
     /// holds the write lock, so nothing else moves it).
     batch_head: Option<Option<(u64, String)>>,
+    /// The batch lock (`lock_writes`).
+    lock: Lock,
+    /// A batch was begun and its `BEGIN` is still to be sent.
+    begin_pending: bool,
+    /// A batch's writes not sent yet: they go in one statement ([`FLUSH`])
+    /// before anything else is read or written, and before the commit.
+    pending: Vec<Pending>,
+    /// A batch's answers to mutations not applied (refused, conflicts),
+    /// not sent yet.
+    pending_answers: Vec<(String, String)>,
+    /// The change log was seen to hold something (it only grows).
+    log_started: bool,
 }
 
-/// A mutation's whole write in a batch, one statement: the object put or
-/// deleted, its audit entry and the chain's head, its change-log entry and
-/// its answer. One statement is all or nothing, so it needs no savepoint.
-const BATCH_WRITE: &str = "WITH put AS (
-    INSERT INTO objects (kind, id, body) SELECT $1, $2, $3 WHERE $3::text IS NOT NULL
+/// The batch lock's state on this connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    /// Not held.
+    Free,
+    /// Asked for: taken with the next statement, before it.
+    Wanted,
+    /// Held (a session lock).
+    Held,
+}
+
+/// A mutation's write in a batch, kept until [`PgStore::flush`].
+struct Pending {
+    kind: &'static str,
+    id: String,
+    body: Option<String>,
+    version: i64,
+    seq: i64,
+    audit: AuditRecord,
+    prev_hash: String,
+    hash: String,
+    at: String,
+    by: String,
+    answer: (String, String),
+}
+
+/// A batch's writes, one statement: the objects put (each object's last
+/// copy, new ones in the order they came) or deleted, the audit entries and
+/// the chain's head, the change-log entries at the versions given, and the
+/// answers. A statement is all or nothing. Its sub-statements see one
+/// snapshot, so an object deleted and put again in one batch cannot be
+/// written by one: writes with a deletion are sent one by one instead.
+const FLUSH: &str = "WITH m AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+        $13::text[], $14::text[], $15::text[], $16::text[])
+    WITH ORDINALITY AS m (kind, id, body, version, seq, at, actor, action, object_kind,
+        object_id, before, after, prev_hash, hash, log_at, by_user, ord)
+), put AS (
+    INSERT INTO objects (kind, id, body)
+    SELECT kind, id, body FROM (
+        SELECT DISTINCT ON (kind, id) kind, id, body,
+            min(ord) OVER (PARTITION BY kind, id) AS first
+        FROM m WHERE body IS NOT NULL ORDER BY kind, id, ord DESC
+    ) AS last ORDER BY first
     ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body RETURNING 1
 ), gone AS (
-    DELETE FROM objects WHERE $3::text IS NULL AND kind = $1 AND id = $2 RETURNING 1
+    DELETE FROM objects o USING m WHERE m.body IS NULL AND o.kind = m.kind AND o.id = m.id
+    RETURNING 1
 ), audit AS (
     INSERT INTO audit_log (seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash)
-    VALUES ($4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING 1
+    SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash FROM m
+    RETURNING 1
 ), head AS (
-    INSERT INTO audit_head (id, seq, hash) VALUES (1, $4, $13)
+    INSERT INTO audit_head (id, seq, hash) SELECT 1, seq, hash FROM m ORDER BY ord DESC LIMIT 1
     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash RETURNING 1
 ), log AS (
     INSERT INTO sync_log (kind, id, version, object, at, by_user)
-    VALUES ($1, $2, (SELECT coalesce(max(version), 0) + 1 FROM sync_log WHERE kind = $1 AND id = $2), $3, $14, $15)
-    RETURNING 1
+    SELECT kind, id, version, body, log_at, by_user FROM m ORDER BY ord RETURNING 1
 ), answer AS (
-    INSERT INTO sync_mutations (mutation_id, result) VALUES ($16, $17) ON CONFLICT DO NOTHING RETURNING 1
+    INSERT INTO sync_mutations (mutation_id, result)
+    SELECT * FROM unnest($17::text[], $18::text[]) ON CONFLICT DO NOTHING RETURNING 1
 ) SELECT 1";
 
 type Params<'p> = &'p [&'p (dyn postgres::types::ToSql + Sync)];
@@ -218,6 +298,11 @@ impl PgStore {
             batch: false,
             prepared: std::collections::HashMap::new(),
             batch_head: None,
+            lock: Lock::Free,
+            begin_pending: false,
+            pending: Vec::new(),
+            pending_answers: Vec::new(),
+            log_started: false,
         })
     }
 
@@ -234,7 +319,10 @@ impl PgStore {
     /// A write transaction, holding the write lock. A connection lost since
     /// the last request (PostgreSQL restarted) is made again first.
     fn write(&mut self) -> Result<PgTx<'_>, ApiError> {
+        self.ready()?;
         if self.batch {
+            // Written now, after what the batch kept: the head is read again.
+            self.batch_head = None;
             // The batch holds the lock (`lock_writes`); a lost connection
             // lost the batch too, which then fails as a whole.
             self.client
@@ -245,18 +333,137 @@ impl PgStore {
                 released: false,
             }));
         }
-        self.reconnect_if_closed()?;
         let mut tx = self.client.transaction().map_err(db_error)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
             .map_err(db_error)?;
         Ok(PgTx::Own(tx))
     }
 
-    fn reconnect_if_closed(&mut self) -> Result<(), ApiError> {
-        if self.client.is_closed() && !self.batch {
+    /// Makes the connection ready for a statement: made again if it was
+    /// lost (PostgreSQL restarted; not while it held the lock or a batch,
+    /// which were lost with it and then fail), the lock and `BEGIN` asked
+    /// for sent, and a batch's kept writes sent.
+    fn ready(&mut self) -> Result<(), ApiError> {
+        let begun = self.batch && !self.begin_pending;
+        if self.client.is_closed() && !begun && self.lock != Lock::Held {
+            let kept = (self.lock, self.begin_pending, self.batch);
             *self = Self::connect(&self.url.clone())?;
+            (self.lock, self.begin_pending, self.batch) = kept;
         }
-        Ok(())
+        if self.lock == Lock::Wanted || self.begin_pending {
+            let mut sql = String::new();
+            if self.lock == Lock::Wanted {
+                // A session lock, the same key every write transaction
+                // takes: held across the batch's reads and writes, and
+                // dropped by PostgreSQL if this connection dies.
+                sql.push_str(&format!("SELECT pg_advisory_lock({WRITE_LOCK});"));
+            }
+            if self.begin_pending {
+                sql.push_str("BEGIN;");
+            }
+            self.client.batch_execute(&sql).map_err(db_error)?;
+            self.lock = if self.lock == Lock::Free {
+                Lock::Free
+            } else {
+                Lock::Held
+            };
+            self.begin_pending = false;
+        }
+        self.flush()
+    }
+
+    /// Sends a batch's kept writes ([`FLUSH`]). A failure fails the batch
+    /// (its transaction is aborted), which is then rolled back whole.
+    fn flush(&mut self) -> Result<(), ApiError> {
+        if self.pending.is_empty() && self.pending_answers.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let answers = std::mem::take(&mut self.pending_answers);
+        let stmt = self.prepared(FLUSH)?;
+        let mut sent = |rows: &[Pending], answers: &[(String, String)]| {
+            let col = |f: &dyn Fn(&Pending) -> Option<String>| -> Vec<Option<String>> {
+                rows.iter().map(f).collect()
+            };
+            let kinds = col(&|p| Some(p.kind.to_owned()));
+            let ids = col(&|p| Some(p.id.clone()));
+            let bodies = col(&|p| p.body.clone());
+            let versions: Vec<i64> = rows.iter().map(|p| p.version).collect();
+            let seqs: Vec<i64> = rows.iter().map(|p| p.seq).collect();
+            let at = col(&|p| Some(p.audit.at.clone()));
+            let actor = col(&|p| Some(p.audit.actor.clone()));
+            let action = col(&|p| Some(p.audit.action.clone()));
+            let object_kind = col(&|p| Some(p.audit.object_kind.clone()));
+            let object_id = col(&|p| Some(p.audit.object_id.clone()));
+            let before = col(&|p| p.audit.before.clone());
+            let after = col(&|p| p.audit.after.clone());
+            let prev = col(&|p| Some(p.prev_hash.clone()));
+            let hash = col(&|p| Some(p.hash.clone()));
+            let log_at = col(&|p| Some(p.at.clone()));
+            let by = col(&|p| Some(p.by.clone()));
+            let keys: Vec<&str> = answers.iter().map(|(k, _)| k.as_str()).collect();
+            let texts: Vec<&str> = answers.iter().map(|(_, t)| t.as_str()).collect();
+            self.client.execute(
+                &stmt,
+                &[
+                    &kinds,
+                    &ids,
+                    &bodies,
+                    &versions,
+                    &seqs,
+                    &at,
+                    &actor,
+                    &action,
+                    &object_kind,
+                    &object_id,
+                    &before,
+                    &after,
+                    &prev,
+                    &hash,
+                    &log_at,
+                    &by,
+                    &keys,
+                    &texts,
+                ],
+            )
+        };
+        let all: Vec<(String, String)> = pending
+            .iter()
+            .map(|p| p.answer.clone())
+            .chain(answers)
+            .collect();
+        let written = if pending.iter().any(|p| p.body.is_none()) {
+            // A deletion: one by one, in order (see FLUSH).
+            pending
+                .chunks(1)
+                .try_for_each(|row| sent(row, &[]).map(|_| ()))
+                .and_then(|()| sent(&[], &all).map(|_| ()))
+        } else {
+            sent(&pending, &all).map(|_| ())
+        };
+        written.map_err(|e| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("{}: a batch's writes failed: {}", self.where_, why(&e)),
+            )
+        })
+    }
+
+    /// In a batch, the audit chain's head: read once (the batch holds the
+    /// lock), then kept as the batch writes.
+    fn batch_head(&mut self) -> Result<Option<(u64, String)>, ApiError> {
+        if let Some(head) = &self.batch_head {
+            return Ok(head.clone());
+        }
+        self.ready()?;
+        let stmt = self.prepared("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?;
+        let head = self
+            .client
+            .query_opt(&stmt, &[])
+            .map_err(db_error)?
+            .map(|r| (seq(r.get(0)), r.get::<_, String>(1)));
+        self.batch_head = Some(head.clone());
+        Ok(head)
     }
 }
 
@@ -377,7 +584,7 @@ impl ServerStore for PgStore {
         // Every request signs in: prepared once.
         static BY_HASH: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| format!("{TOKEN_SELECT} WHERE token_sha256 = $1"));
-        self.reconnect_if_closed()?;
+        self.ready()?;
         let stmt = self.prepared(BY_HASH.as_str())?;
         Ok(self
             .client
@@ -448,19 +655,24 @@ impl ServerStore for PgStore {
     }
 
     fn calendar_version(&mut self) -> Result<u64, ApiError> {
-        self.reconnect_if_closed()?;
+        if self.batch {
+            // Under the lock only this batch moves it.
+            return Ok(self.batch_head()?.map_or(0, |(at, _)| at));
+        }
+        self.ready()?;
         let stmt = self.prepared("SELECT COALESCE(MAX(seq), 0) FROM audit_log")?;
         let n: i64 = self.client.query_one(&stmt, &[]).map_err(db_error)?.get(0);
         Ok(seq(n))
     }
-    fn log_len(&mut self) -> Result<u64, ApiError> {
-        self.read(|c| {
-            let n: i64 = c
-                .query_one("SELECT count(*) FROM sync_log", &[])
-                .map_err(db_error)?
-                .get(0);
-            Ok(seq(n))
-        })
+    fn log_started(&mut self) -> Result<bool, ApiError> {
+        if !self.log_started {
+            self.log_started = self.read(|c| {
+                c.query_one("SELECT EXISTS (SELECT 1 FROM sync_log)", &[])
+                    .map_err(db_error)
+                    .map(|r| r.get(0))
+            })?;
+        }
+        Ok(self.log_started)
     }
 
     fn append_log(
@@ -499,7 +711,7 @@ impl ServerStore for PgStore {
     }
 
     fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         let stmt = self.prepared(
             "SELECT version, object FROM sync_log WHERE kind = $1 AND id = $2 ORDER BY version DESC LIMIT 1",
         )?;
@@ -527,7 +739,7 @@ impl ServerStore for PgStore {
     }
 
     fn answer(&mut self, key: &str) -> Result<Option<String>, ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         let stmt = self.prepared("SELECT result FROM sync_mutations WHERE mutation_id = $1")?;
         Ok(self
             .client
@@ -540,12 +752,16 @@ impl ServerStore for PgStore {
         &mut self,
         objects: &[(&str, &str)],
     ) -> Result<relcal_server_core::Currents, ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         let stmt = self.prepared(
-            "SELECT DISTINCT ON (l.kind, l.id) l.kind, l.id, l.version, l.object
-             FROM sync_log l JOIN unnest($1::text[], $2::text[]) AS o (kind, id)
-               ON l.kind = o.kind AND l.id = o.id
-             ORDER BY l.kind, l.id, l.version DESC",
+            // Each object's newest entry through the (kind, id, version)
+            // index: a join would scan the whole log, which only grows.
+            "SELECT o.kind, o.id, l.version, l.object
+             FROM unnest($1::text[], $2::text[]) AS o (kind, id)
+             CROSS JOIN LATERAL (
+                 SELECT version, object FROM sync_log
+                 WHERE kind = o.kind AND id = o.id ORDER BY version DESC LIMIT 1
+             ) AS l",
         )?;
         let kinds: Vec<&str> = objects.iter().map(|(k, _)| *k).collect();
         let ids: Vec<&str> = objects.iter().map(|(_, i)| *i).collect();
@@ -569,7 +785,7 @@ impl ServerStore for PgStore {
         &mut self,
         keys: &[&str],
     ) -> Result<std::collections::HashMap<String, String>, ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         let stmt = self.prepared(
             "SELECT mutation_id, result FROM sync_mutations WHERE mutation_id = ANY($1)",
         )?;
@@ -584,7 +800,12 @@ impl ServerStore for PgStore {
     }
 
     fn record_answer(&mut self, key: &str, answer: &str) -> Result<(), ApiError> {
-        self.reconnect_if_closed()?;
+        if self.batch {
+            self.pending_answers
+                .push((key.to_owned(), answer.to_owned()));
+            return Ok(());
+        }
+        self.ready()?;
         let stmt = self.prepared(
             "INSERT INTO sync_mutations (mutation_id, result) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )?;
@@ -595,7 +816,7 @@ impl ServerStore for PgStore {
     }
 
     fn verify_audit(&mut self) -> Result<Result<u64, relcal_domain::ChainBreak>, ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         // One snapshot: the entries and the head as of the same instant.
         let mut tx = self
             .client
@@ -641,7 +862,7 @@ impl ServerStore for PgStore {
         user: &str,
         at: &str,
     ) -> Result<(), ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         self.client
             .execute(
                 "INSERT INTO client_audit_heads (client_id, seq, hash, at, by_user) VALUES ($1, $2, $3, $4, $5)
@@ -652,7 +873,7 @@ impl ServerStore for PgStore {
         Ok(())
     }
     fn anchored_heads(&mut self, client: &str) -> Result<Vec<AnchoredHead>, ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         Ok(self
             .client
             .query(
@@ -670,41 +891,62 @@ impl ServerStore for PgStore {
             .collect())
     }
     fn lock_writes(&mut self) -> Result<(), ApiError> {
-        self.reconnect_if_closed()?;
-        // A session lock, the same key every write transaction takes: held
-        // across the batch's reads and writes, and dropped by PostgreSQL if
-        // this connection dies.
-        self.client
-            .execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK])
-            .map_err(db_error)?;
+        // Taken with the next statement, before it (`ready`).
+        if self.lock == Lock::Free {
+            self.lock = Lock::Wanted;
+        }
         Ok(())
     }
     fn begin_batch(&mut self) -> Result<bool, ApiError> {
         if !self.batch {
-            self.client.batch_execute("BEGIN").map_err(db_error)?;
+            // Sent with the next statement (`ready`).
+            self.begin_pending = true;
             self.batch = true;
             self.batch_head = None;
         }
         Ok(true)
     }
     fn commit_batch(&mut self) -> Result<(), ApiError> {
-        if self.batch {
-            self.batch_head = None;
-            self.client.batch_execute("COMMIT").map_err(db_error)?;
-            self.batch = false;
+        if !self.batch {
+            return Ok(());
         }
+        if self.begin_pending {
+            // Nothing was read or written.
+            self.begin_pending = false;
+            self.batch = false;
+            return Ok(());
+        }
+        self.flush()?;
+        // The commit releases the lock too, in the same round trip; when it
+        // fails the rest is not run, and the lock stays for what follows.
+        let sql = if self.lock == Lock::Held {
+            "COMMIT; SELECT pg_advisory_unlock_all()"
+        } else {
+            "COMMIT"
+        };
+        self.client.batch_execute(sql).map_err(db_error)?;
+        self.lock = Lock::Free;
+        self.batch = false;
+        self.batch_head = None;
         Ok(())
     }
     fn rollback_batch(&mut self) {
         if self.batch {
-            // Nothing left to undo if it fails: the transaction is gone.
-            let _ = self.client.batch_execute("ROLLBACK");
+            self.pending.clear();
+            self.pending_answers.clear();
+            if !self.begin_pending {
+                // Nothing left to undo if it fails: the transaction is gone.
+                let _ = self.client.batch_execute("ROLLBACK");
+            }
+            self.begin_pending = false;
             self.batch = false;
             self.batch_head = None;
         }
     }
     fn unlock_writes(&mut self) -> Result<(), ApiError> {
-        if self.client.is_closed() {
+        let held = self.lock == Lock::Held;
+        self.lock = Lock::Free;
+        if !held || self.client.is_closed() {
             return Ok(());
         }
         // All of this session's: a batch that failed half-way leaves none.
@@ -744,61 +986,93 @@ impl ServerStore for PgStore {
     fn describe(&self) -> String {
         self.where_.clone()
     }
+
+    fn exception_requests(&mut self) -> Result<Vec<ExceptionRequest>, ApiError> {
+        self.read(|c| {
+            Ok(c.query(
+                &format!(
+                    "SELECT {REQUEST_COLUMNS} FROM exception_requests ORDER BY requested_at DESC, id LIMIT $1"
+                ),
+                &[&int(relcal_protocol::MAX_REQUESTS_LISTED as u64)],
+            )
+            .map_err(db_error)?
+            .iter()
+            .map(request_row)
+            .collect())
+        })
+    }
+
+    fn exception_request(&mut self, id: &str) -> Result<Option<ExceptionRequest>, ApiError> {
+        self.read(|c| {
+            Ok(c.query_opt(
+                &format!("SELECT {REQUEST_COLUMNS} FROM exception_requests WHERE id = $1"),
+                &[&id],
+            )
+            .map_err(db_error)?
+            .as_ref()
+            .map(request_row))
+        })
+    }
+
+    fn put_exception_request(
+        &mut self,
+        r: &ExceptionRequest,
+        audit: &AuditRecord,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.write()?;
+        tx.execute(
+            "INSERT INTO exception_requests
+               (id, release_id, freeze_id, reason, expires, requested_by, requested_at, state, decided_by, decided_at, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO UPDATE SET
+               release_id = excluded.release_id, freeze_id = excluded.freeze_id, reason = excluded.reason,
+               expires = excluded.expires, requested_by = excluded.requested_by,
+               requested_at = excluded.requested_at, state = excluded.state,
+               decided_by = excluded.decided_by, decided_at = excluded.decided_at,
+               note = excluded.note",
+            &[
+                &r.id,
+                &r.release,
+                &r.freeze,
+                &r.reason,
+                &r.expires,
+                &r.requested_by,
+                &r.requested_at,
+                &r.state.as_str(),
+                &r.decided_by,
+                &r.decided_at,
+                &r.note,
+            ],
+        )
+        .map_err(db_error)?;
+        append_audit(&mut tx, std::slice::from_ref(audit))?;
+        tx.commit().map_err(db_error)
+    }
 }
 
 impl PgStore {
-    /// A mutation's write inside the batch: [`BATCH_WRITE`], chained on the
-    /// head this batch last wrote. Any failure fails the batch (a statement
-    /// that fails aborts PostgreSQL's transaction), which is then rolled
-    /// back whole.
+    /// A mutation's write inside the batch, chained on the head this batch
+    /// last wrote: kept, and sent with the others ([`PgStore::flush`]).
     fn batch_write(&mut self, c: &ChangeWrite<'_>) -> Result<(), ApiError> {
-        let head = match self.batch_head.take() {
-            Some(head) => head,
-            None => {
-                let stmt =
-                    self.prepared("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?;
-                self.client
-                    .query_opt(&stmt, &[])
-                    .map_err(db_error)?
-                    .map(|r| (seq(r.get(0)), r.get::<_, String>(1)))
-            }
-        };
+        let head = self.batch_head()?;
         let records = std::slice::from_ref(c.audit);
         let chained = chain(head, records);
         let Some(link) = chained.first() else {
             return Ok(());
         };
-        let r = link.record;
-        let stmt = self.prepared(BATCH_WRITE)?;
-        let written = self.client.execute(
-            &stmt,
-            &[
-                &c.kind.noun(),
-                &c.id,
-                &c.object,
-                &int(link.seq),
-                &r.at,
-                &r.actor,
-                &r.action,
-                &r.object_kind,
-                &r.object_id,
-                &r.before,
-                &r.after,
-                &link.prev_hash,
-                &link.hash,
-                &c.at,
-                &c.by,
-                &c.answer.0,
-                &c.answer.1,
-            ],
-        );
-        if let Err(e) = written {
-            // The transaction is aborted: nothing more can be written in it.
-            return Err(ApiError::new(
-                ErrorCode::Internal,
-                format!("{}: a batch's write failed: {}", self.where_, why(&e)),
-            ));
-        }
+        self.pending.push(Pending {
+            kind: c.kind.noun(),
+            id: c.id.to_owned(),
+            body: c.object.map(str::to_owned),
+            version: int(c.version),
+            seq: int(link.seq),
+            audit: link.record.clone(),
+            prev_hash: link.prev_hash.clone(),
+            hash: link.hash.clone(),
+            at: c.at.to_owned(),
+            by: c.by.to_owned(),
+            answer: (c.answer.0.to_owned(), c.answer.1.to_owned()),
+        });
         self.batch_head = Some(Some((link.seq, link.hash.clone())));
         Ok(())
     }
@@ -808,7 +1082,7 @@ impl PgStore {
         &mut self,
         f: impl FnOnce(&mut Client) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        self.reconnect_if_closed()?;
+        self.ready()?;
         f(&mut self.client)
     }
 }

@@ -72,4 +72,18 @@ CREATE TABLE IF NOT EXISTS client_audit_heads (
     by_user TEXT NOT NULL,
     PRIMARY KEY (client_id, seq)
 );
+CREATE TABLE IF NOT EXISTS exception_requests (
+    id TEXT PRIMARY KEY,
+    release_id TEXT NOT NULL,
+    freeze_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    expires TEXT,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'declined', 'withdrawn')),
+    decided_by TEXT,
+    decided_at TEXT,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS exception_requests_newest ON exception_requests (requested_at);
 "#;

@@ -15,6 +15,7 @@ mod calendar;
 mod notify;
 mod plan;
 mod read;
+mod requests;
 mod rows;
 mod schema;
 mod server;

@@ -360,6 +360,26 @@ CREATE TABLE client_audit_heads (
 );
 "#;
 
+/// Freeze exceptions asked for and waiting for another person's approval,
+/// or decided (not part of the plan, which holds only approved ones).
+const V16_EXCEPTION_REQUESTS: &str = r#"
+CREATE TABLE exception_requests (
+    id TEXT PRIMARY KEY,
+    release TEXT NOT NULL,
+    freeze TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    expires TEXT,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'declined', 'withdrawn')),
+    decided_by TEXT,
+    decided_at TEXT,
+    note TEXT,
+    unsent INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX exception_requests_newest ON exception_requests (requested_at);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -378,6 +398,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V13_TOKEN_LIFECYCLE),
         M::up(V14_OVERRIDE_EXPIRY),
         M::up(V15_ANCHORED_HEADS),
+        M::up(V16_EXCEPTION_REQUESTS),
     ])
 }
 

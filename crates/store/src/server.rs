@@ -37,8 +37,8 @@ impl ServerStore for Store {
     fn touch_token(&mut self, token_sha256: &str, at: &str, since: &str) -> Result<(), ApiError> {
         Ok(self.touch_server_token(token_sha256, at, since)?)
     }
-    fn log_len(&mut self) -> Result<u64, ApiError> {
-        Ok(self.sync_log_len()?)
+    fn log_started(&mut self) -> Result<bool, ApiError> {
+        Ok(self.sync_log_started()?)
     }
     fn calendar_version(&mut self) -> Result<u64, ApiError> {
         Ok(self.audit_seq()?)
@@ -147,6 +147,30 @@ impl ServerStore for Store {
     }
     fn describe(&self) -> String {
         format!("the database {}", self.path().display())
+    }
+    fn exception_requests(&mut self) -> Result<Vec<relcal_protocol::ExceptionRequest>, ApiError> {
+        Ok(Store::exception_requests(
+            self,
+            relcal_protocol::MAX_REQUESTS_LISTED,
+        )?)
+    }
+    fn exception_request(
+        &mut self,
+        id: &str,
+    ) -> Result<Option<relcal_protocol::ExceptionRequest>, ApiError> {
+        Ok(Store::exception_request(self, id)?)
+    }
+    fn put_exception_request(
+        &mut self,
+        request: &relcal_protocol::ExceptionRequest,
+        audit: &AuditRecord,
+    ) -> Result<(), ApiError> {
+        Ok(Store::put_exception_request(
+            self,
+            request,
+            false,
+            std::slice::from_ref(audit),
+        )?)
     }
     fn begin_batch(&mut self) -> Result<bool, ApiError> {
         Ok(self.begin_batch_transaction()?)

@@ -13,6 +13,14 @@ impl Store {
             .query_row([], |r| r.get(0))?)
     }
 
+    /// Whether the log holds any change (without counting them).
+    pub fn sync_log_started(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_log)")?
+            .query_row([], |r| r.get(0))?)
+    }
+
     /// Appends changes, each with its object's next version, in one transaction.
     pub fn append_sync_log(
         &mut self,

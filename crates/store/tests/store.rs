@@ -22,7 +22,7 @@ fn a_new_database_is_empty_and_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("new.db")).unwrap();
     assert!(store.is_empty().unwrap());
-    assert_eq!(store.schema_version().unwrap(), 15);
+    assert_eq!(store.schema_version().unwrap(), 16);
     assert!(store.load_plan().unwrap().is_none());
     assert_eq!(store.integrity_check().unwrap(), Ok(()));
 }
