@@ -530,6 +530,44 @@ await test("a release in a freeze gets an exception with a reason and an approve
   if (!sent || sent.expires !== `${freezeDay}T09:30:00Z`) throw new Error(`expires sent: ${JSON.stringify(sent)}`);
 });
 
+await test("an exception one person asks for is declined or approved by another, never by them", async (page) => {
+  await page.locator(".fc-event.release", { hasText: "Checkout launch" }).click();
+  await page.keyboard.press("e");
+  const form = page.getByTestId("release-form");
+  await form.getByLabel("Start", { exact: true }).fill(`${freezeDay}T09:00`);
+  await form.getByLabel("End", { exact: true }).fill(`${freezeDay}T10:00`);
+  await form.getByRole("button", { name: "Save" }).click();
+  const panel = page.getByTestId("release-panel");
+  const as = (name) => page.evaluate((n) => window.__TAURI_INTERNALS__.invoke("set_user_name", { name: n }), name);
+  const ask = async () => {
+    await panel.getByRole("button", { name: "Request an exception…" }).click();
+    await panel.getByLabel("Reason").fill("Launch-day fix");
+    await panel.getByLabel("Expires").fill(`${freezeDay}T09:30`);
+    // No approver named: it is asked for, and waits.
+    await panel.getByRole("button", { name: "Ask for approval" }).click();
+    await panel.getByTestId("exception-request").getByText("ana asks for an exception to Launch freeze until").waitFor();
+  };
+  await ask();
+  // Ana cannot approve what she asked for; the panel says why.
+  await panel.getByRole("button", { name: "Approve exception" }).click();
+  await panel.getByRole("alert").getByText("ana asked for the exception and cannot also approve it").waitFor();
+  // Li declines it, saying why.
+  await as("li");
+  await panel.getByRole("button", { name: "Decline…" }).click();
+  await panel.getByLabel("Why not").fill("use the spare certificate");
+  await panel.getByRole("button", { name: "Decline", exact: true }).click();
+  await panel.getByText("Exception to Launch freeze asked for by ana: declined by li (use the spare certificate)").waitFor();
+  if (await panel.getByTestId("exception-request").count()) throw new Error("a declined request still waits");
+  // Ana asks again; li approves: the release holds the exception, asked for by ana.
+  await as("ana");
+  await ask();
+  await as("li");
+  await panel.getByRole("button", { name: "Approve exception" }).click();
+  await panel.getByText("Exception to Launch freeze approved by li, asked for by ana: Launch-day fix (until").waitFor();
+  await panel.getByText("asked for by ana: approved by li").waitFor();
+  if (await panel.getByTestId("exception-request").count()) throw new Error("an approved request still waits");
+});
+
 await test("the go/no-go view lists each coming release with its verdict and reasons, and follows approvals", async (page) => {
   await page.keyboard.press("g");
   const view = page.getByTestId("go-no-go");

@@ -227,6 +227,75 @@ pub async fn request_override(
     )
 }
 
+/// Asks, as the app's user, for an exception to a freeze for a release,
+/// until `expires` (RFC 3339) when given: it waits for someone else's approval.
+#[tauri::command]
+#[specta::specta]
+pub async fn ask_exception(
+    state: State<'_, AppState>,
+    id: String,
+    freeze: String,
+    reason: String,
+    expires: Option<String>,
+) -> Result<relcal_api::ExceptionRequest, ApiError> {
+    let expires = expires
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| instant("ask_exception", "expires", &t))
+        .transpose()?;
+    relcal_api::ask_exception(
+        &mut *store_mut(&state)?,
+        &id,
+        &freeze,
+        &reason,
+        expires,
+        relcal_api::clock::now(),
+    )
+}
+
+/// Approves an exception request as the app's user: the release gets the exception.
+#[tauri::command]
+#[specta::specta]
+pub async fn approve_exception_request(
+    state: State<'_, AppState>,
+    request: String,
+) -> Result<Change, ApiError> {
+    relcal_api::approve_exception_request(
+        &mut *store_mut(&state)?,
+        &request,
+        relcal_api::clock::now(),
+    )
+}
+
+/// Declines an exception request as the app's user, with an optional note.
+#[tauri::command]
+#[specta::specta]
+pub async fn decline_exception_request(
+    state: State<'_, AppState>,
+    request: String,
+    note: Option<String>,
+) -> Result<relcal_api::ExceptionRequest, ApiError> {
+    relcal_api::decline_exception_request(
+        &mut *store_mut(&state)?,
+        &request,
+        note.as_deref(),
+        relcal_api::clock::now(),
+    )
+}
+
+/// Withdraws an exception request the app's user made.
+#[tauri::command]
+#[specta::specta]
+pub async fn withdraw_exception_request(
+    state: State<'_, AppState>,
+    request: String,
+) -> Result<relcal_api::ExceptionRequest, ApiError> {
+    relcal_api::withdraw_exception_request(
+        &mut *store_mut(&state)?,
+        &request,
+        relcal_api::clock::now(),
+    )
+}
+
 /// The CAB agenda of `[from, to)` (RFC 3339), with its Markdown.
 #[tauri::command]
 #[specta::specta]

@@ -95,6 +95,17 @@ export const commands = {
 	 *  `expires` (RFC 3339) when given.
 	 */
 	requestOverride: (id: string, freeze: string, reason: string, approver: string, expires: string | null) => typedError<Change, ApiError>(__TAURI_INVOKE("request_override", { id, freeze, reason, approver, expires })),
+	/**
+	 *  Asks, as the app's user, for an exception to a freeze for a release,
+	 *  until `expires` (RFC 3339) when given: it waits for someone else's approval.
+	 */
+	askException: (id: string, freeze: string, reason: string, expires: string | null) => typedError<ExceptionRequest, ApiError>(__TAURI_INVOKE("ask_exception", { id, freeze, reason, expires })),
+	/**  Approves an exception request as the app's user: the release gets the exception. */
+	approveExceptionRequest: (request: string) => typedError<Change, ApiError>(__TAURI_INVOKE("approve_exception_request", { request })),
+	/**  Declines an exception request as the app's user, with an optional note. */
+	declineExceptionRequest: (request: string, note: string | null) => typedError<ExceptionRequest, ApiError>(__TAURI_INVOKE("decline_exception_request", { request, note })),
+	/**  Withdraws an exception request the app's user made. */
+	withdrawExceptionRequest: (request: string) => typedError<ExceptionRequest, ApiError>(__TAURI_INVOKE("withdraw_exception_request", { request })),
 	/**  The go/no-go view of the next `days` days (default 7). */
 	goNoGo: (days: number | null) => typedError<GoNoGo, ApiError>(__TAURI_INVOKE("go_no_go", { days })),
 	/**  The CAB agenda of `[from, to)` (RFC 3339), with its Markdown. */
@@ -598,6 +609,61 @@ export type ErrorCode =
 /**  A bug or an unexpected failure. */
 "internal";
 
+/**  A freeze exception asked for. */
+export type ExceptionRequest = {
+	/**
+	 *  Chosen where it was asked for (a desktop may be offline): letters,
+	 *  digits and `-`, at most 64.
+	 */
+	id: string,
+	/**  The release. */
+	release: string,
+	/**  The freeze it would break. */
+	freeze: string,
+	/**  Why. */
+	reason: string,
+	/**  When the exception would end (RFC 3339), if it should. */
+	expires?: string | null,
+	/**  Who asked (on the server: the authenticated user). */
+	requested_by: string,
+	/**  When (RFC 3339). */
+	requested_at: string,
+	/**  Where it stands. */
+	state: RequestState,
+	/**  Who approved, declined or withdrew it. */
+	decided_by?: string | null,
+	/**  When (RFC 3339). */
+	decided_at?: string | null,
+	/**  Why it was declined or withdrawn. */
+	note?: string | null,
+};
+
+/**  An exception asked for, as the release panel shows it. */
+export type ExceptionRequestView = {
+	/**  Its id (what approve, decline and withdraw take). */
+	id: string,
+	/**  The freeze. */
+	freeze: string,
+	/**  Its name (the id when the freeze is gone). */
+	freeze_name: string,
+	/**  Why. */
+	reason: string,
+	/**  When the exception would end (RFC 3339). */
+	expires: string | null,
+	/**  Who asked. */
+	requested_by: string,
+	/**  When. */
+	requested_at: string,
+	/**  `pending`, `approved`, `declined` or `withdrawn`. */
+	state: string,
+	/**  Who decided. */
+	decided_by: string | null,
+	/**  When. */
+	decided_at: string | null,
+	/**  Why it was declined or withdrawn. */
+	note: string | null,
+};
+
 /**
  *  The fields of a freeze. A one-off freeze has `end`; a recurring one has
  *  `rrule` and `duration` (and maybe `exdates`).
@@ -1005,6 +1071,8 @@ export type ReleaseDetail = {
 	history: AuditView[],
 	/**  Its risk score and the reasons (docs/risk.md). */
 	risk: RiskView,
+	/**  Exceptions asked for (waiting for an approver, or decided), newest first. */
+	exception_requests: ExceptionRequestView[],
 };
 
 /**  A release window in a view. Times are RFC 3339 in UTC. */
@@ -1085,6 +1153,17 @@ export type ReleasePreview = {
 	/**  Its conflicts if saved as typed. */
 	after: ConflictReport[],
 };
+
+/**  Where a request stands. */
+export type RequestState = 
+/**  Waiting for an approver. */
+"pending" | 
+/**  Approved: the release holds the exception. */
+"approved" | 
+/**  Refused by an approver. */
+"declined" | 
+/**  Taken back by who asked. */
+"withdrawn";
 
 /**  One factor of a score. */
 export type RiskFactorView = {

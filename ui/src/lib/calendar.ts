@@ -111,6 +111,9 @@ export function releaseEvent(r: ReleaseEvent, colorOf: Map<string, string>, badg
 /** The zone the calendar shows: "local" (the computer's), "UTC", or an IANA name. */
 export type DisplayZone = string;
 
+/** What can be done to an exception request from the release panel. */
+export type RequestAction = "approve" | "decline" | "withdraw";
+
 function inZone(iso: string, zone: DisplayZone): DateTime {
   const t = DateTime.fromISO(iso, { setZone: false });
   return zone === "local" ? t.toLocal() : t.setZone(zone);

@@ -5,6 +5,7 @@
  */
 import type {
   AppInfo,
+  ExceptionRequest,
   FreezeInput,
   FreezePreview,
   Change,
@@ -224,6 +225,15 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
     string,
     { freeze: string; freeze_name: string; reason: string; by: string; requested_by: string | null; expires: string | null }[]
   >();
+  /** Exceptions asked for, newest first (the real backend keeps them beside the calendar). */
+  const requests: ExceptionRequest[] = [];
+  const pendingRequest = (id: string) => {
+    const q = requests.find((x) => x.id === id);
+    if (!q) throw { code: "not_found", message: `exception request "${id}" does not exist` };
+    if (q.state !== "pending")
+      throw { code: "validation", message: `exception request "${id}": field \`state\`: it is already ${q.state} (by ${q.decided_by})` };
+    return q;
+  };
   /** A release's change as the real backend reports it; `summaryBefore` is the calendar's counts before. */
   const change = (r: ReleaseEvent, before: ConflictReport[], summaryBefore = summary()) => {
     const after = conflictsOf(r);
@@ -701,6 +711,21 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
           readiness: score(r.id),
           rollback: rollbacks.get(r.id) ?? null,
           overrides: overrides.get(r.id) ?? [],
+          exception_requests: requests
+            .filter((q) => q.release === r.id)
+            .map((q) => ({
+              id: q.id,
+              freeze: q.freeze,
+              freeze_name: freeze.name,
+              reason: q.reason,
+              expires: q.expires ?? null,
+              requested_by: q.requested_by,
+              requested_at: q.requested_at,
+              state: q.state,
+              decided_by: q.decided_by ?? null,
+              decided_at: q.decided_at ?? null,
+              note: q.note ?? null,
+            })),
           conflicts: conflictsOf(r),
           history: [
             {
@@ -845,6 +870,62 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         (globalThis as { relcalLastOverride?: unknown }).relcalLastOverride = { freeze: f, expires };
         overrides.set(r.id, [...(overrides.get(r.id) ?? []), { freeze: f, freeze_name: freeze.name, reason, by: approver, requested_by: "me", expires }]);
         return change(r, conflictsOf(r));
+      }
+      case "ask_exception": {
+        const { id, freeze: f, reason, expires } = args as { id: string; freeze: string; reason: string; expires: string | null };
+        const r = find(id);
+        if (!reason.trim()) throw { code: "validation", message: `release (id "${r.id}"): field \`overrides.reason\`: say why the freeze must be broken` };
+        const open = requests.find((q) => q.release === r.id && q.freeze === f && q.state === "pending");
+        if (open)
+          throw {
+            code: "validation",
+            message: `release (id "${r.id}"): field \`overrides.freeze\`: ${open.requested_by} already asked for this exception (request ${open.id})`,
+          };
+        const asked: ExceptionRequest = {
+          id: `x-${requests.length + 1}`,
+          release: r.id,
+          freeze: f,
+          reason: reason.trim(),
+          expires: expires ?? undefined,
+          requested_by: userName,
+          requested_at: at(clock()),
+          state: "pending",
+        };
+        requests.unshift(asked);
+        return asked;
+      }
+      case "approve_exception_request": {
+        const q = pendingRequest((args as { request: string }).request);
+        const r = find(q.release);
+        if (q.requested_by === userName)
+          throw {
+            code: "validation",
+            message: `release (id "${r.id}"): field \`overrides.by\`: ${userName} asked for the exception and cannot also approve it`,
+          };
+        if (r.owner === userName)
+          throw {
+            code: "validation",
+            message: `release (id "${r.id}"): field \`overrides.by\`: ${userName} runs this release and cannot approve its exception`,
+          };
+        const before = conflictsOf(r);
+        overrides.set(r.id, [
+          ...(overrides.get(r.id) ?? []),
+          { freeze: q.freeze, freeze_name: freeze.name, reason: q.reason, by: userName, requested_by: q.requested_by, expires: q.expires ?? null },
+        ]);
+        Object.assign(q, { state: "approved", decided_by: userName, decided_at: at(clock()) });
+        return change(r, before);
+      }
+      case "decline_exception_request":
+      case "withdraw_exception_request": {
+        const { request, note } = args as { request: string; note?: string | null };
+        const q = pendingRequest(request);
+        const withdraw = cmd === "withdraw_exception_request";
+        if (withdraw && q.requested_by !== userName)
+          throw { code: "validation", message: `exception request "${q.id}": field \`state\`: only ${q.requested_by} who asked may withdraw it` };
+        if (!withdraw && q.requested_by === userName)
+          throw { code: "validation", message: `exception request "${q.id}": field \`state\`: you asked for it; withdraw it instead of declining it` };
+        Object.assign(q, { state: withdraw ? "withdrawn" : "declined", decided_by: userName, decided_at: at(clock()), note: note?.trim() || undefined });
+        return q;
       }
       case "go_no_go": {
         const rows = releases
