@@ -455,6 +455,43 @@ await test("readiness in the real window: go/no-go, a checklist, a rollback plan
   if (verify.status !== 0) throw new Error(`audit verify: ${verify.stderr}`);
 });
 
+await test("a freeze exception in the real window: asked for by one user, approved by another, stored for the CLI", async () => {
+  const db = join(dir, "exception.db");
+  const rename = async (session, name) => {
+    await press(session, "s");
+    await type(session, "[data-testid='settings'] input[aria-label='Your name']", name);
+    await clickOn(session, "[data-testid='settings'] form.you button");
+    await waitForText(session, (t) => t.includes(`now recorded as ${name}`), "the new name");
+    await press(session, "Escape");
+  };
+  await withApp(db, "exception-request", async (session) => {
+    await waitForText(session, (t) => t.includes("ingress TLS update overlaps Holiday freeze"), "the conflicts panel");
+    await rename(session, "ana");
+    await run(session, "Array.from(document.querySelectorAll('.conflicts .list button.link')).find(b => b.textContent.trim() === 'ingress-xmas').click()");
+    await waitForText(session, (t) => t.includes("Request an exception"), "the release panel");
+    await run(session, "Array.from(document.querySelectorAll('[data-testid=release-panel] button.link')).find(b => b.textContent.includes('Request an exception')).click()");
+    await type(session, "[data-testid='release-panel'] input[aria-label='Reason']", "certificate expires");
+    await clickOn(session, "form[aria-label='Freeze exception'] button.primary");
+    await waitForText(session, (t) => t.includes("ana asks for an exception to Holiday freeze"), "the waiting request");
+    // Ana cannot approve it; li can.
+    await clickOn(session, "[data-testid='exception-request'] button.approve");
+    await waitForText(session, (t) => t.includes("ana asked for the exception and cannot also approve it"), "the refusal");
+    await rename(session, "li");
+    await clickOn(session, "[data-testid='exception-request'] button.approve");
+    await waitForText(session, (t) => t.includes("approved by li, asked for by ana: certificate expires"), "the exception");
+    await snap(session, "exception-approved");
+  });
+  const stored = exportOf(db).releases.find((r) => r.id === "ingress-xmas");
+  const o = stored.overrides?.[0];
+  if (!o || o.by !== "li" || o.requested_by !== "ana" || o.freeze !== "holidays") throw new Error(`the exception stored: ${JSON.stringify(stored.overrides)}`);
+  const listed = spawnSync(relcal, ["exceptions", "list", "--all", "--db", db, "--format", "json"], { encoding: "utf8" });
+  const request = JSON.parse(listed.stdout)[0];
+  if (request?.state !== "approved" || request.decided_by !== "li") throw new Error(`the request: ${listed.stdout}${listed.stderr}`);
+  const check = spawnSync(relcal, ["check", "--db", db, "--format", "json"], { encoding: "utf8" });
+  const codes = JSON.parse(check.stdout).conflicts.filter((c) => c.releases.includes("ingress-xmas")).map((c) => c.code);
+  if (!codes.includes("freeze.overridden") || codes.includes("freeze.hard")) throw new Error(`relcal check: ${codes}`);
+});
+
 await test("the app shows a due notification on the desktop, and clicking it opens the freeze", async () => {
   await withNotificationDaemon(async ({ address, busEnv, monitorLog }) => {
     // A freeze whose one-hour notice falls due 20 seconds after the app starts.
