@@ -596,7 +596,11 @@ fn an_exception_request_is_the_askers_and_decided_only_by_someone_else(backend: 
     }
     // Hostile bodies: an array for the object, an unknown field, a reason
     // too long: a JSON 400, or the request refused naming the field.
-    for body in [json!([]), json!({ "requests": [], "extra": 1 }), json!({ "requests": [{ "id": "x-9" }] })] {
+    for body in [
+        json!([]),
+        json!({ "requests": [], "extra": 1 }),
+        json!({ "requests": [{ "id": "x-9" }] }),
+    ] {
         let answer = reqwest::blocking::Client::new()
             .post(format!("{}/v1/exception-requests", server.base))
             .bearer_auth(&ana)
@@ -610,7 +614,10 @@ fn an_exception_request_is_the_askers_and_decided_only_by_someone_else(backend: 
     let mut long = request("x-8", "ingress-xmas", "pending");
     long["reason"] = json!("x".repeat(2001));
     let refused = requests(&server, &ana, json!([long]));
-    assert!(outcome(&refused, 0).contains("at most 2000 characters"), "{refused}");
+    assert!(
+        outcome(&refused, 0).contains("at most 2000 characters"),
+        "{refused}"
+    );
     // Approving is granting the exception, not a state sent here; an
     // editor cannot decline; only ana may withdraw; ana cannot decline her own.
     for (who, state, said) in [
