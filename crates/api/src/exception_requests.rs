@@ -277,34 +277,28 @@ pub fn exchange_requests(
     now: DateTime<Utc>,
 ) -> Result<RequestsExchanged, ApiError> {
     let unsent = store.unsent_exception_requests()?;
-    let answer = transport.exchange_requests(&RequestsPush {
-        requests: unsent.clone(),
-    })?;
     let mut done = RequestsExchanged::default();
-    for (result, request) in answer.results.iter().zip(&unsent) {
-        match result {
-            RequestResult::Kept { .. } => done.sent += 1,
-            RequestResult::Rejected { reason, .. } => {
-                done.refused += 1;
-                tracing::warn!("the server refused {}: {reason}", object(&request.id));
-                // Not on the server as it is here: said here, and taken back.
-                if !answer.requests.iter().any(|r| r.id == request.id) {
-                    let refused = ExceptionRequest {
-                        state: RequestState::Withdrawn,
-                        decided_by: Some("the server".to_owned()),
-                        decided_at: Some(utc(now)),
-                        note: Some(format!("refused by the server: {reason}")),
-                        ..request.clone()
-                    };
-                    let record = audit(store, "refused", &refused, now);
-                    store.put_exception_request(&refused, false, &[record])?;
-                }
-            }
-        }
-        store.mark_exception_request_sent(&request.id)?;
+    // In pieces well under the server's body limit (each request is at most
+    // a few KiB); the last answer's list is the server's, after them all.
+    let mut answer = None;
+    let chunks: Vec<&[ExceptionRequest]> = if unsent.is_empty() {
+        vec![&[]]
+    } else {
+        unsent.chunks(PUSH_CHUNK).collect()
+    };
+    for chunk in chunks {
+        let got = transport.exchange_requests(&RequestsPush {
+            requests: chunk.to_vec(),
+        })?;
+        sent_back(store, chunk, &got, now, &mut done)?;
+        answer = Some(got);
     }
+    let Some(answer) = answer else {
+        return Ok(done);
+    };
     for theirs in &answer.requests {
-        if !relcal_protocol::is_request_id(&theirs.id) {
+        if !plausible(theirs) {
+            tracing::warn!("the server sent an unreadable exception request; it is left out");
             continue;
         }
         if store.exception_request(&theirs.id)?.as_ref() == Some(theirs) {
@@ -325,4 +319,67 @@ pub fn exchange_requests(
         done.received += 1;
     }
     Ok(done)
+}
+
+/// Requests per push.
+const PUSH_CHUNK: usize = 50;
+
+/// A request as a server may send it: an id, names and texts of sane length.
+fn plausible(r: &ExceptionRequest) -> bool {
+    let short = |t: &str| t.chars().count() <= 200;
+    let text = |t: &str| t.chars().count() <= MAX_REQUEST_TEXT;
+    relcal_protocol::is_request_id(&r.id)
+        && short(&r.release)
+        && short(&r.freeze)
+        && short(&r.requested_by)
+        && short(&r.requested_at)
+        && r.decided_by.as_deref().is_none_or(short)
+        && r.decided_at.as_deref().is_none_or(short)
+        && r.expires.as_deref().is_none_or(short)
+        && text(&r.reason)
+        && r.note.as_deref().is_none_or(text)
+}
+
+/// What the server made of the requests sent (matched by id).
+fn sent_back(
+    store: &mut Store,
+    unsent: &[ExceptionRequest],
+    answer: &relcal_protocol::RequestsAnswer,
+    now: DateTime<Utc>,
+    done: &mut RequestsExchanged,
+) -> Result<(), ApiError> {
+    for request in unsent {
+        let result = answer.results.iter().find(|r| match r {
+            RequestResult::Kept { id } | RequestResult::Rejected { id, .. } => *id == request.id,
+        });
+        match result {
+            None => continue,
+            Some(RequestResult::Kept { .. }) => done.sent += 1,
+            Some(RequestResult::Rejected { reason, .. }) => {
+                done.refused += 1;
+                tracing::warn!("the server refused {}: {reason}", object(&request.id));
+                // Not on the server as it is here: said here, and taken back.
+                if !answer.requests.iter().any(|r| r.id == request.id) {
+                    let refused = ExceptionRequest {
+                        state: RequestState::Withdrawn,
+                        decided_by: Some("the server".to_owned()),
+                        decided_at: Some(utc(now)),
+                        note: Some(format!(
+                            "refused by the server: {}",
+                            reason
+                                .chars()
+                                .filter(|c| !c.is_control())
+                                .take(MAX_REQUEST_TEXT - 30)
+                                .collect::<String>()
+                        )),
+                        ..request.clone()
+                    };
+                    let record = audit(store, "refused", &refused, now);
+                    store.put_exception_request(&refused, false, &[record])?;
+                }
+            }
+        }
+        store.mark_exception_request_sent(&request.id)?;
+    }
+    Ok(())
 }

@@ -5,7 +5,26 @@ use crate::args::{ExceptionsCommand, TextOrJson};
 use crate::{open_as, print_json};
 use relcal_api::{ApiError, ExceptionRequest};
 
+/// Text from a request (anyone who may ask wrote it, or a server sent it),
+/// with control characters (terminal escapes) taken out.
+fn clean(t: &str) -> String {
+    t.chars().filter(|c| !c.is_control()).collect()
+}
+
 fn line(r: &ExceptionRequest) -> String {
+    let r = &ExceptionRequest {
+        id: clean(&r.id),
+        release: clean(&r.release),
+        freeze: clean(&r.freeze),
+        reason: clean(&r.reason),
+        expires: r.expires.as_deref().map(clean),
+        requested_by: clean(&r.requested_by),
+        requested_at: clean(&r.requested_at),
+        state: r.state,
+        decided_by: r.decided_by.as_deref().map(clean),
+        decided_at: r.decided_at.as_deref().map(clean),
+        note: r.note.as_deref().map(clean),
+    };
     let mut text = format!(
         "{}  {} in {}  {}  asked by {} at {}",
         r.id,

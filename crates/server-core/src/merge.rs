@@ -442,6 +442,23 @@ fn apply_one(
         *calendar = Some(take_back(plan, copy));
         return Ok(rejected(m, reason));
     }
+    // An exception granted against the server's requests for it.
+    if m.kind == ObjectKind::Release {
+        if let Some(after) = plan.releases.iter().find(|r| r.id.as_str() == m.id) {
+            let refused = crate::requests::grant_refusal(store, who, before.release(), after);
+            match refused {
+                Ok(None) => {}
+                Ok(Some(reason)) => {
+                    *calendar = Some(take_back(plan, copy));
+                    return Ok(rejected(m, format!("{kind_name} \"{}\": {reason}", m.id)));
+                }
+                Err(e) => {
+                    *calendar = Some(take_back(plan, copy));
+                    return Err(e);
+                }
+            }
+        }
+    }
     let rec = AuditRecord {
         at: utc(now),
         actor: who.user.clone(),

@@ -371,7 +371,11 @@ fn release(
                 ),
             ));
         }
-        if new.owner.as_deref() == Some(who.user.as_str()) {
+        // The owner as the release was and as it will be: an owner cannot
+        // hand the release on for the length of one grant.
+        let me = who.user.trim();
+        let runs = |r: &relcal_domain::Release| r.owner.as_deref().map(str::trim) == Some(me);
+        if runs(&new) || old.as_ref().is_some_and(runs) {
             return Err(refuse(
                 kind,
                 id,
@@ -381,6 +385,19 @@ fn release(
                     who.user
                 ),
             ));
+        }
+    }
+    // Nor can the release be handed to someone who granted one of its exceptions.
+    if owner_changed {
+        if let Some(owner) = new.owner.as_deref().map(str::trim) {
+            if new.overrides.iter().any(|o| o.by.trim() == owner) {
+                return Err(refuse(
+                    kind,
+                    id,
+                    "owner",
+                    format!("{owner} granted one of its freeze exceptions and cannot also run it"),
+                ));
+            }
         }
     }
     // `approved` needs the environment's approvals, whoever sends it.

@@ -46,10 +46,12 @@ pub fn exchange_requests(
     if !push.requests.is_empty() {
         // Read what each is checked against, and write, under the batch lock.
         store.lock_writes()?;
+        // The calendar a new request is checked against: read once per push.
+        let mut plan = None;
         let applied = push
             .requests
             .iter()
-            .map(|r| apply_request(store, who, r, now))
+            .map(|r| apply_request(store, &mut plan, who, r, now))
             .collect::<Result<Vec<_>, _>>();
         let unlocked = store.unlock_writes();
         results = applied?;
@@ -82,6 +84,7 @@ fn audit(who: &Principal, action: &str, r: &ExceptionRequest, now: DateTime<Utc>
 
 fn apply_request(
     store: &mut dyn ServerStore,
+    plan: &mut Option<relcal_domain::Plan>,
     who: &Principal,
     r: &ExceptionRequest,
     now: DateTime<Utc>,
@@ -110,7 +113,7 @@ fn apply_request(
                 ),
             ));
         }
-        return ask(store, who, r, now);
+        return ask(store, plan, who, r, now);
     };
     if (held.release.as_str(), held.freeze.as_str()) != (r.release.as_str(), r.freeze.as_str()) {
         return Ok(rejected(
@@ -182,6 +185,7 @@ fn apply_request(
 
 fn ask(
     store: &mut dyn ServerStore,
+    plan: &mut Option<relcal_domain::Plan>,
     who: &Principal,
     r: &ExceptionRequest,
     now: DateTime<Utc>,
@@ -214,19 +218,23 @@ fn ask(
             }
         },
     };
-    let plan = server_calendar(store)?;
+    let plan: &relcal_domain::Plan = match plan {
+        Some(p) => p,
+        None => plan.insert(server_calendar(store)?),
+    };
     let Some(release) = plan.releases.iter().find(|x| x.id.as_str() == r.release) else {
         return Ok(rejected(
             r,
             format!("field `release`: release \"{}\" does not exist", r.release),
         ));
     };
-    if let Err(e) = relcal_domain::exception_target(&plan, release, &r.freeze, expires, now) {
+    if let Err(e) = relcal_domain::exception_target(plan, release, &r.freeze, expires, now) {
         return Ok(rejected(r, e));
     }
-    let open = store.exception_requests()?.into_iter().find(|o| {
-        o.state == RequestState::Pending && o.release == r.release && o.freeze == r.freeze
-    });
+    let open = store
+        .exception_requests_for(&r.release, &r.freeze)?
+        .into_iter()
+        .find(|o| o.state == RequestState::Pending);
     if let Some(open) = open {
         return Ok(rejected(
             r,
@@ -280,13 +288,12 @@ pub(crate) fn approved_by_change(
     if added.is_empty() {
         return Ok(());
     }
-    for held in store.exception_requests()? {
-        let matches = held.state == RequestState::Pending
-            && held.release == after.id.as_str()
-            && added
-                .iter()
-                .any(|(freeze, asked)| *freeze == held.freeze && *asked == held.requested_by);
-        if matches {
+    for (freeze, asked) in added {
+        let pending = store
+            .exception_requests_for(after.id.as_str(), freeze)?
+            .into_iter()
+            .filter(|q| q.state == RequestState::Pending && q.requested_by == asked);
+        for held in pending.collect::<Vec<_>>() {
             let next = ExceptionRequest {
                 state: RequestState::Approved,
                 decided_by: Some(who.user.clone()),
@@ -297,4 +304,62 @@ pub(crate) fn approved_by_change(
         }
     }
     Ok(())
+}
+
+/// Why `who` may not grant the exceptions a release change adds, as the
+/// server's requests say (`None`: they may):
+/// - not one `who` asked for themselves (naming no one who asked);
+/// - one naming who asked (`requested_by`) is that person's pending
+///   request, with its reason and expiry, when they asked; not one their
+///   request for was declined or withdrawn since.
+pub(crate) fn grant_refusal(
+    store: &mut dyn ServerStore,
+    who: &Principal,
+    before: Option<&relcal_domain::Release>,
+    after: &relcal_domain::Release,
+) -> Result<Option<String>, ApiError> {
+    let added = after
+        .overrides
+        .iter()
+        .filter(|o| before.is_none_or(|b| !b.overrides.iter().any(|h| h.freeze == o.freeze)));
+    for o in added {
+        let held = store.exception_requests_for(after.id.as_str(), o.freeze.as_str())?;
+        let pending = |name: &str| {
+            held.iter()
+                .find(|q| q.state == RequestState::Pending && q.requested_by == name)
+        };
+        if let Some(mine) = pending(&who.user) {
+            return Ok(Some(format!(
+                "field `overrides`: {} asked for this exception (request {}); another approver grants it",
+                who.user, mine.id
+            )));
+        }
+        let Some(asked) = o.requested_by.as_deref() else {
+            continue;
+        };
+        match pending(asked) {
+            Some(q) => {
+                let expires = o.expires.as_ref().map(|t| utc(t.utc));
+                if q.reason != o.reason.trim() || q.expires != expires {
+                    return Ok(Some(format!(
+                        "field `overrides`: it differs from what {asked} asked for in request {} (the reason and the expiry are the request's)",
+                        q.id
+                    )));
+                }
+            }
+            None => {
+                if let Some(q) = held.iter().find(|q| q.requested_by == asked) {
+                    if matches!(q.state, RequestState::Declined | RequestState::Withdrawn) {
+                        return Ok(Some(format!(
+                            "field `overrides`: {asked}'s request {} for it was {} by {}",
+                            q.id,
+                            q.state.as_str(),
+                            q.decided_by.as_deref().unwrap_or("?")
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(None)
 }

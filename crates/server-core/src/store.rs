@@ -210,6 +210,12 @@ pub trait ServerStore: Send {
     fn exception_requests(&mut self) -> Result<Vec<ExceptionRequest>, ApiError>;
     /// One request, by id.
     fn exception_request(&mut self, id: &str) -> Result<Option<ExceptionRequest>, ApiError>;
+    /// Every request for one release's exception to one freeze, newest first.
+    fn exception_requests_for(
+        &mut self,
+        release: &str,
+        freeze: &str,
+    ) -> Result<Vec<ExceptionRequest>, ApiError>;
     /// Keeps a request (new, or its new state), audited.
     fn put_exception_request(
         &mut self,

@@ -650,6 +650,58 @@ fn an_exception_request_is_the_askers_and_decided_only_by_someone_else(backend: 
         "{late}"
     );
 
+    // Grants checked against the requests: li cannot grant what he asked for
+    // himself by naming no one; a grant naming ana whose request was declined
+    // is refused; one that differs from her request too.
+    let grant_as = |key: &str, who: &str, by_reason: &str, asked: Option<&str>| {
+        let mut o = json!({ "freeze": "holidays", "reason": by_reason, "by": who,
+                            "expires": "2026-12-22T09:30:00Z" });
+        if let Some(a) = asked {
+            o["requested_by"] = json!(a);
+        }
+        json!({ "mutations": [{ "mutation_id": key, "kind": "release", "id": "ingress-xmas",
+                                "base_version": 1, "fields": { "overrides": [o] } }] })
+    };
+    let answered: Value = post(
+        &server,
+        &omar,
+        "g0",
+        &grant_as("g0", "omar", "certificate expires", Some("ana")),
+    )
+    .json()
+    .unwrap();
+    assert!(
+        answered["results"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ana's request x-1 for it was declined by li"),
+        "{answered}"
+    );
+    requests(
+        &server,
+        &li,
+        json!([request("x-7", "ingress-xmas", "pending")]),
+    );
+    let answered: Value = post(
+        &server,
+        &li,
+        "g1",
+        &grant_as("g1", "li", "certificate expires", None),
+    )
+    .json()
+    .unwrap();
+    assert!(
+        answered["results"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("li asked for this exception (request x-7)"),
+        "{answered}"
+    );
+    requests(
+        &server,
+        &li,
+        json!([request("x-7", "ingress-xmas", "withdrawn")]),
+    );
     // Ana asks again; omar grants the exception (a mutation) naming her:
     // stamped omar, and her request is approved by him.
     requests(
@@ -663,6 +715,21 @@ fn an_exception_request_is_the_askers_and_decided_only_by_someone_else(backend: 
                                     "by": "mallory", "requested_by": "ana",
                                     "expires": "2026-12-22T09:30:00Z" }] }
     }]});
+    let differs: Value = post(
+        &server,
+        &omar,
+        "g2",
+        &grant_as("g2", "omar", "something else", Some("ana")),
+    )
+    .json()
+    .unwrap();
+    assert!(
+        differs["results"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("differs from what ana asked for in request x-6"),
+        "{differs}"
+    );
     let granted: Value = post(&server, &omar, "grant", &grant).json().unwrap();
     assert_eq!(granted["results"][0]["outcome"], "applied", "{granted}");
     let list: Value = reqwest::blocking::Client::new()
@@ -691,6 +758,17 @@ fn an_exception_request_is_the_askers_and_decided_only_by_someone_else(backend: 
         .unwrap();
     assert_eq!(xmas["overrides"][0]["by"], "omar");
     assert_eq!(xmas["overrides"][0]["requested_by"], "ana");
+    // The release cannot then be handed to omar, who granted its exception.
+    let handed = json!({ "mutations": [{ "mutation_id": "hand", "kind": "release", "id": "ingress-xmas",
+                                          "base_version": 2, "fields": { "owner": "omar" } }] });
+    let handed: Value = post(&server, &ana, "hand", &handed).json().unwrap();
+    assert!(
+        handed["results"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("omar granted one of its freeze exceptions"),
+        "{handed}"
+    );
     // Every request and decision is in the server's own audit trail, intact.
     let verified = server_cmd(&db, &["audit", "verify"], None);
     assert_eq!(

@@ -1014,6 +1014,26 @@ impl ServerStore for PgStore {
         })
     }
 
+    fn exception_requests_for(
+        &mut self,
+        release: &str,
+        freeze: &str,
+    ) -> Result<Vec<ExceptionRequest>, ApiError> {
+        self.read(|c| {
+            Ok(c.query(
+                &format!(
+                    "SELECT {REQUEST_COLUMNS} FROM exception_requests
+                     WHERE release_id = $1 AND freeze_id = $2 ORDER BY requested_at DESC, id"
+                ),
+                &[&release, &freeze],
+            )
+            .map_err(db_error)?
+            .iter()
+            .map(request_row)
+            .collect())
+        })
+    }
+
     fn put_exception_request(
         &mut self,
         r: &ExceptionRequest,

@@ -86,4 +86,5 @@ CREATE TABLE IF NOT EXISTS exception_requests (
     note TEXT
 );
 CREATE INDEX IF NOT EXISTS exception_requests_newest ON exception_requests (requested_at);
+CREATE INDEX IF NOT EXISTS exception_requests_by_exception ON exception_requests (release_id, freeze_id);
 "#;

@@ -50,6 +50,20 @@ impl Store {
             .optional()?)
     }
 
+    /// Every request for `release`'s exception to `freeze`, newest first.
+    pub fn exception_requests_for(
+        &self,
+        release: &str,
+        freeze: &str,
+    ) -> Result<Vec<ExceptionRequest>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM exception_requests WHERE release = ?1 AND freeze = ?2
+             ORDER BY requested_at DESC, id"
+        ))?;
+        let rows = stmt.query_map([release, freeze], request_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The requests asked for or decided here that the server has not yet
     /// been told of, oldest first.
     pub fn unsent_exception_requests(&self) -> Result<Vec<ExceptionRequest>, StoreError> {

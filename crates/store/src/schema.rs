@@ -378,6 +378,7 @@ CREATE TABLE exception_requests (
     unsent INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX exception_requests_newest ON exception_requests (requested_at);
+CREATE INDEX exception_requests_by_exception ON exception_requests (release, freeze);
 "#;
 
 /// Every migration, oldest first.

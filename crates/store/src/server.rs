@@ -160,6 +160,13 @@ impl ServerStore for Store {
     ) -> Result<Option<relcal_protocol::ExceptionRequest>, ApiError> {
         Ok(Store::exception_request(self, id)?)
     }
+    fn exception_requests_for(
+        &mut self,
+        release: &str,
+        freeze: &str,
+    ) -> Result<Vec<relcal_protocol::ExceptionRequest>, ApiError> {
+        Ok(Store::exception_requests_for(self, release, freeze)?)
+    }
     fn put_exception_request(
         &mut self,
         request: &relcal_protocol::ExceptionRequest,
