@@ -347,8 +347,11 @@ impl PgStore {
         let begun = self.batch && !self.begin_pending;
         if self.client.is_closed() && !begun && self.lock != Lock::Held {
             let kept = (self.lock, self.begin_pending, self.batch);
+            let pending = std::mem::take(&mut self.pending);
+            let answers = std::mem::take(&mut self.pending_answers);
             *self = Self::connect(&self.url.clone())?;
             (self.lock, self.begin_pending, self.batch) = kept;
+            (self.pending, self.pending_answers) = (pending, answers);
         }
         if self.lock == Lock::Wanted || self.begin_pending {
             let mut sql = String::new();
@@ -910,13 +913,14 @@ impl ServerStore for PgStore {
         if !self.batch {
             return Ok(());
         }
-        if self.begin_pending {
+        if self.begin_pending && self.pending.is_empty() && self.pending_answers.is_empty() {
             // Nothing was read or written.
             self.begin_pending = false;
             self.batch = false;
             return Ok(());
         }
-        self.flush()?;
+        // `BEGIN` (if still to be sent) and the kept writes.
+        self.ready()?;
         // The commit releases the lock too, in the same round trip; when it
         // fails the rest is not run, and the lock stays for what follows.
         let sql = if self.lock == Lock::Held {
