@@ -304,17 +304,9 @@ pub fn exchange_requests(
         if store.exception_request(&theirs.id)?.as_ref() == Some(theirs) {
             continue;
         }
-        // A name, as the server says it: printable and short.
-        let who: String = theirs
-            .decided_by
-            .as_deref()
-            .unwrap_or(&theirs.requested_by)
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(100)
-            .collect();
+        let who = theirs.decided_by.as_deref().unwrap_or(&theirs.requested_by);
         let mut record = audit(store, "pulled", theirs, now);
-        record.actor = format!("{who} (via sync, pulled by {})", store.actor());
+        record.actor = crate::sync_client::pulled_by(who, store.actor());
         store.put_exception_request(theirs, false, &[record])?;
         done.received += 1;
     }

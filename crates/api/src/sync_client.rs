@@ -353,14 +353,7 @@ pub fn sync_once(
             // A name, as the server says it: printable and short (a server
             // could send anything), and who received it.
             let by = match &c.by {
-                Some(author) => {
-                    let author: String = author
-                        .chars()
-                        .filter(|c| !c.is_control())
-                        .take(100)
-                        .collect();
-                    format!("{author} (via sync, pulled by {me})")
-                }
+                Some(author) => pulled_by(author, &me),
                 None => format!("{me} (sync)"),
             };
             pulled.push(Pulled {
@@ -428,6 +421,17 @@ pub fn sync_once(
         ),
     }
     Ok(report)
+}
+
+/// Who made a change that `me` pulled, for the audit trail: the name as the
+/// server says it, printable and short (a server could send anything).
+pub(crate) fn pulled_by(author: &str, me: &str) -> String {
+    let author: String = author
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    format!("{author} (via sync, pulled by {me})")
 }
 
 /// Where sync stands, for the app's status line.
