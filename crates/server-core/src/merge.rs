@@ -442,8 +442,14 @@ fn apply_one(
         *calendar = Some(take_back(plan, copy));
         return Ok(rejected(m, reason));
     }
+    // Only a release change that sets `overrides` can add an exception: the
+    // others skip the requests (and the search for the release) altogether.
+    let grants = m.kind == ObjectKind::Release
+        && m.fields
+            .as_ref()
+            .is_some_and(|f| f.contains_key("overrides"));
     // An exception granted against the server's requests for it.
-    if m.kind == ObjectKind::Release {
+    if grants {
         if let Some(after) = plan.releases.iter().find(|r| r.id.as_str() == m.id) {
             let refused = crate::requests::grant_refusal(store, who, before.release(), after);
             match refused {
@@ -501,7 +507,7 @@ fn apply_one(
             format!("{kind_name} \"{}\": {}", m.id, e.message),
         ));
     }
-    if m.kind == ObjectKind::Release {
+    if grants {
         // An exception someone asked for, now granted: their request is approved.
         let after = plan.releases.iter().find(|r| r.id.as_str() == m.id);
         crate::requests::approved_by_change(store, who, before.release(), after, now)?;
