@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod adapters_run;
+mod body;
 mod outside;
 mod secure;
 mod token;
@@ -185,15 +186,15 @@ impl HttpTransport {
         if status.is_success() {
             // A body cut short or garbled: the server's answer never fully
             // arrived; asking again gets it (pushes are answered once per id).
-            return r.json().map_err(|e| Failure {
-                error: self.unavailable(what, format!("a malformed answer ({e})")),
-                retry: true,
+            // One larger than any page the server sends is not asked for again.
+            return body::json(r, body::MAX_SYNC_ANSWER).map_err(|e| Failure {
+                retry: matches!(e, body::BodyError::Malformed(_)),
+                error: self.unavailable(what, e),
                 retry_after: None,
             });
         }
         let after = retry_after(&r);
-        let message = r
-            .json::<serde_json::Value>()
+        let message = serde_json::from_str::<serde_json::Value>(&body::error_text(r))
             .ok()
             .and_then(|v| v["message"].as_str().map(str::to_owned))
             .unwrap_or_else(|| status.to_string());

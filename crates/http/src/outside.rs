@@ -83,7 +83,7 @@ fn failed(what: &str, r: reqwest::blocking::Response) -> ApiError {
             ),
         );
     }
-    let body = r.text().unwrap_or_default();
+    let body = crate::body::error_text(r);
     let message = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| {
@@ -154,12 +154,8 @@ impl GitLab {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned);
-            let items: Vec<T> = r.json().map_err(|e| {
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    format!("{what}: a malformed answer ({e})"),
-                )
-            })?;
+            let items: Vec<T> = crate::body::json(r, crate::body::MAX_FORGE_ANSWER)
+                .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("{what}: {e}")))?;
             out.extend(items);
             match next {
                 Some(n) => page = n,
@@ -335,12 +331,8 @@ impl GitHub {
             .get(reqwest::header::ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let releases = r.json().map_err(|e| {
-            ApiError::new(
-                ErrorCode::Unavailable,
-                format!("{what}: a malformed answer ({e})"),
-            )
-        })?;
+        let releases = crate::body::json(r, crate::body::MAX_FORGE_ANSWER)
+            .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("{what}: {e}")))?;
         Ok(Some(GitHubReleases { releases, etag }))
     }
 }

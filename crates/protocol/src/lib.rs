@@ -26,4 +26,6 @@ pub use requests::{
     MAX_REQUESTS_LISTED, MAX_REQUEST_TEXT,
 };
 pub use summary::ImportSummary;
-pub use sync::{Change, Changes, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK};
+pub use sync::{
+    Change, Changes, Mutation, MutationResult, Transport, MAX_BATCH, MAX_CHANGES_BYTES, PUSH_CHUNK,
+};

@@ -10,6 +10,11 @@ use serde_json::{Map, Value};
 
 /// Most mutations in one batch.
 pub const MAX_BATCH: usize = 500;
+
+/// A page of changes stops once its objects' text reaches this many bytes
+/// (one change always goes, whatever its size), so a page stays far below
+/// what a desktop reads of an answer (64 MiB).
+pub const MAX_CHANGES_BYTES: usize = 8 * 1024 * 1024;
 /// One change in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {

@@ -49,11 +49,20 @@ pub fn changes_since(
     now: DateTime<Utc>,
 ) -> Result<Changes, ApiError> {
     bootstrap(store, now)?;
-    let rows = store.log_after(since, limit + 1)?;
-    let more = rows.len() > limit;
+    let mut rows = store.log_after(since, limit + 1)?;
+    let mut more = rows.len() > limit;
+    rows.truncate(limit);
+    // Pages bounded in bytes as well as in changes: at least one change each.
+    let mut bytes = 0;
+    if let Some(cut) = rows.iter().enumerate().position(|(i, r)| {
+        bytes += r.object.as_ref().map_or(0, String::len);
+        i > 0 && bytes > relcal_protocol::MAX_CHANGES_BYTES
+    }) {
+        rows.truncate(cut);
+        more = true;
+    }
     let changes: Vec<Change> = rows
         .into_iter()
-        .take(limit)
         .map(|r| {
             // An entry this server cannot read is an error, never a deletion
             // that every desktop would then apply.
@@ -179,7 +188,7 @@ fn apply_batch(
     warm: &WarmCalendar,
 ) -> Result<Vec<MutationResult>, ApiError> {
     if store.begin_batch()? {
-        match apply_locked(store, who, batch, batch_key, now, warm) {
+        match apply_locked(store, who, batch, batch_key, now, warm, true) {
             Ok((out, warmed)) => {
                 // Warm before the commit: readers see the new version and
                 // find it at once (`WarmCalendar::put`).
@@ -205,11 +214,20 @@ fn apply_batch(
         }
     }
     // Each mutation committed on its own: warm once they all are.
-    let (out, warmed) = apply_locked(store, who, batch, batch_key, now, warm)?;
+    let (out, warmed) = apply_locked(store, who, batch, batch_key, now, warm, false)?;
     if let Some((version, plan)) = warmed {
         warm.put(version, plan);
     }
     Ok(out)
+}
+
+/// Where the answer to `id` is kept: mutation ids and batch keys are the
+/// client's words, so each is kept apart by what it is and whose it is (a
+/// mutation id equal to a batch key, or to another user's mutation id, never
+/// gets that answer). The user's name goes with its length, so no two
+/// (user, id) pairs make one key.
+fn answer_key(who: &Principal, what: &str, id: &str) -> String {
+    format!("{what}:{}:{}:{id}", who.user.len(), who.user)
 }
 
 /// The answer a batch sent with `key` got (the results as JSON).
@@ -217,6 +235,8 @@ fn batch_answer(results: &[MutationResult]) -> String {
     serde_json::json!({ "results": results }).to_string()
 }
 
+/// The batch's mutations, in order; `in_batch`: inside the batch's one
+/// transaction (else each mutation is written on its own).
 fn apply_locked(
     store: &mut dyn ServerStore,
     who: &Principal,
@@ -224,6 +244,7 @@ fn apply_locked(
     batch_key: Option<&str>,
     now: DateTime<Utc>,
     warm: &WarmCalendar,
+    in_batch: bool,
 ) -> Result<(Vec<MutationResult>, Warmed), ApiError> {
     bootstrap(store, now)?;
     let version_before = store.calendar_version()?;
@@ -235,10 +256,15 @@ fn apply_locked(
     // The answers already given, asked for once (a repeated batch, or
     // mutations sent again after a lost answer).
     // The batch's own key among them, in the same question.
-    let mut ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
-    ids.extend(batch_key);
+    let keys: Vec<String> = batch
+        .iter()
+        .map(|m| answer_key(who, "mutation", &m.mutation_id))
+        .collect();
+    let batch_key = batch_key.map(|k| answer_key(who, "batch", k));
+    let mut ids: Vec<&str> = keys.iter().map(String::as_str).collect();
+    ids.extend(batch_key.as_deref());
     let mut given = store.answers(&ids)?;
-    if let Some(previous) = batch_key.and_then(|k| given.remove(k)) {
+    if let Some(previous) = batch_key.as_ref().and_then(|k| given.remove(k)) {
         #[derive(serde::Deserialize)]
         struct Answered {
             results: Vec<MutationResult>,
@@ -255,27 +281,36 @@ fn apply_locked(
         .map(|m| (m.kind.noun(), m.id.as_str()))
         .collect();
     let mut currents = store.currents(&objects)?;
-    for m in batch {
-        if let Some(previous) = given.get(&m.mutation_id) {
+    for (m, key) in batch.iter().zip(&keys) {
+        if let Some(previous) = given.get(key) {
             out.push(
                 serde_json::from_str(previous)
                     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
             );
             continue;
         }
-        let result = apply_one(store, &mut calendar, &mut currents, who, m, now, warm)?;
+        let result = apply_one(
+            store,
+            &mut calendar,
+            &mut currents,
+            who,
+            m,
+            now,
+            warm,
+            in_batch,
+        )?;
         let text = serde_json::to_string(&result).unwrap_or_default();
         if matches!(result, MutationResult::Applied { .. }) {
             // Its answer was written with the change.
             written += 1;
         } else {
-            store.record_answer(&m.mutation_id, &text)?;
+            store.record_answer(key, &text)?;
         }
         // The same id again in this batch gets this answer.
-        given.insert(m.mutation_id.clone(), text);
+        given.insert(key.clone(), text);
         out.push(result);
     }
-    if let Some(key) = batch_key {
+    if let Some(key) = &batch_key {
         store.record_answer(key, &batch_answer(&out))?;
     }
     // Each applied mutation wrote one audit entry: when the trail moved by
@@ -303,6 +338,7 @@ fn apply_one(
     m: &Mutation,
     now: DateTime<Utc>,
     warm: &WarmCalendar,
+    in_batch: bool,
 ) -> Result<MutationResult, ApiError> {
     if m.mutation_id.trim().is_empty() || m.mutation_id.len() > 200 {
         return Ok(rejected(
@@ -482,6 +518,10 @@ fn apply_one(
     let answer_text = serde_json::to_string(&answer).unwrap_or_default();
     let object_text = next.as_ref().map(Value::to_string);
     let at = utc(now);
+    // Outside the batch's transaction (a batch applied again one by one), a
+    // grant and the requests it approves get a transaction of their own:
+    // neither is ever kept without the other.
+    let own = grants && !in_batch && store.begin_batch()?;
     // The change, its audit entry, its log entry and this answer: one transaction.
     if let Err(e) = store.write_change(ChangeWrite {
         calendar: &plan,
@@ -493,8 +533,11 @@ fn apply_one(
         audit: &rec,
         at: &at,
         by: &who.user,
-        answer: (&m.mutation_id, &answer_text),
+        answer: (&answer_key(who, "mutation", &m.mutation_id), &answer_text),
     }) {
+        if own {
+            store.rollback_batch();
+        }
         // A foreign key (a team still used, ...): refused, nothing written.
         *calendar = Some(take_back(plan, copy));
         if matches!(e.code, ErrorCode::Unavailable | ErrorCode::Internal) {
@@ -510,7 +553,17 @@ fn apply_one(
     if grants {
         // An exception someone asked for, now granted: their request is approved.
         let after = plan.releases.iter().find(|r| r.id.as_str() == m.id);
-        crate::requests::approved_by_change(store, who, before.release(), after, now)?;
+        let approved =
+            crate::requests::approved_by_change(store, who, before.release(), after, now)
+                .and_then(|()| if own { store.commit_batch() } else { Ok(()) });
+        if let Err(e) = approved {
+            // In a batch, the caller undoes all of it; on its own, this.
+            if own {
+                store.rollback_batch();
+            }
+            *calendar = Some(take_back(plan, copy));
+            return Err(e);
+        }
     }
     *calendar = Some(plan);
     currents.insert(key, (version + 1, object_text));

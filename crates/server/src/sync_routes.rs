@@ -120,13 +120,13 @@ pub(crate) async fn mutations(
                 format!("mutations: {}", e.body_text()),
             ))
         })?;
-        // The same key again gets the first answer (kept with the batch).
-        let batch_key = format!("batch:{}:{key}", who.user);
+        // The same key from the same user again gets the first answer (kept
+        // with the batch, apart from mutation ids and other users' keys).
         let results = relcal_server_core::apply_mutations(
             s,
             &who,
             &batch.mutations,
-            Some(&batch_key),
+            Some(&key),
             relcal_api::clock::now(),
             &served.warm,
         )?;

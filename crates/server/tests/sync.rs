@@ -779,12 +779,129 @@ fn an_exception_request_is_the_askers_and_decided_only_by_someone_else(backend: 
     );
 }
 
+fn a_page_of_changes_stops_at_its_byte_ceiling_and_the_next_page_goes_on(backend: Backend) {
+    // Ten freezes of about 0.9 MiB each: more than one page's 8 MiB, so the
+    // first page stops early (more = true) and the pages after it carry the
+    // rest, each change exactly once.
+    let (_dir, db, viewer) = setup(backend);
+    let admin = String::from_utf8(token(&db, "li", "admin").stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let server = start(&db);
+    let cursor = changes(&server, &viewer, 0)["cursor"].as_u64().unwrap();
+    let reason = "r".repeat(900 * 1024);
+    for i in 0..10 {
+        let body = json!({ "mutations": [{
+            "mutation_id": format!("big-{i}"), "kind": "freeze", "id": format!("big-{i}"), "base_version": 0,
+            "fields": { "name": "Big", "severity": "soft", "reason": reason,
+                        "start": "2027-02-01T00:00:00Z", "end": "2027-02-02T00:00:00Z" } }]});
+        let answered: Value = post(&server, &admin, &format!("big-{i}"), &body)
+            .json()
+            .unwrap();
+        assert_eq!(answered["results"][0]["outcome"], "applied", "{answered}");
+    }
+    let first = changes(&server, &viewer, cursor);
+    let page = first["changes"].as_array().unwrap();
+    assert_eq!(first["more"], true, "{}", page.len());
+    assert!((1..10).contains(&page.len()), "{}", page.len());
+    let mut seen: Vec<String> = page
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut at = first["cursor"].as_u64().unwrap();
+    for _ in 0..10 {
+        let next = changes(&server, &viewer, at);
+        seen.extend(
+            next["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned()),
+        );
+        at = next["cursor"].as_u64().unwrap();
+        if next["more"] == false {
+            break;
+        }
+    }
+    let wanted: Vec<String> = (0..10).map(|i| format!("big-{i}")).collect();
+    assert_eq!(seen, wanted);
+}
+
+fn a_batch_key_and_a_mutation_id_are_kept_apart_and_each_users_own(backend: Backend) {
+    let (_dir, db, _viewer) = setup(backend);
+    let token_of = |user: &str, role: &str| {
+        String::from_utf8(token(&db, user, role).stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let li = token_of("li", "editor");
+    let omar = token_of("omar", "editor");
+    let server = start(&db);
+    let results = |r: reqwest::blocking::Response| -> Value {
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().unwrap()["results"].clone()
+    };
+    // li's batch "K" with mutation "m1".
+    let first = results(post(
+        &server,
+        &li,
+        "K",
+        &json!({ "mutations": [mutation("m1", 1, json!({ "owner": "li" }))] }),
+    ));
+    assert_eq!(first[0]["outcome"], "applied", "{first}");
+    assert_eq!(first[0]["version"], 2, "{first}");
+    // A mutation whose id is a batch key, even as the server once spelt
+    // it: applied as itself, never answered with the batch's answer.
+    for (i, id) in ["K", "batch:li:K"].iter().enumerate() {
+        let r = results(post(
+            &server,
+            &li,
+            &format!("K{i}"),
+            &json!({ "mutations": [mutation(id, 2 + i as u64, json!({ "title": format!("t{i}") }))] }),
+        ));
+        assert_eq!(r[0]["outcome"], "applied", "{id}: {r}");
+        assert_eq!(r[0]["mutation_id"], *id, "{r}");
+        assert_eq!(r[0]["version"], 3 + i as u64, "{id}: {r}");
+    }
+    // Another user's same batch key and mutation id: their own answer, not
+    // li's (which would say "applied, version 2" and leak li's batch).
+    let theirs = results(post(
+        &server,
+        &omar,
+        "K",
+        &json!({ "mutations": [mutation("m1", 4, json!({ "owner": "omar" }))] }),
+    ));
+    assert_eq!(theirs[0]["outcome"], "applied", "{theirs}");
+    assert_eq!(theirs[0]["version"], 5, "{theirs}");
+    // And li's own repeat still gets li's first answer, applying nothing.
+    let again = results(post(
+        &server,
+        &li,
+        "K",
+        &json!({ "mutations": [mutation("m1", 1, json!({ "owner": "li" }))] }),
+    ));
+    assert_eq!(again, first);
+    let plan = get(&server, &li, "/v1/plan");
+    let release = plan["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "checkout-2.0")
+        .unwrap();
+    assert_eq!(release["owner"], "omar", "{release}");
+    assert_eq!(release["title"], "t1", "{release}");
+}
+
 crate::on_both_backends!(
     different_fields_merge_the_same_field_is_one_conflict_and_repeats_change_nothing,
     invalid_mutations_are_rejected_with_the_field_and_bad_requests_get_4xx,
     the_warm_calendar_follows_every_write_also_from_another_server_process,
     a_batch_that_writes_an_object_twice_deletes_and_adds_it_again_is_stored_as_applied_in_order,
-    an_exception_request_is_the_askers_and_decided_only_by_someone_else
+    an_exception_request_is_the_askers_and_decided_only_by_someone_else,
+    a_page_of_changes_stops_at_its_byte_ceiling_and_the_next_page_goes_on,
+    a_batch_key_and_a_mutation_id_are_kept_apart_and_each_users_own
 );
 
 mod race {

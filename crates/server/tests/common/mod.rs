@@ -255,6 +255,17 @@ impl ServerDb {
         }
     }
 
+    /// The storage itself, in this process (for tests that drive the
+    /// server's core directly, beside the binary).
+    pub fn open_store(&self) -> Box<dyn relcal_server_core::ServerStore> {
+        match self.args[0].as_str() {
+            "--db" => {
+                Box::new(relcal_api::open_store(std::path::Path::new(&self.args[1])).unwrap())
+            }
+            _ => Box::new(relcal_store_pg::PgStore::connect(&self.args[1]).unwrap()),
+        }
+    }
+
     /// Loads a calendar with `relcal-server import`.
     pub fn import(&self, plan: &str) {
         let file = self.dir.join("server-plan.json");
