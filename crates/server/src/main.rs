@@ -26,7 +26,7 @@ use relcal_protocol::{ApiError, ErrorCode};
 use relcal_server_core::ServerStore;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 mod audit_heads;
 mod pool;
@@ -34,6 +34,7 @@ mod read_routes;
 mod requests_routes;
 mod serve;
 mod sync_routes;
+mod writer;
 use audit_heads::{anchor_head, audit_heads};
 use read_routes::{calendar_ics, gate, plan, slot, whoami};
 use requests_routes::{list_requests, push_requests};
@@ -146,8 +147,8 @@ enum TokenCommand {
 /// What every request shares: the storage, one request at a time, and the
 /// calendar kept warm for the read endpoints.
 struct Served {
-    /// The one connection that writes (a batch holds it while it applies).
-    store: Mutex<Box<dyn ServerStore>>,
+    /// The one connection that writes, on its own thread (`writer.rs`).
+    store: writer::Writer,
     /// Connections for reads and authentication (`pool.rs`).
     readers: pool::Readers,
     warm: relcal_server_core::WarmCalendar,
@@ -159,6 +160,7 @@ struct Served {
 type Shared = Arc<Served>;
 
 /// An `ApiError` as an HTTP response.
+#[derive(Debug)]
 struct Failure(ApiError);
 
 /// A body over [`BODY_LIMIT`]: 413, still as `{code, message}`.
@@ -237,19 +239,7 @@ async fn with_store<T: Send + 'static>(
     store: Shared,
     f: impl FnOnce(&mut dyn ServerStore) -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(move || {
-        // A request that panicked while it held the storage failed alone: its
-        // transaction rolled back as it unwound (SQLite and PostgreSQL alike),
-        // so the next request goes on instead of every one failing from then.
-        let mut guard = store.store.lock().unwrap_or_else(|poisoned| {
-            tracing::error!("a request failed while it held the storage; going on");
-            store.store.clear_poison();
-            poisoned.into_inner()
-        });
-        f(guard.as_mut())
-    })
-    .await
-    .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
+    store.store.run(f).await
 }
 
 /// Runs `f` on one of the reader connections off the async workers: reads
@@ -371,7 +361,7 @@ fn open(db: Option<PathBuf>, url: Option<String>) -> Result<Box<dyn ServerStore>
             "--db: give the server's database file (or --database-url for PostgreSQL)",
         )
     })?;
-    Ok(Box::new(relcal_api::open_store(&path)?))
+    Ok(Box::new(relcal_api::open_store(&path)?.unmapped()?))
 }
 
 fn main() -> ExitCode {

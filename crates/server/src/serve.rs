@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use relcal_protocol::{ApiError, ErrorCode};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How much of the server one client, or a flood of them, can hold.
 #[derive(Debug, Clone, Copy)]
@@ -156,7 +156,7 @@ pub(crate) async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     say!("listening on {scheme}://{addr}");
     let shared = Arc::new(Served {
-        store: Mutex::new(store),
+        store: crate::writer::Writer::start(store)?,
         readers: crate::pool::Readers::new(open_reader, limits.readers),
         warm: relcal_server_core::WarmCalendar::default(),
         limits,
