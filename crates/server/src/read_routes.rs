@@ -51,9 +51,8 @@ pub(crate) async fn gate(
         None => relcal_api::clock::now(),
         Some(t) => relcal_api::clock::parse_instant("gate: field `at`", t).map_err(Failure)?,
     };
-    let plan = warm_plan(store, token, Role::Viewer, false).await?;
     // The answer is worked out from the warm calendar, without the storage.
-    off_workers(move || {
+    on_warm_plan(store, token, Role::Viewer, false, move |plan| {
         Ok(Json(relcal_api::gate_plan(
             &plan,
             &env,
@@ -116,8 +115,7 @@ pub(crate) async fn slot(
             )))
         }
     };
-    let plan = warm_plan(store, token, Role::Viewer, false).await?;
-    off_workers(move || {
+    on_warm_plan(store, token, Role::Viewer, false, move |plan| {
         relcal_api::slot_plan(&plan, &request, relcal_api::clock::now())
             .map(Json)
             .map_err(|mut e| {
@@ -148,48 +146,46 @@ fn query_fields(message: &str) -> String {
     message.to_owned()
 }
 
-/// The calendar for `token` (of at least `needed`; a feed token when it came
-/// `in_url`), from memory while it is unchanged.
-pub(crate) async fn warm_plan(
+/// Runs `f` on the calendar, kept warm (`WarmCalendar`), once the token
+/// is found good for `needed` (`in_url`: it came in the URL, so only a
+/// feed token may). All of it is one trip off the async workers: the
+/// token and the calendar on a reader connection, then `f` after it is
+/// handed back, so a pipeline's gate waits for one thread, not two.
+pub(crate) async fn on_warm_plan<T: Send + 'static>(
     shared: Shared,
     token: Option<String>,
     needed: Role,
     in_url: bool,
-) -> Result<Arc<relcal_api::Plan>, Failure> {
+    f: impl FnOnce(Arc<relcal_api::Plan>) -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
     let token = credentials(token)?;
-    let served = shared.clone();
-    with_reader(shared, move |s| {
-        let who = relcal_server_core::authenticate(
-            s,
-            token.as_deref(),
-            needed,
-            relcal_api::clock::now(),
-        )?;
-        // A token in a URL ends up in the subscribing service and in proxy
-        // logs: only a feed token, which reads the feed and nothing else.
-        if in_url && who.role != Role::Feed {
-            return Err(Failure(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "{} is a {} token: only a feed token may be given in a URL (make one with \
-                     `relcal-server token create --role feed`); send this one as Authorization: Bearer",
-                    who.user,
-                    who.role.as_str()
-                ),
-            )));
-        }
-        Ok(served.warm.plan(s)?)
+    tokio::task::spawn_blocking(move || {
+        let plan = shared.readers.with(|s| {
+            let who = relcal_server_core::authenticate(
+                s,
+                token.as_deref(),
+                needed,
+                relcal_api::clock::now(),
+            )?;
+            // A token in a URL ends up in the subscribing service and in proxy
+            // logs: only a feed token, which reads the feed and nothing else.
+            if in_url && who.role != Role::Feed {
+                return Err(Failure(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!(
+                        "{} is a {} token: only a feed token may be given in a URL (make one with \
+                         `relcal-server token create --role feed`); send this one as Authorization: Bearer",
+                        who.user,
+                        who.role.as_str()
+                    ),
+                )));
+            }
+            Ok(shared.warm.plan(s)?)
+        })?;
+        f(plan)
     })
     .await
-}
-
-/// Runs `f` off the async workers (without the storage).
-pub(crate) async fn off_workers<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
+    .map_err(|e| Failure(ApiError::new(ErrorCode::Internal, e.to_string())))?
 }
 
 /// `GET /v1/calendar.ics?token=..`: the calendar as iCalendar, for Outlook
@@ -204,8 +200,7 @@ pub(crate) async fn calendar_ics(
         Some(t) => (Some(t), true),
         None => (token_of(&headers), false),
     };
-    let plan = warm_plan(store, token, Role::Feed, in_url).await?;
-    let ics = off_workers(move || {
+    let ics = on_warm_plan(store, token, Role::Feed, in_url, move |plan| {
         Ok(relcal_server_core::server_ics(
             &plan,
             relcal_api::clock::now(),
@@ -225,8 +220,10 @@ pub(crate) async fn plan(
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
     let token = token_of(&headers);
-    let plan = warm_plan(store, token, Role::Viewer, false).await?;
-    let json = off_workers(move || Ok(plan.to_json_pretty())).await?;
+    let json = on_warm_plan(store, token, Role::Viewer, false, |plan| {
+        Ok(plan.to_json_pretty())
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
