@@ -165,6 +165,14 @@ pub trait ServerStore: Send {
     }
     /// Undoes the batch's transaction, all of it.
     fn rollback_batch(&mut self) {}
+    /// Copies what the write-ahead log holds into the database, without
+    /// waiting for the writer or readers (SQLite's passive checkpoint), so
+    /// that the writer need not: the server runs it on a connection and a
+    /// thread of its own. The log's frames now in the database; `None`:
+    /// this storage keeps no such log (the default), and is not asked again.
+    fn checkpoint(&mut self) -> Result<Option<u64>, ApiError> {
+        Ok(None)
+    }
     /// An object's current version and copy (0 and `None` when unknown).
     fn current(&mut self, kind: &str, id: &str) -> Result<(u64, Option<String>), ApiError>;
     /// [`ServerStore::current`] of each (kind noun, id), by it (one question

@@ -361,7 +361,7 @@ fn open(db: Option<PathBuf>, url: Option<String>) -> Result<Box<dyn ServerStore>
             "--db: give the server's database file (or --database-url for PostgreSQL)",
         )
     })?;
-    Ok(Box::new(relcal_api::open_store(&path)?.unmapped()?))
+    Ok(Box::new(relcal_api::open_store(&path)?.tuned_for_server()?))
 }
 
 fn main() -> ExitCode {
@@ -504,7 +504,7 @@ fn main() -> ExitCode {
                     (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
                     _ => None,
                 };
-                let opener: pool::Opener = Box::new(move || open(db.clone(), database_url.clone()));
+                let opener: pool::Opener = Arc::new(move || open(db.clone(), database_url.clone()));
                 runtime.block_on(serve(store, opener, &cli.listen, limits, tls))
             }
         }

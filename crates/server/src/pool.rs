@@ -11,7 +11,8 @@ use relcal_server_core::ServerStore;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Opens one more connection to the server's storage.
-pub(crate) type Opener = Box<dyn Fn() -> Result<Box<dyn ServerStore>, ApiError> + Send + Sync>;
+pub(crate) type Opener =
+    std::sync::Arc<dyn Fn() -> Result<Box<dyn ServerStore>, ApiError> + Send + Sync>;
 
 struct Idle {
     connections: Vec<Box<dyn ServerStore>>,

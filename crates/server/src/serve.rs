@@ -136,6 +136,38 @@ pub(crate) fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsA
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
+/// How often the log is checkpointed aside.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Checkpoints on a connection and a thread of their own (SQLite: see
+/// `Store::tuned_for_server`), for as long as the server runs; nothing
+/// where the storage keeps no log to checkpoint.
+fn checkpoint_aside(open: crate::pool::Opener) {
+    let started = std::thread::Builder::new()
+        .name("relcal-checkpoint".to_owned())
+        .spawn(move || {
+            let mut connection = match open() {
+                Ok(c) => c,
+                Err(e) => {
+                    // The writer then checkpoints at its commits, as SQLite does.
+                    tracing::warn!("no checkpoints aside: {}", e.message);
+                    return;
+                }
+            };
+            loop {
+                match connection.checkpoint() {
+                    Ok(None) => return,
+                    Ok(Some(_)) => {}
+                    Err(e) => tracing::warn!("a checkpoint failed: {}", e.message),
+                }
+                std::thread::sleep(CHECKPOINT_EVERY);
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!("no checkpoints aside: {e}");
+    }
+}
+
 pub(crate) async fn serve(
     store: Box<dyn ServerStore>,
     open_reader: crate::pool::Opener,
@@ -155,6 +187,7 @@ pub(crate) async fn serve(
     // Scripts and tests read the address (port 0 picks a free one).
     let scheme = if tls.is_some() { "https" } else { "http" };
     say!("listening on {scheme}://{addr}");
+    checkpoint_aside(open_reader.clone());
     let shared = Arc::new(Served {
         store: crate::writer::Writer::start(store)?,
         readers: crate::pool::Readers::new(open_reader, limits.readers),

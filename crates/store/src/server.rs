@@ -188,4 +188,7 @@ impl ServerStore for Store {
     fn rollback_batch(&mut self) {
         self.rollback_batch_transaction();
     }
+    fn checkpoint(&mut self) -> Result<Option<u64>, ApiError> {
+        Ok(Some(self.checkpoint_passive()?))
+    }
 }
