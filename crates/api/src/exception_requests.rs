@@ -77,13 +77,9 @@ pub fn ask_exception(
         .into_iter()
         .find(|r| r.state == RequestState::Pending && r.release == id && r.freeze == freeze)
     {
-        return Err(refuse(
+        return Err(exception_error(
             &object,
-            "overrides.freeze",
-            format!(
-                "{} already asked for this exception (request {})",
-                open.requested_by, open.id
-            ),
+            relcal_domain::already_asked("overrides.freeze", &open.requested_by, &open.id),
         ));
     }
     let request = ExceptionRequest {
@@ -222,19 +218,12 @@ fn decide(
             format!("{}: field `state`: {why}", object(request_id)),
         )
     };
-    match state {
-        RequestState::Withdrawn if request.requested_by != me => {
-            return Err(refused(format!(
-                "only {} who asked may withdraw it",
-                request.requested_by
-            )))
-        }
-        RequestState::Declined if request.requested_by == me => {
-            return Err(refused(
-                "you asked for it; withdraw it instead of declining it".into(),
-            ))
-        }
-        _ => {}
+    let decision = match state {
+        RequestState::Withdrawn => relcal_domain::Decision::Withdraw,
+        _ => relcal_domain::Decision::Decline,
+    };
+    if let Some(why) = relcal_domain::decision_refusal(decision, &request.requested_by, &me) {
+        return Err(refused(why));
     }
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > MAX_REQUEST_TEXT) {

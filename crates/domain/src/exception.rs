@@ -88,6 +88,41 @@ pub fn approver_refusal(
     None
 }
 
+/// What may be done with a request still waiting, besides approving it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Taken back, by who asked.
+    Withdraw,
+    /// Refused, by someone else.
+    Decline,
+}
+
+/// Why `actor` may not make `decision` on a waiting request that
+/// `requested_by` asked for (`None`: they may): only who asked withdraws,
+/// and who asked never declines (they withdraw). Roles are the server's
+/// to add (declining takes an approver there).
+pub fn decision_refusal(decision: Decision, requested_by: &str, actor: &str) -> Option<String> {
+    let asked = requested_by.trim() == actor.trim();
+    match decision {
+        Decision::Withdraw if !asked => {
+            Some(format!("only {requested_by} who asked may withdraw it"))
+        }
+        Decision::Decline if asked => {
+            Some("you asked for it; withdraw it instead of declining it".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// The refusal of a second request for an exception someone has already
+/// asked for (request `id`, still waiting), for the request's `field`.
+pub fn already_asked(field: &'static str, requested_by: &str, id: &str) -> ExceptionRefusal {
+    ExceptionRefusal::Field(
+        field,
+        format!("{requested_by} already asked for this exception (request {id})"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +175,24 @@ mod tests {
         assert_eq!(
             refused(r, "f", Some(now)),
             "overrides.expires: 2026-12-01T00:00:00Z is not in the future"
+        );
+    }
+
+    #[test]
+    fn only_who_asked_withdraws_and_never_declines() {
+        assert_eq!(decision_refusal(Decision::Withdraw, "ana", "ana"), None);
+        assert_eq!(decision_refusal(Decision::Decline, "ana", "li"), None);
+        assert_eq!(
+            decision_refusal(Decision::Withdraw, "ana", "li").as_deref(),
+            Some("only ana who asked may withdraw it")
+        );
+        assert_eq!(
+            decision_refusal(Decision::Decline, "ana", " ana").as_deref(),
+            Some("you asked for it; withdraw it instead of declining it")
+        );
+        assert_eq!(
+            already_asked("freeze", "ana", "x-1").to_string(),
+            "field `freeze`: ana already asked for this exception (request x-1)"
         );
     }
 

@@ -47,7 +47,9 @@ pub use document::{
 pub use dst::{dst_warnings, DstWarning};
 pub use duration::{PlanDuration, MAX_DAYS};
 pub use error::{FieldError, PlanError};
-pub use exception::{approver_refusal, exception_target, ExceptionRefusal};
+pub use exception::{
+    already_asked, approver_refusal, decision_refusal, exception_target, Decision, ExceptionRefusal,
+};
 pub use export::release_to_json;
 pub use gate::{gate, FreezeHit, GateAnswer, GateQuery, GateQueryError};
 pub use hex::hex;

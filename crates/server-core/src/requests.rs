@@ -141,15 +141,6 @@ fn apply_request(
             r,
             "field `state`: approve it by adding the exception to the release (its `overrides`)",
         )),
-        RequestState::Withdrawn if held.requested_by != who.user => {
-            return Ok(rejected(
-                r,
-                format!(
-                    "field `state`: only {} who asked may withdraw it",
-                    held.requested_by
-                ),
-            ))
-        }
         RequestState::Declined if who.role < Role::Approver => {
             return Ok(rejected(
                 r,
@@ -159,13 +150,19 @@ fn apply_request(
                 ),
             ))
         }
-        RequestState::Declined if held.requested_by == who.user => {
-            return Ok(rejected(
-                r,
-                "field `state`: you asked for it; withdraw it instead of declining it",
-            ))
+        state @ (RequestState::Withdrawn | RequestState::Declined) => {
+            let decision = if state == RequestState::Withdrawn {
+                relcal_domain::Decision::Withdraw
+            } else {
+                relcal_domain::Decision::Decline
+            };
+            if let Some(why) =
+                relcal_domain::decision_refusal(decision, &held.requested_by, &who.user)
+            {
+                return Ok(rejected(r, format!("field `state`: {why}")));
+            }
+            state
         }
-        state => state,
     };
     let next = ExceptionRequest {
         state: decided,
@@ -238,10 +235,7 @@ fn ask(
     if let Some(open) = open {
         return Ok(rejected(
             r,
-            format!(
-                "field `freeze`: {} already asked for this exception (request {})",
-                open.requested_by, open.id
-            ),
+            relcal_domain::already_asked("freeze", &open.requested_by, &open.id),
         ));
     }
     // Who asked and when are the server's to say.
