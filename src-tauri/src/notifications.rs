@@ -122,16 +122,27 @@ type Step = Option<(
 fn step<R: Runtime>(store: &mut relcal_api::Store, app: &AppHandle<R>) -> Step {
     let now = relcal_api::clock::now();
     let state = app.state::<AppState>();
+    /// What the warm state gave, to run once it is let go of.
+    enum Taken {
+        Warm(
+            Box<relcal_api::PreparedNotifications>,
+            relcal_api::TrayStatus,
+        ),
+        Done(Step),
+    }
     let outcome = crate::live::with_live(
         &state.live,
         &mut &mut *store,
         now,
         |live, store| {
-            let run = live.run_notifications(store, now, &mut |n| show(app, n));
-            Ok(Some((run, Some(live.tray_status(now)))))
+            // Only what the run needs is taken under the warm state's lock:
+            // showing a notice is a D-Bus call, and the window's commands
+            // wait for that lock.
+            let prepared = live.prepare_notifications(store, now)?;
+            Ok(Taken::Warm(Box::new(prepared), live.tray_status(now)))
         },
         // Opening: wait for it rather than check the whole calendar beside it.
-        Some(&|_| None),
+        Some(&|_| Taken::Done(None)),
         |store| {
             let run = relcal_api::run_notifications(store, now, &mut |n| show(app, n));
             let tray = match &run {
@@ -139,11 +150,15 @@ fn step<R: Runtime>(store: &mut relcal_api::Store, app: &AppHandle<R>) -> Step {
                 // No run to read the tray from (a notification could not be shown).
                 Err(_) => relcal_api::tray_status(store, now).ok(),
             };
-            Ok(Some((run, tray)))
+            Ok(Taken::Done(Some((run, tray))))
         },
     );
     match outcome {
-        Ok(step) => step,
+        Ok(Taken::Warm(prepared, tray)) => {
+            let run = prepared.run(store, &mut |n| show(app, n));
+            Some((run, Some(tray)))
+        }
+        Ok(Taken::Done(step)) => step,
         Err(e) => Some((Err(e), None)),
     }
 }

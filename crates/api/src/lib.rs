@@ -75,7 +75,7 @@ pub use exception_requests::{
 pub use freeze_form::{freeze_input, preview_freeze, FreezePreview, PeriodView};
 pub use gate::{gate_plan, gate_recheck_at, gate_timeout, GateFreeze, GateReport, GATE_RECHECK};
 pub use holidays::{import_holidays, HolidayImport};
-pub use live::{Freshness, Live, OpenProgress};
+pub use live::{Freshness, Live, OpenProgress, PreparedNotifications};
 pub use metrics::{
     audit_facts, entered_from_audit, metrics_report, metrics_view, AuditFacts, MetricFigures,
     MetricFreeze, MetricRelease, MetricReleases, MetricWeek, MetricsReport, MetricsView,

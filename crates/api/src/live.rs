@@ -335,7 +335,6 @@ impl Live {
         Ok(release_change(&changed, before, after, undo))
     }
 }
-
 impl Live {
     /// One run of the notification scheduler, like
     /// [`crate::run_notifications`], from the warm state: the releases
@@ -346,14 +345,26 @@ impl Live {
         now: DateTime<Utc>,
         send: &mut dyn FnMut(&crate::OutgoingNotice) -> Result<(), String>,
     ) -> Result<crate::NotifyRun, ApiError> {
-        use crate::notify::{conflict_key, notice_range, run_on, run_since, ErrorConflict};
+        self.prepare_notifications(store, now)?.run(store, send)
+    }
+
+    /// What a notification run needs from the warm state, taken out of it:
+    /// the caller can then let go of the warm state (and the window's
+    /// commands waiting for it) before the notices are shown, each a D-Bus
+    /// call that may be slow ([`PreparedNotifications::run`]).
+    pub fn prepare_notifications(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedNotifications, ApiError> {
+        use crate::notify::{conflict_key, notice_range, run_since, ErrorConflict};
         // The app's caller has just brought it up to date (and opens it again
         // on its own thread when it must); this catches only a write that
         // landed in between.
         self.refresh_or_reopen(store, now)?;
         let settings = crate::notify_settings(store)?;
         let Some(warm) = &self.warm else {
-            return Ok(crate::NotifyRun::default());
+            return Ok(PreparedNotifications(None));
         };
         let (checker, owner) = (warm.borrow_dependent(), warm.borrow_owner());
         let rules = settings.rules(owner.timezone)?;
@@ -383,13 +394,19 @@ impl Live {
                     c.freeze.as_ref().map(|f| f.as_str()),
                     &utc(c.period.start),
                 ),
-                code: c.code,
-                message: &c.message,
-                release: c.releases.first().map(ReleaseId::as_str),
+                code: c.code.to_owned(),
+                message: c.message.clone(),
+                release: c.releases.first().map(|r| r.as_str().to_owned()),
             })
             .collect();
         let summary = self.summary();
-        run_on(store, &settings, &plan, errors, summary, at, send)
+        Ok(PreparedNotifications(Some(Prepared {
+            settings,
+            plan,
+            errors,
+            summary,
+            at,
+        })))
     }
 
     /// What the tray shows, from the warm state (as of the last refresh).
@@ -414,5 +431,34 @@ fn apply_loaded(checker: &mut Checker<'_>, ids: &[&str], loaded: Vec<Release>) {
     }
     for release in loaded {
         checker.upsert_release(release);
+    }
+}
+
+/// A notification run taken out of the warm state
+/// ([`Live::prepare_notifications`]), to be run without it.
+pub struct PreparedNotifications(Option<Prepared>);
+
+struct Prepared {
+    settings: crate::NotifySettings,
+    plan: Plan,
+    errors: Vec<crate::notify::ErrorConflict>,
+    summary: CheckSummary,
+    at: crate::notify::RunAt,
+}
+
+impl PreparedNotifications {
+    /// Sends what is due through `send` and records it (nothing when the
+    /// warm state had no calendar).
+    pub fn run(
+        self,
+        store: &mut Store,
+        send: &mut dyn FnMut(&crate::OutgoingNotice) -> Result<(), String>,
+    ) -> Result<crate::NotifyRun, ApiError> {
+        match self.0 {
+            None => Ok(crate::NotifyRun::default()),
+            Some(p) => {
+                crate::notify::run_on(store, &p.settings, &p.plan, p.errors, p.summary, p.at, send)
+            }
+        }
     }
 }

@@ -215,9 +215,9 @@ pub fn run_notifications(
                 c.freeze.as_deref(),
                 &c.start,
             ),
-            code: &c.code,
-            message: &c.message,
-            release: c.releases.first().map(String::as_str),
+            code: c.code.clone(),
+            message: c.message.clone(),
+            release: c.releases.first().cloned(),
         })
         .collect();
     let at = run_since(store, now)?;
@@ -227,13 +227,13 @@ pub fn run_notifications(
 /// An error conflict as the scheduler remembers it between runs (borrowed
 /// from the check: a large calendar has tens of thousands, and only the new
 /// ones are worded into a notice).
-pub(crate) struct ErrorConflict<'a> {
+pub(crate) struct ErrorConflict {
     /// What tells it apart from every other ("code|releases|freeze|start").
     pub(crate) key: String,
-    pub(crate) code: &'a str,
-    pub(crate) message: &'a str,
+    pub(crate) code: String,
+    pub(crate) message: String,
     /// Its first release, which its notice opens.
-    pub(crate) release: Option<&'a str>,
+    pub(crate) release: Option<String>,
 }
 
 /// An error conflict's key: the same whichever path checked it.
@@ -307,7 +307,7 @@ pub(crate) fn run_on(
     store: &mut Store,
     settings: &NotifySettings,
     plan: &relcal_domain::Plan,
-    errors: Vec<ErrorConflict<'_>>,
+    errors: Vec<ErrorConflict>,
     summary: crate::CheckSummary,
     at: RunAt,
     send: &mut dyn FnMut(&OutgoingNotice) -> Result<(), String>,
@@ -388,7 +388,7 @@ pub(crate) fn run_on(
     let known = store.known_conflicts()?;
     if rules.kinds.contains(&NoticeKind::NewConflict) {
         if let Some(known) = &known {
-            let mut new: Vec<&ErrorConflict<'_>> =
+            let mut new: Vec<&ErrorConflict> =
                 errors.iter().filter(|c| !known.contains(&c.key)).collect();
             // In time order (a key ends with its start, RFC 3339 UTC), then by key.
             new.sort_by(|a, b| {
@@ -400,9 +400,9 @@ pub(crate) fn run_on(
                     OutgoingNotice {
                         key: format!("conflict:{}", c.key),
                         summary: format!("New conflict: {}", c.code),
-                        body: c.message.to_owned(),
-                        target_kind: c.release.map(|_| "release".to_owned()),
-                        target_id: c.release.map(str::to_owned),
+                        body: c.message.clone(),
+                        target_kind: c.release.as_ref().map(|_| "release".to_owned()),
+                        target_id: c.release.clone(),
                     },
                 ));
             }
