@@ -388,6 +388,8 @@ await test("import asks before replacing the calendar; export says where it wrot
   const confirm = page.getByTestId("import-confirm");
   await confirm.getByText("/home/ana/plans/q1.json").waitFor();
   await confirm.getByText("12 releases").waitFor();
+  // What it would change here, before anything is replaced.
+  await confirm.getByTestId("import-changes").filter({ hasText: "adds 5 objects, changes 3 and removes 4 (3 releases among them)" }).waitFor();
   // Sync is off here: nothing is said of a server.
   if ((await confirm.getByTestId("import-synced").count()) !== 0) throw new Error("a server warning without sync");
   await confirm.getByRole("button", { name: "Cancel" }).click();
@@ -808,7 +810,7 @@ await test("sync: connect with a token, see the status, resolve a conflict with 
   await page.keyboard.press("Control+o");
   const confirm = page.getByTestId("import-confirm");
   await confirm.getByTestId("import-synced").filter({ hasText: "relcal.example.com" }).waitFor();
-  await confirm.getByTestId("import-synced").filter({ hasText: "is removed on the server" }).waitFor();
+  await confirm.getByTestId("import-server-removals").filter({ hasText: "4 objects the plan leaves out will be removed on the server for everyone" }).waitFor();
   await confirm.getByRole("button", { name: "Cancel" }).click();
 });
 

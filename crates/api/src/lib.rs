@@ -83,8 +83,8 @@ pub use metrics::{
 };
 pub use plan::{
     default_db_path, export_plan_file, export_plan_ics, export_plan_json, import_plan_file,
-    import_plan_text, inspect_plan_file, open_calendar, open_store, seed_demo_if_new, stored_plan,
-    validate_plan_text, DEMO_PLAN,
+    import_plan_text, inspect_plan_file, inspect_plan_file_for, open_calendar, open_store,
+    seed_demo_if_new, stored_plan, validate_plan_text, DEMO_PLAN,
 };
 pub use push::{
     argocd_sync_windows, push_gitlab_freezes, sync_windows_yaml, FreezeFilter, GitLabPushReport,
@@ -120,7 +120,8 @@ pub use readiness::{
 pub use relcal_domain::Plan;
 pub use relcal_protocol::{
     Changes, Forges, GitHubRelease, GitHubReleases, GitLabDeployment, GitLabEnvironment,
-    GitLabFreezePeriod, ImportSummary, Mutation, MutationResult, Transport, MAX_BATCH, PUSH_CHUNK,
+    GitLabFreezePeriod, ImportChanges, ImportSummary, Mutation, MutationResult, Transport,
+    MAX_BATCH, PUSH_CHUNK,
 };
 pub use relcal_store::Store;
 pub use release::{move_release, set_release_status};

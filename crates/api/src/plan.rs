@@ -156,6 +156,29 @@ pub fn inspect_plan_file(path: &Path) -> Result<ImportSummary, ApiError> {
     Ok(ImportSummary::of(&plan))
 }
 
+/// [`inspect_plan_file`], and what importing it would change in the
+/// calendar `store` holds (nothing there yet: every object is added).
+pub fn inspect_plan_file_for(
+    store: &Store,
+    path: &Path,
+) -> Result<(ImportSummary, relcal_protocol::ImportChanges), ApiError> {
+    let text = read_plan_file(path)?;
+    let plan = validate_plan_text(&text)
+        .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))?;
+    let current = store.load_plan()?.unwrap_or_else(|| Plan {
+        timezone: plan.timezone,
+        teams: Vec::new(),
+        services: Vec::new(),
+        environments: Vec::new(),
+        freezes: Vec::new(),
+        releases: Vec::new(),
+    });
+    Ok((
+        ImportSummary::of(&plan),
+        relcal_protocol::ImportChanges::between(&current, &plan),
+    ))
+}
+
 /// Replaces the calendar with the plan file at `path`. Invalid input writes
 /// nothing; errors start with the file's path.
 pub fn import_plan_file(store: &mut Store, path: &Path) -> Result<ImportSummary, ApiError> {

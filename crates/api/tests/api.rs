@@ -273,3 +273,54 @@ fn own(change: &relcal_api::Change) -> &[relcal_api::ConflictReport] {
         .as_ref()
         .map_or(&[], |r| r.conflicts.as_slice())
 }
+
+#[test]
+fn an_import_is_told_what_it_adds_changes_and_removes_before_it_replaces_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(&dir.path().join("relcal.db")).unwrap();
+    let file = dir.path().join("next.json");
+    std::fs::write(&file, DEMO_PLAN).unwrap();
+    // Nothing here yet: every object is added.
+    let (summary, changes) = inspect_plan_file_for(&store, &file).unwrap();
+    assert_eq!(summary.releases, 4);
+    assert_eq!(
+        changes,
+        ImportChanges {
+            added: 16,
+            changed: 0,
+            removed: 0,
+            removed_releases: 0
+        }
+    );
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    // The file: the first release left out, the second retitled, a freeze
+    // left out, a team added.
+    let mut next: serde_json::Value = serde_json::from_str(DEMO_PLAN).unwrap();
+    next["releases"].as_array_mut().unwrap().remove(0);
+    next["releases"][0]["title"] = serde_json::json!("Renamed");
+    // A freeze no release names.
+    let releases = next["releases"].to_string();
+    let freezes = next["freezes"].as_array_mut().unwrap();
+    let unused = freezes
+        .iter()
+        .position(|f| !releases.contains(&format!("\"{}\"", f["id"].as_str().unwrap())))
+        .unwrap();
+    freezes.remove(unused);
+    next["teams"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "id": "new-team", "name": "New team" }));
+    std::fs::write(&file, next.to_string()).unwrap();
+    let (_, changes) = inspect_plan_file_for(&store, &file).unwrap();
+    assert_eq!(
+        changes,
+        ImportChanges {
+            added: 1,
+            changed: 1,
+            removed: 2,
+            removed_releases: 1
+        }
+    );
+    // Looking changed nothing.
+    assert_eq!(stored_plan(&store).unwrap().releases.len(), 4);
+}

@@ -25,7 +25,7 @@ pub use requests::{
     is_request_id, ExceptionRequest, RequestResult, RequestState, RequestsAnswer, RequestsPush,
     MAX_REQUESTS_LISTED, MAX_REQUEST_TEXT,
 };
-pub use summary::ImportSummary;
+pub use summary::{ImportChanges, ImportSummary};
 pub use sync::{
     Change, Changes, Mutation, MutationResult, Transport, MAX_BATCH, MAX_CHANGES_BYTES, PUSH_CHUNK,
 };

@@ -17,6 +17,8 @@ pub struct PlanFile {
     pub path: String,
     /// What it holds (or held, for an export).
     pub summary: ImportSummary,
+    /// What importing it would change here: only when chosen for an import.
+    pub changes: Option<relcal_api::ImportChanges>,
 }
 
 /// Which file dialog to show.
@@ -83,13 +85,14 @@ pub async fn choose_plan_file<R: tauri::Runtime>(
     let Some(path) = ask_for_file(app, Dialog::Open).await? else {
         return Ok(None);
     };
-    let summary = relcal_api::inspect_plan_file(&path)?;
+    let (summary, changes) = relcal_api::inspect_plan_file_for(&*store(&state)?, &path)?;
     if let Ok(mut chosen) = state.chosen_plan.lock() {
         *chosen = Some(path.clone());
     }
     Ok(Some(PlanFile {
         path: path.display().to_string(),
         summary,
+        changes: Some(changes),
     }))
 }
 
@@ -107,6 +110,7 @@ pub async fn import_chosen_plan(state: State<'_, AppState>) -> Result<PlanFile, 
     Ok(PlanFile {
         path: path.display().to_string(),
         summary,
+        changes: None,
     })
 }
 
@@ -125,6 +129,7 @@ pub async fn export_plan<R: tauri::Runtime>(
     Ok(Some(PlanFile {
         path: path.display().to_string(),
         summary,
+        changes: None,
     }))
 }
 

@@ -818,6 +818,24 @@ export type HolidayImport = {
 	gained_total: number,
 };
 
+/**
+ *  What an import would change in the calendar it replaces, object by object
+ *  (by kind and id): shown before it replaces anything.
+ */
+export type ImportChanges = {
+	/**  Objects the file adds. */
+	added: number,
+	/**  Objects in both that the file changes. */
+	changed: number,
+	/**
+	 *  Objects the file leaves out: removed by the import (and, for a
+	 *  calendar that syncs, from the server at the next sync).
+	 */
+	removed: number,
+	/**  Of those, releases. */
+	removed_releases: number,
+};
+
 /**  What an import did. */
 export type ImportSummary = {
 	/**  Teams stored. */
@@ -1003,6 +1021,8 @@ export type PlanFile = {
 	path: string,
 	/**  What it holds (or held, for an export). */
 	summary: ImportSummary,
+	/**  What importing it would change here: only when chosen for an import. */
+	changes: ImportChanges | null,
 };
 
 /**  A release as a change left it. */

@@ -1130,11 +1130,19 @@ export function fakeBackend(today: Date, options: { bulk?: number; teams?: numbe
         return (userName = name);
       }
       case "choose_plan_file":
-        return { path: "/home/ana/plans/q1.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: 12 } };
+        return {
+          path: "/home/ana/plans/q1.json",
+          summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: 12 },
+          changes: { added: 5, changed: 3, removed: 4, removed_releases: 3 },
+        };
       case "import_chosen_plan":
-        return { path: "/home/ana/plans/q1.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: 12 } };
+        return { path: "/home/ana/plans/q1.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: 12 }, changes: null };
       case "export_plan":
-        return { path: "/home/ana/relcal-plan.json", summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: releases.length } };
+        return {
+          path: "/home/ana/relcal-plan.json",
+          summary: { teams: 2, services: 2, environments: 2, freezes: 2, releases: releases.length },
+          changes: null,
+        };
       default:
         throw { code: "internal", message: `the fake backend has no command ${cmd}` };
     }
