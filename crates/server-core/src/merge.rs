@@ -294,7 +294,7 @@ fn apply_locked(
             &mut calendar,
             &mut currents,
             who,
-            m,
+            (m, key),
             now,
             warm,
             in_batch,
@@ -326,6 +326,7 @@ fn apply_locked(
     Ok((out, warmed))
 }
 
+/// One mutation (with the key its answer is kept under, `answer_key`).
 #[allow(
     clippy::too_many_arguments,
     reason = "the batch's state, passed down to each mutation"
@@ -335,7 +336,7 @@ fn apply_one(
     calendar: &mut Option<Plan>,
     currents: &mut crate::store::Currents,
     who: &Principal,
-    m: &Mutation,
+    (m, answer_key): (&Mutation, &str),
     now: DateTime<Utc>,
     warm: &WarmCalendar,
     in_batch: bool,
@@ -533,7 +534,7 @@ fn apply_one(
         audit: &rec,
         at: &at,
         by: &who.user,
-        answer: (&answer_key(who, "mutation", &m.mutation_id), &answer_text),
+        answer: (answer_key, &answer_text),
     }) {
         if own {
             store.rollback_batch();
