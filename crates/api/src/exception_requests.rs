@@ -218,10 +218,12 @@ fn decide(
             format!("{}: field `state`: {why}", object(request_id)),
         )
     };
-    let decision = match state {
-        RequestState::Withdrawn => relcal_domain::Decision::Withdraw,
-        _ => relcal_domain::Decision::Decline,
-    };
+    let decision = state.decision().ok_or_else(|| {
+        refused(format!(
+            "{} is not a decision besides approving",
+            state.as_str()
+        ))
+    })?;
     if let Some(why) = relcal_domain::decision_refusal(decision, &request.requested_by, &me) {
         return Err(refused(why));
     }

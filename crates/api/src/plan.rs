@@ -150,10 +150,14 @@ fn read_plan_file(path: &Path) -> Result<String, ApiError> {
 /// Validates the plan file at `path` without storing it: what an import
 /// would store, or every error with its object and field.
 pub fn inspect_plan_file(path: &Path) -> Result<ImportSummary, ApiError> {
+    Ok(ImportSummary::of(&validated_plan_file(path)?))
+}
+
+/// The plan file at `path`, validated; errors start with the file's path.
+fn validated_plan_file(path: &Path) -> Result<Plan, ApiError> {
     let text = read_plan_file(path)?;
-    let plan = validate_plan_text(&text)
-        .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))?;
-    Ok(ImportSummary::of(&plan))
+    validate_plan_text(&text)
+        .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))
 }
 
 /// [`inspect_plan_file`], and what importing it would change in the
@@ -162,9 +166,7 @@ pub fn inspect_plan_file_for(
     store: &Store,
     path: &Path,
 ) -> Result<(ImportSummary, relcal_protocol::ImportChanges), ApiError> {
-    let text = read_plan_file(path)?;
-    let plan = validate_plan_text(&text)
-        .map_err(|e| ApiError::new(e.code, format!("{}: {}", path.display(), e.message)))?;
+    let plan = validated_plan_file(path)?;
     let current = store.load_plan()?.unwrap_or_else(|| Plan {
         timezone: plan.timezone,
         teams: Vec::new(),

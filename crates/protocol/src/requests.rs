@@ -38,6 +38,16 @@ impl RequestState {
         }
     }
 
+    /// The decision that leaves a waiting request in this state, when it is
+    /// one besides approving (the rules are the domain's: who may make it).
+    pub fn decision(self) -> Option<relcal_domain::Decision> {
+        match self {
+            RequestState::Withdrawn => Some(relcal_domain::Decision::Withdraw),
+            RequestState::Declined => Some(relcal_domain::Decision::Decline),
+            RequestState::Pending | RequestState::Approved => None,
+        }
+    }
+
     /// From [`RequestState::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         [

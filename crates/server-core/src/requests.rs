@@ -151,14 +151,10 @@ fn apply_request(
             ))
         }
         state @ (RequestState::Withdrawn | RequestState::Declined) => {
-            let decision = if state == RequestState::Withdrawn {
-                relcal_domain::Decision::Withdraw
-            } else {
-                relcal_domain::Decision::Decline
-            };
-            if let Some(why) =
-                relcal_domain::decision_refusal(decision, &held.requested_by, &who.user)
-            {
+            let refused = state
+                .decision()
+                .and_then(|d| relcal_domain::decision_refusal(d, &held.requested_by, &who.user));
+            if let Some(why) = refused {
                 return Ok(rejected(r, format!("field `state`: {why}")));
             }
             state

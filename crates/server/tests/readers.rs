@@ -9,26 +9,16 @@
 )]
 
 mod common;
-use common::{start, token, Backend, HeldBatchLock, ServerDb};
+use common::{new_token, start, Backend, HeldBatchLock, ServerDb};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-fn created(db: &ServerDb, user: &str, role: &str) -> String {
-    let out = token(db, user, role);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 fn reads_are_answered_while_a_batch_waits_for_the_writer(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = ServerDb::new(backend, dir.path());
     db.import(relcal_api::DEMO_PLAN);
-    let viewer = created(&db, "ana", "viewer");
-    let editor = created(&db, "li", "editor");
+    let viewer = new_token(&db, "ana", "viewer");
+    let editor = new_token(&db, "li", "editor");
     let server = start(&db);
     // A client that gives up long before the batch could finish.
     let client = reqwest::blocking::Client::builder()
@@ -125,7 +115,7 @@ fn the_log_is_checkpointed_aside_so_the_writer_need_not() {
     let dir = tempfile::tempdir().unwrap();
     let db = ServerDb::new(Backend::Sqlite, dir.path());
     db.import(relcal_api::DEMO_PLAN);
-    let editor = created(&db, "li", "editor");
+    let editor = new_token(&db, "li", "editor");
     let file = dir.path().join("server.db");
     let before = title_in_the_file(&file);
     let server = start(&db);

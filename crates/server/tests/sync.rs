@@ -784,10 +784,7 @@ fn a_page_of_changes_stops_at_its_byte_ceiling_and_the_next_page_goes_on(backend
     // first page stops early (more = true) and the pages after it carry the
     // rest, each change exactly once.
     let (_dir, db, viewer) = setup(backend);
-    let admin = String::from_utf8(token(&db, "li", "admin").stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let admin = new_token(&db, "li", "admin");
     let server = start(&db);
     let cursor = changes(&server, &viewer, 0)["cursor"].as_u64().unwrap();
     let reason = "r".repeat(900 * 1024);
@@ -830,14 +827,8 @@ fn a_page_of_changes_stops_at_its_byte_ceiling_and_the_next_page_goes_on(backend
 
 fn a_batch_key_and_a_mutation_id_are_kept_apart_and_each_users_own(backend: Backend) {
     let (_dir, db, _viewer) = setup(backend);
-    let token_of = |user: &str, role: &str| {
-        String::from_utf8(token(&db, user, role).stdout)
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    let li = token_of("li", "editor");
-    let omar = token_of("omar", "editor");
+    let li = new_token(&db, "li", "editor");
+    let omar = new_token(&db, "omar", "editor");
     let server = start(&db);
     let results = |r: reqwest::blocking::Response| -> Value {
         assert_eq!(r.status(), 200);

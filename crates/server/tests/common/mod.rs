@@ -421,6 +421,17 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A new token for `user` with `role` (`relcal-server token create`), as text.
+pub fn new_token(db: &ServerDb, user: &str, role: &str) -> String {
+    let out = token(db, user, role);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// A server database holding the demo calendar, and a viewer token for it.
 pub fn setup(backend: Backend) -> (tempfile::TempDir, ServerDb, String) {
     let dir = tempfile::tempdir().unwrap();
