@@ -92,18 +92,38 @@ fn run(backend: Backend) {
         plan["environments"][0]["id"].as_str().unwrap(),
         plan["services"][0]["id"].as_str().unwrap()
     );
+    // The load generator is set up before anything is measured: each
+    // reqwest client builds its TLS roots, which on 2 cores held up the
+    // server for tens of ms when 20 of them were made as the writers
+    // started (BENCHMARKS.md).
+    let writers: Vec<reqwest::blocking::Client> = (0..CLIENTS)
+        .map(|_| reqwest::blocking::Client::new())
+        .collect();
+    let ready = std::sync::Arc::new(std::sync::Barrier::new(GATES + 1));
+    let go = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS + 1));
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let gates: Vec<_> = (0..GATES)
         .map(|_| {
-            let (url, viewer, done) = (gate_url.clone(), viewer.clone(), done.clone());
+            let (url, viewer, ready, done) = (
+                gate_url.clone(),
+                viewer.clone(),
+                ready.clone(),
+                done.clone(),
+            );
             std::thread::spawn(move || {
                 let http = reqwest::blocking::Client::new();
-                let mut latencies = Vec::new();
-                while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    let t0 = Instant::now();
+                let ask = || {
                     let r = http.get(&url).bearer_auth(&viewer).send().unwrap();
                     assert_eq!(r.status(), 200);
                     let _ = r.bytes().unwrap();
+                };
+                // Connected, and the server's calendar warm, before the writers start.
+                ask();
+                ready.wait();
+                let mut latencies = Vec::new();
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    ask();
                     let took = t0.elapsed();
                     latencies.push(took);
                     std::thread::sleep(GATE_EVERY.saturating_sub(took));
@@ -112,18 +132,21 @@ fn run(backend: Backend) {
             })
         })
         .collect();
+    ready.wait();
 
-    let started = Instant::now();
-    let handles: Vec<_> = (0..CLIENTS)
-        .map(|c| {
+    let handles: Vec<_> = writers
+        .into_iter()
+        .enumerate()
+        .map(|(c, http)| {
             let base = server.base.clone();
             let token = tokens[c].clone();
+            let go = go.clone();
             let mine: Vec<String> = releases[c * BATCH..(c + 1) * BATCH].to_vec();
             std::thread::spawn(move || {
-                let http = reqwest::blocking::Client::new();
                 let mut versions = vec![1u64; BATCH];
                 let mut latencies = Vec::new();
                 let (mut applied, mut other) = (0usize, Vec::new());
+                go.wait();
                 for round in 0..PER_CLIENT / BATCH {
                     let batch: Vec<Value> = mine
                         .iter()
@@ -157,6 +180,8 @@ fn run(backend: Backend) {
             })
         })
         .collect();
+    go.wait();
+    let started = Instant::now();
     let mut latencies: Vec<Duration> = Vec::new();
     let (mut applied, mut other) = (0, Vec::new());
     for h in handles {

@@ -20,7 +20,8 @@ struct Idle {
     open: usize,
 }
 
-/// A pool of at most `max` reader connections, opened when first needed.
+/// A pool of at most `max` reader connections, opened at start ([`Readers::fill`])
+/// and again when needed.
 pub(crate) struct Readers {
     open: Opener,
     max: usize,
@@ -58,6 +59,33 @@ impl Readers {
                 open: 0,
             }),
             freed: Condvar::new(),
+        }
+    }
+
+    /// Opens connections until `max` are: done at start, so the first
+    /// requests under load do not each wait for a connection to be opened
+    /// (a PostgreSQL backend takes milliseconds to start). A connection
+    /// that cannot be opened now is left to be opened when needed.
+    pub(crate) fn fill(&self) {
+        loop {
+            {
+                let mut idle = self.lock();
+                if idle.open >= self.max {
+                    return;
+                }
+                idle.open += 1;
+            }
+            match (self.open)() {
+                Ok(c) => {
+                    self.lock().connections.push(c);
+                    self.freed.notify_one();
+                }
+                Err(e) => {
+                    self.lock().open -= 1;
+                    tracing::warn!("a reader connection could not be opened yet: {}", e.message);
+                    return;
+                }
+            }
         }
     }
 
@@ -122,5 +150,74 @@ impl Readers {
                 poisoned.into_inner()
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// An opener of real SQLite connections that counts them, and fails
+    /// after `fail_after`.
+    fn opener(dir: &std::path::Path, fail_after: usize) -> (Opener, Arc<AtomicUsize>) {
+        let opened = Arc::new(AtomicUsize::new(0));
+        let (path, count) = (dir.join("server.db"), opened.clone());
+        let open: Opener = Arc::new(move || {
+            if count.fetch_add(1, Ordering::SeqCst) >= fail_after {
+                return Err(ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the database is away",
+                ));
+            }
+            let store: Box<dyn ServerStore> = Box::new(relcal_api::open_store(&path)?);
+            Ok(store)
+        });
+        (open, opened)
+    }
+
+    #[test]
+    fn filling_opens_every_reader_up_front_and_requests_then_open_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let (open, opened) = opener(dir.path(), usize::MAX);
+        let readers = Readers::new(open, 3);
+        readers.fill();
+        assert_eq!(opened.load(Ordering::SeqCst), 3);
+        // Three at once, each on a connection opened at start.
+        let barrier = std::sync::Barrier::new(3);
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    readers
+                        .with(|store| {
+                            barrier.wait();
+                            Ok(store.calendar_version()?)
+                        })
+                        .unwrap()
+                });
+            }
+        });
+        assert_eq!(opened.load(Ordering::SeqCst), 3);
+        readers.fill();
+        assert_eq!(
+            opened.load(Ordering::SeqCst),
+            3,
+            "a full pool opens no more"
+        );
+    }
+
+    #[test]
+    fn a_connection_that_cannot_be_opened_at_start_is_opened_when_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (open, opened) = opener(dir.path(), 1);
+        let readers = Readers::new(open, 3);
+        // The second open fails: filling stops there, and counts only one.
+        readers.fill();
+        assert_eq!(opened.load(Ordering::SeqCst), 2);
+        assert_eq!(readers.lock().open, 1);
+        assert_eq!(readers.with(|s| Ok(s.calendar_version()?)).unwrap(), 0);
     }
 }

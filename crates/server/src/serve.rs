@@ -195,6 +195,11 @@ pub(crate) async fn serve(
         limits,
         in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
     });
+    let filled = shared.clone();
+    // Before the first request is taken (they wait in the listen queue).
+    if let Err(e) = tokio::task::spawn_blocking(move || filled.readers.fill()).await {
+        tracing::warn!("the reader connections were not opened at start: {e}");
+    }
     let app = router(shared);
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
