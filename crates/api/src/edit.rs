@@ -11,7 +11,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
-use crate::write::{commit, Change, Edit};
+use crate::write::{commit, Change, Details, Edit};
 use chrono::{DateTime, Utc};
 use relcal_domain::wire::{
     WireEnvironment, WireFreeze, WirePlan, WireScope, WireService, WireTeam,
@@ -66,6 +66,7 @@ fn save(
         id,
         position: None,
         restoring: false,
+        details: Details::default(),
     };
     commit(store, &plan, edit, now)
 }
@@ -380,6 +381,7 @@ pub fn delete_object(
         id,
         position: None,
         restoring: false,
+        details: Details::default(),
     };
     commit(store, &plan, edit, now)
 }
@@ -393,6 +395,20 @@ pub fn restore_object(
     id: &str,
     previous: Option<&str>,
     position: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<Change, ApiError> {
+    restore_object_with(store, kind, id, previous, position, Details::default(), now)
+}
+
+/// [`restore_object`], a release put back with `details` (its checklist's
+/// and rollback plan's, as they were when it was deleted).
+pub(crate) fn restore_object_with(
+    store: &mut Store,
+    kind: ObjectKind,
+    id: &str,
+    previous: Option<&str>,
+    position: Option<u32>,
+    details: Details,
     now: DateTime<Utc>,
 ) -> Result<Change, ApiError> {
     let value = previous
@@ -427,6 +443,7 @@ pub fn restore_object(
         id,
         position,
         restoring: true,
+        details,
     };
     commit(store, &plan, edit, now)
 }

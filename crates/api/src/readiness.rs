@@ -133,7 +133,7 @@ pub fn set_checklist_item(
             "release.checklist_open"
         },
         Details {
-            checklist: Some(detail),
+            checklist: vec![detail],
             rollback: None,
         },
         now,
@@ -223,7 +223,7 @@ pub fn save_rollback(
         changed,
         "release.rollback",
         Details {
-            checklist: None,
+            checklist: Vec::new(),
             rollback: Some(detail),
         },
         now,

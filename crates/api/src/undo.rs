@@ -8,13 +8,14 @@
 //! sync pull) moves it back and keeps the approval; a field changed again
 //! since is named, and nothing is written.
 
-use crate::edit::{delete_object, restore_object};
+use crate::edit::{delete_object, restore_object, restore_object_with};
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
-use crate::release::apply;
-use crate::write::Change;
+use crate::release::apply_with;
+use crate::write::{Change, Details};
 use chrono::{DateTime, Utc};
 use relcal_domain::ObjectKind;
+use relcal_store::ChecklistDetail;
 use relcal_store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -35,6 +36,15 @@ pub struct Undo {
     pub after: Option<String>,
     /// Where it was in its list, for putting a deleted object back there.
     pub position: Option<u32>,
+    /// A release's checklist and rollback details (what the plan format
+    /// does not carry: owners, notes, who ticked an item and when, a
+    /// rollback's rehearsal, triggers) before the change, as JSON, when the
+    /// change touched them or deleted the release.
+    #[serde(default)]
+    pub details_before: Option<String>,
+    /// Those details after the change.
+    #[serde(default)]
+    pub details_after: Option<String>,
 }
 
 fn object(
@@ -98,6 +108,67 @@ fn changed_again(kind: ObjectKind, id: &str, fields: &[&str]) -> ApiError {
     )
 }
 
+fn details(id: &str, which: &str, text: Option<&str>) -> Result<Details, ApiError> {
+    text.map_or(Ok(Details::default()), |t| {
+        serde_json::from_str(t).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Validation,
+                format!(
+                    "undo of release \"{id}\": `details_{which}` is not a release's details: {e}"
+                ),
+            )
+        })
+    })
+}
+
+/// The details to write back, three-way like the fields: each checklist
+/// item (and the rollback plan) the change changed goes back where it still
+/// holds what the change left; where it was changed again since, it is
+/// named in the second list. An item with no details counts as one with
+/// all of them empty.
+fn details_back(before: &Details, after: &Details, now: &Details) -> (Details, Vec<String>) {
+    let item = |d: &Details, item_id: &str| {
+        d.checklist
+            .iter()
+            .find(|c| c.item_id == item_id)
+            .cloned()
+            .unwrap_or_else(|| ChecklistDetail {
+                item_id: item_id.to_owned(),
+                ..ChecklistDetail::default()
+            })
+    };
+    let (mut back, mut again) = (Details::default(), Vec::new());
+    let mut items: Vec<&str> = before
+        .checklist
+        .iter()
+        .chain(&after.checklist)
+        .map(|c| c.item_id.as_str())
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    for id in items {
+        let (b, a, n) = (item(before, id), item(after, id), item(now, id));
+        if b == a || n == b {
+            continue;
+        }
+        if n == a {
+            back.checklist.push(b);
+        } else {
+            again.push(format!("checklist item \"{id}\""));
+        }
+    }
+    let rollback = |d: &Details| d.rollback.clone().unwrap_or_default();
+    let (b, a, n) = (rollback(before), rollback(after), rollback(now));
+    if b != a && n != b {
+        if n == a {
+            back.rollback = Some(b);
+        } else {
+            again.push("rollback details".to_owned());
+        }
+    }
+    (back, again)
+}
+
 /// Takes back the change that returned `undo` (see the module documentation).
 pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result<Change, ApiError> {
     let (kind, id) = (undo.kind, undo.id.as_str());
@@ -143,19 +214,38 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
             }
             delete_object(store, kind, id, now)
         }
-        // It was deleted: put it back where it was.
-        (Some(before), None, None) => restore_object(
+        // It was deleted: put it back where it was, with its details.
+        (Some(before), None, None) => restore_object_with(
             store,
             kind,
             id,
             Some(&Value::Object(before).to_string()),
             undo.position,
+            details(id, "before", undo.details_before.as_deref())?,
             now,
         ),
         // It was changed: put back the fields the change changed.
         (Some(before), Some(after), Some(stored)) => {
-            let fields = changed_since(&before, &after, &stored);
+            let mut fields: Vec<String> = changed_since(&before, &after, &stored)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            // A release's details, likewise.
+            let (details_back, details_again) = match kind {
+                ObjectKind::Release
+                    if undo.details_before.is_some() || undo.details_after.is_some() =>
+                {
+                    details_back(
+                        &details(id, "before", undo.details_before.as_deref())?,
+                        &details(id, "after", undo.details_after.as_deref())?,
+                        &Details::stored(store, id)?,
+                    )
+                }
+                _ => (Details::default(), Vec::new()),
+            };
+            fields.extend(details_again);
             if !fields.is_empty() {
+                let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
                 return Err(changed_again(kind, id, &fields));
             }
             let mut restored = stored.clone();
@@ -168,7 +258,7 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
                     None => restored.remove(key),
                 };
             }
-            if restored == stored {
+            if restored == stored && details_back == Details::default() {
                 return Err(ApiError::new(
                     ErrorCode::Validation,
                     format!(
@@ -186,7 +276,7 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
                         &object,
                         Value::Object(restored),
                     )?;
-                    apply(store, &plan, release, "release.undo", now)
+                    apply_with(store, &plan, release, "release.undo", details_back, now)
                 }
                 _ => restore_object(
                     store,

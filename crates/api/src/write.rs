@@ -15,7 +15,7 @@ use crate::Undo;
 use chrono::{DateTime, Utc};
 use relcal_domain::{utc_text as utc, Checker, Conflict, ObjectKind, Plan, Release, ReleaseId};
 use relcal_store::{AuditRecord, ChecklistDetail, RollbackDetail, Store, Write};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -81,11 +81,48 @@ pub struct ReleaseAfter {
 /// How many gained and resolved conflicts a change lists.
 pub(crate) const LISTED: usize = 50;
 
-/// What the plan format does not carry, written with a release.
-#[derive(Default)]
+/// What the plan format does not carry, written with a release: some of
+/// its checklist items' details and its rollback plan's, or (as an undo
+/// keeps them) all it has.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Details {
-    pub checklist: Option<ChecklistDetail>,
+    pub checklist: Vec<ChecklistDetail>,
     pub rollback: Option<RollbackDetail>,
+}
+
+impl Details {
+    fn is_empty(&self) -> bool {
+        self.checklist.is_empty() && self.rollback.is_none()
+    }
+
+    /// All that is stored for release `id`.
+    pub(crate) fn stored(store: &Store, id: &str) -> Result<Self, ApiError> {
+        Ok(Details {
+            checklist: store.checklist_details(id)?,
+            rollback: store.rollback_detail(id)?,
+        })
+    }
+
+    /// These details with `written` written over them.
+    fn with(&self, written: &Details) -> Details {
+        let mut checklist = self.checklist.clone();
+        for d in &written.checklist {
+            match checklist.iter_mut().find(|c| c.item_id == d.item_id) {
+                Some(c) => *c = d.clone(),
+                None => checklist.push(d.clone()),
+            }
+        }
+        Details {
+            checklist,
+            rollback: written.rollback.clone().or_else(|| self.rollback.clone()),
+        }
+    }
+
+    /// As an undo keeps them: JSON text, or none when there are none.
+    pub(crate) fn saved(&self) -> Option<String> {
+        (!self.is_empty()).then(|| serde_json::json!(self).to_string())
+    }
 }
 
 /// One change to write.
@@ -113,6 +150,8 @@ pub(crate) enum Edit<'a> {
         position: Option<u32>,
         /// An undo, recorded as `restored`.
         restoring: bool,
+        /// A release put back: the details it had.
+        details: Details,
     },
 }
 
@@ -176,7 +215,16 @@ pub(crate) fn commit(
             id,
             position,
             restoring,
-        } => commit_object(store, plan, changed, (kind, id), position, restoring, now),
+            details,
+        } => commit_object(
+            store,
+            plan,
+            changed,
+            (kind, id),
+            (position, details),
+            restoring,
+            now,
+        ),
     }
 }
 
@@ -216,6 +264,14 @@ pub(crate) fn write_release(
         (_, a) => a,
     };
     let id = changed.id.as_str();
+    // What an undo needs to put the details back, when they change.
+    let kept = if details.is_empty() {
+        None
+    } else {
+        let before = Details::stored(store, id)?;
+        let after = before.with(&details);
+        Some((before, after))
+    };
     let rec = crate::audit::record(
         store,
         now,
@@ -226,7 +282,8 @@ pub(crate) fn write_release(
     );
     store.write(Write::new(std::slice::from_ref(&rec)).release_with_details(
         changed,
-        details.checklist.as_ref(),
+        None,
+        &details.checklist,
         details.rollback.as_ref(),
     ))?;
     tracing::info!(release = id, action, "release changed");
@@ -236,6 +293,8 @@ pub(crate) fn write_release(
         before: old.map(|v| v.to_string()),
         after: Some(new.to_string()),
         position: None,
+        details_before: kept.as_ref().and_then(|(before, _)| before.saved()),
+        details_after: kept.as_ref().and_then(|(_, after)| after.saved()),
     })
 }
 
@@ -281,7 +340,7 @@ fn commit_object(
     plan: &Plan,
     changed: Plan,
     (kind, id): (ObjectKind, &str),
-    restore_at: Option<u32>,
+    (restore_at, details): (Option<u32>, Details),
     restoring: bool,
     now: DateTime<Utc>,
 ) -> Result<Change, ApiError> {
@@ -320,8 +379,18 @@ fn commit_object(
     let records = [rec];
     let write = Write::new(&records);
     let release = changed.releases.iter().find(|r| r.id.as_str() == id);
+    // A release deleted takes its details with it: its undo keeps them.
+    let deleted_details = match (kind, &previous, release) {
+        (ObjectKind::Release, Some(_), None) => Details::stored(store, id)?.saved(),
+        _ => None,
+    };
     store.write(match (kind, release) {
-        (ObjectKind::Release, Some(r)) => write.release_at(r, restore_at.map(i64::from)),
+        (ObjectKind::Release, Some(r)) => write.release_with_details(
+            r,
+            restore_at.map(i64::from),
+            &details.checklist,
+            details.rollback.as_ref(),
+        ),
         (ObjectKind::Release, None) => write.delete_release(id),
         _ => write.catalog(&changed),
     })?;
@@ -359,6 +428,8 @@ fn commit_object(
             before: previous.as_ref().map(Value::to_string),
             after: new_value.as_ref().map(Value::to_string),
             position,
+            details_before: deleted_details,
+            details_after: details.saved(),
         },
     })
 }

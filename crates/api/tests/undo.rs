@@ -235,3 +235,144 @@ fn an_object_saved_with_its_defaults_undoes_and_an_undo_cannot_name_another_obje
     assert!(err.message.contains("another object"), "{}", err.message);
     assert_eq!(export_plan_json(&store).unwrap(), kept);
 }
+
+/// What the release view shows of it, without its history (which an undo
+/// adds to).
+fn shown(store: &Store, id: &str) -> ReleaseDetail {
+    let mut detail = release_detail(store, id, at(NOW)).unwrap();
+    detail.history.clear();
+    detail
+}
+
+fn item(owner: Option<&str>, note: Option<&str>, done: bool) -> ChecklistItemInput {
+    ChecklistItemInput {
+        item_id: "smoke".into(),
+        done,
+        owner: owner.map(Into::into),
+        note: note.map(Into::into),
+    }
+}
+
+fn rollback(triggers: &[&str]) -> RollbackView {
+    RollbackView {
+        steps: vec!["switch traffic back to blue".into()],
+        owner: Some("dana".into()),
+        time_budget_minutes: Some(15),
+        tested: true,
+        tested_on: Some("2026-11-20".into()),
+        migration_reversible: Some(false),
+        triggers: triggers.iter().map(|t| (*t).to_owned()).collect(),
+    }
+}
+
+#[test]
+fn a_deleted_release_comes_back_with_its_checklist_and_rollback_details() {
+    let (_dir, mut store) = demo();
+    store.set_actor("kai");
+    let id = "checkout-2.0";
+    set_checklist_item(
+        &mut store,
+        id,
+        item(Some("lee"), Some("https://ci/1"), true),
+        at(NOW),
+    )
+    .unwrap();
+    save_rollback(&mut store, id, rollback(&["error rate above 5%"]), at(NOW)).unwrap();
+    let detail = shown(&store, id);
+    let smoke = detail.checklist.iter().find(|c| c.id == "smoke").unwrap();
+    assert_eq!(
+        (
+            smoke.owner.as_deref(),
+            smoke.note.as_deref(),
+            smoke.done_by.as_deref()
+        ),
+        (Some("lee"), Some("https://ci/1"), Some("kai"))
+    );
+    let plan = export_plan_json(&store).unwrap();
+
+    let deleted = delete_object(&mut store, ObjectKind::Release, id, at(NOW)).unwrap();
+    assert!(store.checklist_details(id).unwrap().is_empty());
+    assert_eq!(store.rollback_detail(id).unwrap(), None);
+    undo_change(&mut store, &deleted.undo, at(NOW)).unwrap();
+    // All of it, also what the plan format does not carry.
+    assert_eq!(shown(&store, id), detail);
+    assert_eq!(export_plan_json(&store).unwrap(), plan);
+}
+
+#[test]
+fn a_tick_undone_forgets_who_ticked_it_and_when_and_a_note_alone_undoes() {
+    let (_dir, mut store) = demo();
+    store.set_actor("kai");
+    let id = "checkout-2.0";
+    let noted = set_checklist_item(
+        &mut store,
+        id,
+        item(Some("lee"), Some("first"), false),
+        at(NOW),
+    )
+    .unwrap();
+    let detail = shown(&store, id);
+    let ticked = set_checklist_item(
+        &mut store,
+        id,
+        item(Some("lee"), Some("first"), true),
+        at(NOW),
+    )
+    .unwrap();
+    undo_change(&mut store, &ticked.undo, at(NOW)).unwrap();
+    assert_eq!(shown(&store, id), detail);
+
+    // Only the note changes (nothing the plan format carries): it undoes.
+    let renoted = set_checklist_item(
+        &mut store,
+        id,
+        item(Some("lee"), Some("second"), false),
+        at(NOW),
+    )
+    .unwrap();
+    undo_change(&mut store, &renoted.undo, at(NOW)).unwrap();
+    assert_eq!(shown(&store, id), detail);
+    // And the first note goes too, back to an item with nothing noted.
+    undo_change(&mut store, &noted.undo, at(NOW)).unwrap();
+    let smoke = release_detail(&store, id, at(NOW))
+        .unwrap()
+        .checklist
+        .into_iter()
+        .find(|c| c.id == "smoke")
+        .unwrap();
+    assert_eq!((smoke.owner, smoke.note), (None, None));
+}
+
+#[test]
+fn details_changed_again_since_are_named_and_nothing_is_written() {
+    let (_dir, mut store) = demo();
+    let id = "checkout-2.0";
+    let first =
+        set_checklist_item(&mut store, id, item(None, Some("first"), false), at(NOW)).unwrap();
+    set_checklist_item(&mut store, id, item(None, Some("second"), false), at(NOW)).unwrap();
+    let saved = save_rollback(&mut store, id, rollback(&["a"]), at(NOW)).unwrap();
+    save_rollback(&mut store, id, rollback(&["b"]), at(NOW)).unwrap();
+    let detail = shown(&store, id);
+    let err = undo_change(&mut store, &first.undo, at(NOW)).unwrap_err();
+    assert!(
+        err.message.contains("checklist item \"smoke\""),
+        "{}",
+        err.message
+    );
+    let err = undo_change(&mut store, &saved.undo, at(NOW)).unwrap_err();
+    assert!(err.message.contains("rollback"), "{}", err.message);
+    assert_eq!(shown(&store, id), detail);
+}
+
+#[test]
+fn a_rollback_plans_details_go_back_with_it() {
+    let (_dir, mut store) = demo();
+    let id = "checkout-2.0";
+    save_rollback(&mut store, id, rollback(&["error rate above 5%"]), at(NOW)).unwrap();
+    let detail = shown(&store, id);
+    let mut changed = rollback(&["p95 latency +200 ms"]);
+    changed.migration_reversible = Some(true);
+    let change = save_rollback(&mut store, id, changed, at(NOW)).unwrap();
+    undo_change(&mut store, &change.undo, at(NOW)).unwrap();
+    assert_eq!(shown(&store, id), detail);
+}

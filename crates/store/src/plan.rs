@@ -7,7 +7,8 @@ use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 /// What the plan format does not carry about one checklist item.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChecklistDetail {
     /// The item's id within its release.
     pub item_id: String,
@@ -22,7 +23,8 @@ pub struct ChecklistDetail {
 }
 
 /// What the plan format does not carry about a rollback plan.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RollbackDetail {
     /// When it was rehearsed in staging (YYYY-MM-DD).
     pub tested_on: Option<String>,

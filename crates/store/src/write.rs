@@ -31,7 +31,7 @@ pub struct ReleaseWrite<'a> {
     /// The release as stored before, when the writer knows it.
     previous: Option<&'a Release>,
     position: Option<i64>,
-    checklist: Option<&'a ChecklistDetail>,
+    checklist: &'a [ChecklistDetail],
     rollback: Option<&'a RollbackDetail>,
 }
 
@@ -91,7 +91,7 @@ impl<'a> Write<'a> {
             release,
             previous: None,
             position,
-            checklist: None,
+            checklist: &[],
             rollback: None,
         });
         self
@@ -105,24 +105,26 @@ impl<'a> Write<'a> {
             release,
             previous: Some(previous),
             position: None,
-            checklist: None,
+            checklist: &[],
             rollback: None,
         });
         self
     }
 
-    /// Puts a release with one checklist item's details and its rollback
-    /// plan's details.
+    /// Puts a release with checklist items' details and its rollback
+    /// plan's details; a new one goes to `position` when given (a deleted
+    /// release put back, with what it had).
     pub fn release_with_details(
         mut self,
         release: &'a Release,
-        checklist: Option<&'a ChecklistDetail>,
+        position: Option<i64>,
+        checklist: &'a [ChecklistDetail],
         rollback: Option<&'a RollbackDetail>,
     ) -> Self {
         self.releases.push(ReleaseWrite {
             release,
             previous: None,
-            position: None,
+            position,
             checklist,
             rollback,
         });
@@ -206,7 +208,7 @@ impl Store {
 
 fn details(tx: &rusqlite::Connection, r: &ReleaseWrite<'_>) -> Result<(), StoreError> {
     let id = r.release.id.as_str();
-    if let Some(d) = r.checklist {
+    for d in r.checklist {
         tx.prepare_cached(
             "INSERT INTO checklist_details (release_id, item_id, owner, done_by, done_at, note)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)

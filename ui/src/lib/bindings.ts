@@ -1471,6 +1471,15 @@ export type Undo = {
 	after: string | null,
 	/**  Where it was in its list, for putting a deleted object back there. */
 	position: number | null,
+	/**
+	 *  A release's checklist and rollback details (what the plan format
+	 *  does not carry: owners, notes, who ticked an item and when, a
+	 *  rollback's rehearsal, triggers) before the change, as JSON, when the
+	 *  change touched them or deleted the release.
+	 */
+	details_before?: string | null,
+	/**  Those details after the change. */
+	details_after?: string | null,
 };
 
 /**  How many releases use an object. */
