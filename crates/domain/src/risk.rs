@@ -194,7 +194,18 @@ pub fn risk_of(plan: &Plan, r: &Release, weights: &RiskWeights) -> Risk {
     if let Some((gap, f, p)) = nearest {
         let zone = f.zone(plan.timezone);
         let (points, words) = if gap.is_zero() {
-            (weights.freeze_nearby, "overlaps it".to_owned())
+            // An exception does not take the points away (the release still
+            // lands in the freeze), but the reason says it is granted.
+            let met = p.start.max(span.start);
+            let granted = r
+                .overrides
+                .iter()
+                .find(|o| o.freeze == f.id && o.expires.as_ref().is_none_or(|e| e.utc > met));
+            let words = match granted {
+                Some(o) => format!("overlaps it, under an exception granted by {}", o.by),
+                None => "overlaps it".to_owned(),
+            };
+            (weights.freeze_nearby, words)
         } else {
             let side = if p.end <= span.start {
                 format!(

@@ -219,3 +219,54 @@ fn the_team_tunes_the_weights_and_the_score_is_capped() {
     );
     assert_eq!(RiskWeights::default().invalid(), None);
 }
+
+#[test]
+fn an_exception_keeps_the_freezes_points_and_its_reason_says_who_granted_it() {
+    let freeze = json!([{"id": "x", "name": "Holiday", "severity": "hard", "start": "2027-01-05T00:00:00Z",
+                         "end": "2027-01-06T00:00:00Z", "scope": {"environments": ["stg"]}}]);
+    let exception = |expires: Option<&str>| {
+        let mut o = json!({"freeze": "x", "reason": "hotfix", "by": "lee", "requested_by": "ana"});
+        if let Some(e) = expires {
+            o["expires"] = json!(e);
+        }
+        json!({"overrides": [o]})
+    };
+    let at = |extra: Value| {
+        let p = plan(
+            freeze.clone(),
+            json!([rel(
+                "r",
+                "stg",
+                &["a"],
+                "2027-01-05T09:00:00Z",
+                "2027-01-05T10:00:00Z",
+                extra
+            )]),
+        );
+        let r = risk(&p, "r", &RiskWeights::default());
+        let f = r
+            .factors
+            .iter()
+            .find(|f| f.code == "freeze_nearby")
+            .cloned()
+            .unwrap();
+        (f.points, f.reason)
+    };
+    assert_eq!(at(json!({})), (10, "Holiday (hard) overlaps it".to_owned()));
+    assert_eq!(
+        at(exception(None)),
+        (
+            10,
+            "Holiday (hard) overlaps it, under an exception granted by lee".to_owned()
+        )
+    );
+    // One that ended before the release starts grants nothing.
+    assert_eq!(
+        at(exception(Some("2027-01-05T08:00:00Z"))),
+        (10, "Holiday (hard) overlaps it".to_owned())
+    );
+    assert_eq!(
+        at(exception(Some("2027-01-05T12:00:00Z"))).1,
+        "Holiday (hard) overlaps it, under an exception granted by lee"
+    );
+}
