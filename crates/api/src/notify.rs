@@ -26,7 +26,8 @@ const HORIZON_DAYS: i64 = 8;
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NotifySettings {
     /// Kinds turned on: `freeze_upcoming`, `freeze_starts`, `freeze_ends`,
-    /// `release_upcoming`, `readiness_gap`, `new_conflict`.
+    /// `release_upcoming`, `readiness_gap`, `new_conflict`, `exception_expires`,
+    /// `exception_requested`.
     pub kinds: Vec<String>,
     /// Minutes before a freeze starts.
     pub freeze_leads: Vec<u32>,
@@ -408,6 +409,19 @@ pub(crate) fn run_on(
             }
         }
     }
+    if rules.kinds.contains(&NoticeKind::ExceptionRequested) {
+        let me = rules.me.clone().unwrap_or_else(|| store.actor().to_owned());
+        let asked = crate::exception_requests(store, true)?;
+        let waiting = requests_waiting(plan, &rules, &me, &asked, now);
+        let keys: Vec<String> = waiting.iter().map(|n| n.key.clone()).collect();
+        let already = store.sent_notices(&keys)?;
+        outgoing.extend(
+            waiting
+                .into_iter()
+                .filter(|n| !already.contains(&n.key))
+                .map(|n| (vec![n.key.clone()], n)),
+        );
+    }
     let mut sent = Vec::new();
     let mut sent_keys = Vec::new();
     let mut failure = None;
@@ -444,6 +458,56 @@ pub(crate) fn run_on(
         next_at,
         tray,
     })
+}
+
+/// Freeze exceptions asked for by someone other than `me`, for releases
+/// of my teams still to come, waiting for a decision: a notice each, which
+/// opens the release (where it is approved or declined). None in quiet
+/// hours: they come when those end, as they are still waiting.
+fn requests_waiting(
+    plan: &relcal_domain::Plan,
+    rules: &NotifyRules,
+    me: &str,
+    asked: &[relcal_protocol::ExceptionRequest],
+    now: DateTime<Utc>,
+) -> Vec<OutgoingNotice> {
+    if rules.quiet.is_some_and(|q| q.release_time(now) > now) {
+        return Vec::new();
+    }
+    asked
+        .iter()
+        .filter(|r| r.state == relcal_protocol::RequestState::Pending && r.requested_by != me)
+        .filter_map(|r| {
+            let release = plan.releases.iter().find(|x| x.id.as_str() == r.release)?;
+            let freeze = plan.freezes.iter().find(|f| f.id.as_str() == r.freeze)?;
+            let mine = rules.my_teams.is_empty()
+                || rules.my_teams.iter().any(|t| t == release.team.as_str());
+            if !mine || release.end.utc <= now {
+                return None;
+            }
+            let until = r
+                .expires
+                .as_deref()
+                .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
+                .map(|e| {
+                    format!(
+                        ", until {}",
+                        relcal_domain::human_time(e.to_utc(), rules.zone)
+                    )
+                })
+                .unwrap_or_default();
+            Some(OutgoingNotice {
+                key: format!("request:{}", r.id),
+                summary: format!("Freeze exception asked for {}", release.title),
+                body: format!(
+                    "{} asks to go ahead during {}{until}: {}",
+                    r.requested_by, freeze.name, r.reason
+                ),
+                target_kind: Some("release".to_owned()),
+                target_id: Some(release.id.to_string()),
+            })
+        })
+        .collect()
 }
 
 /// What the tray icon shows.

@@ -333,3 +333,104 @@ fn the_warm_calendar_sends_what_a_full_check_sends() {
         );
     }
 }
+
+/// lee's desktop, told of what others ask for (and nothing else), with the
+/// request `ana` asks for on it as if it came in a sync.
+fn asked_of_lee(dir: &tempfile::TempDir, kinds: &[&str]) -> (Store, ExceptionRequest) {
+    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
+    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let s = NotifySettings {
+        kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+        me: Some("lee".into()),
+        quiet_start: Some("22:00".into()),
+        quiet_end: Some("07:00".into()),
+        timezone: Some("UTC".into()),
+        ..Default::default()
+    };
+    save_notify_settings(&mut store, s, at("2026-12-01T00:00:00Z")).unwrap();
+    store.set_actor("ana");
+    let asked = ask_exception(
+        &mut store,
+        "ingress-xmas",
+        "holidays",
+        "certificate expires",
+        Some(at("2026-12-22T09:30:00Z")),
+        at("2026-12-01T00:00:00Z"),
+    )
+    .unwrap();
+    store.set_actor("lee");
+    (store, asked)
+}
+
+#[test]
+fn an_exception_someone_else_asks_for_is_announced_once_and_opens_the_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
+    let mut shown = Vec::new();
+    run_notifications(&mut store, at("2026-12-01T10:00:00Z"), &mut |n| {
+        shown.push(n.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(
+        shown[0].summary,
+        "Freeze exception asked for ingress TLS update"
+    );
+    assert_eq!(
+        shown[0].body,
+        "ana asks to go ahead during Holiday freeze, until 22 Dec 2026 09:30 UTC: certificate expires"
+    );
+    assert_eq!(
+        (
+            shown[0].target_kind.as_deref(),
+            shown[0].target_id.as_deref()
+        ),
+        (Some("release"), Some("ingress-xmas"))
+    );
+    // Once, also after a restart.
+    assert!(run(&mut store, "2026-12-01T10:01:00Z").is_empty());
+    drop(store);
+    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
+    store.set_actor("lee");
+    assert!(run(&mut store, "2026-12-01T10:02:00Z").is_empty());
+}
+
+#[test]
+fn no_notice_for_my_own_request_a_decided_one_in_quiet_hours_or_with_the_kind_off() {
+    // In quiet hours it waits, and comes when they end.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
+    assert!(run(&mut store, "2026-12-01T23:00:00Z").is_empty());
+    assert_eq!(
+        run(&mut store, "2026-12-02T07:00:00Z").len(),
+        1,
+        "sent when the quiet hours end"
+    );
+
+    // Asked by me: nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
+    store.set_actor("ana");
+    let mut settings = notify_settings(&store).unwrap();
+    settings.me = Some("ana".into());
+    save_notify_settings(&mut store, settings, at("2026-12-01T00:00:00Z")).unwrap();
+    assert!(run(&mut store, "2026-12-01T10:00:00Z").is_empty());
+
+    // Decided before the run: nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, asked) = asked_of_lee(&dir, &["exception_requested"]);
+    decline_exception_request(
+        &mut store,
+        &asked.id,
+        Some("not now"),
+        at("2026-12-01T09:00:00Z"),
+    )
+    .unwrap();
+    assert!(run(&mut store, "2026-12-01T10:00:00Z").is_empty());
+
+    // The kind off: nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = asked_of_lee(&dir, &["freeze_starts"]);
+    assert!(run(&mut store, "2026-12-01T10:00:00Z").is_empty());
+}

@@ -26,11 +26,14 @@ pub enum NoticeKind {
     NewConflict,
     /// A freeze exception I hold expires while my release is still in the freeze.
     ExceptionExpires,
+    /// Someone else asked for a freeze exception for a release of my teams,
+    /// and it waits for a decision.
+    ExceptionRequested,
 }
 
 impl NoticeKind {
     /// Every kind.
-    pub const ALL: [NoticeKind; 7] = [
+    pub const ALL: [NoticeKind; 8] = [
         Self::FreezeUpcoming,
         Self::FreezeStarts,
         Self::FreezeEnds,
@@ -38,6 +41,7 @@ impl NoticeKind {
         Self::ReadinessGap,
         Self::NewConflict,
         Self::ExceptionExpires,
+        Self::ExceptionRequested,
     ];
 
     /// The settings' name of the kind.
@@ -50,6 +54,7 @@ impl NoticeKind {
             Self::ReadinessGap => "readiness_gap",
             Self::NewConflict => "new_conflict",
             Self::ExceptionExpires => "exception_expires",
+            Self::ExceptionRequested => "exception_requested",
         }
     }
 

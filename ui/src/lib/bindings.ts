@@ -184,7 +184,7 @@ export const DEFAULT_RISK_WEIGHTS = {"production":20,"services":10,"dependents":
 
 export const MENU_ITEMS = ["import","export","exportIcs","holidays","sync","undo","month","week","agenda","timeline","goNoGo","cab","metrics","conflicts","help"] as const;
 
-export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict","exception_expires"] as const;
+export const NOTICE_KINDS = ["freeze_upcoming","freeze_starts","freeze_ends","release_upcoming","readiness_gap","new_conflict","exception_expires","exception_requested"] as const;
 
 export const RELEASE_STATUSES = ["draft","planned","approved","in_progress","done","rolled_back","cancelled"] as const;
 
@@ -945,7 +945,8 @@ export type MetricsView = {
 export type NotifySettings = {
 	/**
 	 *  Kinds turned on: `freeze_upcoming`, `freeze_starts`, `freeze_ends`,
-	 *  `release_upcoming`, `readiness_gap`, `new_conflict`.
+	 *  `release_upcoming`, `readiness_gap`, `new_conflict`, `exception_expires`,
+	 *  `exception_requested`.
 	 */
 	kinds: string[],
 	/**  Minutes before a freeze starts. */
