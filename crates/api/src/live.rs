@@ -371,18 +371,31 @@ impl Live {
         let at = run_since(store, now)?;
         let since = at.since;
         // The calendar without releases, and the releases (as edited since
-        // it was read) whose notices this run can send or wait for.
+        // it was read) whose notices this run can send or wait for: those
+        // in its range, and those a waiting freeze exception request is for.
+        let mut releases: Vec<Release> = checker
+            .releases_overlapping(notice_range(&rules, since, now))
+            .into_iter()
+            .cloned()
+            .collect();
+        if rules
+            .kinds
+            .contains(&relcal_domain::NoticeKind::ExceptionRequested)
+        {
+            for r in crate::exception_requests(store, true)? {
+                let id = ReleaseId::new(&r.release);
+                if !releases.iter().any(|x| x.id == id) {
+                    releases.extend(checker.release(&id).cloned());
+                }
+            }
+        }
         let plan = Plan {
             timezone: owner.timezone,
             teams: owner.teams.clone(),
             services: owner.services.clone(),
             environments: owner.environments.clone(),
             freezes: owner.freezes.clone(),
-            releases: checker
-                .releases_overlapping(notice_range(&rules, since, now))
-                .into_iter()
-                .cloned()
-                .collect(),
+            releases,
         };
         let errors = checker
             .iter()

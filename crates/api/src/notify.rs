@@ -410,17 +410,7 @@ pub(crate) fn run_on(
         }
     }
     if rules.kinds.contains(&NoticeKind::ExceptionRequested) {
-        let me = rules.me.clone().unwrap_or_else(|| store.actor().to_owned());
-        let asked = crate::exception_requests(store, true)?;
-        let waiting = requests_waiting(plan, &rules, &me, &asked, now);
-        let keys: Vec<String> = waiting.iter().map(|n| n.key.clone()).collect();
-        let already = store.sent_notices(&keys)?;
-        outgoing.extend(
-            waiting
-                .into_iter()
-                .filter(|n| !already.contains(&n.key))
-                .map(|n| (vec![n.key.clone()], n)),
-        );
+        outgoing.extend(requests_due(store, plan, &rules, now)?);
     }
     let mut sent = Vec::new();
     let mut sent_keys = Vec::new();
@@ -460,17 +450,69 @@ pub(crate) fn run_on(
     })
 }
 
+/// More requests waiting than this come as one notice.
+const REQUESTS_ONE_BY_ONE: usize = 3;
+
+/// The notices of freeze exceptions waiting for a decision that this run
+/// sends (with the keys each records): those of [`requests_waiting`] not
+/// sent before and not asked on this desktop (the server names the asker by
+/// the account it signed in with, which may not be the name here); more
+/// than a few at once (a first run) as one.
+fn requests_due(
+    store: &Store,
+    plan: &relcal_domain::Plan,
+    rules: &NotifyRules,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Vec<String>, OutgoingNotice)>, ApiError> {
+    let me = rules.me.clone().unwrap_or_else(|| store.actor().to_owned());
+    let asked = crate::exception_requests(store, true)?;
+    let waiting = requests_waiting(plan, rules, &me, &asked, now);
+    let keys: Vec<String> = waiting.iter().map(|(_, n)| n.key.clone()).collect();
+    let already = store.sent_notices(&keys)?;
+    let mut due = Vec::new();
+    for (id, notice) in waiting {
+        if already.contains(&notice.key) {
+            continue;
+        }
+        let here = store
+            .audit_entries(Some(("exception_request", id)))?
+            .iter()
+            .any(|e| e.action == "exception_request.asked");
+        if !here {
+            due.push(notice);
+        }
+    }
+    if due.len() <= REQUESTS_ONE_BY_ONE {
+        return Ok(due.into_iter().map(|n| (vec![n.key.clone()], n)).collect());
+    }
+    let mut lines: Vec<String> = due.iter().take(5).map(|n| n.body.clone()).collect();
+    if due.len() > 5 {
+        lines.push(format!("… and {} more", due.len() - 5));
+    }
+    Ok(vec![(
+        due.iter().map(|n| n.key.clone()).collect(),
+        OutgoingNotice {
+            key: format!("requests:{}", now.timestamp()),
+            summary: format!("{} freeze exceptions wait for a decision", due.len()),
+            body: lines.join("\n"),
+            target_kind: None,
+            target_id: None,
+        },
+    )])
+}
+
 /// Freeze exceptions asked for by someone other than `me`, for releases
-/// of my teams still to come, waiting for a decision: a notice each, which
-/// opens the release (where it is approved or declined). None in quiet
-/// hours: they come when those end, as they are still waiting.
-fn requests_waiting(
+/// of my teams still to come, waiting for a decision and not yet expired:
+/// a notice each (with the request's id), which opens the release (where it
+/// is approved or declined). None in quiet hours: they come when those end,
+/// as they are still waiting.
+fn requests_waiting<'a>(
     plan: &relcal_domain::Plan,
     rules: &NotifyRules,
     me: &str,
-    asked: &[relcal_protocol::ExceptionRequest],
+    asked: &'a [relcal_protocol::ExceptionRequest],
     now: DateTime<Utc>,
-) -> Vec<OutgoingNotice> {
+) -> Vec<(&'a str, OutgoingNotice)> {
     if rules.quiet.is_some_and(|q| q.release_time(now) > now) {
         return Vec::new();
     }
@@ -482,30 +524,30 @@ fn requests_waiting(
             let freeze = plan.freezes.iter().find(|f| f.id.as_str() == r.freeze)?;
             let mine = rules.my_teams.is_empty()
                 || rules.my_teams.iter().any(|t| t == release.team.as_str());
-            if !mine || release.end.utc <= now {
-                return None;
-            }
-            let until = r
+            let expires = r
                 .expires
                 .as_deref()
                 .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
-                .map(|e| {
-                    format!(
-                        ", until {}",
-                        relcal_domain::human_time(e.to_utc(), rules.zone)
-                    )
-                })
+                .map(|e| e.to_utc());
+            if !mine || release.end.utc <= now || expires.is_some_and(|e| e <= now) {
+                return None;
+            }
+            let until = expires
+                .map(|e| format!(", until {}", relcal_domain::human_time(e, rules.zone)))
                 .unwrap_or_default();
-            Some(OutgoingNotice {
-                key: format!("request:{}", r.id),
-                summary: format!("Freeze exception asked for {}", release.title),
-                body: format!(
-                    "{} asks to go ahead during {}{until}: {}",
-                    r.requested_by, freeze.name, r.reason
-                ),
-                target_kind: Some("release".to_owned()),
-                target_id: Some(release.id.to_string()),
-            })
+            Some((
+                r.id.as_str(),
+                OutgoingNotice {
+                    key: format!("request:{}", r.id),
+                    summary: format!("Freeze exception asked for {}", release.title),
+                    body: format!(
+                        "{} asks to go ahead during {}{until}: {}",
+                        r.requested_by, freeze.name, r.reason
+                    ),
+                    target_kind: Some("release".to_owned()),
+                    target_id: Some(release.id.to_string()),
+                },
+            ))
         })
         .collect()
 }

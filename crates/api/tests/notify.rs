@@ -251,6 +251,8 @@ fn everything(dir: &tempfile::TempDir, name: &str) -> Store {
             "release_upcoming",
             "readiness_gap",
             "new_conflict",
+            "exception_expires",
+            "exception_requested",
         ]
         .map(str::to_owned)
         .to_vec(),
@@ -318,6 +320,26 @@ fn the_warm_calendar_sends_what_a_full_check_sends() {
                     delete_object(store, ObjectKind::Freeze, "no-friday", now).unwrap();
                 }
             }
+            // A freeze exception asked for on another desktop, for a
+            // release three weeks on, as a sync brings it.
+            20 => {
+                let request = ExceptionRequest {
+                    id: "x-elsewhere".into(),
+                    release: "ingress-xmas".into(),
+                    freeze: "holidays".into(),
+                    reason: "certificate expires".into(),
+                    expires: None,
+                    requested_by: "ana".into(),
+                    requested_at: now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    state: RequestState::Pending,
+                    decided_by: None,
+                    decided_at: None,
+                    note: None,
+                };
+                for store in [&mut cold, &mut warm] {
+                    store.put_exception_request(&request, false, &[]).unwrap();
+                }
+            }
             _ => {}
         }
         let a = shown(run_notifications(&mut cold, now, &mut |_| Ok(())));
@@ -326,7 +348,7 @@ fn the_warm_calendar_sends_what_a_full_check_sends() {
         sent.extend(a.into_iter().map(|(key, _, _)| key).filter(|k| k != "next"));
     }
     // The comparison saw notices of freezes, releases and conflicts, not just silence.
-    for kind in ["freeze:", "release:", "conflict:"] {
+    for kind in ["freeze:", "release:", "conflict:", "request:"] {
         assert!(
             sent.iter().any(|k| k.starts_with(kind)),
             "no {kind} in {sent:?}"
@@ -334,11 +356,27 @@ fn the_warm_calendar_sends_what_a_full_check_sends() {
     }
 }
 
-/// lee's desktop, told of what others ask for (and nothing else), with the
-/// request `ana` asks for on it as if it came in a sync.
+/// lee's desktop, told of what others ask for (and nothing else) with
+/// these settings, holding the request ana asked for on her desktop, as a
+/// sync brings it.
 fn asked_of_lee(dir: &tempfile::TempDir, kinds: &[&str]) -> (Store, ExceptionRequest) {
-    let mut store = open_store(&dir.path().join("cal.db")).unwrap();
-    import_plan_text(&mut store, DEMO_PLAN).unwrap();
+    let desktop = |name: &str| {
+        let mut store = open_store(&dir.path().join(name)).unwrap();
+        import_plan_text(&mut store, DEMO_PLAN).unwrap();
+        store
+    };
+    let mut hers = desktop("ana.db");
+    hers.set_actor("ana");
+    let asked = ask_exception(
+        &mut hers,
+        "ingress-xmas",
+        "holidays",
+        "certificate expires",
+        Some(at("2026-12-22T09:30:00Z")),
+        at("2026-12-01T00:00:00Z"),
+    )
+    .unwrap();
+    let mut store = desktop("cal.db");
     let s = NotifySettings {
         kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
         me: Some("lee".into()),
@@ -348,17 +386,8 @@ fn asked_of_lee(dir: &tempfile::TempDir, kinds: &[&str]) -> (Store, ExceptionReq
         ..Default::default()
     };
     save_notify_settings(&mut store, s, at("2026-12-01T00:00:00Z")).unwrap();
-    store.set_actor("ana");
-    let asked = ask_exception(
-        &mut store,
-        "ingress-xmas",
-        "holidays",
-        "certificate expires",
-        Some(at("2026-12-22T09:30:00Z")),
-        at("2026-12-01T00:00:00Z"),
-    )
-    .unwrap();
     store.set_actor("lee");
+    store.put_exception_request(&asked, false, &[]).unwrap();
     (store, asked)
 }
 
@@ -397,7 +426,7 @@ fn an_exception_someone_else_asks_for_is_announced_once_and_opens_the_release() 
 }
 
 #[test]
-fn no_notice_for_my_own_request_a_decided_one_in_quiet_hours_or_with_the_kind_off() {
+fn no_notice_for_my_own_request_a_decided_or_expired_one_in_quiet_hours_or_with_the_kind_off() {
     // In quiet hours it waits, and comes when they end.
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
@@ -408,18 +437,50 @@ fn no_notice_for_my_own_request_a_decided_one_in_quiet_hours_or_with_the_kind_of
         "sent when the quiet hours end"
     );
 
-    // Asked by me: nothing.
+    // Asked under my name: nothing.
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
-    store.set_actor("ana");
     let mut settings = notify_settings(&store).unwrap();
     settings.me = Some("ana".into());
     save_notify_settings(&mut store, settings, at("2026-12-01T00:00:00Z")).unwrap();
     assert!(run(&mut store, "2026-12-01T10:00:00Z").is_empty());
 
-    // Decided before the run: nothing.
+    // Asked on this desktop, and named by the server after its account: nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
+    move_release(
+        &mut store,
+        "checkout-2.0",
+        "2026-12-22T10:00:00Z",
+        "2026-12-22T11:00:00Z",
+        at("2026-11-25T00:00:00Z"),
+    )
+    .unwrap();
+    let mut mine = ask_exception(
+        &mut store,
+        "checkout-2.0",
+        "holidays",
+        "hotfix",
+        None,
+        at("2026-11-25T00:00:00Z"),
+    )
+    .unwrap();
+    mine.requested_by = "lee@corp.example".into();
+    store.put_exception_request(&mine, false, &[]).unwrap();
+    let shown = run(&mut store, "2026-11-25T10:00:00Z");
+    assert_eq!(
+        shown,
+        ["Freeze exception asked for ingress TLS update"],
+        "only ana's"
+    );
+
+    // Decided before the run, or expired: nothing.
     let dir = tempfile::tempdir().unwrap();
     let (mut store, asked) = asked_of_lee(&dir, &["exception_requested"]);
+    assert!(
+        run(&mut store, "2026-12-22T09:31:00Z").is_empty(),
+        "expired"
+    );
     decline_exception_request(
         &mut store,
         &asked.id,
@@ -433,4 +494,53 @@ fn no_notice_for_my_own_request_a_decided_one_in_quiet_hours_or_with_the_kind_of
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = asked_of_lee(&dir, &["freeze_starts"]);
     assert!(run(&mut store, "2026-12-01T10:00:00Z").is_empty());
+}
+
+#[test]
+fn many_requests_at_once_come_as_one_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
+    let mut hers = open_store(&dir.path().join("ana.db")).unwrap();
+    hers.set_actor("ana");
+    for (id, start) in [
+        ("auth-5.2", "2026-12-22T10:00:00Z"),
+        ("checkout-2.0", "2026-12-22T12:00:00Z"),
+        ("ledger-hotfix", "2026-12-22T14:00:00Z"),
+    ] {
+        // On both desktops, as a sync would bring it.
+        for desktop in [&mut hers, &mut store] {
+            move_release(
+                desktop,
+                id,
+                start,
+                &format!("{}:30:00Z", &start[..13]),
+                at("2026-12-01T00:00:00Z"),
+            )
+            .unwrap();
+        }
+        let asked = ask_exception(
+            &mut hers,
+            id,
+            "holidays",
+            "year-end fix",
+            None,
+            at("2026-12-01T00:00:00Z"),
+        )
+        .unwrap();
+        store.put_exception_request(&asked, false, &[]).unwrap();
+    }
+    let mut shown = Vec::new();
+    run_notifications(&mut store, at("2026-12-01T10:00:00Z"), &mut |n| {
+        shown.push(n.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].summary, "4 freeze exceptions wait for a decision");
+    assert_eq!(shown[0].body.lines().count(), 4, "{}", shown[0].body);
+    assert!(shown[0]
+        .body
+        .contains("ana asks to go ahead during Holiday freeze: year-end fix"));
+    // Each counts as told.
+    assert!(run(&mut store, "2026-12-01T10:01:00Z").is_empty());
 }
