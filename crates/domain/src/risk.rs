@@ -195,12 +195,23 @@ pub fn risk_of(plan: &Plan, r: &Release, weights: &RiskWeights) -> Risk {
         let zone = f.zone(plan.timezone);
         let (points, words) = if gap.is_zero() {
             // An exception does not take the points away (the release still
-            // lands in the freeze), but the reason says it is granted.
-            let met = p.start.max(span.start);
-            let granted = r
-                .overrides
-                .iter()
-                .find(|o| o.freeze == f.id && o.expires.as_ref().is_none_or(|e| e.utc > met));
+            // lands in the freeze), but the reason says it is granted: as
+            // the conflict rules count one, when no occurrence of the
+            // freeze meets the release from its expiry on.
+            let granted = r.overrides.iter().find(|o| {
+                o.freeze == f.id
+                    && o.expires.as_ref().is_none_or(|e| {
+                        let after = Interval {
+                            start: span.start.max(e.utc),
+                            end: span.end,
+                        };
+                        after.start >= after.end
+                            || !f
+                                .periods_between(plan.timezone, after, 16)
+                                .iter()
+                                .any(|q| q.overlaps(&after))
+                    })
+            });
             let words = match granted {
                 Some(o) => format!("overlaps it, under an exception granted by {}", o.by),
                 None => "overlaps it".to_owned(),

@@ -265,6 +265,12 @@ fn an_exception_keeps_the_freezes_points_and_its_reason_says_who_granted_it() {
         at(exception(Some("2027-01-05T08:00:00Z"))),
         (10, "Holiday (hard) overlaps it".to_owned())
     );
+    // One that ends while the release is still in the freeze does not
+    // cover it (the conflict rules report the freeze again).
+    assert_eq!(
+        at(exception(Some("2027-01-05T09:30:00Z"))),
+        (10, "Holiday (hard) overlaps it".to_owned())
+    );
     assert_eq!(
         at(exception(Some("2027-01-05T12:00:00Z"))).1,
         "Holiday (hard) overlaps it, under an exception granted by lee"
