@@ -108,17 +108,129 @@ fn changed_again(kind: ObjectKind, id: &str, fields: &[&str]) -> ApiError {
     )
 }
 
-fn details(id: &str, which: &str, text: Option<&str>) -> Result<Details, ApiError> {
-    text.map_or(Ok(Details::default()), |t| {
-        serde_json::from_str(t).map_err(|e| {
-            ApiError::new(
-                ErrorCode::Validation,
-                format!(
-                    "undo of release \"{id}\": `details_{which}` is not a release's details: {e}"
-                ),
-            )
+/// Most text an undo's details may be (a release with a thousand items,
+/// each with a long note, is well under it).
+const MAX_DETAILS: usize = 4 << 20;
+
+/// Longest note, as the checklist form takes it.
+const MAX_NOTE: usize = 2000;
+
+/// Longest name, date or trigger.
+const MAX_SHORT: usize = 500;
+
+/// An undo's details of a release (`details_before` or `details_after`),
+/// read and checked against the release as it was then (`copy`, plan-file
+/// JSON): an undo comes from the window, so it writes only what the forms
+/// could have written.
+fn details(
+    kind: ObjectKind,
+    id: &str,
+    which: &str,
+    text: Option<&str>,
+    copy: Option<&Map<String, Value>>,
+) -> Result<Details, ApiError> {
+    let Some(text) = text else {
+        return Ok(Details::default());
+    };
+    let bad = |why: String| {
+        ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "undo of {} \"{id}\": field `details_{which}`: {why}",
+                kind.noun()
+            ),
+        )
+    };
+    if kind != ObjectKind::Release {
+        return Err(bad("only a release has details".to_owned()));
+    }
+    if text.len() > MAX_DETAILS {
+        return Err(bad(format!("is over {MAX_DETAILS} bytes")));
+    }
+    let details: Details =
+        serde_json::from_str(text).map_err(|e| bad(format!("is not a release's details: {e}")))?;
+    let items: Vec<&str> = copy
+        .and_then(|c| c.get("checklist"))
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|i| i.get("id").and_then(Value::as_str))
+                .collect()
         })
-    })
+        .unwrap_or_default();
+    let long =
+        |t: &Option<String>, most: usize| t.as_deref().is_some_and(|t| t.chars().count() > most);
+    let mut seen = std::collections::HashSet::new();
+    for (n, d) in details.checklist.iter().enumerate() {
+        let at = format!("checklist[{n}]");
+        if !items.contains(&d.item_id.as_str()) {
+            return Err(bad(format!(
+                "{at}: the release has no checklist item \"{}\"",
+                d.item_id
+            )));
+        }
+        if !seen.insert(d.item_id.as_str()) {
+            return Err(bad(format!("{at}: item \"{}\" is given twice", d.item_id)));
+        }
+        if long(&d.owner, MAX_SHORT) || long(&d.done_by, MAX_SHORT) || long(&d.note, MAX_NOTE) {
+            return Err(bad(format!("{at}: a name or note is too long")));
+        }
+        if d.done_at
+            .as_deref()
+            .is_some_and(|t| DateTime::parse_from_rfc3339(t).is_err())
+        {
+            return Err(bad(format!("{at}.done_at: not an RFC 3339 time")));
+        }
+    }
+    if let Some(r) = &details.rollback {
+        if r.tested_on
+            .as_deref()
+            .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err())
+        {
+            return Err(bad(
+                "rollback.tested_on: not a date such as 2026-11-20".to_owned()
+            ));
+        }
+        if r.triggers.len() > 100 || r.triggers.iter().any(|t| t.chars().count() > MAX_SHORT) {
+            return Err(bad("rollback.triggers: too many or too long".to_owned()));
+        }
+    }
+    Ok(details)
+}
+
+/// The checklist items (and the rollback plan) whose details in `now` are
+/// not those of `left`, by name.
+fn details_changed(left: &Details, now: &Details) -> Vec<String> {
+    let mut items: Vec<&str> = left
+        .checklist
+        .iter()
+        .chain(&now.checklist)
+        .map(|c| c.item_id.as_str())
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    let mut changed: Vec<String> = items
+        .into_iter()
+        .filter(|i| item(left, i) != item(now, i))
+        .map(|i| format!("checklist item \"{i}\""))
+        .collect();
+    if left.rollback.clone().unwrap_or_default() != now.rollback.clone().unwrap_or_default() {
+        changed.push("rollback details".to_owned());
+    }
+    changed
+}
+
+/// An item's details in `d`; an item with none counts as one with all of
+/// them empty.
+fn item(d: &Details, item_id: &str) -> ChecklistDetail {
+    d.checklist
+        .iter()
+        .find(|c| c.item_id == item_id)
+        .cloned()
+        .unwrap_or_else(|| ChecklistDetail {
+            item_id: item_id.to_owned(),
+            ..ChecklistDetail::default()
+        })
 }
 
 /// The details to write back, three-way like the fields: each checklist
@@ -127,16 +239,6 @@ fn details(id: &str, which: &str, text: Option<&str>) -> Result<Details, ApiErro
 /// named in the second list. An item with no details counts as one with
 /// all of them empty.
 fn details_back(before: &Details, after: &Details, now: &Details) -> (Details, Vec<String>) {
-    let item = |d: &Details, item_id: &str| {
-        d.checklist
-            .iter()
-            .find(|c| c.item_id == item_id)
-            .cloned()
-            .unwrap_or_else(|| ChecklistDetail {
-                item_id: item_id.to_owned(),
-                ..ChecklistDetail::default()
-            })
-    };
     let (mut back, mut again) = (Details::default(), Vec::new());
     let mut items: Vec<&str> = before
         .checklist
@@ -196,6 +298,20 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
             }
         }
     }
+    let details_before = details(
+        kind,
+        id,
+        "before",
+        undo.details_before.as_deref(),
+        before.as_ref(),
+    )?;
+    let details_after = details(
+        kind,
+        id,
+        "after",
+        undo.details_after.as_deref(),
+        after.as_ref(),
+    )?;
     let now_stored = current(store, kind, id)?;
     match (before, after, now_stored) {
         // It was created: remove it, unless it was changed since.
@@ -209,6 +325,14 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
                 .collect();
             fields.sort_unstable();
             fields.dedup();
+            // And its details: a note or an owner set since is not in the JSON.
+            let details_since = match kind {
+                ObjectKind::Release => {
+                    details_changed(&details_after, &Details::stored(store, id)?)
+                }
+                _ => Vec::new(),
+            };
+            fields.extend(details_since.iter().map(String::as_str));
             if !fields.is_empty() {
                 return Err(changed_again(kind, id, &fields));
             }
@@ -221,7 +345,7 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
             id,
             Some(&Value::Object(before).to_string()),
             undo.position,
-            details(id, "before", undo.details_before.as_deref())?,
+            details_before,
             now,
         ),
         // It was changed: put back the fields the change changed.
@@ -236,8 +360,8 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
                     if undo.details_before.is_some() || undo.details_after.is_some() =>
                 {
                     details_back(
-                        &details(id, "before", undo.details_before.as_deref())?,
-                        &details(id, "after", undo.details_after.as_deref())?,
+                        &details_before,
+                        &details_after,
                         &Details::stored(store, id)?,
                     )
                 }

@@ -376,3 +376,99 @@ fn a_rollback_plans_details_go_back_with_it() {
     undo_change(&mut store, &change.undo, at(NOW)).unwrap();
     assert_eq!(shown(&store, id), detail);
 }
+
+#[test]
+fn an_undo_writes_only_details_the_forms_could_have_written() {
+    let (_dir, mut store) = demo();
+    let id = "checkout-2.0";
+    set_checklist_item(
+        &mut store,
+        id,
+        item(Some("lee"), Some("first"), false),
+        at(NOW),
+    )
+    .unwrap();
+    let deleted = delete_object(&mut store, ObjectKind::Release, id, at(NOW)).unwrap();
+    let saved = deleted.undo.details_before.clone().unwrap();
+    let forged = |details: serde_json::Value| Undo {
+        details_before: Some(details.to_string()),
+        ..deleted.undo.clone()
+    };
+    let item = |extra: serde_json::Value| {
+        let mut i = serde_json::json!({"item_id": "smoke", "owner": null, "done_by": null, "done_at": null, "note": null});
+        if let (Some(i), Some(extra)) = (i.as_object_mut(), extra.as_object()) {
+            i.extend(extra.clone());
+        }
+        serde_json::json!({"checklist": [i], "rollback": null})
+    };
+    for (undo, says) in [
+        (
+            forged(item(serde_json::json!({"item_id": "nope"}))),
+            "no checklist item \"nope\"",
+        ),
+        (
+            forged(item(serde_json::json!({"note": "x".repeat(2001)}))),
+            "too long",
+        ),
+        (
+            forged(item(serde_json::json!({"done_at": "yesterday"}))),
+            "done_at",
+        ),
+        (
+            forged(
+                serde_json::json!({"checklist": [], "rollback": {"tested_on": "20 Nov", "migration_reversible": null, "triggers": []}}),
+            ),
+            "tested_on",
+        ),
+        (forged(serde_json::json!([1, 2])), "not a release's details"),
+        (
+            Undo {
+                kind: ObjectKind::Freeze,
+                id: "holidays".into(),
+                before: None,
+                after: None,
+                position: None,
+                details_before: Some(saved.clone()),
+                details_after: None,
+            },
+            "only a release has details",
+        ),
+    ] {
+        let err = undo_change(&mut store, &undo, at(NOW)).unwrap_err();
+        assert!(err.message.contains(says), "{says}: {}", err.message);
+        assert!(err.message.contains("details_before"), "{}", err.message);
+    }
+    // Nothing was put back by any of them; the real one still works.
+    assert_eq!(release(&store, id), serde_json::Value::Null);
+    undo_change(&mut store, &deleted.undo, at(NOW)).unwrap();
+    assert_eq!(
+        store.checklist_details(id).unwrap()[0].note.as_deref(),
+        Some("first")
+    );
+}
+
+#[test]
+fn a_new_release_noted_since_is_not_undone() {
+    let (_dir, mut store) = demo();
+    let id = "checkout-2.0";
+    let deleted = delete_object(&mut store, ObjectKind::Release, id, at(NOW)).unwrap();
+    // Putting it back is a creation, undone by the undo it returns.
+    let restored = undo_change(&mut store, &deleted.undo, at(NOW)).unwrap();
+    set_checklist_item(
+        &mut store,
+        id,
+        item(None, Some("noted since"), false),
+        at(NOW),
+    )
+    .unwrap();
+    let err = undo_change(&mut store, &restored.undo, at(NOW)).unwrap_err();
+    assert!(
+        err.message.contains("checklist item \"smoke\""),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        store.checklist_details(id).unwrap()[0].note.as_deref(),
+        Some("noted since")
+    );
+}
