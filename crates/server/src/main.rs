@@ -80,7 +80,9 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     max_in_flight: u64,
     /// Reader connections to the database: reads and authentication run
-    /// on these, beside the one connection that writes.
+    /// on these, beside the one connection that writes. All are opened at
+    /// start and held: with PostgreSQL, a server process holds N + 1
+    /// connections (these and the writer).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     readers: u64,
     /// Seconds a request may take before it is answered 503.

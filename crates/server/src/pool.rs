@@ -75,7 +75,7 @@ impl Readers {
                 }
                 idle.open += 1;
             }
-            match (self.open)() {
+            match self.open_one() {
                 Ok(c) => {
                     self.lock().connections.push(c);
                     self.freed.notify_one();
@@ -87,6 +87,19 @@ impl Readers {
                 }
             }
         }
+    }
+
+    /// One more connection; an opener that panics is an error like any
+    /// other, so the count of those open stays right.
+    fn open_one(&self) -> Result<Box<dyn ServerStore>, ApiError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.open)())).unwrap_or_else(
+            |_| {
+                Err(ApiError::new(
+                    ErrorCode::Internal,
+                    "opening a reader connection failed",
+                ))
+            },
+        )
     }
 
     /// The pool's state; a panic elsewhere while it was held left it whole
@@ -132,7 +145,7 @@ impl Readers {
                 drop(idle);
                 // Opened outside the lock: a slow database does not stop
                 // the others from returning theirs.
-                return match (self.open)() {
+                return match self.open_one() {
                     Ok(c) => Ok(Lease {
                         pool: self,
                         connection: Some(c),
@@ -161,18 +174,20 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    /// An opener of real SQLite connections that counts them, and fails
-    /// after `fail_after`.
-    fn opener(dir: &std::path::Path, fail_after: usize) -> (Opener, Arc<AtomicUsize>) {
+    /// An opener of real SQLite connections that counts its calls; the
+    /// call numbered `fails` (from 0) fails, and the one after panics.
+    fn opener(dir: &std::path::Path, fails: usize) -> (Opener, Arc<AtomicUsize>) {
         let opened = Arc::new(AtomicUsize::new(0));
         let (path, count) = (dir.join("server.db"), opened.clone());
         let open: Opener = Arc::new(move || {
-            if count.fetch_add(1, Ordering::SeqCst) >= fail_after {
+            let call = count.fetch_add(1, Ordering::SeqCst);
+            if call == fails {
                 return Err(ApiError::new(
                     ErrorCode::Unavailable,
                     "the database is away",
                 ));
             }
+            assert!(call.checked_sub(1) != Some(fails), "a bug in the opener");
             let store: Box<dyn ServerStore> = Box::new(relcal_api::open_store(&path)?);
             Ok(store)
         });
@@ -218,6 +233,41 @@ mod tests {
         readers.fill();
         assert_eq!(opened.load(Ordering::SeqCst), 2);
         assert_eq!(readers.lock().open, 1);
-        assert_eq!(readers.with(|s| Ok(s.calendar_version()?)).unwrap(), 0);
+        // Two at once: the one opened at start, and one opened now. The
+        // opener panics on that try (a bug): an error for that request, and
+        // the count stays right, so the next try opens one.
+        let (held, holding) = std::sync::mpsc::channel();
+        let (freed, free) = std::sync::mpsc::channel::<()>();
+        let pool = &readers;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                pool.with(|store| {
+                    held.send(()).unwrap();
+                    free.recv().unwrap();
+                    Ok(store.calendar_version()?)
+                })
+                .unwrap()
+            });
+            holding.recv().unwrap();
+            let second = readers.with(|store| Ok(store.calendar_version()?));
+            assert!(second.is_err(), "{second:?}");
+            assert_eq!(readers.lock().open, 1);
+            freed.send(()).unwrap();
+        });
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    readers
+                        .with(|store| {
+                            barrier.wait();
+                            Ok(store.calendar_version()?)
+                        })
+                        .unwrap()
+                });
+            }
+        });
+        assert_eq!(opened.load(Ordering::SeqCst), 4);
+        assert_eq!(readers.lock().open, 2);
     }
 }
