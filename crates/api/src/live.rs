@@ -382,10 +382,13 @@ impl Live {
             .kinds
             .contains(&relcal_domain::NoticeKind::ExceptionRequested)
         {
+            let mut held: std::collections::HashSet<ReleaseId> =
+                releases.iter().map(|r| r.id.clone()).collect();
             for r in crate::exception_requests(store, true)? {
                 let id = ReleaseId::new(&r.release);
-                if !releases.iter().any(|x| x.id == id) {
+                if !held.contains(&id) {
                     releases.extend(checker.release(&id).cloned());
+                    held.insert(id);
                 }
             }
         }

@@ -474,10 +474,13 @@ fn requests_due(
         if already.contains(&notice.key) {
             continue;
         }
+        // Asked here by me (not by someone else on a shared database).
         let here = store
             .audit_entries(Some(("exception_request", id)))?
             .iter()
-            .any(|e| e.action == "exception_request.asked");
+            .any(|e| {
+                e.action == "exception_request.asked" && (e.actor == me || e.actor == store.actor())
+            });
         if !here {
             due.push(notice);
         }
@@ -485,7 +488,14 @@ fn requests_due(
     if due.len() <= REQUESTS_ONE_BY_ONE {
         return Ok(due.into_iter().map(|n| (vec![n.key.clone()], n)).collect());
     }
-    let mut lines: Vec<String> = due.iter().take(5).map(|n| n.body.clone()).collect();
+    // Each line names the release, and a long reason is cut short.
+    let line = |n: &OutgoingNotice| {
+        let title = n.summary.trim_start_matches("Freeze exception asked for ");
+        let body: String = n.body.chars().take(160).collect();
+        let cut = if body.len() < n.body.len() { "…" } else { "" };
+        format!("{title}: {body}{cut}")
+    };
+    let mut lines: Vec<String> = due.iter().take(5).map(line).collect();
     if due.len() > 5 {
         lines.push(format!("… and {} more", due.len() - 5));
     }

@@ -538,9 +538,13 @@ fn many_requests_at_once_come_as_one_notice() {
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0].summary, "4 freeze exceptions wait for a decision");
     assert_eq!(shown[0].body.lines().count(), 4, "{}", shown[0].body);
-    assert!(shown[0]
-        .body
-        .contains("ana asks to go ahead during Holiday freeze: year-end fix"));
+    assert!(
+        shown[0]
+            .body
+            .contains("checkout 2.0: ana asks to go ahead during Holiday freeze: year-end fix"),
+        "{}",
+        shown[0].body
+    );
     // Each counts as told.
     assert!(run(&mut store, "2026-12-01T10:01:00Z").is_empty());
 }

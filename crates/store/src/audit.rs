@@ -53,11 +53,10 @@ impl Store {
         &self,
         object: Option<(&str, &str)>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let sql = "SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash
-                   FROM audit_log WHERE (?1 IS NULL OR (object_kind = ?1 AND object_id = ?2)) ORDER BY seq";
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let (kind, id) = object.map_or((None, None), |(k, i)| (Some(k), Some(i)));
-        let rows = stmt.query_map(params![kind, id], |r| {
+        // Two statements: with `?1 IS NULL OR ...` SQLite scans the whole
+        // log even for one object, which `audit_by_object` serves.
+        const COLUMNS: &str = "SELECT seq, at, actor, action, object_kind, object_id, before, after, prev_hash, hash FROM audit_log";
+        let row = |r: &rusqlite::Row<'_>| {
             Ok(AuditEntry {
                 seq: r.get(0)?,
                 at: r.get(1)?,
@@ -70,8 +69,21 @@ impl Store {
                 prev_hash: r.get(8)?,
                 hash: r.get(9)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok(match object {
+            Some((kind, id)) => self
+                .conn
+                .prepare_cached(&format!(
+                    "{COLUMNS} WHERE object_kind = ?1 AND object_id = ?2 ORDER BY seq"
+                ))?
+                .query_map(params![kind, id], row)?
+                .collect::<Result<_, _>>()?,
+            None => self
+                .conn
+                .prepare_cached(&format!("{COLUMNS} ORDER BY seq"))?
+                .query_map([], row)?
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     /// Checks the whole chain against its head: the number of entries, or
