@@ -176,9 +176,25 @@ pub fn risk_of(plan: &Plan, r: &Release, weights: &RiskWeights) -> Risk {
         .iter()
         .filter(|f| f.scope.matches(r))
         .flat_map(|f| {
-            f.periods_between(plan.timezone, around, 16)
-                .into_iter()
-                .map(move |p| (f, p))
+            // The occurrence that meets the window, the first after it and
+            // the last before it: a freeze may recur 24 times a day, so the
+            // first few of the margin's could all lie before the window.
+            let zone = plan.timezone;
+            let before = Interval {
+                start: around.start,
+                end: span.start,
+            };
+            let after = Interval {
+                start: span.end,
+                end: around.end,
+            };
+            let mut near = f.periods_between(zone, span, 1);
+            near.extend(f.periods_between(zone, after, 1));
+            near.extend(
+                f.periods_between(zone, before, crate::MAX_OCCURRENCES_PER_DAY * 3 + 2)
+                    .pop(),
+            );
+            near.into_iter().map(move |p| (f, p))
         })
         .map(|(f, p)| {
             let gap = if p.overlaps(&span) {
@@ -198,19 +214,16 @@ pub fn risk_of(plan: &Plan, r: &Release, weights: &RiskWeights) -> Risk {
             // lands in the freeze), but the reason says it is granted: as
             // the conflict rules count one, when no occurrence of the
             // freeze meets the release from its expiry on.
-            let granted = r.overrides.iter().find(|o| {
-                o.freeze == f.id
-                    && o.expires.as_ref().is_none_or(|e| {
-                        let after = Interval {
-                            start: span.start.max(e.utc),
-                            end: span.end,
-                        };
-                        after.start >= after.end
-                            || !f
-                                .periods_between(plan.timezone, after, 16)
-                                .iter()
-                                .any(|q| q.overlaps(&after))
-                    })
+            // The first exception for the freeze, as the conflict rules take it.
+            let granted = r.overrides.iter().find(|o| o.freeze == f.id).filter(|o| {
+                o.expires.as_ref().is_none_or(|e| {
+                    let after = Interval {
+                        start: span.start.max(e.utc),
+                        end: span.end,
+                    };
+                    after.start >= after.end
+                        || f.periods_between(plan.timezone, after, 1).is_empty()
+                })
             });
             let words = match granted {
                 Some(o) => format!("overlaps it, under an exception granted by {}", o.by),

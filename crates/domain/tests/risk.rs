@@ -276,3 +276,64 @@ fn an_exception_keeps_the_freezes_points_and_its_reason_says_who_granted_it() {
         "Holiday (hard) overlaps it, under an exception granted by lee"
     );
 }
+
+#[test]
+fn a_freeze_that_recurs_many_times_a_day_is_found_where_it_meets_the_release() {
+    // Every hour, for 10 minutes: the margin's first occurrences all lie
+    // days before the release, which meets the one at 09:00.
+    let p = plan(
+        json!([{"id": "x", "name": "Batch", "severity": "soft", "start": "2027-01-01T00:00:00",
+                "duration": "PT10M", "rrule": "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23"}]),
+        json!([rel(
+            "r",
+            "stg",
+            &["a"],
+            "2027-01-05T09:05:00Z",
+            "2027-01-05T09:06:00Z",
+            json!({})
+        )]),
+    );
+    let r = risk(&p, "r", &RiskWeights::default());
+    let f = r
+        .factors
+        .iter()
+        .find(|f| f.code == "freeze_nearby")
+        .unwrap();
+    assert_eq!(
+        (f.points, f.reason.as_str()),
+        (10, "Batch (soft) overlaps it")
+    );
+}
+
+#[test]
+fn only_the_first_exception_for_a_freeze_counts_as_the_conflict_rules_take_it() {
+    let p = plan(
+        json!([{"id": "x", "name": "Holiday", "severity": "hard", "start": "2027-01-05T00:00:00Z",
+                "end": "2027-01-06T00:00:00Z", "scope": {"environments": ["stg"]}}]),
+        json!([rel(
+            "r",
+            "stg",
+            &["a"],
+            "2027-01-05T09:00:00Z",
+            "2027-01-05T10:00:00Z",
+            json!({"overrides": [
+                {"freeze": "x", "reason": "a", "by": "lee", "requested_by": "ana", "expires": "2027-01-05T09:30:00Z"},
+                {"freeze": "x", "reason": "b", "by": "kim", "requested_by": "ana"}
+            ]})
+        )]),
+    );
+    let conflicts = relcal_domain::check(&p, chrono::DateTime::UNIX_EPOCH);
+    let r = risk(&p, "r", &RiskWeights::default());
+    let f = r
+        .factors
+        .iter()
+        .find(|f| f.code == "freeze_nearby")
+        .unwrap();
+    // The rules report the freeze (the first exception ends inside it),
+    // and the risk reason does not call it granted.
+    assert!(
+        conflicts.iter().any(|c| c.code == "freeze.hard"),
+        "{conflicts:?}"
+    );
+    assert_eq!(f.reason, "Holiday (hard) overlaps it");
+}
