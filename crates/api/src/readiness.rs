@@ -64,6 +64,13 @@ pub struct ChecklistItemInput {
     pub note: Option<String>,
 }
 
+/// Longest note on a checklist item.
+pub(crate) const MAX_NOTE: usize = 2000;
+/// Longest owner of a checklist item, or rollback trigger.
+pub(crate) const MAX_NAME: usize = 500;
+/// Most triggers a rollback plan lists.
+pub(crate) const MAX_TRIGGERS: usize = 100;
+
 /// Ticks or unticks a checklist item (recording who and when), and sets its
 /// owner and note.
 pub fn set_checklist_item(
@@ -87,11 +94,21 @@ pub fn set_checklist_item(
             .map(str::to_owned)
     };
     let note = clean(&input.note);
-    if note.as_deref().is_some_and(|n| n.len() > 2000) {
+    if note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTE)
+    {
         return Err(refuse(
             &object,
             &format!("checklist[{index}].note"),
-            "is longer than 2,000 characters",
+            format!("is longer than {MAX_NOTE} characters"),
+        ));
+    }
+    if clean(&input.owner).is_some_and(|o| o.chars().count() > MAX_NAME) {
+        return Err(refuse(
+            &object,
+            &format!("checklist[{index}].owner"),
+            format!("is longer than {MAX_NAME} characters"),
         ));
     }
     let was_done = release.checklist[index].done;
@@ -207,15 +224,30 @@ pub fn save_rollback(
         }
         obj.insert("rollback".into(), rb);
     })?;
+    let triggers: Vec<String> = input
+        .triggers
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if triggers.len() > MAX_TRIGGERS {
+        return Err(refuse(
+            &object,
+            "rollback.triggers",
+            format!("at most {MAX_TRIGGERS} triggers"),
+        ));
+    }
+    if let Some(i) = triggers.iter().position(|t| t.chars().count() > MAX_NAME) {
+        return Err(refuse(
+            &object,
+            &format!("rollback.triggers[{i}]"),
+            format!("is longer than {MAX_NAME} characters"),
+        ));
+    }
     let detail = relcal_store::RollbackDetail {
         tested_on,
         migration_reversible: input.migration_reversible,
-        triggers: input
-            .triggers
-            .iter()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect(),
+        triggers,
     };
     apply_with(
         store,

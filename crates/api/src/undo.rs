@@ -11,6 +11,7 @@
 use crate::edit::{delete_object, restore_object, restore_object_with};
 use crate::error::{ApiError, ErrorCode};
 use crate::plan::stored_plan;
+use crate::readiness::{MAX_NAME, MAX_NOTE, MAX_TRIGGERS};
 use crate::release::apply_with;
 use crate::write::{Change, Details};
 use chrono::{DateTime, Utc};
@@ -112,12 +113,6 @@ fn changed_again(kind: ObjectKind, id: &str, fields: &[&str]) -> ApiError {
 /// each with a long note, is well under it).
 const MAX_DETAILS: usize = 4 << 20;
 
-/// Longest note, as the checklist form takes it.
-const MAX_NOTE: usize = 2000;
-
-/// Longest name, date or trigger.
-const MAX_SHORT: usize = 500;
-
 /// An undo's details of a release (`details_before` or `details_after`),
 /// read and checked against the release as it was then (`copy`, plan-file
 /// JSON): an undo comes from the window, so it writes only what the forms
@@ -149,31 +144,31 @@ fn details(
     }
     let details: Details =
         serde_json::from_str(text).map_err(|e| bad(format!("is not a release's details: {e}")))?;
-    let items: Vec<&str> = copy
-        .and_then(|c| c.get("checklist"))
-        .and_then(Value::as_array)
-        .map(|l| {
-            l.iter()
-                .filter_map(|i| i.get("id").and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default();
+    let items = checklist_ids(copy);
     let long =
         |t: &Option<String>, most: usize| t.as_deref().is_some_and(|t| t.chars().count() > most);
     let mut seen = std::collections::HashSet::new();
     for (n, d) in details.checklist.iter().enumerate() {
         let at = format!("checklist[{n}]");
-        if !items.contains(&d.item_id.as_str()) {
+        if !items.contains(d.item_id.as_str()) {
+            let shown: String = d.item_id.chars().take(64).collect();
             return Err(bad(format!(
-                "{at}: the release has no checklist item \"{}\"",
-                d.item_id
+                "{at}: the release has no checklist item \"{shown}\""
             )));
         }
         if !seen.insert(d.item_id.as_str()) {
             return Err(bad(format!("{at}: item \"{}\" is given twice", d.item_id)));
         }
-        if long(&d.owner, MAX_SHORT) || long(&d.done_by, MAX_SHORT) || long(&d.note, MAX_NOTE) {
-            return Err(bad(format!("{at}: a name or note is too long")));
+        for (field, value, most) in [
+            ("owner", &d.owner, MAX_NAME),
+            ("done_by", &d.done_by, MAX_NAME),
+            ("note", &d.note, MAX_NOTE),
+        ] {
+            if long(value, most) {
+                return Err(bad(format!(
+                    "{at}.{field}: is longer than {most} characters"
+                )));
+            }
         }
         if d.done_at
             .as_deref()
@@ -191,11 +186,28 @@ fn details(
                 "rollback.tested_on: not a date such as 2026-11-20".to_owned()
             ));
         }
-        if r.triggers.len() > 100 || r.triggers.iter().any(|t| t.chars().count() > MAX_SHORT) {
-            return Err(bad("rollback.triggers: too many or too long".to_owned()));
+        if r.triggers.len() > MAX_TRIGGERS {
+            return Err(bad(format!("rollback.triggers: at most {MAX_TRIGGERS}")));
+        }
+        if let Some(i) = r.triggers.iter().position(|t| t.chars().count() > MAX_NAME) {
+            return Err(bad(format!(
+                "rollback.triggers[{i}]: is longer than {MAX_NAME} characters"
+            )));
         }
     }
     Ok(details)
+}
+
+/// The ids of the checklist items of a release's plan-file JSON.
+fn checklist_ids(copy: Option<&Map<String, Value>>) -> std::collections::HashSet<&str> {
+    copy.and_then(|c| c.get("checklist"))
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|i| i.get("id").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The checklist items (and the rollback plan) whose details in `now` are
@@ -327,9 +339,10 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
             fields.dedup();
             // And its details: a note or an owner set since is not in the JSON.
             let details_since = match kind {
-                ObjectKind::Release => {
-                    details_changed(&details_after, &Details::stored(store, id)?)
-                }
+                ObjectKind::Release => details_changed(
+                    &details_after,
+                    &Details::stored(store, id)?.only(&checklist_ids(Some(&stored))),
+                ),
                 _ => Vec::new(),
             };
             fields.extend(details_since.iter().map(String::as_str));
@@ -362,7 +375,7 @@ pub fn undo_change(store: &mut Store, undo: &Undo, now: DateTime<Utc>) -> Result
                     details_back(
                         &details_before,
                         &details_after,
-                        &Details::stored(store, id)?,
+                        &Details::stored(store, id)?.only(&checklist_ids(Some(&stored))),
                     )
                 }
                 _ => (Details::default(), Vec::new()),

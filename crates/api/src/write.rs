@@ -104,6 +104,20 @@ impl Details {
         })
     }
 
+    /// All that is stored for `release`'s checklist items (a removed item's
+    /// details stay in the database, unseen) and its rollback plan.
+    pub(crate) fn stored_for(store: &Store, release: &Release) -> Result<Self, ApiError> {
+        let items: HashSet<&str> = release.checklist.iter().map(|c| c.id.as_str()).collect();
+        Ok(Self::stored(store, release.id.as_str())?.only(&items))
+    }
+
+    /// These details, of the checklist items in `items` only.
+    pub(crate) fn only(mut self, items: &HashSet<&str>) -> Self {
+        self.checklist
+            .retain(|c| items.contains(c.item_id.as_str()));
+        self
+    }
+
     /// These details with `written` written over them.
     fn with(&self, written: &Details) -> Details {
         let mut checklist = self.checklist.clone();
@@ -257,6 +271,7 @@ pub(crate) fn write_release(
     details: Details,
     now: DateTime<Utc>,
 ) -> Result<Undo, ApiError> {
+    let old_release = old;
     let old = old.map(relcal_domain::release_to_json);
     let new = relcal_domain::release_to_json(changed);
     let action = match (&old, action) {
@@ -268,8 +283,9 @@ pub(crate) fn write_release(
     let kept = if details.is_empty() {
         None
     } else {
-        let before = Details::stored(store, id)?;
-        let after = before.with(&details);
+        let before = Details::stored_for(store, old_release.unwrap_or(changed))?;
+        let items: HashSet<&str> = changed.checklist.iter().map(|c| c.id.as_str()).collect();
+        let after = before.with(&details).only(&items);
         Some((before, after))
     };
     let rec = crate::audit::record(
@@ -381,7 +397,12 @@ fn commit_object(
     let release = changed.releases.iter().find(|r| r.id.as_str() == id);
     // A release deleted takes its details with it: its undo keeps them.
     let deleted_details = match (kind, &previous, release) {
-        (ObjectKind::Release, Some(_), None) => Details::stored(store, id)?.saved(),
+        (ObjectKind::Release, Some(_), None) => {
+            match plan.releases.iter().find(|r| r.id.as_str() == id) {
+                Some(deleted) => Details::stored_for(store, deleted)?.saved(),
+                None => None,
+            }
+        }
         _ => None,
     };
     store.write(match (kind, release) {

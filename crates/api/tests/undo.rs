@@ -408,7 +408,7 @@ fn an_undo_writes_only_details_the_forms_could_have_written() {
         ),
         (
             forged(item(serde_json::json!({"note": "x".repeat(2001)}))),
-            "too long",
+            "checklist[0].note: is longer than 2000",
         ),
         (
             forged(item(serde_json::json!({"done_at": "yesterday"}))),
@@ -471,4 +471,35 @@ fn a_new_release_noted_since_is_not_undone() {
         store.checklist_details(id).unwrap()[0].note.as_deref(),
         Some("noted since")
     );
+}
+
+#[test]
+fn details_left_by_a_removed_item_do_not_stop_an_undo() {
+    let (_dir, mut store) = demo();
+    let id = "checkout-2.0";
+    // The production template's items come and go again; one was noted
+    // meanwhile, and its details stay in the database, unseen.
+    let applied = apply_checklist_template(&mut store, id, at(NOW)).unwrap();
+    let added = shown(&store, id)
+        .checklist
+        .into_iter()
+        .find(|c| c.id != "smoke")
+        .unwrap()
+        .id;
+    let note = ChecklistItemInput {
+        item_id: added.clone(),
+        done: false,
+        owner: None,
+        note: Some("gone soon".into()),
+    };
+    set_checklist_item(&mut store, id, note, at(NOW)).unwrap();
+    undo_change(&mut store, &applied.undo, at(NOW)).unwrap();
+    assert!(shown(&store, id).checklist.iter().all(|c| c.id != added));
+
+    let ticked = set_checklist_item(&mut store, id, item(None, Some("n"), true), at(NOW)).unwrap();
+    undo_change(&mut store, &ticked.undo, at(NOW)).unwrap();
+    let detail = shown(&store, id);
+    let deleted = delete_object(&mut store, ObjectKind::Release, id, at(NOW)).unwrap();
+    undo_change(&mut store, &deleted.undo, at(NOW)).unwrap();
+    assert_eq!(shown(&store, id), detail);
 }
