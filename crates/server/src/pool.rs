@@ -174,6 +174,16 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
+    /// Waits until `n` have arrived, or a few seconds have passed (a
+    /// barrier would hang the test when one of them fails first).
+    fn meet(arrived: &AtomicUsize, n: usize) {
+        arrived.fetch_add(1, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while arrived.load(Ordering::SeqCst) < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     /// An opener of real SQLite connections that counts its calls; the
     /// call numbered `fails` (from 0) fails, and the one after panics.
     fn opener(dir: &std::path::Path, fails: usize) -> (Opener, Arc<AtomicUsize>) {
@@ -202,13 +212,13 @@ mod tests {
         readers.fill();
         assert_eq!(opened.load(Ordering::SeqCst), 3);
         // Three at once, each on a connection opened at start.
-        let barrier = std::sync::Barrier::new(3);
+        let arrived = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..3 {
                 s.spawn(|| {
                     readers
                         .with(|store| {
-                            barrier.wait();
+                            meet(&arrived, 3);
                             Ok(store.calendar_version()?)
                         })
                         .unwrap()
@@ -250,17 +260,19 @@ mod tests {
             });
             holding.recv().unwrap();
             let second = readers.with(|store| Ok(store.calendar_version()?));
-            assert!(second.is_err(), "{second:?}");
-            assert_eq!(readers.lock().open, 1);
+            let open = readers.lock().open;
+            // Let the first go before anything can fail here.
             freed.send(()).unwrap();
+            assert!(second.is_err(), "{second:?}");
+            assert_eq!(open, 1);
         });
-        let barrier = std::sync::Barrier::new(2);
+        let arrived = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..2 {
                 s.spawn(|| {
                     readers
                         .with(|store| {
-                            barrier.wait();
+                            meet(&arrived, 2);
                             Ok(store.calendar_version()?)
                         })
                         .unwrap()
