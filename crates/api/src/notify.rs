@@ -467,40 +467,46 @@ fn requests_due(
     let me = rules.me.clone().unwrap_or_else(|| store.actor().to_owned());
     let asked = crate::exception_requests(store, true)?;
     let waiting = requests_waiting(plan, rules, &me, &asked, now);
-    let keys: Vec<String> = waiting.iter().map(|(_, n)| n.key.clone()).collect();
+    let keys: Vec<String> = waiting.iter().map(|w| w.notice.key.clone()).collect();
     let already = store.sent_notices(&keys)?;
     let mut due = Vec::new();
-    for (id, notice) in waiting {
-        if already.contains(&notice.key) {
+    for w in waiting {
+        if already.contains(&w.notice.key) {
             continue;
         }
         // Asked here by me (not by someone else on a shared database).
         let here = store
-            .audit_entries(Some(("exception_request", id)))?
+            .audit_entries(Some(("exception_request", w.id)))?
             .iter()
             .any(|e| {
                 e.action == "exception_request.asked" && (e.actor == me || e.actor == store.actor())
             });
         if !here {
-            due.push(notice);
+            due.push(w);
         }
     }
     if due.len() <= REQUESTS_ONE_BY_ONE {
-        return Ok(due.into_iter().map(|n| (vec![n.key.clone()], n)).collect());
+        return Ok(due
+            .into_iter()
+            .map(|w| (vec![w.notice.key.clone()], w.notice))
+            .collect());
     }
     // Each line names the release, and a long reason is cut short.
-    let line = |n: &OutgoingNotice| {
-        let title = n.summary.trim_start_matches("Freeze exception asked for ");
-        let body: String = n.body.chars().take(160).collect();
-        let cut = if body.len() < n.body.len() { "…" } else { "" };
-        format!("{title}: {body}{cut}")
+    let line = |w: &Waiting<'_>| {
+        let body: String = w.notice.body.chars().take(160).collect();
+        let cut = if body.len() < w.notice.body.len() {
+            "…"
+        } else {
+            ""
+        };
+        format!("{}: {body}{cut}", w.title)
     };
     let mut lines: Vec<String> = due.iter().take(5).map(line).collect();
     if due.len() > 5 {
         lines.push(format!("… and {} more", due.len() - 5));
     }
     Ok(vec![(
-        due.iter().map(|n| n.key.clone()).collect(),
+        due.iter().map(|w| w.notice.key.clone()).collect(),
         OutgoingNotice {
             key: format!("requests:{}", now.timestamp()),
             summary: format!("{} freeze exceptions wait for a decision", due.len()),
@@ -511,26 +517,36 @@ fn requests_due(
     )])
 }
 
+/// A request waiting for a decision, and its notice.
+struct Waiting<'a> {
+    id: &'a str,
+    /// Its release's title.
+    title: &'a str,
+    notice: OutgoingNotice,
+}
+
 /// Freeze exceptions asked for by someone other than `me`, for releases
 /// of my teams still to come, waiting for a decision and not yet expired:
 /// a notice each (with the request's id), which opens the release (where it
 /// is approved or declined). None in quiet hours: they come when those end,
 /// as they are still waiting.
 fn requests_waiting<'a>(
-    plan: &relcal_domain::Plan,
+    plan: &'a relcal_domain::Plan,
     rules: &NotifyRules,
     me: &str,
     asked: &'a [relcal_protocol::ExceptionRequest],
     now: DateTime<Utc>,
-) -> Vec<(&'a str, OutgoingNotice)> {
-    if rules.quiet.is_some_and(|q| q.release_time(now) > now) {
+) -> Vec<Waiting<'a>> {
+    if asked.is_empty() || rules.quiet.is_some_and(|q| q.release_time(now) > now) {
         return Vec::new();
     }
+    let releases: std::collections::HashMap<&str, &'a relcal_domain::Release> =
+        plan.releases.iter().map(|r| (r.id.as_str(), r)).collect();
     asked
         .iter()
         .filter(|r| r.state == relcal_protocol::RequestState::Pending && r.requested_by != me)
         .filter_map(|r| {
-            let release = plan.releases.iter().find(|x| x.id.as_str() == r.release)?;
+            let release = *releases.get(r.release.as_str())?;
             let freeze = plan.freezes.iter().find(|f| f.id.as_str() == r.freeze)?;
             let mine = rules.my_teams.is_empty()
                 || rules.my_teams.iter().any(|t| t == release.team.as_str());
@@ -545,9 +561,10 @@ fn requests_waiting<'a>(
             let until = expires
                 .map(|e| format!(", until {}", relcal_domain::human_time(e, rules.zone)))
                 .unwrap_or_default();
-            Some((
-                r.id.as_str(),
-                OutgoingNotice {
+            Some(Waiting {
+                id: r.id.as_str(),
+                title: release.title.as_str(),
+                notice: OutgoingNotice {
                     key: format!("request:{}", r.id),
                     summary: format!("Freeze exception asked for {}", release.title),
                     body: format!(
@@ -557,7 +574,7 @@ fn requests_waiting<'a>(
                     target_kind: Some("release".to_owned()),
                     target_id: Some(release.id.to_string()),
                 },
-            ))
+            })
         })
         .collect()
 }

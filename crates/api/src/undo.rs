@@ -213,14 +213,7 @@ fn checklist_ids(copy: Option<&Map<String, Value>>) -> std::collections::HashSet
 /// The checklist items (and the rollback plan) whose details in `now` are
 /// not those of `left`, by name.
 fn details_changed(left: &Details, now: &Details) -> Vec<String> {
-    let mut items: Vec<&str> = left
-        .checklist
-        .iter()
-        .chain(&now.checklist)
-        .map(|c| c.item_id.as_str())
-        .collect();
-    items.sort_unstable();
-    items.dedup();
+    let items = item_ids(left, now);
     let mut changed: Vec<String> = items
         .into_iter()
         .filter(|i| item(left, i) != item(now, i))
@@ -230,6 +223,19 @@ fn details_changed(left: &Details, now: &Details) -> Vec<String> {
         changed.push("rollback details".to_owned());
     }
     changed
+}
+
+/// The checklist items either holds details of, in order.
+fn item_ids<'a>(a: &'a Details, b: &'a Details) -> Vec<&'a str> {
+    let mut items: Vec<&str> = a
+        .checklist
+        .iter()
+        .chain(&b.checklist)
+        .map(|c| c.item_id.as_str())
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    items
 }
 
 /// An item's details in `d`; an item with none counts as one with all of
@@ -252,14 +258,7 @@ fn item(d: &Details, item_id: &str) -> ChecklistDetail {
 /// all of them empty.
 fn details_back(before: &Details, after: &Details, now: &Details) -> (Details, Vec<String>) {
     let (mut back, mut again) = (Details::default(), Vec::new());
-    let mut items: Vec<&str> = before
-        .checklist
-        .iter()
-        .chain(&after.checklist)
-        .map(|c| c.item_id.as_str())
-        .collect();
-    items.sort_unstable();
-    items.dedup();
+    let items = item_ids(before, after);
     for id in items {
         let (b, a, n) = (item(before, id), item(after, id), item(now, id));
         if b == a || n == b {
