@@ -12,14 +12,20 @@ use relcal_api::*;
 
 use relcal_testkit::at;
 
-fn run(store: &mut Store, now: &str) -> Vec<String> {
+/// The notices a run at `now` shows.
+fn notices(store: &mut Store, now: &str) -> Vec<OutgoingNotice> {
     let mut shown = Vec::new();
     run_notifications(store, at(now), &mut |n| {
-        shown.push(n.summary.clone());
+        shown.push(n.clone());
         Ok(())
     })
     .unwrap();
     shown
+}
+
+/// Their summaries.
+fn run(store: &mut Store, now: &str) -> Vec<String> {
+    notices(store, now).into_iter().map(|n| n.summary).collect()
 }
 
 fn demo(dir: &tempfile::TempDir) -> Store {
@@ -395,12 +401,7 @@ fn asked_of_lee(dir: &tempfile::TempDir, kinds: &[&str]) -> (Store, ExceptionReq
 fn an_exception_someone_else_asks_for_is_announced_once_and_opens_the_release() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = asked_of_lee(&dir, &["exception_requested"]);
-    let mut shown = Vec::new();
-    run_notifications(&mut store, at("2026-12-01T10:00:00Z"), &mut |n| {
-        shown.push(n.clone());
-        Ok(())
-    })
-    .unwrap();
+    let shown = notices(&mut store, "2026-12-01T10:00:00Z");
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(
         shown[0].summary,
@@ -529,12 +530,7 @@ fn many_requests_at_once_come_as_one_notice() {
         .unwrap();
         store.put_exception_request(&asked, false, &[]).unwrap();
     }
-    let mut shown = Vec::new();
-    run_notifications(&mut store, at("2026-12-01T10:00:00Z"), &mut |n| {
-        shown.push(n.clone());
-        Ok(())
-    })
-    .unwrap();
+    let shown = notices(&mut store, "2026-12-01T10:00:00Z");
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0].summary, "4 freeze exceptions wait for a decision");
     assert_eq!(shown[0].body.lines().count(), 4, "{}", shown[0].body);

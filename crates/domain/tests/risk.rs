@@ -39,6 +39,17 @@ fn risk(p: &Plan, id: &str, w: &RiskWeights) -> Risk {
     )
 }
 
+/// Release `r`'s `freeze_nearby` factor: its points and reason.
+fn freeze_nearby(p: &Plan) -> (u32, String) {
+    let r = risk(p, "r", &RiskWeights::default());
+    let f = r
+        .factors
+        .into_iter()
+        .find(|f| f.code == "freeze_nearby")
+        .unwrap();
+    (f.points, f.reason)
+}
+
 fn points(r: &Risk) -> Vec<(&str, u32)> {
     r.factors.iter().map(|f| (f.code, f.points)).collect()
 }
@@ -243,14 +254,7 @@ fn an_exception_keeps_the_freezes_points_and_its_reason_says_who_granted_it() {
                 extra
             )]),
         );
-        let r = risk(&p, "r", &RiskWeights::default());
-        let f = r
-            .factors
-            .iter()
-            .find(|f| f.code == "freeze_nearby")
-            .cloned()
-            .unwrap();
-        (f.points, f.reason)
+        freeze_nearby(&p)
     };
     assert_eq!(at(json!({})), (10, "Holiday (hard) overlaps it".to_owned()));
     assert_eq!(
@@ -293,15 +297,9 @@ fn a_freeze_that_recurs_many_times_a_day_is_found_where_it_meets_the_release() {
             json!({})
         )]),
     );
-    let r = risk(&p, "r", &RiskWeights::default());
-    let f = r
-        .factors
-        .iter()
-        .find(|f| f.code == "freeze_nearby")
-        .unwrap();
     assert_eq!(
-        (f.points, f.reason.as_str()),
-        (10, "Batch (soft) overlaps it")
+        freeze_nearby(&p),
+        (10, "Batch (soft) overlaps it".to_owned())
     );
 }
 
@@ -323,17 +321,11 @@ fn only_the_first_exception_for_a_freeze_counts_as_the_conflict_rules_take_it() 
         )]),
     );
     let conflicts = relcal_domain::check(&p, chrono::DateTime::UNIX_EPOCH);
-    let r = risk(&p, "r", &RiskWeights::default());
-    let f = r
-        .factors
-        .iter()
-        .find(|f| f.code == "freeze_nearby")
-        .unwrap();
     // The rules report the freeze (the first exception ends inside it),
     // and the risk reason does not call it granted.
     assert!(
         conflicts.iter().any(|c| c.code == "freeze.hard"),
         "{conflicts:?}"
     );
-    assert_eq!(f.reason, "Holiday (hard) overlaps it");
+    assert_eq!(freeze_nearby(&p).1, "Holiday (hard) overlaps it");
 }

@@ -174,14 +174,30 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    /// Waits until `n` have arrived, or a few seconds have passed (a
-    /// barrier would hang the test when one of them fails first).
-    fn meet(arrived: &AtomicUsize, n: usize) {
-        arrived.fetch_add(1, Ordering::SeqCst);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while arrived.load(Ordering::SeqCst) < n && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+    /// Runs `n` reads at once, each holding its connection until all hold
+    /// one (or a few seconds have passed: a barrier would hang the test when
+    /// one of them fails first).
+    fn all_at_once(readers: &Readers, n: usize) {
+        let arrived = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..n {
+                s.spawn(|| {
+                    readers
+                        .with(|store| {
+                            arrived.fetch_add(1, Ordering::SeqCst);
+                            let deadline =
+                                std::time::Instant::now() + std::time::Duration::from_secs(5);
+                            while arrived.load(Ordering::SeqCst) < n
+                                && std::time::Instant::now() < deadline
+                            {
+                                std::thread::sleep(std::time::Duration::from_millis(1));
+                            }
+                            Ok(store.calendar_version()?)
+                        })
+                        .unwrap()
+                });
+            }
+        });
     }
 
     /// An opener of real SQLite connections that counts its calls; the
@@ -212,19 +228,7 @@ mod tests {
         readers.fill();
         assert_eq!(opened.load(Ordering::SeqCst), 3);
         // Three at once, each on a connection opened at start.
-        let arrived = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..3 {
-                s.spawn(|| {
-                    readers
-                        .with(|store| {
-                            meet(&arrived, 3);
-                            Ok(store.calendar_version()?)
-                        })
-                        .unwrap()
-                });
-            }
-        });
+        all_at_once(&readers, 3);
         assert_eq!(opened.load(Ordering::SeqCst), 3);
         readers.fill();
         assert_eq!(
@@ -266,19 +270,7 @@ mod tests {
             assert!(second.is_err(), "{second:?}");
             assert_eq!(open, 1);
         });
-        let arrived = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..2 {
-                s.spawn(|| {
-                    readers
-                        .with(|store| {
-                            meet(&arrived, 2);
-                            Ok(store.calendar_version()?)
-                        })
-                        .unwrap()
-                });
-            }
-        });
+        all_at_once(&readers, 2);
         assert_eq!(opened.load(Ordering::SeqCst), 4);
         assert_eq!(readers.lock().open, 2);
     }
